@@ -1,0 +1,130 @@
+//! Why a transaction was rejected: every reason has a stable numeric code
+//! (the ABCI result code) and a message naming the offending value.
+
+use synod_protocol::{Address, Amount, AmountError, CodecError};
+
+use crate::state::StateError;
+
+/// A transaction rejection. Codes are stable: never renumber, only append.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum TxError {
+    #[error("undecodable transaction: {0}")]
+    Undecodable(String),
+    #[error("non-canonical transaction encoding: decode then encode gives different bytes")]
+    NonCanonical,
+    #[error("transaction is {len} bytes, the limit is {max} bytes")]
+    TooLarge { len: usize, max: u64 },
+    #[error("wrong chain id {got:?}, this chain is {expected:?}")]
+    WrongChainId { expected: String, got: String },
+    #[error("bad signature from {signer}")]
+    BadSignature { signer: Address },
+    #[error("wrong nonce {got} for {signer}: expected {expected}")]
+    WrongNonce { signer: Address, expected: u64, got: u64 },
+    #[error("fee {got} too low: this {len}-byte transaction needs at least {min}")]
+    FeeTooLow { got: Amount, min: Amount, len: usize },
+    #[error("insufficient balance in {account}: needs {needed}, has {available}")]
+    InsufficientFunds { account: Address, needed: Amount, available: Amount },
+    #[error("amount overflow: {0}")]
+    AmountOverflow(String),
+    #[error("unknown validator {0}")]
+    UnknownValidator(Address),
+    #[error("bond {got} is below the minimum self-bond {min}")]
+    BondBelowMinimum { got: Amount, min: Amount },
+    #[error("validator {validator} is jailed until height {until}; now {now}")]
+    UnjailTooEarly { validator: Address, until: u64, now: u64 },
+    #[error("{0} is already a validator")]
+    AlreadyValidator(Address),
+    #[error("consensus key {0} is already used by another validator")]
+    ConsensusKeyInUse(String),
+    #[error("validator {0} is not jailed")]
+    NotJailed(Address),
+    #[error("validator {0} is tombstoned for double signing and can never return")]
+    Tombstoned(Address),
+    #[error("amount must be greater than zero")]
+    ZeroAmount,
+    #[error("invalid moniker {moniker:?}: {reason}")]
+    InvalidMoniker { moniker: String, reason: &'static str },
+    #[error("unbonding {amount} would leave {remaining} bonded, below the minimum self-bond {min}; unbond all or less")]
+    SelfBondBelowMinimum { amount: Amount, remaining: Amount, min: Amount },
+    #[error("cannot transfer to yourself")]
+    SelfTransfer,
+    #[error("unbonding {requested} exceeds the self-bond {bonded}")]
+    UnbondExceedsBond { requested: Amount, bonded: Amount },
+}
+
+impl TxError {
+    /// The stable ABCI result code (0 is success).
+    pub fn code(&self) -> u32 {
+        match self {
+            TxError::Undecodable(_) => 2,
+            TxError::NonCanonical => 3,
+            TxError::TooLarge { .. } => 4,
+            TxError::WrongChainId { .. } => 5,
+            TxError::BadSignature { .. } => 6,
+            TxError::WrongNonce { .. } => 7,
+            TxError::FeeTooLow { .. } => 8,
+            TxError::InsufficientFunds { .. } => 9,
+            TxError::AmountOverflow(_) => 10,
+            TxError::UnknownValidator(_) => 11,
+            TxError::BondBelowMinimum { .. } => 12,
+            TxError::UnjailTooEarly { .. } => 13,
+            TxError::AlreadyValidator(_) => 14,
+            TxError::ConsensusKeyInUse(_) => 15,
+            TxError::NotJailed(_) => 16,
+            TxError::Tombstoned(_) => 17,
+            TxError::ZeroAmount => 18,
+            TxError::InvalidMoniker { .. } => 19,
+            TxError::SelfBondBelowMinimum { .. } => 20,
+            TxError::SelfTransfer => 21,
+            TxError::UnbondExceedsBond { .. } => 22,
+        }
+    }
+}
+
+impl From<CodecError> for TxError {
+    fn from(e: CodecError) -> Self {
+        match e {
+            CodecError::NonCanonical { .. } => TxError::NonCanonical,
+            CodecError::TooLarge { len, limit } => TxError::TooLarge { len, max: limit as u64 },
+            other => TxError::Undecodable(other.to_string()),
+        }
+    }
+}
+
+impl From<AmountError> for TxError {
+    fn from(e: AmountError) -> Self {
+        TxError::AmountOverflow(e.to_string())
+    }
+}
+
+/// A handler's failure: the transaction's fault, or the node's (state trouble).
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    #[error(transparent)]
+    Tx(#[from] TxError),
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+impl From<AmountError> for HandlerError {
+    fn from(e: AmountError) -> Self {
+        HandlerError::Tx(e.into())
+    }
+}
+
+/// A failure that stops the node (never a transaction's fault).
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
+    Storage(#[from] crate::storage::StorageError),
+    #[error("invalid genesis: {0}")]
+    Genesis(String),
+    #[error("block height {got} out of order: the last committed height is {committed}")]
+    HeightOutOfOrder { got: u64, committed: u64 },
+    #[error("commit without a finalized block")]
+    NothingToCommit,
+    #[error("chain is not initialized: InitChain has not run")]
+    NotInitialized,
+}

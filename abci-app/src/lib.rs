@@ -1,0 +1,26 @@
+//! The Synod chain: a deterministic ABCI 2.0 state machine on RocksDB.
+//!
+//! Layout (one folder per module, each with its `state_key.rs`):
+//! [`accounts`], [`staking`], [`reputation`], [`rewards`]; the transaction
+//! pipeline in [`execute`]; the lifecycle in [`app`]; queries in [`query`];
+//! the ABCI edge in [`abci`]; versioned Merkle storage in [`storage`].
+
+pub mod abci;
+pub mod abci_client;
+pub mod accounts;
+pub mod app;
+pub mod demo;
+pub mod error;
+pub mod execute;
+pub mod genesis;
+pub mod query;
+pub mod reputation;
+pub mod rewards;
+pub mod staking;
+pub mod state;
+pub mod storage;
+pub mod testkit;
+
+pub use app::{App, BlockInput, BlockOutput, Mempool};
+pub use error::{AppError, TxError};
+pub use storage::{Storage, StorageOptions};

@@ -1,0 +1,156 @@
+//! The query router: ABCI `Query` paths to state reads, with Merkle proofs.
+//!
+//! Height `H` means the state after block `H` (JMT version `H`); its root is
+//! the app hash carried in header `H + 1`. Height 0 means the last committed.
+
+use synod_protocol::{
+    codec,
+    params::ChainParams,
+    query::{QueryPath, JMT_PROOF_OP},
+    state::{Validator, ValidatorSummary},
+};
+
+use crate::{accounts, reputation, rewards, staking, state::State, storage::Storage};
+
+/// Stable query result codes.
+pub mod code {
+    pub const OK: u32 = 0;
+    pub const BAD_PATH: u32 = 1;
+    pub const NOT_FOUND: u32 = 2;
+    pub const HEIGHT_UNAVAILABLE: u32 = 3;
+    pub const PROOF_UNSUPPORTED: u32 = 4;
+    pub const INTERNAL: u32 = 5;
+}
+
+/// One Merkle proof of one state key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyProof {
+    pub key: Vec<u8>,
+    pub proof: Vec<u8>,
+}
+
+/// A query answer in Synod's own types.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct QueryOutput {
+    pub code: u32,
+    pub log: String,
+    /// The state key read (the first one, for multi-key paths).
+    pub key: Vec<u8>,
+    /// Canonical encoding of the answer; empty when absent.
+    pub value: Vec<u8>,
+    pub proofs: Vec<KeyProof>,
+    pub height: u64,
+}
+
+impl QueryOutput {
+    fn error(code: u32, log: impl Into<String>, height: u64) -> QueryOutput {
+        QueryOutput { code, log: log.into(), height, ..QueryOutput::default() }
+    }
+}
+
+/// Answers one query.
+pub fn query(storage: &Storage, path: &str, height: u64, prove: bool) -> QueryOutput {
+    let Some(committed) = storage.committed() else {
+        return QueryOutput::error(code::HEIGHT_UNAVAILABLE, "chain not initialized yet", 0);
+    };
+    let version = if height == 0 { committed.version } else { height };
+    if version > committed.version {
+        return QueryOutput::error(
+            code::HEIGHT_UNAVAILABLE,
+            format!("height {version} is not committed yet; latest is {}", committed.version),
+            version,
+        );
+    }
+    let parsed: QueryPath = match path.parse() {
+        Ok(p) => p,
+        Err(e) => return QueryOutput::error(code::BAD_PATH, e.to_string(), version),
+    };
+    let keyed = |key: Vec<u8>, missing_is_error: bool| read_key(storage, key, version, prove, missing_is_error);
+    match parsed {
+        QueryPath::Account(a) => keyed(accounts::state_key::account(&a), false),
+        QueryPath::Validator(a) => keyed(staking::state_key::validator(&a), true),
+        QueryPath::Reputation(a) => keyed(reputation::state_key::score(&a), true),
+        QueryPath::Unbonding(a) => keyed(staking::state_key::unbondings(&a), false),
+        QueryPath::Params => params(storage, version, prove),
+        QueryPath::Validators => {
+            if prove {
+                return QueryOutput::error(code::PROOF_UNSUPPORTED, "/validators is a computed list; query /validator/{addr} with prove=true for proofs", version);
+            }
+            if version != committed.version {
+                return QueryOutput::error(code::HEIGHT_UNAVAILABLE, "/validators is answered at the latest height only", version);
+            }
+            match validators(storage) {
+                Ok(list) => QueryOutput { value: codec::encode(&list), height: version, ..QueryOutput::default() },
+                Err(e) => QueryOutput::error(code::INTERNAL, e.to_string(), version),
+            }
+        }
+    }
+}
+
+fn read_key(storage: &Storage, key: Vec<u8>, version: u64, prove: bool, missing_is_error: bool) -> QueryOutput {
+    let read = if prove {
+        storage.get_with_proof(&key, version).map(|(v, p)| (v, Some(p)))
+    } else {
+        storage.get_at(&key, version).map(|v| (v, None))
+    };
+    match read {
+        Err(e) => QueryOutput::error(code::HEIGHT_UNAVAILABLE, e.to_string(), version),
+        Ok((value, proof)) => {
+            let found = value.is_some();
+            let proofs = proof.map(|p| vec![KeyProof { key: key.clone(), proof: p }]).unwrap_or_default();
+            QueryOutput {
+                code: if found || !missing_is_error { code::OK } else { code::NOT_FOUND },
+                log: if found || !missing_is_error { String::new() } else { format!("no record at {}", String::from_utf8_lossy(&key)) },
+                key,
+                value: value.unwrap_or_default(),
+                proofs,
+                height: version,
+            }
+        }
+    }
+}
+
+fn params(storage: &Storage, version: u64, prove: bool) -> QueryOutput {
+    let keys = [
+        accounts::state_key::params(),
+        staking::state_key::params(),
+        reputation::state_key::params(),
+        rewards::state_key::params(),
+    ];
+    let mut value = Vec::new();
+    let mut proofs = Vec::new();
+    for key in keys {
+        let out = read_key(storage, key, version, prove, true);
+        if out.code != code::OK {
+            return out;
+        }
+        // ChainParams encodes as its four fields back to back.
+        value.extend_from_slice(&out.value);
+        proofs.extend(out.proofs);
+    }
+    if let Err(e) = codec::decode::<ChainParams>(&value) {
+        return QueryOutput::error(code::INTERNAL, format!("stored params are corrupt: {e}"), version);
+    }
+    QueryOutput { key: accounts::state_key::params(), value, proofs, height: version, ..QueryOutput::default() }
+}
+
+fn validators(storage: &Storage) -> Result<Vec<ValidatorSummary>, crate::state::StateError> {
+    let state = State::new(storage.clone());
+    let active: std::collections::BTreeSet<_> =
+        staking::active_set(&state)?.into_iter().map(|a| a.operator).collect();
+    let all: Vec<Validator> = staking::validators(&state)?;
+    let mut out = Vec::with_capacity(all.len());
+    for v in all {
+        out.push(ValidatorSummary {
+            reputation: reputation::score(&state, &v.operator)?,
+            power: staking::validator_power(&state, &v)?,
+            active: active.contains(&v.operator),
+            validator: v,
+        });
+    }
+    out.sort_by(|a, b| b.power.cmp(&a.power).then(a.validator.operator.cmp(&b.validator.operator)));
+    Ok(out)
+}
+
+/// The proof-op type name used in ABCI responses.
+pub const PROOF_OP_TYPE: &str = JMT_PROOF_OP;

@@ -1,0 +1,149 @@
+//! `reputation`: a fixed-point score per identity (ppm of the maximum).
+//!
+//! New identities start low ([`ReputationParams::initial_score`]); the score
+//! rises slowly, by a share of the gap to the maximum, for each block of
+//! honest, active work; it falls sharply on any slash; while idle it decays
+//! toward a floor. All integer math.
+
+pub mod state_key;
+
+use synod_protocol::{
+    params::{ReputationParams, PPM},
+    state::Reputation,
+    Address,
+};
+
+use crate::state::{State, StateError};
+
+/// Module parameters.
+pub fn params(state: &State) -> Result<ReputationParams, StateError> {
+    Ok(state.get(&state_key::params())?.unwrap_or_default())
+}
+
+/// Writes module parameters.
+pub fn set_params(state: &mut State, params: &ReputationParams) {
+    state.put(state_key::params(), params);
+}
+
+/// The stored reputation of an identity, if it has one.
+pub fn get(state: &State, who: &Address) -> Result<Option<Reputation>, StateError> {
+    state.get(&state_key::score(who))
+}
+
+/// The score of an identity; an unknown identity has the initial score.
+pub fn score(state: &State, who: &Address) -> Result<u64, StateError> {
+    match get(state, who)? {
+        Some(r) => Ok(r.score),
+        None => Ok(params(state)?.initial_score),
+    }
+}
+
+/// Gives a new identity its initial score (no-op if it already has one).
+pub fn register(state: &mut State, who: &Address, height: u64) -> Result<(), StateError> {
+    if get(state, who)?.is_none() {
+        let initial = params(state)?.initial_score;
+        state.put(
+            state_key::score(who),
+            &Reputation { score: initial, slashes: 0, updated_height: height },
+        );
+    }
+    Ok(())
+}
+
+/// The score after one block of honest, active work.
+pub fn gained(params: &ReputationParams, score: u64) -> u64 {
+    let gap = PPM.saturating_sub(score);
+    // Round up so a small gap still closes, but never past the maximum.
+    (score + (gap * params.gain_ppm).div_ceil(PPM)).min(PPM)
+}
+
+/// The score after one idle block: decays toward the floor, never below it.
+pub fn decayed(params: &ReputationParams, score: u64) -> u64 {
+    if score <= params.floor_score {
+        return score;
+    }
+    let excess = score - params.floor_score;
+    score - (excess * params.decay_ppm).div_ceil(PPM).min(excess)
+}
+
+/// The score after a slash.
+pub fn slashed(params: &ReputationParams, score: u64) -> u64 {
+    score - score * params.slash_penalty_ppm / PPM
+}
+
+/// Records a block of honest work (`active = true`) or idleness.
+pub fn record_block(state: &mut State, who: &Address, active: bool, height: u64) -> Result<(), StateError> {
+    let p = params(state)?;
+    let mut rep = get(state, who)?.unwrap_or(Reputation { score: p.initial_score, slashes: 0, updated_height: height });
+    let next = if active { gained(&p, rep.score) } else { decayed(&p, rep.score) };
+    if next != rep.score || rep.updated_height == 0 {
+        rep.score = next;
+        rep.updated_height = height;
+        state.put(state_key::score(who), &rep);
+    }
+    Ok(())
+}
+
+/// Records a slash: the score drops sharply.
+pub fn record_slash(state: &mut State, who: &Address, height: u64) -> Result<(), StateError> {
+    let p = params(state)?;
+    let mut rep = get(state, who)?.unwrap_or(Reputation { score: p.initial_score, slashes: 0, updated_height: height });
+    rep.score = slashed(&p, rep.score);
+    rep.slashes = rep.slashes.saturating_add(1);
+    rep.updated_height = height;
+    state.put(state_key::score(who), &rep);
+    Ok(())
+}
+
+/// The factor (ppm) by which reputation scales consensus power: from
+/// `min_power_factor_ppm` at score 0 up to 1 at the maximum score, rounded
+/// down to a multiple of `power_factor_step_ppm` above the minimum.
+pub fn power_factor_ppm(params: &ReputationParams, score: u64) -> u64 {
+    let min = params.min_power_factor_ppm.min(PPM);
+    let step = params.power_factor_step_ppm.max(1);
+    let above = (PPM - min) * score.min(PPM) / PPM;
+    min + above / step * step
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn honest_work_rises_slowly_and_a_slash_falls_sharply() {
+        let p = ReputationParams::default();
+        let mut s = p.initial_score;
+        for _ in 0..100 {
+            s = gained(&p, s);
+        }
+        assert!(s > p.initial_score, "100 honest blocks must raise the score");
+        assert!(s < 250_000, "but only slowly: {s}");
+        let after = slashed(&p, s);
+        assert!(s - after >= s / 3, "a slash must cost at least a third: {s} -> {after}");
+    }
+
+    #[test]
+    fn idle_scores_decay_to_the_floor_and_stop() {
+        let p = ReputationParams::default();
+        let mut s = 900_000;
+        for _ in 0..20_000 {
+            s = decayed(&p, s);
+        }
+        assert_eq!(s, p.floor_score);
+        assert_eq!(decayed(&p, 10_000), 10_000, "below the floor decay does nothing");
+    }
+
+    proptest! {
+        #[test]
+        fn scores_stay_in_range(score in 0u64..=PPM, gain in 0u64..=PPM, decay in 0u64..=PPM) {
+            let p = ReputationParams { gain_ppm: gain, decay_ppm: decay, ..ReputationParams::default() };
+            prop_assert!(gained(&p, score) <= PPM);
+            prop_assert!(gained(&p, score) >= score);
+            prop_assert!(decayed(&p, score) <= score);
+            prop_assert!(slashed(&p, score) <= score);
+            let f = power_factor_ppm(&p, score);
+            prop_assert!(f >= p.min_power_factor_ppm && f <= PPM);
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! The staking transactions: `RegisterValidator`, `Bond`, `Unbond`, `Unjail`.
+
+use synod_protocol::{
+    state::{UnbondingEntry, ValidatorStatus},
+    tx::MAX_MONIKER_BYTES,
+    Address, Amount, Event, PubKey,
+};
+
+use super::{consensus_address, params, put_validator, state_key, unbondings, validator};
+use crate::{
+    accounts,
+    error::{HandlerError, TxError},
+    state::State,
+};
+
+/// Stateless moniker check (also run in CheckTx).
+pub fn check_moniker(moniker: &str) -> Result<(), TxError> {
+    let bad = |reason| Err(TxError::InvalidMoniker { moniker: moniker.to_string(), reason });
+    if moniker.is_empty() {
+        return bad("must not be empty");
+    }
+    if moniker.len() > MAX_MONIKER_BYTES {
+        return bad("longer than 64 bytes");
+    }
+    if moniker.chars().any(|c| c.is_control()) {
+        return bad("contains control characters");
+    }
+    Ok(())
+}
+
+/// `RegisterValidator { consensus_key, moniker, self_bond }`.
+pub fn register_validator(
+    state: &mut State,
+    operator: &Address,
+    consensus_key: PubKey,
+    moniker: &str,
+    self_bond: Amount,
+    height: u64,
+    events: &mut Vec<Event>,
+) -> Result<(), HandlerError> {
+    check_moniker(moniker)?;
+    let p = params(state)?;
+    if self_bond < p.min_self_bond {
+        return Err(TxError::BondBelowMinimum { got: self_bond, min: p.min_self_bond }.into());
+    }
+    if validator(state, operator)?.is_some() {
+        return Err(TxError::AlreadyValidator(*operator).into());
+    }
+    if state.get_raw(&state_key::by_consensus_address(&consensus_address(&consensus_key)))?.is_some() {
+        return Err(TxError::ConsensusKeyInUse(consensus_key.to_string()).into());
+    }
+    super::bond_new_validator(state, operator, consensus_key, moniker, self_bond, height)?;
+    events.push(Event::ValidatorRegistered {
+        validator: *operator,
+        consensus_key,
+        moniker: moniker.to_string(),
+    });
+    events.push(Event::Bonded { validator: *operator, amount: self_bond });
+    Ok(())
+}
+
+/// `Bond { amount }`: adds to the signer's self-bond.
+pub fn bond(state: &mut State, operator: &Address, amount: Amount, events: &mut Vec<Event>) -> Result<(), HandlerError> {
+    if amount.is_zero() {
+        return Err(TxError::ZeroAmount.into());
+    }
+    let mut v = validator(state, operator)?.ok_or(TxError::UnknownValidator(*operator))?;
+    if v.status == ValidatorStatus::Tombstoned {
+        return Err(TxError::Tombstoned(*operator).into());
+    }
+    accounts::debit(state, operator, amount)?;
+    v.self_bond = v.self_bond.checked_add(amount)?;
+    put_validator(state, &v);
+    events.push(Event::Bonded { validator: *operator, amount });
+    Ok(())
+}
+
+/// `Unbond { amount }`: moves stake to the unbonding queue; it is released
+/// after `unbonding_blocks` and stays slashable for earlier infractions.
+pub fn unbond(
+    state: &mut State,
+    operator: &Address,
+    amount: Amount,
+    height: u64,
+    events: &mut Vec<Event>,
+) -> Result<(), HandlerError> {
+    if amount.is_zero() {
+        return Err(TxError::ZeroAmount.into());
+    }
+    let p = params(state)?;
+    let mut v = validator(state, operator)?.ok_or(TxError::UnknownValidator(*operator))?;
+    let remaining = v
+        .self_bond
+        .checked_sub(amount)
+        .map_err(|_| TxError::UnbondExceedsBond { requested: amount, bonded: v.self_bond })?;
+    if !remaining.is_zero() && remaining < p.min_self_bond {
+        return Err(TxError::SelfBondBelowMinimum { amount, remaining, min: p.min_self_bond }.into());
+    }
+    v.self_bond = remaining;
+    put_validator(state, &v);
+    let release_height = height.saturating_add(p.unbonding_blocks);
+    let mut ub = unbondings(state, operator)?;
+    ub.entries.push(UnbondingEntry { amount, start_height: height, release_height });
+    state.put(state_key::unbondings(operator), &ub);
+    state.put(state_key::unbonding_queue(release_height, operator), &());
+    events.push(Event::UnbondingStarted { validator: *operator, amount, release_height });
+    Ok(())
+}
+
+/// `Unjail`: returns a jailed validator to candidacy once its jail time is over.
+pub fn unjail(state: &mut State, operator: &Address, height: u64, events: &mut Vec<Event>) -> Result<(), HandlerError> {
+    let mut v = validator(state, operator)?.ok_or(TxError::UnknownValidator(*operator))?;
+    match v.status {
+        ValidatorStatus::Candidate => return Err(TxError::NotJailed(*operator).into()),
+        ValidatorStatus::Tombstoned => return Err(TxError::Tombstoned(*operator).into()),
+        ValidatorStatus::Jailed { until_height, .. } if height < until_height => {
+            return Err(TxError::UnjailTooEarly { validator: *operator, until: until_height, now: height }.into());
+        }
+        ValidatorStatus::Jailed { .. } => {}
+    }
+    v.status = ValidatorStatus::Candidate;
+    put_validator(state, &v);
+    state.put(state_key::signing_info(operator), &synod_protocol::state::SigningInfo::default());
+    events.push(Event::Unjailed { validator: *operator });
+    Ok(())
+}

@@ -1,0 +1,131 @@
+//! `staking`: self-bonds, the unbonding queue, the validator registry, jailing,
+//! slashing and the selection of the active validator set.
+//!
+//! Sybil resistance: a validator's power is its bonded stake (in units of
+//! `power_reduction_usyn`, rounded down) times a reputation factor that starts
+//! low for new identities. Splitting one stake across many identities can only
+//! lose power: rounding down is superadditive and new identities start with a
+//! lower factor.
+
+pub mod handlers;
+pub mod hooks;
+pub mod state_key;
+
+use synod_protocol::{
+    params::{ReputationParams, StakingParams, PPM},
+    state::{ActiveValidator, Unbondings, Validator},
+    Address, Amount, PubKey,
+};
+
+use crate::{
+    accounts,
+    error::HandlerError,
+    reputation,
+    state::{State, StateError},
+};
+
+pub use hooks::{Evidence, ValidatorUpdate, VoteInfo};
+
+/// Largest power one validator can have, far below CometBFT's total limit of
+/// `i64::MAX / 8` even with 10,000 validators.
+pub const MAX_POWER_PER_VALIDATOR: u64 = 1 << 48;
+
+/// Module parameters.
+pub fn params(state: &State) -> Result<StakingParams, StateError> {
+    Ok(state.get(&state_key::params())?.unwrap_or_default())
+}
+
+/// Writes module parameters.
+pub fn set_params(state: &mut State, params: &StakingParams) {
+    state.put(state_key::params(), params);
+}
+
+/// A validator by operator address.
+pub fn validator(state: &State, operator: &Address) -> Result<Option<Validator>, StateError> {
+    state.get(&state_key::validator(operator))
+}
+
+/// Every registered validator, in operator address order.
+pub fn validators(state: &State) -> Result<Vec<Validator>, StateError> {
+    Ok(state.prefix::<Validator>(&state_key::validators_prefix())?.into_iter().map(|(_, v)| v).collect())
+}
+
+/// Writes a validator record.
+pub fn put_validator(state: &mut State, v: &Validator) {
+    state.put(state_key::validator(&v.operator), v);
+}
+
+/// The operator behind a consensus address (as CometBFT names validators).
+pub fn operator_by_consensus_address(state: &State, address: &[u8; 20]) -> Result<Option<Address>, StateError> {
+    state.get(&state_key::by_consensus_address(address))
+}
+
+/// The CometBFT address of a consensus key.
+pub fn consensus_address(key: &PubKey) -> [u8; 20] {
+    Address::from_key_bytes(&key.0).0
+}
+
+/// Pending unbondings of a validator.
+pub fn unbondings(state: &State, operator: &Address) -> Result<Unbondings, StateError> {
+    Ok(state.get(&state_key::unbondings(operator))?.unwrap_or_default())
+}
+
+/// The active set as last reported to consensus.
+pub fn active_set(state: &State) -> Result<Vec<ActiveValidator>, StateError> {
+    Ok(state.get(&state_key::active_set())?.unwrap_or_default())
+}
+
+/// Consensus power of a stake at a reputation score: whole stake units times
+/// the reputation factor, rounded down.
+pub fn power(params: &StakingParams, rep: &ReputationParams, self_bond: Amount, score: u64) -> u64 {
+    let units = self_bond.0 / params.power_reduction_usyn.max(1) as u128;
+    let units = units.min(MAX_POWER_PER_VALIDATOR as u128);
+    let factor = reputation::power_factor_ppm(rep, score) as u128;
+    (units * factor / PPM as u128) as u64
+}
+
+/// The power a validator would have now (0 if jailed, tombstoned or below the minimum bond).
+pub fn validator_power(state: &State, v: &Validator) -> Result<u64, StateError> {
+    let p = params(state)?;
+    if v.status != synod_protocol::state::ValidatorStatus::Candidate || v.self_bond < p.min_self_bond {
+        return Ok(0);
+    }
+    let rep = reputation::params(state)?;
+    let score = reputation::score(state, &v.operator)?;
+    Ok(power(&p, &rep, v.self_bond, score))
+}
+
+/// Adds a new validator (used by the `RegisterValidator` handler and genesis);
+/// the caller has checked eligibility and moved the bond out of the balance.
+pub fn create_validator(state: &mut State, v: &Validator, height: u64) -> Result<(), HandlerError> {
+    put_validator(state, v);
+    state.put(state_key::by_consensus_address(&consensus_address(&v.consensus_key)), &v.operator);
+    reputation::register(state, &v.operator, height)?;
+    Ok(())
+}
+
+/// Takes `self_bond` from the operator's balance and registers the validator:
+/// shared by genesis and the `RegisterValidator` tx.
+pub fn bond_new_validator(
+    state: &mut State,
+    operator: &Address,
+    consensus_key: PubKey,
+    moniker: &str,
+    self_bond: Amount,
+    height: u64,
+) -> Result<Validator, HandlerError> {
+    accounts::debit(state, operator, self_bond)?;
+    let v = Validator {
+        operator: *operator,
+        consensus_key,
+        moniker: moniker.to_string(),
+        self_bond,
+        status: synod_protocol::state::ValidatorStatus::Candidate,
+        registered_height: height,
+    };
+    create_validator(state, &v, height)?;
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests;

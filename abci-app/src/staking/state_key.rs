@@ -1,0 +1,70 @@
+//! Every state key the `staking` module writes. Heights are zero-padded to 20
+//! digits so that byte order equals numeric order.
+
+use synod_protocol::Address;
+
+/// Module parameters.
+pub fn params() -> Vec<u8> {
+    b"staking/params".to_vec()
+}
+
+/// A validator record, by operator address.
+pub fn validator(operator: &Address) -> Vec<u8> {
+    format!("staking/validator/{}", operator.to_hex()).into_bytes()
+}
+
+/// Prefix of every validator record.
+pub fn validators_prefix() -> Vec<u8> {
+    b"staking/validator/".to_vec()
+}
+
+/// Operator address of a consensus address (SHA-256(consensus key)[..20]).
+pub fn by_consensus_address(consensus_address: &[u8; 20]) -> Vec<u8> {
+    format!("staking/by_consensus/{}", hex::encode(consensus_address)).into_bytes()
+}
+
+/// Pending unbondings of a validator.
+pub fn unbondings(operator: &Address) -> Vec<u8> {
+    format!("staking/unbondings/{}", operator.to_hex()).into_bytes()
+}
+
+/// Marks that `operator` has an unbonding to release at `height`.
+pub fn unbonding_queue(height: u64, operator: &Address) -> Vec<u8> {
+    format!("staking/unbonding_queue/{height:020}/{}", operator.to_hex()).into_bytes()
+}
+
+/// Prefix of the unbonding queue entries released at `height`.
+pub fn unbonding_queue_at(height: u64) -> Vec<u8> {
+    format!("staking/unbonding_queue/{height:020}/").into_bytes()
+}
+
+/// Liveness record of a validator.
+pub fn signing_info(operator: &Address) -> Vec<u8> {
+    format!("staking/signing_info/{}", operator.to_hex()).into_bytes()
+}
+
+/// The active validator set as last returned to consensus.
+pub fn active_set() -> Vec<u8> {
+    b"staking/active_set".to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn queue_keys_sort_by_height(a in any::<u64>(), b in any::<u64>()) {
+            let op = Address([0xab; 20]);
+            prop_assert_eq!(a.cmp(&b), unbonding_queue(a, &op).cmp(&unbonding_queue(b, &op)));
+        }
+    }
+
+    #[test]
+    fn a_height_prefix_does_not_match_another_height() {
+        let op = Address([1; 20]);
+        assert!(unbonding_queue(12, &op).starts_with(&unbonding_queue_at(12)));
+        assert!(!unbonding_queue(123, &op).starts_with(&unbonding_queue_at(12)));
+    }
+}

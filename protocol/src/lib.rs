@@ -1,0 +1,30 @@
+//! Synod's wire types, shared by every other crate.
+//!
+//! Everything that crosses a process boundary lives here: addresses, amounts,
+//! keys and signatures, the transaction envelope and its bodies, the events the
+//! chain emits, the state records that queries return, genesis and parameters.
+//! [`codec`] is the one place that turns them into bytes. This crate does no
+//! I/O.
+
+pub mod address;
+pub mod amount;
+pub mod codec;
+pub mod event;
+pub mod genesis;
+pub mod keys;
+pub mod params;
+pub mod query;
+pub mod state;
+pub mod tx;
+
+pub use address::{Address, AddressError};
+pub use amount::{Amount, AmountError, USYN_PER_SYN};
+pub use codec::CodecError;
+pub use event::Event;
+pub use genesis::{GenesisAccount, GenesisAppState, GenesisValidator};
+pub use keys::{KeyError, PubKey, SecretKey, Signature};
+pub use params::ChainParams;
+pub use tx::{SignedTx, TxBody, TxHash, UnsignedTx};
+
+/// A block height. Heights start at 1; 0 means "before the first block".
+pub type Height = u64;

@@ -1,0 +1,254 @@
+//! Chain parameters, one struct per module. Genesis sets them; later, only
+//! governance changes them. Each struct checks its own bounds.
+
+use serde::{Deserialize, Serialize};
+
+use crate::amount::Amount;
+
+/// Parts per million: the fixed-point unit of every ratio parameter.
+pub const PPM: u64 = 1_000_000;
+
+/// A parameter outside its allowed range.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("parameter {module}.{name} = {value} is out of bounds: {rule}")]
+pub struct ParamError {
+    pub module: &'static str,
+    pub name: &'static str,
+    pub value: String,
+    pub rule: &'static str,
+}
+
+fn check(ok: bool, module: &'static str, name: &'static str, value: impl ToString, rule: &'static str) -> Result<(), ParamError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(ParamError { module, name, value: value.to_string(), rule })
+    }
+}
+
+/// `accounts` parameters.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountsParams {
+    /// Minimum fee per byte of encoded transaction, in usyn.
+    pub min_fee_per_byte_usyn: u64,
+    /// Largest accepted encoded transaction, in bytes.
+    pub max_tx_bytes: u64,
+}
+
+/// `staking` parameters (slashing defaults follow the Cosmos SDK).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StakingParams {
+    /// Blocks between an unbond and the release of the funds.
+    pub unbonding_blocks: u64,
+    /// Smallest self-bond a validator may hold (and register with).
+    pub min_self_bond: Amount,
+    /// Size of the active validator set.
+    pub max_validators: u32,
+    /// usyn per unit of consensus voting power before the reputation factor.
+    pub power_reduction_usyn: u64,
+    /// Fraction of stake slashed for double signing (ppm): 5%.
+    pub double_sign_slash_ppm: u64,
+    /// Fraction of stake slashed for downtime (ppm): 1%.
+    pub downtime_slash_ppm: u64,
+    /// Sliding window of blocks over which liveness is measured: 100.
+    pub signed_blocks_window: u64,
+    /// Minimum share of the window a validator must sign (ppm): 50%.
+    pub min_signed_per_window_ppm: u64,
+    /// Blocks a validator stays jailed for downtime.
+    pub downtime_jail_blocks: u64,
+    /// Evidence older than this many blocks is ignored.
+    pub max_evidence_age_blocks: u64,
+}
+
+/// `reputation` parameters. Scores are integers in ppm of the maximum.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReputationParams {
+    /// Score of a new identity.
+    pub initial_score: u64,
+    /// Score decay stops here.
+    pub floor_score: u64,
+    /// Share of the gap to the maximum gained per block of honest, active work (ppm).
+    pub gain_ppm: u64,
+    /// Share of the excess above the floor lost per block of inactivity (ppm).
+    pub decay_ppm: u64,
+    /// Share of the score lost on any slash (ppm).
+    pub slash_penalty_ppm: u64,
+    /// Reputation factor of power at score 0 (ppm); rises linearly to 1 at the maximum.
+    pub min_power_factor_ppm: u64,
+    /// The factor moves in steps of this size (ppm), so small score changes do
+    /// not churn the validator set every block.
+    pub power_factor_step_ppm: u64,
+}
+
+/// `rewards` parameters.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RewardsParams {
+    /// New usyn minted each block.
+    pub block_issuance: Amount,
+    /// Share of issuance and fees for the block's proposer (ppm).
+    pub proposer_bonus_ppm: u64,
+    /// Share of issuance and fees for the community treasury (ppm).
+    pub treasury_share_ppm: u64,
+}
+
+/// All parameters of the chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChainParams {
+    pub accounts: AccountsParams,
+    pub staking: StakingParams,
+    pub reputation: ReputationParams,
+    pub rewards: RewardsParams,
+}
+
+impl Default for AccountsParams {
+    fn default() -> Self {
+        AccountsParams { min_fee_per_byte_usyn: 1, max_tx_bytes: 64 * 1024 }
+    }
+}
+
+impl Default for StakingParams {
+    fn default() -> Self {
+        StakingParams {
+            unbonding_blocks: 100,
+            min_self_bond: Amount::syn(1_000),
+            max_validators: 100,
+            power_reduction_usyn: 1_000_000,
+            double_sign_slash_ppm: 50_000,
+            downtime_slash_ppm: 10_000,
+            signed_blocks_window: 100,
+            min_signed_per_window_ppm: 500_000,
+            downtime_jail_blocks: 50,
+            max_evidence_age_blocks: 1_000,
+        }
+    }
+}
+
+impl Default for ReputationParams {
+    fn default() -> Self {
+        ReputationParams {
+            initial_score: 100_000,
+            floor_score: 50_000,
+            gain_ppm: 1_000,
+            decay_ppm: 2_000,
+            slash_penalty_ppm: 500_000,
+            min_power_factor_ppm: 500_000,
+            power_factor_step_ppm: 50_000,
+        }
+    }
+}
+
+impl Default for RewardsParams {
+    fn default() -> Self {
+        RewardsParams {
+            block_issuance: Amount::syn(10),
+            proposer_bonus_ppm: 50_000,
+            treasury_share_ppm: 20_000,
+        }
+    }
+}
+
+impl Default for ChainParams {
+    fn default() -> Self {
+        ChainParams {
+            accounts: AccountsParams::default(),
+            staking: StakingParams::default(),
+            reputation: ReputationParams::default(),
+            rewards: RewardsParams::default(),
+        }
+    }
+}
+
+impl AccountsParams {
+    /// Checks every bound.
+    pub fn validate(&self) -> Result<(), ParamError> {
+        check(self.max_tx_bytes >= 256 && self.max_tx_bytes <= 4 * 1024 * 1024, "accounts", "max_tx_bytes", self.max_tx_bytes, "256 ..= 4194304")?;
+        check(self.min_fee_per_byte_usyn <= 1_000_000, "accounts", "min_fee_per_byte_usyn", self.min_fee_per_byte_usyn, "<= 1000000")
+    }
+}
+
+impl StakingParams {
+    /// Checks every bound.
+    pub fn validate(&self) -> Result<(), ParamError> {
+        let m = "staking";
+        check(self.unbonding_blocks >= 1, m, "unbonding_blocks", self.unbonding_blocks, ">= 1")?;
+        check(!self.min_self_bond.is_zero(), m, "min_self_bond", self.min_self_bond, "> 0")?;
+        check((1..=10_000).contains(&self.max_validators), m, "max_validators", self.max_validators, "1 ..= 10000")?;
+        check(self.power_reduction_usyn >= 1, m, "power_reduction_usyn", self.power_reduction_usyn, ">= 1")?;
+        check(self.double_sign_slash_ppm <= PPM, m, "double_sign_slash_ppm", self.double_sign_slash_ppm, "<= 1000000")?;
+        check(self.downtime_slash_ppm <= PPM, m, "downtime_slash_ppm", self.downtime_slash_ppm, "<= 1000000")?;
+        check((1..=100_000).contains(&self.signed_blocks_window), m, "signed_blocks_window", self.signed_blocks_window, "1 ..= 100000")?;
+        check(self.min_signed_per_window_ppm <= PPM, m, "min_signed_per_window_ppm", self.min_signed_per_window_ppm, "<= 1000000")?;
+        check(self.max_evidence_age_blocks >= 1, m, "max_evidence_age_blocks", self.max_evidence_age_blocks, ">= 1")
+    }
+}
+
+impl ReputationParams {
+    /// Checks every bound.
+    pub fn validate(&self) -> Result<(), ParamError> {
+        let m = "reputation";
+        check(self.initial_score <= PPM, m, "initial_score", self.initial_score, "<= 1000000")?;
+        check(self.floor_score <= self.initial_score, m, "floor_score", self.floor_score, "<= initial_score")?;
+        check(self.gain_ppm <= PPM, m, "gain_ppm", self.gain_ppm, "<= 1000000")?;
+        check(self.decay_ppm <= PPM, m, "decay_ppm", self.decay_ppm, "<= 1000000")?;
+        check(self.slash_penalty_ppm <= PPM, m, "slash_penalty_ppm", self.slash_penalty_ppm, "<= 1000000")?;
+        check(self.min_power_factor_ppm <= PPM, m, "min_power_factor_ppm", self.min_power_factor_ppm, "<= 1000000")?;
+        check((1..=PPM).contains(&self.power_factor_step_ppm), m, "power_factor_step_ppm", self.power_factor_step_ppm, "1 ..= 1000000")
+    }
+}
+
+impl RewardsParams {
+    /// Checks every bound.
+    pub fn validate(&self) -> Result<(), ParamError> {
+        let m = "rewards";
+        check(self.proposer_bonus_ppm <= PPM, m, "proposer_bonus_ppm", self.proposer_bonus_ppm, "<= 1000000")?;
+        check(self.treasury_share_ppm <= PPM, m, "treasury_share_ppm", self.treasury_share_ppm, "<= 1000000")?;
+        check(
+            self.proposer_bonus_ppm + self.treasury_share_ppm <= PPM,
+            m,
+            "proposer_bonus_ppm + treasury_share_ppm",
+            self.proposer_bonus_ppm + self.treasury_share_ppm,
+            "<= 1000000",
+        )?;
+        check(self.block_issuance.0 <= u64::MAX as u128, m, "block_issuance", self.block_issuance, "<= u64::MAX usyn")
+    }
+}
+
+impl ChainParams {
+    /// Checks every module's bounds.
+    pub fn validate(&self) -> Result<(), ParamError> {
+        self.accounts.validate()?;
+        self.staking.validate()?;
+        self.reputation.validate()?;
+        self.rewards.validate()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        ChainParams::default().validate().unwrap();
+    }
+
+    #[test]
+    fn out_of_bounds_names_the_param() {
+        let mut p = ChainParams::default();
+        p.staking.double_sign_slash_ppm = 2_000_000;
+        let e = p.validate().unwrap_err();
+        assert_eq!((e.module, e.name), ("staking", "double_sign_slash_ppm"));
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected_in_json() {
+        let mut v = serde_json::to_value(ChainParams::default()).unwrap();
+        v["staking"]["bogus"] = serde_json::json!(1);
+        assert!(serde_json::from_value::<ChainParams>(v).is_err());
+    }
+}

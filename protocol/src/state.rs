@@ -1,0 +1,89 @@
+//! The records the chain stores, as queries return them. Stored values are the
+//! canonical encodings of these types, so a client can check a queried value
+//! against a Merkle proof and then decode it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{address::Address, amount::Amount, keys::PubKey};
+
+/// An account: spendable balance and the next expected nonce.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    pub balance: Amount,
+    pub nonce: u64,
+}
+
+/// Where a validator stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ValidatorStatus {
+    /// Eligible for the active set (if its stake and power rank high enough).
+    Candidate,
+    /// Excluded from the active set until `until_height`, then may `Unjail`.
+    Jailed { until_height: u64, reason: String },
+    /// Permanently excluded (double signing).
+    Tombstoned,
+}
+
+/// A registered validator, keyed by its operator (account) address.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Validator {
+    pub operator: Address,
+    pub consensus_key: PubKey,
+    pub moniker: String,
+    pub self_bond: Amount,
+    pub status: ValidatorStatus,
+    pub registered_height: u64,
+}
+
+/// One pending unbonding of a validator's stake.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnbondingEntry {
+    pub amount: Amount,
+    /// Height at which the unbond was executed; infractions at or after it are
+    /// not this stake's responsibility, earlier ones are.
+    pub start_height: u64,
+    pub release_height: u64,
+}
+
+/// All pending unbondings of one validator, oldest first.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unbondings {
+    pub entries: Vec<UnbondingEntry>,
+}
+
+/// A reputation score in ppm of the maximum (0 ..= 1_000_000).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reputation {
+    pub score: u64,
+    pub slashes: u32,
+    pub updated_height: u64,
+}
+
+/// Liveness record of a validator over the sliding window.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SigningInfo {
+    /// Blocks observed since the window was (re)started.
+    pub observed: u64,
+    /// Missed blocks among the last `signed_blocks_window`.
+    pub missed: u64,
+    /// One bit per window slot: set = missed.
+    pub missed_bits: Vec<u8>,
+}
+
+/// A member of the active validator set, with its consensus power.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActiveValidator {
+    pub operator: Address,
+    pub consensus_key: PubKey,
+    pub power: u64,
+}
+
+/// One row of the `/validators` query.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidatorSummary {
+    pub validator: Validator,
+    pub reputation: u64,
+    /// Power now, whether or not it is in the active set.
+    pub power: u64,
+    pub active: bool,
+}
