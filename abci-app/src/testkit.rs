@@ -197,8 +197,9 @@ pub struct TestChain {
     pub net: TestNet,
     /// Height of the last committed block.
     pub height: u64,
-    /// Consensus addresses that vote in the next blocks (default: all genesis validators).
-    pub voters: Vec<[u8; 20]>,
+    /// Validators (by consensus address) shown as absent in the next blocks'
+    /// last-commit info; every other member of the active set signs.
+    pub absent: std::collections::BTreeSet<[u8; 20]>,
 }
 
 impl TestChain {
@@ -216,8 +217,7 @@ impl TestChain {
         let storage = crate::Storage::open(path, options)?;
         let mut app = crate::App::new(storage)?;
         app.init_chain(CHAIN_ID, &net.app_state_json(), 1)?;
-        let voters = (0..net.consensus_keys.len()).map(|i| net.consensus_address(i)).collect();
-        Ok(TestChain { app, net, height: 0, voters })
+        Ok(TestChain { app, net, height: 0, absent: Default::default() })
     }
 
     /// The input of the next block carrying `txs`.
@@ -229,13 +229,21 @@ impl TestChain {
             time_unix: 1_700_000_000 + height as i64,
             proposer_address: Some(proposer),
             txs,
-            votes: self
-                .voters
-                .iter()
-                .map(|a| crate::staking::VoteInfo { consensus_address: *a, signed: true })
-                .collect(),
+            votes: self.last_commit_votes(),
             evidence: Vec::new(),
         }
+    }
+
+    /// The last-commit votes as CometBFT reports them: every member of the
+    /// active set, signed unless marked absent.
+    pub fn last_commit_votes(&self) -> Vec<crate::staking::VoteInfo> {
+        let set = crate::staking::active_set(&self.state()).unwrap_or_default();
+        set.iter()
+            .map(|v| {
+                let a = consensus_address(&v.consensus_key);
+                crate::staking::VoteInfo { consensus_address: a, signed: !self.absent.contains(&a) }
+            })
+            .collect()
     }
 
     /// Finalizes and commits a block.

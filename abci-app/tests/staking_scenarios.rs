@@ -124,13 +124,11 @@ fn downtime_jails_and_unjail_works_after_the_jail_period() {
     let (_d, mut chain) = chain(params, 4);
     let mut op = chain.net.operators[3].clone();
     let absent = chain.net.consensus_address(3);
-    chain.voters.retain(|a| *a != absent);
     // Validator 3 appears in the commit as absent.
+    chain.absent.insert(absent);
     let mut jailed_at = None;
     for _ in 0..12 {
-        let mut b = chain.next_block(vec![]);
-        b.votes.push(staking::VoteInfo { consensus_address: absent, signed: false });
-        let out = chain.apply(&b).unwrap();
+        let out = chain.block(vec![]).unwrap();
         if out.events.iter().any(|e| matches!(e, Event::Jailed { .. })) {
             jailed_at = Some(chain.height);
             let ck = chain.net.consensus_keys[3].public();
@@ -149,7 +147,7 @@ fn downtime_jails_and_unjail_works_after_the_jail_period() {
     while chain.height < 14 {
         chain.block(vec![]).unwrap();
     }
-    chain.voters.push(absent);
+    chain.absent.remove(&absent);
     let out = chain.block(vec![op.sign(TxBody::Unjail)]).unwrap();
     ok(&out);
     assert_eq!(validator(&chain, &op).status, ValidatorStatus::Candidate);
@@ -163,16 +161,15 @@ fn splitting_stake_across_identities_gains_no_power() {
     let mut whale = chain.net.users[0].clone();
     let mut sybil = chain.net.users[1].clone();
     let mut sybils: Vec<TestAccount> = (0..4).map(|i| TestAccount::new(&format!("sybil-{i}"))).collect();
-    let mut txs = vec![whale.sign(TxBody::RegisterValidator {
+    let txs = sybils.iter().map(|s| sybil.sign(TxBody::Transfer { to: s.address(), amount: Amount::syn(10_100) })).collect();
+    ok(&chain.block(txs).unwrap());
+    // One identity with 40k, four fresh identities with 10k each, same block.
+    let mut txs: Vec<Vec<u8>> = vec![whale.sign(TxBody::RegisterValidator {
         consensus_key: key("whale-ck").public(),
         moniker: "whale".into(),
         self_bond: Amount::syn(40_000),
     })];
-    for s in &sybils {
-        txs.push(sybil.sign(TxBody::Transfer { to: s.address(), amount: Amount::syn(10_100) }));
-    }
-    ok(&chain.block(txs).unwrap());
-    let txs = sybils
+    txs.extend(sybils
         .iter_mut()
         .enumerate()
         .map(|(i, s)| {
@@ -181,8 +178,7 @@ fn splitting_stake_across_identities_gains_no_power() {
                 moniker: format!("sybil-{i}"),
                 self_bond: Amount::syn(10_000),
             })
-        })
-        .collect();
+        }));
     ok(&chain.block(txs).unwrap());
     let state = chain.state();
     let whale_power = staking::validator_power(&state, &validator(&chain, &whale)).unwrap();
@@ -219,12 +215,15 @@ fn validator_updates_are_the_diff_against_the_current_set() {
     assert_eq!(removed.len(), 1);
     assert_eq!(staking::active_set(&chain.state()).unwrap().len(), 4);
 
-    // Bonding more changes only that validator's power.
-    let mut op = chain.net.operators[0].clone();
+    // A member of the set bonding more changes only its own power.
+    let set = staking::active_set(&chain.state()).unwrap();
+    let i = (0..4).find(|i| set.iter().any(|v| v.operator == chain.net.operators[*i].address())).unwrap();
+    let mut op = chain.net.operators[i].clone();
     let out = chain.block(vec![op.sign(TxBody::Bond { amount: Amount::syn(5_000) })]).unwrap();
     ok(&out);
-    assert_eq!(out.validator_updates.len(), 1);
-    assert_eq!(out.validator_updates[0].consensus_key, chain.net.consensus_keys[0].public());
+    assert_eq!(out.validator_updates.len(), 1, "{:?}", out.validator_updates);
+    assert_eq!(out.validator_updates[0].consensus_key, chain.net.consensus_keys[i].public());
+    assert!(out.validator_updates[0].power > set.iter().find(|v| v.operator == op.address()).unwrap().power);
 }
 
 #[test]

@@ -159,8 +159,18 @@ pub fn begin_block(
         }
     }
 
+    // Reputation: members of the last commit gain when they signed and decay
+    // when absent; jailed and tombstoned validators decay (idle by force);
+    // candidates outside the set neither earn nor lose.
+    let in_commit: BTreeSet<Address> = votes
+        .iter()
+        .filter_map(|v| operator_by_consensus_address(state, &v.consensus_address).ok().flatten())
+        .collect();
     for v in validators(state)? {
-        reputation::record_block(state, &v.operator, signed.contains(&v.operator), height)?;
+        let idle = v.status != ValidatorStatus::Candidate || in_commit.contains(&v.operator);
+        if idle || signed.contains(&v.operator) {
+            reputation::record_block(state, &v.operator, signed.contains(&v.operator), height)?;
+        }
     }
     Ok(())
 }

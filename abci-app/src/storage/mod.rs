@@ -58,6 +58,9 @@ pub struct StorageOptions {
 /// Changes to apply in one version: key -> new value, `None` deletes the key.
 pub type Changes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
+/// One `(key, value)` pair of the latest committed state.
+pub type KeyValue = (Vec<u8>, Vec<u8>);
+
 /// A committed version and its Merkle root (the app hash).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Committed {
@@ -224,7 +227,7 @@ impl Storage {
 
     /// All latest committed `(key, value)` pairs whose key starts with `prefix`,
     /// in key byte order.
-    pub fn prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError> {
+    pub fn prefix(&self, prefix: &[u8]) -> Result<Vec<KeyValue>, StorageError> {
         let db = &self.inner.db;
         let mut options = ReadOptions::default();
         options.set_iterate_lower_bound(prefix.to_vec());

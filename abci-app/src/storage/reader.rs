@@ -19,6 +19,10 @@ pub(super) fn column_family<'a>(
         .ok_or(StorageError::MissingColumnFamily { name })
 }
 
+/// A versioned-value entry: the version it was written at and the value
+/// (`None`: the key was deleted at that version).
+pub(super) type VersionedValue = (u64, Option<Vec<u8>>);
+
 /// What the meta column family says about the committed history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(super) struct Head {
@@ -120,7 +124,7 @@ impl<'a> SnapshotReader<'a> {
         &self,
         key_hash: &KeyHash,
         max_version: u64,
-    ) -> Result<Option<(u64, Option<Vec<u8>>)>, StorageError> {
+    ) -> Result<Option<VersionedValue>, StorageError> {
         let cf = column_family(self.db, CF_JMT_VALUES)?;
         let mut options = ReadOptions::default();
         options.set_iterate_lower_bound(layout::value_key(key_hash, 0).to_vec());
