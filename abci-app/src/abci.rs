@@ -59,9 +59,17 @@ impl Node {
         let node = self;
         let (c, m, i, s) = (node.clone(), node.clone(), node.clone(), node.clone());
         let server = tower_abci::v038::Server::builder()
-            .consensus(tower::service_fn(move |req| {
+            .consensus(tower::service_fn(move |req: ConsensusRequest| {
                 let n = c.clone();
-                async move { tokio::task::spawn_blocking(move || n.consensus(req)).await? }
+                async move {
+                    let kind = consensus_request_name(&req);
+                    let r = tokio::task::spawn_blocking(move || n.consensus(req)).await?;
+                    if let Err(e) = &r {
+                        // tower-abci drops the connection on an error; say why first.
+                        tracing::error!(request = kind, error = %e, "consensus request failed");
+                    }
+                    r
+                }
             }))
             .mempool(tower::service_fn(move |req| {
                 let n = m.clone();
@@ -162,7 +170,18 @@ impl Node {
     /// Handles one mempool-connection request.
     pub fn mempool(&self, req: MempoolRequest) -> Result<MempoolResponse, BoxError> {
         let MempoolRequest::CheckTx(r) = req;
-        let outcome = lock(&self.mempool).check(&r.tx)?;
+        let outcome = match lock(&self.mempool).check(&r.tx) {
+            Ok(o) => o,
+            // Not a verdict on the tx (e.g. no InitChain yet): answer, don't drop the connection.
+            Err(e) => {
+                return Ok(MempoolResponse::CheckTx(rsp::CheckTx {
+                    code: Code::from(1),
+                    log: format!("the app cannot check transactions now: {e}"),
+                    codespace: "synod".into(),
+                    ..Default::default()
+                }))
+            }
+        };
         Ok(MempoolResponse::CheckTx(rsp::CheckTx {
             code: Code::from(outcome.code()),
             log: outcome.log(),
@@ -230,6 +249,18 @@ impl Node {
                 reject_senders: vec![],
             }),
         })
+    }
+}
+
+fn consensus_request_name(req: &ConsensusRequest) -> &'static str {
+    match req {
+        ConsensusRequest::InitChain(_) => "InitChain",
+        ConsensusRequest::PrepareProposal(_) => "PrepareProposal",
+        ConsensusRequest::ProcessProposal(_) => "ProcessProposal",
+        ConsensusRequest::ExtendVote(_) => "ExtendVote",
+        ConsensusRequest::VerifyVoteExtension(_) => "VerifyVoteExtension",
+        ConsensusRequest::FinalizeBlock(_) => "FinalizeBlock",
+        ConsensusRequest::Commit => "Commit",
     }
 }
 

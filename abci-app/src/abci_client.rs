@@ -90,15 +90,22 @@ impl AbciClient {
         }
     }
 
-    /// Sends one request followed by a flush and returns its response.
+    /// Sends one request and returns its response.
+    ///
+    /// No ABCI `Flush` follows each request: servers answer every request as
+    /// soon as it is done, and a separate small Flush answer would sit in the
+    /// server's Nagle buffer until our delayed ACK (~40 ms per call over TCP).
     pub fn call(&mut self, value: Req) -> Result<Rsp, ClientError> {
         self.send(value)?;
-        self.send(Req::Flush(pb::RequestFlush {}))?;
         self.writer.flush()?;
-        let rsp = self.receive()?;
-        match self.receive()? {
-            Rsp::Flush(_) => Ok(rsp),
-            other => Err(ClientError::Unexpected(format!("expected Flush, got {other:?}"))),
+        self.receive()
+    }
+
+    /// `Flush`: waits until the server has answered everything sent before.
+    pub fn flush(&mut self) -> Result<(), ClientError> {
+        match self.call(Req::Flush(pb::RequestFlush {}))? {
+            Rsp::Flush(_) => Ok(()),
+            other => Err(unexpected("Flush", other)),
         }
     }
 
@@ -120,7 +127,7 @@ impl AbciClient {
         match self.call(Req::InitChain(pb::RequestInitChain {
             time: Some(Timestamp { seconds: 1_700_000_000, nanos: 0 }),
             chain_id: chain_id.into(),
-            consensus_params: None,
+            consensus_params: Some(default_consensus_params()),
             validators: vec![],
             app_state_bytes: app_state.to_vec().into(),
             initial_height,
@@ -233,6 +240,22 @@ impl AbciClient {
             Rsp::Query(r) => Ok(r),
             other => Err(unexpected("Query", other)),
         }
+    }
+}
+
+/// CometBFT 0.38's default consensus parameters (what a fresh genesis carries).
+pub fn default_consensus_params() -> tendermint_proto::v0_38::types::ConsensusParams {
+    use tendermint_proto::v0_38::types as t;
+    t::ConsensusParams {
+        block: Some(t::BlockParams { max_bytes: 22_020_096, max_gas: -1 }),
+        evidence: Some(t::EvidenceParams {
+            max_age_num_blocks: 100_000,
+            max_age_duration: Some(tendermint_proto::google::protobuf::Duration { seconds: 172_800, nanos: 0 }),
+            max_bytes: 1_048_576,
+        }),
+        validator: Some(t::ValidatorParams { pub_key_types: vec!["ed25519".into()] }),
+        version: Some(t::VersionParams { app: 0 }),
+        abci: Some(t::AbciParams { vote_extensions_enable_height: 0 }),
     }
 }
 
