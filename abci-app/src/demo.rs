@@ -47,8 +47,9 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
     let mut client = app.client()?;
     let info = client.info()?;
     let mut height = info.last_block_height;
+    let init;
     if height == 0 && info.last_block_app_hash.is_empty() {
-        let init = client.init_chain(CHAIN_ID, &net.app_state_json(), 1)?;
+        init = client.init_chain(CHAIN_ID, &net.app_state_json(), 1)?;
         println!(
             "  InitChain: {} genesis validators, app hash {}",
             init.validators.len(),
@@ -58,6 +59,8 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
         bail!("home {} already holds a chain at height {height}; pass a fresh --home", home.display());
     }
 
+    let mut set = std::collections::BTreeMap::new();
+    apply_updates(&mut set, &init.validators);
     println!("\n  {:>6}  {:>4}  {:>8}  {:>7}  app hash", "height", "txs", "accepted", "updates");
     let mut last_hash = Vec::new();
     for _ in 0..args.blocks {
@@ -90,9 +93,11 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
         let proposal = client.prepare_proposal(height, &txs, 1 << 20)?;
         ensure!(client.process_proposal(height, &proposal)?, "the app rejected its own proposal");
         let proposer = net.consensus_address(height as usize % net.consensus_keys.len());
-        let votes: Vec<_> = (0..net.consensus_keys.len()).map(|i| (net.consensus_address(i), true)).collect();
+        // The last commit is signed by the current validator set, as CometBFT reports it.
+        let votes: Vec<_> = set.keys().map(|a| (*a, true)).collect();
         let out = client.finalize_block(height, &proposal, proposer, &votes, &[])?;
         let accepted = out.tx_results.iter().filter(|r| r.code == 0).count();
+        apply_updates(&mut set, &out.validator_updates);
         client.commit()?;
         last_hash = out.app_hash.to_vec();
         println!(
@@ -111,7 +116,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
         let op = r.proof_ops.as_ref().and_then(|p| p.ops.first()).context("no proof in the answer")?;
         verify_proof(root, &op.key, Some(&r.value), &op.data).context("proof did not verify")?;
         let acct: Account = codec::decode(&r.value)?;
-        println!("    {}  {:>22}  nonce {}  proof ok", user.address(), acct.balance.to_string(), acct.nonce);
+        println!("    {}  {:>20}  nonce {:>2}  proof ok", user.address(), acct.balance.to_syn_string(), acct.nonce);
     }
     let vals = client.query("/validators", 0, false)?;
     let list: Vec<synod_protocol::state::ValidatorSummary> = codec::decode(&vals.value)?;
@@ -141,6 +146,22 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
     );
     println!("\nsynod demo: OK");
     Ok(())
+}
+
+/// Tracks the validator set from InitChain and FinalizeBlock updates, by
+/// consensus address (power 0 removes).
+fn apply_updates(set: &mut std::collections::BTreeMap<[u8; 20], i64>, updates: &[tendermint_proto::v0_38::abci::ValidatorUpdate]) {
+    use tendermint_proto::v0_38::crypto::public_key::Sum;
+    for u in updates {
+        let Some(Sum::Ed25519(key)) = u.pub_key.as_ref().and_then(|k| k.sum.clone()) else { continue };
+        let Ok(key) = <[u8; 32]>::try_from(key.as_slice()) else { continue };
+        let address = synod_protocol::Address::from_key_bytes(&key).0;
+        if u.power == 0 {
+            set.remove(&address);
+        } else {
+            set.insert(address, u.power);
+        }
+    }
 }
 
 struct RemoveOnDrop(PathBuf);

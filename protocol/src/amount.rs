@@ -61,6 +61,18 @@ impl Amount {
         Amount(q.saturating_mul(n).saturating_add(r * n / d))
     }
 
+    /// The amount in syn with up to six decimals, e.g. `1234.5 syn`.
+    pub fn to_syn_string(self) -> String {
+        let whole = self.0 / USYN_PER_SYN;
+        let frac = self.0 % USYN_PER_SYN;
+        if frac == 0 {
+            format!("{whole} syn")
+        } else {
+            let digits = format!("{frac:06}");
+            format!("{whole}.{} syn", digits.trim_end_matches('0'))
+        }
+    }
+
     /// Whether this is zero.
     pub fn is_zero(self) -> bool {
         self.0 == 0
@@ -155,6 +167,13 @@ mod tests {
             Err(AmountError::Overflow { .. })
         ));
         assert!(matches!(Amount(1).checked_sub(Amount(2)), Err(AmountError::Underflow { .. })));
+    }
+
+    #[test]
+    fn shows_syn_with_trimmed_decimals() {
+        assert_eq!(Amount(1_500_000).to_syn_string(), "1.5 syn");
+        assert_eq!(Amount(2_000_000).to_syn_string(), "2 syn");
+        assert_eq!(Amount(7).to_syn_string(), "0.000007 syn");
     }
 
     #[test]
