@@ -5,6 +5,8 @@
 //! Run: `./dev bench` (or `cargo bench -p synod-abci-app --bench throughput`).
 //! Options: `--blocks N` (default 100), `--txs-per-block N` (default 1000).
 
+#![allow(clippy::unwrap_used)]
+
 use std::time::{Duration, Instant};
 
 use synod_abci_app::testkit::{TestChain, TestNet};
@@ -30,8 +32,12 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 fn main() {
     let blocks = arg("--blocks", 100);
     let per_block = arg("--txs-per-block", 1000);
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    println!("synod throughput bench: {blocks} blocks x {per_block} signed transfers, {cores} cores");
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    println!(
+        "synod throughput bench: {blocks} blocks x {per_block} signed transfers, {cores} cores"
+    );
 
     let mut params = ChainParams::default();
     params.accounts.min_fee_per_byte_usyn = 1;
@@ -44,7 +50,10 @@ fn main() {
         let mut txs = Vec::with_capacity(per_block);
         for i in 0..per_block {
             let to = net.users[(i + 1 + b) % n_users].address();
-            txs.push(net.users[i].sign(TxBody::Transfer { to, amount: Amount(1_000 + b as u128) }));
+            txs.push(net.users[i].sign(TxBody::Transfer {
+                to,
+                amount: Amount(1_000 + b as u128),
+            }));
         }
         all_blocks.push(txs);
     }
@@ -61,7 +70,13 @@ fn main() {
         let out = chain.app.finalize_block(&block).expect("finalize");
         finalize.push(t.elapsed());
         let failed = out.tx_results.iter().filter(|r| r.code() != 0).count();
-        assert_eq!(failed, 0, "block {} had {failed} failed txs: {:?}", b + 1, out.tx_results.iter().find(|r| r.code() != 0));
+        assert_eq!(
+            failed,
+            0,
+            "block {} had {failed} failed txs: {:?}",
+            b + 1,
+            out.tx_results.iter().find(|r| r.code() != 0)
+        );
         let t = Instant::now();
         chain.app.commit().expect("commit");
         commit.push(t.elapsed());
@@ -86,11 +101,16 @@ fn main() {
     let messages: Vec<Vec<u8>> = sample.iter().map(|t| t.unsigned().sign_bytes()).collect();
     let t = Instant::now();
     for (tx, msg) in sample.iter().zip(&messages) {
-        tx.signer.verify(msg, &tx.signature).expect("valid signature");
+        tx.signer
+            .verify(msg, &tx.signature)
+            .expect("valid signature");
     }
     let single_rate = sample.len() as f64 / t.elapsed().as_secs_f64();
     let t = Instant::now();
-    for chunk in sample.chunks(per_block.max(1)).zip(messages.chunks(per_block.max(1))) {
+    for chunk in sample
+        .chunks(per_block.max(1))
+        .zip(messages.chunks(per_block.max(1)))
+    {
         let mut batch = ed25519_consensus::batch::Verifier::new();
         for (tx, msg) in chunk.0.iter().zip(chunk.1) {
             batch.queue((
@@ -110,10 +130,24 @@ fn main() {
     println!("  chain throughput (FinalizeBlock + Commit): {chain_tps:>10.0} tx/s   ({n_txs} txs, wall {:.1}s)", elapsed.as_secs_f64());
     println!("  bare ed25519 verify (one by one):          {single_rate:>10.0} sig/s");
     println!("  bare ed25519 verify (batches of {per_block}):     {batch_rate:>10.0} sig/s");
-    println!("  ratio chain / bare single verify:          {:>10.2}   (goal >= 0.5)", chain_tps / single_rate);
-    println!("  FinalizeBlock latency p50 / p99:           {:>7.1} ms / {:.1} ms", ms(percentile(&finalize, 0.5)), ms(percentile(&finalize, 0.99)));
-    println!("  Commit latency p50 / p99:                  {:>7.1} ms / {:.1} ms", ms(percentile(&commit, 0.5)), ms(percentile(&commit, 0.99)));
-    println!("  RocksDB size after {n_txs} txs:            {:>10.1} MiB", size as f64 / (1024.0 * 1024.0));
+    println!(
+        "  ratio chain / bare single verify:          {:>10.2}   (goal >= 0.5)",
+        chain_tps / single_rate
+    );
+    println!(
+        "  FinalizeBlock latency p50 / p99:           {:>7.1} ms / {:.1} ms",
+        ms(percentile(&finalize, 0.5)),
+        ms(percentile(&finalize, 0.99))
+    );
+    println!(
+        "  Commit latency p50 / p99:                  {:>7.1} ms / {:.1} ms",
+        ms(percentile(&commit, 0.5)),
+        ms(percentile(&commit, 0.99))
+    );
+    println!(
+        "  RocksDB size after {n_txs} txs:            {:>10.1} MiB",
+        size as f64 / (1024.0 * 1024.0)
+    );
 }
 
 fn ms(d: Duration) -> f64 {

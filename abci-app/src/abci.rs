@@ -15,12 +15,12 @@ use tendermint::{
         types::{ExecTxResult, MisbehaviorKind},
         Code, Event as AbciEvent,
     },
-    block, merkle, validator,
+    block, merkle,
     v0_38::abci::{
-        ConsensusRequest, ConsensusResponse, InfoRequest, InfoResponse, MempoolRequest, MempoolResponse,
-        SnapshotRequest, SnapshotResponse,
+        ConsensusRequest, ConsensusResponse, InfoRequest, InfoResponse, MempoolRequest,
+        MempoolResponse, SnapshotRequest, SnapshotResponse,
     },
-    AppHash, PublicKey,
+    validator, AppHash, PublicKey,
 };
 use tower_abci::BoxError;
 
@@ -51,7 +51,10 @@ impl Node {
     /// Wraps an app for serving.
     pub fn new(app: App) -> Node {
         let mempool = Mempool::new(&app);
-        Node { app: Arc::new(Mutex::new(app)), mempool: Arc::new(Mutex::new(mempool)) }
+        Node {
+            app: Arc::new(Mutex::new(app)),
+            mempool: Arc::new(Mutex::new(mempool)),
+        }
     }
 
     /// Runs the server on `tcp://HOST:PORT` or `unix://PATH` until it fails.
@@ -102,7 +105,8 @@ impl Node {
         let mut app = lock(&self.app);
         Ok(match req {
             ConsensusRequest::InitChain(r) => {
-                let out = app.init_chain(&r.chain_id, &r.app_state_bytes, r.initial_height.value())?;
+                let out =
+                    app.init_chain(&r.chain_id, &r.app_state_bytes, r.initial_height.value())?;
                 *lock(&self.mempool) = Mempool::new(&app);
                 ConsensusResponse::InitChain(rsp::InitChain {
                     consensus_params: None,
@@ -114,7 +118,9 @@ impl Node {
                 let txs: Vec<Vec<u8>> = r.txs.iter().map(|t| t.to_vec()).collect();
                 let max = u64::try_from(r.max_tx_bytes).unwrap_or(0);
                 let kept = app.prepare_proposal(&txs, max)?;
-                ConsensusResponse::PrepareProposal(rsp::PrepareProposal { txs: kept.into_iter().map(Bytes::from).collect() })
+                ConsensusResponse::PrepareProposal(rsp::PrepareProposal {
+                    txs: kept.into_iter().map(Bytes::from).collect(),
+                })
             }
             ConsensusRequest::ProcessProposal(r) => {
                 let txs: Vec<Vec<u8>> = r.txs.iter().map(|t| t.to_vec()).collect();
@@ -124,9 +130,9 @@ impl Node {
                     rsp::ProcessProposal::Reject
                 })
             }
-            ConsensusRequest::ExtendVote(_) => {
-                ConsensusResponse::ExtendVote(rsp::ExtendVote { vote_extension: Bytes::new() })
-            }
+            ConsensusRequest::ExtendVote(_) => ConsensusResponse::ExtendVote(rsp::ExtendVote {
+                vote_extension: Bytes::new(),
+            }),
             ConsensusRequest::VerifyVoteExtension(_) => {
                 ConsensusResponse::VerifyVoteExtension(rsp::VerifyVoteExtension::Accept)
             }
@@ -140,13 +146,19 @@ impl Node {
                         .decided_last_commit
                         .votes
                         .iter()
-                        .map(|v| VoteInfo { consensus_address: v.validator.address, signed: v.sig_info.is_signed() })
+                        .map(|v| VoteInfo {
+                            consensus_address: v.validator.address,
+                            signed: v.sig_info.is_signed(),
+                        })
                         .collect(),
                     evidence: r
                         .misbehavior
                         .iter()
                         .filter(|m| m.kind != MisbehaviorKind::Unknown)
-                        .map(|m| Evidence { consensus_address: m.validator.address, height: m.height.value() })
+                        .map(|m| Evidence {
+                            consensus_address: m.validator.address,
+                            height: m.height.value(),
+                        })
                         .collect(),
                 };
                 let out = app.finalize_block(&block)?;
@@ -162,7 +174,10 @@ impl Node {
                 let height = app.commit()?;
                 tracing::debug!(height, "committed");
                 *lock(&self.mempool) = Mempool::new(&app);
-                ConsensusResponse::Commit(rsp::Commit { data: Bytes::new(), retain_height: block::Height::from(0u32) })
+                ConsensusResponse::Commit(rsp::Commit {
+                    data: Bytes::new(),
+                    retain_height: block::Height::from(0u32),
+                })
             }
         })
     }
@@ -186,7 +201,11 @@ impl Node {
             code: Code::from(outcome.code()),
             log: outcome.log(),
             events: outcome.events.iter().map(to_abci_event).collect(),
-            codespace: if outcome.code() == 0 { String::new() } else { "synod".into() },
+            codespace: if outcome.code() == 0 {
+                String::new()
+            } else {
+                "synod".into()
+            },
             ..Default::default()
         }))
     }
@@ -230,7 +249,11 @@ impl Node {
                             .collect(),
                     }),
                     height: block::Height::try_from(out.height)?,
-                    codespace: if out.code == 0 { String::new() } else { "synod".into() },
+                    codespace: if out.code == 0 {
+                        String::new()
+                    } else {
+                        "synod".into()
+                    },
                 })
             }
             InfoRequest::Echo(r) => InfoResponse::Echo(rsp::Echo { message: r.message }),
@@ -241,13 +264,19 @@ impl Node {
     pub fn snapshot(&self, req: SnapshotRequest) -> Result<SnapshotResponse, BoxError> {
         Ok(match req {
             SnapshotRequest::ListSnapshots => SnapshotResponse::ListSnapshots(Default::default()),
-            SnapshotRequest::OfferSnapshot(_) => SnapshotResponse::OfferSnapshot(rsp::OfferSnapshot::Reject),
-            SnapshotRequest::LoadSnapshotChunk(_) => SnapshotResponse::LoadSnapshotChunk(Default::default()),
-            SnapshotRequest::ApplySnapshotChunk(_) => SnapshotResponse::ApplySnapshotChunk(rsp::ApplySnapshotChunk {
-                result: rsp::ApplySnapshotChunkResult::Abort,
-                refetch_chunks: vec![],
-                reject_senders: vec![],
-            }),
+            SnapshotRequest::OfferSnapshot(_) => {
+                SnapshotResponse::OfferSnapshot(rsp::OfferSnapshot::Reject)
+            }
+            SnapshotRequest::LoadSnapshotChunk(_) => {
+                SnapshotResponse::LoadSnapshotChunk(Default::default())
+            }
+            SnapshotRequest::ApplySnapshotChunk(_) => {
+                SnapshotResponse::ApplySnapshotChunk(rsp::ApplySnapshotChunk {
+                    result: rsp::ApplySnapshotChunkResult::Abort,
+                    refetch_chunks: vec![],
+                    reject_senders: vec![],
+                })
+            }
         })
     }
 }
@@ -272,15 +301,25 @@ fn to_abci_updates(updates: &[ValidatorUpdate]) -> Result<Vec<validator::Update>
     updates
         .iter()
         .map(|u| {
-            let pub_key = PublicKey::from_raw_ed25519(&u.consensus_key.0)
-                .ok_or_else(|| format!("consensus key {} is not a valid ed25519 key", u.consensus_key))?;
-            Ok(validator::Update { pub_key, power: u.power.try_into()? })
+            let pub_key = PublicKey::from_raw_ed25519(&u.consensus_key.0).ok_or_else(|| {
+                format!(
+                    "consensus key {} is not a valid ed25519 key",
+                    u.consensus_key
+                )
+            })?;
+            Ok(validator::Update {
+                pub_key,
+                power: u.power.try_into()?,
+            })
         })
         .collect()
 }
 
 fn to_abci_event(e: &synod_protocol::Event) -> AbciEvent {
-    AbciEvent::new(e.kind(), e.attributes().into_iter().map(|(k, v)| (k, v, true)))
+    AbciEvent::new(
+        e.kind(),
+        e.attributes().into_iter().map(|(k, v)| (k, v, true)),
+    )
 }
 
 fn to_exec_result(o: &TxOutcome) -> ExecTxResult {
@@ -288,7 +327,11 @@ fn to_exec_result(o: &TxOutcome) -> ExecTxResult {
         code: Code::from(o.code()),
         log: o.log(),
         events: o.events.iter().map(to_abci_event).collect(),
-        codespace: if o.code() == 0 { String::new() } else { "synod".into() },
+        codespace: if o.code() == 0 {
+            String::new()
+        } else {
+            "synod".into()
+        },
         ..Default::default()
     }
 }

@@ -17,7 +17,10 @@ use tendermint_proto::v0_38::abci::{
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     #[error("cannot connect to the ABCI server at {address}: {source}")]
-    Connect { address: String, source: std::io::Error },
+    Connect {
+        address: String,
+        source: std::io::Error,
+    },
     #[error("ABCI connection failed: {0}")]
     Io(#[from] std::io::Error),
     #[error("malformed ABCI response: {0}")]
@@ -41,27 +44,35 @@ impl AbciClient {
     /// Connects to `tcp://HOST:PORT` (or `HOST:PORT`) or `unix://PATH`, with
     /// `timeout` for every read and write.
     pub fn connect(address: &str, timeout: Duration) -> Result<AbciClient, ClientError> {
-        let err = |source| ClientError::Connect { address: address.to_string(), source };
-        let (r, w): (Box<dyn Stream>, Box<dyn Stream>) = if let Some(path) = address.strip_prefix("unix://") {
-            let s = UnixStream::connect(path).map_err(err)?;
-            s.set_read_timeout(Some(timeout)).map_err(err)?;
-            s.set_write_timeout(Some(timeout)).map_err(err)?;
-            (Box::new(s.try_clone().map_err(err)?), Box::new(s))
-        } else {
-            let addr = address.strip_prefix("tcp://").unwrap_or(address);
-            let s = TcpStream::connect(addr).map_err(err)?;
-            s.set_read_timeout(Some(timeout)).map_err(err)?;
-            s.set_write_timeout(Some(timeout)).map_err(err)?;
-            s.set_nodelay(true).map_err(err)?;
-            (Box::new(s.try_clone().map_err(err)?), Box::new(s))
+        let err = |source| ClientError::Connect {
+            address: address.to_string(),
+            source,
         };
-        Ok(AbciClient { reader: BufReader::new(r), writer: BufWriter::new(w) })
+        let (r, w): (Box<dyn Stream>, Box<dyn Stream>) =
+            if let Some(path) = address.strip_prefix("unix://") {
+                let s = UnixStream::connect(path).map_err(err)?;
+                s.set_read_timeout(Some(timeout)).map_err(err)?;
+                s.set_write_timeout(Some(timeout)).map_err(err)?;
+                (Box::new(s.try_clone().map_err(err)?), Box::new(s))
+            } else {
+                let addr = address.strip_prefix("tcp://").unwrap_or(address);
+                let s = TcpStream::connect(addr).map_err(err)?;
+                s.set_read_timeout(Some(timeout)).map_err(err)?;
+                s.set_write_timeout(Some(timeout)).map_err(err)?;
+                s.set_nodelay(true).map_err(err)?;
+                (Box::new(s.try_clone().map_err(err)?), Box::new(s))
+            };
+        Ok(AbciClient {
+            reader: BufReader::new(r),
+            writer: BufWriter::new(w),
+        })
     }
 
     fn send(&mut self, value: Req) -> Result<(), ClientError> {
         let msg = Request { value: Some(value) };
         let mut buf = Vec::with_capacity(msg.encoded_len() + 10);
-        msg.encode_length_delimited(&mut buf).map_err(|e| ClientError::Unexpected(e.to_string()))?;
+        msg.encode_length_delimited(&mut buf)
+            .map_err(|e| ClientError::Unexpected(e.to_string()))?;
         self.writer.write_all(&buf)?;
         Ok(())
     }
@@ -123,9 +134,17 @@ impl AbciClient {
     }
 
     /// `InitChain` with a genesis `app_state`.
-    pub fn init_chain(&mut self, chain_id: &str, app_state: &[u8], initial_height: i64) -> Result<pb::ResponseInitChain, ClientError> {
+    pub fn init_chain(
+        &mut self,
+        chain_id: &str,
+        app_state: &[u8],
+        initial_height: i64,
+    ) -> Result<pb::ResponseInitChain, ClientError> {
         match self.call(Req::InitChain(pb::RequestInitChain {
-            time: Some(Timestamp { seconds: 1_700_000_000, nanos: 0 }),
+            time: Some(Timestamp {
+                seconds: 1_700_000_000,
+                nanos: 0,
+            }),
             chain_id: chain_id.into(),
             consensus_params: Some(default_consensus_params()),
             validators: vec![],
@@ -139,14 +158,22 @@ impl AbciClient {
 
     /// `CheckTx` (new).
     pub fn check_tx(&mut self, tx: &[u8]) -> Result<pb::ResponseCheckTx, ClientError> {
-        match self.call(Req::CheckTx(pb::RequestCheckTx { tx: tx.to_vec().into(), r#type: 0 }))? {
+        match self.call(Req::CheckTx(pb::RequestCheckTx {
+            tx: tx.to_vec().into(),
+            r#type: 0,
+        }))? {
             Rsp::CheckTx(r) => Ok(r),
             other => Err(unexpected("CheckTx", other)),
         }
     }
 
     /// `PrepareProposal`.
-    pub fn prepare_proposal(&mut self, height: i64, txs: &[Vec<u8>], max_tx_bytes: i64) -> Result<Vec<Vec<u8>>, ClientError> {
+    pub fn prepare_proposal(
+        &mut self,
+        height: i64,
+        txs: &[Vec<u8>],
+        max_tx_bytes: i64,
+    ) -> Result<Vec<Vec<u8>>, ClientError> {
         match self.call(Req::PrepareProposal(pb::RequestPrepareProposal {
             max_tx_bytes,
             txs: txs.iter().map(|t| t.clone().into()).collect(),
@@ -174,7 +201,9 @@ impl AbciClient {
             next_validators_hash: vec![0u8; 32].into(),
             proposer_address: vec![0u8; 20].into(),
         }))? {
-            Rsp::ProcessProposal(r) => Ok(r.status == pb::response_process_proposal::ProposalStatus::Accept as i32),
+            Rsp::ProcessProposal(r) => {
+                Ok(r.status == pb::response_process_proposal::ProposalStatus::Accept as i32)
+            }
             other => Err(unexpected("ProcessProposal", other)),
         }
     }
@@ -200,7 +229,10 @@ impl AbciClient {
                 votes: votes
                     .iter()
                     .map(|(a, signed)| pb::VoteInfo {
-                        validator: Some(pb::Validator { address: a.to_vec().into(), power: 1 }),
+                        validator: Some(pb::Validator {
+                            address: a.to_vec().into(),
+                            power: 1,
+                        }),
                         block_id_flag: if *signed { 2 } else { 1 },
                     })
                     .collect(),
@@ -209,7 +241,10 @@ impl AbciClient {
                 .iter()
                 .map(|(a, h)| pb::Misbehavior {
                     r#type: pb::MisbehaviorType::DuplicateVote as i32,
-                    validator: Some(pb::Validator { address: a.to_vec().into(), power: 1 }),
+                    validator: Some(pb::Validator {
+                        address: a.to_vec().into(),
+                        power: 1,
+                    }),
                     height: *h,
                     time: Some(block_time(*h)),
                     total_voting_power: 1,
@@ -235,8 +270,18 @@ impl AbciClient {
     }
 
     /// `Query`.
-    pub fn query(&mut self, path: &str, height: i64, prove: bool) -> Result<pb::ResponseQuery, ClientError> {
-        match self.call(Req::Query(pb::RequestQuery { data: Default::default(), path: path.into(), height, prove }))? {
+    pub fn query(
+        &mut self,
+        path: &str,
+        height: i64,
+        prove: bool,
+    ) -> Result<pb::ResponseQuery, ClientError> {
+        match self.call(Req::Query(pb::RequestQuery {
+            data: Default::default(),
+            path: path.into(),
+            height,
+            prove,
+        }))? {
             Rsp::Query(r) => Ok(r),
             other => Err(unexpected("Query", other)),
         }
@@ -247,21 +292,34 @@ impl AbciClient {
 pub fn default_consensus_params() -> tendermint_proto::v0_38::types::ConsensusParams {
     use tendermint_proto::v0_38::types as t;
     t::ConsensusParams {
-        block: Some(t::BlockParams { max_bytes: 22_020_096, max_gas: -1 }),
+        block: Some(t::BlockParams {
+            max_bytes: 22_020_096,
+            max_gas: -1,
+        }),
         evidence: Some(t::EvidenceParams {
             max_age_num_blocks: 100_000,
-            max_age_duration: Some(tendermint_proto::google::protobuf::Duration { seconds: 172_800, nanos: 0 }),
+            max_age_duration: Some(tendermint_proto::google::protobuf::Duration {
+                seconds: 172_800,
+                nanos: 0,
+            }),
             max_bytes: 1_048_576,
         }),
-        validator: Some(t::ValidatorParams { pub_key_types: vec!["ed25519".into()] }),
+        validator: Some(t::ValidatorParams {
+            pub_key_types: vec!["ed25519".into()],
+        }),
         version: Some(t::VersionParams { app: 0 }),
-        abci: Some(t::AbciParams { vote_extensions_enable_height: 0 }),
+        abci: Some(t::AbciParams {
+            vote_extensions_enable_height: 0,
+        }),
     }
 }
 
 /// A deterministic header time for a height (one block per second).
 pub fn block_time(height: i64) -> Timestamp {
-    Timestamp { seconds: 1_700_000_000 + height, nanos: 0 }
+    Timestamp {
+        seconds: 1_700_000_000 + height,
+        nanos: 0,
+    }
 }
 
 fn unexpected(what: &str, got: Rsp) -> ClientError {

@@ -70,7 +70,11 @@ impl App {
     /// Opens the app over a store (fresh or previously committed).
     pub fn new(storage: Storage) -> Result<App, AppError> {
         let chain_id = State::new(storage.clone()).get::<String>(&state_key::chain_id())?;
-        Ok(App { storage, chain_id, pending: None })
+        Ok(App {
+            storage,
+            chain_id,
+            pending: None,
+        })
     }
 
     /// The storage underneath (queries read it directly).
@@ -93,7 +97,12 @@ impl App {
     /// Calling it again on an initialized store with the same chain id answers
     /// the stored result (CometBFT repeats InitChain if the app crashed before
     /// its first block).
-    pub fn init_chain(&mut self, chain_id: &str, app_state: &[u8], initial_height: u64) -> Result<InitOutput, AppError> {
+    pub fn init_chain(
+        &mut self,
+        chain_id: &str,
+        app_state: &[u8],
+        initial_height: u64,
+    ) -> Result<InitOutput, AppError> {
         if let Some(committed) = self.storage.committed() {
             return match &self.chain_id {
                 Some(id) if id == chain_id && committed.version + 1 == initial_height.max(1) => {
@@ -124,7 +133,10 @@ impl App {
         self.storage.commit(prepared)?;
         self.chain_id = Some(chain_id.to_string());
         tracing::info!(chain_id, validators = validators.len(), app_hash = %hex::encode(app_hash), "genesis committed");
-        Ok(InitOutput { validators, app_hash })
+        Ok(InitOutput {
+            validators,
+            app_hash,
+        })
     }
 
     fn require_chain_id(&self) -> Result<&str, AppError> {
@@ -137,23 +149,38 @@ impl App {
         let chain_id = self.require_chain_id()?.to_string();
         let committed = self.storage.committed().ok_or(AppError::NotInitialized)?;
         if block.height != committed.version + 1 {
-            return Err(AppError::HeightOutOfOrder { got: block.height, committed: committed.version });
+            return Err(AppError::HeightOutOfOrder {
+                got: block.height,
+                committed: committed.version,
+            });
         }
         let height = block.height;
         let mut state = State::new(self.storage.clone());
         let mut events = Vec::new();
-        staking::hooks::begin_block(&mut state, height, &block.votes, &block.evidence, &mut events)
-            .map_err(handler_fatal)?;
+        staking::hooks::begin_block(
+            &mut state,
+            height,
+            &block.votes,
+            &block.evidence,
+            &mut events,
+        )
+        .map_err(handler_fatal)?;
 
         let params = accounts::params(&state)?;
-        let decoded: Vec<Result<SignedTx, _>> =
-            block.txs.iter().map(|b| execute::decode_tx(b, &params, &chain_id)).collect();
+        let decoded: Vec<Result<SignedTx, _>> = block
+            .txs
+            .iter()
+            .map(|b| execute::decode_tx(b, &params, &chain_id))
+            .collect();
         let ok_txs: Vec<&SignedTx> = decoded.iter().filter_map(|d| d.as_ref().ok()).collect();
         let mut sig_ok = execute::verify_signatures(&ok_txs).into_iter();
         let mut tx_results = Vec::with_capacity(block.txs.len());
         for (bytes, d) in block.txs.iter().zip(decoded) {
             let outcome = match d {
-                Err(e) => TxOutcome { result: Err(e), events: Vec::new() },
+                Err(e) => TxOutcome {
+                    result: Err(e),
+                    events: Vec::new(),
+                },
                 Ok(tx) => {
                     let ok = sig_ok.next().unwrap_or(false);
                     execute::execute_tx(&mut state, &tx, bytes.len(), height, Some(ok))?
@@ -167,15 +194,22 @@ impl App {
             None => None,
         };
         rewards::distribute(&mut state, proposer, &mut events).map_err(handler_fatal)?;
-        staking::hooks::release_unbondings(&mut state, height, &mut events).map_err(handler_fatal)?;
-        let validator_updates = staking::hooks::update_validator_set(&mut state, &mut events).map_err(handler_fatal)?;
+        staking::hooks::release_unbondings(&mut state, height, &mut events)
+            .map_err(handler_fatal)?;
+        let validator_updates =
+            staking::hooks::update_validator_set(&mut state, &mut events).map_err(handler_fatal)?;
         state.put(state_key::height(), &height);
         state.put(state_key::time(), &block.time_unix);
 
         let prepared = self.storage.prepare(&state.into_changes(), height)?;
         let app_hash = prepared.root();
         self.pending = Some(prepared);
-        Ok(BlockOutput { tx_results, events, validator_updates, app_hash })
+        Ok(BlockOutput {
+            tx_results,
+            events,
+            validator_updates,
+            app_hash,
+        })
     }
 
     /// Commit: persists the finalized block atomically. Returns the committed height.
@@ -188,9 +222,17 @@ impl App {
 
     /// PrepareProposal: keeps mempool transactions, in order, that fit in
     /// `max_tx_bytes` and would succeed on top of the ones kept before them.
-    pub fn prepare_proposal(&self, txs: &[Vec<u8>], max_tx_bytes: u64) -> Result<Vec<Vec<u8>>, AppError> {
-        let Some(chain_id) = self.chain_id.as_deref() else { return Ok(Vec::new()) };
-        let Some(committed) = self.storage.committed() else { return Ok(Vec::new()) };
+    pub fn prepare_proposal(
+        &self,
+        txs: &[Vec<u8>],
+        max_tx_bytes: u64,
+    ) -> Result<Vec<Vec<u8>>, AppError> {
+        let Some(chain_id) = self.chain_id.as_deref() else {
+            return Ok(Vec::new());
+        };
+        let Some(committed) = self.storage.committed() else {
+            return Ok(Vec::new());
+        };
         let mut state = State::new(self.storage.clone());
         let params = accounts::params(&state)?;
         let mut total = 0u64;
@@ -201,8 +243,11 @@ impl App {
             if total + cost > max_tx_bytes {
                 continue;
             }
-            let Ok(tx) = execute::decode_tx(bytes, &params, chain_id) else { continue };
-            let outcome = execute::simulate_tx(&mut state, &tx, bytes.len(), committed.version + 1)?;
+            let Ok(tx) = execute::decode_tx(bytes, &params, chain_id) else {
+                continue;
+            };
+            let outcome =
+                execute::simulate_tx(&mut state, &tx, bytes.len(), committed.version + 1)?;
             if outcome.result.is_ok() {
                 total += cost;
                 kept.push(bytes.clone());
@@ -235,7 +280,9 @@ fn handler_fatal(e: crate::error::HandlerError) -> AppError {
     match e {
         crate::error::HandlerError::State(e) => AppError::State(e),
         // Block hooks act on the chain's own records; a "tx error" there is a broken invariant.
-        crate::error::HandlerError::Tx(e) => AppError::Genesis(format!("block hook invariant broken: {e}")),
+        crate::error::HandlerError::Tx(e) => {
+            AppError::Genesis(format!("block hook invariant broken: {e}"))
+        }
     }
 }
 
@@ -265,8 +312,18 @@ impl Mempool {
         let params = accounts::params(&self.state)?;
         let tx = match execute::decode_tx(bytes, &params, chain_id) {
             Ok(tx) => tx,
-            Err(e) => return Ok(TxOutcome { result: Err(e), events: Vec::new() }),
+            Err(e) => {
+                return Ok(TxOutcome {
+                    result: Err(e),
+                    events: Vec::new(),
+                })
+            }
         };
-        Ok(execute::simulate_tx(&mut self.state, &tx, bytes.len(), self.height)?)
+        Ok(execute::simulate_tx(
+            &mut self.state,
+            &tx,
+            bytes.len(),
+            self.height,
+        )?)
     }
 }

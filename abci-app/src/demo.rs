@@ -42,8 +42,13 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
     let mut newcomer = TestAccount::new("demo-newcomer");
 
     println!("synod demo: chain {CHAIN_ID}, home {}", home.display());
-    let mut app = AppProcess::start(&binary, &home, Duration::from_secs(30)).context("starting synod-app")?;
-    println!("  started synod-app (pid {}) serving ABCI on {}", app.pid(), app.address);
+    let mut app =
+        AppProcess::start(&binary, &home, Duration::from_secs(30)).context("starting synod-app")?;
+    println!(
+        "  started synod-app (pid {}) serving ABCI on {}",
+        app.pid(),
+        app.address
+    );
     let mut client = app.client()?;
     let info = client.info()?;
     let mut height = info.last_block_height;
@@ -56,33 +61,54 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
             hex::encode(&init.app_hash)
         );
     } else {
-        bail!("home {} already holds a chain at height {height}; pass a fresh --home", home.display());
+        bail!(
+            "home {} already holds a chain at height {height}; pass a fresh --home",
+            home.display()
+        );
     }
 
     let mut set = std::collections::BTreeMap::new();
     apply_updates(&mut set, &init.validators);
-    println!("\n  {:>6}  {:>4}  {:>8}  {:>7}  app hash", "height", "txs", "accepted", "updates");
+    println!(
+        "\n  {:>6}  {:>4}  {:>8}  {:>7}  app hash",
+        "height", "txs", "accepted", "updates"
+    );
     let mut last_hash = Vec::new();
     for _ in 0..args.blocks {
         height += 1;
         let mut txs = Vec::new();
         for i in 0..net.users.len() {
             let to = net.users[(i + 1) % net.users.len()].address();
-            txs.push(net.users[i].sign(TxBody::Transfer { to, amount: Amount::syn(1 + height as u64) }));
+            txs.push(net.users[i].sign(TxBody::Transfer {
+                to,
+                amount: Amount::syn(1 + height as u64),
+            }));
         }
         match height {
-            2 => txs.push(net.users[0].sign(TxBody::Transfer { to: newcomer.address(), amount: Amount::syn(5_000) })),
+            2 => txs.push(net.users[0].sign(TxBody::Transfer {
+                to: newcomer.address(),
+                amount: Amount::syn(5_000),
+            })),
             3 => txs.push(newcomer.sign(TxBody::RegisterValidator {
                 consensus_key: crate::testkit::key("demo-newcomer-consensus").public(),
                 moniker: "newcomer".into(),
                 self_bond: Amount::syn(2_000),
             })),
-            5 => txs.push(net.operators[0].sign(TxBody::Unbond { amount: Amount::syn(1_000) })),
+            5 => txs.push(net.operators[0].sign(TxBody::Unbond {
+                amount: Amount::syn(1_000),
+            })),
             _ => {}
         }
         // A replayed transaction: CheckTx must turn it away with a clear reason.
         if height == 4 {
-            let stale = net.users[1].sign_with(TxBody::Transfer { to: newcomer.address(), amount: Amount(1) }, 0, crate::testkit::TEST_FEE);
+            let stale = net.users[1].sign_with(
+                TxBody::Transfer {
+                    to: newcomer.address(),
+                    amount: Amount(1),
+                },
+                0,
+                crate::testkit::TEST_FEE,
+            );
             let r = client.check_tx(&stale)?;
             println!("  CheckTx of a replayed tx: code {} ({})", r.code, r.log);
         }
@@ -91,7 +117,10 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
             ensure!(r.code == 0, "CheckTx rejected a demo tx: {}", r.log);
         }
         let proposal = client.prepare_proposal(height, &txs, 1 << 20)?;
-        ensure!(client.process_proposal(height, &proposal)?, "the app rejected its own proposal");
+        ensure!(
+            client.process_proposal(height, &proposal)?,
+            "the app rejected its own proposal"
+        );
         let proposer = net.consensus_address(height as usize % net.consensus_keys.len());
         // The last commit is signed by the current validator set, as CometBFT reports it.
         let votes: Vec<_> = set.keys().map(|a| (*a, true)).collect();
@@ -108,15 +137,29 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
         );
     }
 
-    println!("\n  balances at height {height}, each checked against the app hash with a Merkle proof:");
-    let root: [u8; 32] = last_hash.as_slice().try_into().context("app hash is not 32 bytes")?;
+    println!(
+        "\n  balances at height {height}, each checked against the app hash with a Merkle proof:"
+    );
+    let root: [u8; 32] = last_hash
+        .as_slice()
+        .try_into()
+        .context("app hash is not 32 bytes")?;
     for user in net.users.iter().chain(std::iter::once(&newcomer)) {
         let r = client.query(&format!("/account/{}", user.address()), 0, true)?;
         ensure!(r.code == 0, "query failed: {}", r.log);
-        let op = r.proof_ops.as_ref().and_then(|p| p.ops.first()).context("no proof in the answer")?;
+        let op = r
+            .proof_ops
+            .as_ref()
+            .and_then(|p| p.ops.first())
+            .context("no proof in the answer")?;
         verify_proof(root, &op.key, Some(&r.value), &op.data).context("proof did not verify")?;
         let acct: Account = codec::decode(&r.value)?;
-        println!("    {}  {:>20}  nonce {:>2}  proof ok", user.address(), acct.balance.to_syn_string(), acct.nonce);
+        println!(
+            "    {}  {:>20}  nonce {:>2}  proof ok",
+            user.address(),
+            acct.balance.to_syn_string(),
+            acct.nonce
+        );
     }
     let vals = client.query("/validators", 0, false)?;
     let list: Vec<synod_protocol::state::ValidatorSummary> = codec::decode(&vals.value)?;
@@ -135,10 +178,18 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
     println!("\n  killing synod-app with SIGKILL and restarting it on the same home...");
     app.kill();
     drop(client);
-    let app2 = AppProcess::start(&binary, &home, Duration::from_secs(30)).context("restarting synod-app")?;
+    let app2 = AppProcess::start(&binary, &home, Duration::from_secs(30))
+        .context("restarting synod-app")?;
     let info = app2.client()?.info()?;
-    ensure!(info.last_block_height == height, "restarted at height {} instead of {height}", info.last_block_height);
-    ensure!(info.last_block_app_hash.as_ref() == last_hash.as_slice(), "restarted with a different app hash");
+    ensure!(
+        info.last_block_height == height,
+        "restarted at height {} instead of {height}",
+        info.last_block_height
+    );
+    ensure!(
+        info.last_block_app_hash.as_ref() == last_hash.as_slice(),
+        "restarted with a different app hash"
+    );
     println!(
         "  Info after restart: height {}, app hash {} (unchanged)",
         info.last_block_height,
@@ -150,11 +201,18 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
 
 /// Tracks the validator set from InitChain and FinalizeBlock updates, by
 /// consensus address (power 0 removes).
-fn apply_updates(set: &mut std::collections::BTreeMap<[u8; 20], i64>, updates: &[tendermint_proto::v0_38::abci::ValidatorUpdate]) {
+fn apply_updates(
+    set: &mut std::collections::BTreeMap<[u8; 20], i64>,
+    updates: &[tendermint_proto::v0_38::abci::ValidatorUpdate],
+) {
     use tendermint_proto::v0_38::crypto::public_key::Sum;
     for u in updates {
-        let Some(Sum::Ed25519(key)) = u.pub_key.as_ref().and_then(|k| k.sum.clone()) else { continue };
-        let Ok(key) = <[u8; 32]>::try_from(key.as_slice()) else { continue };
+        let Some(Sum::Ed25519(key)) = u.pub_key.as_ref().and_then(|k| k.sum.clone()) else {
+            continue;
+        };
+        let Ok(key) = <[u8; 32]>::try_from(key.as_slice()) else {
+            continue;
+        };
         let address = synod_protocol::Address::from_key_bytes(&key).0;
         if u.power == 0 {
             set.remove(&address);

@@ -19,11 +19,23 @@ pub enum TxError {
     #[error("bad signature from {signer}")]
     BadSignature { signer: Address },
     #[error("wrong nonce {got} for {signer}: expected {expected}")]
-    WrongNonce { signer: Address, expected: u64, got: u64 },
+    WrongNonce {
+        signer: Address,
+        expected: u64,
+        got: u64,
+    },
     #[error("fee {got} too low: this {len}-byte transaction needs at least {min}")]
-    FeeTooLow { got: Amount, min: Amount, len: usize },
+    FeeTooLow {
+        got: Amount,
+        min: Amount,
+        len: usize,
+    },
     #[error("insufficient balance in {account}: needs {needed}, has {available}")]
-    InsufficientFunds { account: Address, needed: Amount, available: Amount },
+    InsufficientFunds {
+        account: Address,
+        needed: Amount,
+        available: Amount,
+    },
     #[error("amount overflow: {0}")]
     AmountOverflow(String),
     #[error("unknown validator {0}")]
@@ -31,7 +43,11 @@ pub enum TxError {
     #[error("bond {got} is below the minimum self-bond {min}")]
     BondBelowMinimum { got: Amount, min: Amount },
     #[error("validator {validator} is jailed until height {until}; now {now}")]
-    UnjailTooEarly { validator: Address, until: u64, now: u64 },
+    UnjailTooEarly {
+        validator: Address,
+        until: u64,
+        now: u64,
+    },
     #[error("{0} is already a validator")]
     AlreadyValidator(Address),
     #[error("consensus key {0} is already used by another validator")]
@@ -43,9 +59,16 @@ pub enum TxError {
     #[error("amount must be greater than zero")]
     ZeroAmount,
     #[error("invalid moniker {moniker:?}: {reason}")]
-    InvalidMoniker { moniker: String, reason: &'static str },
+    InvalidMoniker {
+        moniker: String,
+        reason: &'static str,
+    },
     #[error("unbonding {amount} would leave {remaining} bonded, below the minimum self-bond {min}; unbond all or less")]
-    SelfBondBelowMinimum { amount: Amount, remaining: Amount, min: Amount },
+    SelfBondBelowMinimum {
+        amount: Amount,
+        remaining: Amount,
+        min: Amount,
+    },
     #[error("cannot transfer to yourself")]
     SelfTransfer,
     #[error("unbonding {requested} exceeds the self-bond {bonded}")]
@@ -85,7 +108,10 @@ impl From<CodecError> for TxError {
     fn from(e: CodecError) -> Self {
         match e {
             CodecError::NonCanonical { .. } => TxError::NonCanonical,
-            CodecError::TooLarge { len, limit } => TxError::TooLarge { len, max: limit as u64 },
+            CodecError::TooLarge { len, limit } => TxError::TooLarge {
+                len,
+                max: limit as u64,
+            },
             other => TxError::Undecodable(other.to_string()),
         }
     }

@@ -19,7 +19,10 @@ pub struct TxOutcome {
 
 impl TxOutcome {
     fn rejected(e: TxError) -> TxOutcome {
-        TxOutcome { result: Err(e), events: Vec::new() }
+        TxOutcome {
+            result: Err(e),
+            events: Vec::new(),
+        }
     }
 
     /// The ABCI result code: 0 for success.
@@ -29,22 +32,37 @@ impl TxOutcome {
 
     /// A human message: empty for success, the reason otherwise.
     pub fn log(&self) -> String {
-        self.result.as_ref().err().map_or_else(String::new, ToString::to_string)
+        self.result
+            .as_ref()
+            .err()
+            .map_or_else(String::new, ToString::to_string)
     }
 }
 
 /// Stateless checks: size, strict canonical decoding, chain id, and the
 /// body's own shape. Cheap enough for CheckTx and ProcessProposal.
-pub fn decode_tx(bytes: &[u8], params: &AccountsParams, chain_id: &str) -> Result<SignedTx, TxError> {
+pub fn decode_tx(
+    bytes: &[u8],
+    params: &AccountsParams,
+    chain_id: &str,
+) -> Result<SignedTx, TxError> {
     if bytes.len() as u64 > params.max_tx_bytes {
-        return Err(TxError::TooLarge { len: bytes.len(), max: params.max_tx_bytes });
+        return Err(TxError::TooLarge {
+            len: bytes.len(),
+            max: params.max_tx_bytes,
+        });
     }
     let tx = SignedTx::decode(bytes, params.max_tx_bytes as usize)?;
     if tx.chain_id != chain_id {
-        return Err(TxError::WrongChainId { expected: chain_id.to_string(), got: tx.chain_id });
+        return Err(TxError::WrongChainId {
+            expected: chain_id.to_string(),
+            got: tx.chain_id,
+        });
     }
     match &tx.body {
-        TxBody::Transfer { amount, .. } | TxBody::Bond { amount } | TxBody::Unbond { amount } if amount.is_zero() => {
+        TxBody::Transfer { amount, .. } | TxBody::Bond { amount } | TxBody::Unbond { amount }
+            if amount.is_zero() =>
+        {
             return Err(TxError::ZeroAmount)
         }
         TxBody::RegisterValidator { moniker, .. } => staking::handlers::check_moniker(moniker)?,
@@ -71,7 +89,10 @@ pub fn verify_signatures(txs: &[&SignedTx]) -> Vec<bool> {
     if batch.verify(rand_core::OsRng).is_ok() {
         return vec![true; txs.len()];
     }
-    txs.iter().zip(&messages).map(|(tx, msg)| tx.signer.verify(msg, &tx.signature).is_ok()).collect()
+    txs.iter()
+        .zip(&messages)
+        .map(|(tx, msg)| tx.signer.verify(msg, &tx.signature).is_ok())
+        .collect()
 }
 
 /// Executes a decoded transaction whose signature has been checked (or is
@@ -93,7 +114,11 @@ pub fn execute_tx(
     let params = accounts::params(state)?;
     let min = accounts::min_fee(&params, encoded_len);
     if tx.fee < min {
-        return Ok(TxOutcome::rejected(TxError::FeeTooLow { got: tx.fee, min, len: encoded_len }));
+        return Ok(TxOutcome::rejected(TxError::FeeTooLow {
+            got: tx.fee,
+            min,
+            len: encoded_len,
+        }));
     }
 
     state.begin_tx();
@@ -110,7 +135,10 @@ pub fn execute_tx(
             return Err(e);
         }
     }
-    let mut events = vec![Event::FeePaid { payer: signer, fee: tx.fee }];
+    let mut events = vec![Event::FeePaid {
+        payer: signer,
+        fee: tx.fee,
+    }];
 
     state.begin_tx();
     let mut body_events = Vec::new();
@@ -118,11 +146,17 @@ pub fn execute_tx(
         Ok(()) => {
             state.commit_tx();
             events.extend(body_events);
-            Ok(TxOutcome { result: Ok(()), events })
+            Ok(TxOutcome {
+                result: Ok(()),
+                events,
+            })
         }
         Err(HandlerError::Tx(e)) => {
             state.abort_tx();
-            Ok(TxOutcome { result: Err(e), events })
+            Ok(TxOutcome {
+                result: Err(e),
+                events,
+            })
         }
         Err(HandlerError::State(e)) => {
             state.abort_tx();
@@ -131,15 +165,32 @@ pub fn execute_tx(
     }
 }
 
-fn execute_body(state: &mut State, tx: &SignedTx, height: u64, events: &mut Vec<Event>) -> Result<(), HandlerError> {
+fn execute_body(
+    state: &mut State,
+    tx: &SignedTx,
+    height: u64,
+    events: &mut Vec<Event>,
+) -> Result<(), HandlerError> {
     let signer = tx.sender();
     match &tx.body {
         TxBody::Transfer { to, amount } => accounts::transfer(state, &signer, to, *amount, events),
         TxBody::Bond { amount } => staking::handlers::bond(state, &signer, *amount, events),
-        TxBody::Unbond { amount } => staking::handlers::unbond(state, &signer, *amount, height, events),
-        TxBody::RegisterValidator { consensus_key, moniker, self_bond } => {
-            staking::handlers::register_validator(state, &signer, *consensus_key, moniker, *self_bond, height, events)
+        TxBody::Unbond { amount } => {
+            staking::handlers::unbond(state, &signer, *amount, height, events)
         }
+        TxBody::RegisterValidator {
+            consensus_key,
+            moniker,
+            self_bond,
+        } => staking::handlers::register_validator(
+            state,
+            &signer,
+            *consensus_key,
+            moniker,
+            *self_bond,
+            height,
+            events,
+        ),
         TxBody::Unjail => staking::handlers::unjail(state, &signer, height, events),
     }
 }
@@ -153,8 +204,14 @@ pub fn simulate_tx(
     encoded_len: usize,
     height: u64,
 ) -> Result<TxOutcome, StateError> {
-    let touched = [accounts::state_key::account(&tx.sender()), rewards::state_key::block_fees()];
-    let before: Vec<Option<Vec<u8>>> = touched.iter().map(|k| state.get_raw(k)).collect::<Result<_, _>>()?;
+    let touched = [
+        accounts::state_key::account(&tx.sender()),
+        rewards::state_key::block_fees(),
+    ];
+    let before: Vec<Option<Vec<u8>>> = touched
+        .iter()
+        .map(|k| state.get_raw(k))
+        .collect::<Result<_, _>>()?;
     let outcome = execute_tx(state, tx, encoded_len, height, None)?;
     if outcome.result.is_err() {
         for (key, old) in touched.into_iter().zip(before) {

@@ -14,7 +14,13 @@ use synod_abci_app::{abci::Node, App, Storage, StorageOptions};
 ///   synod-app --home ./app --abci unix:///tmp/synod.sock
 ///   synod-app demo
 #[derive(Parser, Debug)]
-#[command(version, about, long_about, verbatim_doc_comment, args_conflicts_with_subcommands = true)]
+#[command(
+    version,
+    about,
+    long_about,
+    verbatim_doc_comment,
+    args_conflicts_with_subcommands = true
+)]
 struct Cli {
     /// Home directory; state lives in HOME/data/state.db (created if absent).
     #[arg(long, env = "SYNOD_APP_HOME", default_value = "./synod-app-home")]
@@ -56,14 +62,21 @@ fn main() -> anyhow::Result<()> {
     let db = cli.home.join("data").join("state.db");
     std::fs::create_dir_all(db.parent().context("state path has no parent")?)
         .with_context(|| format!("creating {}", cli.home.display()))?;
-    let storage = Storage::open(&db, StorageOptions { prune_window: cli.prune_window })
-        .with_context(|| format!("opening the state store at {}", db.display()))?;
+    let storage = Storage::open(
+        &db,
+        StorageOptions {
+            prune_window: cli.prune_window,
+        },
+    )
+    .with_context(|| format!("opening the state store at {}", db.display()))?;
     let app = App::new(storage).context("loading the app state")?;
     match app.info() {
         Some((height, hash)) => tracing::info!(height, app_hash = %hex::encode(hash), "resuming"),
         None => tracing::info!("fresh store: waiting for InitChain"),
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
         let address = cli.abci.clone();
         tracing::info!(%address, "serving ABCI");

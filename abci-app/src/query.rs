@@ -44,7 +44,12 @@ pub struct QueryOutput {
 
 impl QueryOutput {
     fn error(code: u32, log: impl Into<String>, height: u64) -> QueryOutput {
-        QueryOutput { code, log: log.into(), height, ..QueryOutput::default() }
+        QueryOutput {
+            code,
+            log: log.into(),
+            height,
+            ..QueryOutput::default()
+        }
     }
 }
 
@@ -53,11 +58,18 @@ pub fn query(storage: &Storage, path: &str, height: u64, prove: bool) -> QueryOu
     let Some(committed) = storage.committed() else {
         return QueryOutput::error(code::HEIGHT_UNAVAILABLE, "chain not initialized yet", 0);
     };
-    let version = if height == 0 { committed.version } else { height };
+    let version = if height == 0 {
+        committed.version
+    } else {
+        height
+    };
     if version > committed.version {
         return QueryOutput::error(
             code::HEIGHT_UNAVAILABLE,
-            format!("height {version} is not committed yet; latest is {}", committed.version),
+            format!(
+                "height {version} is not committed yet; latest is {}",
+                committed.version
+            ),
             version,
         );
     }
@@ -65,7 +77,9 @@ pub fn query(storage: &Storage, path: &str, height: u64, prove: bool) -> QueryOu
         Ok(p) => p,
         Err(e) => return QueryOutput::error(code::BAD_PATH, e.to_string(), version),
     };
-    let keyed = |key: Vec<u8>, missing_is_error: bool| read_key(storage, key, version, prove, missing_is_error);
+    let keyed = |key: Vec<u8>, missing_is_error: bool| {
+        read_key(storage, key, version, prove, missing_is_error)
+    };
     match parsed {
         QueryPath::Account(a) => keyed(accounts::state_key::account(&a), false),
         QueryPath::Validator(a) => keyed(staking::state_key::validator(&a), true),
@@ -77,19 +91,35 @@ pub fn query(storage: &Storage, path: &str, height: u64, prove: bool) -> QueryOu
                 return QueryOutput::error(code::PROOF_UNSUPPORTED, "/validators is a computed list; query /validator/{addr} with prove=true for proofs", version);
             }
             if version != committed.version {
-                return QueryOutput::error(code::HEIGHT_UNAVAILABLE, "/validators is answered at the latest height only", version);
+                return QueryOutput::error(
+                    code::HEIGHT_UNAVAILABLE,
+                    "/validators is answered at the latest height only",
+                    version,
+                );
             }
             match validators(storage) {
-                Ok(list) => QueryOutput { value: codec::encode(&list), height: version, ..QueryOutput::default() },
+                Ok(list) => QueryOutput {
+                    value: codec::encode(&list),
+                    height: version,
+                    ..QueryOutput::default()
+                },
                 Err(e) => QueryOutput::error(code::INTERNAL, e.to_string(), version),
             }
         }
     }
 }
 
-fn read_key(storage: &Storage, key: Vec<u8>, version: u64, prove: bool, missing_is_error: bool) -> QueryOutput {
+fn read_key(
+    storage: &Storage,
+    key: Vec<u8>,
+    version: u64,
+    prove: bool,
+    missing_is_error: bool,
+) -> QueryOutput {
     let read = if prove {
-        storage.get_with_proof(&key, version).map(|(v, p)| (v, Some(p)))
+        storage
+            .get_with_proof(&key, version)
+            .map(|(v, p)| (v, Some(p)))
     } else {
         storage.get_at(&key, version).map(|v| (v, None))
     };
@@ -97,10 +127,25 @@ fn read_key(storage: &Storage, key: Vec<u8>, version: u64, prove: bool, missing_
         Err(e) => QueryOutput::error(code::HEIGHT_UNAVAILABLE, e.to_string(), version),
         Ok((value, proof)) => {
             let found = value.is_some();
-            let proofs = proof.map(|p| vec![KeyProof { key: key.clone(), proof: p }]).unwrap_or_default();
+            let proofs = proof
+                .map(|p| {
+                    vec![KeyProof {
+                        key: key.clone(),
+                        proof: p,
+                    }]
+                })
+                .unwrap_or_default();
             QueryOutput {
-                code: if found || !missing_is_error { code::OK } else { code::NOT_FOUND },
-                log: if found || !missing_is_error { String::new() } else { format!("no record at {}", String::from_utf8_lossy(&key)) },
+                code: if found || !missing_is_error {
+                    code::OK
+                } else {
+                    code::NOT_FOUND
+                },
+                log: if found || !missing_is_error {
+                    String::new()
+                } else {
+                    format!("no record at {}", String::from_utf8_lossy(&key))
+                },
                 key,
                 value: value.unwrap_or_default(),
                 proofs,
@@ -129,15 +174,27 @@ fn params(storage: &Storage, version: u64, prove: bool) -> QueryOutput {
         proofs.extend(out.proofs);
     }
     if let Err(e) = codec::decode::<ChainParams>(&value) {
-        return QueryOutput::error(code::INTERNAL, format!("stored params are corrupt: {e}"), version);
+        return QueryOutput::error(
+            code::INTERNAL,
+            format!("stored params are corrupt: {e}"),
+            version,
+        );
     }
-    QueryOutput { key: accounts::state_key::params(), value, proofs, height: version, ..QueryOutput::default() }
+    QueryOutput {
+        key: accounts::state_key::params(),
+        value,
+        proofs,
+        height: version,
+        ..QueryOutput::default()
+    }
 }
 
 fn validators(storage: &Storage) -> Result<Vec<ValidatorSummary>, crate::state::StateError> {
     let state = State::new(storage.clone());
-    let active: std::collections::BTreeSet<_> =
-        staking::active_set(&state)?.into_iter().map(|a| a.operator).collect();
+    let active: std::collections::BTreeSet<_> = staking::active_set(&state)?
+        .into_iter()
+        .map(|a| a.operator)
+        .collect();
     let all: Vec<Validator> = staking::validators(&state)?;
     let mut out = Vec::with_capacity(all.len());
     for v in all {
@@ -148,7 +205,11 @@ fn validators(storage: &Storage) -> Result<Vec<ValidatorSummary>, crate::state::
             validator: v,
         });
     }
-    out.sort_by(|a, b| b.power.cmp(&a.power).then(a.validator.operator.cmp(&b.validator.operator)));
+    out.sort_by(|a, b| {
+        b.power
+            .cmp(&a.power)
+            .then(a.validator.operator.cmp(&b.validator.operator))
+    });
     Ok(out)
 }
 

@@ -8,7 +8,7 @@ use std::ops::Bound;
 use serde::{de::DeserializeOwned, Serialize};
 use synod_protocol::codec;
 
-use crate::storage::{Changes, Storage, StorageError};
+use crate::storage::{Changes, KeyValue, Storage, StorageError};
 
 /// A failure to read or write state: storage trouble or a corrupt record.
 /// These are not a transaction's fault; they stop the node.
@@ -31,7 +31,11 @@ pub struct State {
 impl State {
     /// A state with no pending writes over `storage`'s last committed version.
     pub fn new(storage: Storage) -> State {
-        State { storage, block: BTreeMap::new(), tx: None }
+        State {
+            storage,
+            block: BTreeMap::new(),
+            tx: None,
+        }
     }
 
     /// The storage underneath.
@@ -92,7 +96,7 @@ impl State {
     }
 
     /// All (key, value) pairs under `prefix`, pending writes included, in key order.
-    pub fn prefix_raw(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StateError> {
+    pub fn prefix_raw(&self, prefix: &[u8]) -> Result<Vec<KeyValue>, StateError> {
         let mut merged: BTreeMap<Vec<u8>, Option<Vec<u8>>> = self
             .storage
             .prefix(prefix)?
@@ -105,11 +109,17 @@ impl State {
                 merged.insert(k.clone(), v.clone());
             }
         }
-        Ok(merged.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect())
+        Ok(merged
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .collect())
     }
 
     /// Decodes the record at `key`.
-    pub fn get<T: Serialize + DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, StateError> {
+    pub fn get<T: Serialize + DeserializeOwned>(
+        &self,
+        key: &[u8],
+    ) -> Result<Option<T>, StateError> {
         match self.get_raw(key)? {
             None => Ok(None),
             Some(bytes) => decode_record(key, &bytes).map(Some),
@@ -122,7 +132,10 @@ impl State {
     }
 
     /// Decodes every record under `prefix`.
-    pub fn prefix<T: Serialize + DeserializeOwned>(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, T)>, StateError> {
+    pub fn prefix<T: Serialize + DeserializeOwned>(
+        &self,
+        prefix: &[u8],
+    ) -> Result<Vec<(Vec<u8>, T)>, StateError> {
         self.prefix_raw(prefix)?
             .into_iter()
             .map(|(k, v)| decode_record(&k, &v).map(|t| (k, t)))
@@ -131,7 +144,10 @@ impl State {
 }
 
 /// Decodes a stored record, naming the key if it is corrupt.
-pub fn decode_record<T: Serialize + DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StateError> {
+pub fn decode_record<T: Serialize + DeserializeOwned>(
+    key: &[u8],
+    bytes: &[u8],
+) -> Result<T, StateError> {
     codec::decode(bytes).map_err(|e| StateError::Corrupt {
         key: String::from_utf8_lossy(key).into_owned(),
         reason: e.to_string(),

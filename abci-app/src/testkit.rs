@@ -2,8 +2,8 @@
 //! a genesis, and signed transactions. Not used by the node itself.
 
 use synod_protocol::{
-    params::ChainParams, Address, Amount, GenesisAccount, GenesisAppState, GenesisValidator, PubKey, SecretKey,
-    TxBody, UnsignedTx,
+    params::ChainParams, Address, Amount, GenesisAccount, GenesisAppState, GenesisValidator,
+    PubKey, SecretKey, TxBody, UnsignedTx,
 };
 
 /// Chain id of test chains.
@@ -28,7 +28,10 @@ pub struct TestAccount {
 impl TestAccount {
     /// The account of `key(label)`.
     pub fn new(label: &str) -> TestAccount {
-        TestAccount { key: key(label), nonce: 0 }
+        TestAccount {
+            key: key(label),
+            nonce: 0,
+        }
     }
 
     /// Its address.
@@ -45,9 +48,15 @@ impl TestAccount {
 
     /// Signs `body` with an explicit nonce and fee (does not advance the nonce).
     pub fn sign_with(&self, body: TxBody, nonce: u64, fee: Amount) -> Vec<u8> {
-        UnsignedTx { body, signer: self.key.public(), nonce, fee, chain_id: CHAIN_ID.into() }
-            .sign(&self.key)
-            .encode()
+        UnsignedTx {
+            body,
+            signer: self.key.public(),
+            nonce,
+            fee,
+            chain_id: CHAIN_ID.into(),
+        }
+        .sign(&self.key)
+        .encode()
     }
 }
 
@@ -64,13 +73,22 @@ impl TestNet {
     /// `validators` genesis validators with 10,000 syn bonded each (of 1,000,000),
     /// and `users` accounts with 1,000,000 syn each, under `params`.
     pub fn new(validators: usize, users: usize, params: ChainParams) -> TestNet {
-        let operators: Vec<TestAccount> = (0..validators).map(|i| TestAccount::new(&format!("operator-{i}"))).collect();
-        let consensus_keys: Vec<SecretKey> = (0..validators).map(|i| key(&format!("consensus-{i}"))).collect();
-        let users: Vec<TestAccount> = (0..users).map(|i| TestAccount::new(&format!("user-{i}"))).collect();
+        let operators: Vec<TestAccount> = (0..validators)
+            .map(|i| TestAccount::new(&format!("operator-{i}")))
+            .collect();
+        let consensus_keys: Vec<SecretKey> = (0..validators)
+            .map(|i| key(&format!("consensus-{i}")))
+            .collect();
+        let users: Vec<TestAccount> = (0..users)
+            .map(|i| TestAccount::new(&format!("user-{i}")))
+            .collect();
         let accounts = operators
             .iter()
             .chain(&users)
-            .map(|a| GenesisAccount { address: a.address(), balance: Amount::syn(1_000_000) })
+            .map(|a| GenesisAccount {
+                address: a.address(),
+                balance: Amount::syn(1_000_000),
+            })
             .collect();
         let genesis_validators = operators
             .iter()
@@ -84,7 +102,11 @@ impl TestNet {
             })
             .collect();
         TestNet {
-            genesis: GenesisAppState { accounts, validators: genesis_validators, params },
+            genesis: GenesisAppState {
+                accounts,
+                validators: genesis_validators,
+                params,
+            },
             operators,
             consensus_keys,
             users,
@@ -111,8 +133,11 @@ pub fn consensus_address(key: &PubKey) -> [u8; 20] {
 #[cfg(test)]
 pub fn scratch_state() -> (tempfile::TempDir, crate::state::State) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let storage = crate::storage::Storage::open(dir.path(), crate::storage::StorageOptions { prune_window: 0 })
-        .expect("open scratch store");
+    let storage = crate::storage::Storage::open(
+        dir.path(),
+        crate::storage::StorageOptions { prune_window: 0 },
+    )
+    .expect("open scratch store");
     (dir, crate::state::State::new(storage))
 }
 
@@ -130,11 +155,18 @@ impl AppProcess {
     /// Starts `binary --home HOME --abci tcp://127.0.0.1:<free port>` with its
     /// output appended to `HOME/synod-app.log`, and waits (at most `timeout`)
     /// until it accepts connections.
-    pub fn start(binary: &std::path::Path, home: &std::path::Path, timeout: std::time::Duration) -> std::io::Result<AppProcess> {
+    pub fn start(
+        binary: &std::path::Path,
+        home: &std::path::Path,
+        timeout: std::time::Duration,
+    ) -> std::io::Result<AppProcess> {
         std::fs::create_dir_all(home)?;
         let port = free_port()?;
         let address = format!("tcp://127.0.0.1:{port}");
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(home.join("synod-app.log"))?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(home.join("synod-app.log"))?;
         let child = std::process::Command::new(binary)
             .arg("--home")
             .arg(home)
@@ -144,7 +176,11 @@ impl AppProcess {
             .stdout(log.try_clone()?)
             .stderr(log)
             .spawn()?;
-        let mut proc = AppProcess { child, address, home: home.to_path_buf() };
+        let mut proc = AppProcess {
+            child,
+            address,
+            home: home.to_path_buf(),
+        };
         let deadline = std::time::Instant::now() + timeout;
         loop {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -152,18 +188,33 @@ impl AppProcess {
             }
             if let Some(status) = proc.child.try_wait()? {
                 let log = std::fs::read_to_string(home.join("synod-app.log")).unwrap_or_default();
-                let tail: String = log.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
-                return Err(std::io::Error::other(format!("synod-app exited with {status} before listening:\n{tail}")));
+                let tail: String = log
+                    .lines()
+                    .rev()
+                    .take(5)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                return Err(std::io::Error::other(format!(
+                    "synod-app exited with {status} before listening:\n{tail}"
+                )));
             }
             if std::time::Instant::now() > deadline {
-                return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "synod-app did not start listening in time"));
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "synod-app did not start listening in time",
+                ));
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
     }
 
     /// Connects an ABCI client to it.
-    pub fn client(&self) -> Result<crate::abci_client::AbciClient, crate::abci_client::ClientError> {
+    pub fn client(
+        &self,
+    ) -> Result<crate::abci_client::AbciClient, crate::abci_client::ClientError> {
         crate::abci_client::AbciClient::connect(&self.address, std::time::Duration::from_secs(60))
     }
 
@@ -187,7 +238,9 @@ impl Drop for AppProcess {
 
 /// A free TCP port on 127.0.0.1 (bound then released).
 pub fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 /// An in-process chain: an [`crate::App`] on its own RocksDB store, fed
@@ -217,13 +270,20 @@ impl TestChain {
         let storage = crate::Storage::open(path, options)?;
         let mut app = crate::App::new(storage)?;
         app.init_chain(CHAIN_ID, &net.app_state_json(), 1)?;
-        Ok(TestChain { app, net, height: 0, absent: Default::default() })
+        Ok(TestChain {
+            app,
+            net,
+            height: 0,
+            absent: Default::default(),
+        })
     }
 
     /// The input of the next block carrying `txs`.
     pub fn next_block(&self, txs: Vec<Vec<u8>>) -> crate::BlockInput {
         let height = self.height + 1;
-        let proposer = self.net.consensus_address(height as usize % self.net.consensus_keys.len());
+        let proposer = self
+            .net
+            .consensus_address(height as usize % self.net.consensus_keys.len());
         crate::BlockInput {
             height,
             time_unix: 1_700_000_000 + height as i64,
@@ -241,13 +301,19 @@ impl TestChain {
         set.iter()
             .map(|v| {
                 let a = consensus_address(&v.consensus_key);
-                crate::staking::VoteInfo { consensus_address: a, signed: !self.absent.contains(&a) }
+                crate::staking::VoteInfo {
+                    consensus_address: a,
+                    signed: !self.absent.contains(&a),
+                }
             })
             .collect()
     }
 
     /// Finalizes and commits a block.
-    pub fn apply(&mut self, block: &crate::BlockInput) -> Result<crate::BlockOutput, crate::AppError> {
+    pub fn apply(
+        &mut self,
+        block: &crate::BlockInput,
+    ) -> Result<crate::BlockOutput, crate::AppError> {
         let out = self.app.finalize_block(block)?;
         self.app.commit()?;
         self.height = block.height;
@@ -307,15 +373,23 @@ impl TxFuzzer {
         let transfer = TxBody::Transfer { to, amount };
         match self.below(16) {
             0..=7 => {
-                let to = if to == self.users[from].address() { Address([7; 20]) } else { to };
+                let to = if to == self.users[from].address() {
+                    Address([7; 20])
+                } else {
+                    to
+                };
                 self.users[from].sign(TxBody::Transfer { to, amount })
             }
             8 => {
                 let op = self.below(self.operators.len() as u64) as usize;
                 let body = if self.below(2) == 0 {
-                    TxBody::Bond { amount: Amount(1 + self.below(1_000_000_000) as u128) }
+                    TxBody::Bond {
+                        amount: Amount(1 + self.below(1_000_000_000) as u128),
+                    }
                 } else {
-                    TxBody::Unbond { amount: Amount(1 + self.below(100_000_000) as u128) }
+                    TxBody::Unbond {
+                        amount: Amount(1 + self.below(100_000_000) as u128),
+                    }
                 };
                 self.operators[op].sign(body)
             }
@@ -334,9 +408,15 @@ impl TxFuzzer {
             }
             11 => {
                 let u = &self.users[from];
-                UnsignedTx { body: transfer, signer: u.key.public(), nonce: u.nonce, fee: TEST_FEE, chain_id: "other-chain".into() }
-                    .sign(&u.key)
-                    .encode()
+                UnsignedTx {
+                    body: transfer,
+                    signer: u.key.public(),
+                    nonce: u.nonce,
+                    fee: TEST_FEE,
+                    chain_id: "other-chain".into(),
+                }
+                .sign(&u.key)
+                .encode()
             }
             12 => {
                 let u = &self.users[from];
@@ -346,7 +426,10 @@ impl TxFuzzer {
                 let len = self.below(200) as usize;
                 (0..len).map(|_| self.below(256) as u8).collect()
             }
-            14 => self.users[from].sign(TxBody::Transfer { to, amount: Amount(u128::MAX / 2) }),
+            14 => self.users[from].sign(TxBody::Transfer {
+                to,
+                amount: Amount(u128::MAX / 2),
+            }),
             _ => self.users[from].sign(TxBody::Unjail),
         }
     }

@@ -3,6 +3,8 @@
 //! transactions, and queries with Merkle proofs. An in-process app fed the
 //! same blocks must agree on every app hash and every result code.
 
+#![allow(clippy::unwrap_used)]
+
 use std::time::Duration;
 
 use synod_abci_app::{
@@ -18,16 +20,29 @@ const BIN: &str = env!("CARGO_BIN_EXE_synod-app");
 fn synod_app_serves_300_random_blocks_and_provable_queries_over_its_socket() {
     let dir = tempfile::tempdir().unwrap();
     let net = TestNet::new(4, 8, ChainParams::default());
-    let app = AppProcess::start(BIN.as_ref(), &dir.path().join("home"), Duration::from_secs(30)).unwrap();
+    let app = AppProcess::start(
+        BIN.as_ref(),
+        &dir.path().join("home"),
+        Duration::from_secs(30),
+    )
+    .unwrap();
     let mut client = app.client().unwrap();
     let mut reference = TestChain::start(&dir.path().join("reference"), net.clone()).unwrap();
 
     let info = client.info().unwrap();
     assert_eq!(info.last_block_height, 0);
-    assert!(info.last_block_app_hash.is_empty(), "a fresh app has no app hash");
-    let init = client.init_chain(CHAIN_ID, &net.app_state_json(), 1).unwrap();
+    assert!(
+        info.last_block_app_hash.is_empty(),
+        "a fresh app has no app hash"
+    );
+    let init = client
+        .init_chain(CHAIN_ID, &net.app_state_json(), 1)
+        .unwrap();
     assert_eq!(init.validators.len(), 4);
-    assert_eq!(init.app_hash.as_ref(), reference.app.info().unwrap().1.as_slice());
+    assert_eq!(
+        init.app_hash.as_ref(),
+        reference.app.info().unwrap().1.as_slice()
+    );
 
     let mut fuzz = TxFuzzer::new(42, &net);
     let mut last_hash = [0u8; 32];
@@ -42,24 +57,40 @@ fn synod_app_serves_300_random_blocks_and_provable_queries_over_its_socket() {
         // Odd heights: a careless proposer ships everything; FinalizeBlock must cope.
         let txs = if h % 2 == 0 {
             let kept = client.prepare_proposal(h, &candidates, 1 << 20).unwrap();
-            assert!(client.process_proposal(h, &kept).unwrap(), "the app rejected its own proposal at {h}");
+            assert!(
+                client.process_proposal(h, &kept).unwrap(),
+                "the app rejected its own proposal at {h}"
+            );
             kept
         } else {
             candidates
         };
         let block = reference.next_block(txs.clone());
-        let votes: Vec<_> = block.votes.iter().map(|v| (v.consensus_address, v.signed)).collect();
+        let votes: Vec<_> = block
+            .votes
+            .iter()
+            .map(|v| (v.consensus_address, v.signed))
+            .collect();
         let proposer = block.proposer_address.unwrap();
-        let over_socket = client.finalize_block(h, &txs, proposer, &votes, &[]).unwrap();
+        let over_socket = client
+            .finalize_block(h, &txs, proposer, &votes, &[])
+            .unwrap();
         client.commit().unwrap();
         let in_process = reference.apply(&block).unwrap();
 
-        assert_eq!(over_socket.app_hash.as_ref(), in_process.app_hash.as_slice(), "app hash differs at {h}");
+        assert_eq!(
+            over_socket.app_hash.as_ref(),
+            in_process.app_hash.as_slice(),
+            "app hash differs at {h}"
+        );
         let socket_codes: Vec<u32> = over_socket.tx_results.iter().map(|r| r.code).collect();
         let local_codes: Vec<u32> = in_process.tx_results.iter().map(|r| r.code()).collect();
         assert_eq!(socket_codes, local_codes, "result codes differ at {h}");
         if h % 2 == 0 {
-            assert!(socket_codes.iter().all(|c| *c == 0), "PrepareProposal kept a failing tx at {h}: {socket_codes:?}");
+            assert!(
+                socket_codes.iter().all(|c| *c == 0),
+                "PrepareProposal kept a failing tx at {h}: {socket_codes:?}"
+            );
         }
         for r in &over_socket.tx_results {
             assert!(r.code == 0 || !r.log.is_empty());
@@ -74,18 +105,25 @@ fn synod_app_serves_300_random_blocks_and_provable_queries_over_its_socket() {
 
     // Provable queries: present accounts and validators, absent validators.
     for user in &net.users {
-        let r = client.query(&format!("/account/{}", user.address()), 0, true).unwrap();
+        let r = client
+            .query(&format!("/account/{}", user.address()), 0, true)
+            .unwrap();
         assert_eq!(r.code, code::OK, "{}", r.log);
         let op = &r.proof_ops.as_ref().expect("proof requested").ops[0];
         verify_proof(last_hash, &op.key, Some(&r.value), &op.data).unwrap();
         let mut tampered = r.value.to_vec();
         tampered[0] ^= 1;
-        assert!(verify_proof(last_hash, &op.key, Some(&tampered), &op.data).is_err(), "a tampered value must not verify");
+        assert!(
+            verify_proof(last_hash, &op.key, Some(&tampered), &op.data).is_err(),
+            "a tampered value must not verify"
+        );
         let acct: state::Account = codec::decode(&r.value).unwrap();
         assert!(acct.nonce > 0);
     }
     let op_addr = net.operators[0].address();
-    let r = client.query(&format!("/validator/{op_addr}"), 0, true).unwrap();
+    let r = client
+        .query(&format!("/validator/{op_addr}"), 0, true)
+        .unwrap();
     assert_eq!(r.code, code::OK);
     let v: state::Validator = codec::decode(&r.value).unwrap();
     assert_eq!(v.operator, op_addr);
@@ -93,13 +131,17 @@ fn synod_app_serves_300_random_blocks_and_provable_queries_over_its_socket() {
     verify_proof(last_hash, &op.key, Some(&r.value), &op.data).unwrap();
 
     let stranger = Address([0xee; 20]);
-    let r = client.query(&format!("/validator/{stranger}"), 0, true).unwrap();
+    let r = client
+        .query(&format!("/validator/{stranger}"), 0, true)
+        .unwrap();
     assert_eq!(r.code, code::NOT_FOUND);
     let op = &r.proof_ops.as_ref().expect("absence is provable too").ops[0];
     verify_proof(last_hash, &op.key, None, &op.data).unwrap();
 
     // Historical height: the state after block 100 against that block's app hash.
-    let r = client.query(&format!("/account/{}", net.users[0].address()), 100, true).unwrap();
+    let r = client
+        .query(&format!("/account/{}", net.users[0].address()), 100, true)
+        .unwrap();
     assert_eq!(r.height, 100);
     let op = &r.proof_ops.as_ref().unwrap().ops[0];
     verify_proof(hashes[100], &op.key, Some(&r.value), &op.data).unwrap();
@@ -115,13 +157,35 @@ fn synod_app_serves_300_random_blocks_and_provable_queries_over_its_socket() {
     assert_eq!(list.len(), 4);
     assert!(list.iter().all(|v| v.active && v.power > 0));
 
-    assert_eq!(client.query(&format!("/reputation/{op_addr}"), 0, false).unwrap().code, code::OK);
-    assert_eq!(client.query(&format!("/unbonding/{op_addr}"), 0, false).unwrap().code, code::OK);
+    assert_eq!(
+        client
+            .query(&format!("/reputation/{op_addr}"), 0, false)
+            .unwrap()
+            .code,
+        code::OK
+    );
+    assert_eq!(
+        client
+            .query(&format!("/unbonding/{op_addr}"), 0, false)
+            .unwrap()
+            .code,
+        code::OK
+    );
     let r = client.query("/nonsense", 0, false).unwrap();
     assert_eq!(r.code, code::BAD_PATH);
-    assert!(r.log.contains("/validators"), "the error lists the known paths: {}", r.log);
-    assert_eq!(client.query("/account/synod1bad", 0, false).unwrap().code, code::BAD_PATH);
-    assert_eq!(client.query("/params", 10_000, false).unwrap().code, code::HEIGHT_UNAVAILABLE);
+    assert!(
+        r.log.contains("/validators"),
+        "the error lists the known paths: {}",
+        r.log
+    );
+    assert_eq!(
+        client.query("/account/synod1bad", 0, false).unwrap().code,
+        code::BAD_PATH
+    );
+    assert_eq!(
+        client.query("/params", 10_000, false).unwrap().code,
+        code::HEIGHT_UNAVAILABLE
+    );
 }
 
 #[test]
@@ -132,10 +196,15 @@ fn init_chain_with_a_broken_genesis_is_refused_with_a_reason() {
     let err = client.init_chain(CHAIN_ID, b"{\"accounts\": 5}", 1);
     assert!(err.is_err(), "a malformed app_state must not start a chain");
     let log = std::fs::read_to_string(dir.path().join("synod-app.log")).unwrap();
-    assert!(log.contains("app_state"), "the log names the problem: {log}");
+    assert!(
+        log.contains("app_state"),
+        "the log names the problem: {log}"
+    );
     // Nothing was stored: a correct genesis still works on a new connection.
     let mut client = app.client().unwrap();
     assert_eq!(client.info().unwrap().last_block_height, 0);
     let net = TestNet::new(1, 1, ChainParams::default());
-    client.init_chain(CHAIN_ID, &net.app_state_json(), 1).unwrap();
+    client
+        .init_chain(CHAIN_ID, &net.app_state_json(), 1)
+        .unwrap();
 }

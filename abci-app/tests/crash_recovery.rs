@@ -3,6 +3,8 @@
 //! each restart handshakes through Info, replays the missing blocks, and the
 //! final app hash equals an uninterrupted run's.
 
+#![allow(clippy::unwrap_used)]
+
 use std::sync::{
     atomic::{AtomicBool, Ordering},
     Arc,
@@ -21,7 +23,10 @@ const BLOCKS: usize = 150;
 const MIN_KILLS: usize = 20;
 
 fn sigkill(pid: u32) {
-    let _ = std::process::Command::new("kill").arg("-9").arg(pid.to_string()).status();
+    let _ = std::process::Command::new("kill")
+        .arg("-9")
+        .arg(pid.to_string())
+        .status();
 }
 
 #[test]
@@ -54,10 +59,16 @@ fn sigkilled_app_recovers_and_reaches_the_uninterrupted_app_hash() {
         let height = info.last_block_height as usize;
         if height == 0 {
             // CometBFT calls InitChain whenever the app reports height 0.
-            let init = client.init_chain(CHAIN_ID, &net.app_state_json(), 1).unwrap();
+            let init = client
+                .init_chain(CHAIN_ID, &net.app_state_json(), 1)
+                .unwrap();
             assert_eq!(init.app_hash.as_ref(), expected[0].as_slice());
         } else {
-            assert_eq!(info.last_block_app_hash.as_ref(), expected[height].as_slice(), "wrong hash after restart at {height}");
+            assert_eq!(
+                info.last_block_app_hash.as_ref(),
+                expected[height].as_slice(),
+                "wrong hash after restart at {height}"
+            );
         }
         if finished {
             // Extra kills at rest, to reach the minimum count.
@@ -85,10 +96,25 @@ fn sigkilled_app_recovers_and_reaches_the_uninterrupted_app_hash() {
 
         let mut killed_by_us = false;
         for (i, block) in blocks.iter().enumerate().skip(height) {
-            let votes: Vec<_> = block.votes.iter().map(|v| (v.consensus_address, v.signed)).collect();
-            let r = client.finalize_block(block.height as i64, &block.txs, block.proposer_address.unwrap(), &votes, &[]);
+            let votes: Vec<_> = block
+                .votes
+                .iter()
+                .map(|v| (v.consensus_address, v.signed))
+                .collect();
+            let r = client.finalize_block(
+                block.height as i64,
+                &block.txs,
+                block.proposer_address.unwrap(),
+                &votes,
+                &[],
+            );
             let Ok(out) = r else { break };
-            assert_eq!(out.app_hash.as_ref(), expected[i + 1].as_slice(), "FinalizeBlock hash differs at {}", i + 1);
+            assert_eq!(
+                out.app_hash.as_ref(),
+                expected[i + 1].as_slice(),
+                "FinalizeBlock hash differs at {}",
+                i + 1
+            );
             if between_finalize_and_commit && i + 1 == kill_after_block {
                 app.kill();
                 killed_by_us = true;
@@ -112,7 +138,10 @@ fn sigkilled_app_recovers_and_reaches_the_uninterrupted_app_hash() {
     let app = AppProcess::start(BIN.as_ref(), &home, Duration::from_secs(30)).unwrap();
     let info = app.client().unwrap().info().unwrap();
     assert_eq!(info.last_block_height as usize, BLOCKS);
-    assert_eq!(info.last_block_app_hash.as_ref(), expected[BLOCKS].as_slice());
+    assert_eq!(
+        info.last_block_app_hash.as_ref(),
+        expected[BLOCKS].as_slice()
+    );
     assert!(kills >= MIN_KILLS, "only {kills} kills");
     eprintln!("recovered from {kills} SIGKILLs over {restarts} restarts");
 }

@@ -1,6 +1,8 @@
 //! Two nodes fed the same blocks reach the same app hash at every height, and
 //! random input never panics the app.
 
+#![allow(clippy::unwrap_used)]
+
 use proptest::prelude::*;
 use synod_abci_app::{
     accounts, rewards, staking,
@@ -12,7 +14,9 @@ use synod_protocol::{params::ChainParams, Amount};
 fn conserved_supply(chain: &TestChain) -> (Amount, Amount) {
     let state = chain.state();
     let mut total = rewards::treasury(&state).unwrap();
-    let balances = state.prefix::<synod_protocol::state::Account>(b"accounts/account/").unwrap();
+    let balances = state
+        .prefix::<synod_protocol::state::Account>(b"accounts/account/")
+        .unwrap();
     for (_, a) in balances {
         total = total.checked_add(a.balance).unwrap();
     }
@@ -32,8 +36,10 @@ fn two_nodes_fed_the_same_1000_random_blocks_agree_on_every_app_hash() {
     let net = TestNet::new(4, 12, params);
     let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     // Different pruning windows must not change the hashes.
-    let mut a = TestChain::start_with(d1.path(), net.clone(), StorageOptions { prune_window: 0 }).unwrap();
-    let mut b = TestChain::start_with(d2.path(), net.clone(), StorageOptions { prune_window: 16 }).unwrap();
+    let mut a =
+        TestChain::start_with(d1.path(), net.clone(), StorageOptions { prune_window: 0 }).unwrap();
+    let mut b =
+        TestChain::start_with(d2.path(), net.clone(), StorageOptions { prune_window: 16 }).unwrap();
     assert_eq!(a.app.info(), b.app.info(), "genesis hashes differ");
 
     let mut fuzz = TxFuzzer::new(7, &net);
@@ -53,10 +59,16 @@ fn two_nodes_fed_the_same_1000_random_blocks_agree_on_every_app_hash() {
     // The generator exercised success and many distinct rejection codes.
     assert!(accepted > 2_000, "only {accepted} txs succeeded");
     for code in [0, 2, 5, 6, 7, 8] {
-        assert!(seen.contains(&code), "no tx ended with code {code}: {seen:?}");
+        assert!(
+            seen.contains(&code),
+            "no tx ended with code {code}: {seen:?}"
+        );
     }
     let (total, supply) = conserved_supply(&a);
-    assert_eq!(total, supply, "balances + bonds + unbonding + treasury must equal the supply");
+    assert_eq!(
+        total, supply,
+        "balances + bonds + unbonding + treasury must equal the supply"
+    );
 }
 
 proptest! {

@@ -1,6 +1,8 @@
 //! Staking, slashing and validator-set scenarios, run through the real app on
 //! RocksDB (in-process, block by block as consensus would drive it).
 
+#![allow(clippy::unwrap_used)]
+
 use synod_abci_app::{
     accounts, staking,
     staking::Evidence,
@@ -28,7 +30,9 @@ fn chain(params: ChainParams, validators: usize) -> (tempfile::TempDir, TestChai
 }
 
 fn validator(chain: &TestChain, who: &TestAccount) -> Validator {
-    staking::validator(&chain.state(), &who.address()).unwrap().expect("validator exists")
+    staking::validator(&chain.state(), &who.address())
+        .unwrap()
+        .expect("validator exists")
 }
 
 fn ok(out: &BlockOutput) {
@@ -41,34 +45,75 @@ fn ok(out: &BlockOutput) {
 fn unbonded_stake_is_released_after_the_unbonding_period() {
     let (_d, mut chain) = chain(quiet_params(), 4);
     let mut op = chain.net.operators[0].clone();
-    let out = chain.block(vec![op.sign(TxBody::Unbond { amount: Amount::syn(1_000) })]).unwrap();
+    let out = chain
+        .block(vec![op.sign(TxBody::Unbond {
+            amount: Amount::syn(1_000),
+        })])
+        .unwrap();
     ok(&out);
-    assert!(out.tx_results[0].events.iter().any(|e| matches!(e, Event::UnbondingStarted { release_height: 6, .. })));
+    assert!(out.tx_results[0].events.iter().any(|e| matches!(
+        e,
+        Event::UnbondingStarted {
+            release_height: 6,
+            ..
+        }
+    )));
     assert_eq!(validator(&chain, &op).self_bond, Amount::syn(9_000));
-    let before = accounts::account(&chain.state(), &op.address()).unwrap().balance;
+    let before = accounts::account(&chain.state(), &op.address())
+        .unwrap()
+        .balance;
 
     for _ in 2..6 {
         let out = chain.block(vec![]).unwrap();
-        assert!(!out.events.iter().any(|e| matches!(e, Event::UnbondingReleased { .. })), "released too early");
+        assert!(
+            !out.events
+                .iter()
+                .any(|e| matches!(e, Event::UnbondingReleased { .. })),
+            "released too early"
+        );
     }
-    assert_eq!(accounts::account(&chain.state(), &op.address()).unwrap().balance, before);
+    assert_eq!(
+        accounts::account(&chain.state(), &op.address())
+            .unwrap()
+            .balance,
+        before
+    );
     let out = chain.block(vec![]).unwrap();
     assert_eq!(chain.height, 6);
-    assert!(out.events.contains(&Event::UnbondingReleased { validator: op.address(), amount: Amount::syn(1_000) }));
-    let after = accounts::account(&chain.state(), &op.address()).unwrap().balance;
+    assert!(out.events.contains(&Event::UnbondingReleased {
+        validator: op.address(),
+        amount: Amount::syn(1_000)
+    }));
+    let after = accounts::account(&chain.state(), &op.address())
+        .unwrap()
+        .balance;
     assert_eq!(after, before.checked_add(Amount::syn(1_000)).unwrap());
-    assert!(staking::unbondings(&chain.state(), &op.address()).unwrap().entries.is_empty());
+    assert!(staking::unbondings(&chain.state(), &op.address())
+        .unwrap()
+        .entries
+        .is_empty());
 }
 
 #[test]
 fn unbonding_below_the_minimum_self_bond_is_refused_but_a_full_exit_is_not() {
     let (_d, mut chain) = chain(quiet_params(), 4);
     let mut op = chain.net.operators[1].clone();
-    let out = chain.block(vec![op.sign(TxBody::Unbond { amount: Amount::syn(9_500) })]).unwrap();
+    let out = chain
+        .block(vec![op.sign(TxBody::Unbond {
+            amount: Amount::syn(9_500),
+        })])
+        .unwrap();
     assert_eq!(out.tx_results[0].code(), 20, "{}", out.tx_results[0].log());
-    let out = chain.block(vec![op.sign(TxBody::Unbond { amount: Amount::syn(10_000) })]).unwrap();
+    let out = chain
+        .block(vec![op.sign(TxBody::Unbond {
+            amount: Amount::syn(10_000),
+        })])
+        .unwrap();
     ok(&out);
-    assert!(out.validator_updates.iter().any(|u| u.power == 0), "a validator with no stake leaves the set");
+    assert!(
+        out.validator_updates.iter().any(|u| u.power == 0),
+        "a validator with no stake leaves the set"
+    );
 }
 
 #[test]
@@ -77,10 +122,17 @@ fn double_signing_slashes_five_percent_tombstones_and_reaches_unbonding_stake() 
     let mut op = chain.net.operators[2].clone();
     chain.block(vec![]).unwrap(); // height 1
     chain.block(vec![]).unwrap(); // height 2: the infraction happens here
-    // Unbonded after the infraction: still slashable.
-    ok(&chain.block(vec![op.sign(TxBody::Unbond { amount: Amount::syn(2_000) })]).unwrap()); // height 3
+                                  // Unbonded after the infraction: still slashable.
+    ok(&chain
+        .block(vec![op.sign(TxBody::Unbond {
+            amount: Amount::syn(2_000),
+        })])
+        .unwrap()); // height 3
     let mut block = chain.next_block(vec![]);
-    block.evidence.push(Evidence { consensus_address: chain.net.consensus_address(2), height: 2 });
+    block.evidence.push(Evidence {
+        consensus_address: chain.net.consensus_address(2),
+        height: 2,
+    });
     let out = chain.apply(&block).unwrap();
 
     let v = validator(&chain, &op);
@@ -88,29 +140,50 @@ fn double_signing_slashes_five_percent_tombstones_and_reaches_unbonding_stake() 
     assert_eq!(v.self_bond, Amount::syn(8_000).mul_ratio(95, 100));
     let ub = staking::unbondings(&chain.state(), &op.address()).unwrap();
     assert_eq!(ub.entries[0].amount, Amount::syn(2_000).mul_ratio(95, 100));
-    assert!(out.events.iter().any(|e| matches!(e, Event::Slashed { reason, .. } if reason == "double_sign")));
-    assert!(out.events.contains(&Event::Tombstoned { validator: op.address() }));
+    assert!(out
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::Slashed { reason, .. } if reason == "double_sign")));
+    assert!(out.events.contains(&Event::Tombstoned {
+        validator: op.address()
+    }));
     let ck = chain.net.consensus_keys[2].public();
-    assert!(out.validator_updates.iter().any(|u| u.consensus_key == ck && u.power == 0));
+    assert!(out
+        .validator_updates
+        .iter()
+        .any(|u| u.consensus_key == ck && u.power == 0));
 
     // Tombstoned is forever.
     let out = chain.block(vec![op.sign(TxBody::Unjail)]).unwrap();
     assert_eq!(out.tx_results[0].code(), 17);
     // The same evidence again slashes nothing more.
     let mut again = chain.next_block(vec![]);
-    again.evidence.push(Evidence { consensus_address: chain.net.consensus_address(2), height: 2 });
+    again.evidence.push(Evidence {
+        consensus_address: chain.net.consensus_address(2),
+        height: 2,
+    });
     let out = chain.apply(&again).unwrap();
-    assert!(!out.events.iter().any(|e| matches!(e, Event::Slashed { .. })));
+    assert!(!out
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::Slashed { .. })));
 }
 
 #[test]
 fn unbonding_that_started_before_the_infraction_is_not_slashed() {
     let (_d, mut chain) = chain(quiet_params(), 4);
     let mut op = chain.net.operators[0].clone();
-    ok(&chain.block(vec![op.sign(TxBody::Unbond { amount: Amount::syn(1_000) })]).unwrap()); // height 1
+    ok(&chain
+        .block(vec![op.sign(TxBody::Unbond {
+            amount: Amount::syn(1_000),
+        })])
+        .unwrap()); // height 1
     chain.block(vec![]).unwrap(); // height 2: infraction
     let mut block = chain.next_block(vec![]);
-    block.evidence.push(Evidence { consensus_address: chain.net.consensus_address(0), height: 2 });
+    block.evidence.push(Evidence {
+        consensus_address: chain.net.consensus_address(0),
+        height: 2,
+    });
     chain.apply(&block).unwrap();
     let ub = staking::unbondings(&chain.state(), &op.address()).unwrap();
     assert_eq!(ub.entries[0].amount, Amount::syn(1_000));
@@ -132,15 +205,31 @@ fn downtime_jails_and_unjail_works_after_the_jail_period() {
         if out.events.iter().any(|e| matches!(e, Event::Jailed { .. })) {
             jailed_at = Some(chain.height);
             let ck = chain.net.consensus_keys[3].public();
-            assert!(out.validator_updates.iter().any(|u| u.consensus_key == ck && u.power == 0));
+            assert!(out
+                .validator_updates
+                .iter()
+                .any(|u| u.consensus_key == ck && u.power == 0));
             break;
         }
     }
     let jailed_at = jailed_at.expect("validator 3 was never jailed");
-    assert_eq!(jailed_at, 10, "jailed once the window is full and more than half missed");
+    assert_eq!(
+        jailed_at, 10,
+        "jailed once the window is full and more than half missed"
+    );
     let v = validator(&chain, &op);
-    assert!(matches!(v.status, ValidatorStatus::Jailed { until_height: 15, .. }));
-    assert_eq!(v.self_bond, Amount::syn(10_000).mul_ratio(99, 100), "downtime slashes 1%");
+    assert!(matches!(
+        v.status,
+        ValidatorStatus::Jailed {
+            until_height: 15,
+            ..
+        }
+    ));
+    assert_eq!(
+        v.self_bond,
+        Amount::syn(10_000).mul_ratio(99, 100),
+        "downtime slashes 1%"
+    );
 
     let out = chain.block(vec![op.sign(TxBody::Unjail)]).unwrap();
     assert_eq!(out.tx_results[0].code(), 13, "{}", out.tx_results[0].log());
@@ -152,7 +241,12 @@ fn downtime_jails_and_unjail_works_after_the_jail_period() {
     ok(&out);
     assert_eq!(validator(&chain, &op).status, ValidatorStatus::Candidate);
     let ck = chain.net.consensus_keys[3].public();
-    assert!(out.validator_updates.iter().any(|u| u.consensus_key == ck && u.power > 0), "back in the set");
+    assert!(
+        out.validator_updates
+            .iter()
+            .any(|u| u.consensus_key == ck && u.power > 0),
+        "back in the set"
+    );
 }
 
 #[test]
@@ -160,8 +254,18 @@ fn splitting_stake_across_identities_gains_no_power() {
     let (_d, mut chain) = chain(quiet_params(), 4);
     let mut whale = chain.net.users[0].clone();
     let mut sybil = chain.net.users[1].clone();
-    let mut sybils: Vec<TestAccount> = (0..4).map(|i| TestAccount::new(&format!("sybil-{i}"))).collect();
-    let txs = sybils.iter().map(|s| sybil.sign(TxBody::Transfer { to: s.address(), amount: Amount::syn(10_100) })).collect();
+    let mut sybils: Vec<TestAccount> = (0..4)
+        .map(|i| TestAccount::new(&format!("sybil-{i}")))
+        .collect();
+    let txs = sybils
+        .iter()
+        .map(|s| {
+            sybil.sign(TxBody::Transfer {
+                to: s.address(),
+                amount: Amount::syn(10_100),
+            })
+        })
+        .collect();
     ok(&chain.block(txs).unwrap());
     // One identity with 40k, four fresh identities with 10k each, same block.
     let mut txs: Vec<Vec<u8>> = vec![whale.sign(TxBody::RegisterValidator {
@@ -169,16 +273,13 @@ fn splitting_stake_across_identities_gains_no_power() {
         moniker: "whale".into(),
         self_bond: Amount::syn(40_000),
     })];
-    txs.extend(sybils
-        .iter_mut()
-        .enumerate()
-        .map(|(i, s)| {
-            s.sign(TxBody::RegisterValidator {
-                consensus_key: key(&format!("sybil-ck-{i}")).public(),
-                moniker: format!("sybil-{i}"),
-                self_bond: Amount::syn(10_000),
-            })
-        }));
+    txs.extend(sybils.iter_mut().enumerate().map(|(i, s)| {
+        s.sign(TxBody::RegisterValidator {
+            consensus_key: key(&format!("sybil-ck-{i}")).public(),
+            moniker: format!("sybil-{i}"),
+            self_bond: Amount::syn(10_000),
+        })
+    }));
     ok(&chain.block(txs).unwrap());
     let state = chain.state();
     let whale_power = staking::validator_power(&state, &validator(&chain, &whale)).unwrap();
@@ -187,7 +288,10 @@ fn splitting_stake_across_identities_gains_no_power() {
         .map(|s| staking::validator_power(&state, &validator(&chain, s)).unwrap())
         .sum();
     assert!(whale_power > 0);
-    assert!(split_power <= whale_power, "4 x 10k ({split_power}) must not beat 1 x 40k ({whale_power})");
+    assert!(
+        split_power <= whale_power,
+        "4 x 10k ({split_power}) must not beat 1 x 40k ({whale_power})"
+    );
 }
 
 #[test]
@@ -196,7 +300,10 @@ fn validator_updates_are_the_diff_against_the_current_set() {
     params.staking.max_validators = 4;
     let (_d, mut chain) = chain(params, 4);
     let out = chain.block(vec![]).unwrap();
-    assert!(out.validator_updates.is_empty(), "nothing changed: no updates");
+    assert!(
+        out.validator_updates.is_empty(),
+        "nothing changed: no updates"
+    );
 
     // A stronger newcomer enters; with 4 seats, the weakest (ties by address) leaves.
     let mut newcomer = chain.net.users[2].clone();
@@ -209,21 +316,57 @@ fn validator_updates_are_the_diff_against_the_current_set() {
         })])
         .unwrap();
     ok(&out);
-    assert_eq!(out.validator_updates.len(), 2, "{:?}", out.validator_updates);
-    assert!(out.validator_updates.iter().any(|u| u.consensus_key == ck && u.power > 0));
-    let removed: Vec<_> = out.validator_updates.iter().filter(|u| u.power == 0).collect();
+    assert_eq!(
+        out.validator_updates.len(),
+        2,
+        "{:?}",
+        out.validator_updates
+    );
+    assert!(out
+        .validator_updates
+        .iter()
+        .any(|u| u.consensus_key == ck && u.power > 0));
+    let removed: Vec<_> = out
+        .validator_updates
+        .iter()
+        .filter(|u| u.power == 0)
+        .collect();
     assert_eq!(removed.len(), 1);
     assert_eq!(staking::active_set(&chain.state()).unwrap().len(), 4);
 
     // A member of the set bonding more changes only its own power.
     let set = staking::active_set(&chain.state()).unwrap();
-    let i = (0..4).find(|i| set.iter().any(|v| v.operator == chain.net.operators[*i].address())).unwrap();
+    let i = (0..4)
+        .find(|i| {
+            set.iter()
+                .any(|v| v.operator == chain.net.operators[*i].address())
+        })
+        .unwrap();
     let mut op = chain.net.operators[i].clone();
-    let out = chain.block(vec![op.sign(TxBody::Bond { amount: Amount::syn(5_000) })]).unwrap();
+    let out = chain
+        .block(vec![op.sign(TxBody::Bond {
+            amount: Amount::syn(5_000),
+        })])
+        .unwrap();
     ok(&out);
-    assert_eq!(out.validator_updates.len(), 1, "{:?}", out.validator_updates);
-    assert_eq!(out.validator_updates[0].consensus_key, chain.net.consensus_keys[i].public());
-    assert!(out.validator_updates[0].power > set.iter().find(|v| v.operator == op.address()).unwrap().power);
+    assert_eq!(
+        out.validator_updates.len(),
+        1,
+        "{:?}",
+        out.validator_updates
+    );
+    assert_eq!(
+        out.validator_updates[0].consensus_key,
+        chain.net.consensus_keys[i].public()
+    );
+    assert!(
+        out.validator_updates[0].power
+            > set
+                .iter()
+                .find(|v| v.operator == op.address())
+                .unwrap()
+                .power
+    );
 }
 
 #[test]
@@ -233,9 +376,19 @@ fn registering_with_a_bond_below_the_minimum_or_a_used_key_is_refused() {
     let used = chain.net.consensus_keys[0].public();
     let out = chain
         .block(vec![
-            u.sign(TxBody::RegisterValidator { consensus_key: key("x").public(), moniker: "x".into(), self_bond: Amount::syn(10) }),
-            u.sign(TxBody::RegisterValidator { consensus_key: used, moniker: "x".into(), self_bond: Amount::syn(2_000) }),
-            u.sign(TxBody::Bond { amount: Amount::syn(1) }),
+            u.sign(TxBody::RegisterValidator {
+                consensus_key: key("x").public(),
+                moniker: "x".into(),
+                self_bond: Amount::syn(10),
+            }),
+            u.sign(TxBody::RegisterValidator {
+                consensus_key: used,
+                moniker: "x".into(),
+                self_bond: Amount::syn(2_000),
+            }),
+            u.sign(TxBody::Bond {
+                amount: Amount::syn(1),
+            }),
             u.sign(TxBody::Unjail),
         ])
         .unwrap();
@@ -244,5 +397,10 @@ fn registering_with_a_bond_below_the_minimum_or_a_used_key_is_refused() {
     // Each failed body still paid its fee and used its nonce.
     let acct = accounts::account(&chain.state(), &u.address()).unwrap();
     assert_eq!(acct.nonce, 4);
-    assert_eq!(acct.balance, Amount::syn(1_000_000).checked_sub(Amount(4 * 5_000)).unwrap());
+    assert_eq!(
+        acct.balance,
+        Amount::syn(1_000_000)
+            .checked_sub(Amount(4 * 5_000))
+            .unwrap()
+    );
 }

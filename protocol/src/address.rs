@@ -79,13 +79,13 @@ impl FromStr for Address {
                 found: hrp.to_string(),
             });
         }
-        let bytes: [u8; 20] = data
-            .as_slice()
-            .try_into()
-            .map_err(|_| AddressError::WrongLength {
-                input: s.to_string(),
-                len: data.len(),
-            })?;
+        let bytes: [u8; 20] =
+            data.as_slice()
+                .try_into()
+                .map_err(|_| AddressError::WrongLength {
+                    input: s.to_string(),
+                    len: data.len(),
+                })?;
         Ok(Address(bytes))
     }
 }
@@ -144,6 +144,9 @@ mod tests {
 
     #[test]
     fn garbage_is_rejected() {
-        assert!(matches!("synod1xyz".parse::<Address>(), Err(AddressError::Bech32 { .. })));
+        assert!(matches!(
+            "synod1xyz".parse::<Address>(),
+            Err(AddressError::Bech32 { .. })
+        ));
     }
 }

@@ -37,7 +37,10 @@ impl Amount {
         self.0
             .checked_add(other.0)
             .map(Amount)
-            .ok_or(AmountError::Overflow { a: self.0, b: other.0 })
+            .ok_or(AmountError::Overflow {
+                a: self.0,
+                b: other.0,
+            })
     }
 
     /// `self - other`, or an error if it would go negative.
@@ -45,7 +48,10 @@ impl Amount {
         self.0
             .checked_sub(other.0)
             .map(Amount)
-            .ok_or(AmountError::Underflow { a: self.0, b: other.0 })
+            .ok_or(AmountError::Underflow {
+                a: self.0,
+                b: other.0,
+            })
     }
 
     /// `self * numerator / denominator`, rounded down, computed without
@@ -96,7 +102,9 @@ impl FromStr for Amount {
 
     /// Parses `123`, `123usyn` or `5syn`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = || AmountError::Parse { input: s.to_string() };
+        let err = || AmountError::Parse {
+            input: s.to_string(),
+        };
         let t = s.trim();
         let (digits, scale) = if let Some(d) = t.strip_suffix("usyn") {
             (d, 1)
@@ -166,7 +174,10 @@ mod tests {
             Amount(u128::MAX).checked_add(Amount(1)),
             Err(AmountError::Overflow { .. })
         ));
-        assert!(matches!(Amount(1).checked_sub(Amount(2)), Err(AmountError::Underflow { .. })));
+        assert!(matches!(
+            Amount(1).checked_sub(Amount(2)),
+            Err(AmountError::Underflow { .. })
+        ));
     }
 
     #[test]

@@ -55,12 +55,23 @@ pub fn decode_limited<T: Serialize + DeserializeOwned>(
     let what = short_type_name::<T>();
     let limit = limit.min(MAX_DECODE_BYTES);
     if bytes.len() > limit {
-        return Err(CodecError::TooLarge { len: bytes.len(), limit });
+        return Err(CodecError::TooLarge {
+            len: bytes.len(),
+            limit,
+        });
     }
-    let (value, read): (T, usize) = bincode::serde::decode_from_slice(bytes, config())
-        .map_err(|e| CodecError::Undecodable { what, reason: e.to_string() })?;
+    let (value, read): (T, usize) =
+        bincode::serde::decode_from_slice(bytes, config()).map_err(|e| {
+            CodecError::Undecodable {
+                what,
+                reason: e.to_string(),
+            }
+        })?;
     if read != bytes.len() {
-        return Err(CodecError::TrailingBytes { what, trailing: bytes.len() - read });
+        return Err(CodecError::TrailingBytes {
+            what,
+            trailing: bytes.len() - read,
+        });
     }
     if try_encode(&value)? != bytes {
         return Err(CodecError::NonCanonical { what });
@@ -86,24 +97,39 @@ mod tests {
     fn trailing_bytes_are_rejected() {
         let mut bytes = encode(&7u64);
         bytes.push(0);
-        assert!(matches!(decode::<u64>(&bytes), Err(CodecError::TrailingBytes { trailing: 1, .. })));
+        assert!(matches!(
+            decode::<u64>(&bytes),
+            Err(CodecError::TrailingBytes { trailing: 1, .. })
+        ));
     }
 
     #[test]
     fn non_minimal_varints_are_rejected_as_non_canonical() {
         // 251 marks a u16 varint; 5 fits in one byte, so [251, 5, 0] is a second encoding of 5.
         let err = decode::<u64>(&[251, 5, 0]).unwrap_err();
-        assert!(matches!(err, CodecError::NonCanonical { .. } | CodecError::Undecodable { .. }), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                CodecError::NonCanonical { .. } | CodecError::Undecodable { .. }
+            ),
+            "{err:?}"
+        );
     }
 
     #[test]
     fn oversized_input_is_rejected_before_decoding() {
         let bytes = encode(&vec![1u8; 100]);
-        assert!(matches!(decode_limited::<Vec<u8>>(&bytes, 50), Err(CodecError::TooLarge { .. })));
+        assert!(matches!(
+            decode_limited::<Vec<u8>>(&bytes, 50),
+            Err(CodecError::TooLarge { .. })
+        ));
     }
 
     #[test]
     fn invalid_bool_is_undecodable() {
-        assert!(matches!(decode::<bool>(&[2]), Err(CodecError::Undecodable { .. })));
+        assert!(matches!(
+            decode::<bool>(&[2]),
+            Err(CodecError::Undecodable { .. })
+        ));
     }
 }

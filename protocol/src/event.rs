@@ -8,18 +8,59 @@ use crate::{address::Address, amount::Amount, keys::PubKey};
 /// Something that happened on chain that clients may want to follow.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Event {
-    Transfer { from: Address, to: Address, amount: Amount },
-    FeePaid { payer: Address, fee: Amount },
-    Bonded { validator: Address, amount: Amount },
-    UnbondingStarted { validator: Address, amount: Amount, release_height: u64 },
-    UnbondingReleased { validator: Address, amount: Amount },
-    ValidatorRegistered { validator: Address, consensus_key: PubKey, moniker: String },
-    Slashed { validator: Address, amount: Amount, reason: String, infraction_height: u64 },
-    Jailed { validator: Address, until_height: u64, reason: String },
-    Tombstoned { validator: Address },
-    Unjailed { validator: Address },
-    ValidatorSetChanged { validator: Address, power: u64 },
-    Rewarded { recipient: Address, amount: Amount, reason: String },
+    Transfer {
+        from: Address,
+        to: Address,
+        amount: Amount,
+    },
+    FeePaid {
+        payer: Address,
+        fee: Amount,
+    },
+    Bonded {
+        validator: Address,
+        amount: Amount,
+    },
+    UnbondingStarted {
+        validator: Address,
+        amount: Amount,
+        release_height: u64,
+    },
+    UnbondingReleased {
+        validator: Address,
+        amount: Amount,
+    },
+    ValidatorRegistered {
+        validator: Address,
+        consensus_key: PubKey,
+        moniker: String,
+    },
+    Slashed {
+        validator: Address,
+        amount: Amount,
+        reason: String,
+        infraction_height: u64,
+    },
+    Jailed {
+        validator: Address,
+        until_height: u64,
+        reason: String,
+    },
+    Tombstoned {
+        validator: Address,
+    },
+    Unjailed {
+        validator: Address,
+    },
+    ValidatorSetChanged {
+        validator: Address,
+        power: u64,
+    },
+    Rewarded {
+        recipient: Address,
+        amount: Amount,
+        reason: String,
+    },
 }
 
 impl Event {
@@ -53,7 +94,11 @@ impl Event {
             Event::Bonded { validator, amount } => {
                 vec![("validator", a(validator)), ("amount", n(amount))]
             }
-            Event::UnbondingStarted { validator, amount, release_height } => vec![
+            Event::UnbondingStarted {
+                validator,
+                amount,
+                release_height,
+            } => vec![
                 ("validator", a(validator)),
                 ("amount", n(amount)),
                 ("release_height", release_height.to_string()),
@@ -61,18 +106,31 @@ impl Event {
             Event::UnbondingReleased { validator, amount } => {
                 vec![("validator", a(validator)), ("amount", n(amount))]
             }
-            Event::ValidatorRegistered { validator, consensus_key, moniker } => vec![
+            Event::ValidatorRegistered {
+                validator,
+                consensus_key,
+                moniker,
+            } => vec![
                 ("validator", a(validator)),
                 ("consensus_key", consensus_key.to_string()),
                 ("moniker", moniker.clone()),
             ],
-            Event::Slashed { validator, amount, reason, infraction_height } => vec![
+            Event::Slashed {
+                validator,
+                amount,
+                reason,
+                infraction_height,
+            } => vec![
                 ("validator", a(validator)),
                 ("amount", n(amount)),
                 ("reason", reason.clone()),
                 ("infraction_height", infraction_height.to_string()),
             ],
-            Event::Jailed { validator, until_height, reason } => vec![
+            Event::Jailed {
+                validator,
+                until_height,
+                reason,
+            } => vec![
                 ("validator", a(validator)),
                 ("until_height", until_height.to_string()),
                 ("reason", reason.clone()),
@@ -83,7 +141,11 @@ impl Event {
             Event::ValidatorSetChanged { validator, power } => {
                 vec![("validator", a(validator)), ("power", power.to_string())]
             }
-            Event::Rewarded { recipient, amount, reason } => vec![
+            Event::Rewarded {
+                recipient,
+                amount,
+                reason,
+            } => vec![
                 ("recipient", a(recipient)),
                 ("amount", n(amount)),
                 ("reason", reason.clone()),

@@ -24,7 +24,11 @@ pub struct SecretKey(ed25519_consensus::SigningKey);
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum KeyError {
     #[error("{what} must be {expected} hex-encoded bytes, got {input:?}")]
-    BadHex { what: &'static str, expected: usize, input: String },
+    BadHex {
+        what: &'static str,
+        expected: usize,
+        input: String,
+    },
     #[error("signature does not verify for public key {key}")]
     BadSignature { key: String },
     #[error("public key {key} is not a valid ed25519 point")]
@@ -39,10 +43,15 @@ impl PubKey {
 
     /// Verifies `signature` over `message` under the ZIP-215 rules.
     pub fn verify(&self, message: &[u8], signature: &Signature) -> Result<(), KeyError> {
-        let vk = ed25519_consensus::VerificationKey::try_from(self.0)
-            .map_err(|_| KeyError::BadPublicKey { key: self.to_string() })?;
+        let vk = ed25519_consensus::VerificationKey::try_from(self.0).map_err(|_| {
+            KeyError::BadPublicKey {
+                key: self.to_string(),
+            }
+        })?;
         vk.verify(&ed25519_consensus::Signature::from(signature.0), message)
-            .map_err(|_| KeyError::BadSignature { key: self.to_string() })
+            .map_err(|_| KeyError::BadSignature {
+                key: self.to_string(),
+            })
     }
 }
 
@@ -80,7 +89,11 @@ impl fmt::Debug for SecretKey {
 }
 
 fn parse_hex<const N: usize>(what: &'static str, s: &str) -> Result<[u8; N], KeyError> {
-    let err = || KeyError::BadHex { what, expected: N, input: s.to_string() };
+    let err = || KeyError::BadHex {
+        what,
+        expected: N,
+        input: s.to_string(),
+    };
     let bytes = hex::decode(s).map_err(|_| err())?;
     bytes.try_into().map_err(|_| err())
 }
@@ -136,7 +149,9 @@ impl Serialize for PubKey {
 impl<'de> Deserialize<'de> for PubKey {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         if d.is_human_readable() {
-            String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+            String::deserialize(d)?
+                .parse()
+                .map_err(serde::de::Error::custom)
         } else {
             Ok(PubKey(<[u8; 32]>::deserialize(d)?))
         }
@@ -160,7 +175,9 @@ impl Serialize for Signature {
 impl<'de> Deserialize<'de> for Signature {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         if d.is_human_readable() {
-            String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+            String::deserialize(d)?
+                .parse()
+                .map_err(serde::de::Error::custom)
         } else {
             let (a, b) = <([u8; 32], [u8; 32])>::deserialize(d)?;
             let mut out = [0u8; 64];
@@ -193,7 +210,10 @@ mod tests {
     fn a_tampered_message_fails() {
         let sk = SecretKey::from_seed([3; 32]);
         let sig = sk.sign(b"hello");
-        assert!(matches!(sk.public().verify(b"hellp", &sig), Err(KeyError::BadSignature { .. })));
+        assert!(matches!(
+            sk.public().verify(b"hellp", &sig),
+            Err(KeyError::BadSignature { .. })
+        ));
     }
 
     #[test]

@@ -18,11 +18,22 @@ pub struct ParamError {
     pub rule: &'static str,
 }
 
-fn check(ok: bool, module: &'static str, name: &'static str, value: impl ToString, rule: &'static str) -> Result<(), ParamError> {
+fn check(
+    ok: bool,
+    module: &'static str,
+    name: &'static str,
+    value: impl ToString,
+    rule: &'static str,
+) -> Result<(), ParamError> {
     if ok {
         Ok(())
     } else {
-        Err(ParamError { module, name, value: value.to_string(), rule })
+        Err(ParamError {
+            module,
+            name,
+            value: value.to_string(),
+            rule,
+        })
     }
 }
 
@@ -96,7 +107,7 @@ pub struct RewardsParams {
 }
 
 /// All parameters of the chain.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChainParams {
     pub accounts: AccountsParams,
@@ -107,7 +118,10 @@ pub struct ChainParams {
 
 impl Default for AccountsParams {
     fn default() -> Self {
-        AccountsParams { min_fee_per_byte_usyn: 1, max_tx_bytes: 64 * 1024 }
+        AccountsParams {
+            min_fee_per_byte_usyn: 1,
+            max_tx_bytes: 64 * 1024,
+        }
     }
 }
 
@@ -152,22 +166,23 @@ impl Default for RewardsParams {
     }
 }
 
-impl Default for ChainParams {
-    fn default() -> Self {
-        ChainParams {
-            accounts: AccountsParams::default(),
-            staking: StakingParams::default(),
-            reputation: ReputationParams::default(),
-            rewards: RewardsParams::default(),
-        }
-    }
-}
-
 impl AccountsParams {
     /// Checks every bound.
     pub fn validate(&self) -> Result<(), ParamError> {
-        check(self.max_tx_bytes >= 256 && self.max_tx_bytes <= 4 * 1024 * 1024, "accounts", "max_tx_bytes", self.max_tx_bytes, "256 ..= 4194304")?;
-        check(self.min_fee_per_byte_usyn <= 1_000_000, "accounts", "min_fee_per_byte_usyn", self.min_fee_per_byte_usyn, "<= 1000000")
+        check(
+            self.max_tx_bytes >= 256 && self.max_tx_bytes <= 4 * 1024 * 1024,
+            "accounts",
+            "max_tx_bytes",
+            self.max_tx_bytes,
+            "256 ..= 4194304",
+        )?;
+        check(
+            self.min_fee_per_byte_usyn <= 1_000_000,
+            "accounts",
+            "min_fee_per_byte_usyn",
+            self.min_fee_per_byte_usyn,
+            "<= 1000000",
+        )
     }
 }
 
@@ -175,15 +190,69 @@ impl StakingParams {
     /// Checks every bound.
     pub fn validate(&self) -> Result<(), ParamError> {
         let m = "staking";
-        check(self.unbonding_blocks >= 1, m, "unbonding_blocks", self.unbonding_blocks, ">= 1")?;
-        check(!self.min_self_bond.is_zero(), m, "min_self_bond", self.min_self_bond, "> 0")?;
-        check((1..=10_000).contains(&self.max_validators), m, "max_validators", self.max_validators, "1 ..= 10000")?;
-        check(self.power_reduction_usyn >= 1, m, "power_reduction_usyn", self.power_reduction_usyn, ">= 1")?;
-        check(self.double_sign_slash_ppm <= PPM, m, "double_sign_slash_ppm", self.double_sign_slash_ppm, "<= 1000000")?;
-        check(self.downtime_slash_ppm <= PPM, m, "downtime_slash_ppm", self.downtime_slash_ppm, "<= 1000000")?;
-        check((1..=100_000).contains(&self.signed_blocks_window), m, "signed_blocks_window", self.signed_blocks_window, "1 ..= 100000")?;
-        check(self.min_signed_per_window_ppm <= PPM, m, "min_signed_per_window_ppm", self.min_signed_per_window_ppm, "<= 1000000")?;
-        check(self.max_evidence_age_blocks >= 1, m, "max_evidence_age_blocks", self.max_evidence_age_blocks, ">= 1")
+        check(
+            self.unbonding_blocks >= 1,
+            m,
+            "unbonding_blocks",
+            self.unbonding_blocks,
+            ">= 1",
+        )?;
+        check(
+            !self.min_self_bond.is_zero(),
+            m,
+            "min_self_bond",
+            self.min_self_bond,
+            "> 0",
+        )?;
+        check(
+            (1..=10_000).contains(&self.max_validators),
+            m,
+            "max_validators",
+            self.max_validators,
+            "1 ..= 10000",
+        )?;
+        check(
+            self.power_reduction_usyn >= 1,
+            m,
+            "power_reduction_usyn",
+            self.power_reduction_usyn,
+            ">= 1",
+        )?;
+        check(
+            self.double_sign_slash_ppm <= PPM,
+            m,
+            "double_sign_slash_ppm",
+            self.double_sign_slash_ppm,
+            "<= 1000000",
+        )?;
+        check(
+            self.downtime_slash_ppm <= PPM,
+            m,
+            "downtime_slash_ppm",
+            self.downtime_slash_ppm,
+            "<= 1000000",
+        )?;
+        check(
+            (1..=100_000).contains(&self.signed_blocks_window),
+            m,
+            "signed_blocks_window",
+            self.signed_blocks_window,
+            "1 ..= 100000",
+        )?;
+        check(
+            self.min_signed_per_window_ppm <= PPM,
+            m,
+            "min_signed_per_window_ppm",
+            self.min_signed_per_window_ppm,
+            "<= 1000000",
+        )?;
+        check(
+            self.max_evidence_age_blocks >= 1,
+            m,
+            "max_evidence_age_blocks",
+            self.max_evidence_age_blocks,
+            ">= 1",
+        )
     }
 }
 
@@ -191,13 +260,55 @@ impl ReputationParams {
     /// Checks every bound.
     pub fn validate(&self) -> Result<(), ParamError> {
         let m = "reputation";
-        check(self.initial_score <= PPM, m, "initial_score", self.initial_score, "<= 1000000")?;
-        check(self.floor_score <= self.initial_score, m, "floor_score", self.floor_score, "<= initial_score")?;
-        check(self.gain_ppm <= PPM, m, "gain_ppm", self.gain_ppm, "<= 1000000")?;
-        check(self.decay_ppm <= PPM, m, "decay_ppm", self.decay_ppm, "<= 1000000")?;
-        check(self.slash_penalty_ppm <= PPM, m, "slash_penalty_ppm", self.slash_penalty_ppm, "<= 1000000")?;
-        check(self.min_power_factor_ppm <= PPM, m, "min_power_factor_ppm", self.min_power_factor_ppm, "<= 1000000")?;
-        check((1..=PPM).contains(&self.power_factor_step_ppm), m, "power_factor_step_ppm", self.power_factor_step_ppm, "1 ..= 1000000")
+        check(
+            self.initial_score <= PPM,
+            m,
+            "initial_score",
+            self.initial_score,
+            "<= 1000000",
+        )?;
+        check(
+            self.floor_score <= self.initial_score,
+            m,
+            "floor_score",
+            self.floor_score,
+            "<= initial_score",
+        )?;
+        check(
+            self.gain_ppm <= PPM,
+            m,
+            "gain_ppm",
+            self.gain_ppm,
+            "<= 1000000",
+        )?;
+        check(
+            self.decay_ppm <= PPM,
+            m,
+            "decay_ppm",
+            self.decay_ppm,
+            "<= 1000000",
+        )?;
+        check(
+            self.slash_penalty_ppm <= PPM,
+            m,
+            "slash_penalty_ppm",
+            self.slash_penalty_ppm,
+            "<= 1000000",
+        )?;
+        check(
+            self.min_power_factor_ppm <= PPM,
+            m,
+            "min_power_factor_ppm",
+            self.min_power_factor_ppm,
+            "<= 1000000",
+        )?;
+        check(
+            (1..=PPM).contains(&self.power_factor_step_ppm),
+            m,
+            "power_factor_step_ppm",
+            self.power_factor_step_ppm,
+            "1 ..= 1000000",
+        )
     }
 }
 
@@ -205,8 +316,20 @@ impl RewardsParams {
     /// Checks every bound.
     pub fn validate(&self) -> Result<(), ParamError> {
         let m = "rewards";
-        check(self.proposer_bonus_ppm <= PPM, m, "proposer_bonus_ppm", self.proposer_bonus_ppm, "<= 1000000")?;
-        check(self.treasury_share_ppm <= PPM, m, "treasury_share_ppm", self.treasury_share_ppm, "<= 1000000")?;
+        check(
+            self.proposer_bonus_ppm <= PPM,
+            m,
+            "proposer_bonus_ppm",
+            self.proposer_bonus_ppm,
+            "<= 1000000",
+        )?;
+        check(
+            self.treasury_share_ppm <= PPM,
+            m,
+            "treasury_share_ppm",
+            self.treasury_share_ppm,
+            "<= 1000000",
+        )?;
         check(
             self.proposer_bonus_ppm + self.treasury_share_ppm <= PPM,
             m,
@@ -214,7 +337,13 @@ impl RewardsParams {
             self.proposer_bonus_ppm + self.treasury_share_ppm,
             "<= 1000000",
         )?;
-        check(self.block_issuance.0 <= u64::MAX as u128, m, "block_issuance", self.block_issuance, "<= u64::MAX usyn")
+        check(
+            self.block_issuance.0 <= u64::MAX as u128,
+            m,
+            "block_issuance",
+            self.block_issuance,
+            "<= u64::MAX usyn",
+        )
     }
 }
 

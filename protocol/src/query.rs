@@ -39,10 +39,11 @@ impl FromStr for QueryPath {
     fn from_str(path: &str) -> Result<Self, Self::Err> {
         let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
         let addr = |s: &str| {
-            s.parse::<Address>().map_err(|e| QueryPathError::BadAddress {
-                path: path.to_string(),
-                reason: e.to_string(),
-            })
+            s.parse::<Address>()
+                .map_err(|e| QueryPathError::BadAddress {
+                    path: path.to_string(),
+                    reason: e.to_string(),
+                })
         };
         match parts.as_slice() {
             ["account", a] => Ok(QueryPath::Account(addr(a)?)),
@@ -51,7 +52,9 @@ impl FromStr for QueryPath {
             ["reputation", a] => Ok(QueryPath::Reputation(addr(a)?)),
             ["params"] => Ok(QueryPath::Params),
             ["unbonding", a] => Ok(QueryPath::Unbonding(addr(a)?)),
-            _ => Err(QueryPathError::Unknown { path: path.to_string() }),
+            _ => Err(QueryPathError::Unknown {
+                path: path.to_string(),
+            }),
         }
     }
 }

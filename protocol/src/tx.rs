@@ -33,7 +33,11 @@ pub enum TxBody {
     /// Start unbonding part of the signer's self-bond; released after the unbonding period.
     Unbond { amount: Amount },
     /// Make the signer a validator candidate with an initial self-bond.
-    RegisterValidator { consensus_key: PubKey, moniker: String, self_bond: Amount },
+    RegisterValidator {
+        consensus_key: PubKey,
+        moniker: String,
+        self_bond: Amount,
+    },
     /// Leave jail after the jail period ended.
     Unjail,
 }
@@ -136,7 +140,8 @@ impl SignedTx {
 
     /// Checks the signature.
     pub fn verify_signature(&self) -> Result<(), KeyError> {
-        self.signer.verify(&self.unsigned().sign_bytes(), &self.signature)
+        self.signer
+            .verify(&self.unsigned().sign_bytes(), &self.signature)
     }
 
     /// Canonical bytes.
@@ -157,12 +162,18 @@ mod tests {
 
     pub(crate) fn arb_body() -> impl Strategy<Value = TxBody> {
         prop_oneof![
-            (any::<[u8; 20]>(), any::<u128>())
-                .prop_map(|(a, n)| TxBody::Transfer { to: Address(a), amount: Amount(n) }),
+            (any::<[u8; 20]>(), any::<u128>()).prop_map(|(a, n)| TxBody::Transfer {
+                to: Address(a),
+                amount: Amount(n)
+            }),
             any::<u128>().prop_map(|n| TxBody::Bond { amount: Amount(n) }),
             any::<u128>().prop_map(|n| TxBody::Unbond { amount: Amount(n) }),
             (any::<[u8; 32]>(), "[a-z]{0,20}", any::<u128>()).prop_map(|(k, m, n)| {
-                TxBody::RegisterValidator { consensus_key: PubKey(k), moniker: m, self_bond: Amount(n) }
+                TxBody::RegisterValidator {
+                    consensus_key: PubKey(k),
+                    moniker: m,
+                    self_bond: Amount(n),
+                }
             }),
             Just(TxBody::Unjail),
         ]
@@ -193,7 +204,10 @@ mod tests {
     fn changing_any_signed_field_breaks_the_signature() {
         let key = SecretKey::from_seed([1; 32]);
         let tx = UnsignedTx {
-            body: TxBody::Transfer { to: Address([2; 20]), amount: Amount(5) },
+            body: TxBody::Transfer {
+                to: Address([2; 20]),
+                amount: Amount(5),
+            },
             signer: key.public(),
             nonce: 0,
             fee: Amount(10),

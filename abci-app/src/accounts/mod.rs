@@ -47,11 +47,14 @@ pub fn credit(state: &mut State, address: &Address, amount: Amount) -> Result<()
 /// Takes from a balance, failing with `InsufficientFunds`.
 pub fn debit(state: &mut State, address: &Address, amount: Amount) -> Result<(), HandlerError> {
     let mut acct = account(state, address)?;
-    acct.balance = acct.balance.checked_sub(amount).map_err(|_| TxError::InsufficientFunds {
-        account: *address,
-        needed: amount,
-        available: acct.balance,
-    })?;
+    acct.balance = acct
+        .balance
+        .checked_sub(amount)
+        .map_err(|_| TxError::InsufficientFunds {
+            account: *address,
+            needed: amount,
+            available: acct.balance,
+        })?;
     put_account(state, address, &acct);
     Ok(())
 }
@@ -85,13 +88,21 @@ pub fn charge_fee_and_nonce(
 ) -> Result<(), HandlerError> {
     let mut acct = account(state, signer)?;
     if acct.nonce != nonce {
-        return Err(TxError::WrongNonce { signer: *signer, expected: acct.nonce, got: nonce }.into());
+        return Err(TxError::WrongNonce {
+            signer: *signer,
+            expected: acct.nonce,
+            got: nonce,
+        }
+        .into());
     }
-    acct.balance = acct.balance.checked_sub(fee).map_err(|_| TxError::InsufficientFunds {
-        account: *signer,
-        needed: fee,
-        available: acct.balance,
-    })?;
+    acct.balance = acct
+        .balance
+        .checked_sub(fee)
+        .map_err(|_| TxError::InsufficientFunds {
+            account: *signer,
+            needed: fee,
+            available: acct.balance,
+        })?;
     acct.nonce += 1;
     put_account(state, signer, &acct);
     Ok(())
@@ -113,7 +124,11 @@ pub fn transfer(
     }
     debit(state, from, amount)?;
     credit(state, to, amount)?;
-    events.push(Event::Transfer { from: *from, to: *to, amount });
+    events.push(Event::Transfer {
+        from: *from,
+        to: *to,
+        amount,
+    });
     Ok(())
 }
 
@@ -132,7 +147,10 @@ mod tests {
         assert_eq!(account(&state, &a).unwrap().balance, Amount(40));
         assert_eq!(account(&state, &b).unwrap().balance, Amount(60));
         let err = transfer(&mut state, &a, &b, Amount(41), &mut ev).unwrap_err();
-        assert!(matches!(err, HandlerError::Tx(TxError::InsufficientFunds { .. })));
+        assert!(matches!(
+            err,
+            HandlerError::Tx(TxError::InsufficientFunds { .. })
+        ));
         assert_eq!(account(&state, &a).unwrap().balance, Amount(40));
     }
 
@@ -142,9 +160,28 @@ mod tests {
         let a = Address([1; 20]);
         credit(&mut state, &a, Amount(100)).unwrap();
         let err = charge_fee_and_nonce(&mut state, &a, 5, Amount(10)).unwrap_err();
-        assert!(matches!(err, HandlerError::Tx(TxError::WrongNonce { expected: 0, got: 5, .. })));
-        assert_eq!(account(&state, &a).unwrap(), Account { balance: Amount(100), nonce: 0 });
+        assert!(matches!(
+            err,
+            HandlerError::Tx(TxError::WrongNonce {
+                expected: 0,
+                got: 5,
+                ..
+            })
+        ));
+        assert_eq!(
+            account(&state, &a).unwrap(),
+            Account {
+                balance: Amount(100),
+                nonce: 0
+            }
+        );
         charge_fee_and_nonce(&mut state, &a, 0, Amount(10)).unwrap();
-        assert_eq!(account(&state, &a).unwrap(), Account { balance: Amount(90), nonce: 1 });
+        assert_eq!(
+            account(&state, &a).unwrap(),
+            Account {
+                balance: Amount(90),
+                nonce: 1
+            }
+        );
     }
 }

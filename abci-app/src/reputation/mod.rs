@@ -44,7 +44,11 @@ pub fn register(state: &mut State, who: &Address, height: u64) -> Result<(), Sta
         let initial = params(state)?.initial_score;
         state.put(
             state_key::score(who),
-            &Reputation { score: initial, slashes: 0, updated_height: height },
+            &Reputation {
+                score: initial,
+                slashes: 0,
+                updated_height: height,
+            },
         );
     }
     Ok(())
@@ -72,10 +76,23 @@ pub fn slashed(params: &ReputationParams, score: u64) -> u64 {
 }
 
 /// Records a block of honest work (`active = true`) or idleness.
-pub fn record_block(state: &mut State, who: &Address, active: bool, height: u64) -> Result<(), StateError> {
+pub fn record_block(
+    state: &mut State,
+    who: &Address,
+    active: bool,
+    height: u64,
+) -> Result<(), StateError> {
     let p = params(state)?;
-    let mut rep = get(state, who)?.unwrap_or(Reputation { score: p.initial_score, slashes: 0, updated_height: height });
-    let next = if active { gained(&p, rep.score) } else { decayed(&p, rep.score) };
+    let mut rep = get(state, who)?.unwrap_or(Reputation {
+        score: p.initial_score,
+        slashes: 0,
+        updated_height: height,
+    });
+    let next = if active {
+        gained(&p, rep.score)
+    } else {
+        decayed(&p, rep.score)
+    };
     if next != rep.score || rep.updated_height == 0 {
         rep.score = next;
         rep.updated_height = height;
@@ -87,7 +104,11 @@ pub fn record_block(state: &mut State, who: &Address, active: bool, height: u64)
 /// Records a slash: the score drops sharply.
 pub fn record_slash(state: &mut State, who: &Address, height: u64) -> Result<(), StateError> {
     let p = params(state)?;
-    let mut rep = get(state, who)?.unwrap_or(Reputation { score: p.initial_score, slashes: 0, updated_height: height });
+    let mut rep = get(state, who)?.unwrap_or(Reputation {
+        score: p.initial_score,
+        slashes: 0,
+        updated_height: height,
+    });
     rep.score = slashed(&p, rep.score);
     rep.slashes = rep.slashes.saturating_add(1);
     rep.updated_height = height;
@@ -117,10 +138,16 @@ mod tests {
         for _ in 0..100 {
             s = gained(&p, s);
         }
-        assert!(s > p.initial_score, "100 honest blocks must raise the score");
+        assert!(
+            s > p.initial_score,
+            "100 honest blocks must raise the score"
+        );
         assert!(s < 250_000, "but only slowly: {s}");
         let after = slashed(&p, s);
-        assert!(s - after >= s / 3, "a slash must cost at least a third: {s} -> {after}");
+        assert!(
+            s - after >= s / 3,
+            "a slash must cost at least a third: {s} -> {after}"
+        );
     }
 
     #[test]
@@ -131,7 +158,11 @@ mod tests {
             s = decayed(&p, s);
         }
         assert_eq!(s, p.floor_score);
-        assert_eq!(decayed(&p, 10_000), 10_000, "below the floor decay does nothing");
+        assert_eq!(
+            decayed(&p, 10_000),
+            10_000,
+            "below the floor decay does nothing"
+        );
     }
 
     proptest! {

@@ -4,9 +4,17 @@
 
 pub mod state_key;
 
-use synod_protocol::{params::{RewardsParams, PPM}, Address, Amount, Event};
+use synod_protocol::{
+    params::{RewardsParams, PPM},
+    Address, Amount, Event,
+};
 
-use crate::{accounts, error::HandlerError, staking, state::{State, StateError}};
+use crate::{
+    accounts,
+    error::HandlerError,
+    staking,
+    state::{State, StateError},
+};
 
 /// Module parameters.
 pub fn params(state: &State) -> Result<RewardsParams, StateError> {
@@ -32,7 +40,11 @@ pub fn collect_fee(state: &mut State, fee: Amount) -> Result<(), HandlerError> {
 
 /// Mints the issuance and pays issuance + fees out. `proposer` is the block
 /// proposer's operator address if known.
-pub fn distribute(state: &mut State, proposer: Option<Address>, events: &mut Vec<Event>) -> Result<(), HandlerError> {
+pub fn distribute(
+    state: &mut State,
+    proposer: Option<Address>,
+    events: &mut Vec<Event>,
+) -> Result<(), HandlerError> {
     let p = params(state)?;
     let fees: Amount = state.get(&state_key::block_fees())?.unwrap_or_default();
     state.delete(state_key::block_fees());
@@ -52,18 +64,26 @@ pub fn distribute(state: &mut State, proposer: Option<Address>, events: &mut Vec
     };
     if let (Some(proposer), false) = (proposer, bonus.is_zero()) {
         accounts::credit(state, &proposer, bonus)?;
-        events.push(Event::Rewarded { recipient: proposer, amount: bonus, reason: "proposer_bonus".into() });
+        events.push(Event::Rewarded {
+            recipient: proposer,
+            amount: bonus,
+            reason: "proposer_bonus".into(),
+        });
         paid = paid.checked_add(bonus)?;
     }
     let for_validators = pool.checked_sub(paid)?;
-    if total_power > 0 {
+    if let Some(whole) = for_validators.0.checked_div(total_power) {
+        let rest = for_validators.0 % total_power;
         for v in &set {
             // for_validators * power / total_power without overflow: total_power < 2^62.
-            let share = Amount(for_validators.0 / total_power * v.power as u128
-                + for_validators.0 % total_power * v.power as u128 / total_power);
+            let share = Amount(whole * v.power as u128 + rest * v.power as u128 / total_power);
             if !share.is_zero() {
                 accounts::credit(state, &v.operator, share)?;
-                events.push(Event::Rewarded { recipient: v.operator, amount: share, reason: "validator".into() });
+                events.push(Event::Rewarded {
+                    recipient: v.operator,
+                    amount: share,
+                    reason: "validator".into(),
+                });
                 paid = paid.checked_add(share)?;
             }
         }

@@ -15,7 +15,12 @@ use crate::{
 
 /// Stateless moniker check (also run in CheckTx).
 pub fn check_moniker(moniker: &str) -> Result<(), TxError> {
-    let bad = |reason| Err(TxError::InvalidMoniker { moniker: moniker.to_string(), reason });
+    let bad = |reason| {
+        Err(TxError::InvalidMoniker {
+            moniker: moniker.to_string(),
+            reason,
+        })
+    };
     if moniker.is_empty() {
         return bad("must not be empty");
     }
@@ -41,12 +46,21 @@ pub fn register_validator(
     check_moniker(moniker)?;
     let p = params(state)?;
     if self_bond < p.min_self_bond {
-        return Err(TxError::BondBelowMinimum { got: self_bond, min: p.min_self_bond }.into());
+        return Err(TxError::BondBelowMinimum {
+            got: self_bond,
+            min: p.min_self_bond,
+        }
+        .into());
     }
     if validator(state, operator)?.is_some() {
         return Err(TxError::AlreadyValidator(*operator).into());
     }
-    if state.get_raw(&state_key::by_consensus_address(&consensus_address(&consensus_key)))?.is_some() {
+    if state
+        .get_raw(&state_key::by_consensus_address(&consensus_address(
+            &consensus_key,
+        )))?
+        .is_some()
+    {
         return Err(TxError::ConsensusKeyInUse(consensus_key.to_string()).into());
     }
     super::bond_new_validator(state, operator, consensus_key, moniker, self_bond, height)?;
@@ -55,12 +69,20 @@ pub fn register_validator(
         consensus_key,
         moniker: moniker.to_string(),
     });
-    events.push(Event::Bonded { validator: *operator, amount: self_bond });
+    events.push(Event::Bonded {
+        validator: *operator,
+        amount: self_bond,
+    });
     Ok(())
 }
 
 /// `Bond { amount }`: adds to the signer's self-bond.
-pub fn bond(state: &mut State, operator: &Address, amount: Amount, events: &mut Vec<Event>) -> Result<(), HandlerError> {
+pub fn bond(
+    state: &mut State,
+    operator: &Address,
+    amount: Amount,
+    events: &mut Vec<Event>,
+) -> Result<(), HandlerError> {
     if amount.is_zero() {
         return Err(TxError::ZeroAmount.into());
     }
@@ -71,7 +93,10 @@ pub fn bond(state: &mut State, operator: &Address, amount: Amount, events: &mut 
     accounts::debit(state, operator, amount)?;
     v.self_bond = v.self_bond.checked_add(amount)?;
     put_validator(state, &v);
-    events.push(Event::Bonded { validator: *operator, amount });
+    events.push(Event::Bonded {
+        validator: *operator,
+        amount,
+    });
     Ok(())
 }
 
@@ -92,35 +117,66 @@ pub fn unbond(
     let remaining = v
         .self_bond
         .checked_sub(amount)
-        .map_err(|_| TxError::UnbondExceedsBond { requested: amount, bonded: v.self_bond })?;
+        .map_err(|_| TxError::UnbondExceedsBond {
+            requested: amount,
+            bonded: v.self_bond,
+        })?;
     if !remaining.is_zero() && remaining < p.min_self_bond {
-        return Err(TxError::SelfBondBelowMinimum { amount, remaining, min: p.min_self_bond }.into());
+        return Err(TxError::SelfBondBelowMinimum {
+            amount,
+            remaining,
+            min: p.min_self_bond,
+        }
+        .into());
     }
     v.self_bond = remaining;
     put_validator(state, &v);
     let release_height = height.saturating_add(p.unbonding_blocks);
     let mut ub = unbondings(state, operator)?;
-    ub.entries.push(UnbondingEntry { amount, start_height: height, release_height });
+    ub.entries.push(UnbondingEntry {
+        amount,
+        start_height: height,
+        release_height,
+    });
     state.put(state_key::unbondings(operator), &ub);
     state.put(state_key::unbonding_queue(release_height, operator), &());
-    events.push(Event::UnbondingStarted { validator: *operator, amount, release_height });
+    events.push(Event::UnbondingStarted {
+        validator: *operator,
+        amount,
+        release_height,
+    });
     Ok(())
 }
 
 /// `Unjail`: returns a jailed validator to candidacy once its jail time is over.
-pub fn unjail(state: &mut State, operator: &Address, height: u64, events: &mut Vec<Event>) -> Result<(), HandlerError> {
+pub fn unjail(
+    state: &mut State,
+    operator: &Address,
+    height: u64,
+    events: &mut Vec<Event>,
+) -> Result<(), HandlerError> {
     let mut v = validator(state, operator)?.ok_or(TxError::UnknownValidator(*operator))?;
     match v.status {
         ValidatorStatus::Candidate => return Err(TxError::NotJailed(*operator).into()),
         ValidatorStatus::Tombstoned => return Err(TxError::Tombstoned(*operator).into()),
         ValidatorStatus::Jailed { until_height, .. } if height < until_height => {
-            return Err(TxError::UnjailTooEarly { validator: *operator, until: until_height, now: height }.into());
+            return Err(TxError::UnjailTooEarly {
+                validator: *operator,
+                until: until_height,
+                now: height,
+            }
+            .into());
         }
         ValidatorStatus::Jailed { .. } => {}
     }
     v.status = ValidatorStatus::Candidate;
     put_validator(state, &v);
-    state.put(state_key::signing_info(operator), &synod_protocol::state::SigningInfo::default());
-    events.push(Event::Unjailed { validator: *operator });
+    state.put(
+        state_key::signing_info(operator),
+        &synod_protocol::state::SigningInfo::default(),
+    );
+    events.push(Event::Unjailed {
+        validator: *operator,
+    });
     Ok(())
 }

@@ -10,8 +10,8 @@ use synod_protocol::{
 };
 
 use super::{
-    active_set, operator_by_consensus_address, params, put_validator, state_key, unbondings, validator,
-    validator_power, validators,
+    active_set, operator_by_consensus_address, params, put_validator, state_key, unbondings,
+    validator, validator_power, validators,
 };
 use crate::{accounts, error::HandlerError, reputation, state::State};
 
@@ -58,7 +58,11 @@ pub fn slash(
     let mut total = from_bond;
     let mut ub = unbondings(state, operator)?;
     let mut touched = false;
-    for entry in ub.entries.iter_mut().filter(|e| e.start_height > infraction_height) {
+    for entry in ub
+        .entries
+        .iter_mut()
+        .filter(|e| e.start_height > infraction_height)
+    {
         let cut = entry.amount.mul_ratio(fraction_ppm, PPM);
         entry.amount = entry.amount.checked_sub(cut)?;
         total = total.checked_add(cut)?;
@@ -78,12 +82,25 @@ pub fn slash(
     Ok(total)
 }
 
-fn jail(state: &mut State, operator: &Address, until_height: u64, reason: &str, events: &mut Vec<Event>) -> Result<(), HandlerError> {
+fn jail(
+    state: &mut State,
+    operator: &Address,
+    until_height: u64,
+    reason: &str,
+    events: &mut Vec<Event>,
+) -> Result<(), HandlerError> {
     if let Some(mut v) = validator(state, operator)? {
         if v.status == ValidatorStatus::Candidate {
-            v.status = ValidatorStatus::Jailed { until_height, reason: reason.to_string() };
+            v.status = ValidatorStatus::Jailed {
+                until_height,
+                reason: reason.to_string(),
+            };
             put_validator(state, &v);
-            events.push(Event::Jailed { validator: *operator, until_height, reason: reason.to_string() });
+            events.push(Event::Jailed {
+                validator: *operator,
+                until_height,
+                reason: reason.to_string(),
+            });
         }
     }
     Ok(())
@@ -109,24 +126,40 @@ pub fn begin_block(
             tracing::warn!(%operator, evidence_height = ev.height, "expired evidence ignored");
             continue;
         }
-        let Some(v) = validator(state, &operator)? else { continue };
+        let Some(v) = validator(state, &operator)? else {
+            continue;
+        };
         if v.status == ValidatorStatus::Tombstoned {
             continue;
         }
-        slash(state, &operator, p.double_sign_slash_ppm, ev.height, "double_sign", height, events)?;
+        slash(
+            state,
+            &operator,
+            p.double_sign_slash_ppm,
+            ev.height,
+            "double_sign",
+            height,
+            events,
+        )?;
         if let Some(mut v) = validator(state, &operator)? {
             v.status = ValidatorStatus::Tombstoned;
             put_validator(state, &v);
         }
-        events.push(Event::Tombstoned { validator: operator });
+        events.push(Event::Tombstoned {
+            validator: operator,
+        });
     }
 
     let mut signed: BTreeSet<Address> = BTreeSet::new();
     let window = p.signed_blocks_window.max(1);
     let max_missed = window - window * p.min_signed_per_window_ppm / PPM;
     for vote in votes {
-        let Some(operator) = operator_by_consensus_address(state, &vote.consensus_address)? else { continue };
-        let Some(v) = validator(state, &operator)? else { continue };
+        let Some(operator) = operator_by_consensus_address(state, &vote.consensus_address)? else {
+            continue;
+        };
+        let Some(v) = validator(state, &operator)? else {
+            continue;
+        };
         if v.status != ValidatorStatus::Candidate {
             continue;
         }
@@ -151,8 +184,22 @@ pub fn begin_block(
         }
         info.observed += 1;
         if info.observed >= window && info.missed > max_missed {
-            slash(state, &operator, p.downtime_slash_ppm, height.saturating_sub(2), "downtime", height, events)?;
-            jail(state, &operator, height.saturating_add(p.downtime_jail_blocks), "downtime", events)?;
+            slash(
+                state,
+                &operator,
+                p.downtime_slash_ppm,
+                height.saturating_sub(2),
+                "downtime",
+                height,
+                events,
+            )?;
+            jail(
+                state,
+                &operator,
+                height.saturating_add(p.downtime_jail_blocks),
+                "downtime",
+                events,
+            )?;
             state.put(key, &SigningInfo::default());
         } else {
             state.put(key, &info);
@@ -164,7 +211,11 @@ pub fn begin_block(
     // candidates outside the set neither earn nor lose.
     let in_commit: BTreeSet<Address> = votes
         .iter()
-        .filter_map(|v| operator_by_consensus_address(state, &v.consensus_address).ok().flatten())
+        .filter_map(|v| {
+            operator_by_consensus_address(state, &v.consensus_address)
+                .ok()
+                .flatten()
+        })
         .collect();
     for v in validators(state)? {
         let idle = v.status != ValidatorStatus::Candidate || in_commit.contains(&v.operator);
@@ -176,17 +227,34 @@ pub fn begin_block(
 }
 
 /// Releases every unbonding due at `height` to its owner's balance.
-pub fn release_unbondings(state: &mut State, height: u64, events: &mut Vec<Event>) -> Result<(), HandlerError> {
+pub fn release_unbondings(
+    state: &mut State,
+    height: u64,
+    events: &mut Vec<Event>,
+) -> Result<(), HandlerError> {
     for (key, ()) in state.prefix::<()>(&state_key::unbonding_queue_at(height))? {
-        let hex_addr = key.rsplit(|b| *b == b'/').next().unwrap_or_default().to_vec();
+        let hex_addr = key
+            .rsplit(|b| *b == b'/')
+            .next()
+            .unwrap_or_default()
+            .to_vec();
         state.delete(key);
-        let Some(operator) = hex::decode(&hex_addr).ok().and_then(|b| <[u8; 20]>::try_from(b).ok()).map(Address) else {
+        let Some(operator) = hex::decode(&hex_addr)
+            .ok()
+            .and_then(|b| <[u8; 20]>::try_from(b).ok())
+            .map(Address)
+        else {
             continue;
         };
         let mut ub = unbondings(state, &operator)?;
-        let (due, rest): (Vec<_>, Vec<_>) = ub.entries.into_iter().partition(|e| e.release_height <= height);
+        let (due, rest): (Vec<_>, Vec<_>) = ub
+            .entries
+            .into_iter()
+            .partition(|e| e.release_height <= height);
         ub.entries = rest;
-        let amount = due.iter().try_fold(Amount::ZERO, |acc, e| acc.checked_add(e.amount))?;
+        let amount = due
+            .iter()
+            .try_fold(Amount::ZERO, |acc, e| acc.checked_add(e.amount))?;
         if ub.entries.is_empty() {
             state.delete(state_key::unbondings(&operator));
         } else {
@@ -194,7 +262,10 @@ pub fn release_unbondings(state: &mut State, height: u64, events: &mut Vec<Event
         }
         if !amount.is_zero() {
             accounts::credit(state, &operator, amount)?;
-            events.push(Event::UnbondingReleased { validator: operator, amount });
+            events.push(Event::UnbondingReleased {
+                validator: operator,
+                amount,
+            });
         }
     }
     Ok(())
@@ -202,33 +273,56 @@ pub fn release_unbondings(state: &mut State, height: u64, events: &mut Vec<Event
 
 /// Picks the active set (top `max_validators` by power, ties by operator
 /// address, power > 0) and returns the diff against the previous set.
-pub fn update_validator_set(state: &mut State, events: &mut Vec<Event>) -> Result<Vec<ValidatorUpdate>, HandlerError> {
+pub fn update_validator_set(
+    state: &mut State,
+    events: &mut Vec<Event>,
+) -> Result<Vec<ValidatorUpdate>, HandlerError> {
     let p = params(state)?;
     let mut ranked = Vec::new();
     for v in validators(state)? {
         let power = validator_power(state, &v)?;
         if power > 0 {
-            ranked.push(ActiveValidator { operator: v.operator, consensus_key: v.consensus_key, power });
+            ranked.push(ActiveValidator {
+                operator: v.operator,
+                consensus_key: v.consensus_key,
+                power,
+            });
         }
     }
     ranked.sort_by(|a, b| b.power.cmp(&a.power).then(a.operator.cmp(&b.operator)));
     ranked.truncate(p.max_validators as usize);
 
-    let old: BTreeMap<PubKey, (Address, u64)> =
-        active_set(state)?.into_iter().map(|a| (a.consensus_key, (a.operator, a.power))).collect();
-    let new: BTreeMap<PubKey, (Address, u64)> =
-        ranked.iter().map(|a| (a.consensus_key, (a.operator, a.power))).collect();
+    let old: BTreeMap<PubKey, (Address, u64)> = active_set(state)?
+        .into_iter()
+        .map(|a| (a.consensus_key, (a.operator, a.power)))
+        .collect();
+    let new: BTreeMap<PubKey, (Address, u64)> = ranked
+        .iter()
+        .map(|a| (a.consensus_key, (a.operator, a.power)))
+        .collect();
     let mut updates = Vec::new();
     for (key, (operator, power)) in &new {
         if old.get(key).map(|(_, p)| p) != Some(power) {
-            updates.push(ValidatorUpdate { consensus_key: *key, power: *power });
-            events.push(Event::ValidatorSetChanged { validator: *operator, power: *power });
+            updates.push(ValidatorUpdate {
+                consensus_key: *key,
+                power: *power,
+            });
+            events.push(Event::ValidatorSetChanged {
+                validator: *operator,
+                power: *power,
+            });
         }
     }
     for (key, (operator, _)) in &old {
         if !new.contains_key(key) {
-            updates.push(ValidatorUpdate { consensus_key: *key, power: 0 });
-            events.push(Event::ValidatorSetChanged { validator: *operator, power: 0 });
+            updates.push(ValidatorUpdate {
+                consensus_key: *key,
+                power: 0,
+            });
+            events.push(Event::ValidatorSetChanged {
+                validator: *operator,
+                power: 0,
+            });
         }
     }
     if !updates.is_empty() {

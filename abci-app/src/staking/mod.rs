@@ -47,7 +47,11 @@ pub fn validator(state: &State, operator: &Address) -> Result<Option<Validator>,
 
 /// Every registered validator, in operator address order.
 pub fn validators(state: &State) -> Result<Vec<Validator>, StateError> {
-    Ok(state.prefix::<Validator>(&state_key::validators_prefix())?.into_iter().map(|(_, v)| v).collect())
+    Ok(state
+        .prefix::<Validator>(&state_key::validators_prefix())?
+        .into_iter()
+        .map(|(_, v)| v)
+        .collect())
 }
 
 /// Writes a validator record.
@@ -56,7 +60,10 @@ pub fn put_validator(state: &mut State, v: &Validator) {
 }
 
 /// The operator behind a consensus address (as CometBFT names validators).
-pub fn operator_by_consensus_address(state: &State, address: &[u8; 20]) -> Result<Option<Address>, StateError> {
+pub fn operator_by_consensus_address(
+    state: &State,
+    address: &[u8; 20],
+) -> Result<Option<Address>, StateError> {
     state.get(&state_key::by_consensus_address(address))
 }
 
@@ -67,7 +74,9 @@ pub fn consensus_address(key: &PubKey) -> [u8; 20] {
 
 /// Pending unbondings of a validator.
 pub fn unbondings(state: &State, operator: &Address) -> Result<Unbondings, StateError> {
-    Ok(state.get(&state_key::unbondings(operator))?.unwrap_or_default())
+    Ok(state
+        .get(&state_key::unbondings(operator))?
+        .unwrap_or_default())
 }
 
 /// The active set as last reported to consensus.
@@ -87,7 +96,9 @@ pub fn power(params: &StakingParams, rep: &ReputationParams, self_bond: Amount, 
 /// The power a validator would have now (0 if jailed, tombstoned or below the minimum bond).
 pub fn validator_power(state: &State, v: &Validator) -> Result<u64, StateError> {
     let p = params(state)?;
-    if v.status != synod_protocol::state::ValidatorStatus::Candidate || v.self_bond < p.min_self_bond {
+    if v.status != synod_protocol::state::ValidatorStatus::Candidate
+        || v.self_bond < p.min_self_bond
+    {
         return Ok(0);
     }
     let rep = reputation::params(state)?;
@@ -99,7 +110,10 @@ pub fn validator_power(state: &State, v: &Validator) -> Result<u64, StateError> 
 /// the caller has checked eligibility and moved the bond out of the balance.
 pub fn create_validator(state: &mut State, v: &Validator, height: u64) -> Result<(), HandlerError> {
     put_validator(state, v);
-    state.put(state_key::by_consensus_address(&consensus_address(&v.consensus_key)), &v.operator);
+    state.put(
+        state_key::by_consensus_address(&consensus_address(&v.consensus_key)),
+        &v.operator,
+    );
     reputation::register(state, &v.operator, height)?;
     Ok(())
 }
