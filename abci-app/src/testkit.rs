@@ -160,9 +160,18 @@ impl AppProcess {
         home: &std::path::Path,
         timeout: std::time::Duration,
     ) -> std::io::Result<AppProcess> {
+        let address = format!("tcp://127.0.0.1:{}", free_port()?);
+        AppProcess::start_at(binary, home, &address, timeout)
+    }
+
+    /// Like [`AppProcess::start`], serving at `address` (`tcp://…` or `unix://…`).
+    pub fn start_at(
+        binary: &std::path::Path,
+        home: &std::path::Path,
+        address: &str,
+        timeout: std::time::Duration,
+    ) -> std::io::Result<AppProcess> {
         std::fs::create_dir_all(home)?;
-        let port = free_port()?;
-        let address = format!("tcp://127.0.0.1:{port}");
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -171,34 +180,40 @@ impl AppProcess {
             .arg("--home")
             .arg(home)
             .arg("--abci")
-            .arg(&address)
+            .arg(address)
             .stdin(std::process::Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
             .spawn()?;
         let mut proc = AppProcess {
             child,
-            address,
+            address: address.to_string(),
             home: home.to_path_buf(),
         };
         let deadline = std::time::Instant::now() + timeout;
         loop {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            let listening = match address.strip_prefix("unix://") {
+                Some(path) => std::os::unix::net::UnixStream::connect(path).is_ok(),
+                None => {
+                    std::net::TcpStream::connect(address.strip_prefix("tcp://").unwrap_or(address))
+                        .is_ok()
+                }
+            };
+            if listening {
                 return Ok(proc);
             }
             if let Some(status) = proc.child.try_wait()? {
+                // Report the error the process printed (from its last "Error:" on, without a backtrace).
                 let log = std::fs::read_to_string(home.join("synod-app.log")).unwrap_or_default();
-                let tail: String = log
+                let from = log.rfind("Error:").unwrap_or(0);
+                let error: Vec<&str> = log[from..]
                     .lines()
-                    .rev()
-                    .take(5)
-                    .collect::<Vec<_>>()
-                    .into_iter()
-                    .rev()
-                    .collect::<Vec<_>>()
-                    .join("\n");
+                    .take_while(|l| !l.starts_with("Stack backtrace"))
+                    .take(12)
+                    .collect();
                 return Err(std::io::Error::other(format!(
-                    "synod-app exited with {status} before listening:\n{tail}"
+                    "synod-app exited with {status} before listening:\n{}",
+                    error.join("\n")
                 )));
             }
             if std::time::Instant::now() > deadline {

@@ -208,3 +208,58 @@ fn init_chain_with_a_broken_genesis_is_refused_with_a_reason() {
         .init_chain(CHAIN_ID, &net.app_state_json(), 1)
         .unwrap();
 }
+
+#[test]
+fn synod_app_also_serves_over_a_unix_socket() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("abci.sock");
+    let address = format!("unix://{}", sock.display());
+    let net = TestNet::new(2, 2, ChainParams::default());
+    let app = AppProcess::start_at(
+        BIN.as_ref(),
+        &dir.path().join("home"),
+        &address,
+        Duration::from_secs(30),
+    )
+    .unwrap();
+    let mut client = app.client().unwrap();
+    client.flush().unwrap();
+    let init = client
+        .init_chain(CHAIN_ID, &net.app_state_json(), 1)
+        .unwrap();
+    assert_eq!(init.validators.len(), 2);
+    let mut user = net.users[0].clone();
+    let tx = user.sign(synod_protocol::TxBody::Transfer {
+        to: net.users[1].address(),
+        amount: synod_protocol::Amount(5),
+    });
+    assert_eq!(client.check_tx(&tx).unwrap().code, 0);
+    let out = client.finalize_block(1, &[tx], [0; 20], &[], &[]).unwrap();
+    assert_eq!(out.tx_results[0].code, 0);
+    client.commit().unwrap();
+    assert_eq!(client.info().unwrap().last_block_height, 1);
+}
+
+#[test]
+fn a_corrupt_store_stops_synod_app_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    {
+        let app = AppProcess::start(BIN.as_ref(), &home, Duration::from_secs(30)).unwrap();
+        let net = TestNet::new(1, 1, ChainParams::default());
+        app.client()
+            .unwrap()
+            .init_chain(CHAIN_ID, &net.app_state_json(), 1)
+            .unwrap();
+    }
+    // Lose RocksDB's CURRENT file: the store can no longer be opened.
+    std::fs::remove_file(home.join("data/state.db/CURRENT")).unwrap();
+    let err = AppProcess::start(BIN.as_ref(), &home, Duration::from_secs(30)).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("state.db") && msg.contains("not a valid Synod store"),
+        "the error names the store: {msg}"
+    );
+    // Nothing was silently recreated.
+    assert!(!home.join("data/state.db/CURRENT").exists());
+}

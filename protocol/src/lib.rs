@@ -17,6 +17,9 @@ pub mod query;
 pub mod state;
 pub mod tx;
 
+#[cfg(test)]
+mod roundtrip_tests;
+
 pub use address::{Address, AddressError};
 pub use amount::{Amount, AmountError, USYN_PER_SYN};
 pub use codec::CodecError;

@@ -3,8 +3,10 @@
 //! Versions are big-endian `u64` everywhere so that byte order equals numeric
 //! order (RocksDB sorts keys bytewise); the tests at the bottom prove it.
 
+use jmt::proof::SparseMerkleProof;
 use jmt::storage::{NibblePath, Node, NodeKey};
 use jmt::KeyHash;
+use sha2::Sha256;
 
 use super::{Committed, StorageError};
 
@@ -33,8 +35,8 @@ pub(super) const COLUMN_FAMILIES: [&str; 6] = [
 
 /// Meta key of the format marker written when a store is created.
 pub(super) const META_FORMAT: &[u8] = b"format";
-/// Format marker of this layout (node values are serde-JSON encoded `jmt` nodes).
-pub(super) const FORMAT_V1: &[u8] = b"synod-storage/1";
+/// Format marker of this layout (node values are borsh-encoded `jmt` nodes).
+pub(super) const FORMAT_V1: &[u8] = b"synod-storage/2-borsh";
 /// Meta key of the committed record: version (BE u64) ++ root (32 bytes).
 pub(super) const META_COMMITTED: &[u8] = b"committed";
 /// Meta key of the oldest version whose tree and values are complete (BE u64).
@@ -163,12 +165,10 @@ pub(super) fn root_node_key(version: u64) -> NodeKey {
     NodeKey::new(version, empty)
 }
 
-/// Encodes a JMT node for the `jmt_nodes` column family.
-///
-/// `jmt` exposes its node internals only through serde and borsh; this crate does
-/// not depend on borsh, so nodes are stored as serde JSON.
+/// Encodes a JMT node for the `jmt_nodes` column family (borsh, jmt's own
+/// compact encoding; a change here needs a new format marker).
 pub(super) fn encode_node(node: &Node) -> Result<Vec<u8>, StorageError> {
-    serde_json::to_vec(node).map_err(|error| StorageError::Encode {
+    borsh::to_vec(node).map_err(|error| StorageError::Encode {
         what: "jmt node",
         reason: error.to_string(),
     })
@@ -176,8 +176,23 @@ pub(super) fn encode_node(node: &Node) -> Result<Vec<u8>, StorageError> {
 
 /// Decodes a JMT node stored under `key` in the `jmt_nodes` column family.
 pub(super) fn decode_node(key: &[u8], bytes: &[u8]) -> Result<Node, StorageError> {
-    serde_json::from_slice(bytes)
+    borsh::from_slice(bytes)
         .map_err(|error| corrupt(CF_JMT_NODES, key, format!("undecodable jmt node: {error}")))
+}
+
+/// Encodes a Merkle proof for [`super::Storage::get_with_proof`] (borsh, jmt's own encoding).
+pub(super) fn encode_proof(proof: &SparseMerkleProof<Sha256>) -> Result<Vec<u8>, StorageError> {
+    borsh::to_vec(proof).map_err(|error| StorageError::Encode {
+        what: "merkle proof",
+        reason: error.to_string(),
+    })
+}
+
+/// Decodes proof bytes given to [`super::verify_proof`].
+pub(super) fn decode_proof(bytes: &[u8]) -> Result<SparseMerkleProof<Sha256>, StorageError> {
+    borsh::from_slice(bytes).map_err(|error| StorageError::MalformedProof {
+        reason: error.to_string(),
+    })
 }
 
 /// Key of a versioned value: key hash ++ version (BE u64).
@@ -343,6 +358,7 @@ mod tests {
             let _ = decode_node_key(CF_JMT_NODES, &bytes);
             let _ = decode_node(&bytes, &bytes);
             let _ = decode_value_entry(&bytes, &bytes);
+            let _ = decode_proof(&bytes);
             let _ = decode_committed(&bytes);
             let _ = stale_node_target(&bytes);
             let _ = stale_value_target(&bytes);

@@ -17,6 +17,7 @@
 
 mod error;
 mod layout;
+mod prune;
 mod reader;
 #[cfg(test)]
 mod tests;
@@ -31,7 +32,6 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use jmt::proof::SparseMerkleProof;
 use jmt::storage::{StaleNodeIndex, TreeUpdateBatch};
 use jmt::{JellyfishMerkleTree, KeyHash, RootHash};
 use rocksdb::{ColumnFamilyDescriptor, Options, ReadOptions, WriteBatch, DB};
@@ -284,11 +284,7 @@ impl Storage {
         let (value, proof) = run_tree("get_with_proof", version, || {
             Tree::new(&reader).get_with_proof(key_hash, version)
         })?;
-        let proof = serde_json::to_vec(&proof).map_err(|error| StorageError::Encode {
-            what: "merkle proof",
-            reason: error.to_string(),
-        })?;
-        Ok((value, proof))
+        Ok((value, layout::encode_proof(&proof)?))
     }
 
     /// The Merkle root of the state at `version`.
@@ -400,7 +396,9 @@ impl Storage {
         }
         let db = &inner.db;
         let mut batch = WriteBatch::default();
-        let oldest = self.stage_pruning(
+        let oldest = prune::stage_pruning(
+            db,
+            inner.options.prune_window,
             &mut batch,
             prepared.version,
             head.oldest.unwrap_or(prepared.version),
@@ -488,49 +486,6 @@ impl Storage {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
     }
-
-    /// Adds to `batch` the deletion of everything that only versions older than
-    /// `version - prune_window` need, and returns the new oldest readable version.
-    /// A node stale since `s` is needed by versions `< s` only, so deleting those
-    /// with `s <= version - window` keeps every version from `version - window` on.
-    fn stage_pruning(
-        &self,
-        batch: &mut WriteBatch,
-        version: u64,
-        oldest: u64,
-    ) -> Result<u64, StorageError> {
-        let window = self.inner.options.prune_window;
-        let prune_through = match version.checked_sub(window) {
-            Some(through) if window > 0 && through > oldest => through,
-            // Everything stale at or before `oldest` was deleted when `oldest` was set.
-            _ => return Ok(oldest),
-        };
-        let db = &self.inner.db;
-        // `version` < u64::MAX (prepare rejects it), so this cannot overflow.
-        let end = layout::version_bytes(prune_through.saturating_add(1));
-        let nodes = column_family(db, CF_JMT_NODES)?;
-        let pruned_nodes = for_each_key_before(db, CF_STALE_NODES, &end, |stale_key| {
-            batch.delete_cf(nodes, layout::stale_node_target(stale_key)?);
-            Ok(())
-        })?;
-        let values = column_family(db, CF_JMT_VALUES)?;
-        let pruned_values = for_each_key_before(db, CF_STALE_VALUES, &end, |stale_key| {
-            batch.delete_cf(values, layout::stale_value_target(stale_key)?);
-            Ok(())
-        })?;
-        let stale_nodes = column_family(db, CF_STALE_NODES)?;
-        batch.delete_range_cf(stale_nodes, &[][..], &end[..]);
-        let stale_values = column_family(db, CF_STALE_VALUES)?;
-        batch.delete_range_cf(stale_values, &[][..], &end[..]);
-        tracing::debug!(
-            version,
-            prune_through,
-            pruned_nodes,
-            pruned_values,
-            "pruned old versions"
-        );
-        Ok(prune_through)
-    }
 }
 
 /// Verifies a proof made by [`Storage::get_with_proof`]: that under `root`,
@@ -541,10 +496,7 @@ pub fn verify_proof(
     value: Option<&[u8]>,
     proof: &[u8],
 ) -> Result<(), StorageError> {
-    let proof: SparseMerkleProof<Sha256> =
-        serde_json::from_slice(proof).map_err(|error| StorageError::MalformedProof {
-            reason: error.to_string(),
-        })?;
+    let proof = layout::decode_proof(proof)?;
     let key_hash = KeyHash::with::<Sha256>(key);
     let rejected = |reason: String| StorageError::ProofRejected {
         key: hex::encode(key),
@@ -629,31 +581,6 @@ fn check_readable(reader: &SnapshotReader<'_>, version: u64) -> Result<(), Stora
             latest: committed.map(|committed| committed.version),
         }),
     }
-}
-
-/// Calls `visit` on every key of `name` that sorts before `end`; returns how many.
-fn for_each_key_before(
-    db: &DB,
-    name: &'static str,
-    end: &[u8],
-    mut visit: impl FnMut(&[u8]) -> Result<(), StorageError>,
-) -> Result<usize, StorageError> {
-    let mut options = ReadOptions::default();
-    options.set_iterate_upper_bound(end.to_vec());
-    let mut iterator = db.raw_iterator_cf_opt(column_family(db, name)?, options);
-    iterator.seek_to_first();
-    let mut count = 0;
-    while let Some(key) = iterator.key() {
-        visit(key)?;
-        count += 1;
-        iterator.next();
-    }
-    iterator.status().map_err(|source| StorageError::Db {
-        operation: "scan",
-        column_family: name,
-        source,
-    })?;
-    Ok(count)
 }
 
 /// The smallest key greater than every key starting with `prefix`, if any.

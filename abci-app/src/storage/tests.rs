@@ -3,6 +3,7 @@ use std::path::Path;
 use proptest::prelude::*;
 use tempfile::TempDir;
 
+use super::prune::for_each_key_before;
 use super::*;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -565,6 +566,65 @@ fn prefix_scans_return_sorted_pairs_without_deleted_keys() -> TestResult {
         storage.prefix(&[0xff, 0xff])?,
         vec![(vec![0xff, 0xff], b"max".to_vec())]
     );
+    Ok(())
+}
+
+#[test]
+fn the_rightmost_leaf_is_the_leaf_with_the_greatest_key_hash() -> TestResult {
+    use jmt::storage::TreeReader;
+    let dir = TempDir::new()?;
+    let storage = open(dir.path(), 0)?;
+    let reader_of = |storage: &Storage| -> anyhow::Result<Option<KeyHash>> {
+        let reader = SnapshotReader::new(&storage.inner.db);
+        Ok(reader
+            .get_rightmost_leaf()?
+            .map(|(_, leaf)| leaf.key_hash()))
+    };
+    assert_eq!(reader_of(&storage)?, None);
+    let keys = ["a", "b", "c", "d", "e", "f"];
+    let block: Changes = keys
+        .iter()
+        .map(|key| (key.as_bytes().to_vec(), value("v")))
+        .collect();
+    apply(&storage, &block, 0)?;
+    let greatest = keys.iter().map(KeyHash::with::<Sha256>).max();
+    assert_eq!(reader_of(&storage)?, greatest);
+    Ok(())
+}
+
+#[test]
+fn concurrent_readers_see_whole_versions_or_a_pruned_error() -> TestResult {
+    let dir = TempDir::new()?;
+    let storage = open(dir.path(), 1)?;
+    apply(&storage, &changes(&[("k", Some("0"))]), 0)?;
+    let reader = storage.clone();
+    let reads = std::thread::spawn(move || -> Result<usize, String> {
+        let mut verified = 0;
+        for _ in 0..300 {
+            let Some(committed) = reader.committed() else {
+                return Err("no committed version".to_owned());
+            };
+            match reader.get_with_proof(b"k", committed.version) {
+                Ok((found, proof)) => {
+                    verify_proof(committed.root, b"k", found.as_deref(), &proof)
+                        .map_err(|error| error.to_string())?;
+                    verified += 1;
+                }
+                Err(StorageError::VersionPruned { .. }) => {}
+                Err(error) => return Err(error.to_string()),
+            }
+        }
+        Ok(verified)
+    });
+    for version in 1..150u64 {
+        apply(
+            &storage,
+            &changes(&[("k", Some(&version.to_string()))]),
+            version,
+        )?;
+    }
+    let verified = reads.join().map_err(|_| "reader thread panicked")??;
+    assert!(verified > 0);
     Ok(())
 }
 

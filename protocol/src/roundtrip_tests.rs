@@ -1,0 +1,245 @@
+//! Property tests: every wire and state type survives the canonical codec (and
+//! JSON where people read it) unchanged, and its encoding is canonical.
+
+use proptest::prelude::*;
+
+use crate::{
+    codec,
+    params::{AccountsParams, ChainParams, ReputationParams, RewardsParams, StakingParams},
+    state::{
+        Account, ActiveValidator, Reputation, SigningInfo, UnbondingEntry, Unbondings, Validator,
+        ValidatorStatus, ValidatorSummary,
+    },
+    Address, Amount, Event, GenesisAccount, GenesisAppState, GenesisValidator, PubKey, TxHash,
+};
+
+fn address() -> impl Strategy<Value = Address> {
+    any::<[u8; 20]>().prop_map(Address)
+}
+fn amount() -> impl Strategy<Value = Amount> {
+    any::<u128>().prop_map(Amount)
+}
+fn pubkey() -> impl Strategy<Value = PubKey> {
+    any::<[u8; 32]>().prop_map(PubKey)
+}
+fn text() -> impl Strategy<Value = String> {
+    "[ -~]{0,24}"
+}
+
+fn event() -> impl Strategy<Value = Event> {
+    prop_oneof![
+        (address(), address(), amount()).prop_map(|(from, to, amount)| Event::Transfer {
+            from,
+            to,
+            amount
+        }),
+        (address(), amount()).prop_map(|(payer, fee)| Event::FeePaid { payer, fee }),
+        (address(), amount()).prop_map(|(validator, amount)| Event::Bonded { validator, amount }),
+        (address(), amount(), any::<u64>()).prop_map(|(validator, amount, release_height)| {
+            Event::UnbondingStarted {
+                validator,
+                amount,
+                release_height,
+            }
+        }),
+        (address(), amount())
+            .prop_map(|(validator, amount)| Event::UnbondingReleased { validator, amount }),
+        (address(), pubkey(), text()).prop_map(|(validator, consensus_key, moniker)| {
+            Event::ValidatorRegistered {
+                validator,
+                consensus_key,
+                moniker,
+            }
+        }),
+        (address(), amount(), text(), any::<u64>()).prop_map(
+            |(validator, amount, reason, infraction_height)| {
+                Event::Slashed {
+                    validator,
+                    amount,
+                    reason,
+                    infraction_height,
+                }
+            }
+        ),
+        (address(), any::<u64>(), text()).prop_map(|(validator, until_height, reason)| {
+            Event::Jailed {
+                validator,
+                until_height,
+                reason,
+            }
+        }),
+        address().prop_map(|validator| Event::Tombstoned { validator }),
+        address().prop_map(|validator| Event::Unjailed { validator }),
+        (address(), any::<u64>())
+            .prop_map(|(validator, power)| Event::ValidatorSetChanged { validator, power }),
+        (address(), amount(), text()).prop_map(|(recipient, amount, reason)| Event::Rewarded {
+            recipient,
+            amount,
+            reason
+        }),
+    ]
+}
+
+fn status() -> impl Strategy<Value = ValidatorStatus> {
+    prop_oneof![
+        Just(ValidatorStatus::Candidate),
+        (any::<u64>(), text()).prop_map(|(until_height, reason)| ValidatorStatus::Jailed {
+            until_height,
+            reason
+        }),
+        Just(ValidatorStatus::Tombstoned),
+    ]
+}
+
+fn validator() -> impl Strategy<Value = Validator> {
+    (
+        address(),
+        pubkey(),
+        text(),
+        amount(),
+        status(),
+        any::<u64>(),
+    )
+        .prop_map(
+            |(operator, consensus_key, moniker, self_bond, status, registered_height)| Validator {
+                operator,
+                consensus_key,
+                moniker,
+                self_bond,
+                status,
+                registered_height,
+            },
+        )
+}
+
+fn params() -> impl Strategy<Value = ChainParams> {
+    (
+        any::<[u64; 8]>(),
+        any::<[u64; 8]>(),
+        amount(),
+        amount(),
+        any::<u32>(),
+    )
+        .prop_map(|(a, b, bond, issuance, max)| ChainParams {
+            accounts: AccountsParams {
+                min_fee_per_byte_usyn: a[0],
+                max_tx_bytes: a[1],
+            },
+            staking: StakingParams {
+                unbonding_blocks: a[2],
+                min_self_bond: bond,
+                max_validators: max,
+                power_reduction_usyn: a[3],
+                double_sign_slash_ppm: a[4],
+                downtime_slash_ppm: a[5],
+                signed_blocks_window: a[6],
+                min_signed_per_window_ppm: a[7],
+                downtime_jail_blocks: b[0],
+                max_evidence_age_blocks: b[1],
+            },
+            reputation: ReputationParams {
+                initial_score: b[2],
+                floor_score: b[3],
+                gain_ppm: b[4],
+                decay_ppm: b[5],
+                slash_penalty_ppm: b[6],
+                min_power_factor_ppm: b[7],
+                power_factor_step_ppm: a[0] ^ b[0],
+            },
+            rewards: RewardsParams {
+                block_issuance: issuance,
+                proposer_bonus_ppm: a[1] ^ b[1],
+                treasury_share_ppm: a[2] ^ b[2],
+            },
+        })
+}
+
+fn genesis() -> impl Strategy<Value = GenesisAppState> {
+    (
+        proptest::collection::vec(
+            (address(), amount())
+                .prop_map(|(address, balance)| GenesisAccount { address, balance }),
+            0..4,
+        ),
+        proptest::collection::vec(
+            (address(), pubkey(), text(), amount()).prop_map(
+                |(operator, consensus_key, moniker, self_bond)| GenesisValidator {
+                    operator,
+                    consensus_key,
+                    moniker,
+                    self_bond,
+                },
+            ),
+            0..4,
+        ),
+        params(),
+    )
+        .prop_map(|(accounts, validators, params)| GenesisAppState {
+            accounts,
+            validators,
+            params,
+        })
+}
+
+fn binary_round_trip<T>(value: &T) -> Result<(), TestCaseError>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+{
+    let bytes = codec::encode(value);
+    let back: T = codec::decode(&bytes).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    prop_assert_eq!(&back, value);
+    prop_assert_eq!(codec::encode(&back), bytes);
+    Ok(())
+}
+
+fn json_round_trip<T>(value: &T) -> Result<(), TestCaseError>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+{
+    let json = serde_json::to_string(value).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let back: T = serde_json::from_str(&json).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    prop_assert_eq!(&back, value);
+    Ok(())
+}
+
+proptest! {
+    #[test]
+    fn events_round_trip(e in event()) {
+        binary_round_trip(&e)?;
+        json_round_trip(&e)?;
+        prop_assert!(!e.kind().is_empty());
+        prop_assert!(!e.attributes().is_empty());
+    }
+
+    #[test]
+    fn state_records_round_trip(
+        v in validator(), balance in amount(), nonce in any::<u64>(), score in any::<u64>(),
+        entries in proptest::collection::vec((amount(), any::<u64>(), any::<u64>()), 0..4),
+        bits in proptest::collection::vec(any::<u8>(), 0..16), power in any::<u64>(), active in any::<bool>(),
+    ) {
+        binary_round_trip(&v)?;
+        json_round_trip(&v)?;
+        binary_round_trip(&Account { balance, nonce })?;
+        binary_round_trip(&Reputation { score, slashes: nonce as u32, updated_height: nonce })?;
+        let ub = Unbondings {
+            entries: entries.iter().map(|(amount, s, r)| UnbondingEntry { amount: *amount, start_height: *s, release_height: *r }).collect(),
+        };
+        binary_round_trip(&ub)?;
+        binary_round_trip(&SigningInfo { observed: nonce, missed: score, missed_bits: bits })?;
+        binary_round_trip(&ActiveValidator { operator: v.operator, consensus_key: v.consensus_key, power })?;
+        binary_round_trip(&vec![ValidatorSummary { validator: v, reputation: score, power, active }])?;
+    }
+
+    #[test]
+    fn params_and_genesis_round_trip(g in genesis()) {
+        binary_round_trip(&g.params)?;
+        json_round_trip(&g.params)?;
+        binary_round_trip(&g)?;
+        json_round_trip(&g)?;
+    }
+
+    #[test]
+    fn tx_hashes_round_trip(h in any::<[u8; 32]>()) {
+        binary_round_trip(&TxHash(h))?;
+    }
+}
