@@ -80,7 +80,7 @@ fn main() {
         let t = Instant::now();
         chain.app.commit().expect("commit");
         commit.push(t.elapsed());
-        chain.height = block.height;
+        chain.height = block.height.value();
         if (b + 1) % 10 == 0 {
             eprint!("\r  {} / {blocks} blocks", b + 1);
         }

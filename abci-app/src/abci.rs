@@ -138,7 +138,7 @@ impl Node {
             }
             ConsensusRequest::FinalizeBlock(r) => {
                 let block = BlockInput {
-                    height: r.height.value(),
+                    height: synod_protocol::Height(r.height.value()),
                     time_unix: r.time.unix_timestamp(),
                     proposer_address: r.proposer_address.as_bytes().try_into().ok(),
                     txs: r.txs.iter().map(|t| t.to_vec()).collect(),
@@ -157,7 +157,7 @@ impl Node {
                         .filter(|m| m.kind != MisbehaviorKind::Unknown)
                         .map(|m| Evidence {
                             consensus_address: m.validator.address,
-                            height: m.height.value(),
+                            height: synod_protocol::Height(m.height.value()),
                         })
                         .collect(),
                 };

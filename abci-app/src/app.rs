@@ -1,7 +1,7 @@
 //! The application: the whole ABCI lifecycle in Synod's own types. The ABCI
 //! edge (`abci`) converts to and from these.
 
-use synod_protocol::{Address, Event, SignedTx};
+use synod_protocol::{Address, Event, Height, SignedTx};
 
 use crate::{
     accounts,
@@ -33,7 +33,7 @@ pub mod state_key {
 /// A decided block, as consensus hands it to FinalizeBlock.
 #[derive(Clone, Debug, Default)]
 pub struct BlockInput {
-    pub height: u64,
+    pub height: Height,
     /// Header time, unix seconds (never the wall clock).
     pub time_unix: i64,
     /// CometBFT address of the proposer's consensus key.
@@ -125,7 +125,7 @@ impl App {
         let genesis = genesis::parse_app_state(app_state)?;
         let version = initial_height.max(1) - 1;
         let mut state = State::new(self.storage.clone());
-        let validators = genesis::init_genesis(&mut state, &genesis, version)?;
+        let validators = genesis::init_genesis(&mut state, &genesis, Height(version))?;
         state.put(state_key::chain_id(), &chain_id.to_string());
         state.put(state_key::height(), &version);
         let prepared = self.storage.prepare(&state.into_changes(), version)?;
@@ -148,9 +148,9 @@ impl App {
     pub fn finalize_block(&mut self, block: &BlockInput) -> Result<BlockOutput, AppError> {
         let chain_id = self.require_chain_id()?.to_string();
         let committed = self.storage.committed().ok_or(AppError::NotInitialized)?;
-        if block.height != committed.version + 1 {
+        if block.height.value() != committed.version + 1 {
             return Err(AppError::HeightOutOfOrder {
-                got: block.height,
+                got: block.height.value(),
                 committed: committed.version,
             });
         }
@@ -201,7 +201,9 @@ impl App {
         state.put(state_key::height(), &height);
         state.put(state_key::time(), &block.time_unix);
 
-        let prepared = self.storage.prepare(&state.into_changes(), height)?;
+        let prepared = self
+            .storage
+            .prepare(&state.into_changes(), height.value())?;
         let app_hash = prepared.root();
         self.pending = Some(prepared);
         Ok(BlockOutput {
@@ -247,7 +249,7 @@ impl App {
                 continue;
             };
             let outcome =
-                execute::simulate_tx(&mut state, &tx, bytes.len(), committed.version + 1)?;
+                execute::simulate_tx(&mut state, &tx, bytes.len(), Height(committed.version + 1))?;
             if outcome.result.is_ok() {
                 total += cost;
                 kept.push(bytes.clone());
@@ -291,7 +293,7 @@ fn handler_fatal(e: crate::error::HandlerError) -> AppError {
 pub struct Mempool {
     state: State,
     chain_id: Option<String>,
-    height: u64,
+    height: Height,
 }
 
 impl Mempool {
@@ -300,7 +302,7 @@ impl Mempool {
         Mempool {
             state: State::new(app.storage.clone()),
             chain_id: app.chain_id.clone(),
-            height: app.info().map_or(1, |(h, _)| h + 1),
+            height: Height(app.info().map_or(1, |(h, _)| h + 1)),
         }
     }
 

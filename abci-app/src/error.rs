@@ -1,7 +1,7 @@
 //! Why a transaction was rejected: every reason has a stable numeric code
 //! (the ABCI result code) and a message naming the offending value.
 
-use synod_protocol::{Address, Amount, AmountError, CodecError};
+use synod_protocol::{Address, Amount, AmountError, CodecError, Height};
 
 use crate::state::StateError;
 
@@ -45,8 +45,8 @@ pub enum TxError {
     #[error("validator {validator} is jailed until height {until}; now {now}")]
     UnjailTooEarly {
         validator: Address,
-        until: u64,
-        now: u64,
+        until: Height,
+        now: Height,
     },
     #[error("{0} is already a validator")]
     AlreadyValidator(Address),

@@ -1,7 +1,7 @@
 //! The transaction pipeline shared by CheckTx, PrepareProposal and
 //! FinalizeBlock: stateless checks, signature (batched), fee and nonce, body.
 
-use synod_protocol::{params::AccountsParams, Event, SignedTx, TxBody};
+use synod_protocol::{params::AccountsParams, Event, Height, SignedTx, TxBody};
 
 use crate::{
     accounts,
@@ -103,7 +103,7 @@ pub fn execute_tx(
     state: &mut State,
     tx: &SignedTx,
     encoded_len: usize,
-    height: u64,
+    height: Height,
     signature_ok: Option<bool>,
 ) -> Result<TxOutcome, StateError> {
     let signer = tx.sender();
@@ -168,7 +168,7 @@ pub fn execute_tx(
 fn execute_body(
     state: &mut State,
     tx: &SignedTx,
-    height: u64,
+    height: Height,
     events: &mut Vec<Event>,
 ) -> Result<(), HandlerError> {
     let signer = tx.sender();
@@ -202,7 +202,7 @@ pub fn simulate_tx(
     state: &mut State,
     tx: &SignedTx,
     encoded_len: usize,
-    height: u64,
+    height: Height,
 ) -> Result<TxOutcome, StateError> {
     let touched = [
         accounts::state_key::account(&tx.sender()),

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use synod_protocol::{Event, GenesisAppState};
+use synod_protocol::{Event, GenesisAppState, Height};
 
 use crate::{
     accounts,
@@ -32,7 +32,7 @@ pub fn parse_app_state(bytes: &[u8]) -> Result<GenesisAppState, AppError> {
 pub fn init_genesis(
     state: &mut State,
     genesis: &GenesisAppState,
-    height: u64,
+    height: Height,
 ) -> Result<Vec<ValidatorUpdate>, AppError> {
     let fail = |e: HandlerError| match e {
         HandlerError::State(e) => AppError::State(e),

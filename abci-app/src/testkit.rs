@@ -300,7 +300,7 @@ impl TestChain {
             .net
             .consensus_address(height as usize % self.net.consensus_keys.len());
         crate::BlockInput {
-            height,
+            height: synod_protocol::Height(height),
             time_unix: 1_700_000_000 + height as i64,
             proposer_address: Some(proposer),
             txs,
@@ -331,7 +331,7 @@ impl TestChain {
     ) -> Result<crate::BlockOutput, crate::AppError> {
         let out = self.app.finalize_block(block)?;
         self.app.commit()?;
-        self.height = block.height;
+        self.height = block.height.value();
         Ok(out)
     }
 

@@ -102,7 +102,7 @@ fn sigkilled_app_recovers_and_reaches_the_uninterrupted_app_hash() {
                 .map(|v| (v.consensus_address, v.signed))
                 .collect();
             let r = client.finalize_block(
-                block.height as i64,
+                block.height.value() as i64,
                 &block.txs,
                 block.proposer_address.unwrap(),
                 &votes,

@@ -12,7 +12,7 @@ use synod_abci_app::{
 use synod_protocol::{
     params::ChainParams,
     state::{Validator, ValidatorStatus},
-    Amount, Event, TxBody,
+    Amount, Event, Height, TxBody,
 };
 
 fn quiet_params() -> ChainParams {
@@ -54,7 +54,7 @@ fn unbonded_stake_is_released_after_the_unbonding_period() {
     assert!(out.tx_results[0].events.iter().any(|e| matches!(
         e,
         Event::UnbondingStarted {
-            release_height: 6,
+            release_height: Height(6),
             ..
         }
     )));
@@ -131,7 +131,7 @@ fn double_signing_slashes_five_percent_tombstones_and_reaches_unbonding_stake() 
     let mut block = chain.next_block(vec![]);
     block.evidence.push(Evidence {
         consensus_address: chain.net.consensus_address(2),
-        height: 2,
+        height: Height(2),
     });
     let out = chain.apply(&block).unwrap();
 
@@ -160,7 +160,7 @@ fn double_signing_slashes_five_percent_tombstones_and_reaches_unbonding_stake() 
     let mut again = chain.next_block(vec![]);
     again.evidence.push(Evidence {
         consensus_address: chain.net.consensus_address(2),
-        height: 2,
+        height: Height(2),
     });
     let out = chain.apply(&again).unwrap();
     assert!(!out
@@ -182,7 +182,7 @@ fn unbonding_that_started_before_the_infraction_is_not_slashed() {
     let mut block = chain.next_block(vec![]);
     block.evidence.push(Evidence {
         consensus_address: chain.net.consensus_address(0),
-        height: 2,
+        height: Height(2),
     });
     chain.apply(&block).unwrap();
     let ub = staking::unbondings(&chain.state(), &op.address()).unwrap();
@@ -221,7 +221,7 @@ fn downtime_jails_and_unjail_works_after_the_jail_period() {
     assert!(matches!(
         v.status,
         ValidatorStatus::Jailed {
-            until_height: 15,
+            until_height: Height(15),
             ..
         }
     ));

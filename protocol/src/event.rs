@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{address::Address, amount::Amount, keys::PubKey};
+use crate::{address::Address, amount::Amount, height::Height, keys::PubKey};
 
 /// Something that happened on chain that clients may want to follow.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,7 +24,7 @@ pub enum Event {
     UnbondingStarted {
         validator: Address,
         amount: Amount,
-        release_height: u64,
+        release_height: Height,
     },
     UnbondingReleased {
         validator: Address,
@@ -39,11 +39,11 @@ pub enum Event {
         validator: Address,
         amount: Amount,
         reason: String,
-        infraction_height: u64,
+        infraction_height: Height,
     },
     Jailed {
         validator: Address,
-        until_height: u64,
+        until_height: Height,
         reason: String,
     },
     Tombstoned {

@@ -11,6 +11,7 @@ pub mod amount;
 pub mod codec;
 pub mod event;
 pub mod genesis;
+pub mod height;
 pub mod keys;
 pub mod params;
 pub mod query;
@@ -25,9 +26,7 @@ pub use amount::{Amount, AmountError, USYN_PER_SYN};
 pub use codec::CodecError;
 pub use event::Event;
 pub use genesis::{GenesisAccount, GenesisAppState, GenesisValidator};
+pub use height::Height;
 pub use keys::{KeyError, PubKey, SecretKey, Signature};
 pub use params::ChainParams;
 pub use tx::{SignedTx, TxBody, TxHash, UnsignedTx};
-
-/// A block height. Heights start at 1; 0 means "before the first block".
-pub type Height = u64;

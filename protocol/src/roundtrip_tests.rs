@@ -10,7 +10,8 @@ use crate::{
         Account, ActiveValidator, Reputation, SigningInfo, UnbondingEntry, Unbondings, Validator,
         ValidatorStatus, ValidatorSummary,
     },
-    Address, Amount, Event, GenesisAccount, GenesisAppState, GenesisValidator, PubKey, TxHash,
+    Address, Amount, Event, GenesisAccount, GenesisAppState, GenesisValidator, Height, PubKey,
+    TxHash,
 };
 
 fn address() -> impl Strategy<Value = Address> {
@@ -21,6 +22,9 @@ fn amount() -> impl Strategy<Value = Amount> {
 }
 fn pubkey() -> impl Strategy<Value = PubKey> {
     any::<[u8; 32]>().prop_map(PubKey)
+}
+fn height() -> impl Strategy<Value = Height> {
+    any::<u64>().prop_map(Height)
 }
 fn text() -> impl Strategy<Value = String> {
     "[ -~]{0,24}"
@@ -35,7 +39,7 @@ fn event() -> impl Strategy<Value = Event> {
         }),
         (address(), amount()).prop_map(|(payer, fee)| Event::FeePaid { payer, fee }),
         (address(), amount()).prop_map(|(validator, amount)| Event::Bonded { validator, amount }),
-        (address(), amount(), any::<u64>()).prop_map(|(validator, amount, release_height)| {
+        (address(), amount(), height()).prop_map(|(validator, amount, release_height)| {
             Event::UnbondingStarted {
                 validator,
                 amount,
@@ -51,7 +55,7 @@ fn event() -> impl Strategy<Value = Event> {
                 moniker,
             }
         }),
-        (address(), amount(), text(), any::<u64>()).prop_map(
+        (address(), amount(), text(), height()).prop_map(
             |(validator, amount, reason, infraction_height)| {
                 Event::Slashed {
                     validator,
@@ -61,7 +65,7 @@ fn event() -> impl Strategy<Value = Event> {
                 }
             }
         ),
-        (address(), any::<u64>(), text()).prop_map(|(validator, until_height, reason)| {
+        (address(), height(), text()).prop_map(|(validator, until_height, reason)| {
             Event::Jailed {
                 validator,
                 until_height,
@@ -83,7 +87,7 @@ fn event() -> impl Strategy<Value = Event> {
 fn status() -> impl Strategy<Value = ValidatorStatus> {
     prop_oneof![
         Just(ValidatorStatus::Candidate),
-        (any::<u64>(), text()).prop_map(|(until_height, reason)| ValidatorStatus::Jailed {
+        (height(), text()).prop_map(|(until_height, reason)| ValidatorStatus::Jailed {
             until_height,
             reason
         }),
@@ -92,24 +96,16 @@ fn status() -> impl Strategy<Value = ValidatorStatus> {
 }
 
 fn validator() -> impl Strategy<Value = Validator> {
-    (
-        address(),
-        pubkey(),
-        text(),
-        amount(),
-        status(),
-        any::<u64>(),
+    (address(), pubkey(), text(), amount(), status(), height()).prop_map(
+        |(operator, consensus_key, moniker, self_bond, status, registered_height)| Validator {
+            operator,
+            consensus_key,
+            moniker,
+            self_bond,
+            status,
+            registered_height,
+        },
     )
-        .prop_map(
-            |(operator, consensus_key, moniker, self_bond, status, registered_height)| Validator {
-                operator,
-                consensus_key,
-                moniker,
-                self_bond,
-                status,
-                registered_height,
-            },
-        )
 }
 
 fn params() -> impl Strategy<Value = ChainParams> {
@@ -220,9 +216,9 @@ proptest! {
         binary_round_trip(&v)?;
         json_round_trip(&v)?;
         binary_round_trip(&Account { balance, nonce })?;
-        binary_round_trip(&Reputation { score, slashes: nonce as u32, updated_height: nonce })?;
+        binary_round_trip(&Reputation { score, slashes: nonce as u32, updated_height: Height(nonce) })?;
         let ub = Unbondings {
-            entries: entries.iter().map(|(amount, s, r)| UnbondingEntry { amount: *amount, start_height: *s, release_height: *r }).collect(),
+            entries: entries.iter().map(|(amount, s, r)| UnbondingEntry { amount: *amount, start_height: Height(*s), release_height: Height(*r) }).collect(),
         };
         binary_round_trip(&ub)?;
         binary_round_trip(&SigningInfo { observed: nonce, missed: score, missed_bits: bits })?;

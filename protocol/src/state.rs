@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{address::Address, amount::Amount, keys::PubKey};
+use crate::{address::Address, amount::Amount, height::Height, keys::PubKey};
 
 /// An account: spendable balance and the next expected nonce.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,7 +19,10 @@ pub enum ValidatorStatus {
     /// Eligible for the active set (if its stake and power rank high enough).
     Candidate,
     /// Excluded from the active set until `until_height`, then may `Unjail`.
-    Jailed { until_height: u64, reason: String },
+    Jailed {
+        until_height: Height,
+        reason: String,
+    },
     /// Permanently excluded (double signing).
     Tombstoned,
 }
@@ -32,7 +35,7 @@ pub struct Validator {
     pub moniker: String,
     pub self_bond: Amount,
     pub status: ValidatorStatus,
-    pub registered_height: u64,
+    pub registered_height: Height,
 }
 
 /// One pending unbonding of a validator's stake.
@@ -41,8 +44,8 @@ pub struct UnbondingEntry {
     pub amount: Amount,
     /// Height at which the unbond was executed; infractions at or after it are
     /// not this stake's responsibility, earlier ones are.
-    pub start_height: u64,
-    pub release_height: u64,
+    pub start_height: Height,
+    pub release_height: Height,
 }
 
 /// All pending unbondings of one validator, oldest first.
@@ -56,7 +59,7 @@ pub struct Unbondings {
 pub struct Reputation {
     pub score: u64,
     pub slashes: u32,
-    pub updated_height: u64,
+    pub updated_height: Height,
 }
 
 /// Liveness record of a validator over the sliding window.

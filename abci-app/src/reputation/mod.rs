@@ -10,7 +10,7 @@ pub mod state_key;
 use synod_protocol::{
     params::{ReputationParams, PPM},
     state::Reputation,
-    Address,
+    Address, Height,
 };
 
 use crate::state::{State, StateError};
@@ -39,7 +39,7 @@ pub fn score(state: &State, who: &Address) -> Result<u64, StateError> {
 }
 
 /// Gives a new identity its initial score (no-op if it already has one).
-pub fn register(state: &mut State, who: &Address, height: u64) -> Result<(), StateError> {
+pub fn register(state: &mut State, who: &Address, height: Height) -> Result<(), StateError> {
     if get(state, who)?.is_none() {
         let initial = params(state)?.initial_score;
         state.put(
@@ -80,7 +80,7 @@ pub fn record_block(
     state: &mut State,
     who: &Address,
     active: bool,
-    height: u64,
+    height: Height,
 ) -> Result<(), StateError> {
     let p = params(state)?;
     let mut rep = get(state, who)?.unwrap_or(Reputation {
@@ -93,7 +93,7 @@ pub fn record_block(
     } else {
         decayed(&p, rep.score)
     };
-    if next != rep.score || rep.updated_height == 0 {
+    if next != rep.score || rep.updated_height == Height::GENESIS {
         rep.score = next;
         rep.updated_height = height;
         state.put(state_key::score(who), &rep);
@@ -102,7 +102,7 @@ pub fn record_block(
 }
 
 /// Records a slash: the score drops sharply.
-pub fn record_slash(state: &mut State, who: &Address, height: u64) -> Result<(), StateError> {
+pub fn record_slash(state: &mut State, who: &Address, height: Height) -> Result<(), StateError> {
     let p = params(state)?;
     let mut rep = get(state, who)?.unwrap_or(Reputation {
         score: p.initial_score,

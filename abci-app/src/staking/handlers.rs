@@ -3,7 +3,7 @@
 use synod_protocol::{
     state::{UnbondingEntry, ValidatorStatus},
     tx::MAX_MONIKER_BYTES,
-    Address, Amount, Event, PubKey,
+    Address, Amount, Event, Height, PubKey,
 };
 
 use super::{consensus_address, params, put_validator, state_key, unbondings, validator};
@@ -40,7 +40,7 @@ pub fn register_validator(
     consensus_key: PubKey,
     moniker: &str,
     self_bond: Amount,
-    height: u64,
+    height: Height,
     events: &mut Vec<Event>,
 ) -> Result<(), HandlerError> {
     check_moniker(moniker)?;
@@ -106,7 +106,7 @@ pub fn unbond(
     state: &mut State,
     operator: &Address,
     amount: Amount,
-    height: u64,
+    height: Height,
     events: &mut Vec<Event>,
 ) -> Result<(), HandlerError> {
     if amount.is_zero() {
@@ -131,7 +131,7 @@ pub fn unbond(
     }
     v.self_bond = remaining;
     put_validator(state, &v);
-    let release_height = height.saturating_add(p.unbonding_blocks);
+    let release_height = height.plus(p.unbonding_blocks);
     let mut ub = unbondings(state, operator)?;
     ub.entries.push(UnbondingEntry {
         amount,
@@ -152,7 +152,7 @@ pub fn unbond(
 pub fn unjail(
     state: &mut State,
     operator: &Address,
-    height: u64,
+    height: Height,
     events: &mut Vec<Event>,
 ) -> Result<(), HandlerError> {
     let mut v = validator(state, operator)?.ok_or(TxError::UnknownValidator(*operator))?;

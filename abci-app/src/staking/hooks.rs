@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use synod_protocol::{
     params::PPM,
     state::{ActiveValidator, SigningInfo, ValidatorStatus},
-    Address, Amount, Event, PubKey,
+    Address, Amount, Event, Height, PubKey,
 };
 
 use super::{
@@ -27,7 +27,7 @@ pub struct VoteInfo {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Evidence {
     pub consensus_address: [u8; 20],
-    pub height: u64,
+    pub height: Height,
 }
 
 /// A change to the consensus validator set; power 0 removes.
@@ -44,9 +44,9 @@ pub fn slash(
     state: &mut State,
     operator: &Address,
     fraction_ppm: u64,
-    infraction_height: u64,
+    infraction_height: Height,
     reason: &str,
-    height: u64,
+    height: Height,
     events: &mut Vec<Event>,
 ) -> Result<Amount, HandlerError> {
     let Some(mut v) = validator(state, operator)? else {
@@ -85,7 +85,7 @@ pub fn slash(
 fn jail(
     state: &mut State,
     operator: &Address,
-    until_height: u64,
+    until_height: Height,
     reason: &str,
     events: &mut Vec<Event>,
 ) -> Result<(), HandlerError> {
@@ -110,7 +110,7 @@ fn jail(
 /// and feed reputation (signers gain, every other validator decays).
 pub fn begin_block(
     state: &mut State,
-    height: u64,
+    height: Height,
     votes: &[VoteInfo],
     evidence: &[Evidence],
     events: &mut Vec<Event>,
@@ -122,8 +122,8 @@ pub fn begin_block(
             tracing::warn!(address = %hex::encode(ev.consensus_address), "evidence against an unknown validator ignored");
             continue;
         };
-        if ev.height.saturating_add(p.max_evidence_age_blocks) < height {
-            tracing::warn!(%operator, evidence_height = ev.height, "expired evidence ignored");
+        if ev.height.plus(p.max_evidence_age_blocks) < height {
+            tracing::warn!(%operator, evidence_height = ev.height.value(), "expired evidence ignored");
             continue;
         }
         let Some(v) = validator(state, &operator)? else {
@@ -188,7 +188,7 @@ pub fn begin_block(
                 state,
                 &operator,
                 p.downtime_slash_ppm,
-                height.saturating_sub(2),
+                height.minus(2),
                 "downtime",
                 height,
                 events,
@@ -196,7 +196,7 @@ pub fn begin_block(
             jail(
                 state,
                 &operator,
-                height.saturating_add(p.downtime_jail_blocks),
+                height.plus(p.downtime_jail_blocks),
                 "downtime",
                 events,
             )?;
@@ -229,7 +229,7 @@ pub fn begin_block(
 /// Releases every unbonding due at `height` to its owner's balance.
 pub fn release_unbondings(
     state: &mut State,
-    height: u64,
+    height: Height,
     events: &mut Vec<Event>,
 ) -> Result<(), HandlerError> {
     for (key, ()) in state.prefix::<()>(&state_key::unbonding_queue_at(height))? {

@@ -14,7 +14,7 @@ pub mod state_key;
 use synod_protocol::{
     params::{ReputationParams, StakingParams, PPM},
     state::{ActiveValidator, Unbondings, Validator},
-    Address, Amount, PubKey,
+    Address, Amount, Height, PubKey,
 };
 
 use crate::{
@@ -108,7 +108,11 @@ pub fn validator_power(state: &State, v: &Validator) -> Result<u64, StateError> 
 
 /// Adds a new validator (used by the `RegisterValidator` handler and genesis);
 /// the caller has checked eligibility and moved the bond out of the balance.
-pub fn create_validator(state: &mut State, v: &Validator, height: u64) -> Result<(), HandlerError> {
+pub fn create_validator(
+    state: &mut State,
+    v: &Validator,
+    height: Height,
+) -> Result<(), HandlerError> {
     put_validator(state, v);
     state.put(
         state_key::by_consensus_address(&consensus_address(&v.consensus_key)),
@@ -126,7 +130,7 @@ pub fn bond_new_validator(
     consensus_key: PubKey,
     moniker: &str,
     self_bond: Amount,
-    height: u64,
+    height: Height,
 ) -> Result<Validator, HandlerError> {
     accounts::debit(state, operator, self_bond)?;
     let v = Validator {

@@ -1,7 +1,7 @@
 //! Every state key the `staking` module writes. Heights are zero-padded to 20
 //! digits so that byte order equals numeric order.
 
-use synod_protocol::Address;
+use synod_protocol::{Address, Height};
 
 /// Module parameters.
 pub fn params() -> Vec<u8> {
@@ -29,13 +29,18 @@ pub fn unbondings(operator: &Address) -> Vec<u8> {
 }
 
 /// Marks that `operator` has an unbonding to release at `height`.
-pub fn unbonding_queue(height: u64, operator: &Address) -> Vec<u8> {
-    format!("staking/unbonding_queue/{height:020}/{}", operator.to_hex()).into_bytes()
+pub fn unbonding_queue(height: Height, operator: &Address) -> Vec<u8> {
+    format!(
+        "staking/unbonding_queue/{:020}/{}",
+        height.value(),
+        operator.to_hex()
+    )
+    .into_bytes()
 }
 
 /// Prefix of the unbonding queue entries released at `height`.
-pub fn unbonding_queue_at(height: u64) -> Vec<u8> {
-    format!("staking/unbonding_queue/{height:020}/").into_bytes()
+pub fn unbonding_queue_at(height: Height) -> Vec<u8> {
+    format!("staking/unbonding_queue/{:020}/", height.value()).into_bytes()
 }
 
 /// Liveness record of a validator.
@@ -57,14 +62,14 @@ mod tests {
         #[test]
         fn queue_keys_sort_by_height(a in any::<u64>(), b in any::<u64>()) {
             let op = Address([0xab; 20]);
-            prop_assert_eq!(a.cmp(&b), unbonding_queue(a, &op).cmp(&unbonding_queue(b, &op)));
+            prop_assert_eq!(a.cmp(&b), unbonding_queue(Height(a), &op).cmp(&unbonding_queue(Height(b), &op)));
         }
     }
 
     #[test]
     fn a_height_prefix_does_not_match_another_height() {
         let op = Address([1; 20]);
-        assert!(unbonding_queue(12, &op).starts_with(&unbonding_queue_at(12)));
-        assert!(!unbonding_queue(123, &op).starts_with(&unbonding_queue_at(12)));
+        assert!(unbonding_queue(Height(12), &op).starts_with(&unbonding_queue_at(Height(12))));
+        assert!(!unbonding_queue(Height(123), &op).starts_with(&unbonding_queue_at(Height(12))));
     }
 }
