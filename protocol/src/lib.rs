@@ -14,6 +14,7 @@ pub mod genesis;
 pub mod height;
 pub mod keys;
 pub mod params;
+pub mod proof;
 pub mod query;
 pub mod state;
 pub mod tx;

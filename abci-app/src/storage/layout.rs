@@ -188,13 +188,6 @@ pub(super) fn encode_proof(proof: &SparseMerkleProof<Sha256>) -> Result<Vec<u8>,
     })
 }
 
-/// Decodes proof bytes given to [`super::verify_proof`].
-pub(super) fn decode_proof(bytes: &[u8]) -> Result<SparseMerkleProof<Sha256>, StorageError> {
-    borsh::from_slice(bytes).map_err(|error| StorageError::MalformedProof {
-        reason: error.to_string(),
-    })
-}
-
 /// Key of a versioned value: key hash ++ version (BE u64).
 pub(super) fn value_key(key_hash: &KeyHash, version: u64) -> [u8; HASH_LEN + VERSION_LEN] {
     let mut key = [0u8; HASH_LEN + VERSION_LEN];
@@ -358,7 +351,6 @@ mod tests {
             let _ = decode_node_key(CF_JMT_NODES, &bytes);
             let _ = decode_node(&bytes, &bytes);
             let _ = decode_value_entry(&bytes, &bytes);
-            let _ = decode_proof(&bytes);
             let _ = decode_committed(&bytes);
             let _ = stale_node_target(&bytes);
             let _ = stale_value_target(&bytes);

@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use jmt::storage::{StaleNodeIndex, TreeUpdateBatch};
-use jmt::{JellyfishMerkleTree, KeyHash, RootHash};
+use jmt::{JellyfishMerkleTree, KeyHash};
 use rocksdb::{ColumnFamilyDescriptor, Options, ReadOptions, WriteBatch, DB};
 use sha2::Sha256;
 
@@ -489,26 +489,22 @@ impl Storage {
 }
 
 /// Verifies a proof made by [`Storage::get_with_proof`]: that under `root`,
-/// `key` has `value` (`None`: that `key` is absent).
+/// `key` has `value` (`None`: that `key` is absent). The check itself lives in
+/// [`synod_protocol::proof`], so clients run it without this crate.
 pub fn verify_proof(
     root: [u8; 32],
     key: &[u8],
     value: Option<&[u8]>,
     proof: &[u8],
 ) -> Result<(), StorageError> {
-    let proof = layout::decode_proof(proof)?;
-    let key_hash = KeyHash::with::<Sha256>(key);
-    let rejected = |reason: String| StorageError::ProofRejected {
-        key: hex::encode(key),
-        reason,
-    };
-    match catch_unwind(AssertUnwindSafe(|| {
-        proof.verify(RootHash(root), key_hash, value)
-    })) {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(error)) => Err(rejected(format!("{error:#}"))),
-        Err(panic) => Err(rejected(panic_message(panic.as_ref()))),
-    }
+    use synod_protocol::proof::{verify_state_proof, ProofError};
+    verify_state_proof(root, key, value, proof).map_err(|error| match error {
+        ProofError::Malformed { reason } => StorageError::MalformedProof { reason },
+        ProofError::Rejected { reason, .. } => StorageError::ProofRejected {
+            key: hex::encode(key),
+            reason,
+        },
+    })
 }
 
 /// Whether `path` is a directory without entries or does not exist.
