@@ -3,9 +3,13 @@
 //! state machine.
 //!
 //! Built so far (issue 4 is in progress): the async ABCI client with
-//! CometBFT's four connections ([`abci`]) and the mempool ([`mempool`]).
-//! Consensus (Malachite), the block store and the RPC follow; see
-//! `docs/node-malachite-notes.md`.
+//! CometBFT's four connections ([`abci`]), the mempool ([`mempool`]), decided
+//! blocks ([`block`]), the RocksDB block store ([`store`]) and the chain
+//! executor with the restart handshake ([`chain`]). Consensus (Malachite) and
+//! the RPC follow; see `docs/node-malachite-notes.md`.
 
 pub mod abci;
+pub mod block;
+pub mod chain;
 pub mod mempool;
+pub mod store;

@@ -3,13 +3,11 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::time::Duration;
 
-use synod_abci_app::{
-    abci::Node,
-    testkit::{TestNet, CHAIN_ID},
-    App, Storage, StorageOptions,
-};
+use synod_abci_app::testkit::TestNet;
 use synod_node::{
     abci::{AbciConnections, AbciError, CheckTxKind},
     mempool::{tx_hash, Mempool, MempoolConfig, MempoolError},
@@ -25,21 +23,7 @@ struct Fixture {
 
 async fn start() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let storage = Storage::open(&dir.path().join("state"), StorageOptions::default()).unwrap();
-    let address = format!("unix://{}", dir.path().join("abci.sock").display());
-    let served = address.clone();
-    tokio::spawn(async move { Node::new(App::new(storage).unwrap()).serve(&served).await });
-    let mut abci = None;
-    for _ in 0..100 {
-        match AbciConnections::connect(&address, Duration::from_secs(10)).await {
-            Ok(c) => {
-                abci = Some(c);
-                break;
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
-        }
-    }
-    let abci = abci.expect("the app never listened");
+    let abci = common::serve_app(dir.path()).await;
     let net = TestNet::new(2, 3, ChainParams::default());
     Fixture {
         _dir: dir,
@@ -49,17 +33,7 @@ async fn start() -> Fixture {
 }
 
 fn init_request(net: &TestNet) -> pb::RequestInitChain {
-    pb::RequestInitChain {
-        time: Some(Timestamp {
-            seconds: 1_700_000_000,
-            nanos: 0,
-        }),
-        chain_id: CHAIN_ID.into(),
-        consensus_params: Some(synod_abci_app::abci_client::default_consensus_params()),
-        validators: vec![],
-        app_state_bytes: net.app_state_json().into(),
-        initial_height: 1,
-    }
+    common::init_request(net)
 }
 
 fn finalize_request(height: i64, txs: Vec<Vec<u8>>) -> pb::RequestFinalizeBlock {

@@ -1,0 +1,114 @@
+//! Decided blocks as the node stores and replays them: exactly what
+//! `FinalizeBlock` needs, in a canonical (borsh) encoding whose SHA-256 is the
+//! block hash.
+
+use borsh::{BorshDeserialize, BorshSerialize};
+use sha2::{Digest, Sha256};
+use tendermint_proto::{google::protobuf::Timestamp, v0_38::abci as pb};
+
+/// A header timestamp.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct BlockTime {
+    pub seconds: i64,
+    pub nanos: i32,
+}
+
+/// One validator's vote in the previous block's commit.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct CommitVote {
+    /// CometBFT address of the validator's consensus key.
+    pub address: [u8; 20],
+    pub power: i64,
+    /// `true` if its precommit for the block is in the certificate.
+    pub signed: bool,
+}
+
+/// Evidence of equivocation included in a block.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct Misbehavior {
+    pub address: [u8; 20],
+    pub power: i64,
+    /// Height of the infraction.
+    pub height: u64,
+    pub time: BlockTime,
+    pub total_voting_power: i64,
+}
+
+/// A block consensus decided.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct DecidedBlock {
+    pub height: u64,
+    pub round: u32,
+    pub time: BlockTime,
+    pub proposer_address: [u8; 20],
+    /// Round of the previous block's commit and who signed it.
+    pub last_commit_round: u32,
+    pub last_commit: Vec<CommitVote>,
+    pub misbehavior: Vec<Misbehavior>,
+    pub next_validators_hash: [u8; 32],
+    pub txs: Vec<Vec<u8>>,
+}
+
+impl DecidedBlock {
+    /// The canonical encoding.
+    pub fn encode(&self) -> Vec<u8> {
+        borsh::to_vec(self).unwrap_or_default()
+    }
+
+    /// Decodes a stored or received block.
+    pub fn decode(bytes: &[u8]) -> Result<DecidedBlock, std::io::Error> {
+        borsh::from_slice(bytes)
+    }
+
+    /// SHA-256 of the canonical encoding.
+    pub fn hash(&self) -> [u8; 32] {
+        Sha256::digest(self.encode()).into()
+    }
+
+    /// The `FinalizeBlock` request that executes this block.
+    pub fn finalize_request(&self) -> pb::RequestFinalizeBlock {
+        let ts = |t: BlockTime| {
+            Some(Timestamp {
+                seconds: t.seconds,
+                nanos: t.nanos,
+            })
+        };
+        pb::RequestFinalizeBlock {
+            txs: self.txs.iter().map(|t| t.clone().into()).collect(),
+            decided_last_commit: Some(pb::CommitInfo {
+                round: self.last_commit_round as i32,
+                votes: self
+                    .last_commit
+                    .iter()
+                    .map(|v| pb::VoteInfo {
+                        validator: Some(pb::Validator {
+                            address: v.address.to_vec().into(),
+                            power: v.power,
+                        }),
+                        // BlockIdFlag: 1 = absent, 2 = commit.
+                        block_id_flag: if v.signed { 2 } else { 1 },
+                    })
+                    .collect(),
+            }),
+            misbehavior: self
+                .misbehavior
+                .iter()
+                .map(|m| pb::Misbehavior {
+                    r#type: pb::MisbehaviorType::DuplicateVote as i32,
+                    validator: Some(pb::Validator {
+                        address: m.address.to_vec().into(),
+                        power: m.power,
+                    }),
+                    height: m.height as i64,
+                    time: ts(m.time),
+                    total_voting_power: m.total_voting_power,
+                })
+                .collect(),
+            hash: self.hash().to_vec().into(),
+            height: self.height as i64,
+            time: ts(self.time),
+            next_validators_hash: self.next_validators_hash.to_vec().into(),
+            proposer_address: self.proposer_address.to_vec().into(),
+        }
+    }
+}

@@ -1,0 +1,218 @@
+//! The block store (RocksDB): decided blocks, their commit certificates and
+//! `FinalizeBlock` results by height, and transactions by hash. Each save is
+//! one atomic write batch.
+
+pub mod keys;
+
+use std::path::{Path, PathBuf};
+
+use prost::Message;
+use rocksdb::{ColumnFamilyDescriptor, Options, WriteBatch, DB};
+use tendermint_proto::v0_38::abci as pb;
+
+use crate::block::DecidedBlock;
+use keys::*;
+
+/// What went wrong with the block store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "{path} is not a Synod block store ({reason}); restore it or point to an empty directory"
+    )]
+    NotAStore { path: PathBuf, reason: String },
+    #[error("block store at {path}: {reason}")]
+    Db { path: PathBuf, reason: String },
+    #[error("cannot save block {got}: the store is at height {at}, so the next block is {}", .at + 1)]
+    OutOfOrder { got: u64, at: u64 },
+    #[error("cannot save results for height {height}: no block is stored there")]
+    NoSuchBlock { height: u64 },
+    #[error("corrupt record in {column_family} at height {height}: {reason}")]
+    Corrupt {
+        column_family: &'static str,
+        height: u64,
+        reason: String,
+    },
+}
+
+/// The node's block store.
+pub struct BlockStore {
+    db: DB,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for BlockStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlockStore")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl BlockStore {
+    /// Opens the store at `path`, creating it only in an empty or missing
+    /// directory; anything else that is not a block store is an error.
+    pub fn open(path: &Path) -> Result<BlockStore, StoreError> {
+        let fresh = match std::fs::read_dir(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
+            Err(e) => {
+                return Err(StoreError::Db {
+                    path: path.into(),
+                    reason: e.to_string(),
+                })
+            }
+            Ok(mut entries) => entries.next().is_none(),
+        };
+        let mut options = Options::default();
+        options.create_if_missing(fresh);
+        options.create_missing_column_families(fresh);
+        options.set_paranoid_checks(true);
+        let cfs = COLUMN_FAMILIES
+            .iter()
+            .map(|n| ColumnFamilyDescriptor::new(*n, Options::default()));
+        let db =
+            DB::open_cf_descriptors(&options, path, cfs).map_err(|e| StoreError::NotAStore {
+                path: path.into(),
+                reason: e.into_string(),
+            })?;
+        let store = BlockStore {
+            db,
+            path: path.into(),
+        };
+        if fresh {
+            store.put(CF_META, META_FORMAT, FORMAT_V1)?;
+        } else {
+            match store.get(CF_META, META_FORMAT)? {
+                Some(f) if f == FORMAT_V1 => {}
+                other => {
+                    return Err(StoreError::NotAStore {
+                        path: path.into(),
+                        reason: format!(
+                            "format marker is {:?}",
+                            other.map(|f| String::from_utf8_lossy(&f).into_owned())
+                        ),
+                    })
+                }
+            }
+        }
+        Ok(store)
+    }
+
+    fn db_err(&self, e: rocksdb::Error) -> StoreError {
+        StoreError::Db {
+            path: self.path.clone(),
+            reason: e.into_string(),
+        }
+    }
+
+    fn cf(&self, name: &'static str) -> Result<&rocksdb::ColumnFamily, StoreError> {
+        self.db
+            .cf_handle(name)
+            .ok_or_else(|| StoreError::NotAStore {
+                path: self.path.clone(),
+                reason: format!("column family {name} is missing"),
+            })
+    }
+
+    fn get(&self, cf: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.db
+            .get_cf(self.cf(cf)?, key)
+            .map_err(|e| self.db_err(e))
+    }
+
+    fn put(&self, cf: &'static str, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        self.db
+            .put_cf(self.cf(cf)?, key, value)
+            .map_err(|e| self.db_err(e))
+    }
+
+    /// Height of the latest saved block (0: none).
+    pub fn height(&self) -> Result<u64, StoreError> {
+        match self.get(CF_META, META_HEIGHT)? {
+            None => Ok(0),
+            Some(b) => b
+                .as_slice()
+                .try_into()
+                .map(u64::from_be_bytes)
+                .map_err(|_| StoreError::Corrupt {
+                    column_family: CF_META,
+                    height: 0,
+                    reason: format!("height record has {} bytes", b.len()),
+                }),
+        }
+    }
+
+    /// Saves the next decided block and its commit certificate (opaque bytes).
+    /// The first block may have any height (a chain's `initial_height`).
+    pub fn save_block(&self, block: &DecidedBlock, certificate: &[u8]) -> Result<(), StoreError> {
+        let at = self.height()?;
+        if at != 0 && block.height != at + 1 {
+            return Err(StoreError::OutOfOrder {
+                got: block.height,
+                at,
+            });
+        }
+        let mut batch = WriteBatch::default();
+        batch.put_cf(self.cf(CF_BLOCKS)?, height(block.height), block.encode());
+        batch.put_cf(self.cf(CF_CERTIFICATES)?, height(block.height), certificate);
+        batch.put_cf(self.cf(CF_META)?, META_HEIGHT, height(block.height));
+        self.db.write(batch).map_err(|e| self.db_err(e))
+    }
+
+    /// Saves the app's `FinalizeBlock` answer for a stored block, and indexes
+    /// its transactions by hash.
+    pub fn save_results(
+        &self,
+        h: u64,
+        results: &pb::ResponseFinalizeBlock,
+    ) -> Result<(), StoreError> {
+        let block = self
+            .block(h)?
+            .ok_or(StoreError::NoSuchBlock { height: h })?;
+        let mut batch = WriteBatch::default();
+        batch.put_cf(self.cf(CF_RESULTS)?, height(h), results.encode_to_vec());
+        let index = self.cf(CF_TX_INDEX)?;
+        for (i, tx) in block.txs.iter().enumerate() {
+            batch.put_cf(index, crate::mempool::tx_hash(tx), tx_location(h, i as u32));
+        }
+        self.db.write(batch).map_err(|e| self.db_err(e))
+    }
+
+    /// The block at a height.
+    pub fn block(&self, h: u64) -> Result<Option<DecidedBlock>, StoreError> {
+        self.get(CF_BLOCKS, &height(h))?
+            .map(|b| {
+                DecidedBlock::decode(&b).map_err(|e| StoreError::Corrupt {
+                    column_family: CF_BLOCKS,
+                    height: h,
+                    reason: e.to_string(),
+                })
+            })
+            .transpose()
+    }
+
+    /// The commit certificate of the block at a height.
+    pub fn certificate(&self, h: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        self.get(CF_CERTIFICATES, &height(h))
+    }
+
+    /// The `FinalizeBlock` answer for the block at a height, once saved.
+    pub fn results(&self, h: u64) -> Result<Option<pb::ResponseFinalizeBlock>, StoreError> {
+        self.get(CF_RESULTS, &height(h))?
+            .map(|b| {
+                pb::ResponseFinalizeBlock::decode(b.as_slice()).map_err(|e| StoreError::Corrupt {
+                    column_family: CF_RESULTS,
+                    height: h,
+                    reason: e.to_string(),
+                })
+            })
+            .transpose()
+    }
+
+    /// Where a transaction was included: (height, index in the block).
+    pub fn tx_location(&self, hash: &[u8; 32]) -> Result<Option<(u64, u32)>, StoreError> {
+        Ok(self
+            .get(CF_TX_INDEX, hash)?
+            .as_deref()
+            .and_then(parse_tx_location))
+    }
+}

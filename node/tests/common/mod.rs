@@ -1,0 +1,77 @@
+//! Shared fixtures: the real Synod app served in-process over a Unix socket.
+
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::path::Path;
+use std::time::Duration;
+
+use synod_abci_app::{
+    abci::Node,
+    testkit::{TestNet, CHAIN_ID},
+    App, Storage, StorageOptions,
+};
+use synod_node::{
+    abci::AbciConnections,
+    block::{BlockTime, CommitVote, DecidedBlock},
+};
+use tendermint_proto::{google::protobuf::Timestamp, v0_38::abci as pb};
+
+/// Serves a Synod app whose state lives in `dir/state`, on `dir/abci.sock`,
+/// and returns the four connections to it.
+pub async fn serve_app(dir: &Path) -> AbciConnections {
+    let storage = Storage::open(&dir.join("state"), StorageOptions::default()).unwrap();
+    let address = format!("unix://{}", dir.join("abci.sock").display());
+    let served = address.clone();
+    tokio::spawn(async move { Node::new(App::new(storage).unwrap()).serve(&served).await });
+    for _ in 0..200 {
+        if let Ok(c) = AbciConnections::connect(&address, Duration::from_secs(10)).await {
+            return c;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the app never listened on {address}");
+}
+
+/// InitChain for `net`'s genesis.
+pub fn init_request(net: &TestNet) -> pb::RequestInitChain {
+    pb::RequestInitChain {
+        time: Some(Timestamp {
+            seconds: 1_700_000_000,
+            nanos: 0,
+        }),
+        chain_id: CHAIN_ID.into(),
+        consensus_params: Some(synod_abci_app::abci_client::default_consensus_params()),
+        validators: vec![],
+        app_state_bytes: net.app_state_json().into(),
+        initial_height: 1,
+    }
+}
+
+/// A decided block at `height` carrying `txs`, signed by every genesis validator.
+pub fn decided(net: &TestNet, height: u64, txs: Vec<Vec<u8>>) -> DecidedBlock {
+    let n = net.consensus_keys.len();
+    DecidedBlock {
+        height,
+        round: 0,
+        time: BlockTime {
+            seconds: 1_700_000_000 + height as i64,
+            nanos: 0,
+        },
+        proposer_address: net.consensus_address(height as usize % n),
+        last_commit_round: 0,
+        last_commit: if height == 1 {
+            vec![]
+        } else {
+            (0..n)
+                .map(|i| CommitVote {
+                    address: net.consensus_address(i),
+                    power: 1,
+                    signed: true,
+                })
+                .collect()
+        },
+        misbehavior: vec![],
+        next_validators_hash: [0; 32],
+        txs,
+    }
+}

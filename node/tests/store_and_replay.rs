@@ -1,0 +1,202 @@
+//! The block store and the restart handshake against the real Synod app:
+//! a fresh app catches up by replay, a crash between saving a block and
+//! committing it is repaired, and inconsistencies stop the node with a reason.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use synod_abci_app::testkit::{TestNet, TxFuzzer};
+use synod_node::{
+    chain::{apply_decided_block, handshake, ChainError},
+    mempool::tx_hash,
+    store::{BlockStore, StoreError},
+};
+use synod_protocol::params::ChainParams;
+
+#[test]
+fn blocks_results_and_the_tx_index_survive_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = TestNet::new(2, 2, ChainParams::default());
+    let block = common::decided(&net, 1, vec![b"tx-a".to_vec(), b"tx-b".to_vec()]);
+    {
+        let store = BlockStore::open(dir.path()).unwrap();
+        assert_eq!(store.height().unwrap(), 0);
+        store.save_block(&block, b"cert-1").unwrap();
+        let results = tendermint_proto::v0_38::abci::ResponseFinalizeBlock {
+            app_hash: vec![9; 32].into(),
+            ..Default::default()
+        };
+        store.save_results(1, &results).unwrap();
+        let err = store
+            .save_block(&common::decided(&net, 3, vec![]), b"")
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::OutOfOrder { got: 3, at: 1 }),
+            "{err}"
+        );
+        assert!(matches!(
+            store.save_results(2, &results),
+            Err(StoreError::NoSuchBlock { height: 2 })
+        ));
+    }
+    let store = BlockStore::open(dir.path()).unwrap();
+    assert_eq!(store.height().unwrap(), 1);
+    assert_eq!(store.block(1).unwrap().unwrap(), block);
+    assert_eq!(store.certificate(1).unwrap().unwrap(), b"cert-1");
+    assert_eq!(
+        store.results(1).unwrap().unwrap().app_hash.as_ref(),
+        &[9; 32]
+    );
+    assert_eq!(store.tx_location(&tx_hash(b"tx-b")).unwrap(), Some((1, 1)));
+    assert_eq!(store.tx_location(&tx_hash(b"nope")).unwrap(), None);
+}
+
+#[test]
+fn a_directory_that_is_not_a_block_store_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "hello").unwrap();
+    let err = BlockStore::open(dir.path()).unwrap_err();
+    assert!(matches!(err, StoreError::NotAStore { .. }));
+    assert!(err.to_string().contains("empty directory"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_app_is_initialized_and_replayed_to_the_stores_app_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = TestNet::new(3, 6, ChainParams::default());
+    let store = BlockStore::open(&dir.path().join("blocks")).unwrap();
+
+    // Run 30 blocks of random (valid and invalid) txs on a first app.
+    let first = common::serve_app(&dir.path().join("app1")).await;
+    let outcome = handshake(&first, &store, || common::init_request(&net))
+        .await
+        .unwrap();
+    assert!(outcome.initialized);
+    assert_eq!(outcome.replayed, 0);
+    let mut fuzz = TxFuzzer::new(5, &net);
+    let mut last_hash = Vec::new();
+    for h in 1..=30 {
+        let block = common::decided(&net, h, fuzz.block(6));
+        let results = apply_decided_block(&first, &store, &block, format!("cert-{h}").as_bytes())
+            .await
+            .unwrap();
+        assert_eq!(results.tx_results.len(), 6);
+        last_hash = results.app_hash.to_vec();
+    }
+
+    // A second app with an empty home: InitChain, then all 30 blocks replayed.
+    let second = common::serve_app(&dir.path().join("app2")).await;
+    let outcome = handshake(&second, &store, || common::init_request(&net))
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            outcome.app_height,
+            outcome.initialized,
+            outcome.replayed,
+            outcome.height
+        ),
+        (0, true, 30, 30)
+    );
+    assert_eq!(outcome.app_hash, last_hash);
+    let info = second.info().await.unwrap();
+    assert_eq!(info.last_block_height, 30);
+    assert_eq!(info.last_block_app_hash.to_vec(), last_hash);
+
+    // Handshaking again with an app that is level with the store does nothing.
+    let again = handshake(&second, &store, || {
+        unreachable!("no InitChain for an initialized app")
+    })
+    .await
+    .unwrap();
+    assert_eq!((again.initialized, again.replayed), (false, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_block_saved_but_never_executed_is_replayed_after_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = TestNet::new(2, 4, ChainParams::default());
+    let store = BlockStore::open(&dir.path().join("blocks")).unwrap();
+    let app = common::serve_app(&dir.path().join("app")).await;
+    handshake(&app, &store, || common::init_request(&net))
+        .await
+        .unwrap();
+    let mut fuzz = TxFuzzer::new(8, &net);
+    for h in 1..=5 {
+        apply_decided_block(&app, &store, &common::decided(&net, h, fuzz.block(4)), b"")
+            .await
+            .unwrap();
+    }
+    // The node saved block 6, then died before FinalizeBlock.
+    store
+        .save_block(&common::decided(&net, 6, fuzz.block(4)), b"")
+        .unwrap();
+    let outcome = handshake(&app, &store, || unreachable!()).await.unwrap();
+    assert_eq!(
+        (outcome.app_height, outcome.replayed, outcome.height),
+        (5, 1, 6)
+    );
+    assert_eq!(app.info().await.unwrap().last_block_height, 6);
+    assert!(
+        store.results(6).unwrap().is_some(),
+        "the replay saved the results"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_that_disagrees_with_the_recorded_app_hash_stops_with_the_height() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = TestNet::new(2, 4, ChainParams::default());
+    let store = BlockStore::open(&dir.path().join("blocks")).unwrap();
+    let app = common::serve_app(&dir.path().join("app1")).await;
+    handshake(&app, &store, || common::init_request(&net))
+        .await
+        .unwrap();
+    let mut fuzz = TxFuzzer::new(9, &net);
+    for h in 1..=3 {
+        apply_decided_block(&app, &store, &common::decided(&net, h, fuzz.block(3)), b"")
+            .await
+            .unwrap();
+    }
+    // Falsify the recorded outcome of block 2.
+    let mut forged = store.results(2).unwrap().unwrap();
+    forged.app_hash = vec![0xab; 32].into();
+    store.save_results(2, &forged).unwrap();
+
+    let fresh = common::serve_app(&dir.path().join("app2")).await;
+    let err = handshake(&fresh, &store, || common::init_request(&net))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ChainError::AppHashMismatch { height: 2, .. }),
+        "{err}"
+    );
+    assert_eq!(
+        store.results(2).unwrap().unwrap().app_hash.as_ref(),
+        &[0xab; 32],
+        "a mismatch changes nothing stored"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_ahead_of_the_block_store_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = TestNet::new(2, 2, ChainParams::default());
+    let app = common::serve_app(&dir.path().join("app")).await;
+    let store = BlockStore::open(&dir.path().join("blocks")).unwrap();
+    handshake(&app, &store, || common::init_request(&net))
+        .await
+        .unwrap();
+    apply_decided_block(&app, &store, &common::decided(&net, 1, vec![]), b"")
+        .await
+        .unwrap();
+    let other_store = BlockStore::open(&dir.path().join("other-blocks")).unwrap();
+    let err = handshake(&app, &other_store, || common::init_request(&net))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ChainError::AppAhead { app: 1, store: 0 }),
+        "{err}"
+    );
+}
