@@ -190,8 +190,10 @@ impl AppProcess {
             address: address.to_string(),
             home: home.to_path_buf(),
         };
-        let deadline = std::time::Instant::now() + timeout;
-        loop {
+        // Poll every 20 ms, at most `timeout` worth of polls (no clock needed).
+        const POLL: std::time::Duration = std::time::Duration::from_millis(20);
+        let polls = timeout.as_millis() / POLL.as_millis() + 1;
+        for _ in 0..polls {
             let listening = match address.strip_prefix("unix://") {
                 Some(path) => std::os::unix::net::UnixStream::connect(path).is_ok(),
                 None => {
@@ -216,14 +218,12 @@ impl AppProcess {
                     error.join("\n")
                 )));
             }
-            if std::time::Instant::now() > deadline {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    "synod-app did not start listening in time",
-                ));
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
+            std::thread::sleep(POLL);
         }
+        Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!("synod-app did not start listening on {address} within {timeout:?}"),
+        ))
     }
 
     /// Connects an ABCI client to it.
