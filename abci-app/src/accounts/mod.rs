@@ -44,9 +44,8 @@ pub fn credit(state: &mut State, address: &Address, amount: Amount) -> Result<()
     Ok(())
 }
 
-/// Takes from a balance, failing with `InsufficientFunds`.
-pub fn debit(state: &mut State, address: &Address, amount: Amount) -> Result<(), HandlerError> {
-    let mut acct = account(state, address)?;
+/// Lowers an account's balance in memory, failing with `InsufficientFunds`.
+fn withdraw(acct: &mut Account, address: &Address, amount: Amount) -> Result<(), TxError> {
     acct.balance = acct
         .balance
         .checked_sub(amount)
@@ -55,6 +54,13 @@ pub fn debit(state: &mut State, address: &Address, amount: Amount) -> Result<(),
             needed: amount,
             available: acct.balance,
         })?;
+    Ok(())
+}
+
+/// Takes from a balance, failing with `InsufficientFunds`.
+pub fn debit(state: &mut State, address: &Address, amount: Amount) -> Result<(), HandlerError> {
+    let mut acct = account(state, address)?;
+    withdraw(&mut acct, address, amount)?;
     put_account(state, address, &acct);
     Ok(())
 }
@@ -95,14 +101,7 @@ pub fn charge_fee_and_nonce(
         }
         .into());
     }
-    acct.balance = acct
-        .balance
-        .checked_sub(fee)
-        .map_err(|_| TxError::InsufficientFunds {
-            account: *signer,
-            needed: fee,
-            available: acct.balance,
-        })?;
+    withdraw(&mut acct, signer, fee)?;
     acct.nonce += 1;
     put_account(state, signer, &acct);
     Ok(())
