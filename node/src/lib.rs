@@ -11,5 +11,6 @@
 pub mod abci;
 pub mod block;
 pub mod chain;
+pub mod context;
 pub mod mempool;
 pub mod store;

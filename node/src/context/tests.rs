@@ -1,0 +1,188 @@
+use malachitebft_app_channel::app::types::core::{
+    Context, Height, NilOrVal, Round, Validator as _, ValidatorSet as _, VoteExtensionScope,
+};
+use malachitebft_app_channel::{Signer, Verifier};
+use malachitebft_signing_ed25519::PrivateKey;
+
+use super::*;
+
+fn key(i: u8) -> PrivateKey {
+    PrivateKey::from([i; 32])
+}
+
+fn set(powers: &[u64]) -> ValidatorSet {
+    ValidatorSet::new(
+        powers
+            .iter()
+            .enumerate()
+            .map(|(i, p)| Validator::new(key(i as u8 + 1).public_key(), *p)),
+    )
+    .unwrap()
+}
+
+fn block(h: u8) -> BlockRef {
+    BlockRef {
+        hash: BlockHash([h; 32]),
+    }
+}
+
+#[tokio::test]
+async fn votes_proposals_and_extensions_verify_only_unchanged_and_on_their_chain() {
+    let ctx = SynodContext::new("synod-test");
+    let signer = Ed25519Signer::new("synod-test", key(1));
+    let verifier = Ed25519Verifier::new("synod-test");
+    let other_chain = Ed25519Verifier::new("other-chain");
+    let me = ValidatorAddress::of(&signer.public_key());
+    let pk = signer.public_key();
+
+    let vote = ctx.new_precommit(
+        BlockHeight(5),
+        Round::new(1),
+        NilOrVal::Val(BlockHash([7; 32])),
+        me,
+    );
+    let signed = signer.sign_vote(vote.clone()).await.unwrap();
+    assert!(verifier
+        .verify_signed_vote(&vote, &signed.signature, &pk)
+        .await
+        .unwrap()
+        .is_valid());
+    assert!(other_chain
+        .verify_signed_vote(&vote, &signed.signature, &pk)
+        .await
+        .unwrap()
+        .is_invalid());
+    let nil = ctx.new_precommit(BlockHeight(5), Round::new(1), NilOrVal::Nil, me);
+    assert!(verifier
+        .verify_signed_vote(&nil, &signed.signature, &pk)
+        .await
+        .unwrap()
+        .is_invalid());
+    let prevote = ctx.new_prevote(
+        BlockHeight(5),
+        Round::new(1),
+        NilOrVal::Val(BlockHash([7; 32])),
+        me,
+    );
+    assert!(
+        verifier
+            .verify_signed_vote(&prevote, &signed.signature, &pk)
+            .await
+            .unwrap()
+            .is_invalid(),
+        "a precommit signature is not a prevote signature"
+    );
+
+    let proposal = ctx.new_proposal(BlockHeight(5), Round::new(0), block(3), Round::Nil, me);
+    let sp = signer.sign_proposal(proposal.clone()).await.unwrap();
+    assert!(verifier
+        .verify_signed_proposal(&proposal, &sp.signature, &pk)
+        .await
+        .unwrap()
+        .is_valid());
+    let moved = ctx.new_proposal(BlockHeight(6), Round::new(0), block(3), Round::Nil, me);
+    assert!(verifier
+        .verify_signed_proposal(&moved, &sp.signature, &pk)
+        .await
+        .unwrap()
+        .is_invalid());
+
+    let scope = VoteExtensionScope::new(BlockHeight(5), Round::new(0), BlockHash([3; 32]), me);
+    let ext = bytes::Bytes::from_static(b"extension");
+    let se = signer
+        .sign_vote_extension(scope.clone(), ext.clone())
+        .await
+        .unwrap();
+    assert!(verifier
+        .verify_signed_vote_extension(&scope, &ext, &se.signature, &pk)
+        .await
+        .unwrap()
+        .is_valid());
+    let forged = bytes::Bytes::from_static(b"extensioN");
+    assert!(verifier
+        .verify_signed_vote_extension(&scope, &forged, &se.signature, &pk)
+        .await
+        .unwrap()
+        .is_invalid());
+
+    let proof = signer
+        .sign_validator_proof(pk.as_bytes().to_vec(), b"peer-id".to_vec())
+        .await
+        .unwrap();
+    assert!(verifier
+        .verify_validator_proof(&proof)
+        .await
+        .unwrap()
+        .is_valid());
+    let mut stolen = proof.clone();
+    stolen.peer_id = b"other-peer".to_vec();
+    assert!(verifier
+        .verify_validator_proof(&stolen)
+        .await
+        .unwrap()
+        .is_invalid());
+}
+
+#[test]
+fn validator_sets_are_ordered_like_cometbft_and_refuse_bad_input() {
+    let s = set(&[10, 30, 10, 0]);
+    assert_eq!(s.count(), 3, "zero-power validators are left out");
+    assert_eq!(s.total_voting_power(), 50);
+    assert_eq!(s.get_by_index(0).unwrap().voting_power(), 30);
+    let (a, b) = (s.get_by_index(1).unwrap(), s.get_by_index(2).unwrap());
+    assert!(a.address < b.address, "equal power: by address");
+    assert_eq!(s.get_by_address(&a.address), Some(a));
+    assert_eq!(ValidatorSet::new(Vec::new()), Err(ValidatorSetError::Empty));
+    let v = Validator::new(key(9).public_key(), 1);
+    assert!(matches!(
+        ValidatorSet::new(vec![v.clone(), v]),
+        Err(ValidatorSetError::Duplicate(_))
+    ));
+    assert_eq!(
+        ValidatorSet::new(vec![
+            Validator::new(key(1).public_key(), u64::MAX),
+            Validator::new(key(2).public_key(), 1)
+        ]),
+        Err(ValidatorSetError::PowerOverflow)
+    );
+}
+
+#[test]
+fn proposers_are_deterministic_and_follow_stake() {
+    let ctx = SynodContext::new("synod-test");
+    let s = set(&[60, 30, 10]);
+    let mut counts = [0u32; 3];
+    for h in 1..=2_000u64 {
+        let p = ctx.select_proposer(&s, BlockHeight(h), Round::new(0));
+        assert_eq!(
+            p,
+            ctx.select_proposer(&s, BlockHeight(h), Round::new(0)),
+            "same inputs, same proposer"
+        );
+        let i = s.validators().iter().position(|v| v == p).unwrap();
+        counts[i] += 1;
+    }
+    assert!(
+        counts[0] > counts[1] && counts[1] > counts[2],
+        "proposals follow power: {counts:?}"
+    );
+    assert!(
+        counts[2] > 100,
+        "every validator proposes sometimes: {counts:?}"
+    );
+    // A new round usually picks someone else.
+    let changed = (1..=200u64)
+        .filter(|h| {
+            ctx.select_proposer(&s, BlockHeight(*h), Round::new(0))
+                != ctx.select_proposer(&s, BlockHeight(*h), Round::new(1))
+        })
+        .count();
+    assert!(changed > 50, "{changed}");
+}
+
+#[test]
+fn heights_step_and_never_wrap() {
+    assert_eq!(BlockHeight(4).increment(), BlockHeight(5));
+    assert_eq!(BlockHeight(0).decrement(), None);
+    assert_eq!(BlockHeight(u64::MAX).increment(), BlockHeight(u64::MAX));
+}
