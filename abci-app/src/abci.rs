@@ -214,11 +214,8 @@ impl Node {
     pub fn info(&self, req: InfoRequest) -> Result<InfoResponse, BoxError> {
         Ok(match req {
             InfoRequest::Info(_) => {
-                let storage = lock(&self.app).storage().clone();
-                let (height, hash) = match storage.committed() {
-                    Some(c) => (c.version, app_hash(c.root)),
-                    None => (0, AppHash::default()),
-                };
+                let (height, root) = lock(&self.app).last_block()?;
+                let hash = root.map(app_hash).unwrap_or_default();
                 InfoResponse::Info(rsp::Info {
                     data: "synod".into(),
                     version: env!("CARGO_PKG_VERSION").into(),

@@ -24,6 +24,10 @@ pub mod state_key {
     pub fn height() -> Vec<u8> {
         b"app/height".to_vec()
     }
+    /// The state version holding genesis (`initial_height - 1`).
+    pub fn genesis_version() -> Vec<u8> {
+        b"app/genesis_version".to_vec()
+    }
     /// Header time (unix seconds) of the last executed block.
     pub fn time() -> Vec<u8> {
         b"app/time".to_vec()
@@ -87,10 +91,25 @@ impl App {
         self.chain_id.as_deref()
     }
 
-    /// Last committed height and app hash (height 0 and the genesis root
-    /// after InitChain; `None` before it).
+    /// Last committed state version and app hash (`initial_height - 1` and
+    /// the genesis root after InitChain; `None` before it).
     pub fn info(&self) -> Option<(u64, [u8; 32])> {
         self.storage.committed().map(|c| (c.version, c.root))
+    }
+
+    /// What ABCI `Info` reports: the last committed *block* height (0 while
+    /// only genesis is stored, whatever the chain's initial height, so
+    /// consensus runs InitChain and starts at `initial_height`) and app hash.
+    pub fn last_block(&self) -> Result<(u64, Option<[u8; 32]>), AppError> {
+        let Some(c) = self.storage.committed() else {
+            return Ok((0, None));
+        };
+        let genesis_version: Option<u64> =
+            State::new(self.storage.clone()).get(&state_key::genesis_version())?;
+        if genesis_version == Some(c.version) {
+            return Ok((0, Some(c.root)));
+        }
+        Ok((c.version, Some(c.root)))
     }
 
     /// InitChain. Persists the genesis state at version `initial_height - 1`.
@@ -128,6 +147,7 @@ impl App {
         let validators = genesis::init_genesis(&mut state, &genesis, Height(version))?;
         state.put(state_key::chain_id(), &chain_id.to_string());
         state.put(state_key::height(), &version);
+        state.put(state_key::genesis_version(), &version);
         let prepared = self.storage.prepare(&state.into_changes(), version)?;
         let app_hash = prepared.root();
         self.storage.commit(prepared)?;

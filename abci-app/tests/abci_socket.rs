@@ -263,3 +263,31 @@ fn a_corrupt_store_stops_synod_app_with_a_clear_error() {
     // Nothing was silently recreated.
     assert!(!home.join("data/state.db/CURRENT").exists());
 }
+
+#[test]
+fn a_chain_starting_at_a_later_height_reports_no_block_until_its_first_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = TestNet::new(1, 1, ChainParams::default());
+    let app = AppProcess::start(BIN.as_ref(), dir.path(), Duration::from_secs(30)).unwrap();
+    let mut client = app.client().unwrap();
+    let init = client
+        .init_chain(CHAIN_ID, &net.app_state_json(), 100)
+        .unwrap();
+    // CometBFT must still see an app without blocks (it would refuse an app ahead of its store).
+    let info = client.info().unwrap();
+    assert_eq!(info.last_block_height, 0);
+    assert_eq!(info.last_block_app_hash, init.app_hash);
+    // A repeated InitChain (crash before the first block) answers the same.
+    let again = client
+        .init_chain(CHAIN_ID, &net.app_state_json(), 100)
+        .unwrap();
+    assert_eq!(again.app_hash, init.app_hash);
+    let votes = [(net.consensus_address(0), true)];
+    let out = client
+        .finalize_block(100, &[], net.consensus_address(0), &votes, &[])
+        .unwrap();
+    client.commit().unwrap();
+    let info = client.info().unwrap();
+    assert_eq!(info.last_block_height, 100);
+    assert_eq!(info.last_block_app_hash, out.app_hash);
+}
