@@ -15,3 +15,4 @@ pub mod chain;
 pub mod context;
 pub mod mempool;
 pub mod store;
+pub mod streaming;
