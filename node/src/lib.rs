@@ -12,6 +12,7 @@
 pub mod abci;
 pub mod block;
 pub mod chain;
+pub mod codec;
 pub mod context;
 pub mod mempool;
 pub mod store;
