@@ -34,7 +34,7 @@ pub enum ChainError {
 }
 
 /// What the handshake did.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct HandshakeOutcome {
     /// The app's height before the handshake.
     pub app_height: u64,
@@ -45,6 +45,9 @@ pub struct HandshakeOutcome {
     /// The app's height and app hash after it (= the store's height).
     pub height: u64,
     pub app_hash: Vec<u8>,
+    /// The validator set the app chose in InitChain (empty: none ran, or the
+    /// app accepted genesis' validators).
+    pub init_validators: Vec<pb::ValidatorUpdate>,
 }
 
 /// Executes a decided block: saves it, runs `FinalizeBlock`, saves the
@@ -101,12 +104,14 @@ pub async fn handshake(
     }
     let mut app_hash = info.last_block_app_hash.to_vec();
     let mut initialized = false;
+    let mut init_validators = Vec::new();
     let mut next = app_height + 1;
     if app_height == 0 {
         let req = init_chain();
         let initial_height = u64::try_from(req.initial_height).unwrap_or(1).max(1);
         let r = abci.init_chain(req).await?;
         app_hash = r.app_hash.to_vec();
+        init_validators = r.validators;
         initialized = true;
         next = initial_height;
         tracing::info!(app_hash = %hex::encode(&app_hash), "InitChain done");
@@ -134,5 +139,6 @@ pub async fn handshake(
         replayed,
         height: store_height.max(app_height),
         app_hash,
+        init_validators,
     })
 }

@@ -570,6 +570,20 @@ codec!(
     }
 );
 
+/// Encodes a decided block's certificate for the block store.
+pub fn encode_certificate(
+    cert: &ExtendedCommitCertificate<SynodContext>,
+) -> Result<Bytes, CodecError> {
+    to_bytes(&WExtCert::from(cert))
+}
+
+/// Decodes a certificate saved by [`encode_certificate`].
+pub fn decode_certificate(
+    bytes: &[u8],
+) -> Result<ExtendedCommitCertificate<SynodContext>, CodecError> {
+    from_bytes::<WExtCert>(bytes)?.into_cert()
+}
+
 impl HasEncodedLen<Response<SynodContext>> for SynodCodec {
     fn encoded_len(&self, msg: &Response<SynodContext>) -> Result<usize, CodecError> {
         borsh::object_length(&response_wire(msg))

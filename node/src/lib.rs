@@ -14,6 +14,7 @@ pub mod block;
 pub mod chain;
 pub mod codec;
 pub mod context;
+pub mod engine;
 pub mod mempool;
 pub mod store;
 pub mod streaming;

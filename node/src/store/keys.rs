@@ -17,6 +17,9 @@ pub const COLUMN_FAMILIES: [&str; 5] =
 
 /// Meta key of the latest saved block height.
 pub const META_HEIGHT: &[u8] = b"height";
+/// Meta key of the validator set for the next height: borsh list of
+/// (ed25519 key, power).
+pub const META_VALIDATORS: &[u8] = b"validators";
 /// Meta key of the format marker.
 pub const META_FORMAT: &[u8] = b"format";
 /// The format marker of this layout.

@@ -13,6 +13,9 @@ use tendermint_proto::v0_38::abci as pb;
 use crate::block::DecidedBlock;
 use keys::*;
 
+/// A validator as the store keeps it: ed25519 consensus key and power.
+pub type StoredValidator = ([u8; 32], u64);
+
 /// What went wrong with the block store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -203,6 +206,25 @@ impl BlockStore {
                     column_family: CF_RESULTS,
                     height: h,
                     reason: e.to_string(),
+                })
+            })
+            .transpose()
+    }
+
+    /// Saves the validator set that signs the next height.
+    pub fn save_validators(&self, validators: &[StoredValidator]) -> Result<(), StoreError> {
+        let bytes = borsh::to_vec(&validators.to_vec()).unwrap_or_default();
+        self.put(CF_META, META_VALIDATORS, &bytes)
+    }
+
+    /// The saved validator set, if any.
+    pub fn validators(&self) -> Result<Option<Vec<StoredValidator>>, StoreError> {
+        self.get(CF_META, META_VALIDATORS)?
+            .map(|b| {
+                borsh::from_slice(&b).map_err(|e| StoreError::Corrupt {
+                    column_family: CF_META,
+                    height: 0,
+                    reason: format!("validator set: {e}"),
                 })
             })
             .transpose()

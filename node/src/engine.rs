@@ -1,0 +1,679 @@
+//! The consensus engine wired to the ABCI app: Malachite drives heights and
+//! rounds; this loop answers every message it sends (one `match`, one arm
+//! per message, each saying what the protocol expects), turning proposals
+//! into `PrepareProposal`, received blocks into `ProcessProposal`, and
+//! decisions into `FinalizeBlock` + `Commit`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use malachitebft_app_channel::app::config::{
+    ConsensusConfig, NodeConfig, P2pConfig, ValueSyncConfig,
+};
+use malachitebft_app_channel::app::engine::host::{Next, SyncedValueOutcome};
+use malachitebft_app_channel::app::net::Multiaddr;
+use malachitebft_app_channel::app::streaming::StreamMessage;
+use malachitebft_app_channel::app::types::core::{
+    Context, ExtendedCommitCertificate, HeightParams, LinearTimeouts, Round, Validity,
+    VoteExtensions,
+};
+use malachitebft_app_channel::app::types::sync::RawDecidedValue;
+use malachitebft_app_channel::app::types::{Keypair, LocallyProposedValue, PeerId, ProposedValue};
+use malachitebft_app_channel::{
+    AppMsg, Channels, ConsensusContext, EngineHandle, NetworkContext, NetworkIdentity, NetworkMsg,
+    RequestContext, Signer, SyncContext, WalContext,
+};
+use malachitebft_signing_ed25519::{PrivateKey, PublicKey};
+use tendermint_proto::{google::protobuf::Timestamp, v0_38::abci as pb};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::{
+    abci::AbciConnections,
+    block::{BlockTime, CommitVote, DecidedBlock},
+    chain::{apply_decided_block, handshake, ChainError},
+    codec::{decode_certificate, encode_certificate, SynodCodec},
+    context::{
+        BlockHash, BlockHeight, BlockRef, Ed25519Signer, Ed25519Verifier, ProposalPart,
+        SynodContext, Validator, ValidatorAddress, ValidatorSet,
+    },
+    mempool::{Mempool, MempoolConfig, MempoolError, TxHash},
+    store::BlockStore,
+    streaming::{split_block, PartStreams, DEFAULT_CHUNK_BYTES},
+};
+
+/// Everything a node needs to start.
+#[derive(Clone, Debug)]
+pub struct NodeSettings {
+    pub home: PathBuf,
+    pub moniker: String,
+    pub consensus_key: [u8; 32],
+    pub node_key: [u8; 32],
+    pub listen_addr: Multiaddr,
+    pub persistent_peers: Vec<Multiaddr>,
+    pub abci_address: String,
+    pub timeouts: LinearTimeouts,
+    /// Target duration of a height (CometBFT's `timeout_commit`, roughly).
+    pub target_block_time: Option<Duration>,
+    pub mempool: MempoolConfig,
+}
+
+/// Why the node stopped or could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    #[error(transparent)]
+    Abci(#[from] crate::abci::AbciError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("consensus engine: {0}")]
+    Engine(String),
+    #[error("invalid validator set from the app: {0}")]
+    ValidatorSet(String),
+}
+
+#[derive(Clone, Debug)]
+struct Config {
+    moniker: String,
+    consensus: ConsensusConfig,
+    value_sync: ValueSyncConfig,
+}
+
+impl NodeConfig for Config {
+    fn moniker(&self) -> &str {
+        &self.moniker
+    }
+    fn consensus(&self) -> &ConsensusConfig {
+        &self.consensus
+    }
+    fn consensus_mut(&mut self) -> &mut ConsensusConfig {
+        &mut self.consensus
+    }
+    fn value_sync(&self) -> &ValueSyncConfig {
+        &self.value_sync
+    }
+    fn value_sync_mut(&mut self) -> &mut ValueSyncConfig {
+        &mut self.value_sync
+    }
+}
+
+/// A transaction submitted to the node, with where to send the verdict.
+pub type TxSubmission = (Vec<u8>, oneshot::Sender<Result<TxHash, MempoolError>>);
+
+/// A running node.
+pub struct NodeHandle {
+    /// Submit transactions to the mempool.
+    pub txs: mpsc::Sender<TxSubmission>,
+    /// Heights as they are committed, with their app hash.
+    pub committed: tokio::sync::broadcast::Sender<(u64, Vec<u8>)>,
+    engine: EngineHandle,
+    app: tokio::task::JoinHandle<Result<(), NodeError>>,
+}
+
+impl std::fmt::Debug for NodeHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeHandle").finish_non_exhaustive()
+    }
+}
+
+impl NodeHandle {
+    /// Stops consensus and the app loop.
+    pub async fn shutdown(self) {
+        self.engine.actor.stop(None);
+        self.engine.handle.abort();
+        self.app.abort();
+    }
+}
+
+fn validator_set_from(updates: &[pb::ValidatorUpdate]) -> Result<ValidatorSet, NodeError> {
+    use tendermint_proto::v0_38::crypto::public_key::Sum;
+    let mut vs = Vec::new();
+    for u in updates {
+        let Some(Sum::Ed25519(bytes)) = u.pub_key.as_ref().and_then(|k| k.sum.clone()) else {
+            return Err(NodeError::ValidatorSet(
+                "only ed25519 consensus keys are supported".into(),
+            ));
+        };
+        let key: [u8; 32] = bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| NodeError::ValidatorSet("ed25519 key is not 32 bytes".into()))?;
+        let pk = PublicKey::from_bytes(key).map_err(|e| NodeError::ValidatorSet(e.to_string()))?;
+        vs.push(Validator::new(pk, u64::try_from(u.power).unwrap_or(0)));
+    }
+    ValidatorSet::new(vs).map_err(|e| NodeError::ValidatorSet(e.to_string()))
+}
+
+fn apply_updates(
+    set: &ValidatorSet,
+    updates: &[pb::ValidatorUpdate],
+) -> Result<ValidatorSet, NodeError> {
+    if updates.is_empty() {
+        return Ok(set.clone());
+    }
+    let changed = validator_set_from(
+        &updates
+            .iter()
+            .filter(|u| u.power > 0)
+            .cloned()
+            .collect::<Vec<_>>(),
+    )
+    .ok();
+    let removed: Vec<ValidatorAddress> = {
+        let zero: Vec<_> = updates
+            .iter()
+            .filter(|u| u.power == 0)
+            .cloned()
+            .map(|mut u| {
+                u.power = 1;
+                u
+            })
+            .collect();
+        validator_set_from(&zero)
+            .map(|s| s.validators().iter().map(|v| v.address).collect())
+            .unwrap_or_default()
+    };
+    let mut by_addr: BTreeMap<ValidatorAddress, Validator> = set
+        .validators()
+        .iter()
+        .map(|v| (v.address, v.clone()))
+        .collect();
+    for a in removed {
+        by_addr.remove(&a);
+    }
+    if let Some(changed) = changed {
+        for v in changed.validators() {
+            by_addr.insert(v.address, v.clone());
+        }
+    }
+    ValidatorSet::new(by_addr.into_values()).map_err(|e| NodeError::ValidatorSet(e.to_string()))
+}
+
+/// Starts a validator node: ABCI handshake with the app, then consensus.
+pub async fn start(
+    settings: NodeSettings,
+    init_chain: pb::RequestInitChain,
+) -> Result<NodeHandle, NodeError> {
+    let chain_id = init_chain.chain_id.clone();
+    let ctx = SynodContext::new(chain_id.clone());
+    let abci =
+        Arc::new(AbciConnections::connect(&settings.abci_address, Duration::from_secs(30)).await?);
+    let store = BlockStore::open(&settings.home.join("data").join("blocks.db"))?;
+    let genesis_validators = init_chain.validators.clone();
+    let initial_height = u64::try_from(init_chain.initial_height).unwrap_or(1).max(1);
+    let outcome = handshake(&abci, &store, || init_chain).await?;
+    // The validator set: as saved after the last block; on a new chain the
+    // app's answer to InitChain, or genesis' if the app accepted it.
+    let validators = match store.validators()? {
+        Some(saved) => ValidatorSet::new(saved.into_iter().filter_map(|(k, p)| {
+            PublicKey::from_bytes(k)
+                .ok()
+                .map(|pk| Validator::new(pk, p))
+        }))
+        .map_err(|e| NodeError::ValidatorSet(e.to_string()))?,
+        None if !outcome.init_validators.is_empty() => {
+            validator_set_from(&outcome.init_validators)?
+        }
+        None => validator_set_from(&genesis_validators)?,
+    };
+    store.save_validators(&validators_to_save(&validators))?;
+
+    let key = PrivateKey::from(settings.consensus_key);
+    let signer = Ed25519Signer::new(chain_id.clone(), key.clone());
+    let address = ValidatorAddress::of(&key.public_key());
+    let keypair = Keypair::ed25519_from_bytes(settings.node_key)
+        .map_err(|e| NodeError::Engine(e.to_string()))?;
+    let peer_id = keypair.public().to_peer_id();
+    let proof = signer
+        .sign_validator_proof(key.public_key().as_bytes().to_vec(), peer_id.to_bytes())
+        .await
+        .map_err(|e| NodeError::Engine(e.to_string()))?;
+    let proof_bytes =
+        malachitebft_app_channel::app::types::codec::Codec::encode(&SynodCodec, &proof)
+            .map_err(|e| NodeError::Engine(e.to_string()))?;
+    let identity = NetworkIdentity::new_validator(
+        settings.moniker.clone(),
+        keypair,
+        address.to_string(),
+        proof_bytes,
+    );
+    let config = Config {
+        moniker: settings.moniker.clone(),
+        consensus: ConsensusConfig {
+            p2p: P2pConfig {
+                listen_addr: settings.listen_addr.clone(),
+                persistent_peers: settings.persistent_peers.clone(),
+                ..P2pConfig::default()
+            },
+            ..ConsensusConfig::default()
+        },
+        value_sync: ValueSyncConfig::default(),
+    };
+    let (channels, engine) = malachitebft_app_channel::start_engine(
+        ctx.clone(),
+        config,
+        WalContext::new(settings.home.join("wal").join("consensus.wal"), SynodCodec),
+        NetworkContext::new(identity, SynodCodec),
+        ConsensusContext::new_validator(
+            address,
+            Box::new(Ed25519Verifier::new(chain_id.clone())),
+            Box::new(signer),
+        ),
+        SyncContext::new(SynodCodec),
+        RequestContext::new(100),
+    )
+    .await
+    .map_err(|e| NodeError::Engine(format!("{e:?}")))?;
+
+    let (tx_in, tx_rx) = mpsc::channel(1024);
+    let (committed, _) = tokio::sync::broadcast::channel(64);
+    let next_height = if store.height()? == 0 {
+        initial_height
+    } else {
+        store.height()? + 1
+    };
+    let app = AppLoop {
+        ctx,
+        chain_id,
+        key,
+        address,
+        abci,
+        store,
+        mempool: Mempool::new(settings.mempool.clone()),
+        validators,
+        timeouts: settings.timeouts,
+        target: settings.target_block_time,
+        height: BlockHeight(next_height),
+        proposals: BTreeMap::new(),
+        own_parts: BTreeMap::new(),
+        streams: PartStreams::new(256, 64 << 20),
+        last_commit: Vec::new(),
+        last_commit_round: 0,
+        committed: committed.clone(),
+    };
+    let task = tokio::spawn(app.run(channels, tx_rx));
+    Ok(NodeHandle {
+        txs: tx_in,
+        committed,
+        engine,
+        app: task,
+    })
+}
+
+fn validators_to_save(set: &ValidatorSet) -> Vec<crate::store::StoredValidator> {
+    set.validators()
+        .iter()
+        .map(|v| (*v.public_key.as_bytes(), v.voting_power))
+        .collect()
+}
+
+struct AppLoop {
+    ctx: SynodContext,
+    chain_id: String,
+    key: PrivateKey,
+    address: ValidatorAddress,
+    abci: Arc<AbciConnections>,
+    store: BlockStore,
+    mempool: Mempool,
+    validators: ValidatorSet,
+    timeouts: LinearTimeouts,
+    target: Option<Duration>,
+    height: BlockHeight,
+    /// Blocks proposed or received and not yet decided, by hash.
+    proposals: BTreeMap<BlockHash, (Round, DecidedBlock)>,
+    /// Our own proposals' parts, to restream.
+    own_parts: BTreeMap<BlockHash, Vec<StreamMessage<ProposalPart>>>,
+    streams: PartStreams<PeerId>,
+    last_commit: Vec<CommitVote>,
+    last_commit_round: u32,
+    committed: tokio::sync::broadcast::Sender<(u64, Vec<u8>)>,
+}
+
+fn now() -> BlockTime {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    BlockTime {
+        seconds: d.as_secs() as i64,
+        nanos: d.subsec_nanos() as i32,
+    }
+}
+
+impl AppLoop {
+    fn params(&self) -> HeightParams<SynodContext> {
+        HeightParams::new(self.validators.clone(), self.timeouts, self.target)
+    }
+
+    async fn run(
+        mut self,
+        mut channels: Channels<SynodContext>,
+        mut txs: mpsc::Receiver<TxSubmission>,
+    ) -> Result<(), NodeError> {
+        loop {
+            tokio::select! {
+                msg = channels.consensus.recv() => {
+                    let Some(msg) = msg else { return Ok(()) };
+                    self.handle(msg, &channels.network).await?;
+                }
+                Some((tx, reply)) = txs.recv() => {
+                    let r = self.mempool.add(&self.abci, tx).await;
+                    let _ = reply.send(r);
+                }
+            }
+        }
+    }
+
+    async fn handle(
+        &mut self,
+        msg: AppMsg<SynodContext>,
+        network: &mpsc::Sender<NetworkMsg<SynodContext>>,
+    ) -> Result<(), NodeError> {
+        match msg {
+            // Consensus is up: start at the height after the last stored block.
+            AppMsg::ConsensusReady { reply } => {
+                let _ = reply.send((self.height, self.params()));
+            }
+            // A round started: hand back any value we already hold for it (after a restart).
+            AppMsg::StartedRound {
+                height,
+                round,
+                reply_value,
+                ..
+            } => {
+                self.height = height;
+                let known = self
+                    .proposals
+                    .iter()
+                    .filter(|(_, (r, b))| *r == round && b.height == height.0)
+                    .map(|(hash, (_, b))| ProposedValue {
+                        height,
+                        round,
+                        valid_round: Round::Nil,
+                        proposer: ValidatorAddress(b.proposer_address),
+                        value: BlockRef { hash: *hash },
+                        validity: Validity::Valid,
+                    })
+                    .collect();
+                let _ = reply_value.send(known);
+            }
+            // We propose: the same block again if we already built one for
+            // this round, else PrepareProposal over the mempool; then stream it.
+            AppMsg::GetValue {
+                height,
+                round,
+                reply,
+                ..
+            } => {
+                let existing = self
+                    .proposals
+                    .iter()
+                    .find(|(_, (r, b))| {
+                        *r == round && b.height == height.0 && b.proposer_address == self.address.0
+                    })
+                    .map(|(h, _)| *h);
+                let hash = match existing {
+                    Some(h) => h,
+                    None => self.build_block(height, round).await?,
+                };
+                let _ = reply.send(LocallyProposedValue::new(height, round, BlockRef { hash }));
+                for part in self.own_parts.get(&hash).cloned().unwrap_or_default() {
+                    let _ = network.send(NetworkMsg::PublishProposalPart(part)).await;
+                }
+            }
+            // A part of someone's proposal: once the stream is whole, check
+            // proposer, signature and hash, and let the app judge the block.
+            AppMsg::ReceivedProposalPart {
+                from,
+                published_by,
+                part,
+                reply,
+            } => {
+                let publisher = published_by.unwrap_or(from);
+                let value = match self.streams.insert(publisher, part) {
+                    Ok(Some(p)) => self.judge(p).await?,
+                    Ok(None) => None,
+                    Err(e) => {
+                        tracing::warn!(%publisher, error = %e, "dropped a proposal stream");
+                        None
+                    }
+                };
+                let _ = reply.send(value);
+            }
+            // Consensus decided: execute and commit the block, then recheck the mempool.
+            AppMsg::Decided {
+                certificate,
+                extensions,
+                reply,
+            } => {
+                self.decide(certificate, extensions).await?;
+                let _ = reply.send(());
+            }
+            // The height is over: start the next with the (possibly updated) validator set.
+            AppMsg::Finalized { reply, .. } => {
+                let _ = reply.send(Next::Start(self.height, self.params()));
+            }
+            AppMsg::GetHistoryMinHeight { reply } => {
+                let _ = reply.send(BlockHeight(1));
+            }
+            // Serve sync: a contiguous run of stored blocks with their certificates.
+            AppMsg::GetDecidedValues { range, reply } => {
+                let mut out = Vec::new();
+                let top = self.store.height()?;
+                for h in range.start().0..=range.end().0.min(top) {
+                    let (Some(block), Some(cert)) =
+                        (self.store.block(h)?, self.store.certificate(h)?)
+                    else {
+                        break;
+                    };
+                    let Ok(certificate) = decode_certificate(&cert) else {
+                        break;
+                    };
+                    out.push(RawDecidedValue::new(
+                        Bytes::from(block.encode()),
+                        certificate,
+                    ));
+                }
+                let _ = reply.send(out);
+            }
+            // A block fetched by sync: the certificate proves the decision; check it decodes.
+            AppMsg::ProcessSyncedValue {
+                height,
+                round,
+                proposer,
+                value_bytes,
+                reply,
+            } => {
+                let outcome = match DecidedBlock::decode(&value_bytes) {
+                    Ok(block) if block.height == height.0 => {
+                        let hash = block.hash_ref();
+                        self.proposals.insert(hash, (round, block));
+                        SyncedValueOutcome::Verdict(ProposedValue {
+                            height,
+                            round,
+                            valid_round: Round::Nil,
+                            proposer,
+                            value: BlockRef { hash },
+                            validity: Validity::Valid,
+                        })
+                    }
+                    _ => SyncedValueOutcome::PeerFault,
+                };
+                let _ = reply.send(outcome);
+            }
+            // Re-publish our own proposal's original parts.
+            AppMsg::RestreamProposal { value_id, .. } => {
+                for part in self.own_parts.get(&value_id).cloned().unwrap_or_default() {
+                    let _ = network.send(NetworkMsg::PublishProposalPart(part)).await;
+                }
+            }
+            // Vote extensions are disabled (policy Disabled in every height).
+            AppMsg::ExtendVote { reply, .. } => {
+                let _ = reply.send(None);
+            }
+            AppMsg::VerifyVoteExtensions {
+                extensions, reply, ..
+            } => {
+                let _ = reply.send(extensions.into_iter().map(|(a, _)| (a, Ok(()))).collect());
+            }
+        }
+        Ok(())
+    }
+
+    async fn build_block(
+        &mut self,
+        height: BlockHeight,
+        round: Round,
+    ) -> Result<BlockHash, NodeError> {
+        let time = now();
+        let candidates = self.mempool.reap(Some(1 << 20));
+        let prepared = self
+            .abci
+            .prepare_proposal(pb::RequestPrepareProposal {
+                max_tx_bytes: 1 << 20,
+                txs: candidates.into_iter().map(Into::into).collect(),
+                local_last_commit: None,
+                misbehavior: vec![],
+                height: height.0 as i64,
+                time: Some(Timestamp {
+                    seconds: time.seconds,
+                    nanos: time.nanos,
+                }),
+                next_validators_hash: vec![0; 32].into(),
+                proposer_address: self.address.0.to_vec().into(),
+            })
+            .await?;
+        let block = DecidedBlock {
+            height: height.0,
+            round: round.as_u32().unwrap_or(0),
+            time,
+            proposer_address: self.address.0,
+            last_commit_round: self.last_commit_round,
+            last_commit: self.last_commit.clone(),
+            misbehavior: vec![],
+            next_validators_hash: [0; 32],
+            txs: prepared.txs.into_iter().map(|t| t.to_vec()).collect(),
+        };
+        let bytes = block.encode();
+        let hash = block.hash_ref();
+        let parts = split_block(
+            &self.chain_id,
+            &self.key,
+            height,
+            round,
+            Round::Nil,
+            self.address,
+            &bytes,
+            DEFAULT_CHUNK_BYTES,
+        );
+        self.own_parts.insert(hash, parts);
+        self.proposals.insert(hash, (round, block));
+        Ok(hash)
+    }
+
+    async fn judge(
+        &mut self,
+        p: crate::streaming::ReceivedProposal,
+    ) -> Result<Option<ProposedValue<SynodContext>>, NodeError> {
+        if p.height != self.height {
+            return Ok(None);
+        }
+        let expected = self
+            .ctx
+            .select_proposer(&self.validators, p.height, p.round);
+        if expected.address != p.proposer || !p.verify(&self.chain_id, &expected.public_key) {
+            tracing::warn!(proposer = %p.proposer, "proposal from the wrong proposer or with a bad signature");
+            return Ok(None);
+        }
+        let hash = p.block_hash();
+        let valid = match DecidedBlock::decode(&p.block_bytes) {
+            Ok(block) if block.height == p.height.0 && block.proposer_address == p.proposer.0 => {
+                let accepted = self
+                    .abci
+                    .process_proposal(pb::RequestProcessProposal {
+                        txs: block.txs.iter().map(|t| t.clone().into()).collect(),
+                        proposed_last_commit: None,
+                        misbehavior: vec![],
+                        hash: hash.0.to_vec().into(),
+                        height: block.height as i64,
+                        time: Some(Timestamp {
+                            seconds: block.time.seconds,
+                            nanos: block.time.nanos,
+                        }),
+                        next_validators_hash: vec![0; 32].into(),
+                        proposer_address: block.proposer_address.to_vec().into(),
+                    })
+                    .await?;
+                self.proposals.insert(hash, (p.round, block));
+                accepted
+            }
+            _ => false,
+        };
+        Ok(Some(ProposedValue {
+            height: p.height,
+            round: p.round,
+            valid_round: p.pol_round,
+            proposer: p.proposer,
+            value: BlockRef { hash },
+            validity: Validity::from_bool(valid),
+        }))
+    }
+
+    async fn decide(
+        &mut self,
+        certificate: malachitebft_app_channel::app::types::core::CommitCertificate<SynodContext>,
+        extensions: VoteExtensions<SynodContext>,
+    ) -> Result<(), NodeError> {
+        let hash = certificate.value_id;
+        let Some((_, block)) = self.proposals.get(&hash).cloned() else {
+            return Err(NodeError::Engine(format!(
+                "decided block {hash} is unknown"
+            )));
+        };
+        let signers: std::collections::BTreeSet<ValidatorAddress> = certificate
+            .commit_signatures
+            .iter()
+            .map(|s| s.address)
+            .collect();
+        let round = certificate.round.as_u32().unwrap_or(0);
+        let extended = ExtendedCommitCertificate::from_commit_certificate_and_extensions(
+            certificate,
+            extensions,
+        );
+        let cert_bytes =
+            encode_certificate(&extended).map_err(|e| NodeError::Engine(e.to_string()))?;
+        let results = apply_decided_block(&self.abci, &self.store, &block, &cert_bytes).await?;
+        self.mempool.update(&self.abci, &block.txs).await?;
+        self.last_commit = self
+            .validators
+            .validators()
+            .iter()
+            .map(|v| CommitVote {
+                address: v.address.0,
+                power: v.voting_power as i64,
+                signed: signers.contains(&v.address),
+            })
+            .collect();
+        self.last_commit_round = round;
+        self.validators = apply_updates(&self.validators, &results.validator_updates)?;
+        self.store
+            .save_validators(&validators_to_save(&self.validators))?;
+        self.proposals.retain(|_, (_, b)| b.height > block.height);
+        self.own_parts.retain(|h, _| self.proposals.contains_key(h));
+        self.height = BlockHeight(block.height + 1);
+        let _ = self
+            .committed
+            .send((block.height, results.app_hash.to_vec()));
+        tracing::info!(height = block.height, txs = block.txs.len(), app_hash = %hex::encode(&results.app_hash), "committed");
+        Ok(())
+    }
+}
+
+impl DecidedBlock {
+    /// The block's hash as the consensus value id.
+    pub fn hash_ref(&self) -> BlockHash {
+        BlockHash(self.hash())
+    }
+}
