@@ -120,11 +120,18 @@ impl std::fmt::Debug for NodeHandle {
 }
 
 impl NodeHandle {
-    /// Stops consensus and the app loop.
+    /// Stops consensus and the app loop, and waits until both are gone (the
+    /// WAL, the network port and the block store are released).
     pub async fn shutdown(self) {
-        self.engine.actor.stop(None);
+        let _ = self
+            .engine
+            .actor
+            .kill_and_wait(Some(Duration::from_secs(10)))
+            .await;
         self.engine.handle.abort();
+        let _ = self.engine.handle.await;
         self.app.abort();
+        let _ = self.app.await;
     }
 }
 

@@ -101,38 +101,108 @@ async fn a_single_validator_commits_blocks_and_includes_a_submitted_tx() {
     node.shutdown().await;
 }
 
+fn settings(
+    dir: &std::path::Path,
+    i: usize,
+    addrs: &[malachitebft_app_channel::app::net::Multiaddr],
+) -> NodeSettings {
+    NodeSettings {
+        home: dir.join(format!("node{i}")),
+        moniker: format!("v{i}"),
+        consensus_key: key(&format!("consensus-{i}")).to_seed(),
+        node_key: [i as u8 + 1; 32],
+        listen_addr: addrs[i].clone(),
+        persistent_peers: addrs
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, a)| a.clone())
+            .collect(),
+        abci_address: format!(
+            "unix://{}",
+            dir.join(format!("app{i}")).join("abci.sock").display()
+        ),
+        timeouts: fast_timeouts(),
+        target_block_time: Some(Duration::from_millis(100)),
+        mempool: MempoolConfig::default(),
+    }
+}
+
+fn loopback_addrs(n: usize) -> Vec<malachitebft_app_channel::app::net::Multiaddr> {
+    (0..n)
+        .map(|_| {
+            format!("/ip4/127.0.0.1/tcp/{}", free_port())
+                .parse()
+                .unwrap()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_validator_that_starts_late_catches_up_by_sync_and_agrees() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = TestNet::new(4, 2, ChainParams::default());
+    let addrs = loopback_addrs(4);
+    let mut nodes = Vec::new();
+    let mut queries = Vec::new();
+    for i in 0..3 {
+        queries.push(common::serve_app(&dir.path().join(format!("app{i}"))).await);
+        nodes.push(
+            start(settings(dir.path(), i, &addrs), common::init_request(&net))
+                .await
+                .unwrap(),
+        );
+    }
+    // Three of four equal validators (75% > 2/3 of the power) make progress alone.
+    let mut first = nodes[0].committed.subscribe();
+    let mut reference = Vec::new();
+    while reference.len() < 6 {
+        reference.push(
+            tokio::time::timeout(Duration::from_secs(90), first.recv())
+                .await
+                .expect("no progress")
+                .unwrap(),
+        );
+    }
+    // The fourth starts late, from an empty app and block store.
+    queries.push(common::serve_app(&dir.path().join("app3")).await);
+    let late = start(settings(dir.path(), 3, &addrs), common::init_request(&net))
+        .await
+        .unwrap();
+    let mut sub = late.committed.subscribe();
+    let mut caught_up = Vec::new();
+    while caught_up.len() < 6 {
+        caught_up.push(
+            tokio::time::timeout(Duration::from_secs(90), sub.recv())
+                .await
+                .expect("the late node never synced")
+                .unwrap(),
+        );
+    }
+    assert_eq!(
+        caught_up, reference,
+        "the late node replays exactly the chain the others decided"
+    );
+    for n in nodes {
+        n.shutdown().await;
+    }
+    late.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn four_validators_agree_on_every_block_and_app_hash() {
     let dir = tempfile::tempdir().unwrap();
     let net = TestNet::new(4, 2, ChainParams::default());
-    let ports: Vec<u16> = (0..4).map(|_| free_port()).collect();
-    let addrs: Vec<malachitebft_app_channel::app::net::Multiaddr> = ports
-        .iter()
-        .map(|p| format!("/ip4/127.0.0.1/tcp/{p}").parse().unwrap())
-        .collect();
+    let addrs = loopback_addrs(4);
     let mut nodes = Vec::new();
     let mut queries = Vec::new();
     for i in 0..4 {
-        let app_dir = dir.path().join(format!("app{i}"));
-        queries.push(common::serve_app(&app_dir).await);
-        let settings = NodeSettings {
-            home: dir.path().join(format!("node{i}")),
-            moniker: format!("v{i}"),
-            consensus_key: key(&format!("consensus-{i}")).to_seed(),
-            node_key: [i as u8 + 1; 32],
-            listen_addr: addrs[i].clone(),
-            persistent_peers: addrs
-                .iter()
-                .enumerate()
-                .filter(|(j, _)| *j != i)
-                .map(|(_, a)| a.clone())
-                .collect(),
-            abci_address: format!("unix://{}", app_dir.join("abci.sock").display()),
-            timeouts: fast_timeouts(),
-            target_block_time: Some(Duration::from_millis(100)),
-            mempool: MempoolConfig::default(),
-        };
-        nodes.push(start(settings, common::init_request(&net)).await.unwrap());
+        queries.push(common::serve_app(&dir.path().join(format!("app{i}"))).await);
+        nodes.push(
+            start(settings(dir.path(), i, &addrs), common::init_request(&net))
+                .await
+                .unwrap(),
+        );
     }
     let mut subs: Vec<_> = nodes.iter().map(|n| n.committed.subscribe()).collect();
 
@@ -187,6 +257,73 @@ async fn four_validators_agree_on_every_block_and_app_hash() {
         landed,
         "the transfer never landed (mempool gossip is not built: it waits for node 2 to propose)"
     );
+    for n in nodes {
+        n.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_restarted_validator_resumes_from_its_store_and_keeps_agreeing() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = TestNet::new(4, 2, ChainParams::default());
+    let addrs = loopback_addrs(4);
+    let mut nodes = Vec::new();
+    for i in 0..4 {
+        common::serve_app(&dir.path().join(format!("app{i}"))).await;
+        nodes.push(
+            start(settings(dir.path(), i, &addrs), common::init_request(&net))
+                .await
+                .unwrap(),
+        );
+    }
+    let mut watch = nodes[1].committed.subscribe();
+    let mut reference = Vec::new();
+    while reference.len() < 4 {
+        reference.push(
+            tokio::time::timeout(Duration::from_secs(90), watch.recv())
+                .await
+                .expect("no progress")
+                .unwrap(),
+        );
+    }
+    // Stop validator 0; the others go on; start it again on the same home and app.
+    let stopped = nodes.remove(0);
+    stopped.shutdown().await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let restarted = start(settings(dir.path(), 0, &addrs), common::init_request(&net))
+        .await
+        .unwrap();
+    let mut sub = restarted.committed.subscribe();
+    let (h, hash) = tokio::time::timeout(Duration::from_secs(90), sub.recv())
+        .await
+        .expect("the restarted node never committed")
+        .unwrap();
+    // Whatever height it resumes at, it agrees with validator 1 there.
+    let mut other = Vec::new();
+    let store_hash = loop {
+        if let Some((_, x)) = reference
+            .iter()
+            .chain(other.iter())
+            .find(|(oh, _)| *oh == h)
+        {
+            break x.clone();
+        }
+        other.push(
+            tokio::time::timeout(Duration::from_secs(90), watch.recv())
+                .await
+                .expect("validator 1 stalled")
+                .unwrap(),
+        );
+    };
+    assert_eq!(
+        hash, store_hash,
+        "the restarted validator agrees at height {h}"
+    );
+    assert!(
+        h > 4,
+        "it resumed after the heights it had committed, at {h}"
+    );
+    restarted.shutdown().await;
     for n in nodes {
         n.shutdown().await;
     }
