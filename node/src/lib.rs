@@ -5,9 +5,11 @@
 //! Built so far (issue 4 is in progress): the async ABCI client with
 //! CometBFT's four connections ([`abci`]), the mempool ([`mempool`]), decided
 //! blocks ([`block`]), the RocksDB block store ([`store`]), the chain
-//! executor with the restart handshake ([`chain`]), and the Malachite
-//! consensus context with its signer and verifier ([`context`]). The codec,
-//! the engine loop and the RPC follow; see `docs/node-malachite-notes.md`.
+//! executor with the restart handshake ([`chain`]), the Malachite consensus
+//! context with its signer and verifier ([`context`]), the wire codec
+//! ([`codec`]), proposal streaming ([`streaming`]) and the engine loop that
+//! ties them together ([`engine`]). The binary, the RPC and mempool gossip
+//! follow; see `docs/node-malachite-notes.md`.
 
 pub mod abci;
 pub mod block;
