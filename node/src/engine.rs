@@ -229,7 +229,13 @@ pub async fn start(
     store.save_validators(&validators_to_save(&validators))?;
 
     let key = PrivateKey::from(settings.consensus_key);
-    let signer = Ed25519Signer::new(chain_id.clone(), key.clone());
+    // Double-sign protection survives restarts: the last signed position is on disk.
+    let signer = Ed25519Signer::with_state_file(
+        chain_id.clone(),
+        key.clone(),
+        settings.home.join("data").join("priv_validator_state.bin"),
+    )
+    .map_err(|e| NodeError::Engine(e.to_string()))?;
     let address = ValidatorAddress::of(&key.public_key());
     let keypair = Keypair::ed25519_from_bytes(settings.node_key)
         .map_err(|e| NodeError::Engine(e.to_string()))?;

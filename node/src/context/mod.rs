@@ -7,7 +7,8 @@ mod signing;
 mod types;
 
 pub use signing::{
-    proposal_sign_bytes, vote_extension_sign_bytes, vote_sign_bytes, Ed25519Signer, Ed25519Verifier,
+    proposal_sign_bytes, vote_extension_sign_bytes, vote_sign_bytes, Ed25519Signer,
+    Ed25519Verifier, SignPosition, SignRefused,
 };
 pub use types::{
     BlockHash, BlockHeight, BlockRef, Proposal, ProposalPart, Validator, ValidatorAddress,

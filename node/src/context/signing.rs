@@ -13,6 +13,7 @@ use malachitebft_app_channel::app::types::core::{
 use malachitebft_app_channel::{Signer, Verifier};
 use malachitebft_signing::{Error, VerificationResult};
 use malachitebft_signing_ed25519::{PrivateKey, PublicKey, Signature};
+use sha2::Digest;
 
 use super::{Proposal, SynodContext, Vote};
 
@@ -84,11 +85,57 @@ pub fn vote_extension_sign_bytes(
     )
 }
 
+/// Where in consensus a signature was made: CometBFT's height/round/step
+/// (proposal 1, prevote 2, precommit 3), ordered.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+)]
+pub struct SignPosition {
+    pub height: u64,
+    pub round: u32,
+    pub step: u8,
+}
+
+/// The last signature made, persisted so a restarted validator never signs
+/// two different messages for one position (double-sign protection).
+#[derive(Clone, Debug, PartialEq, Eq, borsh::BorshSerialize, borsh::BorshDeserialize)]
+struct LastSigned {
+    position: SignPosition,
+    sign_bytes_hash: [u8; 32],
+    signature: [u8; 64],
+}
+
+/// The sign-state file and its last record.
+type SignState = (std::path::PathBuf, Option<LastSigned>);
+
+/// Why the signer refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SignRefused {
+    #[error("refusing to sign at {got:?}: already signed at {last:?} (double-sign protection)")]
+    Regression {
+        got: SignPosition,
+        last: SignPosition,
+    },
+    #[error("refusing to sign a different message at {at:?} than the one already signed there (double-sign protection)")]
+    Conflict { at: SignPosition },
+    #[error("cannot persist the sign state at {path}: {reason}")]
+    State { path: String, reason: String },
+}
+
 /// Signs with this node's consensus key.
 #[derive(Clone)]
 pub struct Ed25519Signer {
     chain_id: String,
     key: PrivateKey,
+    state: Option<std::sync::Arc<std::sync::Mutex<SignState>>>,
 }
 
 impl std::fmt::Debug for Ed25519Signer {
@@ -106,7 +153,86 @@ impl Ed25519Signer {
         Ed25519Signer {
             chain_id: chain_id.into(),
             key,
+            state: None,
         }
+    }
+
+    /// A signer that records every proposal and vote signature in `path`
+    /// (written and synced before the signature is released) and refuses to
+    /// sign below the last position, or anything different at it.
+    pub fn with_state_file(
+        chain_id: impl Into<String>,
+        key: PrivateKey,
+        path: std::path::PathBuf,
+    ) -> Result<Ed25519Signer, SignRefused> {
+        let state_err = |reason: String| SignRefused::State {
+            path: path.display().to_string(),
+            reason,
+        };
+        let last = match std::fs::read(&path) {
+            Ok(bytes) => Some(
+                borsh::from_slice::<LastSigned>(&bytes)
+                    .map_err(|e| state_err(format!("corrupt: {e}")))?,
+            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(state_err(e.to_string())),
+        };
+        Ok(Ed25519Signer {
+            chain_id: chain_id.into(),
+            key,
+            state: Some(std::sync::Arc::new(std::sync::Mutex::new((path, last)))),
+        })
+    }
+
+    /// Signs `message` at `position`, enforcing and recording the sign state.
+    fn sign_at(&self, position: SignPosition, message: &[u8]) -> Result<Signature, SignRefused> {
+        let Some(state) = &self.state else {
+            return Ok(self.key.sign(message));
+        };
+        let mut guard = state.lock().unwrap_or_else(|p| p.into_inner());
+        let hash: [u8; 32] = sha2::Sha256::digest(message).into();
+        if let Some(last) = &guard.1 {
+            if position < last.position {
+                return Err(SignRefused::Regression {
+                    got: position,
+                    last: last.position,
+                });
+            }
+            if position == last.position {
+                return if last.sign_bytes_hash == hash {
+                    Ok(Signature::from_bytes(last.signature))
+                } else {
+                    Err(SignRefused::Conflict { at: position })
+                };
+            }
+        }
+        let signature = self.key.sign(message);
+        let record = LastSigned {
+            position,
+            sign_bytes_hash: hash,
+            signature: signature.to_bytes(),
+        };
+        let path = guard.0.clone();
+        let state_err = |reason: String| SignRefused::State {
+            path: path.display().to_string(),
+            reason,
+        };
+        let bytes = borsh::to_vec(&record).map_err(|e| state_err(e.to_string()))?;
+        // Write aside, sync, then rename: a crash leaves the old or the new state, never half.
+        let tmp = path.with_extension("tmp");
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| state_err(e.to_string()))?;
+        }
+        let write = || -> std::io::Result<()> {
+            use std::io::Write;
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(&bytes)?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, &path)
+        };
+        write().map_err(|e| state_err(e.to_string()))?;
+        guard.1 = Some(record);
+        Ok(signature)
     }
 
     /// The consensus public key.
@@ -137,7 +263,17 @@ fn check(key: &PublicKey, message: &[u8], signature: &Signature) -> Verification
 #[async_trait]
 impl Signer<SynodContext> for Ed25519Signer {
     async fn sign_vote(&self, vote: Vote) -> Result<SignedMessage<SynodContext, Vote>, Error> {
-        let signature = self.key.sign(&vote_sign_bytes(&self.chain_id, &vote));
+        let position = SignPosition {
+            height: vote.height.0,
+            round: vote.round.as_u32().unwrap_or(0),
+            step: match vote.vote_type {
+                VoteType::Prevote => 2,
+                VoteType::Precommit => 3,
+            },
+        };
+        let signature = self
+            .sign_at(position, &vote_sign_bytes(&self.chain_id, &vote))
+            .map_err(Error::from_source)?;
         Ok(SignedMessage::new(vote, signature))
     }
 
@@ -145,9 +281,14 @@ impl Signer<SynodContext> for Ed25519Signer {
         &self,
         proposal: Proposal,
     ) -> Result<SignedMessage<SynodContext, Proposal>, Error> {
+        let position = SignPosition {
+            height: proposal.height.0,
+            round: proposal.round.as_u32().unwrap_or(0),
+            step: 1,
+        };
         let signature = self
-            .key
-            .sign(&proposal_sign_bytes(&self.chain_id, &proposal));
+            .sign_at(position, &proposal_sign_bytes(&self.chain_id, &proposal))
+            .map_err(Error::from_source)?;
         Ok(SignedMessage::new(proposal, signature))
     }
 

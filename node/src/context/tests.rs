@@ -186,3 +186,58 @@ fn heights_step_and_never_wrap() {
     assert_eq!(BlockHeight(0).decrement(), None);
     assert_eq!(BlockHeight(u64::MAX).increment(), BlockHeight(u64::MAX));
 }
+
+#[tokio::test]
+async fn the_signer_never_signs_two_messages_for_one_position_even_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.bin");
+    let ctx = SynodContext::new("synod-test");
+    let signer = Ed25519Signer::with_state_file("synod-test", key(1), path.clone()).unwrap();
+    let me = ValidatorAddress::of(&signer.public_key());
+    let vote_a = ctx.new_prevote(
+        BlockHeight(5),
+        Round::new(0),
+        NilOrVal::Val(BlockHash([1; 32])),
+        me,
+    );
+    let vote_b = ctx.new_prevote(
+        BlockHeight(5),
+        Round::new(0),
+        NilOrVal::Val(BlockHash([2; 32])),
+        me,
+    );
+    let first = signer.sign_vote(vote_a.clone()).await.unwrap();
+    // The same message again: the same signature (a restart may ask again).
+    assert_eq!(
+        signer.sign_vote(vote_a.clone()).await.unwrap().signature,
+        first.signature
+    );
+    // A different message at the same position is a double sign.
+    assert!(signer.sign_vote(vote_b.clone()).await.is_err());
+
+    // A restarted signer remembers.
+    let restarted = Ed25519Signer::with_state_file("synod-test", key(1), path.clone()).unwrap();
+    assert!(
+        restarted.sign_vote(vote_b).await.is_err(),
+        "the conflict is refused after a restart too"
+    );
+    let older = ctx.new_precommit(BlockHeight(4), Round::new(3), NilOrVal::Nil, me);
+    let err = restarted.sign_vote(older).await.unwrap_err();
+    assert!(err.to_string().contains("double-sign"), "{err}");
+    // Moving forward is fine: precommit after prevote, then the next height's proposal.
+    let precommit = ctx.new_precommit(
+        BlockHeight(5),
+        Round::new(0),
+        NilOrVal::Val(BlockHash([1; 32])),
+        me,
+    );
+    restarted.sign_vote(precommit).await.unwrap();
+    let proposal = ctx.new_proposal(BlockHeight(6), Round::new(0), block(1), Round::Nil, me);
+    restarted.sign_proposal(proposal).await.unwrap();
+    // A corrupt state file is an error, not a fresh start.
+    std::fs::write(&path, b"garbage").unwrap();
+    assert!(matches!(
+        Ed25519Signer::with_state_file("synod-test", key(1), path),
+        Err(SignRefused::State { .. })
+    ));
+}
