@@ -135,65 +135,48 @@ impl NodeHandle {
     }
 }
 
-fn validator_set_from(updates: &[pb::ValidatorUpdate]) -> Result<ValidatorSet, NodeError> {
+/// One ABCI validator update as a validator (power 0 means "remove").
+fn validator_of(u: &pb::ValidatorUpdate) -> Result<Validator, NodeError> {
     use tendermint_proto::v0_38::crypto::public_key::Sum;
-    let mut vs = Vec::new();
-    for u in updates {
-        let Some(Sum::Ed25519(bytes)) = u.pub_key.as_ref().and_then(|k| k.sum.clone()) else {
-            return Err(NodeError::ValidatorSet(
-                "only ed25519 consensus keys are supported".into(),
-            ));
-        };
-        let key: [u8; 32] = bytes
-            .as_slice()
-            .try_into()
-            .map_err(|_| NodeError::ValidatorSet("ed25519 key is not 32 bytes".into()))?;
-        let pk = PublicKey::from_bytes(key).map_err(|e| NodeError::ValidatorSet(e.to_string()))?;
-        vs.push(Validator::new(pk, u64::try_from(u.power).unwrap_or(0)));
-    }
-    ValidatorSet::new(vs).map_err(|e| NodeError::ValidatorSet(e.to_string()))
+    let Some(Sum::Ed25519(bytes)) = u.pub_key.as_ref().and_then(|k| k.sum.clone()) else {
+        return Err(NodeError::ValidatorSet(
+            "only ed25519 consensus keys are supported".into(),
+        ));
+    };
+    let key: [u8; 32] = bytes
+        .as_slice()
+        .try_into()
+        .map_err(|_| NodeError::ValidatorSet("ed25519 key is not 32 bytes".into()))?;
+    let pk = PublicKey::from_bytes(key).map_err(|e| NodeError::ValidatorSet(e.to_string()))?;
+    let power = u64::try_from(u.power)
+        .map_err(|_| NodeError::ValidatorSet(format!("negative power {}", u.power)))?;
+    Ok(Validator::new(pk, power))
 }
 
+fn validator_set_from(updates: &[pb::ValidatorUpdate]) -> Result<ValidatorSet, NodeError> {
+    let validators = updates
+        .iter()
+        .map(validator_of)
+        .collect::<Result<Vec<_>, _>>()?;
+    ValidatorSet::new(validators).map_err(|e| NodeError::ValidatorSet(e.to_string()))
+}
+
+/// The set after applying the app's updates (new power, or 0 to remove).
 fn apply_updates(
     set: &ValidatorSet,
     updates: &[pb::ValidatorUpdate],
 ) -> Result<ValidatorSet, NodeError> {
-    if updates.is_empty() {
-        return Ok(set.clone());
-    }
-    let changed = validator_set_from(
-        &updates
-            .iter()
-            .filter(|u| u.power > 0)
-            .cloned()
-            .collect::<Vec<_>>(),
-    )
-    .ok();
-    let removed: Vec<ValidatorAddress> = {
-        let zero: Vec<_> = updates
-            .iter()
-            .filter(|u| u.power == 0)
-            .cloned()
-            .map(|mut u| {
-                u.power = 1;
-                u
-            })
-            .collect();
-        validator_set_from(&zero)
-            .map(|s| s.validators().iter().map(|v| v.address).collect())
-            .unwrap_or_default()
-    };
     let mut by_addr: BTreeMap<ValidatorAddress, Validator> = set
         .validators()
         .iter()
         .map(|v| (v.address, v.clone()))
         .collect();
-    for a in removed {
-        by_addr.remove(&a);
-    }
-    if let Some(changed) = changed {
-        for v in changed.validators() {
-            by_addr.insert(v.address, v.clone());
+    for u in updates {
+        let v = validator_of(u)?;
+        if v.voting_power == 0 {
+            by_addr.remove(&v.address);
+        } else {
+            by_addr.insert(v.address, v);
         }
     }
     ValidatorSet::new(by_addr.into_values()).map_err(|e| NodeError::ValidatorSet(e.to_string()))

@@ -138,21 +138,35 @@ fn loopback_addrs(n: usize) -> Vec<malachitebft_app_channel::app::net::Multiaddr
         .collect()
 }
 
+/// Serves apps and starts validators `which` (indices into `addrs`).
+async fn start_validators(
+    dir: &std::path::Path,
+    net: &TestNet,
+    addrs: &[malachitebft_app_channel::app::net::Multiaddr],
+    which: std::ops::Range<usize>,
+) -> (
+    Vec<synod_node::engine::NodeHandle>,
+    Vec<synod_node::abci::AbciConnections>,
+) {
+    let mut nodes = Vec::new();
+    let mut queries = Vec::new();
+    for i in which {
+        queries.push(common::serve_app(&dir.join(format!("app{i}"))).await);
+        nodes.push(
+            start(settings(dir, i, addrs), common::init_request(net))
+                .await
+                .unwrap(),
+        );
+    }
+    (nodes, queries)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_validator_that_starts_late_catches_up_by_sync_and_agrees() {
     let dir = tempfile::tempdir().unwrap();
     let net = TestNet::new(4, 2, ChainParams::default());
     let addrs = loopback_addrs(4);
-    let mut nodes = Vec::new();
-    let mut queries = Vec::new();
-    for i in 0..3 {
-        queries.push(common::serve_app(&dir.path().join(format!("app{i}"))).await);
-        nodes.push(
-            start(settings(dir.path(), i, &addrs), common::init_request(&net))
-                .await
-                .unwrap(),
-        );
-    }
+    let (nodes, _queries) = start_validators(dir.path(), &net, &addrs, 0..3).await;
     // Three of four equal validators (75% > 2/3 of the power) make progress alone.
     let mut first = nodes[0].committed.subscribe();
     let mut reference = Vec::new();
@@ -165,10 +179,8 @@ async fn a_validator_that_starts_late_catches_up_by_sync_and_agrees() {
         );
     }
     // The fourth starts late, from an empty app and block store.
-    queries.push(common::serve_app(&dir.path().join("app3")).await);
-    let late = start(settings(dir.path(), 3, &addrs), common::init_request(&net))
-        .await
-        .unwrap();
+    let (mut late, _late_query) = start_validators(dir.path(), &net, &addrs, 3..4).await;
+    let late = late.remove(0);
     let mut sub = late.committed.subscribe();
     let mut caught_up = Vec::new();
     while caught_up.len() < 6 {
@@ -194,16 +206,7 @@ async fn four_validators_agree_on_every_block_and_app_hash() {
     let dir = tempfile::tempdir().unwrap();
     let net = TestNet::new(4, 2, ChainParams::default());
     let addrs = loopback_addrs(4);
-    let mut nodes = Vec::new();
-    let mut queries = Vec::new();
-    for i in 0..4 {
-        queries.push(common::serve_app(&dir.path().join(format!("app{i}"))).await);
-        nodes.push(
-            start(settings(dir.path(), i, &addrs), common::init_request(&net))
-                .await
-                .unwrap(),
-        );
-    }
+    let (nodes, queries) = start_validators(dir.path(), &net, &addrs, 0..4).await;
     let mut subs: Vec<_> = nodes.iter().map(|n| n.committed.subscribe()).collect();
 
     let mut user = net.users[0].clone();
@@ -267,15 +270,7 @@ async fn a_restarted_validator_resumes_from_its_store_and_keeps_agreeing() {
     let dir = tempfile::tempdir().unwrap();
     let net = TestNet::new(4, 2, ChainParams::default());
     let addrs = loopback_addrs(4);
-    let mut nodes = Vec::new();
-    for i in 0..4 {
-        common::serve_app(&dir.path().join(format!("app{i}"))).await;
-        nodes.push(
-            start(settings(dir.path(), i, &addrs), common::init_request(&net))
-                .await
-                .unwrap(),
-        );
-    }
+    let (mut nodes, _queries) = start_validators(dir.path(), &net, &addrs, 0..4).await;
     let mut watch = nodes[1].committed.subscribe();
     let mut reference = Vec::new();
     while reference.len() < 4 {
