@@ -323,3 +323,68 @@ async fn a_restarted_validator_resumes_from_its_store_and_keeps_agreeing() {
         n.shutdown().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_validator_that_bonds_by_tx_joins_the_set_and_signs_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = TestNet::new(4, 2, ChainParams::default());
+    let addrs = loopback_addrs(5);
+    let (nodes, queries) = start_validators(dir.path(), &net, &addrs, 0..4).await;
+    // A fifth node with a consensus key the genesis does not know; it follows the chain.
+    let newcomer_ck = key("newcomer-consensus");
+    let mut fifth = settings(dir.path(), 4, &addrs);
+    fifth.consensus_key = newcomer_ck.to_seed();
+    common::serve_app(&dir.path().join("app4")).await;
+    let fifth = start(fifth, common::init_request(&net)).await.unwrap();
+
+    // A user registers the newcomer as a validator (2,000 syn: a small share of the power).
+    let mut user = net.users[0].clone();
+    let tx = user.sign(TxBody::RegisterValidator {
+        consensus_key: synod_protocol::PubKey(newcomer_ck.public().0),
+        moniker: "newcomer".into(),
+        self_bond: Amount::syn(2_000),
+    });
+    let mut registered = false;
+    for n in &nodes {
+        let (reply, verdict) = tokio::sync::oneshot::channel();
+        n.txs.send((tx.clone(), reply)).await.unwrap();
+        registered |= verdict.await.unwrap().is_ok();
+    }
+    assert!(registered);
+
+    // Bounded wait until the app reports the newcomer active and its reputation
+    // rising, which happens only when its vote is in a decided last commit.
+    let who = user.address();
+    let mut signed = false;
+    for _ in 0..300 {
+        let r = queries[0]
+            .query(&format!("/reputation/{who}"), vec![], 0, false)
+            .await
+            .unwrap();
+        if r.code == 0 {
+            let rep: synod_protocol::state::Reputation = codec::decode(&r.value).unwrap();
+            if rep.score > ChainParams::default().reputation.initial_score {
+                signed = true;
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        signed,
+        "the new validator's votes never appeared in a commit"
+    );
+    let r = queries[0]
+        .query("/validators", vec![], 0, false)
+        .await
+        .unwrap();
+    let list: Vec<synod_protocol::state::ValidatorSummary> = codec::decode(&r.value).unwrap();
+    assert!(
+        list.iter().any(|v| v.validator.operator == who && v.active),
+        "the newcomer is in the active set"
+    );
+    fifth.shutdown().await;
+    for n in nodes {
+        n.shutdown().await;
+    }
+}
