@@ -388,3 +388,52 @@ async fn a_validator_that_bonds_by_tx_joins_the_set_and_signs_blocks() {
         n.shutdown().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn losing_half_the_validators_halts_the_chain_and_one_coming_back_resumes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = TestNet::new(4, 2, ChainParams::default());
+    let addrs = loopback_addrs(4);
+    let (mut nodes, _queries) = start_validators(dir.path(), &net, &addrs, 0..4).await;
+    let mut watch = nodes[0].committed.subscribe();
+    let mut before = Vec::new();
+    while before.len() < 3 {
+        before.push(
+            tokio::time::timeout(Duration::from_secs(90), watch.recv())
+                .await
+                .expect("no progress")
+                .unwrap(),
+        );
+    }
+    // Two of four stop: 50% of the power is not enough for a decision.
+    let third = nodes.remove(3);
+    let second = nodes.remove(2);
+    third.shutdown().await;
+    second.shutdown().await;
+    // Drain what was already decided, then expect silence.
+    while let Ok(Ok(got)) = tokio::time::timeout(Duration::from_millis(1500), watch.recv()).await {
+        before.push(got);
+    }
+    let halted_at = before.last().unwrap().0;
+    assert!(
+        tokio::time::timeout(Duration::from_secs(3), watch.recv())
+            .await
+            .is_err(),
+        "a decision without 2/3 of the power"
+    );
+    // One returns: 75% of the power again; the chain goes on from where it stopped, without a fork.
+    let back = start(settings(dir.path(), 2, &addrs), common::init_request(&net))
+        .await
+        .unwrap();
+    let (h, _) = tokio::time::timeout(Duration::from_secs(90), watch.recv())
+        .await
+        .expect("the chain never resumed")
+        .unwrap();
+    assert_eq!(h, halted_at + 1, "the next height, no gap and no fork");
+    let heights: Vec<u64> = before.iter().map(|(h, _)| *h).collect();
+    assert_eq!(heights, (1..=halted_at).collect::<Vec<_>>());
+    back.shutdown().await;
+    for n in nodes {
+        n.shutdown().await;
+    }
+}
