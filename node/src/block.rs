@@ -7,10 +7,67 @@ use sha2::{Digest, Sha256};
 use tendermint_proto::{google::protobuf::Timestamp, v0_38::abci as pb};
 
 /// A header timestamp.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, BorshSerialize, BorshDeserialize)]
 pub struct BlockTime {
     pub seconds: i64,
     pub nanos: i32,
+}
+
+impl BlockTime {
+    fn as_nanos(self) -> i128 {
+        i128::from(self.seconds) * 1_000_000_000 + i128::from(self.nanos)
+    }
+
+    /// This time plus `d`.
+    pub fn plus(self, d: std::time::Duration) -> BlockTime {
+        let total = self.as_nanos() + d.as_nanos() as i128;
+        BlockTime {
+            seconds: (total.div_euclid(1_000_000_000)) as i64,
+            nanos: total.rem_euclid(1_000_000_000) as i32,
+        }
+    }
+}
+
+impl PartialOrd for BlockTime {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for BlockTime {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_nanos().cmp(&other.as_nanos())
+    }
+}
+
+/// Why a proposed block's time is refused.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BlockTimeError {
+    #[error("block time {got:?} is not after the previous block's {previous:?}")]
+    NotMonotonic { got: BlockTime, previous: BlockTime },
+    #[error(
+        "block time {got:?} is more than the allowed drift ahead of this node's clock {now:?}"
+    )]
+    InTheFuture { got: BlockTime, now: BlockTime },
+}
+
+/// Checks a proposed block's header time: strictly after the previous block,
+/// and at most `max_drift` ahead of the local clock.
+pub fn check_block_time(
+    previous: Option<BlockTime>,
+    got: BlockTime,
+    now: BlockTime,
+    max_drift: std::time::Duration,
+) -> Result<(), BlockTimeError> {
+    if let Some(previous) = previous {
+        if got <= previous {
+            return Err(BlockTimeError::NotMonotonic { got, previous });
+        }
+    }
+    if got > now.plus(max_drift) {
+        return Err(BlockTimeError::InTheFuture { got, now });
+    }
+    Ok(())
 }
 
 /// One validator's vote in the previous block's commit.
@@ -110,5 +167,49 @@ impl DecidedBlock {
             next_validators_hash: self.next_validators_hash.to_vec().into(),
             proposer_address: self.proposer_address.to_vec().into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn t(seconds: i64, nanos: i32) -> BlockTime {
+        BlockTime { seconds, nanos }
+    }
+
+    #[test]
+    fn block_times_must_advance_and_not_run_ahead_of_the_clock() {
+        let drift = Duration::from_secs(5);
+        let now = t(1_000, 0);
+        assert_eq!(
+            check_block_time(Some(t(999, 0)), t(999, 500), now, drift),
+            Ok(())
+        );
+        assert_eq!(
+            check_block_time(None, t(1_004, 999_999_999), now, drift),
+            Ok(())
+        );
+        assert!(matches!(
+            check_block_time(Some(t(999, 0)), t(999, 0), now, drift),
+            Err(BlockTimeError::NotMonotonic { .. })
+        ));
+        assert!(matches!(
+            check_block_time(Some(t(999, 5)), t(998, 0), now, drift),
+            Err(BlockTimeError::NotMonotonic { .. })
+        ));
+        assert!(matches!(
+            check_block_time(None, t(1_005, 1), now, drift),
+            Err(BlockTimeError::InTheFuture { .. })
+        ));
+    }
+
+    #[test]
+    fn adding_durations_carries_nanoseconds() {
+        assert_eq!(
+            t(1, 900_000_000).plus(Duration::from_millis(200)),
+            t(2, 100_000_000)
+        );
     }
 }

@@ -32,7 +32,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::{
     abci::AbciConnections,
-    block::{BlockTime, CommitVote, DecidedBlock},
+    block::{check_block_time, BlockTime, CommitVote, DecidedBlock},
     chain::{apply_decided_block, handshake, ChainError},
     codec::{decode_certificate, encode_certificate, SynodCodec},
     context::{
@@ -271,6 +271,10 @@ pub async fn start(
     } else {
         store.height()? + 1
     };
+    let last_block_time = match store.height()? {
+        0 => None,
+        h => store.block(h)?.map(|b| b.time),
+    };
     let app = AppLoop {
         ctx,
         chain_id,
@@ -288,6 +292,7 @@ pub async fn start(
         streams: PartStreams::new(256, 64 << 20),
         last_commit: Vec::new(),
         last_commit_round: 0,
+        last_block_time,
         committed: committed.clone(),
     };
     let task = tokio::spawn(app.run(channels, tx_rx));
@@ -325,8 +330,13 @@ struct AppLoop {
     streams: PartStreams<PeerId>,
     last_commit: Vec<CommitVote>,
     last_commit_round: u32,
+    /// Header time of the last committed block (block times must advance).
+    last_block_time: Option<BlockTime>,
     committed: tokio::sync::broadcast::Sender<(u64, Vec<u8>)>,
 }
+
+/// How far ahead of our clock a proposed block's time may be.
+const MAX_CLOCK_DRIFT: Duration = Duration::from_secs(10);
 
 fn now() -> BlockTime {
     let d = std::time::SystemTime::now()
@@ -586,6 +596,19 @@ impl AppLoop {
         let hash = p.block_hash();
         let valid = match DecidedBlock::decode(&p.block_bytes) {
             Ok(block) if block.height == p.height.0 && block.proposer_address == p.proposer.0 => {
+                if let Err(e) =
+                    check_block_time(self.last_block_time, block.time, now(), MAX_CLOCK_DRIFT)
+                {
+                    tracing::warn!(height = block.height, error = %e, "rejecting a proposal with a bad block time");
+                    return Ok(Some(ProposedValue {
+                        height: p.height,
+                        round: p.round,
+                        valid_round: p.pol_round,
+                        proposer: p.proposer,
+                        value: BlockRef { hash },
+                        validity: Validity::Invalid,
+                    }));
+                }
                 let accepted = self
                     .abci
                     .process_proposal(pb::RequestProcessProposal {
