@@ -138,6 +138,20 @@ fn loopback_addrs(n: usize) -> Vec<malachitebft_app_channel::app::net::Multiaddr
         .collect()
 }
 
+/// The next `n` committed (height, app hash) from a node, each within 90 s.
+async fn next_commits(
+    sub: &mut tokio::sync::broadcast::Receiver<(u64, Vec<u8>)>,
+    n: usize,
+    what: &str,
+) -> Vec<(u64, Vec<u8>)> {
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n {
+        let got = tokio::time::timeout(Duration::from_secs(90), sub.recv()).await;
+        out.push(got.unwrap_or_else(|_| panic!("{what}")).unwrap());
+    }
+    out
+}
+
 /// Serves apps and starts validators `which` (indices into `addrs`).
 async fn start_validators(
     dir: &std::path::Path,
@@ -169,28 +183,12 @@ async fn a_validator_that_starts_late_catches_up_by_sync_and_agrees() {
     let (nodes, _queries) = start_validators(dir.path(), &net, &addrs, 0..3).await;
     // Three of four equal validators (75% > 2/3 of the power) make progress alone.
     let mut first = nodes[0].committed.subscribe();
-    let mut reference = Vec::new();
-    while reference.len() < 6 {
-        reference.push(
-            tokio::time::timeout(Duration::from_secs(90), first.recv())
-                .await
-                .expect("no progress")
-                .unwrap(),
-        );
-    }
+    let reference = next_commits(&mut first, 6, "no progress").await;
     // The fourth starts late, from an empty app and block store.
     let (mut late, _late_query) = start_validators(dir.path(), &net, &addrs, 3..4).await;
     let late = late.remove(0);
     let mut sub = late.committed.subscribe();
-    let mut caught_up = Vec::new();
-    while caught_up.len() < 6 {
-        caught_up.push(
-            tokio::time::timeout(Duration::from_secs(90), sub.recv())
-                .await
-                .expect("the late node never synced")
-                .unwrap(),
-        );
-    }
+    let caught_up = next_commits(&mut sub, 6, "the late node never synced").await;
     assert_eq!(
         caught_up, reference,
         "the late node replays exactly the chain the others decided"
@@ -272,15 +270,7 @@ async fn a_restarted_validator_resumes_from_its_store_and_keeps_agreeing() {
     let addrs = loopback_addrs(4);
     let (mut nodes, _queries) = start_validators(dir.path(), &net, &addrs, 0..4).await;
     let mut watch = nodes[1].committed.subscribe();
-    let mut reference = Vec::new();
-    while reference.len() < 4 {
-        reference.push(
-            tokio::time::timeout(Duration::from_secs(90), watch.recv())
-                .await
-                .expect("no progress")
-                .unwrap(),
-        );
-    }
+    let reference = next_commits(&mut watch, 4, "no progress").await;
     // Stop validator 0; the others go on; start it again on the same home and app.
     let stopped = nodes.remove(0);
     stopped.shutdown().await;
@@ -396,15 +386,7 @@ async fn losing_half_the_validators_halts_the_chain_and_one_coming_back_resumes_
     let addrs = loopback_addrs(4);
     let (mut nodes, _queries) = start_validators(dir.path(), &net, &addrs, 0..4).await;
     let mut watch = nodes[0].committed.subscribe();
-    let mut before = Vec::new();
-    while before.len() < 3 {
-        before.push(
-            tokio::time::timeout(Duration::from_secs(90), watch.recv())
-                .await
-                .expect("no progress")
-                .unwrap(),
-        );
-    }
+    let mut before = next_commits(&mut watch, 3, "no progress").await;
     // Two of four stop: 50% of the power is not enough for a decision.
     let third = nodes.remove(3);
     let second = nodes.remove(2);
