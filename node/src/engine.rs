@@ -275,6 +275,32 @@ pub async fn start(
         0 => None,
         h => store.block(h)?.map(|b| b.time),
     };
+    // Undecided proposals survive restarts: the consensus log may replay
+    // votes for them, and we must propose our own again unchanged.
+    let mut proposals = BTreeMap::new();
+    let mut own_parts = BTreeMap::new();
+    for (round, block) in store.proposals_from(next_height)? {
+        let hash = block.hash_ref();
+        if block.proposer_address == address.0 {
+            own_parts.insert(
+                hash,
+                split_block(
+                    &chain_id,
+                    &key,
+                    BlockHeight(block.height),
+                    Round::new(round),
+                    Round::Nil,
+                    address,
+                    &block.encode(),
+                    DEFAULT_CHUNK_BYTES,
+                ),
+            );
+        }
+        proposals.insert(hash, (Round::new(round), block));
+    }
+    if !proposals.is_empty() {
+        tracing::info!(count = proposals.len(), "recovered undecided proposals");
+    }
     let app = AppLoop {
         ctx,
         chain_id,
@@ -287,15 +313,21 @@ pub async fn start(
         timeouts: settings.timeouts,
         target: settings.target_block_time,
         height: BlockHeight(next_height),
-        proposals: BTreeMap::new(),
-        own_parts: BTreeMap::new(),
+        proposals,
+        own_parts,
         streams: PartStreams::new(256, 64 << 20),
         last_commit: Vec::new(),
         last_commit_round: 0,
         last_block_time,
         committed: committed.clone(),
     };
-    let task = tokio::spawn(app.run(channels, tx_rx));
+    let task = tokio::spawn(async move {
+        let result = app.run(channels, tx_rx).await;
+        if let Err(e) = &result {
+            tracing::error!(error = %e, "the node's application loop stopped; consensus cannot go on");
+        }
+        result
+    });
     Ok(NodeHandle {
         txs: tx_in,
         committed,
@@ -574,6 +606,8 @@ impl AppLoop {
             &bytes,
             DEFAULT_CHUNK_BYTES,
         );
+        self.store
+            .save_proposal(round.as_u32().unwrap_or(0), &block)?;
         self.own_parts.insert(hash, parts);
         self.proposals.insert(hash, (round, block));
         Ok(hash)
@@ -625,6 +659,10 @@ impl AppLoop {
                         proposer_address: block.proposer_address.to_vec().into(),
                     })
                     .await?;
+                if accepted {
+                    self.store
+                        .save_proposal(p.round.as_u32().unwrap_or(0), &block)?;
+                }
                 self.proposals.insert(hash, (p.round, block));
                 accepted
             }

@@ -269,46 +269,56 @@ async fn a_restarted_validator_resumes_from_its_store_and_keeps_agreeing() {
     let net = TestNet::new(4, 2, ChainParams::default());
     let addrs = loopback_addrs(4);
     let (mut nodes, _queries) = start_validators(dir.path(), &net, &addrs, 0..4).await;
+    // Validator 1's commits, recorded as they come.
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(std::collections::BTreeMap::new()));
     let mut watch = nodes[1].committed.subscribe();
-    let reference = next_commits(&mut watch, 4, "no progress").await;
-    // Stop validator 0; the others go on; start it again on the same home and app.
-    let stopped = nodes.remove(0);
-    stopped.shutdown().await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let restarted = start(settings(dir.path(), 0, &addrs), common::init_request(&net))
-        .await
-        .unwrap();
-    let mut sub = restarted.committed.subscribe();
-    let (h, hash) = tokio::time::timeout(Duration::from_secs(90), sub.recv())
-        .await
-        .expect("the restarted node never committed")
-        .unwrap();
-    // Whatever height it resumes at, it agrees with validator 1 there.
-    let mut other = Vec::new();
-    let store_hash = loop {
-        if let Some((_, x)) = reference
-            .iter()
-            .chain(other.iter())
-            .find(|(oh, _)| *oh == h)
-        {
-            break x.clone();
-        }
-        other.push(
-            tokio::time::timeout(Duration::from_secs(90), watch.recv())
-                .await
-                .expect("validator 1 stalled")
-                .unwrap(),
-        );
+    let recorder = {
+        let seen = seen.clone();
+        tokio::spawn(async move {
+            while let Ok((h, hash)) = watch.recv().await {
+                seen.lock().unwrap().insert(h, hash);
+            }
+        })
     };
-    assert_eq!(
-        hash, store_hash,
-        "the restarted validator agrees at height {h}"
-    );
-    assert!(
-        h > 4,
-        "it resumed after the heights it had committed, at {h}"
-    );
-    restarted.shutdown().await;
+    let mut first = nodes[0].committed.subscribe();
+    next_commits(&mut first, 3, "no progress").await;
+    drop(first);
+    // Stop validator 0 at different points of a height (just after a commit,
+    // then mid-round); each time it restarts on the same home and app.
+    let mut node0 = nodes.remove(0);
+    let mut last = 0;
+    for delay_ms in [0u64, 45, 130] {
+        let mut sub = node0.committed.subscribe();
+        next_commits(&mut sub, 1, "validator 0 stalled before its stop").await;
+        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+        node0.shutdown().await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        node0 = start(settings(dir.path(), 0, &addrs), common::init_request(&net))
+            .await
+            .unwrap();
+        let mut sub = node0.committed.subscribe();
+        let (h, hash) = next_commits(&mut sub, 1, "the restarted node never committed")
+            .await
+            .remove(0);
+        assert!(h > last, "it resumed after the heights it had committed");
+        last = h;
+        // Whatever height it resumes at, it agrees with validator 1 there.
+        let mut theirs = None;
+        for _ in 0..900 {
+            theirs = seen.lock().unwrap().get(&h).cloned();
+            if theirs.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(
+            Some(hash),
+            theirs,
+            "the restarted validator agrees at height {h} (stopped {delay_ms} ms after a commit)"
+        );
+    }
+    recorder.abort();
+    node0.shutdown().await;
     for n in nodes {
         n.shutdown().await;
     }

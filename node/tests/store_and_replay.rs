@@ -15,6 +15,34 @@ use synod_node::{
 use synod_protocol::params::ChainParams;
 
 #[test]
+fn undecided_proposals_survive_a_reopen_until_their_height_is_decided() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = TestNet::new(2, 2, ChainParams::default());
+    let at_1 = common::decided(&net, 1, vec![b"one".to_vec()]);
+    let at_2 = common::decided(&net, 2, vec![b"two".to_vec()]);
+    let mut at_2_later = common::decided(&net, 2, vec![b"two, again".to_vec()]);
+    at_2_later.round = 1;
+    {
+        let store = BlockStore::open(dir.path()).unwrap();
+        store.save_proposal(0, &at_1).unwrap();
+        store.save_proposal(0, &at_2).unwrap();
+        store.save_proposal(1, &at_2_later).unwrap();
+    }
+    let store = BlockStore::open(dir.path()).unwrap();
+    assert_eq!(
+        store.proposals_from(2).unwrap(),
+        vec![(0, at_2.clone()), (1, at_2_later.clone())],
+        "heights from 2 on, in round order"
+    );
+    assert_eq!(store.proposals_from(1).unwrap().len(), 3);
+    // Deciding height 1 drops its proposals and keeps the later ones.
+    store.save_block(&at_1, b"cert-1").unwrap();
+    assert_eq!(store.proposals_from(0).unwrap().len(), 2);
+    store.save_block(&at_2, b"cert-2").unwrap();
+    assert!(store.proposals_from(0).unwrap().is_empty());
+}
+
+#[test]
 fn blocks_results_and_the_tx_index_survive_a_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let net = TestNet::new(2, 2, ChainParams::default());

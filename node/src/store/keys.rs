@@ -11,9 +11,18 @@ pub const CF_RESULTS: &str = "results";
 pub const CF_TX_INDEX: &str = "tx_index";
 /// Column family of store-wide records.
 pub const CF_META: &str = "meta";
+/// Column family of undecided proposed blocks (ours and accepted ones from
+/// others), by height ++ round ++ block hash; pruned when a height is decided.
+pub const CF_PROPOSALS: &str = "proposals";
 /// All column families.
-pub const COLUMN_FAMILIES: [&str; 5] =
-    [CF_BLOCKS, CF_CERTIFICATES, CF_RESULTS, CF_TX_INDEX, CF_META];
+pub const COLUMN_FAMILIES: [&str; 6] = [
+    CF_BLOCKS,
+    CF_CERTIFICATES,
+    CF_RESULTS,
+    CF_TX_INDEX,
+    CF_META,
+    CF_PROPOSALS,
+];
 
 /// Meta key of the latest saved block height.
 pub const META_HEIGHT: &[u8] = b"height";
@@ -28,6 +37,22 @@ pub const FORMAT_V1: &[u8] = b"synod-node-store/1";
 /// The key of a height.
 pub fn height(h: u64) -> [u8; 8] {
     h.to_be_bytes()
+}
+
+/// The key of an undecided proposal: height ++ round ++ block hash, all big-endian.
+pub fn proposal(height: u64, round: u32, hash: &[u8; 32]) -> [u8; 44] {
+    let mut out = [0u8; 44];
+    out[..8].copy_from_slice(&height.to_be_bytes());
+    out[8..12].copy_from_slice(&round.to_be_bytes());
+    out[12..].copy_from_slice(hash);
+    out
+}
+
+/// Parses a proposal key into (height, round).
+pub fn parse_proposal(bytes: &[u8]) -> Option<(u64, u32)> {
+    let h: [u8; 8] = bytes.get(..8)?.try_into().ok()?;
+    let r: [u8; 4] = bytes.get(8..12)?.try_into().ok()?;
+    (bytes.len() == 44).then(|| (u64::from_be_bytes(h), u32::from_be_bytes(r)))
 }
 
 /// A tx-index value: height ++ index, both big-endian.
@@ -61,5 +86,13 @@ mod tests {
         assert_eq!(parse_tx_location(&tx_location(7, 3)), Some((7, 3)));
         assert_eq!(parse_tx_location(&[0; 11]), None);
         assert_eq!(parse_tx_location(&[0; 13]), None);
+    }
+
+    #[test]
+    fn proposal_keys_sort_by_height_then_round_and_parse_back() {
+        assert!(proposal(1, 9, &[0xff; 32]) < proposal(2, 0, &[0; 32]));
+        assert!(proposal(2, 0, &[0xff; 32]) < proposal(2, 1, &[0; 32]));
+        assert_eq!(parse_proposal(&proposal(7, 3, &[1; 32])), Some((7, 3)));
+        assert_eq!(parse_proposal(&[0; 43]), None);
     }
 }

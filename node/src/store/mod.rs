@@ -67,7 +67,8 @@ impl BlockStore {
         };
         let mut options = Options::default();
         options.create_if_missing(fresh);
-        options.create_missing_column_families(fresh);
+        // Column families added by later versions are created in existing stores.
+        options.create_missing_column_families(true);
         options.set_paranoid_checks(true);
         let cfs = COLUMN_FAMILIES
             .iter()
@@ -158,7 +159,57 @@ impl BlockStore {
         batch.put_cf(self.cf(CF_BLOCKS)?, height(block.height), block.encode());
         batch.put_cf(self.cf(CF_CERTIFICATES)?, height(block.height), certificate);
         batch.put_cf(self.cf(CF_META)?, META_HEIGHT, height(block.height));
+        // Proposals for this height and below are settled.
+        batch.delete_range_cf(
+            self.cf(CF_PROPOSALS)?,
+            height(0),
+            height(block.height.saturating_add(1)),
+        );
         self.db.write(batch).map_err(|e| self.db_err(e))
+    }
+
+    /// Saves an undecided proposed block for `round`, synced to disk before
+    /// it returns: a restarted validator must propose the same block again
+    /// (what it signed is in its consensus log) and must still hold the blocks
+    /// its log's votes are for.
+    pub fn save_proposal(&self, round: u32, block: &DecidedBlock) -> Result<(), StoreError> {
+        let mut write = rocksdb::WriteOptions::default();
+        write.set_sync(true);
+        self.db
+            .put_cf_opt(
+                self.cf(CF_PROPOSALS)?,
+                proposal(block.height, round, &block.hash()),
+                block.encode(),
+                &write,
+            )
+            .map_err(|e| self.db_err(e))
+    }
+
+    /// The undecided proposals saved for heights from `from` on, as (round, block).
+    pub fn proposals_from(&self, from: u64) -> Result<Vec<(u32, DecidedBlock)>, StoreError> {
+        let cf = self.cf(CF_PROPOSALS)?;
+        let mut out = Vec::new();
+        let start = height(from);
+        let iter = self.db.iterator_cf(
+            cf,
+            rocksdb::IteratorMode::From(&start, rocksdb::Direction::Forward),
+        );
+        for item in iter {
+            let (key, value) = item.map_err(|e| self.db_err(e))?;
+            let corrupt = |reason: String| StoreError::Corrupt {
+                column_family: CF_PROPOSALS,
+                height: parse_proposal(&key).map_or(0, |(h, _)| h),
+                reason,
+            };
+            let (h, round) = parse_proposal(&key)
+                .ok_or_else(|| corrupt(format!("bad key {}", hex::encode(&key))))?;
+            let block = DecidedBlock::decode(&value).map_err(|e| corrupt(e.to_string()))?;
+            if block.height != h || proposal(h, round, &block.hash())[..] != key[..] {
+                return Err(corrupt("the block does not match its key".into()));
+            }
+            out.push((round, block));
+        }
+        Ok(out)
     }
 
     /// Saves the app's `FinalizeBlock` answer for a stored block, and indexes

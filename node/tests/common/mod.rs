@@ -16,9 +16,20 @@ use synod_node::{
 };
 use tendermint_proto::{google::protobuf::Timestamp, v0_38::abci as pb};
 
+/// Logs to the test's output when `RUST_LOG` is set (once per test binary).
+pub fn init_logs() {
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
+    }
+}
+
 /// Serves a Synod app whose state lives in `dir/state`, on `dir/abci.sock`,
 /// and returns the four connections to it.
 pub async fn serve_app(dir: &Path) -> AbciConnections {
+    init_logs();
     let storage = Storage::open(&dir.join("state"), StorageOptions::default()).unwrap();
     let address = format!("unix://{}", dir.join("abci.sock").display());
     let served = address.clone();
