@@ -58,6 +58,12 @@ pub struct NodeSettings {
     /// Target duration of a height (CometBFT's `timeout_commit`, roughly).
     pub target_block_time: Option<Duration>,
     pub mempool: MempoolConfig,
+    /// Where the CometBFT-compatible JSON-RPC listens (CometBFT's `rpc.laddr`); `None`: off.
+    pub rpc_address: Option<std::net::SocketAddr>,
+    /// Where Prometheus metrics are served (`instrumentation.prometheus_listen_addr`); `None`: off.
+    pub metrics_address: Option<std::net::SocketAddr>,
+    /// The genesis document as read from `genesis.json`, served by the RPC's `genesis`.
+    pub genesis_json: Option<String>,
 }
 
 /// Why the node stopped or could not start.

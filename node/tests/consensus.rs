@@ -57,6 +57,9 @@ async fn a_single_validator_commits_blocks_and_includes_a_submitted_tx() {
         timeouts: fast_timeouts(),
         target_block_time: Some(Duration::from_millis(100)),
         mempool: MempoolConfig::default(),
+        rpc_address: None,
+        metrics_address: None,
+        genesis_json: None,
     };
     let node = start(settings, common::init_request(&net)).await.unwrap();
     let mut committed = node.committed.subscribe();
@@ -125,6 +128,9 @@ fn settings(
         timeouts: fast_timeouts(),
         target_block_time: Some(Duration::from_millis(100)),
         mempool: MempoolConfig::default(),
+        rpc_address: None,
+        metrics_address: None,
+        genesis_json: None,
     }
 }
 
