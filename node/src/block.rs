@@ -98,6 +98,11 @@ pub struct DecidedBlock {
     pub round: u32,
     pub time: BlockTime,
     pub proposer_address: [u8; 20],
+    /// Hash of the previous block (zeros at the chain's first height).
+    pub last_block_hash: [u8; 32],
+    /// The app hash after the previous block (after InitChain at the first
+    /// height): every validator checks it against its own app's.
+    pub app_hash: Vec<u8>,
     /// Round of the previous block's commit and who signed it.
     pub last_commit_round: u32,
     pub last_commit: Vec<CommitVote>,

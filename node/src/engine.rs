@@ -277,10 +277,12 @@ pub async fn start(
     } else {
         store.height()? + 1
     };
-    let last_block_time = match store.height()? {
+    let last_block = match store.height()? {
         0 => None,
-        h => store.block(h)?.map(|b| b.time),
+        h => store.block(h)?,
     };
+    let last_block_time = last_block.as_ref().map(|b| b.time);
+    let last_block_hash = last_block.as_ref().map_or([0; 32], DecidedBlock::hash);
     // Undecided proposals survive restarts: the consensus log may replay
     // votes for them, and we must propose our own again unchanged.
     let mut proposals = BTreeMap::new();
@@ -325,6 +327,8 @@ pub async fn start(
         last_commit: Vec::new(),
         last_commit_round: 0,
         last_block_time,
+        last_block_hash,
+        last_app_hash: outcome.app_hash.clone(),
         committed: committed.clone(),
     };
     let task = tokio::spawn(async move {
@@ -370,6 +374,10 @@ struct AppLoop {
     last_commit_round: u32,
     /// Header time of the last committed block (block times must advance).
     last_block_time: Option<BlockTime>,
+    /// Hash of the last committed block and the app hash after it: the next
+    /// block's header carries both.
+    last_block_hash: [u8; 32],
+    last_app_hash: Vec<u8>,
     committed: tokio::sync::broadcast::Sender<(u64, Vec<u8>)>,
 }
 
@@ -571,7 +579,11 @@ impl AppLoop {
         height: BlockHeight,
         round: Round,
     ) -> Result<BlockHash, NodeError> {
-        let time = now();
+        // Block times strictly advance, even if this node's clock lags.
+        let time = match self.last_block_time {
+            Some(previous) => now().max(previous.plus(Duration::from_millis(1))),
+            None => now(),
+        };
         let candidates = self.mempool.reap(Some(1 << 20));
         let prepared = self
             .abci
@@ -594,6 +606,8 @@ impl AppLoop {
             round: round.as_u32().unwrap_or(0),
             time,
             proposer_address: self.address.0,
+            last_block_hash: self.last_block_hash,
+            app_hash: self.last_app_hash.clone(),
             last_commit_round: self.last_commit_round,
             last_commit: self.last_commit.clone(),
             misbehavior: vec![],
@@ -636,6 +650,25 @@ impl AppLoop {
         let hash = p.block_hash();
         let valid = match DecidedBlock::decode(&p.block_bytes) {
             Ok(block) if block.height == p.height.0 && block.proposer_address == p.proposer.0 => {
+                if block.last_block_hash != self.last_block_hash
+                    || block.app_hash != self.last_app_hash
+                {
+                    tracing::warn!(
+                        height = block.height,
+                        proposer = %p.proposer,
+                        their_app_hash = %hex::encode(&block.app_hash),
+                        our_app_hash = %hex::encode(&self.last_app_hash),
+                        "rejecting a proposal whose header disagrees with our last block or app hash"
+                    );
+                    return Ok(Some(ProposedValue {
+                        height: p.height,
+                        round: p.round,
+                        valid_round: p.pol_round,
+                        proposer: p.proposer,
+                        value: BlockRef { hash },
+                        validity: Validity::Invalid,
+                    }));
+                }
                 if let Err(e) =
                     check_block_time(self.last_block_time, block.time, now(), MAX_CLOCK_DRIFT)
                 {
@@ -695,6 +728,18 @@ impl AppLoop {
                 "decided block {hash} is unknown"
             )));
         };
+        // A decided header whose parent or app hash differs from ours means
+        // this node's app diverged from the network: stop rather than fork.
+        if block.last_block_hash != self.last_block_hash || block.app_hash != self.last_app_hash {
+            return Err(NodeError::Engine(format!(
+                "the network decided block {} on app hash {} but this node's app is at {}: \
+                 its state diverged at height {}; restore the app's data and resync",
+                block.height,
+                hex::encode(&block.app_hash),
+                hex::encode(&self.last_app_hash),
+                block.height.saturating_sub(1)
+            )));
+        }
         let signers: std::collections::BTreeSet<ValidatorAddress> = certificate
             .commit_signatures
             .iter()
@@ -726,6 +771,9 @@ impl AppLoop {
         self.proposals.retain(|_, (_, b)| b.height > block.height);
         self.own_parts.retain(|h, _| self.proposals.contains_key(h));
         self.height = BlockHeight(block.height + 1);
+        self.last_block_time = Some(block.time);
+        self.last_block_hash = block.hash();
+        self.last_app_hash = results.app_hash.to_vec();
         let _ = self
             .committed
             .send((block.height, results.app_hash.to_vec()));

@@ -69,6 +69,8 @@ pub fn decided(net: &TestNet, height: u64, txs: Vec<Vec<u8>>) -> DecidedBlock {
             nanos: 0,
         },
         proposer_address: net.consensus_address(height as usize % n),
+        last_block_hash: [0; 32],
+        app_hash: vec![],
         last_commit_round: 0,
         last_commit: if height == 1 {
             vec![]
