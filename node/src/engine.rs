@@ -79,6 +79,8 @@ pub enum NodeError {
     Engine(String),
     #[error("invalid validator set from the app: {0}")]
     ValidatorSet(String),
+    #[error("RPC server on {address}: {reason}")]
+    Rpc { address: String, reason: String },
 }
 
 #[derive(Clone, Debug)]
@@ -109,14 +111,45 @@ impl NodeConfig for Config {
 /// A transaction submitted to the node, with where to send the verdict.
 pub type TxSubmission = (Vec<u8>, oneshot::Sender<Result<TxHash, MempoolError>>);
 
+/// A block as committed: the block, its hash and the app's `FinalizeBlock` answer.
+#[derive(Clone, Debug)]
+pub struct CommittedBlock {
+    pub block: DecidedBlock,
+    pub hash: [u8; 32],
+    pub results: pb::ResponseFinalizeBlock,
+}
+
+/// What the mempool holds, as the RPC's `unconfirmed_txs` reports it.
+#[derive(Clone, Debug, Default)]
+pub struct MempoolView {
+    pub count: usize,
+    pub bytes: usize,
+    /// Up to the asked number of txs, in reap order.
+    pub txs: Vec<Vec<u8>>,
+}
+
+/// Questions to the node's loop (which owns the mempool).
+#[derive(Debug)]
+pub enum NodeQuery {
+    Mempool {
+        limit: usize,
+        reply: oneshot::Sender<MempoolView>,
+    },
+}
+
 /// A running node.
 pub struct NodeHandle {
     /// Submit transactions to the mempool.
     pub txs: mpsc::Sender<TxSubmission>,
     /// Heights as they are committed, with their app hash.
     pub committed: tokio::sync::broadcast::Sender<(u64, Vec<u8>)>,
+    /// Every committed block with its results (what RPC subscriptions see).
+    pub blocks: tokio::sync::broadcast::Sender<Arc<CommittedBlock>>,
+    /// The RPC server's bound address, when it runs.
+    pub rpc_address: Option<std::net::SocketAddr>,
     engine: EngineHandle,
     app: tokio::task::JoinHandle<Result<(), NodeError>>,
+    rpc: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for NodeHandle {
@@ -138,6 +171,10 @@ impl NodeHandle {
         let _ = self.engine.handle.await;
         self.app.abort();
         let _ = self.app.await;
+        if let Some(rpc) = self.rpc {
+            rpc.abort();
+            let _ = rpc.await;
+        }
     }
 }
 
@@ -197,7 +234,9 @@ pub async fn start(
     let ctx = SynodContext::new(chain_id.clone());
     let abci =
         Arc::new(AbciConnections::connect(&settings.abci_address, Duration::from_secs(30)).await?);
-    let store = BlockStore::open(&settings.home.join("data").join("blocks.db"))?;
+    let store = Arc::new(BlockStore::open(
+        &settings.home.join("data").join("blocks.db"),
+    )?);
     let genesis_validators = init_chain.validators.clone();
     let initial_height = u64::try_from(init_chain.initial_height).unwrap_or(1).max(1);
     let outcome = handshake(&abci, &store, || init_chain).await?;
@@ -215,7 +254,11 @@ pub async fn start(
         }
         None => validator_set_from(&genesis_validators)?,
     };
-    store.save_validators(&validators_to_save(&validators))?;
+    let next_height = match store.height()? {
+        0 => initial_height,
+        h => h + 1,
+    };
+    store.save_validators(next_height, &validators_to_save(&validators))?;
 
     let key = PrivateKey::from(settings.consensus_key);
     // Double-sign protection survives restarts: the last signed position is on disk.
@@ -271,12 +314,9 @@ pub async fn start(
     .map_err(|e| NodeError::Engine(format!("{e:?}")))?;
 
     let (tx_in, tx_rx) = mpsc::channel(1024);
+    let (query_in, query_rx) = mpsc::channel(64);
     let (committed, _) = tokio::sync::broadcast::channel(64);
-    let next_height = if store.height()? == 0 {
-        initial_height
-    } else {
-        store.height()? + 1
-    };
+    let (blocks, _) = tokio::sync::broadcast::channel(256);
     let last_block = match store.height()? {
         0 => None,
         h => store.block(h)?,
@@ -314,8 +354,8 @@ pub async fn start(
         chain_id,
         key,
         address,
-        abci,
-        store,
+        abci: abci.clone(),
+        store: store.clone(),
         mempool: Mempool::new(settings.mempool.clone()),
         validators,
         timeouts: settings.timeouts,
@@ -330,19 +370,49 @@ pub async fn start(
         last_block_hash,
         last_app_hash: outcome.app_hash.clone(),
         committed: committed.clone(),
+        blocks: blocks.clone(),
+    };
+    let rpc = match settings.rpc_address {
+        Some(at) => {
+            let context = crate::rpc::RpcContext {
+                chain_id: app.chain_id.clone(),
+                moniker: settings.moniker.clone(),
+                node_key: *PrivateKey::from(settings.node_key).public_key().as_bytes(),
+                listen_addr: settings.listen_addr.to_string(),
+                validator_key: *app.key.public_key().as_bytes(),
+                store: store.clone(),
+                abci: abci.clone(),
+                txs: tx_in.clone(),
+                queries: query_in.clone(),
+                blocks: blocks.clone(),
+                net_requests: channels.net_requests.clone(),
+                genesis_json: settings.genesis_json.clone(),
+            };
+            let (bound, server) = crate::rpc::serve(at, context).await?;
+            tracing::info!(address = %bound, "RPC listening");
+            Some((bound, tokio::spawn(server)))
+        }
+        None => None,
     };
     let task = tokio::spawn(async move {
-        let result = app.run(channels, tx_rx).await;
+        let result = app.run(channels, tx_rx, query_rx).await;
         if let Err(e) = &result {
             tracing::error!(error = %e, "the node's application loop stopped; consensus cannot go on");
         }
         result
     });
+    let (rpc_address, rpc) = match rpc {
+        Some((a, t)) => (Some(a), Some(t)),
+        None => (None, None),
+    };
     Ok(NodeHandle {
         txs: tx_in,
         committed,
+        blocks,
+        rpc_address,
         engine,
         app: task,
+        rpc,
     })
 }
 
@@ -359,7 +429,7 @@ struct AppLoop {
     key: PrivateKey,
     address: ValidatorAddress,
     abci: Arc<AbciConnections>,
-    store: BlockStore,
+    store: Arc<BlockStore>,
     mempool: Mempool,
     validators: ValidatorSet,
     timeouts: LinearTimeouts,
@@ -379,6 +449,7 @@ struct AppLoop {
     last_block_hash: [u8; 32],
     last_app_hash: Vec<u8>,
     committed: tokio::sync::broadcast::Sender<(u64, Vec<u8>)>,
+    blocks: tokio::sync::broadcast::Sender<Arc<CommittedBlock>>,
 }
 
 /// How far ahead of our clock a proposed block's time may be.
@@ -403,6 +474,7 @@ impl AppLoop {
         mut self,
         mut channels: Channels<SynodContext>,
         mut txs: mpsc::Receiver<TxSubmission>,
+        mut queries: mpsc::Receiver<NodeQuery>,
     ) -> Result<(), NodeError> {
         loop {
             tokio::select! {
@@ -414,6 +486,15 @@ impl AppLoop {
                     let r = self.mempool.add(&self.abci, tx).await;
                     let _ = reply.send(r);
                 }
+                Some(query) = queries.recv() => match query {
+                    NodeQuery::Mempool { limit, reply } => {
+                        let _ = reply.send(MempoolView {
+                            count: self.mempool.len(),
+                            bytes: self.mempool.bytes(),
+                            txs: self.mempool.reap(None).into_iter().take(limit).collect(),
+                        });
+                    }
+                },
             }
         }
     }
@@ -767,7 +848,7 @@ impl AppLoop {
         self.last_commit_round = round;
         self.validators = apply_updates(&self.validators, &results.validator_updates)?;
         self.store
-            .save_validators(&validators_to_save(&self.validators))?;
+            .save_validators(block.height + 1, &validators_to_save(&self.validators))?;
         self.proposals.retain(|_, (_, b)| b.height > block.height);
         self.own_parts.retain(|h, _| self.proposals.contains_key(h));
         self.height = BlockHeight(block.height + 1);
@@ -777,6 +858,12 @@ impl AppLoop {
         let _ = self
             .committed
             .send((block.height, results.app_hash.to_vec()));
+        let hash = block.hash();
+        let _ = self.blocks.send(Arc::new(CommittedBlock {
+            block: block.clone(),
+            hash,
+            results: results.clone(),
+        }));
         tracing::info!(height = block.height, txs = block.txs.len(), app_hash = %hex::encode(&results.app_hash), "committed");
         Ok(())
     }

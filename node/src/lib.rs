@@ -18,5 +18,6 @@ pub mod codec;
 pub mod context;
 pub mod engine;
 pub mod mempool;
+pub mod rpc;
 pub mod store;
 pub mod streaming;

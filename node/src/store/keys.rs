@@ -29,6 +29,12 @@ pub const META_HEIGHT: &[u8] = b"height";
 /// Meta key of the validator set for the next height: borsh list of
 /// (ed25519 key, power).
 pub const META_VALIDATORS: &[u8] = b"validators";
+/// Meta key of the validator set of one height: "validators/" ++ big-endian height.
+pub fn validators_at(h: u64) -> Vec<u8> {
+    let mut key = b"validators/".to_vec();
+    key.extend_from_slice(&h.to_be_bytes());
+    key
+}
 /// Meta key of the format marker.
 pub const META_FORMAT: &[u8] = b"format";
 /// The format marker of this layout.

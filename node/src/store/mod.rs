@@ -263,9 +263,30 @@ impl BlockStore {
     }
 
     /// Saves the validator set that signs the next height.
-    pub fn save_validators(&self, validators: &[StoredValidator]) -> Result<(), StoreError> {
+    pub fn save_validators(
+        &self,
+        for_height: u64,
+        validators: &[StoredValidator],
+    ) -> Result<(), StoreError> {
         let bytes = borsh::to_vec(&validators.to_vec()).unwrap_or_default();
-        self.put(CF_META, META_VALIDATORS, &bytes)
+        let mut batch = WriteBatch::default();
+        let meta = self.cf(CF_META)?;
+        batch.put_cf(meta, META_VALIDATORS, &bytes);
+        batch.put_cf(meta, validators_at(for_height), &bytes);
+        self.db.write(batch).map_err(|e| self.db_err(e))
+    }
+
+    /// The validator set that decided `height`, if recorded.
+    pub fn validators_at(&self, height: u64) -> Result<Option<Vec<StoredValidator>>, StoreError> {
+        self.get(CF_META, &validators_at(height))?
+            .map(|b| {
+                borsh::from_slice(&b).map_err(|e| StoreError::Corrupt {
+                    column_family: CF_META,
+                    height,
+                    reason: format!("validator set: {e}"),
+                })
+            })
+            .transpose()
     }
 
     /// The saved validator set, if any.

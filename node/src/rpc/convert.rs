@@ -1,0 +1,159 @@
+//! Stored blocks and results as the tendermint-rs types CometBFT's RPC
+//! returns, so `tendermint-rpc` clients parse them unchanged.
+//!
+//! Synod's block hash is the SHA-256 of the block's canonical encoding (see
+//! [`crate::block`]), not CometBFT's Merkle root of the header; it is the
+//! same hash everywhere this node reports one.
+
+use sha2::{Digest, Sha256};
+use tendermint::{
+    abci, account, block, block::header::Version, block::parts, chain, AppHash, Hash, Time,
+};
+use tendermint_proto::v0_38::abci as pb;
+
+use crate::{block::BlockTime, block::DecidedBlock, codec::decode_certificate, store::BlockStore};
+
+/// Why a stored record could not be shown.
+pub type ConvertError = String;
+
+pub fn time(t: BlockTime) -> Result<Time, ConvertError> {
+    Time::from_unix_timestamp(t.seconds, t.nanos.max(0) as u32)
+        .map_err(|e| format!("block time {t:?}: {e}"))
+}
+
+pub fn height(h: u64) -> Result<block::Height, ConvertError> {
+    block::Height::try_from(h).map_err(|e| format!("height {h}: {e}"))
+}
+
+pub fn block_id(hash: [u8; 32]) -> block::Id {
+    block::Id {
+        hash: Hash::Sha256(hash),
+        part_set_header: parts::Header::default(),
+    }
+}
+
+/// SHA-256 of the validator set recorded for `h` (borsh of (key, power) pairs).
+fn validators_hash(store: &BlockStore, h: u64) -> Result<Hash, ConvertError> {
+    match store.validators_at(h).map_err(|e| e.to_string())? {
+        Some(set) => Ok(Hash::Sha256(
+            Sha256::digest(borsh::to_vec(&set).unwrap_or_default()).into(),
+        )),
+        None => Ok(Hash::None),
+    }
+}
+
+/// The header of a stored block.
+pub fn header(
+    store: &BlockStore,
+    chain_id: &str,
+    b: &DecidedBlock,
+) -> Result<block::Header, ConvertError> {
+    let data: Vec<u8> = b
+        .txs
+        .iter()
+        .flat_map(|t| Sha256::digest(t).to_vec())
+        .collect();
+    Ok(block::Header {
+        version: Version { block: 11, app: 0 },
+        chain_id: chain::Id::try_from(chain_id.to_owned()).map_err(|e| e.to_string())?,
+        height: height(b.height)?,
+        time: time(b.time)?,
+        last_block_id: (b.last_block_hash != [0; 32]).then(|| block_id(b.last_block_hash)),
+        last_commit_hash: None,
+        data_hash: Some(Hash::Sha256(Sha256::digest(data).into())),
+        validators_hash: validators_hash(store, b.height)?,
+        next_validators_hash: validators_hash(store, b.height + 1)?,
+        consensus_hash: Hash::None,
+        app_hash: AppHash::try_from(b.app_hash.clone()).map_err(|e| e.to_string())?,
+        last_results_hash: None,
+        evidence_hash: None,
+        proposer_address: account::Id::new(b.proposer_address),
+    })
+}
+
+/// The commit of height `h` as the next block records it: who signed, with
+/// the signatures from the stored certificate.
+pub fn commit(store: &BlockStore, h: u64) -> Result<Option<block::Commit>, ConvertError> {
+    let (Some(decided), Some(next)) = (
+        store.block(h).map_err(|e| e.to_string())?,
+        store.block(h + 1).map_err(|e| e.to_string())?,
+    ) else {
+        return Ok(None);
+    };
+    let certificate = match store.certificate(h).map_err(|e| e.to_string())? {
+        Some(bytes) => Some(decode_certificate(&bytes).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let signature_of = |address: [u8; 20]| {
+        certificate.as_ref().and_then(|c| {
+            c.commit_signatures
+                .iter()
+                .find(|s| s.address.0 == address)
+                .and_then(|s| {
+                    tendermint::Signature::try_from(s.signature.to_bytes().as_slice()).ok()
+                })
+        })
+    };
+    let timestamp = time(next.time)?;
+    let signatures = next
+        .last_commit
+        .iter()
+        .map(|v| match (v.signed, signature_of(v.address)) {
+            (true, Some(signature)) => block::CommitSig::BlockIdFlagCommit {
+                validator_address: account::Id::new(v.address),
+                timestamp,
+                signature: Some(signature),
+            },
+            _ => block::CommitSig::BlockIdFlagAbsent,
+        })
+        .collect();
+    Ok(Some(block::Commit {
+        height: height(h)?,
+        round: block::Round::try_from(next.last_commit_round).map_err(|e| e.to_string())?,
+        block_id: block_id(decided.hash()),
+        signatures,
+    }))
+}
+
+/// A stored block as tendermint's `Block`.
+pub fn block(
+    store: &BlockStore,
+    chain_id: &str,
+    b: &DecidedBlock,
+) -> Result<tendermint::Block, ConvertError> {
+    let last_commit = match b.height.checked_sub(1) {
+        Some(prev) if prev > 0 => commit(store, prev)?,
+        _ => None,
+    };
+    Ok(tendermint::Block::new(
+        header(store, chain_id, b)?,
+        b.txs.clone(),
+        tendermint::evidence::List::default(),
+        last_commit,
+    ))
+}
+
+/// The app's `FinalizeBlock` answer as tendermint's domain type.
+pub fn finalize_block(
+    r: &pb::ResponseFinalizeBlock,
+) -> Result<abci::response::FinalizeBlock, ConvertError> {
+    abci::response::FinalizeBlock::try_from(r.clone()).map_err(|e| e.to_string())
+}
+
+/// The attributes of ABCI events, flattened as CometBFT indexes them:
+/// `type.key` -> values.
+pub fn event_attributes(
+    events: &[abci::Event],
+    into: &mut std::collections::BTreeMap<String, Vec<String>>,
+) {
+    for e in events {
+        for a in &e.attributes {
+            let (Ok(k), Ok(v)) = (a.key_str(), a.value_str()) else {
+                continue;
+            };
+            into.entry(format!("{}.{}", e.kind, k))
+                .or_default()
+                .push(v.to_owned());
+        }
+    }
+}

@@ -1,0 +1,324 @@
+//! The CometBFT RPC subset, exercised with tendermint-rpc's own HTTP and
+//! websocket clients against a running validator and the real Synod app.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use synod_abci_app::testkit::{key, TestNet};
+use synod_node::{
+    engine::{start, NodeSettings},
+    mempool::MempoolConfig,
+};
+use synod_protocol::{codec, params::ChainParams, state::Account, Amount, TxBody};
+use tendermint_rpc::{
+    client::CompatMode, endpoint, event::EventData, query::Query, Client, HttpClient, Order,
+    SubscriptionClient, WebSocketClient,
+};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn wait_for_height(client: &HttpClient, h: u64) {
+    for _ in 0..600 {
+        if let Ok(s) = client.status().await {
+            if s.sync_info.latest_block_height.value() >= h {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("height {h} not reached within 60 s");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tendermint_rpc_clients_read_and_write_through_the_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = TestNet::new(1, 3, ChainParams::default());
+    common::serve_app(&dir.path().join("app")).await;
+    let genesis = serde_json::json!({
+        "genesis_time": "2023-11-14T22:13:20Z",
+        "chain_id": synod_abci_app::testkit::CHAIN_ID,
+        "initial_height": "1",
+        "consensus_params": {
+            "block": {"max_bytes": "22020096", "max_gas": "-1"},
+            "evidence": {"max_age_num_blocks": "100000", "max_age_duration": "172800000000000", "max_bytes": "1048576"},
+            "validator": {"pub_key_types": ["ed25519"]},
+            "version": {"app": "0"}
+        },
+        "validators": [],
+        "app_hash": "",
+        "app_state": serde_json::from_slice::<serde_json::Value>(&net.app_state_json()).unwrap(),
+    });
+    let settings = NodeSettings {
+        home: dir.path().join("node"),
+        moniker: "rpc-node".into(),
+        consensus_key: key("consensus-0").to_seed(),
+        node_key: [42; 32],
+        listen_addr: format!("/ip4/127.0.0.1/tcp/{}", free_port())
+            .parse()
+            .unwrap(),
+        persistent_peers: vec![],
+        abci_address: format!(
+            "unix://{}",
+            dir.path().join("app").join("abci.sock").display()
+        ),
+        timeouts: Default::default(),
+        target_block_time: Some(Duration::from_millis(200)),
+        mempool: MempoolConfig::default(),
+        rpc_address: Some("127.0.0.1:0".parse().unwrap()),
+        metrics_address: None,
+        genesis_json: Some(genesis.to_string()),
+    };
+    let node = start(settings, common::init_request(&net)).await.unwrap();
+    let url = format!("http://{}", node.rpc_address.unwrap());
+    let client = HttpClient::builder(url.parse().unwrap())
+        .compat_mode(CompatMode::V0_38)
+        .build()
+        .unwrap();
+
+    // Liveness and identity.
+    client.health().await.unwrap();
+    wait_for_height(&client, 2).await;
+    let status = client.status().await.unwrap();
+    assert_eq!(
+        status.node_info.network.as_str(),
+        synod_abci_app::testkit::CHAIN_ID
+    );
+    assert_eq!(status.node_info.moniker.to_string(), "rpc-node");
+    assert!(
+        status.validator_info.power.value() > 0,
+        "this node validates"
+    );
+    let info = client.abci_info().await.unwrap();
+    assert!(info.last_block_height.value() >= 2);
+
+    // Websocket subscriptions, opened before the txs are sent.
+    let ws_url = format!("ws://{}/websocket", node.rpc_address.unwrap());
+    let (ws, driver) = WebSocketClient::builder(ws_url.parse().unwrap())
+        .compat_mode(CompatMode::V0_38)
+        .build()
+        .await
+        .unwrap();
+    let driver = tokio::spawn(driver.run());
+    let mut new_blocks = ws
+        .subscribe(Query::eq("tm.event", "NewBlock"))
+        .await
+        .unwrap();
+    let recipient = net.users[1].address();
+    let tx_query: Query = format!("tm.event='Tx' AND transfer.to='{recipient}'")
+        .parse()
+        .unwrap();
+    let mut to_recipient = ws.subscribe(tx_query).await.unwrap();
+
+    // broadcast_tx_sync: checked, not yet committed.
+    let mut alice = net.users[0].clone();
+    let first = alice.sign(TxBody::Transfer {
+        to: recipient,
+        amount: Amount(7),
+    });
+    let sync = client.broadcast_tx_sync(first.clone()).await.unwrap();
+    assert!(sync.code.is_ok(), "{}", sync.log);
+
+    // broadcast_tx_commit: waits for the block.
+    let second = alice.sign(TxBody::Transfer {
+        to: recipient,
+        amount: Amount(8),
+    });
+    let commit = client.broadcast_tx_commit(second.clone()).await.unwrap();
+    assert!(commit.check_tx.code.is_ok());
+    assert!(commit.tx_result.code.is_ok(), "{}", commit.tx_result.log);
+    let h = commit.height;
+    assert!(h.value() > 0);
+
+    // The app rejects garbage in CheckTx: a code and a log, not a transport error.
+    let bad = client
+        .broadcast_tx_sync(b"not a transaction".to_vec())
+        .await
+        .unwrap();
+    assert!(bad.code.is_err());
+    assert!(!bad.log.is_empty());
+
+    // tx by hash, and tx_search by hash and by height.
+    let found = client.tx(commit.hash, false).await.unwrap();
+    assert_eq!(found.height, h);
+    assert_eq!(found.tx, second);
+    let by_hash = client
+        .tx_search(
+            format!("tx.hash='{}'", commit.hash).parse().unwrap(),
+            false,
+            1,
+            30,
+            Order::Ascending,
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_hash.total_count, 1);
+    let by_height = client
+        .tx_search(
+            Query::eq("tx.height", h.value()),
+            false,
+            1,
+            30,
+            Order::Ascending,
+        )
+        .await
+        .unwrap();
+    assert!(by_height.txs.iter().any(|t| t.hash == commit.hash));
+    let unknown = client
+        .tx(tendermint::Hash::Sha256([7; 32]), false)
+        .await
+        .unwrap_err();
+    assert!(unknown.to_string().contains("not found"), "{unknown}");
+
+    // The block and its results.
+    let block = client.block(h).await.unwrap();
+    assert_eq!(block.block.header.height, h);
+    assert!(block.block.data.contains(&second));
+    let results = client.block_results(h).await.unwrap();
+    let i = block.block.data.iter().position(|t| *t == second).unwrap();
+    assert!(results.txs_results.unwrap()[i].code.is_ok());
+    assert!(!results.app_hash.as_bytes().is_empty());
+    let chain = client.blockchain(1u32, h.value() as u32).await.unwrap();
+    assert!(!chain.block_metas.is_empty());
+    assert!(chain
+        .block_metas
+        .windows(2)
+        .all(|w| w[0].header.height > w[1].header.height));
+
+    // Validators, ABCI queries, genesis, peers.
+    let vals = client
+        .validators(h, tendermint_rpc::Paging::All)
+        .await
+        .unwrap();
+    assert_eq!(vals.validators.len(), 1);
+    let q = client
+        .abci_query(Some(format!("/account/{recipient}")), vec![], None, false)
+        .await
+        .unwrap();
+    let account: Account = codec::decode(&q.value).unwrap();
+    assert_eq!(
+        account.balance,
+        Amount::syn(1_000_000).checked_add(Amount(15)).unwrap(),
+        "both transfers landed"
+    );
+    let g: endpoint::genesis::Response<serde_json::Value> = client
+        .perform(endpoint::genesis::Request::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        g.genesis.chain_id.as_str(),
+        synod_abci_app::testkit::CHAIN_ID
+    );
+    let peers = client.net_info().await.unwrap();
+    assert_eq!(peers.n_peers, 0);
+
+    // Both subscriptions delivered.
+    let ev = tokio::time::timeout(Duration::from_secs(30), new_blocks.next())
+        .await
+        .expect("no NewBlock event")
+        .unwrap()
+        .unwrap();
+    assert!(matches!(
+        ev.data,
+        EventData::NewBlock { block: Some(_), .. }
+    ));
+    let mut amounts = Vec::new();
+    while amounts.len() < 2 {
+        let ev = tokio::time::timeout(Duration::from_secs(30), to_recipient.next())
+            .await
+            .expect("no Tx event for the recipient")
+            .unwrap()
+            .unwrap();
+        let EventData::Tx { tx_result } = ev.data else {
+            panic!("expected a Tx event");
+        };
+        amounts.push(tx_result.tx);
+    }
+    assert_eq!(amounts, vec![first, second], "both transfers, in order");
+
+    ws.close().unwrap();
+    let _ = tokio::time::timeout(Duration::from_secs(5), driver).await;
+    node.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_get_json_rpc_errors_that_say_what_was_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = TestNet::new(1, 1, ChainParams::default());
+    common::serve_app(&dir.path().join("app")).await;
+    let settings = NodeSettings {
+        home: dir.path().join("node"),
+        moniker: "rpc-node".into(),
+        consensus_key: key("consensus-0").to_seed(),
+        node_key: [43; 32],
+        listen_addr: format!("/ip4/127.0.0.1/tcp/{}", free_port())
+            .parse()
+            .unwrap(),
+        persistent_peers: vec![],
+        abci_address: format!(
+            "unix://{}",
+            dir.path().join("app").join("abci.sock").display()
+        ),
+        timeouts: Default::default(),
+        target_block_time: Some(Duration::from_millis(200)),
+        mempool: MempoolConfig::default(),
+        rpc_address: Some("127.0.0.1:0".parse().unwrap()),
+        metrics_address: None,
+        genesis_json: None,
+    };
+    let node = start(settings, common::init_request(&net)).await.unwrap();
+    let addr = node.rpc_address.unwrap();
+    let post = |body: &str| {
+        let body = body.to_owned();
+        async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let req = format!(
+                "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+                body.len(),
+                body
+            );
+            s.write_all(req.as_bytes()).await.unwrap();
+            let mut out = String::new();
+            s.read_to_string(&mut out).await.unwrap();
+            let json = out.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
+            serde_json::from_str::<serde_json::Value>(&json).unwrap()
+        }
+    };
+    let r = post("{not json").await;
+    assert_eq!(r["error"]["code"], -32700);
+    let r = post(r#"{"jsonrpc":"2.0","id":1,"method":"no_such"}"#).await;
+    assert_eq!(r["error"]["code"], -32601);
+    assert!(r["error"]["data"].as_str().unwrap().contains("status"));
+    let r = post(r#"{"jsonrpc":"2.0","id":2,"method":"block","params":{"height":"abc"}}"#).await;
+    assert_eq!(r["error"]["code"], -32602);
+    assert!(r["error"]["data"].as_str().unwrap().contains("height"));
+    let r = post(r#"{"jsonrpc":"2.0","id":3,"method":"block","params":{"height":"999999"}}"#).await;
+    assert!(r["error"]["data"].as_str().unwrap().contains("999999"));
+    let r = post(r#"{"jsonrpc":"2.0","id":4,"method":"broadcast_tx_sync","params":{"tx":"***"}}"#)
+        .await;
+    assert!(r["error"]["data"].as_str().unwrap().contains("base64"));
+    let r =
+        post(r#"{"jsonrpc":"2.0","id":5,"method":"tx_search","params":{"query":"tx.height >"}}"#)
+            .await;
+    assert_eq!(r["error"]["code"], -32602);
+    let r = post(r#"{"jsonrpc":"2.0","id":6,"method":"genesis"}"#).await;
+    assert!(r["error"]["data"].as_str().unwrap().contains("genesis"));
+    // A batch answers each call; the mempool is visible.
+    let r = post(r#"[{"jsonrpc":"2.0","id":7,"method":"health"},{"jsonrpc":"2.0","id":8,"method":"unconfirmed_txs","params":{"limit":"5"}}]"#).await;
+    assert_eq!(r[0]["id"], 7);
+    assert_eq!(r[1]["result"]["total"], "0");
+    // The node is still up after all of that.
+    let client = HttpClient::new(format!("http://{addr}").as_str()).unwrap();
+    client.health().await.unwrap();
+    node.shutdown().await;
+}
