@@ -14,7 +14,8 @@ pub struct BlockTime {
 }
 
 impl BlockTime {
-    fn as_nanos(self) -> i128 {
+    /// Nanoseconds since the Unix epoch.
+    pub fn as_nanos(self) -> i128 {
         i128::from(self.seconds) * 1_000_000_000 + i128::from(self.nanos)
     }
 

@@ -81,6 +81,8 @@ pub enum NodeError {
     ValidatorSet(String),
     #[error("RPC server on {address}: {reason}")]
     Rpc { address: String, reason: String },
+    #[error("metrics server on {address}: {reason}")]
+    Metrics { address: String, reason: String },
 }
 
 #[derive(Clone, Debug)]
@@ -147,9 +149,12 @@ pub struct NodeHandle {
     pub blocks: tokio::sync::broadcast::Sender<Arc<CommittedBlock>>,
     /// The RPC server's bound address, when it runs.
     pub rpc_address: Option<std::net::SocketAddr>,
+    /// The metrics server's bound address, when it runs.
+    pub metrics_address: Option<std::net::SocketAddr>,
     engine: EngineHandle,
     app: tokio::task::JoinHandle<Result<(), NodeError>>,
     rpc: Option<tokio::task::JoinHandle<()>>,
+    metrics: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for NodeHandle {
@@ -171,9 +176,9 @@ impl NodeHandle {
         let _ = self.engine.handle.await;
         self.app.abort();
         let _ = self.app.await;
-        if let Some(rpc) = self.rpc {
-            rpc.abort();
-            let _ = rpc.await;
+        for server in [self.rpc, self.metrics].into_iter().flatten() {
+            server.abort();
+            let _ = server.await;
         }
     }
 }
@@ -317,6 +322,8 @@ pub async fn start(
     let (query_in, query_rx) = mpsc::channel(64);
     let (committed, _) = tokio::sync::broadcast::channel(64);
     let (blocks, _) = tokio::sync::broadcast::channel(256);
+    let metrics = crate::metrics::NodeMetrics::register(&settings.moniker);
+    metrics.height.set(store.height()? as i64);
     let last_block = match store.height()? {
         0 => None,
         h => store.block(h)?,
@@ -371,6 +378,16 @@ pub async fn start(
         last_app_hash: outcome.app_hash.clone(),
         committed: committed.clone(),
         blocks: blocks.clone(),
+        metrics: metrics.clone(),
+    };
+    let metrics_server = match settings.metrics_address {
+        Some(at) => {
+            let (bound, server) =
+                crate::metrics::serve(at, metrics, channels.net_requests.clone()).await?;
+            tracing::info!(address = %bound, "metrics at /metrics");
+            Some((bound, tokio::spawn(server)))
+        }
+        None => None,
     };
     let rpc = match settings.rpc_address {
         Some(at) => {
@@ -405,14 +422,20 @@ pub async fn start(
         Some((a, t)) => (Some(a), Some(t)),
         None => (None, None),
     };
+    let (metrics_address, metrics) = match metrics_server {
+        Some((a, t)) => (Some(a), Some(t)),
+        None => (None, None),
+    };
     Ok(NodeHandle {
         txs: tx_in,
         committed,
         blocks,
         rpc_address,
+        metrics_address,
         engine,
         app: task,
         rpc,
+        metrics,
     })
 }
 
@@ -450,6 +473,7 @@ struct AppLoop {
     last_app_hash: Vec<u8>,
     committed: tokio::sync::broadcast::Sender<(u64, Vec<u8>)>,
     blocks: tokio::sync::broadcast::Sender<Arc<CommittedBlock>>,
+    metrics: crate::metrics::NodeMetrics,
 }
 
 /// How far ahead of our clock a proposed block's time may be.
@@ -485,6 +509,8 @@ impl AppLoop {
                 Some((tx, reply)) = txs.recv() => {
                     let r = self.mempool.add(&self.abci, tx).await;
                     let _ = reply.send(r);
+                    self.metrics.mempool_txs.set(self.mempool.len() as i64);
+                    self.metrics.mempool_bytes.set(self.mempool.bytes() as i64);
                 }
                 Some(query) = queries.recv() => match query {
                     NodeQuery::Mempool { limit, reply } => {
@@ -517,6 +543,7 @@ impl AppLoop {
                 ..
             } => {
                 self.height = height;
+                self.metrics.round.set(round.as_i64());
                 let known = self
                     .proposals
                     .iter()
@@ -852,6 +879,17 @@ impl AppLoop {
         self.proposals.retain(|_, (_, b)| b.height > block.height);
         self.own_parts.retain(|h, _| self.proposals.contains_key(h));
         self.height = BlockHeight(block.height + 1);
+        if let Some(previous) = self.last_block_time {
+            let nanos = block.time.as_nanos() - previous.as_nanos();
+            self.metrics
+                .block_interval_seconds
+                .observe(nanos as f64 / 1e9);
+        }
+        self.metrics.height.set(block.height as i64);
+        self.metrics.txs_per_block.observe(block.txs.len() as f64);
+        self.metrics.committed_txs.inc_by(block.txs.len() as u64);
+        self.metrics.mempool_txs.set(self.mempool.len() as i64);
+        self.metrics.mempool_bytes.set(self.mempool.bytes() as i64);
         self.last_block_time = Some(block.time);
         self.last_block_hash = block.hash();
         self.last_app_hash = results.app_hash.to_vec();

@@ -75,7 +75,7 @@ async fn tendermint_rpc_clients_read_and_write_through_the_node() {
         target_block_time: Some(Duration::from_millis(200)),
         mempool: MempoolConfig::default(),
         rpc_address: Some("127.0.0.1:0".parse().unwrap()),
-        metrics_address: None,
+        metrics_address: Some("127.0.0.1:0".parse().unwrap()),
         genesis_json: Some(genesis.to_string()),
     };
     let node = start(settings, common::init_request(&net)).await.unwrap();
@@ -245,6 +245,32 @@ async fn tendermint_rpc_clients_read_and_write_through_the_node() {
     }
     assert_eq!(amounts, vec![first, second], "both transfers, in order");
 
+    // Prometheus: the node's gauges next to Malachite's own.
+    let metrics = {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect(node.metrics_address.unwrap())
+            .await
+            .unwrap();
+        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.unwrap();
+        out
+    };
+    let height_line = metrics
+        .lines()
+        .find(|l| l.starts_with("synod_node_height{") && l.contains("moniker=\"rpc-node\""))
+        .unwrap_or_else(|| panic!("no height gauge in:\n{metrics}"));
+    let shown: u64 = height_line.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(shown >= h.value(), "{height_line}");
+    assert!(metrics.contains("synod_node_txs_per_block"));
+    assert!(metrics.contains("synod_node_block_interval_seconds"));
+    assert!(
+        metrics.contains("malachitebft"),
+        "Malachite's consensus metrics are served too"
+    );
+
     ws.close().unwrap();
     let _ = tokio::time::timeout(Duration::from_secs(5), driver).await;
     node.shutdown().await;
@@ -257,7 +283,7 @@ async fn bad_requests_get_json_rpc_errors_that_say_what_was_wrong() {
     common::serve_app(&dir.path().join("app")).await;
     let settings = NodeSettings {
         home: dir.path().join("node"),
-        moniker: "rpc-node".into(),
+        moniker: "rpc-errors".into(),
         consensus_key: key("consensus-0").to_seed(),
         node_key: [43; 32],
         listen_addr: format!("/ip4/127.0.0.1/tcp/{}", free_port())
