@@ -64,6 +64,8 @@ pub struct NodeSettings {
     pub metrics_address: Option<std::net::SocketAddr>,
     /// The genesis document as read from `genesis.json`, served by the RPC's `genesis`.
     pub genesis_json: Option<String>,
+    /// Mempool gossip between nodes; `None`: txs stay where they were sent.
+    pub mempool_gossip: Option<crate::gossip::GossipSettings>,
 }
 
 /// Why the node stopped or could not start.
@@ -83,6 +85,8 @@ pub enum NodeError {
     Rpc { address: String, reason: String },
     #[error("metrics server on {address}: {reason}")]
     Metrics { address: String, reason: String },
+    #[error("mempool gossip: {0}")]
+    Gossip(String),
 }
 
 #[derive(Clone, Debug)]
@@ -155,6 +159,7 @@ pub struct NodeHandle {
     app: tokio::task::JoinHandle<Result<(), NodeError>>,
     rpc: Option<tokio::task::JoinHandle<()>>,
     metrics: Option<tokio::task::JoinHandle<()>>,
+    gossip: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for NodeHandle {
@@ -176,7 +181,7 @@ impl NodeHandle {
         let _ = self.engine.handle.await;
         self.app.abort();
         let _ = self.app.await;
-        for server in [self.rpc, self.metrics].into_iter().flatten() {
+        for server in [self.rpc, self.metrics, self.gossip].into_iter().flatten() {
             server.abort();
             let _ = server.await;
         }
@@ -323,6 +328,13 @@ pub async fn start(
     let (committed, _) = tokio::sync::broadcast::channel(64);
     let (blocks, _) = tokio::sync::broadcast::channel(256);
     let metrics = crate::metrics::NodeMetrics::register(&settings.moniker);
+    let (gossip_out, gossip_task) = match settings.mempool_gossip.clone() {
+        Some(g) => {
+            let (out, task) = crate::gossip::start(g, settings.node_key, &chain_id, tx_in.clone())?;
+            (Some(out), Some(task))
+        }
+        None => (None, None),
+    };
     metrics.height.set(store.height()? as i64);
     let last_block = match store.height()? {
         0 => None,
@@ -379,6 +391,7 @@ pub async fn start(
         committed: committed.clone(),
         blocks: blocks.clone(),
         metrics: metrics.clone(),
+        gossip: gossip_out,
     };
     let metrics_server = match settings.metrics_address {
         Some(at) => {
@@ -436,6 +449,7 @@ pub async fn start(
         app: task,
         rpc,
         metrics,
+        gossip: gossip_task,
     })
 }
 
@@ -474,6 +488,8 @@ struct AppLoop {
     committed: tokio::sync::broadcast::Sender<(u64, Vec<u8>)>,
     blocks: tokio::sync::broadcast::Sender<Arc<CommittedBlock>>,
     metrics: crate::metrics::NodeMetrics,
+    /// Txs accepted here go out to peers.
+    gossip: Option<mpsc::Sender<Vec<u8>>>,
 }
 
 /// How far ahead of our clock a proposed block's time may be.
@@ -507,7 +523,12 @@ impl AppLoop {
                     self.handle(msg, &channels.network).await?;
                 }
                 Some((tx, reply)) = txs.recv() => {
+                    let gossip = self.gossip.as_ref().map(|g| (g, tx.clone()));
                     let r = self.mempool.add(&self.abci, tx).await;
+                    if let (Ok(_), Some((g, tx))) = (&r, gossip) {
+                        // Peers that already have it drop it by hash.
+                        let _ = g.try_send(tx);
+                    }
                     let _ = reply.send(r);
                     self.metrics.mempool_txs.set(self.mempool.len() as i64);
                     self.metrics.mempool_bytes.set(self.mempool.bytes() as i64);

@@ -17,6 +17,7 @@ pub mod chain;
 pub mod codec;
 pub mod context;
 pub mod engine;
+pub mod gossip;
 pub mod mempool;
 pub mod metrics;
 pub mod rpc;

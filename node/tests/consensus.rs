@@ -60,6 +60,7 @@ async fn a_single_validator_commits_blocks_and_includes_a_submitted_tx() {
         rpc_address: None,
         metrics_address: None,
         genesis_json: None,
+        mempool_gossip: None,
     };
     let node = start(settings, common::init_request(&net)).await.unwrap();
     let mut committed = node.committed.subscribe();
@@ -131,6 +132,7 @@ fn settings(
         rpc_address: None,
         metrics_address: None,
         genesis_json: None,
+        mempool_gossip: None,
     }
 }
 

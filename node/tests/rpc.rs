@@ -77,6 +77,7 @@ async fn tendermint_rpc_clients_read_and_write_through_the_node() {
         rpc_address: Some("127.0.0.1:0".parse().unwrap()),
         metrics_address: Some("127.0.0.1:0".parse().unwrap()),
         genesis_json: Some(genesis.to_string()),
+        mempool_gossip: None,
     };
     let node = start(settings, common::init_request(&net)).await.unwrap();
     let url = format!("http://{}", node.rpc_address.unwrap());
@@ -300,6 +301,7 @@ async fn bad_requests_get_json_rpc_errors_that_say_what_was_wrong() {
         rpc_address: Some("127.0.0.1:0".parse().unwrap()),
         metrics_address: None,
         genesis_json: None,
+        mempool_gossip: None,
     };
     let node = start(settings, common::init_request(&net)).await.unwrap();
     let addr = node.rpc_address.unwrap();

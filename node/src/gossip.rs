@@ -1,0 +1,162 @@
+//! Mempool gossip: transactions spread between nodes over a libp2p
+//! gossipsub swarm of their own (the consensus swarm carries only consensus
+//! messages). A tx received from a peer is forwarded only after this node's
+//! app accepted it in CheckTx; a tx the app rejects counts against the peer
+//! that sent it (gossipsub's peer scoring), and duplicates are dropped by
+//! message id (the tx hash).
+
+use std::{collections::BTreeSet, time::Duration};
+
+use futures::StreamExt;
+use libp2p::{
+    gossipsub::{self, IdentTopic, MessageAcceptance, MessageId},
+    identity::Keypair,
+    noise,
+    swarm::SwarmEvent,
+    tcp, yamux, Multiaddr, PeerId, Swarm,
+};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::{
+    engine::{NodeError, TxSubmission},
+    mempool::{tx_hash, MempoolError},
+};
+
+/// Where the gossip swarm listens and whom it dials.
+#[derive(Clone, Debug)]
+pub struct GossipSettings {
+    pub listen_addr: Multiaddr,
+    /// Other nodes' gossip addresses; redialled while disconnected.
+    pub peers: Vec<Multiaddr>,
+    /// Largest gossiped message (the mempool's tx size limit).
+    pub max_tx_bytes: usize,
+}
+
+/// The gossip topic of a chain.
+pub fn topic(chain_id: &str) -> IdentTopic {
+    IdentTopic::new(format!("synod/mempool/1/{chain_id}"))
+}
+
+/// Starts the swarm. Txs sent on the returned channel (accepted locally) are
+/// published; txs from peers are checked through `submit` first.
+pub fn start(
+    settings: GossipSettings,
+    node_key: [u8; 32],
+    chain_id: &str,
+    submit: mpsc::Sender<TxSubmission>,
+) -> Result<(mpsc::Sender<Vec<u8>>, tokio::task::JoinHandle<()>), NodeError> {
+    let err = |reason: String| NodeError::Gossip(reason);
+    let keypair = Keypair::ed25519_from_bytes(node_key).map_err(|e| err(e.to_string()))?;
+    let config = gossipsub::ConfigBuilder::default()
+        .validation_mode(gossipsub::ValidationMode::Strict)
+        .validate_messages()
+        .message_id_fn(|m: &gossipsub::Message| MessageId::from(tx_hash(&m.data).to_vec()))
+        .max_transmit_size(settings.max_tx_bytes + 1024)
+        .heartbeat_interval(Duration::from_millis(500))
+        .build()
+        .map_err(|e| err(e.to_string()))?;
+    let mut swarm: Swarm<gossipsub::Behaviour> =
+        libp2p::SwarmBuilder::with_existing_identity(keypair)
+            .with_tokio()
+            .with_tcp(
+                tcp::Config::default().nodelay(true),
+                noise::Config::new,
+                yamux::Config::default,
+            )
+            .map_err(|e| err(e.to_string()))?
+            .with_behaviour(|key| {
+                gossipsub::Behaviour::new(
+                    gossipsub::MessageAuthenticity::Signed(key.clone()),
+                    config,
+                )
+                .map_err(|e| -> Box<dyn std::error::Error + Send + Sync> { e.into() })
+            })
+            .map_err(|e| err(e.to_string()))?
+            .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(3600)))
+            .build();
+    let topic = topic(chain_id);
+    swarm
+        .behaviour_mut()
+        .subscribe(&topic)
+        .map_err(|e| err(e.to_string()))?;
+    swarm
+        .listen_on(settings.listen_addr.clone())
+        .map_err(|e| err(format!("listen on {}: {e}", settings.listen_addr)))?;
+    let (out_tx, out_rx) = mpsc::channel(4096);
+    let task = tokio::spawn(run(swarm, topic, settings.peers, out_rx, submit));
+    Ok((out_tx, task))
+}
+
+type Verdict = (MessageId, PeerId, MessageAcceptance);
+
+async fn run(
+    mut swarm: Swarm<gossipsub::Behaviour>,
+    topic: IdentTopic,
+    peers: Vec<Multiaddr>,
+    mut outgoing: mpsc::Receiver<Vec<u8>>,
+    submit: mpsc::Sender<TxSubmission>,
+) {
+    let (verdict_tx, mut verdicts) = mpsc::channel::<Verdict>(4096);
+    let mut connected: BTreeSet<PeerId> = BTreeSet::new();
+    let mut redial = tokio::time::interval(Duration::from_secs(2));
+    loop {
+        tokio::select! {
+            _ = redial.tick() => {
+                // Keep the configured peers connected.
+                if connected.len() < peers.len() {
+                    for addr in &peers {
+                        let _ = swarm.dial(addr.clone());
+                    }
+                }
+            }
+            tx = outgoing.recv() => {
+                let Some(tx) = tx else { return };
+                match swarm.behaviour_mut().publish(topic.clone(), tx) {
+                    Ok(_) | Err(gossipsub::PublishError::Duplicate) => {}
+                    Err(e) => tracing::debug!(error = %e, "tx not gossiped"),
+                }
+            }
+            Some((id, source, acceptance)) = verdicts.recv() => {
+                swarm
+                    .behaviour_mut()
+                    .report_message_validation_result(&id, &source, acceptance);
+            }
+            event = swarm.select_next_some() => match event {
+                SwarmEvent::Behaviour(gossipsub::Event::Message {
+                    propagation_source,
+                    message_id,
+                    message,
+                }) => {
+                    // CheckTx through the node's mempool, then tell gossipsub.
+                    let submit = submit.clone();
+                    let verdict_tx = verdict_tx.clone();
+                    tokio::spawn(async move {
+                        let (reply, verdict) = oneshot::channel();
+                        let acceptance = if submit.send((message.data, reply)).await.is_err() {
+                            MessageAcceptance::Ignore
+                        } else {
+                            match verdict.await {
+                                Ok(Ok(_)) => MessageAcceptance::Accept,
+                                Ok(Err(MempoolError::Rejected { .. } | MempoolError::TooLarge { .. })) => {
+                                    MessageAcceptance::Reject
+                                }
+                                _ => MessageAcceptance::Ignore,
+                            }
+                        };
+                        let _ = verdict_tx.send((message_id, propagation_source, acceptance)).await;
+                    });
+                }
+                SwarmEvent::ConnectionEstablished { peer_id, .. } => {
+                    connected.insert(peer_id);
+                }
+                SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
+                    connected.remove(&peer_id);
+                }
+                SwarmEvent::NewListenAddr { address, .. } => {
+                    tracing::info!(%address, "mempool gossip listening");
+                }
+                _ => {}
+            },
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! Mempool gossip over real libp2p swarms on loopback: a tx travels A -> B
+//! -> C only after B's CheckTx accepted it; a tx B rejects stops at B.
+
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use synod_node::{
+    engine::TxSubmission,
+    gossip::{start, GossipSettings},
+    mempool::MempoolError,
+};
+use tokio::sync::mpsc;
+
+fn addr(port: u16) -> libp2p::Multiaddr {
+    format!("/ip4/127.0.0.1/tcp/{port}").parse().unwrap()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Answers every submission with `verdict(tx)` and reports what it saw.
+fn checker(
+    verdict: fn(&[u8]) -> Result<[u8; 32], MempoolError>,
+) -> (mpsc::Sender<TxSubmission>, mpsc::UnboundedReceiver<Vec<u8>>) {
+    let (tx, mut rx) = mpsc::channel::<TxSubmission>(64);
+    let (seen_tx, seen) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some((t, reply)) = rx.recv().await {
+            let _ = reply.send(verdict(&t));
+            let _ = seen_tx.send(t);
+        }
+    });
+    (tx, seen)
+}
+
+fn accept(_: &[u8]) -> Result<[u8; 32], MempoolError> {
+    Ok([0; 32])
+}
+
+fn reject_bad(t: &[u8]) -> Result<[u8; 32], MempoolError> {
+    if t.starts_with(b"bad") {
+        Err(MempoolError::Rejected {
+            code: 1,
+            codespace: String::new(),
+            log: "bad".into(),
+        })
+    } else {
+        Ok([0; 32])
+    }
+}
+
+async fn next(seen: &mut mpsc::UnboundedReceiver<Vec<u8>>, within: Duration) -> Option<Vec<u8>> {
+    tokio::time::timeout(within, seen.recv())
+        .await
+        .ok()
+        .flatten()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn txs_travel_through_a_peer_only_once_it_accepted_them() {
+    let (pa, pb, pc) = (free_port(), free_port(), free_port());
+    let settings = |me: u16, peers: Vec<u16>| GossipSettings {
+        listen_addr: addr(me),
+        peers: peers.into_iter().map(addr).collect(),
+        max_tx_bytes: 1 << 20,
+    };
+    // A line: A - B - C (A and C do not know each other).
+    let (a_submit, _a_seen) = checker(accept);
+    let (b_submit, mut b_seen) = checker(reject_bad);
+    let (c_submit, mut c_seen) = checker(accept);
+    let (a_out, a_task) = start(settings(pa, vec![pb]), [1; 32], "chain", a_submit).unwrap();
+    let (_b_out, b_task) = start(settings(pb, vec![pa, pc]), [2; 32], "chain", b_submit).unwrap();
+    let (_c_out, c_task) = start(settings(pc, vec![pb]), [3; 32], "chain", c_submit).unwrap();
+
+    // Publish until the mesh is up and B sees the first tx (bounded).
+    let mut got = None;
+    for i in 0..60 {
+        a_out.send(format!("good-{i}").into_bytes()).await.unwrap();
+        if let Some(t) = next(&mut b_seen, Duration::from_millis(500)).await {
+            got = Some(t);
+            break;
+        }
+    }
+    let first = got.expect("B never received a gossiped tx");
+    // C gets what B accepted, through B.
+    let mut at_c = None;
+    for _ in 0..20 {
+        match next(&mut c_seen, Duration::from_millis(500)).await {
+            Some(t) if t == first => {
+                at_c = Some(t);
+                break;
+            }
+            Some(_) => continue,
+            None => {}
+        }
+    }
+    assert_eq!(at_c, Some(first), "C received the tx B accepted");
+
+    // A tx B rejects reaches B and stops there.
+    a_out.send(b"bad-tx".to_vec()).await.unwrap();
+    let mut b_got_bad = false;
+    for _ in 0..20 {
+        match next(&mut b_seen, Duration::from_millis(500)).await {
+            Some(t) if t == b"bad-tx" => {
+                b_got_bad = true;
+                break;
+            }
+            _ => {}
+        }
+    }
+    assert!(b_got_bad, "B saw the bad tx");
+    // Then a good one: C sees it, and never the bad one before it.
+    a_out.send(b"good-after".to_vec()).await.unwrap();
+    loop {
+        let t = next(&mut c_seen, Duration::from_secs(10))
+            .await
+            .expect("C never got the good tx after the bad one");
+        assert_ne!(t, b"bad-tx".to_vec(), "a rejected tx was forwarded");
+        if t == b"good-after" {
+            break;
+        }
+    }
+    for t in [a_task, b_task, c_task] {
+        t.abort();
+    }
+}
