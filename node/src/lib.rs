@@ -18,6 +18,7 @@ pub mod codec;
 pub mod context;
 pub mod engine;
 pub mod gossip;
+pub mod home;
 pub mod mempool;
 pub mod metrics;
 pub mod rpc;

@@ -1,0 +1,73 @@
+//! The one error type of this crate: every variant names the file (and,
+//! where there is one, the key) that was wrong, and says what to do next.
+
+use std::path::PathBuf;
+
+/// Why a home could not be read, written or generated.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A file is missing or unreadable.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// A file or directory could not be created.
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The file is not well-formed TOML or JSON at all.
+    #[error("{} is not valid {format}: {message}", path.display())]
+    Syntax {
+        path: PathBuf,
+        format: &'static str,
+        message: String,
+    },
+    /// The file is well formed but one key holds a bad value.
+    #[error("{}: key `{key}`: {message}", path.display())]
+    Key {
+        path: PathBuf,
+        key: String,
+        message: String,
+    },
+    /// A key file's public key, address or key halves disagree with its private key.
+    #[error("{}: {message}; the file is corrupt or was edited by hand: restore it from a backup", path.display())]
+    KeyMismatch { path: PathBuf, message: String },
+    /// Generating would overwrite an existing home.
+    #[error("{} already exists: refusing to overwrite an existing home (choose another --home, or remove it first if you really mean to start over)", path.display())]
+    AlreadyExists { path: PathBuf },
+    /// A request to generate homes that cannot be satisfied.
+    #[error("invalid network spec: {0}")]
+    Spec(String),
+}
+
+impl ConfigError {
+    pub(crate) fn key(path: &std::path::Path, key: &str, message: impl Into<String>) -> Self {
+        ConfigError::Key {
+            path: path.to_path_buf(),
+            key: key.to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// A serde error from JSON text, naming the path of the failing key when
+    /// there is one.
+    pub(crate) fn json(
+        path: &std::path::Path,
+        error: serde_path_to_error::Error<serde_json::Error>,
+    ) -> Self {
+        let key = error.path().to_string();
+        let inner = error.into_inner();
+        if inner.is_syntax() || inner.is_eof() || key == "." {
+            ConfigError::Syntax {
+                path: path.to_path_buf(),
+                format: "JSON",
+                message: inner.to_string(),
+            }
+        } else {
+            ConfigError::key(path, &key, inner.to_string())
+        }
+    }
+}

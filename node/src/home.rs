@@ -1,0 +1,424 @@
+//! A node home in CometBFT 0.38's layout (see `synod-consensus-config`)
+//! turned into what [`crate::engine::start`] needs: the [`NodeSettings`] and
+//! the `RequestInitChain` of its genesis. The same home runs under CometBFT.
+//!
+//! How `config.toml` maps onto the settings:
+//!
+//! | config.toml | NodeSettings |
+//! |---|---|
+//! | `moniker` | `moniker` |
+//! | `priv_validator_key_file`, `node_key_file` | `consensus_key`, `node_key` (the 32-byte seeds) |
+//! | `p2p.laddr` `tcp://HOST:PORT` | `listen_addr` `/ip4/HOST/tcp/PORT` |
+//! | `p2p.persistent_peers` `id@HOST:PORT` or multiaddrs | `persistent_peers` (the CometBFT node id is dropped: libp2p peers authenticate themselves) |
+//! | `proxy_app` `tcp://HOST:PORT` or `unix://PATH` (with `abci = "socket"`) | `abci_address` |
+//! | `consensus.timeout_*` | `timeouts`; `rebroadcast` = propose + prevote + precommit, `max_timeout` = 12 times that, at least 60 s |
+//! | `consensus.timeout_commit` | `target_block_time` (0: none) |
+//! | `mempool.size`, `max_txs_bytes`, `max_tx_bytes`, `cache_size` | `mempool` |
+//! | `rpc.laddr` (empty: off) | `rpc_address` |
+//! | `instrumentation.prometheus_listen_addr` when `prometheus = true` | `metrics_address` |
+//! | `genesis_file` | `genesis_json` (its text) and the InitChain request |
+//! | `p2p.laddr`, `p2p.persistent_peers` (when any) | `mempool_gossip`: the same hosts, ports + [`MEMPOOL_GOSSIP_PORT_OFFSET`] |
+//!
+//! Keys CometBFT alone uses (`db_backend`, `db_dir`, `priv_validator_state_file`,
+//! ...) are ignored: the node keeps its block store, signer state and consensus
+//! log under `HOME/data` and `HOME/wal`.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use malachitebft_app_channel::app::net::Multiaddr;
+use malachitebft_app_channel::app::types::core::LinearTimeouts;
+use synod_consensus_config::{
+    config::ConsensusConfig, home::CONFIG_FILE, load_home, tendermint, CometConfig, ConfigError,
+    LoadedHome,
+};
+use tendermint_proto::v0_38::abci as pb;
+
+use crate::{engine::NodeSettings, gossip::GossipSettings, mempool::MempoolConfig};
+
+/// Why a home cannot be turned into node settings. Each names the file and key.
+#[derive(Debug, thiserror::Error)]
+pub enum HomeError {
+    /// A file of the home is missing or wrong.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A setting in `config.toml` that the embedded node cannot use.
+    #[error("{}: key `{key}`: {message}", path.display())]
+    Setting {
+        path: PathBuf,
+        key: &'static str,
+        message: String,
+    },
+}
+
+/// A home ready to start.
+#[derive(Clone, Debug)]
+pub struct NodeHome {
+    /// The node's settings.
+    pub settings: NodeSettings,
+    /// The InitChain request for the genesis (sent only on a new chain).
+    pub init_chain: pb::RequestInitChain,
+    /// CometBFT node id of `node_key.json`.
+    pub node_id: tendermint::node::Id,
+    /// CometBFT validator address of `priv_validator_key.json`.
+    pub validator_address: tendermint::account::Id,
+}
+
+/// Reads `home` and builds the node settings and InitChain request from it.
+pub fn load(home: &Path) -> Result<NodeHome, HomeError> {
+    let loaded = load_home(home)?;
+    Ok(NodeHome {
+        settings: settings_from(&loaded)?,
+        init_chain: loaded.genesis.init_chain_request()?,
+        node_id: loaded.node_key.node_id(),
+        validator_address: loaded.validator_key.address(),
+    })
+}
+
+/// The node settings of a loaded home (see the module docs for the mapping).
+pub fn settings_from(loaded: &LoadedHome) -> Result<NodeSettings, HomeError> {
+    let config = &loaded.config;
+    let config_path = loaded.home.join(CONFIG_FILE);
+    let setting = |key: &'static str| {
+        let path = config_path.clone();
+        move |message: String| HomeError::Setting { path, key, message }
+    };
+    if !(config.abci.is_empty() || config.abci == "socket") {
+        return Err(setting("abci")(format!(
+            "{:?} is not supported: synod-node talks to the app over the ABCI socket protocol only; set abci = \"socket\"",
+            config.abci
+        )));
+    }
+    let persistent_peers = config
+        .p2p
+        .persistent_peers
+        .iter()
+        .map(|peer| peer_multiaddr(peer))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(setting("p2p.persistent_peers"))?;
+    let metrics_address = if config.instrumentation.prometheus {
+        Some(socket_address(
+            &config.instrumentation.prometheus_listen_addr,
+        ))
+        .transpose()
+        .map_err(setting("instrumentation.prometheus_listen_addr"))?
+    } else {
+        None
+    };
+    let rpc_address = match config.rpc.laddr.trim() {
+        "" => None,
+        laddr => Some(socket_address(laddr).map_err(setting("rpc.laddr"))?),
+    };
+    Ok(NodeSettings {
+        home: loaded.home.clone(),
+        moniker: config.moniker.clone(),
+        consensus_key: loaded.validator_key.0.to_seed(),
+        node_key: loaded.node_key.0.to_seed(),
+        listen_addr: listen_multiaddr(&config.p2p.laddr).map_err(setting("p2p.laddr"))?,
+        persistent_peers,
+        abci_address: abci_address(&config.proxy_app).map_err(setting("proxy_app"))?,
+        timeouts: timeouts(&config.consensus),
+        target_block_time: Some(config.consensus.timeout_commit).filter(|d| !d.is_zero()),
+        mempool: mempool(config),
+        rpc_address,
+        metrics_address,
+        genesis_json: Some(loaded.genesis.text.clone()),
+        mempool_gossip: mempool_gossip(config).map_err(setting("p2p.persistent_peers"))?,
+    })
+}
+
+/// The mempool gossip swarm listens beside the consensus one, on the p2p
+/// port plus this offset, and dials each persistent peer's p2p port plus the
+/// same offset. (CometBFT's default ports leave p2p + 5 free, and so does
+/// `synod-consensus-config`'s port plan for generated networks.)
+pub const MEMPOOL_GOSSIP_PORT_OFFSET: u16 = 5;
+
+/// Mempool gossip for a node with persistent peers (a lone node has no one
+/// to gossip with): see [`MEMPOOL_GOSSIP_PORT_OFFSET`].
+pub fn mempool_gossip(config: &CometConfig) -> Result<Option<GossipSettings>, String> {
+    if config.p2p.persistent_peers.is_empty() {
+        return Ok(None);
+    }
+    let beside = |address: Multiaddr| {
+        offset_tcp_port(&address, MEMPOOL_GOSSIP_PORT_OFFSET)?
+            .parse()
+            .map_err(|e| format!("mempool gossip address of {address}: {e}"))
+    };
+    let listen_addr = beside(listen_multiaddr(&config.p2p.laddr)?)?;
+    let peers = config
+        .p2p
+        .persistent_peers
+        .iter()
+        .map(|peer| beside(peer_multiaddr(peer)?))
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(Some(GossipSettings {
+        listen_addr,
+        peers,
+        max_tx_bytes: usize::try_from(config.mempool.max_tx_bytes).unwrap_or(usize::MAX),
+    }))
+}
+
+/// `address` as text with its TCP port moved up by `offset`.
+fn offset_tcp_port(address: &Multiaddr, offset: u16) -> Result<String, String> {
+    let text = address.to_string();
+    let mut parts: Vec<String> = text.split('/').map(str::to_string).collect();
+    let port_at = parts
+        .iter()
+        .position(|p| p == "tcp")
+        .map(|i| i + 1)
+        .filter(|&i| i < parts.len())
+        .ok_or_else(|| format!("{text} has no TCP port"))?;
+    let port = parts[port_at]
+        .parse::<u16>()
+        .ok()
+        .filter(|&p| p != 0)
+        .and_then(|p| p.checked_add(offset))
+        .ok_or_else(|| {
+            format!("{text}: mempool gossip needs a fixed TCP port of at most {} (it uses that port plus {offset})", u16::MAX - offset)
+        })?;
+    parts[port_at] = port.to_string();
+    Ok(parts.join("/"))
+}
+
+/// CometBFT's round timeouts as Malachite's. CometBFT has no rebroadcast
+/// timeout nor cap: rebroadcast after a full round's worth of base timeouts
+/// (Malachite's own default relation), and cap the per-round growth at twelve
+/// rounds' worth, never below Malachite's default of 60 s.
+pub fn timeouts(consensus: &ConsensusConfig) -> LinearTimeouts {
+    let round = consensus
+        .timeout_propose
+        .saturating_add(consensus.timeout_prevote)
+        .saturating_add(consensus.timeout_precommit);
+    LinearTimeouts {
+        propose: consensus.timeout_propose,
+        propose_delta: consensus.timeout_propose_delta,
+        prevote: consensus.timeout_prevote,
+        prevote_delta: consensus.timeout_prevote_delta,
+        precommit: consensus.timeout_precommit,
+        precommit_delta: consensus.timeout_precommit_delta,
+        rebroadcast: round,
+        max_timeout: round.saturating_mul(12).max(Duration::from_secs(60)),
+    }
+}
+
+/// The mempool limits of `[mempool]`.
+pub fn mempool(config: &CometConfig) -> MempoolConfig {
+    let size = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+    MempoolConfig {
+        max_txs: size(config.mempool.size),
+        max_bytes: size(config.mempool.max_txs_bytes),
+        max_tx_bytes: size(config.mempool.max_tx_bytes),
+        cache_size: size(config.mempool.cache_size),
+    }
+}
+
+/// `HOST:PORT` (optionally `tcp://`) as a socket address; an empty host (`:PORT`,
+/// as in CometBFT's `prometheus_listen_addr`) means every interface, and a
+/// name is resolved.
+pub fn socket_address(address: &str) -> Result<SocketAddr, String> {
+    let text = address.trim();
+    if text.starts_with("unix://") {
+        return Err(format!(
+            "{address:?}: unix sockets are not supported here; use tcp://HOST:PORT"
+        ));
+    }
+    let text = text.strip_prefix("tcp://").unwrap_or(text);
+    let (host, port) = text
+        .rsplit_once(':')
+        .ok_or_else(|| format!("{address:?} is not HOST:PORT"))?;
+    let port: u16 = port
+        .parse()
+        .map_err(|_| format!("{address:?}: {port:?} is not a port number"))?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() {
+        return Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port));
+    }
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, port));
+    }
+    let mut resolved = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| format!("{address:?}: cannot resolve {host:?}: {e}"))?
+        .collect::<Vec<_>>();
+    // Prefer IPv4, as CometBFT's defaults are IPv4.
+    resolved.sort_by_key(|a| !a.is_ipv4());
+    resolved
+        .into_iter()
+        .next()
+        .ok_or_else(|| format!("{address:?}: {host:?} resolves to no address"))
+}
+
+fn multiaddr_of(address: SocketAddr) -> Result<Multiaddr, String> {
+    let text = match address.ip() {
+        IpAddr::V4(ip) => format!("/ip4/{ip}/tcp/{}", address.port()),
+        IpAddr::V6(ip) => format!("/ip6/{ip}/tcp/{}", address.port()),
+    };
+    text.parse()
+        .map_err(|e| format!("{address} as a multiaddr: {e}"))
+}
+
+/// CometBFT's `p2p.laddr` (`tcp://HOST:PORT`) as a libp2p multiaddr
+/// (`/ip4/HOST/tcp/PORT`); a multiaddr is taken as is.
+pub fn listen_multiaddr(laddr: &str) -> Result<Multiaddr, String> {
+    let text = laddr.trim();
+    if text.starts_with('/') {
+        return text
+            .parse()
+            .map_err(|e| format!("{laddr:?} is not a multiaddr: {e}"));
+    }
+    multiaddr_of(socket_address(text)?)
+}
+
+/// A peer as CometBFT lists it (`nodeid@HOST:PORT`) or as a multiaddr
+/// (`/ip4/HOST/tcp/PORT`), as a multiaddr to dial.
+pub fn peer_multiaddr(peer: &str) -> Result<Multiaddr, String> {
+    let text = peer.trim();
+    if text.starts_with('/') {
+        return listen_multiaddr(text);
+    }
+    let address = match text.split_once('@') {
+        Some((id, address)) => {
+            if id.len() != 40 || !id.chars().all(|c| c.is_ascii_hexdigit()) {
+                return Err(format!(
+                    "{peer:?}: {id:?} is not a CometBFT node id (40 hex digits)"
+                ));
+            }
+            address
+        }
+        None => text,
+    };
+    multiaddr_of(socket_address(address).map_err(|e| format!("peer {e}"))?)
+}
+
+/// CometBFT's `proxy_app` as the ABCI client's address: `tcp://HOST:PORT`
+/// (or `HOST:PORT`) or `unix://PATH`. CometBFT's built-in app names
+/// (`kvstore`, `noop`, ...) are refused.
+pub fn abci_address(proxy_app: &str) -> Result<String, String> {
+    let text = proxy_app.trim();
+    if let Some(path) = text.strip_prefix("unix://") {
+        if path.is_empty() {
+            return Err(format!("{proxy_app:?} names no socket path"));
+        }
+        return Ok(text.to_string());
+    }
+    let host_port = text.strip_prefix("tcp://").unwrap_or(text);
+    match host_port.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {
+            Ok(format!("tcp://{host_port}"))
+        }
+        _ => Err(format!(
+            "{proxy_app:?} is not an app address: use tcp://HOST:PORT or unix://PATH (synod-node has no built-in apps)"
+        )),
+    }
+}
+
+/// The CometBFT node id of a home's `node_key.json` (`show-node-id`).
+pub fn node_id(home: &Path) -> Result<tendermint::node::Id, HomeError> {
+    let config = CometConfig::read(&home.join(CONFIG_FILE))?;
+    let path = CometConfig::resolve(home, &config.node_key_file);
+    Ok(synod_consensus_config::NodeKey::read(&path)?.node_id())
+}
+
+/// A home's consensus public key as CometBFT prints it (`show-validator`):
+/// `{"type":"tendermint/PubKeyEd25519","value":"<base64>"}`.
+pub fn validator_public_key_json(home: &Path) -> Result<String, HomeError> {
+    let config = CometConfig::read(&home.join(CONFIG_FILE))?;
+    let path = CometConfig::resolve(home, &config.priv_validator_key_file);
+    let key = synod_consensus_config::PrivValidatorKey::read(&path)?;
+    Ok(synod_consensus_config::keys::public_key_json(&key.public()))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn cometbft_addresses_become_multiaddrs() {
+        let m = |s: &str| listen_multiaddr(s).unwrap().to_string();
+        assert_eq!(m("tcp://127.0.0.1:26656"), "/ip4/127.0.0.1/tcp/26656");
+        assert_eq!(m("tcp://0.0.0.0:26656"), "/ip4/0.0.0.0/tcp/26656");
+        assert_eq!(m("[::1]:9"), "/ip6/::1/tcp/9");
+        assert_eq!(m("/ip4/10.0.0.1/tcp/5"), "/ip4/10.0.0.1/tcp/5");
+        assert_eq!(m("tcp://localhost:7"), "/ip4/127.0.0.1/tcp/7");
+        assert!(listen_multiaddr("tcp://127.0.0.1").is_err());
+        assert!(listen_multiaddr("tcp://127.0.0.1:http").is_err());
+    }
+
+    #[test]
+    fn peers_are_node_id_at_address_or_multiaddrs() {
+        let id = "0123456789abcdef0123456789abcdef01234567";
+        assert_eq!(
+            peer_multiaddr(&format!("{id}@127.0.0.1:26656"))
+                .unwrap()
+                .to_string(),
+            "/ip4/127.0.0.1/tcp/26656"
+        );
+        assert_eq!(
+            peer_multiaddr("/ip4/127.0.0.1/tcp/1").unwrap().to_string(),
+            "/ip4/127.0.0.1/tcp/1"
+        );
+        assert!(peer_multiaddr("nothex@127.0.0.1:1").is_err());
+    }
+
+    #[test]
+    fn proxy_app_is_a_tcp_or_unix_address() {
+        assert_eq!(
+            abci_address("tcp://127.0.0.1:26658").unwrap(),
+            "tcp://127.0.0.1:26658"
+        );
+        assert_eq!(
+            abci_address("127.0.0.1:26658").unwrap(),
+            "tcp://127.0.0.1:26658"
+        );
+        assert_eq!(
+            abci_address("unix:///tmp/a.sock").unwrap(),
+            "unix:///tmp/a.sock"
+        );
+        assert!(abci_address("kvstore").is_err());
+        assert!(abci_address("unix://").is_err());
+    }
+
+    #[test]
+    fn an_empty_host_listens_everywhere() {
+        assert_eq!(
+            socket_address(":26660").unwrap(),
+            "0.0.0.0:26660".parse().unwrap()
+        );
+        assert!(socket_address("unix:///x").is_err());
+    }
+
+    #[test]
+    fn mempool_gossip_listens_and_dials_beside_the_p2p_ports() {
+        let mut config = CometConfig::default();
+        assert!(mempool_gossip(&config).unwrap().is_none());
+        config.p2p.laddr = "tcp://127.0.0.1:26656".into();
+        config.p2p.persistent_peers = vec![
+            format!("{}@127.0.0.1:26666", "cd".repeat(20)),
+            "/ip4/127.0.0.1/tcp/26676".into(),
+        ];
+        let gossip = mempool_gossip(&config).unwrap().unwrap();
+        assert_eq!(gossip.listen_addr.to_string(), "/ip4/127.0.0.1/tcp/26661");
+        assert_eq!(
+            gossip
+                .peers
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            vec!["/ip4/127.0.0.1/tcp/26671", "/ip4/127.0.0.1/tcp/26681"]
+        );
+        assert_eq!(gossip.max_tx_bytes, 1 << 20);
+        config.p2p.laddr = "tcp://127.0.0.1:65534".into();
+        assert!(mempool_gossip(&config).is_err());
+    }
+
+    #[test]
+    fn cometbft_default_timeouts_map_to_malachite_defaults() {
+        assert_eq!(
+            timeouts(&ConsensusConfig::default()),
+            LinearTimeouts::default()
+        );
+    }
+}

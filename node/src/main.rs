@@ -1,0 +1,203 @@
+//! `synod-node`: the embedded consensus node's command line. Parses the
+//! arguments, sets up logging and calls into the library: homes come from
+//! `synod-consensus-config`, settings from [`synod_node::home`], the node
+//! from [`synod_node::engine::start`].
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use synod_consensus_config::{init_home, CometConfig, GenesisOptions};
+
+/// Embedded consensus node (Tendermint BFT via Malachite) that drives an ABCI
+/// 2.0 app, such as synod-app, over the ABCI socket exactly as CometBFT 0.38
+/// does. Its home has CometBFT's layout, so the same home runs under CometBFT.
+///
+/// Examples:
+///   synod-node init --home ~/.synod/node --moniker alice --chain-id synod-local
+///   synod-app --home ~/.synod/app --abci tcp://127.0.0.1:26658 &
+///   synod-node start --home ~/.synod/node
+///   synod-node show-node-id --home ~/.synod/node
+#[derive(Parser, Debug)]
+#[command(version, about, long_about, verbatim_doc_comment)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Write a new single-validator home: config/config.toml, a genesis.json
+    /// whose app_state funds and bonds the validator's operator account, and
+    /// fresh keys (node_key.json, priv_validator_key.json, and the operator's
+    /// account key in operator_key.json: keep it to sign the operator's
+    /// transactions). Refuses to overwrite an existing home.
+    Init {
+        /// Home directory to create.
+        #[arg(long, env = "SYNOD_NODE_HOME")]
+        home: PathBuf,
+        /// Human-readable name of this validator (default: the host name).
+        #[arg(long)]
+        moniker: Option<String>,
+        /// Chain id of the new chain.
+        #[arg(long, default_value = "synod-local")]
+        chain_id: String,
+        /// Derive every key from this seed (reproducible test homes); default: fresh random keys.
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+    /// Run the node from a home until SIGINT or SIGTERM.
+    Start {
+        /// Home directory (as written by `init`, or by CometBFT).
+        #[arg(long, env = "SYNOD_NODE_HOME")]
+        home: PathBuf,
+        /// The app's ABCI address, overriding `proxy_app` in config.toml:
+        /// tcp://HOST:PORT or unix://PATH.
+        #[arg(long)]
+        proxy_app: Option<String>,
+        /// Log filter, e.g. `info` or `synod_node=debug` (RUST_LOG overrides it).
+        #[arg(long, default_value = "info")]
+        log_level: String,
+    },
+    /// Print this node's CometBFT node id (peers list it as ID@HOST:PORT).
+    ShowNodeId {
+        #[arg(long, env = "SYNOD_NODE_HOME")]
+        home: PathBuf,
+    },
+    /// Print this validator's consensus public key as CometBFT prints it.
+    ShowValidator {
+        #[arg(long, env = "SYNOD_NODE_HOME")]
+        home: PathBuf,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Init {
+            home,
+            moniker,
+            chain_id,
+            seed,
+        } => init(&home, moniker, &chain_id, seed),
+        Command::Start {
+            home,
+            proxy_app,
+            log_level,
+        } => {
+            init_logs(&log_level);
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?;
+            runtime.block_on(start(&home, proxy_app))
+        }
+        Command::ShowNodeId { home } => {
+            let id = synod_node::home::node_id(&home)
+                .with_context(|| format!("reading the node key of {}", home.display()))?;
+            println!("{id}");
+            Ok(())
+        }
+        Command::ShowValidator { home } => {
+            let key = synod_node::home::validator_public_key_json(&home)
+                .with_context(|| format!("reading the validator key of {}", home.display()))?;
+            println!("{key}");
+            Ok(())
+        }
+    }
+}
+
+fn init_logs(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
+fn default_moniker() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|name| name.trim().to_string())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "synod-node".into())
+}
+
+fn init(
+    home: &Path,
+    moniker: Option<String>,
+    chain_id: &str,
+    seed: Option<u64>,
+) -> anyhow::Result<()> {
+    let moniker = moniker.unwrap_or_else(default_moniker);
+    let options = GenesisOptions {
+        seed,
+        ..GenesisOptions::default()
+    };
+    let summary = init_home(home, &moniker, chain_id, &CometConfig::default(), &options)
+        .with_context(|| format!("initializing the home {}", home.display()))?;
+    println!("initialized {} for chain {chain_id}", home.display());
+    println!("  moniker            {}", summary.moniker);
+    println!("  node id            {}", summary.node_id);
+    println!("  validator address  {}", summary.validator_address);
+    println!(
+        "  operator account   {} (key in config/operator_key.json)",
+        summary.operator
+    );
+    println!("  app (proxy_app)    {}", summary.proxy_app);
+    println!(
+        "next: start the app at that address, then `synod-node start --home {}`",
+        home.display()
+    );
+    Ok(())
+}
+
+async fn start(home: &Path, proxy_app: Option<String>) -> anyhow::Result<()> {
+    let mut node_home = synod_node::home::load(home)
+        .with_context(|| format!("loading the home {}", home.display()))?;
+    if let Some(address) = proxy_app {
+        node_home.settings.abci_address = synod_node::home::abci_address(&address)
+            .map_err(anyhow::Error::msg)
+            .context("--proxy-app")?;
+    }
+    let settings = &node_home.settings;
+    tracing::info!(
+        home = %home.display(),
+        moniker = %settings.moniker,
+        chain_id = %node_home.init_chain.chain_id,
+        node_id = %node_home.node_id,
+        validator = %node_home.validator_address,
+        listen = %settings.listen_addr,
+        peers = settings.persistent_peers.len(),
+        app = %settings.abci_address,
+        "starting synod-node"
+    );
+    let app = settings.abci_address.clone();
+    // Listen for signals before starting, so one that arrives while the node
+    // waits for the app still ends it cleanly.
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing the SIGTERM handler")?;
+    let stop = async {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => "SIGINT",
+            _ = terminate.recv() => "SIGTERM",
+        }
+    };
+    tokio::pin!(stop);
+    let node = tokio::select! {
+        started = synod_node::engine::start(node_home.settings, node_home.init_chain) => {
+            started.with_context(|| format!("starting the node (is the ABCI app running at {app}?)"))?
+        }
+        signal = &mut stop => {
+            tracing::info!(signal, "stopped before the node started");
+            return Ok(());
+        }
+    };
+    tracing::info!("node running; stop it with SIGINT (Ctrl-C) or SIGTERM");
+    let signal = stop.await;
+    tracing::info!(signal, "shutting down");
+    node.shutdown().await;
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,320 @@
+//! Four validators as eight real processes (4 `synod-node` + 4 `synod-app`)
+//! on loopback, driven only through tendermint-rpc: 500 transfers sent to
+//! different nodes all commit, every node reports the same blocks and app
+//! hashes, a validator killed with SIGKILL restarts, catches up and agrees,
+//! and with two of four killed the chain halts until one returns.
+//!
+//! Every wait is bounded; every process is killed when the test ends, passes
+//! or fails (guards kill on drop).
+
+#![allow(clippy::unwrap_used)]
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use synod_abci_app::testkit::{AppProcess, TestAccount};
+use synod_consensus_config::{generate_network, NetworkSpec};
+use synod_protocol::{codec, genesis::GenesisAccount, state::Account, Amount, TxBody};
+use tendermint_rpc::{client::CompatMode, Client, HttpClient};
+
+const NODE_BIN: &str = env!("CARGO_BIN_EXE_synod-node");
+const CHAIN: &str = synod_abci_app::testkit::CHAIN_ID;
+const VALIDATORS: usize = 4;
+const USERS: usize = 8;
+const TXS: usize = 500;
+
+fn app_binary() -> PathBuf {
+    let p =
+        Path::new(NODE_BIN).with_file_name(format!("synod-app{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        p.exists(),
+        "{} is missing: build it with `cargo build -p synod-abci-app --bin synod-app` (cargo test --workspace builds it)",
+        p.display()
+    );
+    p
+}
+
+/// A base port with the 10 ports of each validator free.
+fn free_port_block(n: u16) -> u16 {
+    let start = synod_abci_app::testkit::free_port().unwrap();
+    for attempt in 0..200u16 {
+        let base = 20_000 + (start.wrapping_mul(7).wrapping_add(attempt * 97)) % 30_000;
+        let all_free =
+            (base..base + n).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok());
+        if all_free {
+            return base;
+        }
+    }
+    panic!("no block of {n} free ports found");
+}
+
+/// A `synod-node` process, killed (SIGKILL) on drop.
+struct NodeProcess {
+    child: Child,
+    home: PathBuf,
+}
+
+impl NodeProcess {
+    fn start(home: &Path) -> NodeProcess {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(home.join("node.log"))
+            .unwrap();
+        let child = Command::new(NODE_BIN)
+            .args(["start", "--home"])
+            .arg(home)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        NodeProcess {
+            child,
+            home: home.to_path_buf(),
+        }
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(self.home.join("node.log")).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+struct Validator {
+    home: PathBuf,
+    proxy_app: String,
+    app: Option<AppProcess>,
+    node: Option<NodeProcess>,
+    rpc: HttpClient,
+}
+
+impl Validator {
+    fn start(&mut self) {
+        self.app = Some(
+            AppProcess::start_at(
+                &app_binary(),
+                &self.home.join("app"),
+                &self.proxy_app,
+                Duration::from_secs(60),
+            )
+            .unwrap(),
+        );
+        self.node = Some(NodeProcess::start(&self.home));
+    }
+
+    /// SIGKILL both processes.
+    fn kill(&mut self) {
+        if let Some(mut n) = self.node.take() {
+            n.kill();
+        }
+        if let Some(mut a) = self.app.take() {
+            a.kill();
+        }
+    }
+
+    async fn height(&self) -> Option<u64> {
+        let s = self.rpc.status().await.ok()?;
+        Some(s.sync_info.latest_block_height.value())
+    }
+
+    fn explain(&self) -> String {
+        self.node
+            .as_ref()
+            .map(NodeProcess::log_tail)
+            .unwrap_or_default()
+    }
+}
+
+/// Waits (at most `secs`) until every validator in `which` is at `h` or above.
+async fn wait_all_at(vals: &[Validator], which: &[usize], h: u64, secs: u64) {
+    for _ in 0..secs * 5 {
+        let mut ok = true;
+        for &i in which {
+            if vals[i].height().await.unwrap_or(0) < h {
+                ok = false;
+                break;
+            }
+        }
+        if ok {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let mut report = String::new();
+    for &i in which {
+        report.push_str(&format!(
+            "\n--- validator {i} at {:?}:\n{}",
+            vals[i].height().await,
+            vals[i].explain()
+        ));
+    }
+    panic!("not every validator reached height {h} within {secs} s:{report}");
+}
+
+async fn account(client: &HttpClient, who: &TestAccount) -> Account {
+    let r = client
+        .abci_query(
+            Some(format!("/account/{}", who.address())),
+            vec![],
+            None,
+            false,
+        )
+        .await
+        .unwrap();
+    codec::decode(&r.value).unwrap()
+}
+
+/// The block hash and header app hash of every height up to `top`.
+async fn chain_of(client: &HttpClient, top: u64) -> Vec<(tendermint::Hash, Vec<u8>)> {
+    let mut out = Vec::new();
+    for h in 1..=top {
+        let b = client.block(h as u32).await.unwrap();
+        out.push((b.block_id.hash, b.block.header.app_hash.as_bytes().to_vec()));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_validator_processes_commit_500_txs_agree_survive_sigkill_and_halt_without_quorum() {
+    let dir = tempfile::tempdir().unwrap();
+    let users: Vec<TestAccount> = (0..USERS)
+        .map(|i| TestAccount::new(&format!("net-user-{i}")))
+        .collect();
+    let mut spec = NetworkSpec::new(dir.path(), VALIDATORS, CHAIN);
+    spec.base_port = free_port_block(10 * VALIDATORS as u16);
+    spec.genesis.seed = Some(4);
+    spec.genesis.extra_accounts = users
+        .iter()
+        .map(|u| GenesisAccount {
+            address: u.address(),
+            balance: Amount::syn(1_000_000),
+        })
+        .collect();
+    spec.config.consensus.timeout_commit = Duration::from_millis(300);
+    spec.config.consensus.timeout_propose = Duration::from_secs(2);
+    spec.config.instrumentation.prometheus = false;
+    let homes = generate_network(&spec).unwrap();
+    let mut vals: Vec<Validator> = homes
+        .iter()
+        .map(|h| Validator {
+            home: h.home.clone(),
+            proxy_app: h.proxy_app.clone(),
+            app: None,
+            node: None,
+            rpc: HttpClient::builder(h.rpc_laddr.replace("tcp://", "http://").parse().unwrap())
+                .compat_mode(CompatMode::V0_38)
+                .build()
+                .unwrap(),
+        })
+        .collect();
+    for v in &mut vals {
+        v.start();
+    }
+    let all: Vec<usize> = (0..VALIDATORS).collect();
+    wait_all_at(&vals, &all, 2, 120).await;
+
+    // 500 transfers: each user sends its txs (in nonce order) to one node.
+    let sink = TestAccount::new("net-sink");
+    let mut senders = users.clone();
+    let mut sent = [0u64; USERS];
+    for n in 0..TXS {
+        let u = n % USERS;
+        let tx = senders[u].sign(TxBody::Transfer {
+            to: sink.address(),
+            amount: Amount(1),
+        });
+        let r = vals[u % VALIDATORS]
+            .rpc
+            .broadcast_tx_sync(tx)
+            .await
+            .unwrap();
+        assert!(r.code.is_ok(), "tx {n} refused: {}", r.log);
+        sent[u] += 1;
+    }
+    // All of them commit (bounded): every sender's nonce, on every node.
+    let mut done = false;
+    for _ in 0..600 {
+        let mut all_in = true;
+        for v in &vals {
+            for (u, user) in users.iter().enumerate() {
+                if account(&v.rpc, user).await.nonce < sent[u] {
+                    all_in = false;
+                }
+            }
+        }
+        if all_in {
+            done = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(done, "not all {TXS} txs committed within 120 s");
+    for v in &vals {
+        assert_eq!(account(&v.rpc, &sink).await.balance, Amount(TXS as u128));
+    }
+
+    // Every node reports the same blocks and app hashes at every height.
+    let mut top = u64::MAX;
+    for v in &vals {
+        top = top.min(v.height().await.unwrap());
+    }
+    let reference = chain_of(&vals[0].rpc, top).await;
+    for (i, v) in vals.iter().enumerate().skip(1) {
+        assert_eq!(
+            chain_of(&v.rpc, top).await,
+            reference,
+            "validator {i} disagrees"
+        );
+    }
+
+    // SIGKILL validator 3 (node and app): the other three go on.
+    vals[3].kill();
+    let at_kill = vals[0].height().await.unwrap();
+    wait_all_at(&vals, &[0, 1, 2], at_kill + 3, 60).await;
+    // Restart it: it catches up and agrees.
+    vals[3].start();
+    let target = vals[0].height().await.unwrap() + 2;
+    wait_all_at(&vals, &all, target, 120).await;
+    let a = chain_of(&vals[0].rpc, target).await;
+    let b = chain_of(&vals[3].rpc, target).await;
+    assert_eq!(a, b, "the restarted validator agrees with the others");
+
+    // SIGKILL two of four: half the power is gone, the chain halts (no fork).
+    vals[2].kill();
+    vals[3].kill();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let halted_at = vals[0].height().await.unwrap();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(
+        vals[0].height().await.unwrap(),
+        halted_at,
+        "two of four validators cannot commit"
+    );
+    assert_eq!(vals[1].height().await.unwrap(), halted_at);
+    // One comes back: three of four commit again, on the same chain.
+    vals[3].start();
+    wait_all_at(&vals, &[0, 1, 3], halted_at + 2, 120).await;
+    let a = chain_of(&vals[0].rpc, halted_at + 2).await;
+    assert_eq!(a, chain_of(&vals[3].rpc, halted_at + 2).await);
+    assert_eq!(a, chain_of(&vals[1].rpc, halted_at + 2).await);
+    for v in &mut vals {
+        v.kill();
+    }
+}
