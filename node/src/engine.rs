@@ -275,7 +275,7 @@ pub async fn start(
     let signer = Ed25519Signer::with_state_file(
         chain_id.clone(),
         key.clone(),
-        settings.home.join("data").join("priv_validator_state.bin"),
+        settings.home.join("data").join("priv_validator_state.json"),
     )
     .map_err(|e| NodeError::Engine(e.to_string()))?;
     let address = ValidatorAddress::of(&key.public_key());

@@ -13,7 +13,6 @@ use malachitebft_app_channel::app::types::core::{
 use malachitebft_app_channel::{Signer, Verifier};
 use malachitebft_signing::{Error, VerificationResult};
 use malachitebft_signing_ed25519::{PrivateKey, PublicKey, Signature};
-use sha2::Digest;
 
 use super::{Proposal, SynodContext, Vote};
 
@@ -106,11 +105,77 @@ pub struct SignPosition {
 
 /// The last signature made, persisted so a restarted validator never signs
 /// two different messages for one position (double-sign protection).
-#[derive(Clone, Debug, PartialEq, Eq, borsh::BorshSerialize, borsh::BorshDeserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct LastSigned {
     position: SignPosition,
-    sign_bytes_hash: [u8; 32],
+    sign_bytes: Vec<u8>,
     signature: [u8; 64],
+}
+
+/// The state file in CometBFT's `priv_validator_state.json` format: height
+/// as a string, round, step (1 propose, 2 prevote, 3 precommit), and after
+/// the first signature the signature (base64) and the sign bytes (hex).
+/// Height 0 means nothing was signed yet (as `init` writes it).
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StateFile {
+    height: String,
+    round: i64,
+    step: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    signature: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    signbytes: Option<String>,
+}
+
+impl StateFile {
+    fn parse(bytes: &[u8]) -> Result<Option<LastSigned>, String> {
+        use base64::Engine;
+        let f: StateFile = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        let height: u64 = f
+            .height
+            .parse()
+            .map_err(|_| format!("height {:?} is not a number", f.height))?;
+        if height == 0 {
+            return Ok(None);
+        }
+        let round =
+            u32::try_from(f.round).map_err(|_| format!("round {} is out of range", f.round))?;
+        let (Some(signature), Some(signbytes)) = (f.signature, f.signbytes) else {
+            return Err(format!(
+                "height {height} is recorded without its signature and sign bytes"
+            ));
+        };
+        let signature = base64::engine::general_purpose::STANDARD
+            .decode(&signature)
+            .ok()
+            .and_then(|s| <[u8; 64]>::try_from(s.as_slice()).ok())
+            .ok_or("signature is not 64 bytes of base64")?;
+        let sign_bytes = hex::decode(&signbytes).map_err(|e| format!("signbytes: {e}"))?;
+        Ok(Some(LastSigned {
+            position: SignPosition {
+                height,
+                round,
+                step: f.step,
+            },
+            sign_bytes,
+            signature,
+        }))
+    }
+
+    fn render(last: &LastSigned) -> Vec<u8> {
+        use base64::Engine;
+        let f = StateFile {
+            height: last.position.height.to_string(),
+            round: i64::from(last.position.round),
+            step: last.position.step,
+            signature: Some(base64::engine::general_purpose::STANDARD.encode(last.signature)),
+            signbytes: Some(hex::encode_upper(&last.sign_bytes)),
+        };
+        let mut out = serde_json::to_vec_pretty(&f).unwrap_or_default();
+        out.push(b'\n');
+        out
+    }
 }
 
 /// The sign-state file and its last record.
@@ -170,10 +235,9 @@ impl Ed25519Signer {
             reason,
         };
         let last = match std::fs::read(&path) {
-            Ok(bytes) => Some(
-                borsh::from_slice::<LastSigned>(&bytes)
-                    .map_err(|e| state_err(format!("corrupt: {e}")))?,
-            ),
+            Ok(bytes) => {
+                StateFile::parse(&bytes).map_err(|e| state_err(format!("corrupt: {e}")))?
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(state_err(e.to_string())),
         };
@@ -190,7 +254,6 @@ impl Ed25519Signer {
             return Ok(self.key.sign(message));
         };
         let mut guard = state.lock().unwrap_or_else(|p| p.into_inner());
-        let hash: [u8; 32] = sha2::Sha256::digest(message).into();
         if let Some(last) = &guard.1 {
             if position < last.position {
                 return Err(SignRefused::Regression {
@@ -199,7 +262,7 @@ impl Ed25519Signer {
                 });
             }
             if position == last.position {
-                return if last.sign_bytes_hash == hash {
+                return if last.sign_bytes == message {
                     Ok(Signature::from_bytes(last.signature))
                 } else {
                     Err(SignRefused::Conflict { at: position })
@@ -209,7 +272,7 @@ impl Ed25519Signer {
         let signature = self.key.sign(message);
         let record = LastSigned {
             position,
-            sign_bytes_hash: hash,
+            sign_bytes: message.to_vec(),
             signature: signature.to_bytes(),
         };
         let path = guard.0.clone();
@@ -217,7 +280,7 @@ impl Ed25519Signer {
             path: path.display().to_string(),
             reason,
         };
-        let bytes = borsh::to_vec(&record).map_err(|e| state_err(e.to_string()))?;
+        let bytes = StateFile::render(&record);
         // Write aside, sync, then rename: a crash leaves the old or the new state, never half.
         let tmp = path.with_extension("tmp");
         if let Some(dir) = path.parent() {

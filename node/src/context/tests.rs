@@ -190,7 +190,13 @@ fn heights_step_and_never_wrap() {
 #[tokio::test]
 async fn the_signer_never_signs_two_messages_for_one_position_even_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("state.bin");
+    let path = dir.path().join("priv_validator_state.json");
+    // As `synod-node init` (and CometBFT) write it: nothing signed yet.
+    std::fs::write(
+        &path,
+        "{\n  \"height\": \"0\",\n  \"round\": 0,\n  \"step\": 0\n}\n",
+    )
+    .unwrap();
     let ctx = SynodContext::new("synod-test");
     let signer = Ed25519Signer::with_state_file("synod-test", key(1), path.clone()).unwrap();
     let me = ValidatorAddress::of(&signer.public_key());
@@ -232,6 +238,12 @@ async fn the_signer_never_signs_two_messages_for_one_position_even_after_a_resta
         me,
     );
     restarted.sign_vote(precommit).await.unwrap();
+    // The file is CometBFT's format.
+    let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(saved["height"], "5");
+    assert_eq!(saved["round"], 0);
+    assert_eq!(saved["step"], 3);
+    assert!(saved["signbytes"].as_str().unwrap().len() > 64);
     let proposal = ctx.new_proposal(BlockHeight(6), Round::new(0), block(1), Round::Nil, me);
     restarted.sign_proposal(proposal).await.unwrap();
     // A corrupt state file is an error, not a fresh start.
