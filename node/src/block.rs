@@ -90,6 +90,8 @@ pub struct Misbehavior {
     pub height: u64,
     pub time: BlockTime,
     pub total_voting_power: i64,
+    /// The two conflicting signed votes that prove it.
+    pub votes: Vec<crate::evidence::EvidenceVote>,
 }
 
 /// A block consensus decided.

@@ -32,7 +32,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::{
     abci::AbciConnections,
-    block::{check_block_time, BlockTime, CommitVote, DecidedBlock},
+    block::{check_block_time, BlockTime, CommitVote, DecidedBlock, Misbehavior},
     chain::{apply_decided_block, handshake, ChainError},
     codec::{decode_certificate, encode_certificate, SynodCodec},
     context::{
@@ -66,6 +66,16 @@ pub struct NodeSettings {
     pub genesis_json: Option<String>,
     /// Mempool gossip between nodes; `None`: txs stay where they were sent.
     pub mempool_gossip: Option<crate::gossip::GossipSettings>,
+    /// Deliberate faults, for tests and simulations only.
+    pub faults: Faults,
+}
+
+/// Deliberately faulty behaviour, for tests and adversarial simulations.
+/// Never set on a real validator: it gets slashed and tombstoned.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Faults {
+    /// Sign and send a second, conflicting vote for every vote (equivocation).
+    pub equivocate_votes: bool,
 }
 
 /// Why the node stopped or could not start.
@@ -307,21 +317,56 @@ pub async fn start(
         },
         value_sync: ValueSyncConfig::default(),
     };
-    let (channels, engine) = malachitebft_app_channel::start_engine(
-        ctx.clone(),
-        config,
-        WalContext::new(settings.home.join("wal").join("consensus.wal"), SynodCodec),
-        NetworkContext::new(identity, SynodCodec),
-        ConsensusContext::new_validator(
+    let wal = WalContext::new(settings.home.join("wal").join("consensus.wal"), SynodCodec);
+    let consensus = ConsensusContext::new_validator(
+        address,
+        Box::new(Ed25519Verifier::new(chain_id.clone())),
+        Box::new(signer),
+    );
+    let (channels, engine) = if settings.faults.equivocate_votes {
+        tracing::warn!("FAULTY MODE: this validator equivocates on every vote (tests only)");
+        // The proxy signs the conflicting votes with a signer that keeps no
+        // double-sign guard: that is the fault.
+        let byzantine = malachitebft_app_channel::ByzantineContext {
+            identity,
+            codec: SynodCodec,
+            config: malachitebft_engine_byzantine::ByzantineConfig {
+                equivocate_votes: malachitebft_engine_byzantine::Trigger::Always,
+                ..Default::default()
+            },
+            signer: Box::new(Ed25519Signer::new(chain_id.clone(), key.clone())),
             address,
-            Box::new(Ed25519Verifier::new(chain_id.clone())),
-            Box::new(signer),
-        ),
-        SyncContext::new(SynodCodec),
-        RequestContext::new(100),
-    )
-    .await
-    .map_err(|e| NodeError::Engine(format!("{e:?}")))?;
+            conflicting_value_fn: None,
+            conflicting_vote_value_fn: Some(Box::new(|v: Option<&BlockHash>| {
+                let mut h = v.map_or([0xEE; 32], |h| h.0);
+                h[31] ^= 0xFF;
+                BlockHash(h)
+            })),
+        };
+        malachitebft_app_channel::EngineBuilder::new(ctx.clone(), config)
+            .with_default_wal(wal)
+            .with_byzantine_network(byzantine)
+            .await
+            .map_err(|e| NodeError::Engine(format!("{e:?}")))?
+            .with_default_sync(SyncContext::new(SynodCodec))
+            .with_default_consensus(consensus)
+            .with_default_request(RequestContext::new(100))
+            .build()
+            .await
+            .map_err(|e| NodeError::Engine(format!("{e:?}")))?
+    } else {
+        malachitebft_app_channel::start_engine(
+            ctx.clone(),
+            config,
+            wal,
+            NetworkContext::new(identity, SynodCodec),
+            consensus,
+            SyncContext::new(SynodCodec),
+            RequestContext::new(100),
+        )
+        .await
+        .map_err(|e| NodeError::Engine(format!("{e:?}")))?
+    };
 
     let (tx_in, tx_rx) = mpsc::channel(1024);
     let (query_in, query_rx) = mpsc::channel(64);
@@ -368,6 +413,7 @@ pub async fn start(
     if !proposals.is_empty() {
         tracing::info!(count = proposals.len(), "recovered undecided proposals");
     }
+    let validators_for_app = validators.clone();
     let app = AppLoop {
         ctx,
         chain_id,
@@ -392,6 +438,9 @@ pub async fn start(
         blocks: blocks.clone(),
         metrics: metrics.clone(),
         gossip: gossip_out,
+        decided_validators: validators_for_app.clone(),
+        evidence_pool: Vec::new(),
+        evidence_done: Default::default(),
     };
     let metrics_server = match settings.metrics_address {
         Some(at) => {
@@ -490,7 +539,15 @@ struct AppLoop {
     metrics: crate::metrics::NodeMetrics,
     /// Txs accepted here go out to peers.
     gossip: Option<mpsc::Sender<Vec<u8>>>,
+    /// The validator set of the last decided height (evidence is weighed by it).
+    decided_validators: ValidatorSet,
+    /// Equivocation seen and not yet in a block; and what blocks already carried.
+    evidence_pool: Vec<Misbehavior>,
+    evidence_done: std::collections::BTreeSet<([u8; 20], u64)>,
 }
+
+/// Most equivocation records one block carries.
+const MAX_EVIDENCE_PER_BLOCK: usize = 16;
 
 /// How far ahead of our clock a proposed block's time may be.
 const MAX_CLOCK_DRIFT: Duration = Duration::from_secs(10);
@@ -633,7 +690,13 @@ impl AppLoop {
                 let _ = reply.send(());
             }
             // The height is over: start the next with the (possibly updated) validator set.
-            AppMsg::Finalized { reply, .. } => {
+            AppMsg::Finalized {
+                certificate,
+                evidence,
+                reply,
+                ..
+            } => {
+                self.collect_evidence(certificate.height.0, &evidence);
                 let _ = reply.send(Next::Start(self.height, self.params()));
             }
             AppMsg::GetHistoryMinHeight { reply } => {
@@ -739,7 +802,12 @@ impl AppLoop {
             app_hash: self.last_app_hash.clone(),
             last_commit_round: self.last_commit_round,
             last_commit: self.last_commit.clone(),
-            misbehavior: vec![],
+            misbehavior: self
+                .evidence_pool
+                .iter()
+                .take(MAX_EVIDENCE_PER_BLOCK)
+                .cloned()
+                .collect(),
             next_validators_hash: [0; 32],
             txs: prepared.txs.into_iter().map(|t| t.to_vec()).collect(),
         };
@@ -802,6 +870,17 @@ impl AppLoop {
                     check_block_time(self.last_block_time, block.time, now(), MAX_CLOCK_DRIFT)
                 {
                     tracing::warn!(height = block.height, error = %e, "rejecting a proposal with a bad block time");
+                    return Ok(Some(ProposedValue {
+                        height: p.height,
+                        round: p.round,
+                        valid_round: p.pol_round,
+                        proposer: p.proposer,
+                        value: BlockRef { hash },
+                        validity: Validity::Invalid,
+                    }));
+                }
+                if let Err(e) = self.check_evidence(&block) {
+                    tracing::warn!(height = block.height, proposer = %p.proposer, error = %e, "rejecting a proposal with bad evidence");
                     return Ok(Some(ProposedValue {
                         height: p.height,
                         round: p.round,
@@ -894,6 +973,13 @@ impl AppLoop {
             })
             .collect();
         self.last_commit_round = round;
+        for m in &block.misbehavior {
+            self.evidence_done.insert((m.address, m.height));
+        }
+        let done = &self.evidence_done;
+        self.evidence_pool
+            .retain(|m| !done.contains(&(m.address, m.height)));
+        self.decided_validators = self.validators.clone();
         self.validators = apply_updates(&self.validators, &results.validator_updates)?;
         self.store
             .save_validators(block.height + 1, &validators_to_save(&self.validators))?;
@@ -924,6 +1010,92 @@ impl AppLoop {
             results: results.clone(),
         }));
         tracing::info!(height = block.height, txs = block.txs.len(), app_hash = %hex::encode(&results.app_hash), "committed");
+        Ok(())
+    }
+}
+
+impl AppLoop {
+    /// Turns the double votes consensus saw at `height` into misbehavior
+    /// records for the next blocks (one per validator and height).
+    fn collect_evidence(
+        &mut self,
+        height: u64,
+        evidence: &malachitebft_app_channel::app::types::MisbehaviorEvidence<SynodContext>,
+    ) {
+        if evidence.votes.is_empty() {
+            return;
+        }
+        let set = &self.decided_validators;
+        let total: u64 = set.validators().iter().map(|v| v.voting_power).sum();
+        for v in set.validators() {
+            let Some((a, b)) = evidence.votes.get(&v.address).and_then(|p| p.first()) else {
+                continue;
+            };
+            let key = (v.address.0, height);
+            if self.evidence_done.contains(&key)
+                || self
+                    .evidence_pool
+                    .iter()
+                    .any(|m| (m.address, m.height) == key)
+            {
+                continue;
+            }
+            tracing::warn!(validator = %v.address, height, "equivocation: evidence will go into the next block");
+            self.evidence_pool.push(Misbehavior {
+                address: v.address.0,
+                power: v.voting_power as i64,
+                height,
+                time: self.last_block_time.unwrap_or_default(),
+                total_voting_power: total as i64,
+                votes: vec![
+                    crate::evidence::EvidenceVote::of(a),
+                    crate::evidence::EvidenceVote::of(b),
+                ],
+            });
+        }
+    }
+
+    /// Every misbehavior record of a proposed block must prove itself: two
+    /// conflicting votes signed by a validator of that height, with its power.
+    fn check_evidence(&self, block: &DecidedBlock) -> Result<(), String> {
+        if block.misbehavior.len() > MAX_EVIDENCE_PER_BLOCK {
+            return Err(format!(
+                "{} evidence records, at most {MAX_EVIDENCE_PER_BLOCK}",
+                block.misbehavior.len()
+            ));
+        }
+        for m in &block.misbehavior {
+            if m.height >= block.height {
+                return Err(format!(
+                    "evidence from height {} is not in the past",
+                    m.height
+                ));
+            }
+            let [a, b] = m.votes.as_slice() else {
+                return Err("evidence needs exactly two votes".into());
+            };
+            if a.validator != m.address || a.height != m.height {
+                return Err("evidence votes do not match its validator and height".into());
+            }
+            let set = self
+                .store
+                .validators_at(m.height)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("no validator set recorded for height {}", m.height))?;
+            let total: u64 = set.iter().map(|(_, p)| p).sum();
+            let (key, power) = set
+                .iter()
+                .find_map(|(k, p)| {
+                    let pk = PublicKey::from_bytes(*k).ok()?;
+                    (ValidatorAddress::of(&pk).0 == m.address).then_some((pk, *p))
+                })
+                .ok_or("evidence against someone who was not a validator")?;
+            if m.power != power as i64 || m.total_voting_power != total as i64 {
+                return Err("evidence misstates the validator's power".into());
+            }
+            crate::evidence::verify_double_vote(&self.chain_id, &key, a, b)
+                .map_err(|e| e.to_string())?;
+        }
         Ok(())
     }
 }

@@ -125,6 +125,7 @@ pub fn settings_from(loaded: &LoadedHome) -> Result<NodeSettings, HomeError> {
         metrics_address,
         genesis_json: Some(loaded.genesis.text.clone()),
         mempool_gossip: mempool_gossip(config).map_err(setting("p2p.persistent_peers"))?,
+        faults: Default::default(),
     })
 }
 

@@ -17,6 +17,7 @@ pub mod chain;
 pub mod codec;
 pub mod context;
 pub mod engine;
+pub mod evidence;
 pub mod gossip;
 pub mod home;
 pub mod mempool;

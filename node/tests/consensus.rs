@@ -61,6 +61,7 @@ async fn a_single_validator_commits_blocks_and_includes_a_submitted_tx() {
         metrics_address: None,
         genesis_json: None,
         mempool_gossip: None,
+        faults: Default::default(),
     };
     let node = start(settings, common::init_request(&net)).await.unwrap();
     let mut committed = node.committed.subscribe();
@@ -133,6 +134,7 @@ fn settings(
         metrics_address: None,
         genesis_json: None,
         mempool_gossip: None,
+        faults: Default::default(),
     }
 }
 
@@ -433,6 +435,65 @@ async fn losing_half_the_validators_halts_the_chain_and_one_coming_back_resumes_
     let heights: Vec<u64> = before.iter().map(|(h, _)| *h).collect();
     assert_eq!(heights, (1..=halted_at).collect::<Vec<_>>());
     back.shutdown().await;
+    for n in nodes {
+        n.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_equivocating_validator_is_caught_slashed_and_tombstoned() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = TestNet::new(4, 2, ChainParams::default());
+    let addrs = loopback_addrs(4);
+    let (mut nodes, queries) = start_validators(dir.path(), &net, &addrs, 0..3).await;
+    // Validator 3 signs two conflicting votes every time (the test-only fault).
+    common::serve_app(&dir.path().join("app3")).await;
+    let mut faulty = settings(dir.path(), 3, &addrs);
+    faulty.faults.equivocate_votes = true;
+    nodes.push(start(faulty, common::init_request(&net)).await.unwrap());
+
+    let cheat = net.operators[3].address();
+    let before: synod_protocol::state::Validator = codec::decode(
+        &queries[0]
+            .query(&format!("/validator/{cheat}"), vec![], 0, false)
+            .await
+            .unwrap()
+            .value,
+    )
+    .unwrap();
+    // Bounded: the evidence goes into a block and the app tombstones it.
+    let mut caught = None;
+    for _ in 0..900 {
+        let r = queries[0]
+            .query(&format!("/validator/{cheat}"), vec![], 0, false)
+            .await
+            .unwrap();
+        let v: synod_protocol::state::Validator = codec::decode(&r.value).unwrap();
+        if v.status == synod_protocol::state::ValidatorStatus::Tombstoned {
+            caught = Some(v);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let after = caught.expect("the equivocating validator was never tombstoned");
+    assert!(
+        after.self_bond < before.self_bond,
+        "its stake was slashed: {:?} -> {:?}",
+        before.self_bond,
+        after.self_bond
+    );
+    // The honest three go on without it.
+    let mut sub = nodes[0].committed.subscribe();
+    next_commits(&mut sub, 3, "the chain stalled after the slashing").await;
+    // Every honest app agrees on the slashing.
+    for q in &queries[1..] {
+        let r = q
+            .query(&format!("/validator/{cheat}"), vec![], 0, false)
+            .await
+            .unwrap();
+        let v: synod_protocol::state::Validator = codec::decode(&r.value).unwrap();
+        assert_eq!(v.status, synod_protocol::state::ValidatorStatus::Tombstoned);
+    }
     for n in nodes {
         n.shutdown().await;
     }

@@ -78,6 +78,7 @@ async fn tendermint_rpc_clients_read_and_write_through_the_node() {
         metrics_address: Some("127.0.0.1:0".parse().unwrap()),
         genesis_json: Some(genesis.to_string()),
         mempool_gossip: None,
+        faults: Default::default(),
     };
     let node = start(settings, common::init_request(&net)).await.unwrap();
     let url = format!("http://{}", node.rpc_address.unwrap());
@@ -302,6 +303,7 @@ async fn bad_requests_get_json_rpc_errors_that_say_what_was_wrong() {
         metrics_address: None,
         genesis_json: None,
         mempool_gossip: None,
+        faults: Default::default(),
     };
     let node = start(settings, common::init_request(&net)).await.unwrap();
     let addr = node.rpc_address.unwrap();

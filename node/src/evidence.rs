@@ -1,0 +1,159 @@
+//! Evidence of equivocation: two votes one validator signed for the same
+//! height, round and step with different values. Consensus reports what it
+//! saw when a height is finalized; the next proposer puts it in its block as
+//! `misbehavior` with both signed votes, every validator checks the
+//! signatures before voting for that block, and the app slashes and
+//! tombstones through `FinalizeBlock`.
+
+use borsh::{BorshDeserialize, BorshSerialize};
+use malachitebft_app_channel::app::types::core::{NilOrVal, Round, SignedVote, VoteType};
+use malachitebft_signing_ed25519::{PublicKey, Signature};
+
+use crate::context::{
+    vote_sign_bytes, BlockHash, BlockHeight, SynodContext, ValidatorAddress, Vote,
+};
+
+/// One signed vote, as evidence carries it.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct EvidenceVote {
+    /// 1 prevote, 2 precommit.
+    pub kind: u8,
+    pub height: u64,
+    pub round: u32,
+    /// `None` is a vote for nil.
+    pub value: Option<[u8; 32]>,
+    pub validator: [u8; 20],
+    pub signature: [u8; 64],
+}
+
+impl EvidenceVote {
+    /// From a vote consensus signed and saw.
+    pub fn of(v: &SignedVote<SynodContext>) -> EvidenceVote {
+        EvidenceVote {
+            kind: match v.message.vote_type {
+                VoteType::Prevote => 1,
+                VoteType::Precommit => 2,
+            },
+            height: v.message.height.0,
+            round: v.message.round.as_u32().unwrap_or(0),
+            value: match v.message.value {
+                NilOrVal::Nil => None,
+                NilOrVal::Val(h) => Some(h.0),
+            },
+            validator: v.message.validator.0,
+            signature: v.signature.to_bytes(),
+        }
+    }
+
+    fn vote(&self) -> Vote {
+        Vote {
+            vote_type: if self.kind == 1 {
+                VoteType::Prevote
+            } else {
+                VoteType::Precommit
+            },
+            height: BlockHeight(self.height),
+            round: Round::new(self.round),
+            value: match self.value {
+                None => NilOrVal::Nil,
+                Some(h) => NilOrVal::Val(BlockHash(h)),
+            },
+            validator: ValidatorAddress(self.validator),
+            extension: None,
+        }
+    }
+}
+
+/// Why a piece of evidence is refused.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EvidenceError {
+    #[error("the two votes are not for the same validator, height, round and step")]
+    NotSamePosition,
+    #[error("the two votes are for the same value: no equivocation")]
+    SameValue,
+    #[error("vote kind {0} is neither prevote (1) nor precommit (2)")]
+    BadKind(u8),
+    #[error("a vote's signature does not verify with the validator's key")]
+    BadSignature,
+    #[error("evidence for height {height} is not before the block's height {block}")]
+    FromTheFuture { height: u64, block: u64 },
+}
+
+/// Checks that `a` and `b` prove `key`'s owner equivocated on `chain_id`.
+pub fn verify_double_vote(
+    chain_id: &str,
+    key: &PublicKey,
+    a: &EvidenceVote,
+    b: &EvidenceVote,
+) -> Result<(), EvidenceError> {
+    for v in [a, b] {
+        if v.kind != 1 && v.kind != 2 {
+            return Err(EvidenceError::BadKind(v.kind));
+        }
+    }
+    if (a.kind, a.height, a.round, a.validator) != (b.kind, b.height, b.round, b.validator) {
+        return Err(EvidenceError::NotSamePosition);
+    }
+    if a.value == b.value {
+        return Err(EvidenceError::SameValue);
+    }
+    for v in [a, b] {
+        let bytes = vote_sign_bytes(chain_id, &v.vote());
+        key.verify(&bytes, &Signature::from_bytes(v.signature))
+            .map_err(|_| EvidenceError::BadSignature)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use malachitebft_signing_ed25519::PrivateKey;
+
+    fn signed(key: &PrivateKey, value: Option<[u8; 32]>) -> EvidenceVote {
+        let mut v = EvidenceVote {
+            kind: 1,
+            height: 7,
+            round: 0,
+            value,
+            validator: ValidatorAddress::of(&key.public_key()).0,
+            signature: [0; 64],
+        };
+        v.signature = key.sign(&vote_sign_bytes("c", &v.vote())).to_bytes();
+        v
+    }
+
+    #[test]
+    fn a_real_double_vote_verifies_and_forgeries_do_not() {
+        let key = PrivateKey::from([9; 32]);
+        let other = PrivateKey::from([8; 32]);
+        let a = signed(&key, Some([1; 32]));
+        let b = signed(&key, None);
+        assert_eq!(verify_double_vote("c", &key.public_key(), &a, &b), Ok(()));
+        assert_eq!(
+            verify_double_vote("c", &key.public_key(), &a, &a),
+            Err(EvidenceError::SameValue)
+        );
+        // Signed on another chain, or checked against another key.
+        assert_eq!(
+            verify_double_vote("d", &key.public_key(), &a, &b),
+            Err(EvidenceError::BadSignature)
+        );
+        assert_eq!(
+            verify_double_vote("c", &other.public_key(), &a, &b),
+            Err(EvidenceError::BadSignature)
+        );
+        let mut later = b.clone();
+        later.round = 1;
+        assert_eq!(
+            verify_double_vote("c", &key.public_key(), &a, &later),
+            Err(EvidenceError::NotSamePosition)
+        );
+        let mut odd = b;
+        odd.kind = 9;
+        assert_eq!(
+            verify_double_vote("c", &key.public_key(), &a, &odd),
+            Err(EvidenceError::BadKind(9))
+        );
+    }
+}
