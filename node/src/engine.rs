@@ -167,6 +167,7 @@ pub struct NodeHandle {
     pub metrics_address: Option<std::net::SocketAddr>,
     engine: EngineHandle,
     app: tokio::task::JoinHandle<Result<(), NodeError>>,
+    app_finished: bool,
     rpc: Option<tokio::task::JoinHandle<()>>,
     metrics: Option<tokio::task::JoinHandle<()>>,
     gossip: Option<tokio::task::JoinHandle<()>>,
@@ -179,6 +180,21 @@ impl std::fmt::Debug for NodeHandle {
 }
 
 impl NodeHandle {
+    /// Resolves when the node stops on its own (the app died, consensus
+    /// failed, the store broke), with why. A running node never resolves.
+    pub async fn stopped(&mut self) -> NodeError {
+        if self.app_finished {
+            return NodeError::Engine("the node already stopped".into());
+        }
+        let why = match (&mut self.app).await {
+            Ok(Err(e)) => e,
+            Ok(Ok(())) => NodeError::Engine("consensus stopped".into()),
+            Err(e) => NodeError::Engine(format!("the node loop failed: {e}")),
+        };
+        self.app_finished = true;
+        why
+    }
+
     /// Stops consensus and the app loop, and waits until both are gone (the
     /// WAL, the network port and the block store are released).
     pub async fn shutdown(self) {
@@ -189,8 +205,10 @@ impl NodeHandle {
             .await;
         self.engine.handle.abort();
         let _ = self.engine.handle.await;
-        self.app.abort();
-        let _ = self.app.await;
+        if !self.app_finished {
+            self.app.abort();
+            let _ = self.app.await;
+        }
         for server in [self.rpc, self.metrics, self.gossip].into_iter().flatten() {
             server.abort();
             let _ = server.await;
@@ -496,6 +514,7 @@ pub async fn start(
         metrics_address,
         engine,
         app: task,
+        app_finished: false,
         rpc,
         metrics,
         gossip: gossip_task,

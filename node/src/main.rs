@@ -59,6 +59,29 @@ enum Command {
         #[arg(long, default_value = "info")]
         log_level: String,
     },
+    /// Write the homes of a local network of validators on loopback (as
+    /// `cometbft testnet` does): DIR/node0 .. DIR/node{N-1}, one genesis, each
+    /// node listing the others as peers, ports from --base-port (10 per node:
+    /// p2p, RPC = p2p+1, app = p2p+2, metrics = p2p+3).
+    Testnet {
+        /// Number of validators.
+        #[arg(long, default_value_t = 4)]
+        validators: usize,
+        /// Directory for the homes (must not hold them already).
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long, default_value = "synod-local")]
+        chain_id: String,
+        /// First port of validator 0.
+        #[arg(long, default_value_t = 26600)]
+        base_port: u16,
+        /// Derive every key from this seed (reproducible networks).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// timeout_commit, as CometBFT writes durations (e.g. 500ms, 1s).
+        #[arg(long, default_value = "500ms")]
+        block_time: String,
+    },
     /// Print this node's CometBFT node id (peers list it as ID@HOST:PORT).
     ShowNodeId {
         #[arg(long, env = "SYNOD_NODE_HOME")]
@@ -91,6 +114,14 @@ fn main() -> anyhow::Result<()> {
                 .context("starting the async runtime")?;
             runtime.block_on(start(&home, proxy_app))
         }
+        Command::Testnet {
+            validators,
+            dir,
+            chain_id,
+            base_port,
+            seed,
+            block_time,
+        } => testnet(validators, &dir, &chain_id, base_port, seed, &block_time),
         Command::ShowNodeId { home } => {
             let id = synod_node::home::node_id(&home)
                 .with_context(|| format!("reading the node key of {}", home.display()))?;
@@ -153,6 +184,44 @@ fn init(
     Ok(())
 }
 
+fn testnet(
+    validators: usize,
+    dir: &Path,
+    chain_id: &str,
+    base_port: u16,
+    seed: Option<u64>,
+    block_time: &str,
+) -> anyhow::Result<()> {
+    let mut spec = synod_consensus_config::NetworkSpec::new(dir, validators, chain_id);
+    spec.base_port = base_port;
+    spec.genesis.seed = seed;
+    spec.config.consensus.timeout_commit = synod_consensus_config::duration::parse(block_time)
+        .map_err(anyhow::Error::msg)
+        .context("--block-time")?;
+    spec.config.instrumentation.prometheus = true;
+    let homes = synod_consensus_config::generate_network(&spec)
+        .with_context(|| format!("writing the network under {}", dir.display()))?;
+    println!(
+        "{} validators of chain {chain_id} under {}",
+        homes.len(),
+        dir.display()
+    );
+    for h in &homes {
+        println!(
+            "  {:<14} home {}  p2p {}  rpc {}  app {}",
+            h.moniker,
+            h.home.display(),
+            h.p2p_laddr,
+            h.rpc_laddr,
+            h.proxy_app
+        );
+    }
+    println!(
+        "start each app at its proxy_app address, then `synod-node start --home HOME` for each"
+    );
+    Ok(())
+}
+
 async fn start(home: &Path, proxy_app: Option<String>) -> anyhow::Result<()> {
     let mut node_home = synod_node::home::load(home)
         .with_context(|| format!("loading the home {}", home.display()))?;
@@ -195,9 +264,22 @@ async fn start(home: &Path, proxy_app: Option<String>) -> anyhow::Result<()> {
         }
     };
     tracing::info!("node running; stop it with SIGINT (Ctrl-C) or SIGTERM");
-    let signal = stop.await;
-    tracing::info!(signal, "shutting down");
-    node.shutdown().await;
-    tracing::info!("stopped");
-    Ok(())
+    let mut node = node;
+    tokio::select! {
+        signal = &mut stop => {
+            tracing::info!(signal, "shutting down");
+            node.shutdown().await;
+            tracing::info!("stopped");
+            Ok(())
+        }
+        why = node.stopped() => {
+            // Nothing is signed past what the app committed: consensus waits
+            // on the app for every decision, and it is gone.
+            tracing::error!(error = %why, "the node stopped");
+            node.shutdown().await;
+            Err(anyhow::Error::new(why).context(format!(
+                "the node stopped (the app at {app} may have died; restart it, then the node)"
+            )))
+        }
+    }
 }

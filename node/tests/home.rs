@@ -329,6 +329,49 @@ fn the_node_binary_drives_the_app_binary_through_blocks_and_stops_on_sigterm() {
 }
 
 #[test]
+fn when_the_app_dies_the_node_stops_with_an_error_that_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let node_home = dir.path().join("node");
+    let mut config = CometConfig::default();
+    config.p2p.laddr = format!("tcp://127.0.0.1:{}", free_port().unwrap());
+    config.rpc.laddr = format!("tcp://127.0.0.1:{}", free_port().unwrap());
+    config.consensus.timeout_propose = Duration::from_millis(800);
+    config.consensus.timeout_commit = Duration::from_millis(200);
+    init_home(&node_home, "solo", "synod-bin-test", &config, &options(9)).unwrap();
+    let mut app = AppProcess::start(
+        &app_binary(),
+        &dir.path().join("app"),
+        Duration::from_secs(30),
+    )
+    .unwrap();
+    let mut node = NodeProcess::start(&node_home, &app.address);
+    let mut client = AbciClient::connect(&app.address, Duration::from_secs(10)).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while client.info().unwrap().last_block_height < 2 {
+        assert!(Instant::now() < deadline, "no blocks:\n{}", node.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // SIGKILL the app: the node notices at its next ABCI call and exits non-zero.
+    app.kill();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = node.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "synod-node kept running without its app:\n{}",
+            node.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(!status.success(), "exit {status}");
+    let log = node.log();
+    assert!(log.contains("the node stopped"), "{log}");
+    assert!(log.contains(&app.address), "the error names the app: {log}");
+}
+
+#[test]
 fn the_node_binary_fails_clearly_without_a_home() {
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(NODE_BIN)

@@ -103,7 +103,7 @@ impl AbciConnection {
             address: address.to_string(),
             source,
         };
-        let connect = async {
+        let once = || async {
             let stream: Box<dyn Stream> = match address.strip_prefix("unix://") {
                 Some(path) => Box::new(tokio::net::UnixStream::connect(path).await?),
                 None => {
@@ -117,12 +117,37 @@ impl AbciConnection {
             };
             Ok::<_, std::io::Error>(stream)
         };
+        // An app that is still starting refuses connections (or has no socket
+        // file yet): retry until `timeout`, as CometBFT does.
+        let connect = async {
+            let mut wait = Duration::from_millis(50);
+            let mut told = false;
+            loop {
+                match once().await {
+                    Ok(s) => return Ok(s),
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::NotFound
+                        ) =>
+                    {
+                        if !told {
+                            tracing::info!(address, "waiting for the ABCI app to listen");
+                            told = true;
+                        }
+                        tokio::time::sleep(wait).await;
+                        wait = (wait * 2).min(Duration::from_secs(1));
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        };
         let stream = tokio::time::timeout(timeout, connect)
             .await
             .map_err(|_| {
                 err(std::io::Error::new(
                     std::io::ErrorKind::TimedOut,
-                    "connect timed out",
+                    format!("nothing accepted connections within {timeout:?}"),
                 ))
             })?
             .map_err(err)?;
