@@ -79,6 +79,8 @@ pub struct CommitVote {
     pub power: i64,
     /// `true` if its precommit for the block is in the certificate.
     pub signed: bool,
+    /// The precommit's signature when `signed`: every validator checks it.
+    pub signature: Option<[u8; 64]>,
 }
 
 /// Evidence of equivocation included in a block.

@@ -404,6 +404,11 @@ pub async fn start(
         h => store.block(h)?,
     };
     let last_block_time = last_block.as_ref().map(|b| b.time);
+    // The next block records who signed the last one, also after a restart.
+    let (last_commit, last_commit_round) = match &last_block {
+        Some(b) => stored_last_commit(&store, b.height)?,
+        None => (Vec::new(), 0),
+    };
     let last_block_hash = last_block.as_ref().map_or([0; 32], DecidedBlock::hash);
     // Undecided proposals survive restarts: the consensus log may replay
     // votes for them, and we must propose our own again unchanged.
@@ -447,8 +452,8 @@ pub async fn start(
         proposals,
         own_parts,
         streams: PartStreams::new(256, 64 << 20),
-        last_commit: Vec::new(),
-        last_commit_round: 0,
+        last_commit,
+        last_commit_round,
         last_block_time,
         last_block_hash,
         last_app_hash: outcome.app_hash.clone(),
@@ -519,6 +524,49 @@ pub async fn start(
         metrics,
         gossip: gossip_task,
     })
+}
+
+/// Who signed a commit, in validator-set order, with their signatures.
+fn commit_votes(
+    set: impl Iterator<Item = ([u8; 20], u64)>,
+    signatures: &BTreeMap<[u8; 20], [u8; 64]>,
+) -> Vec<CommitVote> {
+    set.map(|(address, power)| {
+        let signature = signatures.get(&address).copied();
+        CommitVote {
+            address,
+            power: power as i64,
+            signed: signature.is_some(),
+            signature,
+        }
+    })
+    .collect()
+}
+
+/// The last commit as the store holds it (after a restart): the set that
+/// decided `height` and the signatures in its certificate.
+fn stored_last_commit(
+    store: &BlockStore,
+    height: u64,
+) -> Result<(Vec<CommitVote>, u32), NodeError> {
+    let (Some(set), Some(cert)) = (store.validators_at(height)?, store.certificate(height)?) else {
+        return Ok((Vec::new(), 0));
+    };
+    let cert = decode_certificate(&cert).map_err(|e| NodeError::Engine(e.to_string()))?;
+    let signatures: BTreeMap<[u8; 20], [u8; 64]> = cert
+        .commit_signatures
+        .iter()
+        .map(|s| (s.address.0, s.signature.to_bytes()))
+        .collect();
+    let members = set.iter().filter_map(|(k, p)| {
+        PublicKey::from_bytes(*k)
+            .ok()
+            .map(|pk| (ValidatorAddress::of(&pk).0, *p))
+    });
+    Ok((
+        commit_votes(members, &signatures),
+        cert.round.as_u32().unwrap_or(0),
+    ))
 }
 
 fn validators_to_save(set: &ValidatorSet) -> Vec<crate::store::StoredValidator> {
@@ -898,6 +946,17 @@ impl AppLoop {
                         validity: Validity::Invalid,
                     }));
                 }
+                if let Err(e) = self.check_last_commit(&block) {
+                    tracing::warn!(height = block.height, proposer = %p.proposer, error = %e, "rejecting a proposal with a bad last commit");
+                    return Ok(Some(ProposedValue {
+                        height: p.height,
+                        round: p.round,
+                        valid_round: p.pol_round,
+                        proposer: p.proposer,
+                        value: BlockRef { hash },
+                        validity: Validity::Invalid,
+                    }));
+                }
                 if let Err(e) = self.check_evidence(&block) {
                     tracing::warn!(height = block.height, proposer = %p.proposer, error = %e, "rejecting a proposal with bad evidence");
                     return Ok(Some(ProposedValue {
@@ -967,10 +1026,10 @@ impl AppLoop {
                 block.height.saturating_sub(1)
             )));
         }
-        let signers: std::collections::BTreeSet<ValidatorAddress> = certificate
+        let signatures: BTreeMap<[u8; 20], [u8; 64]> = certificate
             .commit_signatures
             .iter()
-            .map(|s| s.address)
+            .map(|s| (s.address.0, s.signature.to_bytes()))
             .collect();
         let round = certificate.round.as_u32().unwrap_or(0);
         let extended = ExtendedCommitCertificate::from_commit_certificate_and_extensions(
@@ -981,16 +1040,13 @@ impl AppLoop {
             encode_certificate(&extended).map_err(|e| NodeError::Engine(e.to_string()))?;
         let results = apply_decided_block(&self.abci, &self.store, &block, &cert_bytes).await?;
         self.mempool.update(&self.abci, &block.txs).await?;
-        self.last_commit = self
-            .validators
-            .validators()
-            .iter()
-            .map(|v| CommitVote {
-                address: v.address.0,
-                power: v.voting_power as i64,
-                signed: signers.contains(&v.address),
-            })
-            .collect();
+        self.last_commit = commit_votes(
+            self.validators
+                .validators()
+                .iter()
+                .map(|v| (v.address.0, v.voting_power)),
+            &signatures,
+        );
         self.last_commit_round = round;
         for m in &block.misbehavior {
             self.evidence_done.insert((m.address, m.height));
@@ -1072,6 +1128,28 @@ impl AppLoop {
                 ],
             });
         }
+    }
+
+    /// A proposed block's record of the previous commit must be true: the
+    /// previous height's validators in order with their powers, a valid
+    /// precommit signature for every one marked as signed, and more than
+    /// two thirds of the power signed. (It drives rewards and downtime
+    /// jailing, so a proposer must not be able to invent it.)
+    fn check_last_commit(&self, block: &DecidedBlock) -> Result<(), String> {
+        if self.last_block_hash == [0; 32] {
+            return if block.last_commit.is_empty() {
+                Ok(())
+            } else {
+                Err("the first block cannot carry a last commit".into())
+            };
+        }
+        let previous = block.height.saturating_sub(1);
+        let set = self
+            .store
+            .validators_at(previous)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("no validator set recorded for height {previous}"))?;
+        crate::evidence::verify_last_commit(&self.chain_id, &set, block)
     }
 
     /// Every misbehavior record of a proposed block must prove itself: two

@@ -80,6 +80,7 @@ pub fn decided(net: &TestNet, height: u64, txs: Vec<Vec<u8>>) -> DecidedBlock {
                     address: net.consensus_address(i),
                     power: 1,
                     signed: true,
+                    signature: None,
                 })
                 .collect()
         },
