@@ -58,6 +58,10 @@ enum Command {
         /// Log filter, e.g. `info` or `synod_node=debug` (RUST_LOG overrides it).
         #[arg(long, default_value = "info")]
         log_level: String,
+        /// TESTS ONLY: sign a conflicting second vote for every vote. The
+        /// network catches it, slashes the stake and tombstones the validator.
+        #[arg(long, hide = true)]
+        unsafe_equivocate: bool,
     },
     /// Write the homes of a local network of validators on loopback (as
     /// `cometbft testnet` does): DIR/node0 .. DIR/node{N-1}, one genesis, each
@@ -106,13 +110,14 @@ fn main() -> anyhow::Result<()> {
             home,
             proxy_app,
             log_level,
+            unsafe_equivocate,
         } => {
             init_logs(&log_level);
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
                 .context("starting the async runtime")?;
-            runtime.block_on(start(&home, proxy_app))
+            runtime.block_on(start(&home, proxy_app, unsafe_equivocate))
         }
         Command::Testnet {
             validators,
@@ -222,7 +227,7 @@ fn testnet(
     Ok(())
 }
 
-async fn start(home: &Path, proxy_app: Option<String>) -> anyhow::Result<()> {
+async fn start(home: &Path, proxy_app: Option<String>, equivocate: bool) -> anyhow::Result<()> {
     let mut node_home = synod_node::home::load(home)
         .with_context(|| format!("loading the home {}", home.display()))?;
     if let Some(address) = proxy_app {
@@ -230,6 +235,7 @@ async fn start(home: &Path, proxy_app: Option<String>) -> anyhow::Result<()> {
             .map_err(anyhow::Error::msg)
             .context("--proxy-app")?;
     }
+    node_home.settings.faults.equivocate_votes = equivocate;
     let settings = &node_home.settings;
     tracing::info!(
         home = %home.display(),

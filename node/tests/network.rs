@@ -9,187 +9,20 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::{
-    path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
-    time::Duration,
-};
+mod common;
 
-use synod_abci_app::testkit::{AppProcess, TestAccount};
+use std::time::Duration;
+
+use common::procs::{account, chain_of, free_port_block, wait_all_at, Validator};
+use synod_abci_app::testkit::TestAccount;
 use synod_consensus_config::{generate_network, NetworkSpec};
-use synod_protocol::{codec, genesis::GenesisAccount, state::Account, Amount, TxBody};
-use tendermint_rpc::{client::CompatMode, Client, HttpClient};
+use synod_protocol::{genesis::GenesisAccount, Amount, TxBody};
+use tendermint_rpc::Client;
 
-const NODE_BIN: &str = env!("CARGO_BIN_EXE_synod-node");
 const CHAIN: &str = synod_abci_app::testkit::CHAIN_ID;
 const VALIDATORS: usize = 4;
 const USERS: usize = 8;
 const TXS: usize = 500;
-
-fn app_binary() -> PathBuf {
-    let p =
-        Path::new(NODE_BIN).with_file_name(format!("synod-app{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        p.exists(),
-        "{} is missing: build it with `cargo build -p synod-abci-app --bin synod-app` (cargo test --workspace builds it)",
-        p.display()
-    );
-    p
-}
-
-/// A base port with the 10 ports of each validator free.
-fn free_port_block(n: u16) -> u16 {
-    let start = synod_abci_app::testkit::free_port().unwrap();
-    for attempt in 0..200u16 {
-        let base = 20_000 + (start.wrapping_mul(7).wrapping_add(attempt * 97)) % 30_000;
-        let all_free =
-            (base..base + n).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok());
-        if all_free {
-            return base;
-        }
-    }
-    panic!("no block of {n} free ports found");
-}
-
-/// A `synod-node` process, killed (SIGKILL) on drop.
-struct NodeProcess {
-    child: Child,
-    home: PathBuf,
-}
-
-impl NodeProcess {
-    fn start(home: &Path) -> NodeProcess {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(home.join("node.log"))
-            .unwrap();
-        let child = Command::new(NODE_BIN)
-            .args(["start", "--home"])
-            .arg(home)
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        NodeProcess {
-            child,
-            home: home.to_path_buf(),
-        }
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    fn log_tail(&self) -> String {
-        let log = std::fs::read_to_string(self.home.join("node.log")).unwrap_or_default();
-        let lines: Vec<&str> = log.lines().collect();
-        lines[lines.len().saturating_sub(30)..].join("\n")
-    }
-}
-
-impl Drop for NodeProcess {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-struct Validator {
-    home: PathBuf,
-    proxy_app: String,
-    app: Option<AppProcess>,
-    node: Option<NodeProcess>,
-    rpc: HttpClient,
-}
-
-impl Validator {
-    fn start(&mut self) {
-        self.app = Some(
-            AppProcess::start_at(
-                &app_binary(),
-                &self.home.join("app"),
-                &self.proxy_app,
-                Duration::from_secs(60),
-            )
-            .unwrap(),
-        );
-        self.node = Some(NodeProcess::start(&self.home));
-    }
-
-    /// SIGKILL both processes.
-    fn kill(&mut self) {
-        if let Some(mut n) = self.node.take() {
-            n.kill();
-        }
-        if let Some(mut a) = self.app.take() {
-            a.kill();
-        }
-    }
-
-    async fn height(&self) -> Option<u64> {
-        let s = self.rpc.status().await.ok()?;
-        Some(s.sync_info.latest_block_height.value())
-    }
-
-    fn explain(&self) -> String {
-        self.node
-            .as_ref()
-            .map(NodeProcess::log_tail)
-            .unwrap_or_default()
-    }
-}
-
-/// Waits (at most `secs`) until every validator in `which` is at `h` or above.
-async fn wait_all_at(vals: &[Validator], which: &[usize], h: u64, secs: u64) {
-    for _ in 0..secs * 5 {
-        let mut ok = true;
-        for &i in which {
-            if vals[i].height().await.unwrap_or(0) < h {
-                ok = false;
-                break;
-            }
-        }
-        if ok {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let mut report = String::new();
-    for &i in which {
-        report.push_str(&format!(
-            "\n--- validator {i} at {:?}:\n{}",
-            vals[i].height().await,
-            vals[i].explain()
-        ));
-    }
-    panic!("not every validator reached height {h} within {secs} s:{report}");
-}
-
-async fn account(client: &HttpClient, who: &TestAccount) -> Account {
-    let r = client
-        .abci_query(
-            Some(format!("/account/{}", who.address())),
-            vec![],
-            None,
-            false,
-        )
-        .await
-        .unwrap();
-    codec::decode(&r.value).unwrap()
-}
-
-/// The block hash and header app hash of every height up to `top`.
-async fn chain_of(client: &HttpClient, top: u64) -> Vec<(tendermint::Hash, Vec<u8>)> {
-    let mut out = Vec::new();
-    for h in 1..=top {
-        let b = client.block(h as u32).await.unwrap();
-        out.push((b.block_id.hash, b.block.header.app_hash.as_bytes().to_vec()));
-    }
-    out
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_validator_processes_commit_500_txs_agree_survive_sigkill_and_halt_without_quorum() {
@@ -211,19 +44,7 @@ async fn four_validator_processes_commit_500_txs_agree_survive_sigkill_and_halt_
     spec.config.consensus.timeout_propose = Duration::from_secs(2);
     spec.config.instrumentation.prometheus = false;
     let homes = generate_network(&spec).unwrap();
-    let mut vals: Vec<Validator> = homes
-        .iter()
-        .map(|h| Validator {
-            home: h.home.clone(),
-            proxy_app: h.proxy_app.clone(),
-            app: None,
-            node: None,
-            rpc: HttpClient::builder(h.rpc_laddr.replace("tcp://", "http://").parse().unwrap())
-                .compat_mode(CompatMode::V0_38)
-                .build()
-                .unwrap(),
-        })
-        .collect();
+    let mut vals: Vec<Validator> = homes.iter().map(Validator::of).collect();
     for v in &mut vals {
         v.start();
     }
