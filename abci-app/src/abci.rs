@@ -173,7 +173,7 @@ impl Node {
             ConsensusRequest::Commit => {
                 let height = app.commit()?;
                 tracing::debug!(height, "committed");
-                *lock(&self.mempool) = Mempool::new(&app);
+                lock(&self.mempool).reset(&app);
                 ConsensusResponse::Commit(rsp::Commit {
                     data: Bytes::new(),
                     retain_height: block::Height::from(0u32),

@@ -268,8 +268,13 @@ impl App {
             let Ok(tx) = execute::decode_tx(bytes, &params, chain_id) else {
                 continue;
             };
-            let outcome =
-                execute::simulate_tx(&mut state, &tx, bytes.len(), Height(committed.version + 1))?;
+            let outcome = execute::simulate_tx(
+                &mut state,
+                &tx,
+                bytes.len(),
+                Height(committed.version + 1),
+                None,
+            )?;
             if outcome.result.is_ok() {
                 total += cost;
                 kept.push(bytes.clone());
@@ -314,6 +319,35 @@ pub struct Mempool {
     state: State,
     chain_id: Option<String>,
     height: Height,
+    verified: SignatureCache,
+}
+
+/// Hashes of txs (all their bytes, signature included) whose signature
+/// verified, so the recheck after every block skips ed25519 for the same
+/// bytes. Bounded, oldest out first. Only CheckTx uses it, never a block.
+#[derive(Default)]
+struct SignatureCache {
+    set: std::collections::BTreeSet<[u8; 32]>,
+    order: std::collections::VecDeque<[u8; 32]>,
+}
+
+impl SignatureCache {
+    const CAPACITY: usize = 1 << 16;
+
+    fn contains(&self, h: &[u8; 32]) -> bool {
+        self.set.contains(h)
+    }
+
+    fn insert(&mut self, h: [u8; 32]) {
+        if self.set.insert(h) {
+            self.order.push_back(h);
+            if self.order.len() > Self::CAPACITY {
+                if let Some(old) = self.order.pop_front() {
+                    self.set.remove(&old);
+                }
+            }
+        }
+    }
 }
 
 impl Mempool {
@@ -323,7 +357,16 @@ impl Mempool {
             state: State::new(app.storage.clone()),
             chain_id: app.chain_id.clone(),
             height: Height(app.info().map_or(1, |(h, _)| h + 1)),
+            verified: SignatureCache::default(),
         }
+    }
+
+    /// A view over the new committed state, keeping what is known about
+    /// signatures (for the recheck that follows a commit).
+    pub fn reset(&mut self, app: &App) {
+        let verified = std::mem::take(&mut self.verified);
+        *self = Mempool::new(app);
+        self.verified = verified;
     }
 
     /// CheckTx (new or recheck): the full pipeline against the mempool view.
@@ -341,11 +384,23 @@ impl Mempool {
                 })
             }
         };
-        Ok(execute::simulate_tx(
+        use sha2::Digest;
+        let hash: [u8; 32] = sha2::Sha256::digest(bytes).into();
+        let known = self.verified.contains(&hash);
+        let outcome = execute::simulate_tx(
             &mut self.state,
             &tx,
             bytes.len(),
             self.height,
-        )?)
+            known.then_some(true),
+        )?;
+        let bad_signature = matches!(
+            outcome.result,
+            Err(crate::error::TxError::BadSignature { .. })
+        );
+        if !known && !bad_signature {
+            self.verified.insert(hash);
+        }
+        Ok(outcome)
     }
 }

@@ -203,6 +203,7 @@ pub fn simulate_tx(
     tx: &SignedTx,
     encoded_len: usize,
     height: Height,
+    signature_ok: Option<bool>,
 ) -> Result<TxOutcome, StateError> {
     let touched = [
         accounts::state_key::account(&tx.sender()),
@@ -212,7 +213,7 @@ pub fn simulate_tx(
         .iter()
         .map(|k| state.get_raw(k))
         .collect::<Result<_, _>>()?;
-    let outcome = execute_tx(state, tx, encoded_len, height, None)?;
+    let outcome = execute_tx(state, tx, encoded_len, height, signature_ok)?;
     if outcome.result.is_err() {
         for (key, old) in touched.into_iter().zip(before) {
             match old {

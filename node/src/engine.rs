@@ -391,9 +391,12 @@ pub async fn start(
     let (committed, _) = tokio::sync::broadcast::channel(64);
     let (blocks, _) = tokio::sync::broadcast::channel(256);
     let metrics = crate::metrics::NodeMetrics::register(&settings.moniker);
+    // Txs from peers come on their own channel: checked like any other,
+    // but not published again (gossipsub forwards what we accept).
+    let (gossip_in, gossip_rx) = mpsc::channel(4096);
     let (gossip_out, gossip_task) = match settings.mempool_gossip.clone() {
         Some(g) => {
-            let (out, task) = crate::gossip::start(g, settings.node_key, &chain_id, tx_in.clone())?;
+            let (out, task) = crate::gossip::start(g, settings.node_key, &chain_id, gossip_in)?;
             (Some(out), Some(task))
         }
         None => (None, None),
@@ -497,7 +500,7 @@ pub async fn start(
         None => None,
     };
     let task = tokio::spawn(async move {
-        let result = app.run(channels, tx_rx, query_rx).await;
+        let result = app.run(channels, tx_rx, gossip_rx, query_rx).await;
         if let Err(e) = &result {
             tracing::error!(error = %e, "the node's application loop stopped; consensus cannot go on");
         }
@@ -638,6 +641,7 @@ impl AppLoop {
         mut self,
         mut channels: Channels<SynodContext>,
         mut txs: mpsc::Receiver<TxSubmission>,
+        mut from_peers: mpsc::Receiver<TxSubmission>,
         mut queries: mpsc::Receiver<NodeQuery>,
     ) -> Result<(), NodeError> {
         loop {
@@ -653,6 +657,12 @@ impl AppLoop {
                         // Peers that already have it drop it by hash.
                         let _ = g.try_send(tx);
                     }
+                    let _ = reply.send(r);
+                    self.metrics.mempool_txs.set(self.mempool.len() as i64);
+                    self.metrics.mempool_bytes.set(self.mempool.bytes() as i64);
+                }
+                Some((tx, reply)) = from_peers.recv() => {
+                    let r = self.mempool.add(&self.abci, tx).await;
                     let _ = reply.send(r);
                     self.metrics.mempool_txs.set(self.mempool.len() as i64);
                     self.metrics.mempool_bytes.set(self.mempool.bytes() as i64);
