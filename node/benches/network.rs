@@ -22,17 +22,18 @@
 //! | `--txs` | `SYNOD_BENCH_TXS` | 96000 | pre-signed transfers (spread over the accounts) |
 //! | `--accounts` | `SYNOD_BENCH_ACCOUNTS` | 256 | funded sending accounts |
 //! | `--commit-streams` | `SYNOD_BENCH_COMMIT_STREAMS` | 4 | concurrent `broadcast_tx_commit` loops |
-//! | `--timeout-commit-ms` | `SYNOD_BENCH_TIMEOUT_COMMIT_MS` | 900 | `consensus.timeout_commit` |
-//! | `--mempool-size` | `SYNOD_BENCH_MEMPOOL_SIZE` | 5000 | `mempool.size` (txs per node) |
+//! | `--timeout-commit-ms` | `SYNOD_BENCH_TIMEOUT_COMMIT_MS` | 400 | `consensus.timeout_commit` |
+//! | `--mempool-size` | `SYNOD_BENCH_MEMPOOL_SIZE` | 2000 | `mempool.size` (txs per node) |
 //! | `--keep-homes` | `SYNOD_BENCH_KEEP_HOMES` | 0 | 1: keep the homes and logs afterwards |
 //!
 //! Why these defaults: each account has one `broadcast_tx_sync` in flight,
-//! and under load a call takes 250-350 ms (CheckTx waits in the node's loop
-//! behind block execution), so 64 accounts offer only ~500 tx/s, less than
-//! the network takes; 256 keep it busy, 512 only grow the mempool (more
-//! rechecks). `timeout_commit` 900 ms gave the most tx/s with the block
-//! interval still under 1 s (500 ms: smaller blocks, ~10% fewer tx/s;
-//! 1 s: an interval just over 1 s). The mempool never filled at 5,000.
+//! so 64 accounts offer too little load; 256 keep the network busy. Since
+//! gossip stopped signing messages and rechecks skip known signatures, the
+//! network takes more than the load used to offer: a 5,000-tx mempool made
+//! 5,000-tx blocks (1,500 tx/s, but 2.4 s between blocks). The mempool size
+//! bounds a block, so 2,000 txs with `timeout_commit` 400 ms gave ~1,250
+//! tx/s at a ~1 s interval; a 1,500-tx mempool made the load generator spin
+//! on "mempool full" retries.
 //!
 //! Every process is killed when the bench ends, returns an error or panics
 //! (guards kill on drop).
@@ -97,9 +98,9 @@ impl Options {
             timeout_commit: Duration::from_millis(number(
                 "--timeout-commit-ms",
                 "SYNOD_BENCH_TIMEOUT_COMMIT_MS",
-                900,
+                400,
             )?),
-            mempool_size: number("--mempool-size", "SYNOD_BENCH_MEMPOOL_SIZE", 5_000)?,
+            mempool_size: number("--mempool-size", "SYNOD_BENCH_MEMPOOL_SIZE", 2_000)?,
             keep_homes: number("--keep-homes", "SYNOD_BENCH_KEEP_HOMES", 0)? != 0,
         };
         if options.accounts == 0 || options.txs < options.accounts {
