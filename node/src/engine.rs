@@ -171,6 +171,7 @@ pub struct NodeHandle {
     rpc: Option<tokio::task::JoinHandle<()>>,
     metrics: Option<tokio::task::JoinHandle<()>>,
     gossip: Option<tokio::task::JoinHandle<()>>,
+    checker: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for NodeHandle {
@@ -209,7 +210,10 @@ impl NodeHandle {
             self.app.abort();
             let _ = self.app.await;
         }
-        for server in [self.rpc, self.metrics, self.gossip].into_iter().flatten() {
+        for server in [self.rpc, self.metrics, self.gossip, self.checker]
+            .into_iter()
+            .flatten()
+        {
             server.abort();
             let _ = server.await;
         }
@@ -440,6 +444,17 @@ pub async fn start(
         tracing::info!(count = proposals.len(), "recovered undecided proposals");
     }
     let validators_for_app = validators.clone();
+    let mempool = Arc::new(tokio::sync::Mutex::new(Mempool::new(
+        settings.mempool.clone(),
+    )));
+    let checker = tokio::spawn(check_txs(
+        mempool.clone(),
+        abci.clone(),
+        tx_rx,
+        gossip_rx,
+        gossip_out.clone(),
+        metrics.clone(),
+    ));
     let app = AppLoop {
         ctx,
         chain_id,
@@ -447,7 +462,7 @@ pub async fn start(
         address,
         abci: abci.clone(),
         store: store.clone(),
-        mempool: Mempool::new(settings.mempool.clone()),
+        mempool: mempool.clone(),
         validators,
         timeouts: settings.timeouts,
         target: settings.target_block_time,
@@ -463,7 +478,6 @@ pub async fn start(
         committed: committed.clone(),
         blocks: blocks.clone(),
         metrics: metrics.clone(),
-        gossip: gossip_out,
         decided_validators: validators_for_app.clone(),
         evidence_pool: Vec::new(),
         evidence_done: Default::default(),
@@ -500,7 +514,7 @@ pub async fn start(
         None => None,
     };
     let task = tokio::spawn(async move {
-        let result = app.run(channels, tx_rx, gossip_rx, query_rx).await;
+        let result = app.run(channels, query_rx).await;
         if let Err(e) = &result {
             tracing::error!(error = %e, "the node's application loop stopped; consensus cannot go on");
         }
@@ -526,7 +540,39 @@ pub async fn start(
         rpc,
         metrics,
         gossip: gossip_task,
+        checker: Some(checker),
     })
+}
+
+/// CheckTx for submitted txs (RPC, tests) and txs from peers, beside the
+/// consensus loop: a tx waits for the app, consensus does not wait for it.
+/// Locally submitted txs the app accepts go out to peers.
+async fn check_txs(
+    mempool: Arc<tokio::sync::Mutex<Mempool>>,
+    abci: Arc<AbciConnections>,
+    mut local: mpsc::Receiver<TxSubmission>,
+    mut from_peers: mpsc::Receiver<TxSubmission>,
+    gossip: Option<mpsc::Sender<Vec<u8>>>,
+    metrics: crate::metrics::NodeMetrics,
+) {
+    loop {
+        let (tx, reply, is_local) = tokio::select! {
+            Some((tx, reply)) = local.recv() => (tx, reply, true),
+            Some((tx, reply)) = from_peers.recv() => (tx, reply, false),
+            else => return,
+        };
+        let copy = (is_local && gossip.is_some()).then(|| tx.clone());
+        let mut pool = mempool.lock().await;
+        let r = pool.add(&abci, tx).await;
+        metrics.mempool_txs.set(pool.len() as i64);
+        metrics.mempool_bytes.set(pool.bytes() as i64);
+        drop(pool);
+        if let (Ok(_), Some(g), Some(tx)) = (&r, &gossip, copy) {
+            // Peers that already have it drop it by hash.
+            let _ = g.try_send(tx);
+        }
+        let _ = reply.send(r);
+    }
 }
 
 /// Who signed a commit, in validator-set order, with their signatures.
@@ -586,7 +632,8 @@ struct AppLoop {
     address: ValidatorAddress,
     abci: Arc<AbciConnections>,
     store: Arc<BlockStore>,
-    mempool: Mempool,
+    /// Shared with the CheckTx task, so checking txs never holds up consensus.
+    mempool: Arc<tokio::sync::Mutex<Mempool>>,
     validators: ValidatorSet,
     timeouts: LinearTimeouts,
     target: Option<Duration>,
@@ -607,8 +654,6 @@ struct AppLoop {
     committed: tokio::sync::broadcast::Sender<(u64, Vec<u8>)>,
     blocks: tokio::sync::broadcast::Sender<Arc<CommittedBlock>>,
     metrics: crate::metrics::NodeMetrics,
-    /// Txs accepted here go out to peers.
-    gossip: Option<mpsc::Sender<Vec<u8>>>,
     /// The validator set of the last decided height (evidence is weighed by it).
     decided_validators: ValidatorSet,
     /// Equivocation seen and not yet in a block; and what blocks already carried.
@@ -640,8 +685,6 @@ impl AppLoop {
     async fn run(
         mut self,
         mut channels: Channels<SynodContext>,
-        mut txs: mpsc::Receiver<TxSubmission>,
-        mut from_peers: mpsc::Receiver<TxSubmission>,
         mut queries: mpsc::Receiver<NodeQuery>,
     ) -> Result<(), NodeError> {
         loop {
@@ -650,29 +693,13 @@ impl AppLoop {
                     let Some(msg) = msg else { return Ok(()) };
                     self.handle(msg, &channels.network).await?;
                 }
-                Some((tx, reply)) = txs.recv() => {
-                    let gossip = self.gossip.as_ref().map(|g| (g, tx.clone()));
-                    let r = self.mempool.add(&self.abci, tx).await;
-                    if let (Ok(_), Some((g, tx))) = (&r, gossip) {
-                        // Peers that already have it drop it by hash.
-                        let _ = g.try_send(tx);
-                    }
-                    let _ = reply.send(r);
-                    self.metrics.mempool_txs.set(self.mempool.len() as i64);
-                    self.metrics.mempool_bytes.set(self.mempool.bytes() as i64);
-                }
-                Some((tx, reply)) = from_peers.recv() => {
-                    let r = self.mempool.add(&self.abci, tx).await;
-                    let _ = reply.send(r);
-                    self.metrics.mempool_txs.set(self.mempool.len() as i64);
-                    self.metrics.mempool_bytes.set(self.mempool.bytes() as i64);
-                }
                 Some(query) = queries.recv() => match query {
                     NodeQuery::Mempool { limit, reply } => {
+                        let pool = self.mempool.lock().await;
                         let _ = reply.send(MempoolView {
-                            count: self.mempool.len(),
-                            bytes: self.mempool.bytes(),
-                            txs: self.mempool.reap(None).into_iter().take(limit).collect(),
+                            count: pool.len(),
+                            bytes: pool.bytes(),
+                            txs: pool.reap(None).into_iter().take(limit).collect(),
                         });
                     }
                 },
@@ -853,7 +880,7 @@ impl AppLoop {
             Some(previous) => now().max(previous.plus(Duration::from_millis(1))),
             None => now(),
         };
-        let candidates = self.mempool.reap(Some(1 << 20));
+        let candidates = self.mempool.lock().await.reap(Some(1 << 20));
         let prepared = self
             .abci
             .prepare_proposal(pb::RequestPrepareProposal {
@@ -1049,7 +1076,12 @@ impl AppLoop {
         let cert_bytes =
             encode_certificate(&extended).map_err(|e| NodeError::Engine(e.to_string()))?;
         let results = apply_decided_block(&self.abci, &self.store, &block, &cert_bytes).await?;
-        self.mempool.update(&self.abci, &block.txs).await?;
+        {
+            let mut pool = self.mempool.lock().await;
+            pool.update(&self.abci, &block.txs).await?;
+            self.metrics.mempool_txs.set(pool.len() as i64);
+            self.metrics.mempool_bytes.set(pool.bytes() as i64);
+        }
         self.last_commit = commit_votes(
             self.validators
                 .validators()
@@ -1080,8 +1112,6 @@ impl AppLoop {
         self.metrics.height.set(block.height as i64);
         self.metrics.txs_per_block.observe(block.txs.len() as f64);
         self.metrics.committed_txs.inc_by(block.txs.len() as u64);
-        self.metrics.mempool_txs.set(self.mempool.len() as i64);
-        self.metrics.mempool_bytes.set(self.mempool.bytes() as i64);
         self.last_block_time = Some(block.time);
         self.last_block_hash = block.hash();
         self.last_app_hash = results.app_hash.to_vec();
