@@ -1075,13 +1075,15 @@ impl AppLoop {
         );
         let cert_bytes =
             encode_certificate(&extended).map_err(|e| NodeError::Engine(e.to_string()))?;
+        // As CometBFT does, no CheckTx runs from before Commit until the
+        // recheck is over: the app's check state restarts from the new
+        // committed state, and the remaining txs must be replayed first.
+        let mut pool = self.mempool.lock().await;
         let results = apply_decided_block(&self.abci, &self.store, &block, &cert_bytes).await?;
-        {
-            let mut pool = self.mempool.lock().await;
-            pool.update(&self.abci, &block.txs).await?;
-            self.metrics.mempool_txs.set(pool.len() as i64);
-            self.metrics.mempool_bytes.set(pool.bytes() as i64);
-        }
+        pool.update(&self.abci, &block.txs).await?;
+        self.metrics.mempool_txs.set(pool.len() as i64);
+        self.metrics.mempool_bytes.set(pool.bytes() as i64);
+        drop(pool);
         self.last_commit = commit_votes(
             self.validators
                 .validators()
