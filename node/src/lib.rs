@@ -2,14 +2,16 @@
 //! the ABCI socket exactly as CometBFT 0.38 does; it knows ABCI, not Synod's
 //! state machine.
 //!
-//! Built so far (issue 4 is in progress): the async ABCI client with
-//! CometBFT's four connections ([`abci`]), the mempool ([`mempool`]), decided
-//! blocks ([`block`]), the RocksDB block store ([`store`]), the chain
+//! Parts: the async ABCI client with CometBFT's four connections
+//! ([`abci`]), the mempool ([`mempool`]) and its gossip ([`gossip`]),
+//! decided blocks ([`block`]), the RocksDB block store ([`store`]), the chain
 //! executor with the restart handshake ([`chain`]), the Malachite consensus
-//! context with its signer and verifier ([`context`]), the wire codec
-//! ([`codec`]), proposal streaming ([`streaming`]) and the engine loop that
-//! ties them together ([`engine`]). The binary, the RPC and mempool gossip
-//! follow; see `docs/node-malachite-notes.md`.
+//! context with its signer, verifier and double-sign guard ([`context`]),
+//! the wire codec ([`codec`]), proposal streaming ([`streaming`]), evidence
+//! and last-commit checks ([`evidence`]), the engine loop that ties them
+//! together ([`engine`]), the CometBFT RPC subset ([`rpc`]), Prometheus
+//! metrics ([`metrics`]) and CometBFT homes ([`home`]). The binary is
+//! `synod-node`; see `docs/node-malachite-notes.md`.
 
 pub mod abci;
 pub mod block;
