@@ -951,51 +951,8 @@ impl AppLoop {
         let hash = p.block_hash();
         let valid = match DecidedBlock::decode(&p.block_bytes) {
             Ok(block) if block.height == p.height.0 && block.proposer_address == p.proposer.0 => {
-                if block.last_block_hash != self.last_block_hash
-                    || block.app_hash != self.last_app_hash
-                {
-                    tracing::warn!(
-                        height = block.height,
-                        proposer = %p.proposer,
-                        their_app_hash = %hex::encode(&block.app_hash),
-                        our_app_hash = %hex::encode(&self.last_app_hash),
-                        "rejecting a proposal whose header disagrees with our last block or app hash"
-                    );
-                    return Ok(Some(ProposedValue {
-                        height: p.height,
-                        round: p.round,
-                        valid_round: p.pol_round,
-                        proposer: p.proposer,
-                        value: BlockRef { hash },
-                        validity: Validity::Invalid,
-                    }));
-                }
-                if let Err(e) =
-                    check_block_time(self.last_block_time, block.time, now(), MAX_CLOCK_DRIFT)
-                {
-                    tracing::warn!(height = block.height, error = %e, "rejecting a proposal with a bad block time");
-                    return Ok(Some(ProposedValue {
-                        height: p.height,
-                        round: p.round,
-                        valid_round: p.pol_round,
-                        proposer: p.proposer,
-                        value: BlockRef { hash },
-                        validity: Validity::Invalid,
-                    }));
-                }
-                if let Err(e) = self.check_last_commit(&block) {
-                    tracing::warn!(height = block.height, proposer = %p.proposer, error = %e, "rejecting a proposal with a bad last commit");
-                    return Ok(Some(ProposedValue {
-                        height: p.height,
-                        round: p.round,
-                        valid_round: p.pol_round,
-                        proposer: p.proposer,
-                        value: BlockRef { hash },
-                        validity: Validity::Invalid,
-                    }));
-                }
-                if let Err(e) = self.check_evidence(&block) {
-                    tracing::warn!(height = block.height, proposer = %p.proposer, error = %e, "rejecting a proposal with bad evidence");
+                if let Err(e) = self.check_proposed(&block) {
+                    tracing::warn!(height = block.height, proposer = %p.proposer, error = %e, "rejecting a proposal");
                     return Ok(Some(ProposedValue {
                         height: p.height,
                         round: p.round,
@@ -1170,6 +1127,25 @@ impl AppLoop {
                 ],
             });
         }
+    }
+
+    /// What this node checks in a proposed block before the app sees it:
+    /// its header against our last block and app hash, its time, its record
+    /// of the last commit, and its evidence.
+    fn check_proposed(&self, block: &DecidedBlock) -> Result<(), String> {
+        if block.last_block_hash != self.last_block_hash || block.app_hash != self.last_app_hash {
+            return Err(format!(
+                "the header disagrees with our last block or app hash (theirs {}, ours {})",
+                hex::encode(&block.app_hash),
+                hex::encode(&self.last_app_hash)
+            ));
+        }
+        check_block_time(self.last_block_time, block.time, now(), MAX_CLOCK_DRIFT)
+            .map_err(|e| e.to_string())?;
+        self.check_last_commit(block)
+            .map_err(|e| format!("bad last commit: {e}"))?;
+        self.check_evidence(block)
+            .map_err(|e| format!("bad evidence: {e}"))
     }
 
     /// A proposed block's record of the previous commit must be true: the

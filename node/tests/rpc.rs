@@ -27,6 +27,29 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// A lone validator serving RPC on a free port; its app is at `dir/app`.
+fn rpc_settings(dir: &std::path::Path, moniker: &str, node_key: [u8; 32]) -> NodeSettings {
+    NodeSettings {
+        home: dir.join("node"),
+        moniker: moniker.into(),
+        consensus_key: key("consensus-0").to_seed(),
+        node_key,
+        listen_addr: format!("/ip4/127.0.0.1/tcp/{}", free_port())
+            .parse()
+            .unwrap(),
+        persistent_peers: vec![],
+        abci_address: format!("unix://{}", dir.join("app").join("abci.sock").display()),
+        timeouts: Default::default(),
+        target_block_time: Some(Duration::from_millis(200)),
+        mempool: MempoolConfig::default(),
+        rpc_address: Some("127.0.0.1:0".parse().unwrap()),
+        metrics_address: None,
+        genesis_json: None,
+        mempool_gossip: None,
+        faults: Default::default(),
+    }
+}
+
 async fn wait_for_height(client: &HttpClient, h: u64) {
     for _ in 0..600 {
         if let Ok(s) = client.status().await {
@@ -58,28 +81,9 @@ async fn tendermint_rpc_clients_read_and_write_through_the_node() {
         "app_hash": "",
         "app_state": serde_json::from_slice::<serde_json::Value>(&net.app_state_json()).unwrap(),
     });
-    let settings = NodeSettings {
-        home: dir.path().join("node"),
-        moniker: "rpc-node".into(),
-        consensus_key: key("consensus-0").to_seed(),
-        node_key: [42; 32],
-        listen_addr: format!("/ip4/127.0.0.1/tcp/{}", free_port())
-            .parse()
-            .unwrap(),
-        persistent_peers: vec![],
-        abci_address: format!(
-            "unix://{}",
-            dir.path().join("app").join("abci.sock").display()
-        ),
-        timeouts: Default::default(),
-        target_block_time: Some(Duration::from_millis(200)),
-        mempool: MempoolConfig::default(),
-        rpc_address: Some("127.0.0.1:0".parse().unwrap()),
-        metrics_address: Some("127.0.0.1:0".parse().unwrap()),
-        genesis_json: Some(genesis.to_string()),
-        mempool_gossip: None,
-        faults: Default::default(),
-    };
+    let mut settings = rpc_settings(dir.path(), "rpc-node", [42; 32]);
+    settings.metrics_address = Some("127.0.0.1:0".parse().unwrap());
+    settings.genesis_json = Some(genesis.to_string());
     let node = start(settings, common::init_request(&net)).await.unwrap();
     let url = format!("http://{}", node.rpc_address.unwrap());
     let client = HttpClient::builder(url.parse().unwrap())
@@ -283,28 +287,7 @@ async fn bad_requests_get_json_rpc_errors_that_say_what_was_wrong() {
     let dir = tempfile::tempdir().unwrap();
     let net = TestNet::new(1, 1, ChainParams::default());
     common::serve_app(&dir.path().join("app")).await;
-    let settings = NodeSettings {
-        home: dir.path().join("node"),
-        moniker: "rpc-errors".into(),
-        consensus_key: key("consensus-0").to_seed(),
-        node_key: [43; 32],
-        listen_addr: format!("/ip4/127.0.0.1/tcp/{}", free_port())
-            .parse()
-            .unwrap(),
-        persistent_peers: vec![],
-        abci_address: format!(
-            "unix://{}",
-            dir.path().join("app").join("abci.sock").display()
-        ),
-        timeouts: Default::default(),
-        target_block_time: Some(Duration::from_millis(200)),
-        mempool: MempoolConfig::default(),
-        rpc_address: Some("127.0.0.1:0".parse().unwrap()),
-        metrics_address: None,
-        genesis_json: None,
-        mempool_gossip: None,
-        faults: Default::default(),
-    };
+    let settings = rpc_settings(dir.path(), "rpc-errors", [43; 32]);
     let node = start(settings, common::init_request(&net)).await.unwrap();
     let addr = node.rpc_address.unwrap();
     let post = |body: &str| {
