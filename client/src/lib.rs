@@ -1,0 +1,1 @@
+//! `synod-client`: the chain client library (see the crate README in docs).
