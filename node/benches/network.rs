@@ -25,6 +25,13 @@
 //! | `--timeout-commit-ms` | `SYNOD_BENCH_TIMEOUT_COMMIT_MS` | 400 | `consensus.timeout_commit` |
 //! | `--mempool-size` | `SYNOD_BENCH_MEMPOOL_SIZE` | 2000 | `mempool.size` (txs per node) |
 //! | `--keep-homes` | `SYNOD_BENCH_KEEP_HOMES` | 0 | 1: keep the homes and logs afterwards |
+//! | `--rate` | `SYNOD_BENCH_RATE` | 0 | total tx/s the senders offer (0: as fast as the nodes take them) |
+//! | `--idle-secs` | `SYNOD_BENCH_IDLE_SECS` | 5 | idle time before the load, for the idle memory figure |
+//!
+//! Besides throughput it reports the time from starting the processes to the
+//! first committed block, and each validator's resident memory (RSS of
+//! synod-node + synod-app) idle and at the end of the loaded window: e.g.
+//! `-- --rate 500` gives the memory at 500 tx/s.
 //!
 //! Why these defaults: each account has one `broadcast_tx_sync` in flight,
 //! so 64 accounts offer too little load; 256 keep the network busy. Since
@@ -70,6 +77,8 @@ struct Options {
     timeout_commit: Duration,
     mempool_size: u64,
     keep_homes: bool,
+    rate: u64,
+    idle: Duration,
 }
 
 impl Options {
@@ -102,6 +111,8 @@ impl Options {
             )?),
             mempool_size: number("--mempool-size", "SYNOD_BENCH_MEMPOOL_SIZE", 2_000)?,
             keep_homes: number("--keep-homes", "SYNOD_BENCH_KEEP_HOMES", 0)? != 0,
+            rate: number("--rate", "SYNOD_BENCH_RATE", 0)?,
+            idle: Duration::from_secs(number("--idle-secs", "SYNOD_BENCH_IDLE_SECS", 5)?),
         };
         if options.accounts == 0 || options.txs < options.accounts {
             bail!(
@@ -290,6 +301,37 @@ fn sample_cpu(vals: &[Validator]) -> CpuSample {
     }
 }
 
+/// Resident memory of a process in KiB (`VmRSS` of `/proc/PID/status`).
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// RSS of (node, app) per validator, in MiB.
+fn sample_rss(vals: &[Validator]) -> Vec<(f64, f64)> {
+    let mib = |pid: u32| rss_kib(pid).unwrap_or(0) as f64 / 1024.0;
+    vals.iter()
+        .map(|v| {
+            let (node, app) = v.pids();
+            (mib(node), mib(app))
+        })
+        .collect()
+}
+
+fn describe_rss(rss: &[(f64, f64)]) -> String {
+    let totals: Vec<f64> = rss.iter().map(|(n, a)| n + a).collect();
+    let mean = totals.iter().sum::<f64>() / totals.len().max(1) as f64;
+    let max = totals.iter().copied().fold(0.0, f64::max);
+    format!(
+        "mean {mean:.0} MiB, max {max:.0} MiB per validator (node+app: {})",
+        rss.iter()
+            .map(|(n, a)| format!("{n:.0}+{a:.0}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+    )
+}
+
 /// Counters shared by the sending tasks.
 #[derive(Debug, Default)]
 struct SendStats {
@@ -317,9 +359,16 @@ async fn send_account(
     stats: Arc<SendStats>,
     progress: ProgressBar,
     stop: Arc<AtomicBool>,
+    pace: Option<Duration>,
 ) -> Vec<CallSample> {
     let mut samples = Vec::with_capacity(txs.len());
-    for tx in txs {
+    let first = Instant::now();
+    for (k, tx) in txs.into_iter().enumerate() {
+        if let Some(every) = pace {
+            // The k-th tx of this account leaves at first + k * every (no catch-up bursts beyond that).
+            let due = first + every * k as u32;
+            tokio::time::sleep_until(due.into()).await;
+        }
         let mut attempts = 0u32;
         loop {
             if stop.load(Ordering::Relaxed) {
@@ -609,6 +658,7 @@ async fn run(options: Options) -> anyhow::Result<()> {
     let homes = generate_network(&spec).context("generate the network's homes")?;
 
     // Start the 8 processes (guards kill them however this function ends).
+    let started = Instant::now();
     let mut vals = Vec::with_capacity(VALIDATORS);
     for h in &homes {
         let app = AppProcess::start_at(
@@ -625,11 +675,14 @@ async fn run(options: Options) -> anyhow::Result<()> {
             rpc: rpc_client(&h.rpc_laddr)?,
         });
     }
-    let started = Instant::now();
+    let mut first_block: Option<Duration> = None;
     loop {
         let mut lowest = u64::MAX;
         for v in &vals {
             lowest = lowest.min(height(&v.rpc).await.unwrap_or(0));
+        }
+        if lowest >= 1 && first_block.is_none() {
+            first_block = Some(started.elapsed());
         }
         if lowest >= 2 {
             break;
@@ -644,10 +697,21 @@ async fn run(options: Options) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     println!(
-        "  network up at height 2 after {:.1}s (homes in {})",
+        "  first block committed on all {VALIDATORS} nodes {:.1}s after starting the processes; height 2 after {:.1}s (homes in {})",
+        first_block.unwrap_or_default().as_secs_f64(),
         started.elapsed().as_secs_f64(),
         dir.path().display()
     );
+    tokio::time::sleep(options.idle).await;
+    let idle_rss = sample_rss(&vals);
+    println!(
+        "  memory idle ({} s without load): {}",
+        options.idle.as_secs(),
+        describe_rss(&idle_rss)
+    );
+    if options.rate > 0 {
+        println!("  offered load: {} tx/s", options.rate);
+    }
 
     // The load: every account's stream to one node, all concurrently.
     let stop = Arc::new(AtomicBool::new(false));
@@ -661,6 +725,10 @@ async fn run(options: Options) -> anyhow::Result<()> {
         .progress_chars("=> "),
     );
     let mut senders_done = Vec::with_capacity(options.accounts);
+    // With --rate R, each of the A accounts sends one tx every A / R seconds.
+    let pace = (options.rate > 0).then(|| {
+        Duration::from_secs_f64(options.accounts as f64 / options.rate as f64)
+    });
     for (i, txs) in signed.into_iter().enumerate() {
         senders_done.push(tokio::spawn(send_account(
             vals[i % VALIDATORS].rpc.clone(),
@@ -668,6 +736,7 @@ async fn run(options: Options) -> anyhow::Result<()> {
             stats.clone(),
             progress.clone(),
             stop.clone(),
+            pace,
         )));
     }
     let samples = Arc::new(Mutex::new(Vec::new()));
@@ -722,6 +791,7 @@ async fn run(options: Options) -> anyhow::Result<()> {
         .await;
     }
     let cpu1 = sample_cpu(&vals);
+    let loaded_rss = sample_rss(&vals);
     let window_wall = window_started.elapsed();
     let h1 = height(&vals[0].rpc).await?;
     stop.store(true, Ordering::Relaxed);
@@ -866,6 +936,10 @@ async fn run(options: Options) -> anyhow::Result<()> {
             ))
             .collect::<Vec<_>>()
             .join("  ")
+    );
+    println!(
+        "  memory at the end of the window: {}",
+        describe_rss(&loaded_rss)
     );
     println!(
         "  sent (warm-up + window): {} accepted, {} refused by CheckTx, {} retries on a full mempool, {} RPC errors",
