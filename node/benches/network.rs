@@ -726,9 +726,8 @@ async fn run(options: Options) -> anyhow::Result<()> {
     );
     let mut senders_done = Vec::with_capacity(options.accounts);
     // With --rate R, each of the A accounts sends one tx every A / R seconds.
-    let pace = (options.rate > 0).then(|| {
-        Duration::from_secs_f64(options.accounts as f64 / options.rate as f64)
-    });
+    let pace = (options.rate > 0)
+        .then(|| Duration::from_secs_f64(options.accounts as f64 / options.rate as f64));
     for (i, txs) in signed.into_iter().enumerate() {
         senders_done.push(tokio::spawn(send_account(
             vals[i % VALIDATORS].rpc.clone(),
