@@ -1,7 +1,5 @@
 //! InitChain: builds the initial state from genesis `app_state`.
 
-use std::collections::BTreeSet;
-
 use synod_protocol::{Event, GenesisAppState, Height};
 
 use crate::{
@@ -12,7 +10,9 @@ use crate::{
     state::State,
 };
 
-/// Parses genesis `app_state` JSON, naming the field that is wrong.
+/// Parses genesis `app_state` JSON, naming the field that is wrong, then
+/// checks it against the protocol's genesis rules
+/// ([`GenesisAppState::problems`]), naming every rule it breaks.
 pub fn parse_app_state(bytes: &[u8]) -> Result<GenesisAppState, AppError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(AppError::Genesis(
@@ -21,11 +21,23 @@ pub fn parse_app_state(bytes: &[u8]) -> Result<GenesisAppState, AppError> {
     }
     let app_state: GenesisAppState =
         serde_json::from_slice(bytes).map_err(|e| AppError::Genesis(format!("app_state: {e}")))?;
-    app_state
-        .params
-        .validate()
-        .map_err(|e| AppError::Genesis(e.to_string()))?;
+    check_rules(&app_state)?;
     Ok(app_state)
+}
+
+/// Refuses a genesis state that breaks any of the protocol's genesis rules,
+/// listing all of them.
+fn check_rules(genesis: &GenesisAppState) -> Result<(), AppError> {
+    let problems = genesis.problems();
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    Err(AppError::Genesis(format!(
+        "{} problem(s) in genesis: {}",
+        problems.len(),
+        list.join("; ")
+    )))
 }
 
 /// Writes the genesis state and returns the initial validator set.
@@ -38,45 +50,19 @@ pub fn init_genesis(
         HandlerError::State(e) => AppError::State(e),
         HandlerError::Tx(e) => AppError::Genesis(e.to_string()),
     };
+    // Duplicates, bonds, monikers and params: the same rules
+    // `synod-config validate-genesis` applies offline.
+    check_rules(genesis)?;
     accounts::set_params(state, &genesis.params.accounts);
     staking::set_params(state, &genesis.params.staking);
     reputation::set_params(state, &genesis.params.reputation);
     rewards::set_params(state, &genesis.params.rewards);
 
-    let mut seen = BTreeSet::new();
     for acct in &genesis.accounts {
-        if !seen.insert(acct.address) {
-            return Err(AppError::Genesis(format!(
-                "account {} appears twice",
-                acct.address
-            )));
-        }
         accounts::credit(state, &acct.address, acct.balance).map_err(fail)?;
         accounts::mint(state, acct.balance).map_err(fail)?;
     }
-    let (mut operators, mut keys) = (BTreeSet::new(), BTreeSet::new());
-    let min = genesis.params.staking.min_self_bond;
     for v in &genesis.validators {
-        if !operators.insert(v.operator) {
-            return Err(AppError::Genesis(format!(
-                "validator {} appears twice",
-                v.operator
-            )));
-        }
-        if !keys.insert(v.consensus_key) {
-            return Err(AppError::Genesis(format!(
-                "consensus key {} is used by two validators",
-                v.consensus_key
-            )));
-        }
-        if v.self_bond < min {
-            return Err(AppError::Genesis(format!(
-                "validator {} self_bond {} is below the minimum {min}",
-                v.operator, v.self_bond
-            )));
-        }
-        staking::handlers::check_moniker(&v.moniker)
-            .map_err(|e| AppError::Genesis(format!("validator {}: {e}", v.operator)))?;
         staking::bond_new_validator(
             state,
             &v.operator,
@@ -102,4 +88,53 @@ pub fn init_genesis(
         ));
     }
     Ok(updates)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use synod_protocol::{Amount, GenesisAccount, GenesisValidator, SecretKey};
+
+    fn app_state() -> GenesisAppState {
+        let operator = SecretKey::from_seed([1; 32]).public().address();
+        GenesisAppState {
+            accounts: vec![GenesisAccount {
+                address: operator,
+                balance: Amount::syn(1_000_000),
+            }],
+            validators: vec![GenesisValidator {
+                operator,
+                consensus_key: SecretKey::from_seed([2; 32]).public(),
+                moniker: "v0".into(),
+                self_bond: Amount::syn(10_000),
+            }],
+            params: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_genesis_breaking_several_rules_is_refused_naming_each() {
+        let mut s = app_state();
+        s.accounts.push(s.accounts[0].clone());
+        s.validators[0].moniker = String::new();
+        s.params.staking.unbonding_blocks = 0;
+        let err = parse_app_state(&serde_json::to_vec(&s).unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("app_state.accounts[1].address"), "{err}");
+        assert!(err.contains("appears twice"), "{err}");
+        assert!(err.contains("app_state.validators[0].moniker"), "{err}");
+        assert!(err.contains("params.staking.unbonding_blocks"), "{err}");
+    }
+
+    #[test]
+    fn a_valid_genesis_parses() {
+        let s = app_state();
+        assert_eq!(
+            parse_app_state(&serde_json::to_vec(&s).unwrap()).unwrap(),
+            s
+        );
+    }
 }

@@ -46,7 +46,15 @@ pub fn default_consensus_params() -> consensus::Params {
 /// app's answer to InitChain (which also weighs reputation) is authoritative:
 /// CometBFT and synod-node both replace the listed set with it.
 pub fn listed_power(app_state: &GenesisAppState, self_bond: synod_protocol::Amount) -> u64 {
-    let units = self_bond.0 / u128::from(app_state.params.staking.power_reduction_usyn.max(1));
+    power_for_bond(&app_state.params.staking, self_bond)
+}
+
+/// [`listed_power`] from the staking parameters alone.
+pub fn power_for_bond(
+    staking: &synod_protocol::params::StakingParams,
+    self_bond: synod_protocol::Amount,
+) -> u64 {
+    let units = self_bond.0 / u128::from(staking.power_reduction_usyn.max(1));
     u64::try_from(units)
         .unwrap_or(u64::MAX)
         .clamp(1, validator::Set::MAX_TOTAL_VOTING_POWER)

@@ -14,6 +14,10 @@
 //! `operator_key.json` is Synod's addition: the account key that holds the
 //! validator's genesis balance and self-bond. Keep it (or move it to a wallet)
 //! to sign the operator's transactions; the node itself never reads it.
+//!
+//! A generated network ([`generate_network`]) also writes `DIR/keys/`: the
+//! faucet's and agents' funded account keys and a copy of every node
+//! operator's key, all in `operator_key.json`'s format (mode 0600).
 
 use std::path::{Path, PathBuf};
 
@@ -36,6 +40,8 @@ pub const CONFIG_FILE: &str = "config/config.toml";
 pub const OPERATOR_KEY_FILE: &str = "config/operator_key.json";
 /// `data/`, relative to the home.
 pub const DATA_DIR: &str = "data";
+/// The faucet's key file in [`NetworkSpec::keys_dir`].
+pub const FAUCET_KEY_FILE: &str = "faucet.json";
 
 /// CometBFT's `priv_validator_state.json` before anything is signed.
 const EMPTY_SIGNER_STATE: &str = "{\n  \"height\": \"0\",\n  \"round\": 0,\n  \"step\": 0\n}\n";
@@ -114,8 +120,11 @@ pub struct HomeSummary {
     /// CometBFT validator address (of `priv_validator_key.json`).
     pub validator_address: tendermint::account::Id,
     pub consensus_key: PubKey,
-    /// The operator's account (`operator_key.json`), funded and bonded at genesis.
+    /// The operator's account (`operator_key.json`): funded at genesis, and
+    /// bonded if this node is a validator.
     pub operator: Address,
+    /// A genesis validator (else a full node, whose operator is funded but not bonded).
+    pub is_validator: bool,
     /// `p2p.laddr`, `rpc.laddr`, `proxy_app`, `instrumentation.prometheus_listen_addr`.
     pub p2p_laddr: String,
     pub rpc_laddr: String,
@@ -166,19 +175,25 @@ fn refuse_existing(home: &Path) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// The genesis state: every node operator funded (`nodes`, validators first),
+/// the first `validators` of them bonded, then `users` and the extra accounts funded.
 fn genesis_state(
     monikers: &[String],
-    keys: &[ValidatorKeys],
+    nodes: &[ValidatorKeys],
+    validators: usize,
+    users: &[GenesisAccount],
     options: &GenesisOptions,
 ) -> GenesisAppState {
-    let mut accounts: Vec<GenesisAccount> = keys
+    let mut accounts: Vec<GenesisAccount> = nodes
         .iter()
         .map(|k| GenesisAccount {
             address: k.operator.address(),
             balance: options.operator_balance,
         })
         .collect();
+    accounts.extend(users.iter().cloned());
     accounts.extend(options.extra_accounts.iter().cloned());
+    let keys = &nodes[..validators.min(nodes.len())];
     let validators = keys
         .iter()
         .zip(monikers)
@@ -202,6 +217,7 @@ fn write_home(
     config: &CometConfig,
     genesis_text: &str,
     keys: &ValidatorKeys,
+    is_validator: bool,
 ) -> Result<HomeSummary, ConfigError> {
     files::create_dir(&home.join("config"))?;
     files::create_dir(&home.join(DATA_DIR))?;
@@ -227,6 +243,7 @@ fn write_home(
         validator_address: keys.consensus.address(),
         consensus_key: keys.consensus.public(),
         operator: keys.operator.address(),
+        is_validator,
         p2p_laddr: config.p2p.laddr.clone(),
         rpc_laddr: config.rpc.laddr.clone(),
         proxy_app: config.proxy_app.clone(),
@@ -247,7 +264,7 @@ pub fn init_home(
     refuse_existing(home)?;
     let keys = vec![ValidatorKeys::generate(&mut KeySource::new(options.seed))];
     let monikers = vec![moniker.to_string()];
-    let app_state = genesis_state(&monikers, &keys, options);
+    let app_state = genesis_state(&monikers, &keys, 1, &[], options);
     let genesis = build_genesis(
         chain_id,
         options.genesis_time.unwrap_or_else(Time::now),
@@ -257,17 +274,30 @@ pub fn init_home(
         moniker: moniker.to_string(),
         ..config.clone()
     };
-    write_home(home, &config, &genesis_json(&genesis), &keys[0])
+    write_home(home, &config, &genesis_json(&genesis), &keys[0], true)
 }
 
-/// A local network of validators on loopback, one home each.
+/// A local network on loopback: validators, then full nodes, one home each;
+/// and funded user keys (a faucet, agents) in [`NetworkSpec::keys_dir`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NetworkSpec {
-    /// Homes are written to `dir/node0`, `dir/node1`, ...
+    /// Homes are written to `dir/node0`, `dir/node1`, ... (validators first,
+    /// then full nodes); user keys to `dir/keys`.
     pub dir: PathBuf,
     pub validators: usize,
+    /// Non-validating nodes, `dir/node{validators + j}`, named `full-node-{j}`,
+    /// peered with every validator. Each has an operator account funded with
+    /// `genesis.operator_balance` but not bonded, so it can register as a
+    /// validator later.
+    pub full_nodes: usize,
+    /// Agent accounts, `keys/agent-{i}.json`, each funded with `agent_balance`.
+    pub agents: usize,
+    /// Genesis balance of each agent account.
+    pub agent_balance: Amount,
+    /// Genesis balance of the faucet account (`keys/faucet.json`); `None`: no faucet.
+    pub faucet_balance: Option<Amount>,
     pub chain_id: String,
-    /// Validator `i` uses ports `base_port + 10*i` .. `+3` (see [`NodePorts`]).
+    /// Node `i` uses ports `base_port + 10*i` .. `+3` (see [`NodePorts`]).
     pub base_port: u16,
     /// Validator `i` is named `{moniker_prefix}{i}`.
     pub moniker_prefix: String,
@@ -279,7 +309,8 @@ pub struct NetworkSpec {
 
 impl NetworkSpec {
     /// `validators` validators of chain `chain_id` under `dir`, ports from
-    /// 26600, default config and genesis options.
+    /// 26600, default config and genesis options; no full nodes or agents; a
+    /// faucet holding 1,000,000,000 syn; agents (if added) get 100,000 syn each.
     pub fn new(dir: impl Into<PathBuf>, validators: usize, chain_id: &str) -> NetworkSpec {
         let mut config = CometConfig::default();
         // Loopback peers share one IP and are not publicly routable.
@@ -288,6 +319,10 @@ impl NetworkSpec {
         NetworkSpec {
             dir: dir.into(),
             validators,
+            full_nodes: 0,
+            agents: 0,
+            agent_balance: Amount::syn(100_000),
+            faucet_balance: Some(Amount::syn(1_000_000_000)),
             chain_id: chain_id.to_string(),
             base_port: 26600,
             moniker_prefix: "validator-".into(),
@@ -296,43 +331,126 @@ impl NetworkSpec {
         }
     }
 
-    /// The home directory of validator `index`.
+    /// The home directory of node `index` (validators first, then full nodes).
     pub fn home(&self, index: usize) -> PathBuf {
         self.dir.join(format!("node{index}"))
     }
+
+    /// Where user keys are written, in `operator_key.json`'s format (mode
+    /// 0600): `faucet.json`, `agent-{i}.json`, and a copy of each node's
+    /// operator key as `{moniker}.json`.
+    pub fn keys_dir(&self) -> PathBuf {
+        self.dir.join("keys")
+    }
+
+    /// The moniker of node `index`: `{moniker_prefix}{i}` for validators,
+    /// `full-node-{j}` for full nodes.
+    pub fn moniker(&self, index: usize) -> String {
+        if index < self.validators {
+            format!("{}{index}", self.moniker_prefix)
+        } else {
+            format!("full-node-{}", index - self.validators)
+        }
+    }
+
+    /// The file name of agent `index`'s key in [`NetworkSpec::keys_dir`].
+    pub fn agent_key_file(index: usize) -> String {
+        format!("agent-{index}.json")
+    }
+}
+
+/// A funded user account of a generated network and where its key goes.
+struct UserKey {
+    file: String,
+    key: OperatorKey,
+    balance: Amount,
 }
 
 /// Writes the homes of a loopback network: one genesis (identical bytes in
-/// every home) funding and bonding every validator's operator plus the extra
-/// accounts; each validator on its own ports and listing all others as
-/// `persistent_peers` (`nodeid@127.0.0.1:port`). Refuses to overwrite an
-/// existing home. Returns the homes in validator order.
+/// every home) funding every node's operator, the faucet, the agents and the
+/// extra accounts, and bonding every validator's operator; each node on its
+/// own ports, validators listing all other validators as `persistent_peers`
+/// (`nodeid@127.0.0.1:port`) and full nodes listing every validator; the user
+/// keys in [`NetworkSpec::keys_dir`]. Refuses to overwrite an existing home
+/// or key. Returns the homes, validators first.
+///
+/// Keys are drawn from one [`KeySource`] in a fixed order (validators' node,
+/// consensus and operator keys, then full nodes' likewise, then the faucet,
+/// then the agents), so a seed reproduces everything, and adding full nodes
+/// or agents does not change the validators' keys.
 pub fn generate_network(spec: &NetworkSpec) -> Result<Vec<HomeSummary>, ConfigError> {
     if spec.validators == 0 {
         return Err(ConfigError::Spec(
             "a network needs at least one validator".into(),
         ));
     }
-    let ports = (0..spec.validators)
+    let nodes = spec
+        .validators
+        .checked_add(spec.full_nodes)
+        .ok_or_else(|| ConfigError::Spec("too many nodes".into()))?;
+    let ports = (0..nodes)
         .map(|i| NodePorts::of(spec.base_port, i))
         .collect::<Option<Vec<_>>>()
         .ok_or_else(|| {
             ConfigError::Spec(format!(
-                "{} validators from base port {} need ports past 65535: lower the base port",
-                spec.validators, spec.base_port
+                "{nodes} nodes from base port {} need ports past 65535: lower the base port",
+                spec.base_port
             ))
         })?;
-    for i in 0..spec.validators {
-        refuse_existing(&spec.home(i))?;
-    }
     let mut source = KeySource::new(spec.genesis.seed);
-    let keys: Vec<ValidatorKeys> = (0..spec.validators)
+    let keys: Vec<ValidatorKeys> = (0..nodes)
         .map(|_| ValidatorKeys::generate(&mut source))
         .collect();
-    let monikers: Vec<String> = (0..spec.validators)
-        .map(|i| format!("{}{i}", spec.moniker_prefix))
+    let monikers: Vec<String> = (0..nodes).map(|i| spec.moniker(i)).collect();
+    let mut users = Vec::new();
+    if let Some(balance) = spec.faucet_balance {
+        users.push(UserKey {
+            file: FAUCET_KEY_FILE.into(),
+            key: OperatorKey(source.next_key()),
+            balance,
+        });
+    }
+    users.extend((0..spec.agents).map(|i| UserKey {
+        file: NetworkSpec::agent_key_file(i),
+        key: OperatorKey(source.next_key()),
+        balance: spec.agent_balance,
+    }));
+
+    for i in 0..nodes {
+        refuse_existing(&spec.home(i))?;
+    }
+    let keys_dir = spec.keys_dir();
+    let key_files: Vec<PathBuf> = users
+        .iter()
+        .map(|u| u.file.clone())
+        .chain(monikers.iter().map(|m| format!("{m}.json")))
+        .map(|f| keys_dir.join(f))
         .collect();
-    let app_state = genesis_state(&monikers, &keys, &spec.genesis);
+    if let Some(path) = key_files.iter().find(|p| p.exists()) {
+        return Err(ConfigError::AlreadyExists { path: path.clone() });
+    }
+    let unique: std::collections::BTreeSet<_> = key_files.iter().collect();
+    if unique.len() != key_files.len() {
+        return Err(ConfigError::Spec(format!(
+            "two keys would share a file name in {}: choose another moniker prefix",
+            keys_dir.display()
+        )));
+    }
+
+    let user_accounts: Vec<GenesisAccount> = users
+        .iter()
+        .map(|u| GenesisAccount {
+            address: u.key.address(),
+            balance: u.balance,
+        })
+        .collect();
+    let app_state = genesis_state(
+        &monikers,
+        &keys,
+        spec.validators,
+        &user_accounts,
+        &spec.genesis,
+    );
     let genesis = build_genesis(
         &spec.chain_id,
         spec.genesis.genesis_time.unwrap_or_else(Time::now),
@@ -340,7 +458,7 @@ pub fn generate_network(spec: &NetworkSpec) -> Result<Vec<HomeSummary>, ConfigEr
     )?;
     let genesis_text = genesis_json(&genesis);
     let peer = |j: usize| format!("{}@127.0.0.1:{}", keys[j].node.node_id(), ports[j].p2p);
-    (0..spec.validators)
+    let homes = (0..nodes)
         .map(|i| {
             let mut config = spec.config.clone();
             config.moniker = monikers[i].clone();
@@ -351,9 +469,25 @@ pub fn generate_network(spec: &NetworkSpec) -> Result<Vec<HomeSummary>, ConfigEr
                 (0..spec.validators).filter(|&j| j != i).map(peer).collect();
             config.instrumentation.prometheus_listen_addr =
                 format!("127.0.0.1:{}", ports[i].prometheus);
-            write_home(&spec.home(i), &config, &genesis_text, &keys[i])
+            write_home(
+                &spec.home(i),
+                &config,
+                &genesis_text,
+                &keys[i],
+                i < spec.validators,
+            )
         })
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+
+    files::create_dir(&keys_dir)?;
+    for user in &users {
+        user.key.write(&keys_dir.join(&user.file))?;
+    }
+    for (moniker, k) in monikers.iter().zip(&keys) {
+        k.operator
+            .write(&keys_dir.join(format!("{moniker}.json")))?;
+    }
+    Ok(homes)
 }
 
 /// A home as read back: settings, genesis and keys, each checked.

@@ -222,7 +222,8 @@ fn a_four_validator_network_is_consistent() {
     let loaded: Vec<_> = homes.iter().map(|h| load_home(&h.home).unwrap()).collect();
     let app_state = loaded[0].genesis.synod_app_state().unwrap();
     assert_eq!(app_state.validators.len(), 4);
-    assert_eq!(app_state.accounts.len(), 5);
+    // 4 operators, the faucet (on by default), the extra account.
+    assert_eq!(app_state.accounts.len(), 6);
     assert_eq!(loaded[0].genesis.doc.validators.len(), 4);
     for (h, v) in homes.iter().zip(&app_state.validators) {
         assert_eq!(v.operator, h.operator);
@@ -300,4 +301,162 @@ fn unseeded_networks_get_fresh_keys() {
     let b = generate_network(&NetworkSpec::new(dir.path().join("b"), 2, "n")).unwrap();
     assert_ne!(a[0].node_id, b[0].node_id);
     assert_ne!(a[0].node_id, a[1].node_id);
+}
+
+#[test]
+fn full_nodes_agents_and_a_faucet_get_homes_and_funded_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = NetworkSpec::new(dir.path(), 2, "synod-net");
+    spec.base_port = 32000;
+    spec.full_nodes = 2;
+    spec.agents = 3;
+    spec.agent_balance = Amount::syn(7);
+    spec.faucet_balance = Some(Amount::syn(1_000));
+    spec.genesis = options(3);
+    let homes = generate_network(&spec).unwrap();
+
+    // Validators first, then full nodes, on the same port scheme.
+    let names: Vec<&str> = homes.iter().map(|h| h.moniker.as_str()).collect();
+    assert_eq!(
+        names,
+        ["validator-0", "validator-1", "full-node-0", "full-node-1"]
+    );
+    let roles: Vec<bool> = homes.iter().map(|h| h.is_validator).collect();
+    assert_eq!(roles, [true, true, false, false]);
+    for (i, h) in homes.iter().enumerate() {
+        assert_eq!(h.home, dir.path().join(format!("node{i}")));
+        let ports = synod_consensus_config::NodePorts::of(32000, i).unwrap();
+        assert_eq!(h.p2p_laddr, format!("tcp://127.0.0.1:{}", ports.p2p));
+    }
+
+    // Only validators are in the genesis validator set; every operator is funded.
+    let loaded = load_home(&homes[3].home).unwrap();
+    let app_state = loaded.genesis.synod_app_state().unwrap();
+    let bonded: Vec<_> = app_state.validators.iter().map(|v| v.operator).collect();
+    assert_eq!(bonded, [homes[0].operator, homes[1].operator]);
+    assert_eq!(loaded.genesis.doc.validators.len(), 2);
+    let balance = |address| {
+        app_state
+            .accounts
+            .iter()
+            .find(|a| a.address == address)
+            .map(|a| a.balance)
+    };
+    for h in &homes {
+        assert_eq!(
+            balance(h.operator),
+            Some(GenesisOptions::default().operator_balance)
+        );
+    }
+
+    // Full nodes peer with every validator (and not with each other).
+    let validator_peers: BTreeSet<String> = homes[..2]
+        .iter()
+        .map(|h| {
+            format!(
+                "{}@127.0.0.1:{}",
+                h.node_id,
+                h.p2p_laddr.rsplit(':').next().unwrap()
+            )
+        })
+        .collect();
+    for h in &homes[2..] {
+        let config = load_home(&h.home).unwrap().config;
+        let peers: BTreeSet<String> = config.p2p.persistent_peers.into_iter().collect();
+        assert_eq!(peers, validator_peers, "peers of {}", h.moniker);
+    }
+
+    // User keys, in operator_key.json's format, each funded.
+    let keys = spec.keys_dir();
+    assert_eq!(keys, dir.path().join("keys"));
+    let faucet = OperatorKey::read(&keys.join("faucet.json")).unwrap();
+    assert_eq!(balance(faucet.address()), Some(Amount::syn(1_000)));
+    for i in 0..3 {
+        let agent = OperatorKey::read(&keys.join(format!("agent-{i}.json"))).unwrap();
+        assert_eq!(balance(agent.address()), Some(Amount::syn(7)));
+    }
+    assert!(!keys.join("agent-3.json").exists());
+    for h in &homes {
+        let copy = OperatorKey::read(&keys.join(format!("{}.json", h.moniker))).unwrap();
+        assert_eq!(copy.address(), h.operator);
+        let original = OperatorKey::read(&h.home.join(OPERATOR_KEY_FILE)).unwrap();
+        assert_eq!(copy.0.to_seed(), original.0.to_seed());
+    }
+    // 4 operators, faucet, 3 agents, the extra account.
+    assert_eq!(app_state.accounts.len(), 9);
+    assert!(synod_consensus_config::validate_genesis(&loaded.genesis.text).is_empty());
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for entry in std::fs::read_dir(&keys).unwrap() {
+            let mode = entry.unwrap().metadata().unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    // A seed reproduces every key; writing over the keys is refused.
+    let again = tempfile::tempdir().unwrap();
+    let mut spec2 = spec.clone();
+    spec2.dir = again.path().to_path_buf();
+    generate_network(&spec2).unwrap();
+    for file in [
+        "faucet.json",
+        "agent-2.json",
+        "full-node-1.json",
+        "validator-0.json",
+    ] {
+        assert_eq!(
+            std::fs::read(keys.join(file)).unwrap(),
+            std::fs::read(spec2.keys_dir().join(file)).unwrap(),
+            "{file}"
+        );
+    }
+    let err = generate_network(&spec).unwrap_err();
+    assert!(matches!(err, ConfigError::AlreadyExists { .. }), "{err}");
+}
+
+#[test]
+fn adding_full_nodes_and_agents_keeps_the_validators_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut plain = NetworkSpec::new(dir.path().join("a"), 3, "n");
+    plain.genesis.seed = Some(21);
+    let mut more = plain.clone();
+    more.dir = dir.path().join("b");
+    more.full_nodes = 1;
+    more.agents = 2;
+    let a = generate_network(&plain).unwrap();
+    let b = generate_network(&more).unwrap();
+    assert_eq!(a.len(), 3);
+    assert_eq!(b.len(), 4);
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!((x.node_id, x.operator), (y.node_id, y.operator));
+    }
+}
+
+#[test]
+fn without_a_faucet_no_faucet_key_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = NetworkSpec::new(dir.path(), 1, "n");
+    spec.faucet_balance = None;
+    let homes = generate_network(&spec).unwrap();
+    assert!(!spec.keys_dir().join("faucet.json").exists());
+    assert!(spec.keys_dir().join("validator-0.json").exists());
+    let app_state = load_home(&homes[0].home)
+        .unwrap()
+        .genesis
+        .synod_app_state()
+        .unwrap();
+    assert_eq!(app_state.accounts.len(), 1);
+}
+
+#[test]
+fn full_nodes_past_the_last_port_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = NetworkSpec::new(dir.path(), 1, "n");
+    spec.base_port = 65_500;
+    spec.full_nodes = 3;
+    let err = generate_network(&spec).unwrap_err();
+    assert!(err.to_string().contains("65535"), "{err}");
+    assert!(!spec.keys_dir().exists());
 }

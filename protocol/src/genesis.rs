@@ -1,8 +1,17 @@
-//! The `app_state` section of `genesis.json`: Synod's initial state.
+//! The `app_state` section of `genesis.json`: Synod's initial state, and
+//! the rules the chain checks it against at InitChain ([`GenesisAppState::problems`]),
+//! shared with offline genesis validation so both agree.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::{address::Address, amount::Amount, keys::PubKey, params::ChainParams};
+use crate::{
+    address::Address,
+    amount::Amount,
+    keys::PubKey,
+    params::{ChainParams, ParamError, StakingParams},
+};
 
 /// A funded account at genesis.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,4 +39,238 @@ pub struct GenesisAppState {
     pub accounts: Vec<GenesisAccount>,
     pub validators: Vec<GenesisValidator>,
     pub params: ChainParams,
+}
+
+/// One thing wrong with a genesis document, named by its JSON path in
+/// `genesis.json` (e.g. `app_state.validators[2].self_bond`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenesisProblem {
+    /// Where: a JSON path from the document's root.
+    pub path: String,
+    /// What is wrong, and where it helps, what would be right.
+    pub message: String,
+}
+
+impl GenesisProblem {
+    /// A problem at `path`.
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> GenesisProblem {
+        GenesisProblem {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for GenesisProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+/// The problems of out-of-bounds parameters, at `app_state.params.MODULE.NAME`.
+pub fn param_problems(errors: Vec<ParamError>) -> Vec<GenesisProblem> {
+    errors
+        .into_iter()
+        .map(|e| {
+            // A rule over several fields (a sum) is reported at the module.
+            let path = if e
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            {
+                format!("app_state.params.{}.{}", e.module, e.name)
+            } else {
+                format!("app_state.params.{}", e.module)
+            };
+            let message = format!(
+                "{} = {} is out of bounds: must be {}",
+                e.name, e.value, e.rule
+            );
+            GenesisProblem::new(path, message)
+        })
+        .collect()
+}
+
+/// The rules over genesis accounts and validators that the chain enforces at
+/// InitChain: no account or validator operator or consensus key twice, a
+/// self-bond of at least `staking.min_self_bond` (unchecked when `staking` is
+/// `None`, i.e. unknown) and at most the operator's genesis balance, a valid
+/// moniker, at least one validator, and a total supply that fits in an
+/// [`Amount`]. Each entry carries its index in the file, so that a caller
+/// that could parse only some entries still names them by their place.
+pub fn entry_problems(
+    accounts: &[(usize, GenesisAccount)],
+    validators: &[(usize, GenesisValidator)],
+    staking: Option<&StakingParams>,
+) -> Vec<GenesisProblem> {
+    let mut out = Vec::new();
+    let mut balances: BTreeMap<Address, Amount> = BTreeMap::new();
+    let mut supply = Amount::ZERO;
+    let mut supply_overflowed = false;
+    for (i, account) in accounts {
+        if balances.contains_key(&account.address) {
+            out.push(GenesisProblem::new(
+                format!("app_state.accounts[{i}].address"),
+                format!("account {} appears twice", account.address),
+            ));
+            continue;
+        }
+        balances.insert(account.address, account.balance);
+        match supply.checked_add(account.balance) {
+            Ok(total) => supply = total,
+            Err(_) if !supply_overflowed => {
+                supply_overflowed = true;
+                out.push(GenesisProblem::new(
+                    format!("app_state.accounts[{i}].balance"),
+                    "the total supply overflows (more than 2^128-1 usyn): lower the balances",
+                ));
+            }
+            Err(_) => {}
+        }
+    }
+    let (mut operators, mut keys) = (BTreeSet::new(), BTreeSet::new());
+    for (i, v) in validators {
+        let at = |field: &str| format!("app_state.validators[{i}].{field}");
+        if !operators.insert(v.operator) {
+            out.push(GenesisProblem::new(
+                at("operator"),
+                format!("validator {} appears twice", v.operator),
+            ));
+        }
+        if !keys.insert(v.consensus_key) {
+            out.push(GenesisProblem::new(
+                at("consensus_key"),
+                format!(
+                    "consensus key {} is used by two validators",
+                    v.consensus_key
+                ),
+            ));
+        }
+        if let Err(e) = crate::tx::check_moniker(&v.moniker) {
+            out.push(GenesisProblem::new(
+                at("moniker"),
+                format!("invalid moniker {:?}: {e}", v.moniker),
+            ));
+        }
+        if let Some(staking) = staking {
+            if v.self_bond < staking.min_self_bond {
+                out.push(GenesisProblem::new(
+                    at("self_bond"),
+                    format!(
+                        "{} is below the minimum self-bond {} (params.staking.min_self_bond)",
+                        v.self_bond, staking.min_self_bond
+                    ),
+                ));
+            }
+        }
+        let balance = balances.get(&v.operator).copied().unwrap_or(Amount::ZERO);
+        if v.self_bond > balance {
+            out.push(GenesisProblem::new(
+                at("self_bond"),
+                format!(
+                    "{} is more than the operator {}'s genesis balance {balance}: fund the operator in app_state.accounts",
+                    v.self_bond, v.operator
+                ),
+            ));
+        }
+    }
+    if validators.is_empty() {
+        out.push(GenesisProblem::new(
+            "app_state.validators",
+            "genesis has no validator: add at least one",
+        ));
+    }
+    out
+}
+
+impl GenesisAppState {
+    /// Every rule of [`entry_problems`] and every out-of-bounds parameter:
+    /// empty when the chain accepts this state at InitChain.
+    pub fn problems(&self) -> Vec<GenesisProblem> {
+        let accounts: Vec<_> = self.accounts.iter().cloned().enumerate().collect();
+        let validators: Vec<_> = self.validators.iter().cloned().enumerate().collect();
+        let mut out = entry_problems(&accounts, &validators, Some(&self.params.staking));
+        out.extend(param_problems(self.params.problems()));
+        out
+    }
+
+    /// The sum of every genesis balance, or `None` if it overflows.
+    pub fn total_supply(&self) -> Option<Amount> {
+        self.accounts
+            .iter()
+            .try_fold(Amount::ZERO, |sum, a| sum.checked_add(a.balance).ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::SecretKey;
+
+    fn valid() -> GenesisAppState {
+        let operator = SecretKey::from_seed([1; 32]).public().address();
+        GenesisAppState {
+            accounts: vec![GenesisAccount {
+                address: operator,
+                balance: Amount::syn(1_000_000),
+            }],
+            validators: vec![GenesisValidator {
+                operator,
+                consensus_key: SecretKey::from_seed([2; 32]).public(),
+                moniker: "v0".into(),
+                self_bond: Amount::syn(10_000),
+            }],
+            params: ChainParams::default(),
+        }
+    }
+
+    #[test]
+    fn a_valid_state_has_no_problems() {
+        assert_eq!(valid().problems(), vec![]);
+        assert_eq!(valid().total_supply(), Some(Amount::syn(1_000_000)));
+    }
+
+    #[test]
+    fn every_broken_rule_is_named_by_its_path() {
+        let mut s = valid();
+        s.accounts.push(s.accounts[0].clone());
+        s.accounts.push(GenesisAccount {
+            address: Address([7; 20]),
+            balance: Amount(u128::MAX),
+        });
+        let mut twin = s.validators[0].clone();
+        twin.moniker = String::new();
+        twin.self_bond = Amount(1);
+        s.validators.push(twin);
+        s.params.staking.max_validators = 0;
+        let paths: Vec<String> = s.problems().into_iter().map(|p| p.path).collect();
+        for expected in [
+            "app_state.accounts[1].address",
+            "app_state.accounts[2].balance",
+            "app_state.validators[1].operator",
+            "app_state.validators[1].consensus_key",
+            "app_state.validators[1].moniker",
+            "app_state.validators[1].self_bond",
+            "app_state.params.staking.max_validators",
+        ] {
+            assert!(
+                paths.iter().any(|p| p == expected),
+                "{expected} in {paths:?}"
+            );
+        }
+        assert_eq!(s.total_supply(), None);
+    }
+
+    #[test]
+    fn a_self_bond_beyond_the_balance_and_no_validators_are_problems() {
+        let mut s = valid();
+        s.validators[0].self_bond = Amount::syn(2_000_000);
+        let problems = s.problems();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0]
+            .to_string()
+            .starts_with("app_state.validators[0].self_bond: "));
+        s.validators.clear();
+        assert_eq!(s.problems()[0].path, "app_state.validators");
+    }
 }

@@ -18,22 +18,30 @@ pub struct ParamError {
     pub rule: &'static str,
 }
 
+/// Records a [`ParamError`] in `problems` unless `ok`.
 fn check(
+    problems: &mut Vec<ParamError>,
     ok: bool,
     module: &'static str,
     name: &'static str,
     value: impl ToString,
     rule: &'static str,
-) -> Result<(), ParamError> {
-    if ok {
-        Ok(())
-    } else {
-        Err(ParamError {
+) {
+    if !ok {
+        problems.push(ParamError {
             module,
             name,
             value: value.to_string(),
             rule,
-        })
+        });
+    }
+}
+
+/// The first of `problems`, as a `Result`.
+fn first(problems: Vec<ParamError>) -> Result<(), ParamError> {
+    match problems.into_iter().next() {
+        Some(problem) => Err(problem),
+        None => Ok(()),
     }
 }
 
@@ -167,193 +175,253 @@ impl Default for RewardsParams {
 }
 
 impl AccountsParams {
-    /// Checks every bound.
-    pub fn validate(&self) -> Result<(), ParamError> {
+    /// Every bound this module breaks, in field order (empty when all hold).
+    pub fn problems(&self) -> Vec<ParamError> {
+        let mut out = Vec::new();
         check(
+            &mut out,
             self.max_tx_bytes >= 256 && self.max_tx_bytes <= 4 * 1024 * 1024,
             "accounts",
             "max_tx_bytes",
             self.max_tx_bytes,
             "256 ..= 4194304",
-        )?;
+        );
         check(
+            &mut out,
             self.min_fee_per_byte_usyn <= 1_000_000,
             "accounts",
             "min_fee_per_byte_usyn",
             self.min_fee_per_byte_usyn,
             "<= 1000000",
-        )
+        );
+        out
+    }
+
+    /// The first bound this module breaks, if any.
+    pub fn validate(&self) -> Result<(), ParamError> {
+        first(self.problems())
     }
 }
 
 impl StakingParams {
-    /// Checks every bound.
-    pub fn validate(&self) -> Result<(), ParamError> {
+    /// Every bound this module breaks, in field order (empty when all hold).
+    pub fn problems(&self) -> Vec<ParamError> {
+        let mut out = Vec::new();
         let m = "staking";
         check(
+            &mut out,
             self.unbonding_blocks >= 1,
             m,
             "unbonding_blocks",
             self.unbonding_blocks,
             ">= 1",
-        )?;
+        );
         check(
+            &mut out,
             !self.min_self_bond.is_zero(),
             m,
             "min_self_bond",
             self.min_self_bond,
             "> 0",
-        )?;
+        );
         check(
+            &mut out,
             (1..=10_000).contains(&self.max_validators),
             m,
             "max_validators",
             self.max_validators,
             "1 ..= 10000",
-        )?;
+        );
         check(
+            &mut out,
             self.power_reduction_usyn >= 1,
             m,
             "power_reduction_usyn",
             self.power_reduction_usyn,
             ">= 1",
-        )?;
+        );
         check(
+            &mut out,
             self.double_sign_slash_ppm <= PPM,
             m,
             "double_sign_slash_ppm",
             self.double_sign_slash_ppm,
             "<= 1000000",
-        )?;
+        );
         check(
+            &mut out,
             self.downtime_slash_ppm <= PPM,
             m,
             "downtime_slash_ppm",
             self.downtime_slash_ppm,
             "<= 1000000",
-        )?;
+        );
         check(
+            &mut out,
             (1..=100_000).contains(&self.signed_blocks_window),
             m,
             "signed_blocks_window",
             self.signed_blocks_window,
             "1 ..= 100000",
-        )?;
+        );
         check(
+            &mut out,
             self.min_signed_per_window_ppm <= PPM,
             m,
             "min_signed_per_window_ppm",
             self.min_signed_per_window_ppm,
             "<= 1000000",
-        )?;
+        );
         check(
+            &mut out,
             self.max_evidence_age_blocks >= 1,
             m,
             "max_evidence_age_blocks",
             self.max_evidence_age_blocks,
             ">= 1",
-        )
+        );
+        out
+    }
+
+    /// The first bound this module breaks, if any.
+    pub fn validate(&self) -> Result<(), ParamError> {
+        first(self.problems())
     }
 }
 
 impl ReputationParams {
-    /// Checks every bound.
-    pub fn validate(&self) -> Result<(), ParamError> {
+    /// Every bound this module breaks, in field order (empty when all hold).
+    pub fn problems(&self) -> Vec<ParamError> {
+        let mut out = Vec::new();
         let m = "reputation";
         check(
+            &mut out,
             self.initial_score <= PPM,
             m,
             "initial_score",
             self.initial_score,
             "<= 1000000",
-        )?;
+        );
         check(
+            &mut out,
             self.floor_score <= self.initial_score,
             m,
             "floor_score",
             self.floor_score,
             "<= initial_score",
-        )?;
+        );
         check(
+            &mut out,
             self.gain_ppm <= PPM,
             m,
             "gain_ppm",
             self.gain_ppm,
             "<= 1000000",
-        )?;
+        );
         check(
+            &mut out,
             self.decay_ppm <= PPM,
             m,
             "decay_ppm",
             self.decay_ppm,
             "<= 1000000",
-        )?;
+        );
         check(
+            &mut out,
             self.slash_penalty_ppm <= PPM,
             m,
             "slash_penalty_ppm",
             self.slash_penalty_ppm,
             "<= 1000000",
-        )?;
+        );
         check(
+            &mut out,
             self.min_power_factor_ppm <= PPM,
             m,
             "min_power_factor_ppm",
             self.min_power_factor_ppm,
             "<= 1000000",
-        )?;
+        );
         check(
+            &mut out,
             (1..=PPM).contains(&self.power_factor_step_ppm),
             m,
             "power_factor_step_ppm",
             self.power_factor_step_ppm,
             "1 ..= 1000000",
-        )
+        );
+        out
+    }
+
+    /// The first bound this module breaks, if any.
+    pub fn validate(&self) -> Result<(), ParamError> {
+        first(self.problems())
     }
 }
 
 impl RewardsParams {
-    /// Checks every bound.
-    pub fn validate(&self) -> Result<(), ParamError> {
+    /// Every bound this module breaks, in field order (empty when all hold).
+    pub fn problems(&self) -> Vec<ParamError> {
+        let mut out = Vec::new();
         let m = "rewards";
         check(
+            &mut out,
             self.proposer_bonus_ppm <= PPM,
             m,
             "proposer_bonus_ppm",
             self.proposer_bonus_ppm,
             "<= 1000000",
-        )?;
+        );
         check(
+            &mut out,
             self.treasury_share_ppm <= PPM,
             m,
             "treasury_share_ppm",
             self.treasury_share_ppm,
             "<= 1000000",
-        )?;
+        );
         check(
-            self.proposer_bonus_ppm + self.treasury_share_ppm <= PPM,
+            &mut out,
+            // Checked only when both shares are in range: one bad share is one problem.
+            self.proposer_bonus_ppm > PPM
+                || self.treasury_share_ppm > PPM
+                || self.proposer_bonus_ppm + self.treasury_share_ppm <= PPM,
             m,
             "proposer_bonus_ppm + treasury_share_ppm",
-            self.proposer_bonus_ppm + self.treasury_share_ppm,
+            self.proposer_bonus_ppm
+                .saturating_add(self.treasury_share_ppm),
             "<= 1000000",
-        )?;
+        );
         check(
+            &mut out,
             self.block_issuance.0 <= u64::MAX as u128,
             m,
             "block_issuance",
             self.block_issuance,
             "<= u64::MAX usyn",
-        )
+        );
+        out
+    }
+
+    /// The first bound this module breaks, if any.
+    pub fn validate(&self) -> Result<(), ParamError> {
+        first(self.problems())
     }
 }
 
 impl ChainParams {
-    /// Checks every module's bounds.
+    /// Every bound any module breaks, module by module (empty when all hold).
+    pub fn problems(&self) -> Vec<ParamError> {
+        let mut out = self.accounts.problems();
+        out.extend(self.staking.problems());
+        out.extend(self.reputation.problems());
+        out.extend(self.rewards.problems());
+        out
+    }
+
+    /// The first bound any module breaks, if any.
     pub fn validate(&self) -> Result<(), ParamError> {
-        self.accounts.validate()?;
-        self.staking.validate()?;
-        self.reputation.validate()?;
-        self.rewards.validate()
+        first(self.problems())
     }
 }
 
@@ -372,6 +440,35 @@ mod tests {
         p.staking.double_sign_slash_ppm = 2_000_000;
         let e = p.validate().unwrap_err();
         assert_eq!((e.module, e.name), ("staking", "double_sign_slash_ppm"));
+    }
+
+    #[test]
+    fn problems_names_every_bad_param_in_every_module() {
+        let mut p = ChainParams::default();
+        p.accounts.max_tx_bytes = 1;
+        p.staking.unbonding_blocks = 0;
+        p.staking.double_sign_slash_ppm = 2_000_000;
+        p.reputation.power_factor_step_ppm = 0;
+        p.rewards.treasury_share_ppm = 2_000_000;
+        let named: Vec<_> = p.problems().iter().map(|e| (e.module, e.name)).collect();
+        assert!(named.contains(&("accounts", "max_tx_bytes")), "{named:?}");
+        assert!(
+            named.contains(&("staking", "unbonding_blocks")),
+            "{named:?}"
+        );
+        assert!(
+            named.contains(&("staking", "double_sign_slash_ppm")),
+            "{named:?}"
+        );
+        assert!(
+            named.contains(&("reputation", "power_factor_step_ppm")),
+            "{named:?}"
+        );
+        assert!(
+            named.contains(&("rewards", "treasury_share_ppm")),
+            "{named:?}"
+        );
+        assert_eq!(p.validate().unwrap_err(), p.problems()[0]);
     }
 
     #[test]

@@ -22,6 +22,44 @@ pub const SIGN_DOMAIN: &[u8] = b"synod-tx-v1\0";
 /// The longest validator moniker, in bytes.
 pub const MAX_MONIKER_BYTES: usize = 64;
 
+/// Why a validator moniker is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum MonikerError {
+    #[error("must not be empty")]
+    Empty,
+    #[error("longer than 64 bytes")]
+    TooLong,
+    #[error("contains control characters")]
+    ControlCharacters,
+}
+
+impl MonikerError {
+    /// The reason as a static phrase (what the chain's rejection message says).
+    pub fn reason(self) -> &'static str {
+        match self {
+            MonikerError::Empty => "must not be empty",
+            MonikerError::TooLong => "longer than 64 bytes",
+            MonikerError::ControlCharacters => "contains control characters",
+        }
+    }
+}
+
+/// The one moniker rule, shared by the chain (`RegisterValidator`, InitChain)
+/// and by genesis validation: not empty, at most [`MAX_MONIKER_BYTES`] bytes,
+/// no control characters.
+pub fn check_moniker(moniker: &str) -> Result<(), MonikerError> {
+    if moniker.is_empty() {
+        return Err(MonikerError::Empty);
+    }
+    if moniker.len() > MAX_MONIKER_BYTES {
+        return Err(MonikerError::TooLong);
+    }
+    if moniker.chars().any(char::is_control) {
+        return Err(MonikerError::ControlCharacters);
+    }
+    Ok(())
+}
+
 /// What a transaction does. Later issues append variants; the order of existing
 /// variants is part of the wire format and never changes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -198,6 +236,22 @@ mod tests {
         fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
             let _ = SignedTx::decode(&bytes, 1 << 20);
         }
+    }
+
+    #[test]
+    fn monikers_must_be_short_printable_and_present() {
+        assert_eq!(check_moniker("validator-0"), Ok(()));
+        assert_eq!(check_moniker(&"x".repeat(MAX_MONIKER_BYTES)), Ok(()));
+        assert_eq!(check_moniker(""), Err(MonikerError::Empty));
+        assert_eq!(
+            check_moniker(&"x".repeat(MAX_MONIKER_BYTES + 1)),
+            Err(MonikerError::TooLong)
+        );
+        assert_eq!(check_moniker("a\nb"), Err(MonikerError::ControlCharacters));
+        assert_eq!(
+            MonikerError::TooLong.to_string(),
+            MonikerError::TooLong.reason()
+        );
     }
 
     #[test]

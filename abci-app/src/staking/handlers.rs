@@ -2,7 +2,6 @@
 
 use synod_protocol::{
     state::{UnbondingEntry, ValidatorStatus},
-    tx::MAX_MONIKER_BYTES,
     Address, Amount, Event, Height, PubKey,
 };
 
@@ -13,24 +12,13 @@ use crate::{
     state::State,
 };
 
-/// Stateless moniker check (also run in CheckTx).
+/// Stateless moniker check (also run in CheckTx): the protocol's one rule,
+/// [`synod_protocol::tx::check_moniker`], which genesis validation also applies.
 pub fn check_moniker(moniker: &str) -> Result<(), TxError> {
-    let bad = |reason| {
-        Err(TxError::InvalidMoniker {
-            moniker: moniker.to_string(),
-            reason,
-        })
-    };
-    if moniker.is_empty() {
-        return bad("must not be empty");
-    }
-    if moniker.len() > MAX_MONIKER_BYTES {
-        return bad("longer than 64 bytes");
-    }
-    if moniker.chars().any(|c| c.is_control()) {
-        return bad("contains control characters");
-    }
-    Ok(())
+    synod_protocol::tx::check_moniker(moniker).map_err(|e| TxError::InvalidMoniker {
+        moniker: moniker.to_string(),
+        reason: e.reason(),
+    })
 }
 
 /// `RegisterValidator { consensus_key, moniker, self_bond }`.

@@ -1,0 +1,611 @@
+//! Offline genesis validation that names every problem, not only the first:
+//! what CometBFT 0.38 checks of `genesis.json` (chain id, time, heights,
+//! consensus parameters, the listed validators), and what Synod's chain
+//! checks of `app_state` at InitChain (the protocol's own rules,
+//! [`GenesisAppState::problems`], applied entry by entry).
+//!
+//! The document is walked as untyped JSON, and each account, validator and
+//! parameter module is parsed on its own, so one bad element does not hide
+//! the others: a genesis with ten mistakes gets ten [`GenesisProblem`]s, each
+//! with the JSON path of the value at fault.
+
+use std::collections::BTreeMap;
+
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+pub use synod_protocol::genesis::GenesisProblem;
+use synod_protocol::{
+    genesis::{entry_problems, param_problems},
+    params::{AccountsParams, ReputationParams, RewardsParams, StakingParams},
+    Amount, GenesisAccount, GenesisValidator, PubKey,
+};
+
+use crate::genesis::power_for_bond;
+
+/// The longest chain id CometBFT accepts.
+pub const MAX_CHAIN_ID_LEN: usize = 50;
+/// CometBFT's largest block (`types.MaxBlockSizeBytes`, 100 MiB).
+pub const MAX_BLOCK_SIZE_BYTES: i64 = 104_857_600;
+
+/// The top-level fields of a CometBFT 0.38 genesis document.
+const TOP_LEVEL_FIELDS: [&str; 7] = [
+    "genesis_time",
+    "chain_id",
+    "initial_height",
+    "consensus_params",
+    "validators",
+    "app_hash",
+    "app_state",
+];
+/// The fields of Synod's `app_state`.
+const APP_STATE_FIELDS: [&str; 3] = ["accounts", "validators", "params"];
+/// The parameter modules of `app_state.params`.
+const PARAM_MODULES: [&str; 4] = ["accounts", "staking", "reputation", "rewards"];
+
+/// What validation found: the problems, and a summary of what was readable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GenesisReport {
+    /// `chain_id`, if it is a string.
+    pub chain_id: Option<String>,
+    /// Entries of `app_state.validators`.
+    pub validators: usize,
+    /// Entries of `app_state.accounts`.
+    pub accounts: usize,
+    /// The sum of the readable account balances (`None` if it overflows).
+    pub total_supply: Option<Amount>,
+    /// Every problem found, in document order; empty for a valid genesis.
+    pub problems: Vec<GenesisProblem>,
+}
+
+impl GenesisReport {
+    /// No problem found.
+    pub fn is_valid(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Every problem of the genesis document `text` (empty if CometBFT 0.38 and
+/// Synod's chain would both accept it). See [`check_genesis`].
+pub fn validate_genesis(text: &str) -> Vec<GenesisProblem> {
+    check_genesis(text).problems
+}
+
+/// Validates the genesis document `text`, collecting every problem:
+///
+/// - JSON syntax (with line and column);
+/// - CometBFT: unknown top-level fields; `chain_id` non-empty and at most 50
+///   characters; `genesis_time` in RFC 3339; `initial_height` >= 0 (0 means 1); the
+///   consensus parameters' bounds (block and evidence sizes, evidence age,
+///   ed25519 as the only key type); the listed `validators` (address of their
+///   key, power) agreeing with `app_state`'s validators;
+/// - Synod's `app_state`: unknown fields in any entry, duplicate accounts,
+///   operators or consensus keys, self-bonds below the minimum or above the
+///   operator's balance, bad monikers, no validator, total supply overflow,
+///   and every out-of-bounds parameter.
+pub fn check_genesis(text: &str) -> GenesisReport {
+    let mut check = Check::default();
+    let mut report = GenesisReport {
+        chain_id: None,
+        validators: 0,
+        accounts: 0,
+        total_supply: Some(Amount::ZERO),
+        problems: Vec::new(),
+    };
+    let root: Value = match serde_json::from_str(text) {
+        Ok(root) => root,
+        Err(e) => {
+            check.problem("(document)", format!("not valid JSON: {e}"));
+            report.problems = check.problems;
+            return report;
+        }
+    };
+    let Some(root) = root.as_object() else {
+        check.problem("(document)", "a genesis document must be a JSON object");
+        report.problems = check.problems;
+        return report;
+    };
+    for key in root.keys() {
+        if !TOP_LEVEL_FIELDS.contains(&key.as_str()) {
+            check.problem(
+                key,
+                format!(
+                    "unknown top-level field (a CometBFT 0.38 genesis has: {})",
+                    TOP_LEVEL_FIELDS.join(", ")
+                ),
+            );
+        }
+    }
+    report.chain_id = check.chain_id(root.get("chain_id"));
+    check.genesis_time(root.get("genesis_time"));
+    if let Some(height) = root.get("initial_height") {
+        if let Some(h) = check.int64("initial_height", height) {
+            // CometBFT reads 0 as 1 (what `cometbft init` writes); below 0 is an error.
+            if h < 0 {
+                check.problem("initial_height", format!("{h} is negative"));
+            }
+        }
+    }
+    match root.get("consensus_params") {
+        Some(params) => check.consensus_params(params),
+        None => check.problem("consensus_params", "missing"),
+    }
+    if let Some(hash) = root.get("app_hash") {
+        let ok = hash
+            .as_str()
+            .is_some_and(|h| h.len() % 2 == 0 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+        if !ok {
+            check.problem("app_hash", "must be a hex string (empty for a new chain)");
+        }
+    }
+    let app = match root.get("app_state") {
+        Some(app_state) => check.app_state(app_state),
+        None => {
+            check.problem("app_state", "missing: Synod needs its app_state");
+            AppState::default()
+        }
+    };
+    if let Some(listed) = root.get("validators") {
+        check.listed_validators(listed, &app);
+    }
+    report.validators = app.validator_count;
+    report.accounts = app.account_count;
+    report.total_supply = app
+        .accounts
+        .iter()
+        .try_fold(Amount::ZERO, |sum, (_, a)| sum.checked_add(a.balance).ok());
+    report.problems = check.problems;
+    report
+}
+
+/// The parts of `app_state` that parsed, each entry with its index.
+#[derive(Default)]
+struct AppState {
+    accounts: Vec<(usize, GenesisAccount)>,
+    validators: Vec<(usize, GenesisValidator)>,
+    staking: Option<StakingParams>,
+    account_count: usize,
+    validator_count: usize,
+}
+
+#[derive(Default)]
+struct Check {
+    problems: Vec<GenesisProblem>,
+}
+
+/// `base.field`, or `field` at the root.
+fn join(base: &str, field: &str) -> String {
+    if base.is_empty() {
+        field.to_string()
+    } else {
+        format!("{base}.{field}")
+    }
+}
+
+impl Check {
+    fn problem(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.problems.push(GenesisProblem::new(path, message));
+    }
+
+    /// An int64 as CometBFT encodes it: a JSON string of decimal digits.
+    fn int64(&mut self, path: &str, value: &Value) -> Option<i64> {
+        match value {
+            Value::String(s) => match s.parse::<i64>() {
+                Ok(n) => Some(n),
+                Err(_) => {
+                    self.problem(path, format!("{s:?} is not a 64-bit integer"));
+                    None
+                }
+            },
+            Value::Number(n) => {
+                self.problem(
+                    path,
+                    format!("{n} must be a string (CometBFT encodes 64-bit integers as JSON strings: \"{n}\")"),
+                );
+                None
+            }
+            other => {
+                self.problem(
+                    path,
+                    format!("expected an integer in a string, found {other}"),
+                );
+                None
+            }
+        }
+    }
+
+    /// A required int64 field of `object` at `base`.
+    fn int64_field(&mut self, object: &Map<String, Value>, base: &str, field: &str) -> Option<i64> {
+        let path = join(base, field);
+        match object.get(field) {
+            Some(value) => self.int64(&path, value),
+            None => {
+                self.problem(path, "missing");
+                None
+            }
+        }
+    }
+
+    /// A required object field of `object` at `base`.
+    fn object<'a>(
+        &mut self,
+        parent: &'a Map<String, Value>,
+        base: &str,
+        field: &str,
+    ) -> Option<&'a Map<String, Value>> {
+        let path = join(base, field);
+        match parent.get(field) {
+            Some(Value::Object(o)) => Some(o),
+            Some(other) => {
+                self.problem(path, format!("expected an object, found {other}"));
+                None
+            }
+            None => {
+                self.problem(path, "missing");
+                None
+            }
+        }
+    }
+
+    fn chain_id(&mut self, value: Option<&Value>) -> Option<String> {
+        let id = match value {
+            Some(Value::String(id)) => id,
+            Some(other) => {
+                self.problem("chain_id", format!("expected a string, found {other}"));
+                return None;
+            }
+            None => {
+                self.problem("chain_id", "missing");
+                return None;
+            }
+        };
+        if id.is_empty() {
+            self.problem("chain_id", "must not be empty");
+        } else if id.chars().count() > MAX_CHAIN_ID_LEN {
+            self.problem(
+                "chain_id",
+                format!(
+                    "is {} characters long; CometBFT allows at most {MAX_CHAIN_ID_LEN}",
+                    id.chars().count()
+                ),
+            );
+        }
+        Some(id.clone())
+    }
+
+    fn genesis_time(&mut self, value: Option<&Value>) {
+        match value {
+            Some(Value::String(t)) => {
+                if tendermint::Time::parse_from_rfc3339(t).is_err() {
+                    self.problem(
+                        "genesis_time",
+                        format!("{t:?} is not an RFC 3339 time such as \"2024-01-01T00:00:00Z\""),
+                    );
+                }
+            }
+            Some(other) => {
+                self.problem("genesis_time", format!("expected a string, found {other}"))
+            }
+            None => self.problem("genesis_time", "missing"),
+        }
+    }
+
+    fn consensus_params(&mut self, value: &Value) {
+        let base = "consensus_params";
+        let Some(params) = value.as_object() else {
+            self.problem(base, format!("expected an object, found {value}"));
+            return;
+        };
+        let mut block_max_bytes = None;
+        if let Some(block) = self.object(params, base, "block") {
+            let base = "consensus_params.block";
+            if let Some(max) = self.int64_field(block, base, "max_bytes") {
+                if max == 0 || max < -1 {
+                    self.problem(
+                        join(base, "max_bytes"),
+                        format!("{max} must be > 0, or -1 for the largest block"),
+                    );
+                } else if max > MAX_BLOCK_SIZE_BYTES {
+                    self.problem(
+                        join(base, "max_bytes"),
+                        format!("{max} is above CometBFT's largest block, {MAX_BLOCK_SIZE_BYTES}"),
+                    );
+                } else {
+                    block_max_bytes = Some(if max == -1 { MAX_BLOCK_SIZE_BYTES } else { max });
+                }
+            }
+            if let Some(gas) = self.int64_field(block, base, "max_gas") {
+                if gas < -1 {
+                    self.problem(
+                        join(base, "max_gas"),
+                        format!("{gas} must be >= -1 (-1: no limit)"),
+                    );
+                }
+            }
+        }
+        if let Some(evidence) = self.object(params, base, "evidence") {
+            let base = "consensus_params.evidence";
+            if let Some(n) = self.int64_field(evidence, base, "max_age_num_blocks") {
+                if n <= 0 {
+                    self.problem(join(base, "max_age_num_blocks"), format!("{n} must be > 0"));
+                }
+            }
+            if let Some(d) = self.int64_field(evidence, base, "max_age_duration") {
+                if d <= 0 {
+                    self.problem(
+                        join(base, "max_age_duration"),
+                        format!("{d} must be > 0 (nanoseconds, e.g. \"172800000000000\" for 48h)"),
+                    );
+                }
+            }
+            if let Some(bytes) = self.int64_field(evidence, base, "max_bytes") {
+                if bytes < 0 {
+                    self.problem(join(base, "max_bytes"), format!("{bytes} must be >= 0"));
+                } else if let Some(block) = block_max_bytes.filter(|&b| bytes > b) {
+                    self.problem(
+                        join(base, "max_bytes"),
+                        format!("{bytes} is more than a block holds (consensus_params.block.max_bytes = {block})"),
+                    );
+                }
+            }
+        }
+        if let Some(validator) = self.object(params, base, "validator") {
+            let path = "consensus_params.validator.pub_key_types";
+            match validator.get("pub_key_types") {
+                Some(Value::Array(types)) if types.is_empty() => {
+                    self.problem(path, "must list at least one key type: [\"ed25519\"]");
+                }
+                Some(Value::Array(types)) => {
+                    for (i, t) in types.iter().enumerate() {
+                        if t.as_str() != Some("ed25519") {
+                            self.problem(
+                                format!("{path}[{i}]"),
+                                format!("{t} is not supported: Synod's validators use \"ed25519\" keys only"),
+                            );
+                        }
+                    }
+                }
+                Some(other) => self.problem(path, format!("expected a list, found {other}")),
+                None => self.problem(path, "missing"),
+            }
+        }
+        if let Some(version) = params.get("version").and_then(Value::as_object) {
+            if let Some(app) = version.get("app") {
+                let path = "consensus_params.version.app";
+                let ok = app.as_str().is_some_and(|s| s.parse::<u64>().is_ok());
+                if !ok {
+                    self.problem(
+                        path,
+                        format!("{app} must be an unsigned integer in a string"),
+                    );
+                }
+            }
+        }
+        if let Some(abci) = params.get("abci").and_then(Value::as_object) {
+            if let Some(height) = abci.get("vote_extensions_enable_height") {
+                let path = "consensus_params.abci.vote_extensions_enable_height";
+                if let Some(h) = self.int64(path, height) {
+                    if h < 0 {
+                        self.problem(path, format!("{h} must be >= 0 (0: disabled)"));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Parses one element, naming the path of the failing key inside it.
+    fn parse<T: DeserializeOwned>(&mut self, path: &str, value: &Value) -> Option<T> {
+        match serde_path_to_error::deserialize::<_, T>(value.clone()) {
+            Ok(parsed) => Some(parsed),
+            Err(e) => {
+                let inner = e.path().to_string();
+                let at = if inner == "." {
+                    path.to_string()
+                } else {
+                    join(path, &inner)
+                };
+                self.problem(at, e.into_inner().to_string());
+                None
+            }
+        }
+    }
+
+    /// Each element of the list at `path`, parsed on its own.
+    fn entries<T: DeserializeOwned>(
+        &mut self,
+        app: &Map<String, Value>,
+        field: &str,
+    ) -> (usize, Vec<(usize, T)>) {
+        let path = format!("app_state.{field}");
+        let items = match app.get(field) {
+            Some(Value::Array(items)) => items,
+            Some(other) => {
+                self.problem(path, format!("expected a list, found {other}"));
+                return (0, Vec::new());
+            }
+            None => {
+                self.problem(path, "missing");
+                return (0, Vec::new());
+            }
+        };
+        let parsed = items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, item)| Some((i, self.parse(&format!("{path}[{i}]"), item)?)))
+            .collect();
+        (items.len(), parsed)
+    }
+
+    /// One parameter module, parsed and bounds-checked on its own.
+    fn module<T: DeserializeOwned>(
+        &mut self,
+        params: &Map<String, Value>,
+        name: &str,
+        problems: impl Fn(&T) -> Vec<synod_protocol::params::ParamError>,
+    ) -> Option<T> {
+        let path = format!("app_state.params.{name}");
+        let Some(value) = params.get(name) else {
+            self.problem(path, "missing");
+            return None;
+        };
+        let module: T = self.parse(&path, value)?;
+        self.problems.extend(param_problems(problems(&module)));
+        Some(module)
+    }
+
+    fn app_state(&mut self, value: &Value) -> AppState {
+        let Some(app) = value.as_object() else {
+            self.problem(
+                "app_state",
+                format!("expected Synod's app_state object, found {value}"),
+            );
+            return AppState::default();
+        };
+        for key in app.keys() {
+            if !APP_STATE_FIELDS.contains(&key.as_str()) {
+                self.problem(
+                    format!("app_state.{key}"),
+                    format!(
+                        "unknown field (app_state has: {})",
+                        APP_STATE_FIELDS.join(", ")
+                    ),
+                );
+            }
+        }
+        let (account_count, accounts) = self.entries::<GenesisAccount>(app, "accounts");
+        let (validator_count, validators) = self.entries::<GenesisValidator>(app, "validators");
+        let mut staking = None;
+        if let Some(params) = self.object(app, "app_state", "params") {
+            for key in params.keys() {
+                if !PARAM_MODULES.contains(&key.as_str()) {
+                    self.problem(
+                        format!("app_state.params.{key}"),
+                        format!(
+                            "unknown parameter module (modules: {})",
+                            PARAM_MODULES.join(", ")
+                        ),
+                    );
+                }
+            }
+            self.module(params, "accounts", AccountsParams::problems);
+            staking = self.module(params, "staking", StakingParams::problems);
+            self.module(params, "reputation", ReputationParams::problems);
+            self.module(params, "rewards", RewardsParams::problems);
+        }
+        self.problems
+            .extend(entry_problems(&accounts, &validators, staking.as_ref()));
+        AppState {
+            accounts,
+            validators,
+            staking,
+            account_count,
+            validator_count,
+        }
+    }
+
+    /// The top-level `validators`: each well formed, and together the same
+    /// keys and powers as `app_state`'s validators (which CometBFT hands the
+    /// app at InitChain, and the app answers with).
+    fn listed_validators(&mut self, value: &Value, app: &AppState) {
+        let Some(items) = value.as_array() else {
+            self.problem("validators", format!("expected a list, found {value}"));
+            return;
+        };
+        if items.is_empty() {
+            // CometBFT then takes the validator set from the app's InitChain answer.
+            return;
+        }
+        let expected: BTreeMap<PubKey, (usize, Amount)> = app
+            .validators
+            .iter()
+            .map(|(i, v)| (v.consensus_key, (*i, v.self_bond)))
+            .collect();
+        let mut listed = BTreeMap::new();
+        for (i, item) in items.iter().enumerate() {
+            let path = format!("validators[{i}]");
+            let Some(info) = self.parse::<tendermint::validator::Info>(&path, item) else {
+                continue;
+            };
+            let address = tendermint::account::Id::from(info.pub_key);
+            if info.address != address {
+                self.problem(
+                    format!("{path}.address"),
+                    format!(
+                        "{} is not the address of its pub_key, which is {address}",
+                        info.address
+                    ),
+                );
+            }
+            let Some(raw) = info.pub_key.ed25519() else {
+                self.problem(format!("{path}.pub_key"), "only ed25519 keys are supported");
+                continue;
+            };
+            let Ok(bytes) = <[u8; 32]>::try_from(raw.as_bytes()) else {
+                continue;
+            };
+            let key = PubKey(bytes);
+            if listed.insert(key, i).is_some() {
+                self.problem(format!("{path}.pub_key"), "listed twice");
+            }
+            match expected.get(&key) {
+                None => self.problem(
+                    format!("{path}.pub_key"),
+                    "is not the consensus_key of any validator in app_state.validators",
+                ),
+                Some((_, self_bond)) => {
+                    if let Some(staking) = &app.staking {
+                        let power = power_for_bond(staking, *self_bond);
+                        if info.power.value() != power {
+                            self.problem(
+                                format!("{path}.power"),
+                                format!(
+                                    "{} does not match app_state: its self_bond {self_bond} gives power {power} (self_bond / params.staking.power_reduction_usyn)",
+                                    info.power.value()
+                                ),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        for (key, (j, _)) in &expected {
+            if !listed.contains_key(key) {
+                self.problem(
+                    format!("app_state.validators[{j}].consensus_key"),
+                    "is missing from the top-level validators list (list every genesis validator there, or none)",
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn syntax_errors_carry_line_and_column() {
+        let problems = validate_genesis("{\n  \"chain_id\": \"x\",\n  oops\n}");
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].message.contains("line 3"), "{}", problems[0]);
+        assert!(problems[0].message.contains("column"), "{}", problems[0]);
+    }
+
+    #[test]
+    fn a_non_object_is_refused() {
+        let problems = validate_genesis("[1, 2]");
+        assert_eq!(problems[0].path, "(document)");
+    }
+
+    #[test]
+    fn numbers_where_cometbft_expects_strings_are_named() {
+        let problems = validate_genesis(r#"{"initial_height": 1}"#);
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.path == "initial_height" && p.message.contains("must be a string")),
+            "{problems:?}"
+        );
+    }
+}
