@@ -10,17 +10,10 @@ use synod_protocol::{
     state::{Validator, ValidatorSummary},
 };
 
-use crate::{accounts, reputation, rewards, staking, state::State, storage::Storage};
+use crate::{accounts, reputation, staking, state::State, storage::Storage};
 
-/// Stable query result codes.
-pub mod code {
-    pub const OK: u32 = 0;
-    pub const BAD_PATH: u32 = 1;
-    pub const NOT_FOUND: u32 = 2;
-    pub const HEIGHT_UNAVAILABLE: u32 = 3;
-    pub const PROOF_UNSUPPORTED: u32 = 4;
-    pub const INTERNAL: u32 = 5;
-}
+/// Stable query result codes (defined in the protocol, where clients read them).
+pub use synod_protocol::query::code;
 
 /// One Merkle proof of one state key.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -156,12 +149,8 @@ fn read_key(
 }
 
 fn params(storage: &Storage, version: u64, prove: bool) -> QueryOutput {
-    let keys = [
-        accounts::state_key::params(),
-        staking::state_key::params(),
-        reputation::state_key::params(),
-        rewards::state_key::params(),
-    ];
+    // The order of ChainParams' fields, which is the order a client checks.
+    let keys = QueryPath::Params.proved_keys();
     let mut value = Vec::new();
     let mut proofs = Vec::new();
     for key in keys {

@@ -1,1 +1,48 @@
-//! `synod-client`: the chain client library (see the crate README in docs).
+//! `synod-client`: the Synod chain client library, and the `synod` CLI
+//! built on it (see `docs/cli.md`).
+//!
+//! - [`Keyring`]: named ed25519 account keys in a directory, one JSON file
+//!   per key (mode 0600, directory 0700), in the format of a validator's
+//!   `operator_key.json` so such a file imports as is.
+//! - [`Client`]: talks to a node's CometBFT JSON-RPC (`synod-node` or
+//!   CometBFT 0.38): plain queries, proved queries ([`Client::query_proved`])
+//!   and transactions ([`Client::send`]: next nonce from the chain, minimum
+//!   fee from the chain's params, `broadcast_tx_sync`, then polling `/tx`
+//!   until inclusion or the timeout). A refused tx is an error carrying the
+//!   chain's code and log ([`ClientError::CheckTxRefused`] when the mempool
+//!   refused it, [`ClientError::BlockRefused`] when it failed in a block).
+//!
+//! # What a proved query guarantees
+//!
+//! A query with `prove=true` at height `H` returns the value and one
+//! Jellyfish Merkle proof per state key it read. The client derives the
+//! expected state keys itself ([`synod_protocol::query::QueryPath`]'s
+//! `proved_keys`), never trusting the key the node names, and checks each
+//! proof against the app hash in the header of block `H + 1` (the app hash
+//! of the state after block `H`). A missing record comes back as `None`, its
+//! absence proved.
+//!
+//! **Trust assumption:** the header of block `H + 1` is taken from the same
+//! node as is. There is no light-client check of its commit signatures yet,
+//! so a proof protects against a node that misreads or corrupts its state
+//! store, not against a node that lies about the header itself.
+
+mod args;
+mod client;
+mod error;
+pub mod keyfile;
+mod keyring;
+mod txbuild;
+mod verify;
+
+pub use args::{consensus_key_of_home, parse_address, parse_amount, parse_pubkey, parse_tx_hash};
+pub use client::{Client, IncludedTx, NodeStatus, Proved, SendOptions, TxOutcome, DEFAULT_TIMEOUT};
+pub use error::ClientError;
+pub use keyring::{write_private_file, KeyInfo, Keyring, MAX_KEY_NAME_BYTES};
+pub use txbuild::{min_fee, sign, sign_with_min_fee};
+pub use verify::verify_answer;
+
+/// Re-exported so callers need not depend on the protocol crate for the basics.
+pub use synod_protocol::{
+    query::QueryPath, Address, Amount, ChainParams, PubKey, SecretKey, SignedTx, TxBody, TxHash,
+};

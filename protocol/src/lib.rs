@@ -17,6 +17,7 @@ pub mod params;
 pub mod proof;
 pub mod query;
 pub mod state;
+pub mod state_key;
 pub mod tx;
 
 #[cfg(test)]

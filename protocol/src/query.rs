@@ -5,7 +5,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::address::Address;
+use crate::{address::Address, state_key};
 
 /// A parsed query path.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,6 +72,39 @@ impl fmt::Display for QueryPath {
     }
 }
 
+impl QueryPath {
+    /// The state keys whose values make up this path's answer, in the order
+    /// the answer's proof ops come in (empty for `/validators`, a computed
+    /// list without proof). A client checks each proof op against these keys,
+    /// never against the key a node sends.
+    pub fn proved_keys(&self) -> Vec<Vec<u8>> {
+        match self {
+            QueryPath::Account(a) => vec![state_key::accounts::account(a)],
+            QueryPath::Validator(a) => vec![state_key::staking::validator(a)],
+            QueryPath::Validators => Vec::new(),
+            QueryPath::Reputation(a) => vec![state_key::reputation::score(a)],
+            QueryPath::Params => state_key::chain_params().to_vec(),
+            QueryPath::Unbonding(a) => vec![state_key::staking::unbondings(a)],
+        }
+    }
+}
+
+/// Stable result codes of ABCI queries.
+pub mod code {
+    /// The answer is in `value` (possibly empty: an absent record whose absence is not an error).
+    pub const OK: u32 = 0;
+    /// The path was not understood.
+    pub const BAD_PATH: u32 = 1;
+    /// The record does not exist (a proof, if asked, proves its absence).
+    pub const NOT_FOUND: u32 = 2;
+    /// The height is not committed yet or was pruned.
+    pub const HEIGHT_UNAVAILABLE: u32 = 3;
+    /// The path has no proof (`/validators`).
+    pub const PROOF_UNSUPPORTED: u32 = 4;
+    /// The node failed to answer.
+    pub const INTERNAL: u32 = 5;
+}
+
 /// The ABCI proof-op type of Synod's Jellyfish Merkle proofs.
 pub const JMT_PROOF_OP: &str = "synod:jmt";
 
@@ -92,6 +125,21 @@ mod tests {
         ] {
             assert_eq!(p.to_string().parse::<QueryPath>().unwrap(), p);
         }
+    }
+
+    #[test]
+    fn proved_keys_name_the_state_records_of_the_path() {
+        let a = Address([7; 20]);
+        assert_eq!(
+            QueryPath::Account(a).proved_keys(),
+            vec![state_key::accounts::account(&a)]
+        );
+        assert_eq!(QueryPath::Params.proved_keys().len(), 4);
+        assert!(QueryPath::Validators.proved_keys().is_empty());
+        assert_ne!(
+            QueryPath::Validator(a).proved_keys(),
+            QueryPath::Reputation(a).proved_keys()
+        );
     }
 
     #[test]

@@ -1,10 +1,11 @@
-//! Every state key the `accounts` module writes.
+//! Every state key the `accounts` module writes. Keys a client proves
+//! against are defined in `synod_protocol::state_key` and delegated to here.
 
-use synod_protocol::Address;
+use synod_protocol::{state_key::accounts as proved, Address};
 
 /// Balance and nonce of an account.
 pub fn account(address: &Address) -> Vec<u8> {
-    format!("accounts/account/{}", address.to_hex()).into_bytes()
+    proved::account(address)
 }
 
 /// Total supply of usyn.
@@ -14,5 +15,5 @@ pub fn supply() -> Vec<u8> {
 
 /// Module parameters.
 pub fn params() -> Vec<u8> {
-    b"accounts/params".to_vec()
+    proved::params()
 }

@@ -1,13 +1,14 @@
-//! Every state key the `reputation` module writes.
+//! Every state key the `reputation` module writes (defined in
+//! `synod_protocol::state_key`, where clients find them to check proofs).
 
-use synod_protocol::Address;
+use synod_protocol::{state_key::reputation as proved, Address};
 
 /// The score of an identity.
 pub fn score(address: &Address) -> Vec<u8> {
-    format!("reputation/score/{}", address.to_hex()).into_bytes()
+    proved::score(address)
 }
 
 /// Module parameters.
 pub fn params() -> Vec<u8> {
-    b"reputation/params".to_vec()
+    proved::params()
 }

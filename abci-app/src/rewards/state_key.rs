@@ -1,8 +1,9 @@
-//! Every state key the `rewards` module writes.
+//! Every state key the `rewards` module writes. Keys a client proves
+//! against are defined in `synod_protocol::state_key` and delegated to here.
 
 /// Module parameters.
 pub fn params() -> Vec<u8> {
-    b"rewards/params".to_vec()
+    synod_protocol::state_key::rewards::params()
 }
 
 /// The community treasury balance.

@@ -1,16 +1,17 @@
 //! Every state key the `staking` module writes. Heights are zero-padded to 20
-//! digits so that byte order equals numeric order.
+//! digits so that byte order equals numeric order. Keys a client proves
+//! against are defined in `synod_protocol::state_key` and delegated to here.
 
-use synod_protocol::{Address, Height};
+use synod_protocol::{state_key::staking as proved, Address, Height};
 
 /// Module parameters.
 pub fn params() -> Vec<u8> {
-    b"staking/params".to_vec()
+    proved::params()
 }
 
 /// A validator record, by operator address.
 pub fn validator(operator: &Address) -> Vec<u8> {
-    format!("staking/validator/{}", operator.to_hex()).into_bytes()
+    proved::validator(operator)
 }
 
 /// Prefix of every validator record.
@@ -25,7 +26,7 @@ pub fn by_consensus_address(consensus_address: &[u8; 20]) -> Vec<u8> {
 
 /// Pending unbondings of a validator.
 pub fn unbondings(operator: &Address) -> Vec<u8> {
-    format!("staking/unbondings/{}", operator.to_hex()).into_bytes()
+    proved::unbondings(operator)
 }
 
 /// Marks that `operator` has an unbonding to release at `height`.

@@ -1,0 +1,187 @@
+//! The `synod` command line.
+
+pub mod keys;
+pub mod output;
+pub mod query;
+pub mod tx;
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use synod_client::{parse_address, Address, Client, Keyring};
+
+use output::Output;
+
+const EXAMPLES: &str = "\
+Examples:
+  synod keys add alice
+  synod keys import validator-0 ./testnet/node0/config/operator_key.json
+  synod tx transfer --from validator-0 alice 12syn
+  synod query account alice --prove
+  synod --output json query params
+  synod status";
+
+/// Synod chain client: keys, transactions and proved queries.
+#[derive(Debug, Parser)]
+#[command(name = "synod", version, after_help = EXAMPLES)]
+pub struct Cli {
+    /// The node's CometBFT RPC address.
+    #[arg(
+        long,
+        global = true,
+        env = "SYNOD_NODE",
+        default_value = "http://127.0.0.1:26657"
+    )]
+    pub node: String,
+    /// The keyring directory [default: $HOME/.synod/keys].
+    #[arg(long, global = true, env = "SYNOD_KEYRING")]
+    pub keyring_dir: Option<PathBuf>,
+    /// `text` for people, `json` for scripts (one JSON document on stdout).
+    #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Manage the account keys in the keyring.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// Sign and send a transaction.
+    #[command(subcommand)]
+    Tx(tx::TxCommand),
+    /// Read chain state (optionally with a Merkle proof).
+    #[command(subcommand)]
+    Query(query::QueryCommand),
+    /// The node's chain id, latest height, app hash and node id.
+    Status,
+}
+
+/// Runs a parsed command.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let ctx = Context {
+        node: cli.node,
+        keyring_dir: cli.keyring_dir,
+        output: cli.output,
+    };
+    match cli.command {
+        Command::Keys(cmd) => keys::run(&ctx, cmd),
+        Command::Tx(cmd) => tx::run(&ctx, cmd).await,
+        Command::Query(cmd) => query::run(&ctx, cmd).await,
+        Command::Status => status(&ctx).await,
+    }
+}
+
+/// What every command may need.
+pub struct Context {
+    pub node: String,
+    pub keyring_dir: Option<PathBuf>,
+    pub output: Output,
+}
+
+impl Context {
+    /// Opens the keyring (creating its directory if missing).
+    pub fn keyring(&self) -> anyhow::Result<Keyring> {
+        let dir = match &self.keyring_dir {
+            Some(d) => d.clone(),
+            None => {
+                let home = std::env::var_os("HOME")
+                    .context("HOME is not set: pass --keyring-dir DIR or set SYNOD_KEYRING")?;
+                PathBuf::from(home).join(".synod").join("keys")
+            }
+        };
+        Keyring::open(&dir).with_context(|| format!("opening the keyring {}", dir.display()))
+    }
+
+    /// Connects to the node.
+    pub async fn client(&self) -> anyhow::Result<Client> {
+        Ok(Client::connect(&self.node).await?)
+    }
+
+    /// `value` as an address, or else as the name of a key in the keyring.
+    pub fn address_or_key(&self, arg: &str, value: &str) -> anyhow::Result<Address> {
+        if value.starts_with("synod1") {
+            return Ok(parse_address(arg, value)?);
+        }
+        let ring = self.keyring()?;
+        match ring.info(value) {
+            Ok(info) => Ok(info.address),
+            Err(key_err) => {
+                let addr_err = value
+                    .parse::<Address>()
+                    .err()
+                    .map(|e| e.to_string())
+                    .unwrap_or_default();
+                anyhow::bail!(
+                    "bad {arg} {value:?}: neither an address ({addr_err}) nor a known key ({key_err})"
+                )
+            }
+        }
+    }
+}
+
+async fn status(ctx: &Context) -> anyhow::Result<()> {
+    let s = ctx.client().await?.status().await?;
+    let app_hash = hex::encode_upper(&s.latest_app_hash);
+    ctx.output.emit(
+        serde_json::json!({
+            "chain_id": s.chain_id,
+            "latest_height": s.latest_height,
+            "latest_app_hash": app_hash,
+            "latest_block_hash": s.latest_block_hash,
+            "node_id": s.node_id,
+            "moniker": s.moniker,
+            "catching_up": s.catching_up,
+        }),
+        || {
+            format!(
+                "chain id:    {}\nheight:      {}\napp hash:    {}\nblock hash:  {}\nnode id:     {}\nmoniker:     {}\ncatching up: {}",
+                s.chain_id, s.latest_height, app_hash, s.latest_block_hash, s.node_id, s.moniker, s.catching_up
+            )
+        },
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_bad_amount_is_refused_while_parsing_and_names_the_argument() {
+        let err = Cli::try_parse_from(["synod", "tx", "bond", "--from", "a", "3 apples"])
+            .expect_err("a bad amount must not parse");
+        let shown = err.to_string();
+        assert!(
+            shown.contains("AMOUNT") && shown.contains("3 apples"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn register_validator_needs_a_consensus_key_source() {
+        let base = [
+            "synod",
+            "tx",
+            "register-validator",
+            "--from",
+            "a",
+            "--moniker",
+            "m",
+            "--self-bond",
+            "1000syn",
+        ];
+        assert!(Cli::try_parse_from(base).is_err());
+        let mut with_key = base.to_vec();
+        with_key.extend(["--consensus-key", "00"]);
+        assert!(Cli::try_parse_from(with_key).is_ok());
+    }
+}

@@ -1,0 +1,94 @@
+//! Text for people, or one JSON document on stdout for scripts.
+
+use serde_json::{json, Value};
+use synod_client::{ClientError, TxOutcome};
+
+/// How results are printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    /// Human-readable lines.
+    Text,
+    /// One JSON document on stdout.
+    Json,
+}
+
+impl Output {
+    /// Prints `json` or `text`, whichever this mode asks for.
+    pub fn emit(self, json: Value, text: impl FnOnce() -> String) {
+        match self {
+            Output::Json => println!("{json}"),
+            Output::Text => {
+                let t = text();
+                if !t.is_empty() {
+                    println!("{}", t.trim_end());
+                }
+            }
+        }
+    }
+}
+
+/// Prints a failed command's error: always on stderr; in JSON mode also as
+/// one document on stdout (`{"error": ..., "code": ..., "hash": ...}`).
+pub fn report_error(output: Output, e: &anyhow::Error) {
+    eprintln!("error: {e:#}");
+    if output == Output::Json {
+        let mut doc = json!({ "error": format!("{e:#}") });
+        if let Some(ce) = e.chain().find_map(|c| c.downcast_ref::<ClientError>()) {
+            match ce {
+                ClientError::CheckTxRefused { code, log, hash } => {
+                    doc["code"] = json!(code);
+                    doc["log"] = json!(log);
+                    doc["hash"] = json!(hash.to_string());
+                    doc["stage"] = json!("check_tx");
+                }
+                ClientError::BlockRefused {
+                    code,
+                    log,
+                    hash,
+                    height,
+                } => {
+                    doc["code"] = json!(code);
+                    doc["log"] = json!(log);
+                    doc["hash"] = json!(hash.to_string());
+                    doc["height"] = json!(height);
+                    doc["stage"] = json!("block");
+                }
+                ClientError::Timeout { hash, .. } => doc["hash"] = json!(hash.to_string()),
+                _ => {}
+            }
+        }
+        println!("{doc}");
+    }
+}
+
+/// A tx outcome as JSON.
+pub fn outcome_json(o: &TxOutcome) -> Value {
+    json!({
+        "hash": o.hash.to_string(),
+        "height": o.height,
+        "code": o.code,
+        "log": o.log,
+        "events": o.events.iter().map(|(kind, attrs)| json!({
+            "type": kind,
+            "attributes": attrs.iter().map(|(k, v)| json!({"key": k, "value": v})).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// A tx outcome as text.
+pub fn outcome_text(o: &TxOutcome) -> String {
+    let mut s = format!("hash:   {}\n", o.hash);
+    match o.height {
+        Some(h) => s.push_str(&format!("height: {h}\n")),
+        None => s.push_str("height: (not waited for; check with `synod query tx HASH`)\n"),
+    }
+    s.push_str(&format!("code:   {}\n", o.code));
+    if !o.log.is_empty() {
+        s.push_str(&format!("log:    {}\n", o.log));
+    }
+    for (kind, attrs) in &o.events {
+        let attrs: Vec<String> = attrs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        s.push_str(&format!("event:  {kind} {}\n", attrs.join(" ")));
+    }
+    s
+}

@@ -1,0 +1,486 @@
+//! The client against a real chain: a one-validator network written by
+//! `synod-consensus-config`, served by the real `synod-app` and `synod-node`
+//! binaries (killed when the test ends, even on panic). Every wait is bounded.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::{
+    net::{TcpListener, TcpStream},
+    path::{Path, PathBuf},
+    process::{Child, Command, Output, Stdio},
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use synod_client::{
+    verify_answer, Address, Amount, Client, ClientError, QueryPath, SecretKey, SendOptions, TxBody,
+};
+use synod_consensus_config::{generate_network, home::PORTS_PER_NODE, HomeSummary, NetworkSpec};
+use synod_protocol::{codec, state::Account, GenesisAccount};
+use tendermint_rpc::Client as _;
+
+const CHAIN: &str = "synod-client-test";
+const SYNOD: &str = env!("CARGO_BIN_EXE_synod");
+
+/// Port blocks are picked and bound one chain at a time.
+static STARTING: Mutex<()> = Mutex::new(());
+
+fn sibling_binary(name: &str) -> PathBuf {
+    let p = Path::new(SYNOD).with_file_name(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        p.exists(),
+        "{} is missing: build it first with `cargo build -p synod-abci-app -p synod-node`",
+        p.display()
+    );
+    p
+}
+
+/// A child process, SIGKILLed and reaped on drop.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn(binary: &Path, args: &[&str], log: &Path) -> Proc {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
+    Proc(
+        Command::new(binary)
+            .args(args)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    )
+}
+
+fn free_port_block(n: u16) -> u16 {
+    let seed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    (0..500u16)
+        .map(|i| 20_000 + (seed.wrapping_mul(13).wrapping_add(i.wrapping_mul(101))) % 40_000)
+        .find(|&base| (base..base + n).all(|p| TcpListener::bind(("127.0.0.1", p)).is_ok()))
+        .expect("no free block of loopback ports")
+}
+
+fn wait_listening(addr: &str, what: &str, secs: u64, logs: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while TcpStream::connect(addr).is_err() {
+        if Instant::now() > deadline {
+            panic!(
+                "{what} did not listen on {addr} within {secs} s; log:\n{}",
+                std::fs::read_to_string(logs).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A running one-validator chain whose genesis funds `funded`.
+struct Chain {
+    home: HomeSummary,
+    url: String,
+    _node: Proc,
+    _app: Proc,
+    _dir: tempfile::TempDir,
+}
+
+impl Chain {
+    fn start(funded: &[(Address, Amount)]) -> Chain {
+        let app_bin = sibling_binary("synod-app");
+        let node_bin = sibling_binary("synod-node");
+        let dir = tempfile::tempdir().unwrap();
+        let _one_at_a_time = STARTING.lock().unwrap_or_else(|p| p.into_inner());
+        let mut spec = NetworkSpec::new(dir.path(), 1, CHAIN);
+        spec.base_port = free_port_block(PORTS_PER_NODE);
+        spec.genesis.seed = Some(11);
+        spec.genesis.extra_accounts = funded
+            .iter()
+            .map(|(address, balance)| GenesisAccount {
+                address: *address,
+                balance: *balance,
+            })
+            .collect();
+        spec.config.consensus.timeout_commit = Duration::from_millis(300);
+        spec.config.consensus.timeout_propose = Duration::from_secs(2);
+        spec.config.instrumentation.prometheus = false;
+        let home = generate_network(&spec).unwrap().remove(0);
+        let app_log = home.home.join("synod-app.log");
+        let node_log = home.home.join("node.log");
+        let app_home = home.home.join("app");
+        std::fs::create_dir_all(&app_home).unwrap();
+        let app = spawn(
+            &app_bin,
+            &[
+                "--home",
+                app_home.to_str().unwrap(),
+                "--abci",
+                &home.proxy_app,
+            ],
+            &app_log,
+        );
+        wait_listening(
+            home.proxy_app.trim_start_matches("tcp://"),
+            "synod-app",
+            60,
+            &app_log,
+        );
+        let node = spawn(
+            &node_bin,
+            &["start", "--home", home.home.to_str().unwrap()],
+            &node_log,
+        );
+        let rpc = home.rpc_laddr.trim_start_matches("tcp://").to_string();
+        wait_listening(&rpc, "synod-node RPC", 60, &node_log);
+        Chain {
+            url: format!("http://{rpc}"),
+            home,
+            _node: node,
+            _app: app,
+            _dir: dir,
+        }
+    }
+
+    fn node_log(&self) -> String {
+        std::fs::read_to_string(self.home.home.join("node.log")).unwrap_or_default()
+    }
+
+    /// Connects and waits (at most 90 s) until block `h` is committed.
+    async fn client_at_height(&self, h: u64) -> Client {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            if let Ok(c) = Client::connect(&self.url).await {
+                if c.status().await.map(|s| s.latest_height).unwrap_or(0) >= h {
+                    return c.with_timeout(Duration::from_secs(30));
+                }
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "chain not at height {h} within 90 s; node log:\n{}",
+                    self.node_log()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    fn synod(&self, keyring: &Path, args: &[&str]) -> Output {
+        Command::new(SYNOD)
+            .args(["--node", &self.url, "--keyring-dir"])
+            .arg(keyring)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+}
+
+fn json_of(out: &Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "synod failed: {}\nstdout: {}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON document ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn library_transfers_prove_state_and_reports_refusals_with_the_chains_code() {
+    let alice = SecretKey::from_seed([21; 32]);
+    let bob = SecretKey::from_seed([22; 32]).public().address();
+    let chain = Chain::start(&[(alice.public().address(), Amount::syn(1_000))]);
+    let client = chain.client_at_height(2).await;
+    assert_eq!(client.chain_id(), CHAIN);
+
+    // A transfer is included and moves the balance; the fee is paid.
+    let before = client.account(&alice.public().address()).await.unwrap();
+    assert_eq!(before.balance, Amount::syn(1_000));
+    let outcome = client
+        .send(
+            &alice,
+            TxBody::Transfer {
+                to: bob,
+                amount: Amount::syn(5),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome.code, 0, "{}", outcome.log);
+    assert!(outcome.height.is_some());
+    assert_eq!(client.account(&bob).await.unwrap().balance, Amount::syn(5));
+    let after = client.account(&alice.public().address()).await.unwrap();
+    assert_eq!(after.nonce, before.nonce + 1);
+    assert!(after.balance < Amount::syn(995), "no fee was charged");
+
+    // Proved reads: a present account, an absent one, the params, a validator.
+    let proved = client
+        .query_proved::<Account>(&QueryPath::Account(bob), None)
+        .await
+        .unwrap();
+    assert_eq!(proved.value.unwrap().balance, Amount::syn(5));
+    assert_eq!(proved.app_hash.len(), 32);
+    let nobody = Address([0x5a; 20]);
+    let absent = client
+        .query_proved::<Account>(&QueryPath::Account(nobody), None)
+        .await
+        .unwrap();
+    assert_eq!(absent.value, None);
+    let params = client
+        .query_proved::<synod_protocol::ChainParams>(&QueryPath::Params, None)
+        .await
+        .unwrap();
+    assert_eq!(params.value.unwrap(), client.params().await.unwrap());
+    let operator = chain.home.operator;
+    let v = client
+        .query_proved::<synod_protocol::state::Validator>(&QueryPath::Validator(operator), None)
+        .await
+        .unwrap();
+    assert_eq!(v.value.unwrap().operator, operator);
+    let no_validator = client
+        .query_proved::<synod_protocol::state::Validator>(&QueryPath::Validator(nobody), None)
+        .await
+        .unwrap();
+    assert_eq!(no_validator.value, None);
+
+    // Tampering with the value, the proof, the key or the root is caught.
+    let path = QueryPath::Account(bob);
+    let raw = client
+        .rpc()
+        .abci_query(Some(path.to_string()), vec![], None, true)
+        .await
+        .unwrap();
+    let ops = raw.proof.clone().unwrap().ops;
+    let root = client.app_hash_after(raw.height.value()).await.unwrap();
+    verify_answer(&path, Some(&raw.value), &ops, &root).expect("the honest answer verifies");
+    let mut richer: Account = codec::decode(&raw.value).unwrap();
+    richer.balance = Amount::syn(5_000);
+    let forged = codec::encode(&richer);
+    let rejected = |r: Result<(), ClientError>| matches!(r, Err(ClientError::Proof { .. }));
+    assert!(rejected(verify_answer(&path, Some(&forged), &ops, &root)));
+    assert!(rejected(verify_answer(&path, None, &ops, &root)));
+    let mut bad_proof = ops.clone();
+    let mid = bad_proof[0].data.len() / 2;
+    bad_proof[0].data[mid] ^= 0x01;
+    assert!(rejected(verify_answer(
+        &path,
+        Some(&raw.value),
+        &bad_proof,
+        &root
+    )));
+    let mut other_key = ops.clone();
+    other_key[0].key = QueryPath::Account(alice.public().address())
+        .proved_keys()
+        .remove(0);
+    assert!(rejected(verify_answer(
+        &QueryPath::Account(alice.public().address()),
+        Some(&raw.value),
+        &other_key,
+        &root
+    )));
+    let mut wrong_root = root.clone();
+    wrong_root[0] ^= 0xff;
+    assert!(rejected(verify_answer(
+        &path,
+        Some(&raw.value),
+        &ops,
+        &wrong_root
+    )));
+
+    // A wrong nonce is refused by CheckTx, with the chain's code and message.
+    let err = client
+        .send_with(
+            &alice,
+            TxBody::Transfer {
+                to: bob,
+                amount: Amount(1),
+            },
+            SendOptions {
+                nonce: Some(0),
+                ..SendOptions::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    match err {
+        ClientError::CheckTxRefused { code, log, .. } => {
+            assert_ne!(code, 0);
+            assert!(log.contains("nonce"), "{log}");
+        }
+        other => panic!("expected CheckTxRefused, got {other:?}"),
+    }
+    // Nothing moved.
+    assert_eq!(client.account(&bob).await.unwrap().balance, Amount::syn(5));
+}
+
+#[test]
+fn the_synod_binary_imports_a_key_sends_and_proves_the_balance() {
+    let chain = Chain::start(&[]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(chain.client_at_height(2));
+    let tmp = tempfile::tempdir().unwrap();
+    let keyring = tmp.path().join("keys");
+    let operator_key = chain.home.home.join("config").join("operator_key.json");
+
+    let imported = json_of(&chain.synod(
+        &keyring,
+        &[
+            "--output",
+            "json",
+            "keys",
+            "import",
+            "validator",
+            operator_key.to_str().unwrap(),
+        ],
+    ));
+    assert_eq!(imported["address"], chain.home.operator.to_string());
+    let bob = json_of(&chain.synod(&keyring, &["--output", "json", "keys", "add", "bob"]));
+    let bob_address = bob["address"].as_str().unwrap().to_string();
+
+    let sent = json_of(&chain.synod(
+        &keyring,
+        &[
+            "--output",
+            "json",
+            "tx",
+            "transfer",
+            "--from",
+            "validator",
+            "bob",
+            "7syn",
+        ],
+    ));
+    assert_eq!(sent["code"], 0, "{sent}");
+    assert!(sent["height"].as_u64().unwrap() >= 1, "{sent}");
+    assert_eq!(sent["hash"].as_str().unwrap().len(), 64);
+
+    let shown = json_of(&chain.synod(
+        &keyring,
+        &[
+            "--output",
+            "json",
+            "query",
+            "account",
+            &bob_address,
+            "--prove",
+        ],
+    ));
+    assert_eq!(shown["value"]["balance"], "7000000", "{shown}");
+    assert_eq!(shown["proof"]["verified"], true);
+    assert_eq!(
+        shown["proof"]["block"].as_u64().unwrap(),
+        shown["height"].as_u64().unwrap() + 1
+    );
+
+    let text = chain.synod(&keyring, &["query", "account", "bob", "--prove"]);
+    let stdout = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.status.success(),
+        "{}",
+        String::from_utf8_lossy(&text.stderr)
+    );
+    assert!(
+        stdout.contains("balance: 7 syn") && stdout.contains("proved against app hash"),
+        "{stdout}"
+    );
+
+    let looked_up = json_of(&chain.synod(
+        &keyring,
+        &[
+            "--output",
+            "json",
+            "query",
+            "tx",
+            sent["hash"].as_str().unwrap(),
+        ],
+    ));
+    assert_eq!(looked_up["height"], sent["height"]);
+    assert_eq!(looked_up["tx"]["nonce"], 0, "{looked_up}");
+    let unknown = chain.synod(&keyring, &["query", "tx", &"AB".repeat(32)]);
+    assert!(!unknown.status.success());
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(stderr.contains("is not known to the node"), "{stderr}");
+
+    // Bad input is refused before any network call: point at a dead node.
+    let dead = |args: &[&str]| {
+        Command::new(SYNOD)
+            .args(["--node", "http://127.0.0.1:9", "--keyring-dir"])
+            .arg(&keyring)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = dead(&["tx", "transfer", "--from", "validator", "bob", "12bananas"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("12bananas") && stderr.contains("AMOUNT"),
+        "{stderr}"
+    );
+    let out = dead(&[
+        "tx",
+        "transfer",
+        "--from",
+        "validator",
+        "synod1notanaddress",
+        "1syn",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("TO") && !stderr.contains("cannot reach"),
+        "{stderr}"
+    );
+    let out = dead(&["tx", "transfer", "--from", "mallory", "bob", "1syn"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("known keys: bob, validator"), "{stderr}");
+
+    // Secrets are never printed unasked.
+    let out = chain.synod(&keyring, &["keys", "export", "validator"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("--file") && stderr.contains("--unsafe-print-secret"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+
+    // A refused tx exits non-zero with the chain's code, as JSON too.
+    let out = chain.synod(
+        &keyring,
+        &[
+            "--output",
+            "json",
+            "tx",
+            "transfer",
+            "--from",
+            "validator",
+            "bob",
+            "1syn",
+            "--nonce",
+            "0",
+        ],
+    );
+    assert!(!out.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(doc["code"].as_u64().unwrap() > 0, "{doc}");
+    assert!(doc["log"].as_str().unwrap().contains("nonce"), "{doc}");
+}

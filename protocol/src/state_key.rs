@@ -1,0 +1,113 @@
+//! The state keys a client must know to check a Merkle proof of a query
+//! answer. The chain's modules write their records under these keys (their
+//! own `state_key.rs` files delegate here), so a client never has to trust the
+//! key a node claims it proved: it derives the key from what it asked for.
+//!
+//! Keys are ASCII: `{module}/{record}/{lower-case hex of the address}`.
+
+/// Keys of the `accounts` module.
+pub mod accounts {
+    use crate::address::Address;
+
+    /// Balance and nonce of an account ([`crate::state::Account`]).
+    pub fn account(address: &Address) -> Vec<u8> {
+        format!("accounts/account/{}", address.to_hex()).into_bytes()
+    }
+
+    /// Module parameters ([`crate::params::AccountsParams`]).
+    pub fn params() -> Vec<u8> {
+        b"accounts/params".to_vec()
+    }
+}
+
+/// Keys of the `staking` module.
+pub mod staking {
+    use crate::address::Address;
+
+    /// A validator record, by operator address ([`crate::state::Validator`]).
+    pub fn validator(operator: &Address) -> Vec<u8> {
+        format!("staking/validator/{}", operator.to_hex()).into_bytes()
+    }
+
+    /// Pending unbondings of a validator ([`crate::state::Unbondings`]).
+    pub fn unbondings(operator: &Address) -> Vec<u8> {
+        format!("staking/unbondings/{}", operator.to_hex()).into_bytes()
+    }
+
+    /// Module parameters ([`crate::params::StakingParams`]).
+    pub fn params() -> Vec<u8> {
+        b"staking/params".to_vec()
+    }
+}
+
+/// Keys of the `reputation` module.
+pub mod reputation {
+    use crate::address::Address;
+
+    /// The score of an identity ([`crate::state::Reputation`]).
+    pub fn score(address: &Address) -> Vec<u8> {
+        format!("reputation/score/{}", address.to_hex()).into_bytes()
+    }
+
+    /// Module parameters ([`crate::params::ReputationParams`]).
+    pub fn params() -> Vec<u8> {
+        b"reputation/params".to_vec()
+    }
+}
+
+/// Keys of the `rewards` module.
+pub mod rewards {
+    /// Module parameters ([`crate::params::RewardsParams`]).
+    pub fn params() -> Vec<u8> {
+        b"rewards/params".to_vec()
+    }
+}
+
+/// The four parameter keys, in the order the fields of
+/// [`crate::params::ChainParams`] are encoded (accounts, staking, reputation,
+/// rewards): the `/params` query value is their values back to back.
+pub fn chain_params() -> [Vec<u8>; 4] {
+    [
+        accounts::params(),
+        staking::params(),
+        reputation::params(),
+        rewards::params(),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::address::Address;
+
+    #[test]
+    fn keys_keep_their_byte_format() {
+        let a = Address([0xab; 20]);
+        let hex = "ab".repeat(20);
+        assert_eq!(
+            accounts::account(&a),
+            format!("accounts/account/{hex}").into_bytes()
+        );
+        assert_eq!(
+            staking::validator(&a),
+            format!("staking/validator/{hex}").into_bytes()
+        );
+        assert_eq!(
+            staking::unbondings(&a),
+            format!("staking/unbondings/{hex}").into_bytes()
+        );
+        assert_eq!(
+            reputation::score(&a),
+            format!("reputation/score/{hex}").into_bytes()
+        );
+        assert_eq!(
+            chain_params(),
+            [
+                b"accounts/params".to_vec(),
+                b"staking/params".to_vec(),
+                b"reputation/params".to_vec(),
+                b"rewards/params".to_vec(),
+            ]
+        );
+    }
+}
