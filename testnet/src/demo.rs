@@ -1,0 +1,200 @@
+//! `synod-testnet demo`: `up` with 4 seeded validators, then a scripted tour
+//! that says what happens at each step: transfers with proved balances, a
+//! bond, a fifth validator joining, a validator killed while blocks go on,
+//! its restart and catch-up, the final status; then `down` unless `--keep`.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use synod_client::{Client, Keyring, QueryPath};
+use synod_protocol::{state::Account, Address, Amount, TxBody};
+
+use crate::{
+    down, faults, join, rpc,
+    state::TestnetState,
+    status,
+    up::{self, BasePort, UpArgs},
+};
+
+/// Options of `demo`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct DemoArgs {
+    /// Leave the network running at the end (`synod-testnet down` stops it).
+    #[arg(long)]
+    pub keep: bool,
+    /// Where synod-app and synod-node are (default: next to synod-testnet, then PATH).
+    #[arg(long, env = "SYNOD_TESTNET_BIN_DIR")]
+    pub bin_dir: Option<PathBuf>,
+}
+
+fn section(title: &str) {
+    println!();
+    println!("== {title}");
+}
+
+/// Runs the demo in `dir`.
+pub async fn run(dir: &Path, args: &DemoArgs) -> anyhow::Result<()> {
+    let up_args = UpArgs {
+        validators: 4,
+        full_nodes: 0,
+        agents: 2,
+        engine: crate::state::Engine::Embedded,
+        base_port: BasePort::Auto,
+        seed: Some(1),
+        block_time: "300ms".into(),
+        chain_id: "synod-local".into(),
+        bin_dir: args.bin_dir.clone(),
+        reset: true,
+        start_timeout_secs: 60,
+    };
+    section("starting 4 validators (seed 1, 300 ms blocks)");
+    let started = up::up(dir, &up_args).await?;
+    up::print_summary(&started);
+    let mut state = started.state;
+    let tour = tokio::select! {
+        r = tour(&mut state) => r,
+        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+    };
+    if let Err(e) = &tour {
+        eprintln!("the demo failed: {e:#}");
+    }
+    if args.keep && tour.is_ok() {
+        println!();
+        println!(
+            "the network keeps running: `synod-testnet status --dir {d} --watch`, `synod-testnet down --dir {d}` stops it",
+            d = state.dir.display()
+        );
+    } else {
+        section("stopping the network");
+        down::down(&state.dir, false)?;
+    }
+    tour
+}
+
+async fn proved_balance(client: &Client, who: &Address) -> anyhow::Result<String> {
+    let proved = client
+        .query_proved::<Account>(&QueryPath::Account(*who), None)
+        .await
+        .with_context(|| format!("the proved balance of {who}"))?;
+    let balance = proved.value.map(|a| a.balance).unwrap_or(Amount::ZERO);
+    let hash: String = proved
+        .app_hash
+        .iter()
+        .take(4)
+        .map(|b| format!("{b:02X}"))
+        .collect();
+    Ok(format!(
+        "{} (Merkle proof checked against the app hash {hash}… after block {})",
+        balance.to_syn_string(),
+        proved.height
+    ))
+}
+
+async fn tour(state: &mut TestnetState) -> anyhow::Result<()> {
+    let url = state.nodes[0].ports.rpc_url();
+    let client = Client::connect(&url)
+        .await
+        .with_context(|| format!("connecting to {url}"))?;
+    let keyring = Keyring::open(&state.keys_dir())?;
+    let faucet = keyring.get("faucet")?;
+
+    section("3 transfers from the faucet (synod-client signs, sends, waits for the block)");
+    let fresh = match keyring.info("demo-user") {
+        Ok(info) => info,
+        Err(_) => keyring.generate("demo-user")?,
+    };
+    let agent0 = keyring.info("agent-0")?;
+    let agent1 = keyring.info("agent-1")?;
+    for (who, name, amount) in [
+        (agent0.address, "agent-0", Amount::syn(25)),
+        (agent1.address, "agent-1", Amount::syn(50)),
+        (fresh.address, "demo-user (a new key)", Amount::syn(75)),
+    ] {
+        let out = client
+            .send(&faucet, TxBody::Transfer { to: who, amount })
+            .await
+            .with_context(|| format!("the transfer to {name}"))?;
+        println!(
+            "faucet -> {name}: {} in block {} (tx {})",
+            amount.to_syn_string(),
+            out.height.unwrap_or(0),
+            out.hash
+        );
+        println!(
+            "   balance of {name}: {}",
+            proved_balance(&client, &who).await?
+        );
+    }
+
+    section("validator-1 bonds 1000 syn more");
+    let v1 = keyring.get("validator-1")?;
+    let v1_address = v1.public().address();
+    let before = client.validator(&v1_address).await?.map(|v| v.self_bond);
+    let out = client
+        .send(
+            &v1,
+            TxBody::Bond {
+                amount: Amount::syn(1000),
+            },
+        )
+        .await
+        .context("the bond")?;
+    let after = client.validator(&v1_address).await?.map(|v| v.self_bond);
+    println!(
+        "bond in block {}: self-bond {} -> {}",
+        out.height.unwrap_or(0),
+        before.map(|a| a.to_syn_string()).unwrap_or_default(),
+        after.map(|a| a.to_syn_string()).unwrap_or_default()
+    );
+
+    section("a fifth validator joins (the operator's path)");
+    join::join(
+        state,
+        &join::JoinArgs {
+            name: None,
+            from_node: "0".into(),
+            self_bond: Amount::syn(10_000),
+            step_timeout_secs: 120,
+        },
+    )
+    .await?;
+
+    section("validator-2 is killed (SIGKILL); the other validators go on");
+    let v2 = state.node_index("validator-2")?;
+    faults::kill(state, v2)?;
+    let before = rpc::height(&state.nodes[0]).await.unwrap_or(0);
+    let start = Instant::now();
+    let mut now = before;
+    while now < before + 8 && start.elapsed() < Duration::from_secs(60) {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        now = rpc::height(&state.nodes[0]).await.unwrap_or(now);
+    }
+    println!(
+        "validator-0 went from height {before} to {now} in {:.1} s without validator-2",
+        start.elapsed().as_secs_f64()
+    );
+
+    section("validator-2 restarts from its home and catches up");
+    faults::restart(state, v2).await?;
+    let start = Instant::now();
+    loop {
+        let target = rpc::height(&state.nodes[0]).await.unwrap_or(0);
+        let at = rpc::height(&state.nodes[v2]).await.unwrap_or(0);
+        if at >= target && target > 0 {
+            println!(
+                "validator-2 is at height {at}, level with validator-0, {:.1} s after the restart",
+                start.elapsed().as_secs_f64()
+            );
+            break;
+        }
+        if start.elapsed() > Duration::from_secs(90) {
+            anyhow::bail!("validator-2 stayed behind: {at} vs {target}");
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+
+    section("final status");
+    print!("{}", status::render(&status::gather(state).await));
+    Ok(())
+}

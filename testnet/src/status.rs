@@ -1,0 +1,393 @@
+//! `synod-testnet status`: every node's height, app hash, peers, power and
+//! process state; whether the app hashes agree; block and tx rates; the
+//! validator set as the app sees it. A dead or paused node is a row that
+//! says so, never an error.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Serialize;
+use synod_protocol::state::{ValidatorStatus, ValidatorSummary};
+use tendermint_rpc::Client;
+
+use crate::{
+    process::{self, ProcState},
+    rpc,
+    state::{NodeRecord, TestnetState},
+};
+
+/// One node's row.
+#[derive(Debug, Serialize)]
+pub struct NodeStatus {
+    pub name: String,
+    pub role: String,
+    /// running, paused, isolated, dead, or which of the two processes is dead.
+    pub process: String,
+    pub rpc: String,
+    pub height: Option<u64>,
+    pub app_hash: Option<String>,
+    pub peers: Option<u64>,
+    pub voting_power: Option<u64>,
+    pub catching_up: Option<bool>,
+    /// From the app's validator registry (`None` if not a registered validator).
+    pub jailed: Option<bool>,
+}
+
+/// One registered validator, as the app reports it.
+#[derive(Debug, Serialize)]
+pub struct ValidatorRow {
+    pub moniker: String,
+    pub operator: String,
+    pub self_bond_usyn: String,
+    pub power: u64,
+    pub reputation_ppm: u64,
+    pub status: String,
+    pub active: bool,
+}
+
+/// Whether the live nodes agree on the app hash in the header of one block.
+#[derive(Debug, Serialize)]
+pub struct Agreement {
+    /// The highest height every live node has.
+    pub height: u64,
+    pub agree: bool,
+    /// node name -> app hash (hex) in the header of `height`.
+    pub app_hashes: BTreeMap<String, String>,
+}
+
+/// The whole status.
+#[derive(Debug, Serialize)]
+pub struct NetworkStatus {
+    pub chain_id: String,
+    pub dir: String,
+    pub nodes: Vec<NodeStatus>,
+    pub agreement: Option<Agreement>,
+    /// Over up to the last 20 blocks.
+    pub blocks_per_sec: Option<f64>,
+    pub txs_per_sec: Option<f64>,
+    pub validators: Vec<ValidatorRow>,
+}
+
+fn process_state(node: &NodeRecord) -> String {
+    let app = node.app_pid.map(|p| process::proc_state(p, &node.home));
+    let engine = node.node_pid.map(|p| process::proc_state(p, &node.home));
+    let dead = |s: Option<ProcState>| matches!(s, None | Some(ProcState::Dead));
+    match (dead(app), dead(engine)) {
+        (true, true) => "dead".into(),
+        (true, false) => "app dead".into(),
+        (false, true) => "node dead".into(),
+        (false, false) => {
+            if app == Some(ProcState::Stopped) || engine == Some(ProcState::Stopped) {
+                "paused".into()
+            } else if node.isolated_p2p_port.is_some() {
+                "isolated".into()
+            } else {
+                "running".into()
+            }
+        }
+    }
+}
+
+fn status_word(s: &ValidatorStatus) -> String {
+    match s {
+        ValidatorStatus::Candidate => "candidate".into(),
+        ValidatorStatus::Jailed { until_height, .. } => format!("jailed until {until_height:?}"),
+        ValidatorStatus::Tombstoned => "tombstoned".into(),
+    }
+}
+
+/// Asks every node; never fails for a node that does not answer.
+pub async fn gather(state: &TestnetState) -> NetworkStatus {
+    let mut nodes = Vec::new();
+    for node in &state.nodes {
+        let process = process_state(node);
+        // A paused node would only time out.
+        let status = if process == "running" || process == "isolated" {
+            rpc::status(node).await
+        } else {
+            None
+        };
+        let peers = if status.is_some() {
+            rpc::peers(node).await
+        } else {
+            None
+        };
+        nodes.push(NodeStatus {
+            name: node.name.clone(),
+            role: node.role.to_string(),
+            process,
+            rpc: node.ports.rpc_url(),
+            height: status
+                .as_ref()
+                .map(|s| s.sync_info.latest_block_height.value()),
+            app_hash: status
+                .as_ref()
+                .map(|s| hex_upper(s.sync_info.latest_app_hash.as_bytes())),
+            peers,
+            voting_power: status.as_ref().map(|s| s.validator_info.power.value()),
+            catching_up: status.as_ref().map(|s| s.sync_info.catching_up),
+            jailed: None,
+        });
+    }
+
+    let live: Vec<usize> = (0..nodes.len())
+        .filter(|&i| nodes[i].height.is_some())
+        .collect();
+    let agreement = agreement(state, &nodes, &live).await;
+    let (blocks_per_sec, txs_per_sec) = match live.first() {
+        Some(&i) => rates(&state.nodes[i], nodes[i].height.unwrap_or(0)).await,
+        None => (None, None),
+    };
+
+    let mut validators = Vec::new();
+    if let Some(&i) = live.first() {
+        if let Some(set) = app_validators(&state.nodes[i]).await {
+            for node in &mut nodes {
+                let record = state.nodes.iter().find(|r| r.name == node.name);
+                if let Some(v) = record.and_then(|r| {
+                    set.iter()
+                        .find(|v| v.validator.operator.to_string() == r.operator)
+                }) {
+                    node.jailed =
+                        Some(matches!(v.validator.status, ValidatorStatus::Jailed { .. }));
+                }
+            }
+            validators = set
+                .into_iter()
+                .map(|v| ValidatorRow {
+                    moniker: v.validator.moniker.clone(),
+                    operator: v.validator.operator.to_string(),
+                    self_bond_usyn: v.validator.self_bond.0.to_string(),
+                    power: v.power,
+                    reputation_ppm: v.reputation,
+                    status: status_word(&v.validator.status),
+                    active: v.active,
+                })
+                .collect();
+        }
+    }
+
+    NetworkStatus {
+        chain_id: state.chain_id.clone(),
+        dir: state.dir.display().to_string(),
+        nodes,
+        agreement,
+        blocks_per_sec,
+        txs_per_sec,
+        validators,
+    }
+}
+
+fn hex_upper(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+async fn app_validators(node: &NodeRecord) -> Option<Vec<ValidatorSummary>> {
+    let client = tokio::time::timeout(
+        rpc::RPC_TIMEOUT,
+        synod_client::Client::connect(&node.ports.rpc_url()),
+    )
+    .await
+    .ok()?
+    .ok()?;
+    tokio::time::timeout(rpc::RPC_TIMEOUT, client.validators())
+        .await
+        .ok()?
+        .ok()
+}
+
+/// The app hash each live node has in the header of the highest block all have.
+async fn agreement(
+    state: &TestnetState,
+    nodes: &[NodeStatus],
+    live: &[usize],
+) -> Option<Agreement> {
+    let height = live.iter().filter_map(|&i| nodes[i].height).min()?;
+    if height == 0 {
+        return None;
+    }
+    let mut app_hashes = BTreeMap::new();
+    for &i in live {
+        let client = rpc::client(&state.nodes[i]).ok()?;
+        let h = u32::try_from(height).ok()?;
+        if let Ok(Ok(b)) = tokio::time::timeout(rpc::RPC_TIMEOUT, client.block(h)).await {
+            app_hashes.insert(
+                nodes[i].name.clone(),
+                hex_upper(b.block.header.app_hash.as_bytes()),
+            );
+        }
+    }
+    let first = app_hashes.values().next()?.clone();
+    Some(Agreement {
+        height,
+        agree: app_hashes.values().all(|h| *h == first),
+        app_hashes,
+    })
+}
+
+/// Blocks per second and transactions per second over up to the last 20 blocks.
+async fn rates(node: &NodeRecord, top: u64) -> (Option<f64>, Option<f64>) {
+    if top < 2 {
+        return (None, None);
+    }
+    let Ok(client) = rpc::client(node) else {
+        return (None, None);
+    };
+    let (Ok(low), Ok(high)) = (
+        u32::try_from(top.saturating_sub(19).max(1)),
+        u32::try_from(top),
+    ) else {
+        return (None, None);
+    };
+    let Ok(Ok(chain)) = tokio::time::timeout(rpc::RPC_TIMEOUT, client.blockchain(low, high)).await
+    else {
+        return (None, None);
+    };
+    let mut metas = chain.block_metas;
+    metas.sort_by_key(|m| m.header.height);
+    let (Some(first), Some(last)) = (metas.first(), metas.last()) else {
+        return (None, None);
+    };
+    let Ok(span) = last.header.time.duration_since(first.header.time) else {
+        return (None, None);
+    };
+    let secs = span.as_secs_f64();
+    if secs <= 0.0 || metas.len() < 2 {
+        return (None, None);
+    }
+    let blocks = (metas.len() - 1) as f64;
+    let txs: i64 = metas.iter().skip(1).map(|m| m.num_txs).sum();
+    (Some(blocks / secs), Some(txs as f64 / secs))
+}
+
+fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
+    v.as_ref()
+        .map(|v| v.to_string())
+        .unwrap_or_else(|| "-".into())
+}
+
+/// The status as tables, for people.
+pub fn render(s: &NetworkStatus) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(out, "testnet {} in {}", s.chain_id, s.dir);
+    let _ = writeln!(
+        out,
+        "{:<14} {:<10} {:<10} {:>7} {:<10} {:>5} {:>7} {:<7} {:<9} RPC",
+        "NODE", "ROLE", "PROCESS", "HEIGHT", "APP HASH", "PEERS", "POWER", "JAILED", "CATCHING",
+    );
+    for n in &s.nodes {
+        let hash = n
+            .app_hash
+            .as_deref()
+            .map(|h| h.chars().take(8).collect::<String>())
+            .unwrap_or_else(|| "-".into());
+        let _ = writeln!(
+            out,
+            "{:<14} {:<10} {:<10} {:>7} {:<10} {:>5} {:>7} {:<7} {:<9} {}",
+            n.name,
+            n.role,
+            n.process,
+            opt(&n.height),
+            hash,
+            opt(&n.peers),
+            opt(&n.voting_power),
+            n.jailed
+                .map(|j| if j { "yes" } else { "no" })
+                .unwrap_or("-"),
+            n.catching_up
+                .map(|c| if c { "yes" } else { "no" })
+                .unwrap_or("-"),
+            n.rpc
+        );
+    }
+    match &s.agreement {
+        Some(a) if a.agree => {
+            let _ = writeln!(
+                out,
+                "app hashes at height {}: all {} live nodes agree",
+                a.height,
+                a.app_hashes.len()
+            );
+        }
+        Some(a) => {
+            let _ = writeln!(out, "app hashes at height {}: THE NODES DISAGREE", a.height);
+            for (name, hash) in &a.app_hashes {
+                let _ = writeln!(out, "  {name:<14} {hash}");
+            }
+        }
+        None => {
+            let _ = writeln!(out, "app hashes: no live node has a block yet");
+        }
+    }
+    if let (Some(b), Some(t)) = (s.blocks_per_sec, s.txs_per_sec) {
+        let _ = writeln!(
+            out,
+            "rate over the last blocks: {b:.2} blocks/s, {t:.2} txs/s"
+        );
+    }
+    if !s.validators.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "{:<14} {:<46} {:>16} {:>9} {:>10} {:<7} STATUS",
+            "VALIDATOR", "OPERATOR", "STAKE (syn)", "POWER", "REPUTATION", "ACTIVE"
+        );
+        for v in &s.validators {
+            let stake = v
+                .self_bond_usyn
+                .parse::<u128>()
+                .map(|u| synod_protocol::Amount(u).to_syn_string())
+                .unwrap_or_else(|_| v.self_bond_usyn.clone());
+            let _ = writeln!(
+                out,
+                "{:<14} {:<46} {:>16} {:>9} {:>10} {:<7} {}",
+                v.moniker,
+                v.operator,
+                stake.trim_end_matches(" syn"),
+                v.power,
+                format!("{}ppm", v.reputation_ppm),
+                if v.active { "yes" } else { "no" },
+                v.status
+            );
+        }
+    }
+    out
+}
+
+/// `status [--watch] [--output json]`.
+/// The state file is read again on every redraw, so kills and restarts
+/// made from another terminal show up.
+pub async fn run(dir: &std::path::Path, watch: bool, json: bool) -> anyhow::Result<()> {
+    loop {
+        let state = TestnetState::load(dir)?;
+        let s = gather(&state).await;
+        let text = if json {
+            serde_json::to_string_pretty(&s)? + "\n"
+        } else {
+            render(&s)
+        };
+        if !watch {
+            return write_out(&text);
+        }
+        // Clear the screen, cursor home, redraw.
+        write_out(&format!(
+            "\x1b[2J\x1b[H{text}\n(refreshing every second; Ctrl-C stops)\n"
+        ))?;
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        }
+    }
+}
+
+/// Writes to stdout; a closed pipe (`| head`) ends the command quietly.
+fn write_out(text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => Err(e.into()),
+    }
+}

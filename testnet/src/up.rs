@@ -1,0 +1,431 @@
+//! `synod-testnet up`: write the homes, start an app and a node per home,
+//! wait for the first block on every node, print the endpoints. All or
+//! nothing: if any node fails to start or to commit, everything started is
+//! killed and the command fails with the failing node's last log lines.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use indicatif::{ProgressBar, ProgressStyle};
+use synod_consensus_config::{generate_network, NetworkSpec, NodePorts};
+
+use crate::{
+    binaries, ports, process, rpc,
+    state::{Engine, NodeRecord, Ports, Role, TestnetState},
+};
+
+/// `--base-port`: a number, or `auto` for the first free block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BasePort {
+    Auto,
+    Port(u16),
+}
+
+impl FromStr for BasePort {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "auto" {
+            return Ok(BasePort::Auto);
+        }
+        s.parse()
+            .map(BasePort::Port)
+            .map_err(|_| format!("{s:?} is neither a port number nor `auto`"))
+    }
+}
+
+/// Options of `up`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct UpArgs {
+    /// Number of genesis validators.
+    #[arg(long, default_value_t = 4)]
+    pub validators: usize,
+    /// Number of full nodes (follow the chain, funded but not bonded).
+    #[arg(long, default_value_t = 0)]
+    pub full_nodes: usize,
+    /// Number of funded agent keys (agent-0 ..) to write into DIR/keys.
+    #[arg(long, default_value_t = 0)]
+    pub agents: usize,
+    /// Consensus engine in front of each app.
+    #[arg(long, value_enum, default_value = "embedded")]
+    pub engine: Engine,
+    /// First port of node 0 (10 ports per node: p2p, rpc +1, app +2,
+    /// metrics +3, mempool gossip +5), or `auto` for a free block.
+    #[arg(long, default_value = "26600")]
+    pub base_port: BasePort,
+    /// Derive every key from this seed (the same network every time).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Target block time (CometBFT's timeout_commit), e.g. 500ms, 1s.
+    #[arg(long, default_value = "500ms")]
+    pub block_time: String,
+    #[arg(long, default_value = "synod-local")]
+    pub chain_id: String,
+    /// Where synod-app and synod-node are (default: next to synod-testnet, then PATH).
+    #[arg(long, env = "SYNOD_TESTNET_BIN_DIR")]
+    pub bin_dir: Option<PathBuf>,
+    /// Replace a stopped testnet left in DIR by an earlier run.
+    #[arg(long)]
+    pub reset: bool,
+    /// How long every node may take to commit its first block.
+    #[arg(long, default_value_t = 60)]
+    pub start_timeout_secs: u64,
+}
+
+/// What `up` started.
+#[derive(Debug)]
+pub struct Started {
+    pub state: TestnetState,
+    /// From the first process started to the first block any node committed.
+    pub first_block_after: Duration,
+    /// From the first process started to every node at height 1.
+    pub all_at_height_1_after: Duration,
+}
+
+/// Fails if `dir` holds a running testnet; clears a stopped one with `reset`.
+pub fn prepare_dir(dir: &Path, reset: bool) -> anyhow::Result<()> {
+    let state_file = TestnetState::path(dir);
+    let d = dir.display();
+    if state_file.exists() {
+        if let Ok(state) = TestnetState::load(dir) {
+            let running: Vec<&str> = state
+                .nodes
+                .iter()
+                .filter(|n| n.pids().iter().any(|&p| process::is_alive(p, &n.home)))
+                .map(|n| n.name.as_str())
+                .collect();
+            if !running.is_empty() {
+                bail!(
+                    "a testnet is running in {d} ({} up): run `synod-testnet down --dir {d}` first",
+                    running.join(", ")
+                );
+            }
+        }
+        if !reset {
+            bail!(
+                "{d} holds a stopped testnet from an earlier run: add --reset to replace it, \
+                 or remove it with `synod-testnet down --dir {d} --clean`"
+            );
+        }
+        std::fs::remove_dir_all(dir).with_context(|| format!("removing {d}"))?;
+        return Ok(());
+    }
+    let non_empty = std::fs::read_dir(dir)
+        .map(|mut entries| entries.next().is_some())
+        .unwrap_or(false);
+    if non_empty {
+        if reset && dir.join("node0").exists() {
+            std::fs::remove_dir_all(dir).with_context(|| format!("removing {d}"))?;
+            return Ok(());
+        }
+        bail!(
+            "{d} is not empty and holds no testnet ({} is missing): choose another --dir",
+            crate::state::STATE_FILE
+        );
+    }
+    Ok(())
+}
+
+fn spinner(message: String) -> ProgressBar {
+    let bar = ProgressBar::new_spinner().with_message(message);
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+fn bar(len: u64, template: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+/// Writes the homes and starts the network; see the module docs.
+pub async fn up(dir: &Path, args: &UpArgs) -> anyhow::Result<Started> {
+    let dir = process::absolute(dir)?;
+    let d = dir.display().to_string();
+    if args.validators == 0 {
+        bail!("--validators must be at least 1");
+    }
+    prepare_dir(&dir, args.reset)?;
+    let bins = binaries::resolve(args.engine, args.bin_dir.as_deref())?;
+
+    let names: Vec<String> = (0..args.validators)
+        .map(|i| format!("validator-{i}"))
+        .chain((0..args.full_nodes).map(|j| format!("full-node-{j}")))
+        .collect();
+    let base_port = match args.base_port {
+        BasePort::Port(p) => {
+            if let Some((port, who)) =
+                ports::first_taken(p, &names, args.engine).map_err(anyhow::Error::msg)?
+            {
+                let hint = ports::free_block(names.len())
+                    .map(|b| format!(" (e.g. --base-port {b}) or --base-port auto"))
+                    .unwrap_or_else(|| " or --base-port auto".into());
+                bail!("port {port} ({who}) is in use: pick another --base-port{hint}");
+            }
+            p
+        }
+        BasePort::Auto => ports::free_block(names.len())
+            .context("no block of free ports found for --base-port auto")?,
+    };
+
+    let mut spec = NetworkSpec::new(&dir, args.validators, &args.chain_id);
+    spec.base_port = base_port;
+    spec.full_nodes = args.full_nodes;
+    spec.agents = args.agents;
+    spec.genesis.seed = args.seed;
+    spec.config.consensus.timeout_commit =
+        synod_consensus_config::duration::parse(&args.block_time)
+            .map_err(anyhow::Error::msg)
+            .context("--block-time")?;
+    // A dead proposer costs one timeout_propose per round it leads: keep it short.
+    spec.config.consensus.timeout_propose = Duration::from_secs(2);
+    spec.config.instrumentation.prometheus = true;
+
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {d}"))?;
+    let writing = spinner(format!("writing {} homes under {d}", names.len()));
+    let homes = generate_network(&spec).with_context(|| format!("writing the homes under {d}"));
+    writing.finish_and_clear();
+    let homes = homes?;
+
+    let nodes = homes
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let ports = NodePorts::of(base_port, i).context("node ports past 65535")?;
+            Ok(NodeRecord {
+                index: i,
+                name: h.moniker.clone(),
+                role: if h.is_validator {
+                    Role::Validator
+                } else {
+                    Role::FullNode
+                },
+                home: process::absolute(&h.home)?,
+                ports: Ports::from(ports),
+                node_id: h.node_id.to_string(),
+                validator_address: h.validator_address.to_string(),
+                operator: h.operator.to_string(),
+                app_pid: None,
+                node_pid: None,
+                paused: false,
+                isolated_p2p_port: None,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut state = TestnetState {
+        dir: dir.clone(),
+        chain_id: args.chain_id.clone(),
+        base_port,
+        engine: args.engine,
+        app_binary: bins.app,
+        node_binary: bins.node,
+        block_time: args.block_time.clone(),
+        nodes,
+    };
+    state.save()?;
+
+    let started_at = Instant::now();
+    match start_and_wait(&mut state, Duration::from_secs(args.start_timeout_secs)).await {
+        Ok((first, all)) => Ok(Started {
+            state,
+            first_block_after: first.duration_since(started_at),
+            all_at_height_1_after: all.duration_since(started_at),
+        }),
+        Err(failure) => {
+            for node in &mut state.nodes {
+                process::kill_node(node);
+                node.app_pid = None;
+                node.node_pid = None;
+            }
+            state.save()?;
+            if let Some(i) = failure.node {
+                eprintln!("{}", process::explain(&state.nodes[i], 20));
+            }
+            Err(failure.error.context(format!(
+                "the network did not start; everything started was stopped. Logs stay in {d}; \
+                 `synod-testnet up --dir {d} --reset` starts over"
+            )))
+        }
+    }
+}
+
+/// Why starting failed, and which node to show the logs of.
+struct StartFailure {
+    error: anyhow::Error,
+    node: Option<usize>,
+}
+
+/// Starts every node, then waits until each reports height >= 1. Returns
+/// when the first block was seen and when every node had it.
+async fn start_and_wait(
+    state: &mut TestnetState,
+    timeout: Duration,
+) -> Result<(Instant, Instant), StartFailure> {
+    let starting = bar(
+        state.nodes.len() as u64,
+        "starting  [{bar:30}] {pos}/{len} nodes {msg}",
+    );
+    for i in 0..state.nodes.len() {
+        starting.set_message(state.nodes[i].name.clone());
+        process::start_node(state, i).map_err(|error| StartFailure {
+            error,
+            node: Some(i),
+        })?;
+        starting.inc(1);
+    }
+    starting.finish_and_clear();
+
+    let waiting = bar(
+        state.nodes.len() as u64,
+        "first block [{bar:30}] {pos}/{len} nodes at height >= 1 ({elapsed})",
+    );
+    let start = Instant::now();
+    let mut first = None;
+    let result = loop {
+        let dead = state.nodes.iter().enumerate().find_map(|(i, node)| {
+            let pid = node
+                .pids()
+                .into_iter()
+                .find(|&p| !process::is_alive(p, &node.home))?;
+            let which = if Some(pid) == node.app_pid {
+                "app"
+            } else {
+                "node"
+            };
+            Some(StartFailure {
+                error: anyhow::anyhow!("the {which} of {} (pid {pid}) exited", node.name),
+                node: Some(i),
+            })
+        });
+        if let Some(failure) = dead {
+            break Err(failure);
+        }
+        let mut at_one = 0;
+        let mut lagging = None;
+        for (i, node) in state.nodes.iter().enumerate() {
+            if rpc::height(node).await.unwrap_or(0) >= 1 {
+                at_one += 1;
+            } else if lagging.is_none() {
+                lagging = Some(i);
+            }
+        }
+        if at_one > 0 && first.is_none() {
+            first = Some(Instant::now());
+        }
+        waiting.set_position(at_one);
+        if lagging.is_none() {
+            let now = Instant::now();
+            break Ok((first.unwrap_or(now), now));
+        }
+        if start.elapsed() > timeout {
+            let i = lagging.unwrap_or(0);
+            break Err(StartFailure {
+                error: anyhow::anyhow!(
+                    "{} did not commit a first block within {} s",
+                    state.nodes[i].name,
+                    timeout.as_secs()
+                ),
+                node: Some(i),
+            });
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+            _ = tokio::signal::ctrl_c() => break Err(StartFailure {
+                error: anyhow::anyhow!("interrupted"),
+                node: None,
+            }),
+        }
+    };
+    waiting.finish_and_clear();
+    result
+}
+
+/// Prints endpoints, keys and what to do next.
+pub fn print_summary(started: &Started) {
+    let state = &started.state;
+    let d = state.dir.display();
+    let validators = state
+        .nodes
+        .iter()
+        .filter(|n| n.role != Role::FullNode)
+        .count();
+    let full = state.nodes.len() - validators;
+    println!(
+        "testnet {} is up: {validators} validators, {full} full nodes ({} engine) in {d}",
+        state.chain_id,
+        process::engine_binary_name(state.engine)
+    );
+    println!(
+        "first block committed {:.1} s after start; every node at height 1 after {:.1} s",
+        started.first_block_after.as_secs_f64(),
+        started.all_at_height_1_after.as_secs_f64()
+    );
+    println!();
+    println!(
+        "{:<14} {:<10} {:<24} {:<36} {:<16}",
+        "NODE", "ROLE", "RPC", "METRICS", "P2P"
+    );
+    for n in &state.nodes {
+        println!(
+            "{:<14} {:<10} {:<24} {:<36} {:<16}",
+            n.name,
+            n.role.to_string(),
+            n.ports.rpc_url(),
+            format!("http://127.0.0.1:{}/metrics", n.ports.prometheus),
+            format!("127.0.0.1:{}", n.ports.p2p)
+        );
+    }
+    println!();
+    let keys = key_names(&state.keys_dir());
+    println!(
+        "keys in {} (for --keyring-dir): {}",
+        state.keys_dir().display(),
+        keys.join(", ")
+    );
+    let agents = keys.iter().filter(|k| k.starts_with("agent-")).count();
+    if agents > 0 {
+        println!(
+            "{agents} agent keys are funded; agents will start once `synod-agent` exists (nothing runs for them yet)"
+        );
+    }
+    let rpc = state
+        .nodes
+        .first()
+        .map(|n| n.ports.rpc_url())
+        .unwrap_or_default();
+    let kd = state.keys_dir();
+    let kd = kd.display();
+    println!();
+    println!("try:");
+    println!("  synod --keyring-dir {kd} keys list");
+    println!("  synod --node {rpc} --keyring-dir {kd} keys add alice");
+    println!("  synod --node {rpc} --keyring-dir {kd} tx transfer --from faucet alice 5syn");
+    println!("  synod --node {rpc} --keyring-dir {kd} query account alice --prove");
+    println!("  synod --node {rpc} query validators");
+    println!("  synod-testnet status --dir {d} --watch");
+    println!(
+        "  synod-testnet kill validator-2 --dir {d}; synod-testnet restart validator-2 --dir {d}"
+    );
+    println!("  synod-testnet join --dir {d}                # a new validator, registered by a tx");
+    println!("  synod-testnet logs validator-0 --follow --dir {d}");
+    println!("  synod-testnet down --dir {d} [--clean]");
+}
+
+/// The key names in a key directory (file stems of `*.json`), sorted.
+pub fn key_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}

@@ -1,0 +1,385 @@
+//! `synod-testnet` end to end, through the built binaries only: a seeded
+//! 4-validator network comes up, the `synod` CLI transfers and proves a
+//! balance, a killed validator leaves the chain going and catches up after
+//! `restart`, `join` adds a fifth validator that signs blocks, and `down`
+//! leaves no process behind. Plus the refusals: a running or stale
+//! directory, a port in use, a missing binary.
+//!
+//! Every wait is bounded. A guard runs `synod-testnet down` and SIGKILLs any
+//! pid left in testnet.json when a test ends, even by a panic.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const TESTNET_BIN: &str = env!("CARGO_BIN_EXE_synod-testnet");
+
+/// A binary built beside synod-testnet, or a panic saying how to build it.
+fn sibling(name: &str, build: &str) -> PathBuf {
+    let p = Path::new(TESTNET_BIN).with_file_name(name);
+    assert!(
+        p.exists(),
+        "{} is missing: build it first with `{build}`",
+        p.display()
+    );
+    p
+}
+
+fn bins() -> (PathBuf, PathBuf) {
+    sibling("synod-app", "cargo build -p synod-abci-app --bin synod-app");
+    sibling("synod-node", "cargo build -p synod-node --bin synod-node");
+    let synod = sibling("synod", "cargo build -p synod-client --bin synod");
+    (PathBuf::from(TESTNET_BIN), synod)
+}
+
+/// A base port with `n` free ports above it (the idea of node/tests' free_port_block).
+fn free_port_block(n: u16) -> u16 {
+    let seed = TcpListener::bind(("127.0.0.1", 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    for attempt in 0..200u16 {
+        let base = 20_000 + (seed.wrapping_mul(7).wrapping_add(attempt.wrapping_mul(97))) % 30_000;
+        if (base..base + n).all(|p| TcpListener::bind(("127.0.0.1", p)).is_ok()) {
+            return base;
+        }
+    }
+    panic!("no block of {n} free ports found");
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "status {:?}\n--- stdout:\n{}\n--- stderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// A testnet directory whose processes die with it.
+struct Net {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+}
+
+impl Net {
+    fn new() -> Net {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("net");
+        Net { _tmp: tmp, dir }
+    }
+
+    fn testnet(&self, args: &[&str]) -> Output {
+        Command::new(TESTNET_BIN)
+            .args(args)
+            .arg("--dir")
+            .arg(&self.dir)
+            .env_remove("SYNOD_TESTNET_BIN_DIR")
+            .output()
+            .unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.testnet(args);
+        assert!(
+            out.status.success(),
+            "synod-testnet {args:?} failed: {}",
+            text(&out)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn state(&self) -> Value {
+        serde_json::from_str(&std::fs::read_to_string(self.dir.join("testnet.json")).unwrap())
+            .unwrap()
+    }
+
+    fn pids(&self) -> Vec<(u64, String)> {
+        let Ok(text) = std::fs::read_to_string(self.dir.join("testnet.json")) else {
+            return Vec::new();
+        };
+        let Ok(state) = serde_json::from_str::<Value>(&text) else {
+            return Vec::new();
+        };
+        state["nodes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|n| {
+                let home = n["home"].as_str().unwrap_or_default().to_string();
+                [n["app_pid"].as_u64(), n["node_pid"].as_u64()]
+                    .into_iter()
+                    .flatten()
+                    .map(move |p| (p, home.clone()))
+            })
+            .collect()
+    }
+
+    fn status(&self) -> Value {
+        serde_json::from_str(&self.ok(&["status", "--output", "json"])).unwrap()
+    }
+
+    /// Heights by node name (None: not answering).
+    fn heights(&self) -> Vec<(String, Option<u64>)> {
+        self.status()["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| {
+                (
+                    n["name"].as_str().unwrap().to_string(),
+                    n["height"].as_u64(),
+                )
+            })
+            .collect()
+    }
+
+    fn height(&self, name: &str) -> Option<u64> {
+        self.heights()
+            .into_iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, h)| h)
+    }
+
+    fn logs(&self, name: &str) -> String {
+        text(&self.testnet(&["logs", name, "--lines", "30"]))
+    }
+}
+
+/// Whether `pid` is a live (not zombie) process whose command line names `home`.
+fn alive(pid: u64, home: &str) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    let state = stat
+        .rfind(')')
+        .and_then(|i| stat[i + 1..].split_whitespace().next())
+        .unwrap_or("X");
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    state != "Z" && state != "X" && String::from_utf8_lossy(&cmdline).contains(home)
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        let pids = self.pids();
+        if pids.is_empty() {
+            return;
+        }
+        let _ = self.testnet(&["down"]);
+        for (pid, home) in self.pids().into_iter().chain(pids) {
+            if alive(pid, &home) {
+                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            }
+        }
+    }
+}
+
+/// Polls `check` every 300 ms for at most `secs`; panics with `explain()`.
+fn wait_until(
+    secs: u64,
+    what: &str,
+    mut check: impl FnMut() -> bool,
+    explain: impl Fn() -> String,
+) {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(secs) {
+        if check() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    panic!("{what} did not happen within {secs} s\n{}", explain());
+}
+
+fn synod(synod: &Path, net: &Net, rpc: &str, args: &[&str]) -> Value {
+    let out = Command::new(synod)
+        .args(["--node", rpc, "--keyring-dir"])
+        .arg(net.dir.join("keys"))
+        .args(["--output", "json"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "synod {args:?} failed: {}",
+        text(&out)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("synod {args:?} printed no JSON ({e}): {}", text(&out)))
+}
+
+fn usyn(v: &Value) -> u128 {
+    match v {
+        Value::String(s) => s.trim_end_matches("usyn").parse().unwrap(),
+        Value::Number(n) => u128::from(n.as_u64().unwrap()),
+        other => panic!("not an amount: {other}"),
+    }
+}
+
+#[test]
+fn a_testnet_comes_up_transfers_survives_a_kill_grows_by_join_and_goes_down_clean() {
+    let (_, synod_bin) = bins();
+    let net = Net::new();
+    let base = free_port_block(60).to_string();
+    let started = Instant::now();
+    let up = net.ok(&[
+        "up",
+        "--validators",
+        "4",
+        "--seed",
+        "1",
+        "--block-time",
+        "300ms",
+        "--base-port",
+        &base,
+    ]);
+    assert!(up.contains("is up"), "{up}");
+    assert!(up.contains("first block committed"), "{up}");
+    eprintln!("up took {:.1} s", started.elapsed().as_secs_f64());
+
+    // A second `up` on a running testnet is refused, with the way out.
+    let again = net.testnet(&["up", "--base-port", &base]);
+    assert!(!again.status.success());
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(err.contains("synod-testnet down --dir"), "{err}");
+
+    // The synod CLI: a transfer from the faucet, then the proved balance.
+    let state = net.state();
+    let rpc = format!(
+        "http://127.0.0.1:{}",
+        state["nodes"][0]["ports"]["rpc"].as_u64().unwrap()
+    );
+    synod(&synod_bin, &net, &rpc, &["keys", "add", "e2e-user"]);
+    let sent = synod(
+        &synod_bin,
+        &net,
+        &rpc,
+        &["tx", "transfer", "--from", "faucet", "e2e-user", "7syn"],
+    );
+    assert_eq!(sent["code"].as_u64(), Some(0), "{sent}");
+    let account = synod(
+        &synod_bin,
+        &net,
+        &rpc,
+        &["query", "account", "e2e-user", "--prove"],
+    );
+    assert_eq!(account["proof"]["verified"], Value::Bool(true), "{account}");
+    assert_eq!(usyn(&account["value"]["balance"]), 7_000_000, "{account}");
+
+    // Kill validator 2: the other three go on.
+    net.ok(&["kill", "2"]);
+    let status = net.status();
+    assert_eq!(status["nodes"][2]["process"], "dead", "{status}");
+    let h0 = net.height("validator-0").unwrap();
+    wait_until(
+        60,
+        "three validators advancing without validator-2",
+        || {
+            let hs = net.heights();
+            [0usize, 1, 3]
+                .iter()
+                .all(|&i| hs[i].1.unwrap_or(0) >= h0 + 3)
+        },
+        || net.logs("validator-0"),
+    );
+
+    // Restart it: it catches up.
+    net.ok(&["restart", "2"]);
+    wait_until(
+        90,
+        "validator-2 catching up",
+        || {
+            let top = net.height("validator-0").unwrap_or(u64::MAX);
+            net.height("validator-2").unwrap_or(0) + 1 >= top
+        },
+        || net.logs("validator-2"),
+    );
+
+    // Join: a fifth validator, registered by a tx, in the active set and signing.
+    let joined = net.testnet(&["join", "--name", "newcomer"]);
+    assert!(
+        joined.status.success(),
+        "join failed: {}\n{}",
+        text(&joined),
+        net.logs("newcomer")
+    );
+    let out = String::from_utf8_lossy(&joined.stdout);
+    assert!(out.contains("in the active set"), "{out}");
+    assert!(out.contains("last commit of block"), "{out}");
+    let status = net.status();
+    let newcomer = status["validators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["moniker"] == "newcomer")
+        .unwrap_or_else(|| panic!("newcomer not in the validator set: {status}"));
+    assert_eq!(newcomer["active"], Value::Bool(true), "{status}");
+    assert_eq!(status["nodes"].as_array().unwrap().len(), 5);
+
+    // Down: no process left.
+    let pids = net.pids();
+    assert_eq!(pids.len(), 10, "two processes per node: {pids:?}");
+    net.ok(&["down"]);
+    for (pid, home) in &pids {
+        assert!(!alive(*pid, home), "pid {pid} of {home} survived down");
+    }
+    // The stopped directory is stale now: up wants --reset.
+    let stale = net.testnet(&["up", "--base-port", &base]);
+    assert!(!stale.status.success());
+    let err = String::from_utf8_lossy(&stale.stderr);
+    assert!(err.contains("--reset"), "{err}");
+    eprintln!("whole e2e took {:.1} s", started.elapsed().as_secs_f64());
+}
+
+#[test]
+fn a_port_in_use_is_named_with_the_node_that_needs_it() {
+    bins();
+    let net = Net::new();
+    let base = free_port_block(40);
+    let _hold = TcpListener::bind(("127.0.0.1", base + 11)).unwrap();
+    let out = net.testnet(&["up", "--base-port", &base.to_string()]);
+    assert!(!out.status.success(), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("port {}", base + 11)), "{err}");
+    assert!(err.contains("rpc of validator-1"), "{err}");
+    assert!(err.contains("--base-port"), "{err}");
+    assert!(net.pids().is_empty());
+}
+
+#[test]
+fn a_missing_binary_is_named_with_the_command_that_builds_it() {
+    let net = Net::new();
+    let empty = tempfile::tempdir().unwrap();
+    let out = net.testnet(&["up", "--bin-dir", empty.path().to_str().unwrap()]);
+    assert!(!out.status.success(), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("synod-app not found"), "{err}");
+    assert!(
+        err.contains("cargo build -p synod-abci-app --bin synod-app"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_cometbft_engine_needs_cometbft_on_path() {
+    bins();
+    let net = Net::new();
+    let out = Command::new(TESTNET_BIN)
+        .args(["up", "--engine", "cometbft", "--dir"])
+        .arg(&net.dir)
+        .env("PATH", "/nonexistent")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("install CometBFT v0.38 or use --engine embedded"),
+        "{err}"
+    );
+}
