@@ -58,35 +58,59 @@ enum Command {
         /// Redraw every second until Ctrl-C.
         #[arg(long)]
         watch: bool,
+        /// `json`: one JSON document (for scripts).
         #[arg(long, value_enum, default_value = "text")]
         output: Output,
     },
     /// SIGKILL a node's app and node processes.
-    Kill { node: String },
+    Kill {
+        /// The node: its name (`validator-2`), home (`node2`) or index (`2`).
+        node: String,
+    },
     /// Start a node again on its home (also resumes and heals it).
-    Restart { node: String },
+    Restart {
+        /// The node: its name (`validator-2`), home (`node2`) or index (`2`).
+        node: String,
+    },
     /// SIGSTOP a node's processes.
-    Pause { node: String },
+    Pause {
+        /// The node: its name (`validator-2`), home (`node2`) or index (`2`).
+        node: String,
+    },
     /// SIGCONT a paused node's processes.
-    Resume { node: String },
+    Resume {
+        /// The node: its name (`validator-2`), home (`node2`) or index (`2`).
+        node: String,
+    },
     /// Restart a node with no peers on a fresh p2p port: a network partition.
-    Isolate { node: String },
+    Isolate {
+        /// The node: its name (`validator-2`), home (`node2`) or index (`2`).
+        node: String,
+    },
     /// Give an isolated node its peers back.
-    Heal { node: String },
+    Heal {
+        /// The node: its name (`validator-2`), home (`node2`) or index (`2`).
+        node: String,
+    },
     /// Add a validator the operator's way: genesis from RPC, sync, fund, register.
     Join(join::JoinArgs),
     /// Print a node's log (the consensus node's, or the app's with --app).
     Logs {
+        /// The node: its name (`validator-2`), home (`node2`) or index (`2`).
         node: String,
+        /// The app's log (`synod-app`) instead of the consensus node's.
         #[arg(long)]
         app: bool,
+        /// Keep printing new lines as they are written (Ctrl-C ends it).
         #[arg(long, short)]
         follow: bool,
+        /// How many of the last lines to print first.
         #[arg(long, default_value_t = 50)]
         lines: usize,
     },
     /// Stop every process (SIGTERM, then SIGKILL after 10 s); --clean removes DIR.
     Down {
+        /// Also remove DIR (homes, keys, logs) once every process is gone.
         #[arg(long)]
         clean: bool,
     },

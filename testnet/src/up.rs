@@ -60,6 +60,7 @@ pub struct UpArgs {
     /// Target block time (CometBFT's timeout_commit), e.g. 500ms, 1s.
     #[arg(long, default_value = "500ms")]
     pub block_time: String,
+    /// The chain id written into the genesis (at most 50 characters).
     #[arg(long, default_value = "synod-local")]
     pub chain_id: String,
     /// Where synod-app and synod-node are (default: next to synod-testnet, then PATH).
