@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use malachitebft_app_channel::app::config::{
-    ConsensusConfig, NodeConfig, P2pConfig, ValueSyncConfig,
+    ConsensusConfig, DiscoveryConfig, NodeConfig, P2pConfig, ValueSyncConfig,
 };
 use malachitebft_app_channel::app::engine::host::{Next, SyncedValueOutcome};
 use malachitebft_app_channel::app::net::Multiaddr;
@@ -53,6 +53,9 @@ pub struct NodeSettings {
     pub node_key: [u8; 32],
     pub listen_addr: Multiaddr,
     pub persistent_peers: Vec<Multiaddr>,
+    /// Learn peers from the connected ones and dial them (CometBFT's
+    /// `p2p.pex`), so a node that lists one peer still reaches every validator.
+    pub peer_discovery: bool,
     pub abci_address: String,
     pub timeouts: LinearTimeouts,
     /// Target duration of a height (CometBFT's `timeout_commit`, roughly).
@@ -333,6 +336,10 @@ pub async fn start(
             p2p: P2pConfig {
                 listen_addr: settings.listen_addr.clone(),
                 persistent_peers: settings.persistent_peers.clone(),
+                discovery: DiscoveryConfig {
+                    enabled: settings.peer_discovery,
+                    ..DiscoveryConfig::default()
+                },
                 ..P2pConfig::default()
             },
             ..ConsensusConfig::default()

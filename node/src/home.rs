@@ -10,6 +10,7 @@
 //! | `priv_validator_key_file`, `node_key_file` | `consensus_key`, `node_key` (the 32-byte seeds) |
 //! | `p2p.laddr` `tcp://HOST:PORT` | `listen_addr` `/ip4/HOST/tcp/PORT` |
 //! | `p2p.persistent_peers` `id@HOST:PORT` or multiaddrs | `persistent_peers` (the CometBFT node id is dropped: libp2p peers authenticate themselves) |
+//! | `p2p.pex` | `peer_discovery` (Malachite's discovery: dial the peers the connected ones know) |
 //! | `proxy_app` `tcp://HOST:PORT` or `unix://PATH` (with `abci = "socket"`) | `abci_address` |
 //! | `consensus.timeout_*` | `timeouts`; `rebroadcast` = propose + prevote + precommit, `max_timeout` = 12 times that, at least 60 s |
 //! | `consensus.timeout_commit` | `target_block_time` (0: none) |
@@ -117,6 +118,7 @@ pub fn settings_from(loaded: &LoadedHome) -> Result<NodeSettings, HomeError> {
         node_key: loaded.node_key.0.to_seed(),
         listen_addr: listen_multiaddr(&config.p2p.laddr).map_err(setting("p2p.laddr"))?,
         persistent_peers,
+        peer_discovery: config.p2p.pex,
         abci_address: abci_address(&config.proxy_app).map_err(setting("proxy_app"))?,
         timeouts: timeouts(&config.consensus),
         target_block_time: Some(config.consensus.timeout_commit).filter(|d| !d.is_zero()),

@@ -50,6 +50,7 @@ async fn a_single_validator_commits_blocks_and_includes_a_submitted_tx() {
             .parse()
             .unwrap(),
         persistent_peers: vec![],
+        peer_discovery: false,
         abci_address: format!(
             "unix://{}",
             dir.path().join("app").join("abci.sock").display()
@@ -123,6 +124,7 @@ fn settings(
             .filter(|(j, _)| *j != i)
             .map(|(_, a)| a.clone())
             .collect(),
+        peer_discovery: false,
         abci_address: format!(
             "unix://{}",
             dir.join(format!("app{i}")).join("abci.sock").display()

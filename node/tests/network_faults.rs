@@ -92,7 +92,8 @@ async fn an_equivocating_process_is_tombstoned_and_a_registered_one_joins() {
     config.proxy_app = format!("tcp://127.0.0.1:{}", ports.abci);
     config.rpc.laddr = format!("tcp://127.0.0.1:{}", ports.rpc);
     config.p2p.laddr = format!("tcp://127.0.0.1:{}", ports.p2p);
-    config.p2p.persistent_peers = homes
+    // It lists one peer only: peer exchange (`p2p.pex`, on by default) finds the others.
+    config.p2p.persistent_peers = homes[1..2]
         .iter()
         .map(|h| format!("{}@{}", h.node_id, h.p2p_laddr.trim_start_matches("tcp://")))
         .collect();
@@ -117,6 +118,18 @@ async fn an_equivocating_process_is_tombstoned_and_a_registered_one_joins() {
     vals.push(fifth);
     let h = vals[0].height().await.unwrap();
     wait_all_at(&vals, &[0, 4], h + 1, 120).await;
+    let mut peers = 0;
+    for _ in 0..150 {
+        peers = vals[4].rpc.net_info().await.map_or(0, |n| n.n_peers);
+        if peers >= 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        peers >= 4,
+        "the fifth node listed one peer and found only {peers} of the 4 others"
+    );
 
     let mut registrant = user.clone();
     let tx = registrant.sign(TxBody::RegisterValidator {
@@ -153,6 +166,37 @@ async fn an_equivocating_process_is_tombstoned_and_a_registered_one_joins() {
             vals[4].explain()
         )
     });
+    // The RPC shows the signatures the block carries: more than 2/3 of the
+    // power of the set that signed them, on every node (one node's own
+    // certificate may hold another quorum).
+    for v in [&vals[2], &vals[4]] {
+        for height in signed_at - 3..=signed_at {
+            let block = v.rpc.block(height as u32).await.unwrap().block;
+            let commit = block.last_commit.expect("a last commit");
+            let set = v
+                .rpc
+                .validators(height as u32 - 1, tendermint_rpc::Paging::All)
+                .await
+                .unwrap()
+                .validators;
+            let power = |a: &tendermint::account::Id| {
+                set.iter()
+                    .find(|x| x.address == *a)
+                    .map_or(0, |x| x.power.value())
+            };
+            let total: u64 = set.iter().map(|x| x.power.value()).sum();
+            let signed: u64 = commit
+                .signatures
+                .iter()
+                .filter_map(|s| s.validator_address())
+                .map(|a| power(&a))
+                .sum();
+            assert!(
+                3 * signed > 2 * total,
+                "block {height}'s last commit shows {signed} of {total} power signed"
+            );
+        }
+    }
     let set = vals[2]
         .rpc
         .validators(signed_at as u32, tendermint_rpc::Paging::All)

@@ -38,6 +38,7 @@ fn rpc_settings(dir: &std::path::Path, moniker: &str, node_key: [u8; 32]) -> Nod
             .parse()
             .unwrap(),
         persistent_peers: vec![],
+        peer_discovery: false,
         abci_address: format!("unix://{}", dir.join("app").join("abci.sock").display()),
         timeouts: Default::default(),
         target_block_time: Some(Duration::from_millis(200)),

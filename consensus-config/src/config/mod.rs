@@ -73,6 +73,9 @@ pub struct P2pConfig {
     pub addr_book_strict: bool,
     /// Allow several peers from one IP (must be true for a loopback network).
     pub allow_duplicate_ip: bool,
+    /// Peer exchange: learn more peers from the connected ones and dial them
+    /// (the embedded node's peer discovery).
+    pub pex: bool,
 }
 
 /// `[mempool]` limits.
@@ -159,6 +162,7 @@ impl Default for P2pConfig {
             persistent_peers: Vec::new(),
             addr_book_strict: true,
             allow_duplicate_ip: false,
+            pex: true,
         }
     }
 }
@@ -276,6 +280,7 @@ mod tests {
                 persistent_peers: vec!["aa@127.0.0.1:1".into(), "/ip4/127.0.0.1/tcp/2".into()],
                 addr_book_strict: false,
                 allow_duplicate_ip: true,
+                pex: false,
             },
             mempool: MempoolConfig {
                 size: 7,

@@ -122,7 +122,7 @@ flush_throttle_timeout = "100ms"
 max_packet_msg_payload_size = 1024
 send_rate = 5120000
 recv_rate = 5120000
-pex = true
+pex = {pex}
 seed_mode = false
 private_peer_ids = ""
 # true to let several peers share one IP (loopback networks)
@@ -245,6 +245,7 @@ namespace = "cometbft"
             persistent_peers = s(&self.p2p.persistent_peers.join(",")),
             addr_book_strict = self.p2p.addr_book_strict,
             allow_duplicate_ip = self.p2p.allow_duplicate_ip,
+            pex = self.p2p.pex,
             mempool_size = self.mempool.size,
             max_txs_bytes = self.mempool.max_txs_bytes,
             cache_size = self.mempool.cache_size,

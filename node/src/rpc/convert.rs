@@ -11,7 +11,7 @@ use tendermint::{
 };
 use tendermint_proto::v0_38::abci as pb;
 
-use crate::{block::BlockTime, block::DecidedBlock, codec::decode_certificate, store::BlockStore};
+use crate::{block::BlockTime, block::DecidedBlock, store::BlockStore};
 
 /// Why a stored record could not be shown.
 pub type ConvertError = String;
@@ -71,8 +71,8 @@ pub fn header(
     })
 }
 
-/// The commit of height `h` as the next block records it: who signed, with
-/// the signatures from the stored certificate.
+/// The commit of height `h` as the next block records it: who signed, and
+/// their precommit signatures.
 pub fn commit(store: &BlockStore, h: u64) -> Result<Option<block::Commit>, ConvertError> {
     let (Some(decided), Some(next)) = (
         store.block(h).map_err(|e| e.to_string())?,
@@ -80,31 +80,27 @@ pub fn commit(store: &BlockStore, h: u64) -> Result<Option<block::Commit>, Conve
     ) else {
         return Ok(None);
     };
-    let certificate = match store.certificate(h).map_err(|e| e.to_string())? {
-        Some(bytes) => Some(decode_certificate(&bytes).map_err(|e| e.to_string())?),
-        None => None,
-    };
-    let signature_of = |address: [u8; 20]| {
-        certificate.as_ref().and_then(|c| {
-            c.commit_signatures
-                .iter()
-                .find(|s| s.address.0 == address)
-                .and_then(|s| {
-                    tendermint::Signature::try_from(s.signature.to_bytes().as_slice()).ok()
-                })
-        })
-    };
     let timestamp = time(next.time)?;
     let signatures = next
         .last_commit
         .iter()
-        .map(|v| match (v.signed, signature_of(v.address)) {
-            (true, Some(signature)) => block::CommitSig::BlockIdFlagCommit {
-                validator_address: account::Id::new(v.address),
-                timestamp,
-                signature: Some(signature),
-            },
-            _ => block::CommitSig::BlockIdFlagAbsent,
+        // The signatures are the ones the next block carries (its proposer's
+        // certificate, checked by every validator), not this node's own
+        // certificate, which may hold a different quorum of precommits.
+        .map(|v| {
+            match (
+                v.signed,
+                v.signature
+                    .as_ref()
+                    .map(|s| tendermint::Signature::try_from(s.as_slice())),
+            ) {
+                (true, Some(Ok(signature))) => block::CommitSig::BlockIdFlagCommit {
+                    validator_address: account::Id::new(v.address),
+                    timestamp,
+                    signature: Some(signature),
+                },
+                _ => block::CommitSig::BlockIdFlagAbsent,
+            }
         })
         .collect();
     Ok(Some(block::Commit {
