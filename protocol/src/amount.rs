@@ -19,7 +19,7 @@ pub enum AmountError {
     Overflow { a: u128, b: u128 },
     #[error("amount underflow: {a} - {b} usyn is negative")]
     Underflow { a: u128, b: u128 },
-    #[error("{input:?} is not an amount: expected digits with an optional `syn` or `usyn` suffix")]
+    #[error("{input:?} is not an amount: expected usyn digits (`5000`, `5000usyn`) or syn with up to 6 decimals (`12syn`, `2.5syn`)")]
     Parse { input: String },
 }
 
@@ -100,24 +100,41 @@ impl fmt::Debug for Amount {
 impl FromStr for Amount {
     type Err = AmountError;
 
-    /// Parses `123`, `123usyn` or `5syn`.
+    /// Parses `123`, `123usyn`, `5syn` or `2.5syn` (at most 6 decimals: 1 usyn).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let err = || AmountError::Parse {
             input: s.to_string(),
         };
         let t = s.trim();
-        let (digits, scale) = if let Some(d) = t.strip_suffix("usyn") {
+        let (number, per_unit) = if let Some(d) = t.strip_suffix("usyn") {
             (d, 1)
         } else if let Some(d) = t.strip_suffix("syn") {
             (d, USYN_PER_SYN)
         } else {
             (t, 1)
         };
-        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        let (whole, fraction) = match number.split_once('.') {
+            // usyn is indivisible: only syn amounts have decimals.
+            Some((w, f)) if per_unit == USYN_PER_SYN && !f.is_empty() && f.len() <= 6 => (w, f),
+            Some(_) => return Err(err()),
+            None => (number, ""),
+        };
+        let digits = |d: &str| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit());
+        if !digits(whole) || !(fraction.is_empty() || digits(fraction)) {
             return Err(err());
         }
-        let n: u128 = digits.parse().map_err(|_| err())?;
-        n.checked_mul(scale).map(Amount).ok_or_else(err)
+        let n: u128 = whole.parse().map_err(|_| err())?;
+        // "2.5" syn: 2 * 10^6 + 5 * 10^5 usyn.
+        let fraction_usyn: u128 = if fraction.is_empty() {
+            0
+        } else {
+            let padded = format!("{fraction:0<6}");
+            padded.parse().map_err(|_| err())?
+        };
+        n.checked_mul(per_unit)
+            .and_then(|u| u.checked_add(fraction_usyn))
+            .map(Amount)
+            .ok_or_else(err)
     }
 }
 
@@ -194,5 +211,23 @@ mod tests {
         assert_eq!("42".parse::<Amount>().unwrap(), Amount(42));
         assert!("-1".parse::<Amount>().is_err());
         assert!("syn".parse::<Amount>().is_err());
+        assert_eq!("2.5syn".parse::<Amount>().unwrap(), Amount(2_500_000));
+        assert_eq!("0.000001syn".parse::<Amount>().unwrap(), Amount(1));
+        assert_eq!(
+            "12.345678syn".parse::<Amount>().unwrap(),
+            Amount(12_345_678)
+        );
+        for bad in [
+            "1.2345678syn",
+            "1.5usyn",
+            "1.5",
+            ".5syn",
+            "5.syn",
+            "1.-5syn",
+            "1..5syn",
+        ] {
+            let e = bad.parse::<Amount>().unwrap_err().to_string();
+            assert!(e.contains("up to 6 decimals"), "{bad}: {e}");
+        }
     }
 }

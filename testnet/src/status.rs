@@ -346,7 +346,11 @@ pub fn render(s: &NetworkStatus) -> String {
                 v.operator,
                 stake.trim_end_matches(" syn"),
                 v.power,
-                format!("{}ppm", v.reputation_ppm),
+                format!(
+                    "{}.{:02}%",
+                    v.reputation_ppm / 10_000,
+                    (v.reputation_ppm % 10_000) / 100
+                ),
                 if v.active { "yes" } else { "no" },
                 v.status
             );

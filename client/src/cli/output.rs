@@ -1,5 +1,7 @@
 //! Text for people, or one JSON document on stdout for scripts.
 
+use std::io::Write;
+
 use serde_json::{json, Value};
 use synod_client::{ClientError, TxOutcome};
 
@@ -16,14 +18,27 @@ impl Output {
     /// Prints `json` or `text`, whichever this mode asks for.
     pub fn emit(self, json: Value, text: impl FnOnce() -> String) {
         match self {
-            Output::Json => println!("{json}"),
+            Output::Json => print_line(&json.to_string()),
             Output::Text => {
                 let t = text();
                 if !t.is_empty() {
-                    println!("{}", t.trim_end());
+                    print_line(t.trim_end());
                 }
             }
         }
+    }
+}
+
+/// Writes one line to stdout. A closed pipe (`synod ... | head`) ends the
+/// process quietly, as for any Unix filter, instead of panicking.
+fn print_line(line: &str) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = writeln!(out, "{line}").and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to stdout: {e}");
+        std::process::exit(1);
     }
 }
 
@@ -57,7 +72,7 @@ pub fn report_error(output: Output, e: &anyhow::Error) {
                 _ => {}
             }
         }
-        println!("{doc}");
+        print_line(&doc.to_string());
     }
 }
 

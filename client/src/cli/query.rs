@@ -239,6 +239,11 @@ fn status_text(s: &ValidatorStatus) -> String {
     }
 }
 
+/// A ppm score as a percentage with two decimals (`101800` -> `10.18%`).
+fn percent(ppm: u64) -> String {
+    format!("{}.{:02}%", ppm / 10_000, (ppm % 10_000) / 100)
+}
+
 fn validators_table(list: &[ValidatorSummary]) -> String {
     if list.is_empty() {
         return "no validators".into();
@@ -253,7 +258,7 @@ fn validators_table(list: &[ValidatorSummary]) -> String {
             v.validator.operator.to_string(),
             v.validator.moniker,
             v.power,
-            v.reputation,
+            percent(v.reputation),
             if v.active { "yes" } else { "no" },
             v.validator.self_bond.to_syn_string(),
             status_text(&v.validator.status)
