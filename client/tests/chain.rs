@@ -484,3 +484,93 @@ fn the_synod_binary_imports_a_key_sends_and_proves_the_balance() {
     assert!(doc["code"].as_u64().unwrap() > 0, "{doc}");
     assert!(doc["log"].as_str().unwrap().contains("nonce"), "{doc}");
 }
+
+/// The staking commands of the `synod` binary against the chain: bond,
+/// unbond (then the unbonding entry), unjail refused with the chain's code
+/// and reason, and register-validator of a second key reading the consensus
+/// key from a home.
+#[test]
+fn the_synod_binary_bonds_unbonds_and_shows_refusals() {
+    let chain = Chain::start(&[]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(chain.client_at_height(2));
+    let tmp = tempfile::tempdir().unwrap();
+    let keyring = tmp.path().join("keys");
+    let operator_key = chain.home.home.join("config").join("operator_key.json");
+    let import = chain.synod(
+        &keyring,
+        &[
+            "keys",
+            "import",
+            "validator",
+            operator_key.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        import.status.success(),
+        "{}",
+        String::from_utf8_lossy(&import.stderr)
+    );
+    let json = |args: &[&str]| {
+        let mut all = vec!["--output", "json"];
+        all.extend_from_slice(args);
+        json_of(&chain.synod(&keyring, &all))
+    };
+    let self_bond = |doc: &serde_json::Value| -> u128 {
+        doc["value"]["self_bond"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no self_bond in {doc}"))
+    };
+    let before = self_bond(&json(&["query", "validator", "validator", "--prove"]));
+
+    let bonded = json(&["tx", "bond", "--from", "validator", "2.5syn"]);
+    assert_eq!(bonded["code"], 0, "{bonded}");
+    let after_bond = json(&["query", "validator", "validator", "--prove"]);
+    assert_eq!(self_bond(&after_bond), before + 2_500_000, "{after_bond}");
+    assert_eq!(after_bond["proof"]["verified"], true, "{after_bond}");
+
+    let unbonded = json(&["tx", "unbond", "--from", "validator", "1syn"]);
+    assert_eq!(unbonded["code"], 0, "{unbonded}");
+    let after_unbond = json(&["query", "validator", "validator"]);
+    assert_eq!(
+        self_bond(&after_unbond),
+        before + 1_500_000,
+        "{after_unbond}"
+    );
+    let unbonding = json(&["query", "unbonding", "validator", "--prove"]);
+    assert!(
+        unbonding.to_string().contains("1000000"),
+        "the 1 syn being unbonded is not listed: {unbonding}"
+    );
+
+    // Not jailed: the chain refuses, and the CLI shows its code and reason.
+    let out = chain.synod(&keyring, &["tx", "unjail", "--from", "validator"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("code 16"), "{stderr}");
+    assert!(stderr.to_lowercase().contains("not jailed"), "{stderr}");
+
+    // Registering the same consensus key twice is refused (code 14 or 15).
+    let out = chain.synod(
+        &keyring,
+        &[
+            "--output",
+            "json",
+            "tx",
+            "register-validator",
+            "--from",
+            "validator",
+            "--moniker",
+            "again",
+            "--self-bond",
+            "1000syn",
+            "--node-home",
+            chain.home.home.to_str().unwrap(),
+        ],
+    );
+    assert!(!out.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let code = doc["code"].as_u64().unwrap_or(0);
+    assert!(code == 14 || code == 15, "{doc}");
+}
