@@ -6,4 +6,15 @@
 pub mod circuit;
 pub mod interp;
 pub mod ir;
+pub mod merkle;
+pub mod onnx;
 pub mod trace;
+
+pub use interp::{execute_node, run, InterpError, Interpreter, Tensor};
+pub use ir::{
+    verify_node_proof, IrError, LoadedModel, Model, ModelId, ModelInfo, Node, Op, Requant,
+    TensorId, IR_VERSION,
+};
+pub use trace::{
+    run_traced, verify_step, Execution, StepError, StepVerdict, StepWitness, Trace, TraceRoot,
+};

@@ -1,0 +1,261 @@
+//! Columns, gates and lookups of the model circuit.
+//!
+//! Layout, per dense output neuron (`C = max(ceil(inputs / MAC_WIDTH), 3)`):
+//!
+//! ```text
+//! row      x[0..16]        w[0..16] (fixed)      acc     bias   y  b_hi b_lo limb[0..3]
+//! r        x chunk 0       weights chunk 0       bias    bias
+//! r+1..    x chunk c       weights chunk c       partial
+//! r+C      -               m 2^s 2^(s-1)         acc            y  b_hi b_lo slots 0..2
+//!                          2^(72-s) zy lo
+//! r+C+1..3 (next neuron's MAC rows)                                          slots 3..11
+//! ```
+//!
+//! `q_mac` on MAC rows: `acc(next) = acc + sum_j x_j * w_j` (16 MACs a row);
+//! `q_bias` on the first: `acc = bias`; `q_requant` on the result row proves
+//! the contract's requantization, clamp and an optional fused ReLU (a lower
+//! clamp bound `lo`, see [`RequantGate`]). The twelve limb slots of a result
+//! row are the three limb columns over four rows; each limb column is
+//! range-checked to `0..256` by an (ungated) lookup, so every slot is a byte.
+
+use halo2_proofs::{
+    pasta::Fp,
+    plonk::{
+        Advice, Column, ConstraintSystem, Constraints, Expression, Fixed, Instance, Selector,
+        TableColumn,
+    },
+    poly::Rotation,
+};
+
+/// Multiply-accumulates per row (advice `x` columns and fixed weight columns).
+pub const MAC_WIDTH: usize = 16;
+/// Advice columns holding range-checked bytes.
+pub const LIMB_COLUMNS: usize = 3;
+/// Rows of limb columns a requantization uses, starting at its result row.
+pub const REQUANT_ROWS: usize = 4;
+/// Bytes of the requantization slack (a value in `0..2^72`).
+pub const SLACK_LIMBS: usize = 9;
+/// Bits of the slack: the in-range remainder `r < 2^s` is checked as
+/// `r * 2^(SLACK_BITS - s) < 2^SLACK_BITS`.
+pub const SLACK_BITS: u32 = 72;
+/// Limb slot holding `y - lo` (proves `y >= lo`).
+pub const SLOT_Y_MINUS_LO: usize = SLACK_LIMBS;
+/// Limb slot holding `y + 128` (proves `y <= 127`).
+pub const SLOT_Y_PLUS_128: usize = SLACK_LIMBS + 1;
+
+/// Where limb slot `slot` of a requantization lives: (column, row offset).
+pub const fn limb_slot(slot: usize) -> (usize, usize) {
+    (slot % LIMB_COLUMNS, slot / LIMB_COLUMNS)
+}
+
+/// The circuit's columns and selectors. The same for every model: the model
+/// lives in the fixed columns' values, never in the shape of the circuit.
+#[derive(Clone, Debug)]
+pub struct ModelConfig {
+    /// MAC inputs (activations), copy-constrained to where they were produced.
+    pub x: [Column<Advice>; MAC_WIDTH],
+    /// Weights on MAC rows; requantization constants on result rows.
+    pub w: [Column<Fixed>; MAC_WIDTH],
+    /// Running accumulator; also the input of a standalone ReLU row.
+    pub acc: Column<Advice>,
+    /// Bias, at the first row of each neuron.
+    pub bias: Column<Fixed>,
+    /// Int8 outputs of requantization and ReLU rows.
+    pub y: Column<Advice>,
+    /// Requantization branch: the result clamped high (`y = 127`).
+    pub b_hi: Column<Advice>,
+    /// Requantization branch: the result clamped low (`y = lo`).
+    pub b_lo: Column<Advice>,
+    /// Byte limbs, each looked up in `byte_table`.
+    pub limbs: [Column<Advice>; LIMB_COLUMNS],
+    /// Public input values, then public output values.
+    pub instance: Column<Instance>,
+    /// `0..256`.
+    pub byte_table: TableColumn,
+    /// Enables the MAC gate.
+    pub q_mac: Selector,
+    /// Enables `acc = bias`.
+    pub q_bias: Selector,
+    /// Enables the requantization gate.
+    pub q_requant: Selector,
+    /// Enables the standalone ReLU gate.
+    pub q_relu: Selector,
+}
+
+/// Fixed-column positions of a requantization's constants on its result row.
+#[derive(Clone, Copy, Debug)]
+pub struct RequantGate;
+
+impl RequantGate {
+    /// `m`.
+    pub const MULTIPLIER: usize = 0;
+    /// `2^s`.
+    pub const TWO_POW_S: usize = 1;
+    /// `2^(s-1)`.
+    pub const HALF: usize = 2;
+    /// `2^(72-s)`.
+    pub const REMAINDER_SCALE: usize = 3;
+    /// `zy`.
+    pub const ZERO_POINT: usize = 4;
+    /// `lo`: -128, or the zero point of a ReLU fused into this layer.
+    pub const LOWER_BOUND: usize = 5;
+}
+
+/// Fixed-column position of a standalone ReLU's zero point.
+pub const RELU_ZERO_POINT: usize = 0;
+
+impl ModelConfig {
+    /// Allocates the columns and declares every gate and lookup.
+    pub fn configure(meta: &mut ConstraintSystem<Fp>) -> Self {
+        let x = std::array::from_fn(|_| meta.advice_column());
+        let w = std::array::from_fn(|_| meta.fixed_column());
+        let acc = meta.advice_column();
+        let bias = meta.fixed_column();
+        let y = meta.advice_column();
+        let b_hi = meta.advice_column();
+        let b_lo = meta.advice_column();
+        let limbs = std::array::from_fn(|_| meta.advice_column());
+        let instance = meta.instance_column();
+        let byte_table = meta.lookup_table_column();
+        for column in x {
+            meta.enable_equality(column);
+        }
+        meta.enable_equality(acc);
+        meta.enable_equality(y);
+        meta.enable_equality(instance);
+
+        let config = Self {
+            x,
+            w,
+            acc,
+            bias,
+            y,
+            b_hi,
+            b_lo,
+            limbs,
+            instance,
+            byte_table,
+            q_mac: meta.selector(),
+            q_bias: meta.selector(),
+            q_requant: meta.selector(),
+            q_relu: meta.selector(),
+        };
+        config.mac_gates(meta);
+        config.requant_gate(meta);
+        config.relu_gate(meta);
+        for column in limbs {
+            meta.lookup(|cells| vec![(cells.query_advice(column, Rotation::cur()), byte_table)]);
+        }
+        config
+    }
+
+    fn mac_gates(&self, meta: &mut ConstraintSystem<Fp>) {
+        meta.create_gate("mac", |cells| {
+            let q = cells.query_selector(self.q_mac);
+            let acc = cells.query_advice(self.acc, Rotation::cur());
+            let next = cells.query_advice(self.acc, Rotation::next());
+            let sum = (0..MAC_WIDTH).fold(acc, |sum, j| {
+                sum + cells.query_advice(self.x[j], Rotation::cur()) * cells.query_fixed(self.w[j])
+            });
+            Constraints::with_selector(q, [("acc(next) = acc + x.w", next - sum)])
+        });
+        meta.create_gate("bias", |cells| {
+            let q = cells.query_selector(self.q_bias);
+            let acc = cells.query_advice(self.acc, Rotation::cur());
+            let bias = cells.query_fixed(self.bias);
+            Constraints::with_selector(q, [("acc = bias", acc - bias)])
+        });
+    }
+
+    /// With `V = acc * m + 2^(s-1)` (exact: `|V| < 2^63`), `t = (V >> s) + zy`
+    /// and `y` a byte-checked int8 with `y >= lo`, exactly one branch holds:
+    ///
+    /// - in range (`b_hi = b_lo = 0`): `slack = (V - (y - zy) 2^s) 2^(72-s)`;
+    ///   `slack` in `0..2^72` means `0 <= V - (y - zy) 2^s < 2^s`, so `y = t`.
+    /// - high (`b_hi = 1`): `y = 127` and `slack = V - (128 - zy) 2^s >= 0`,
+    ///   so `t >= 128`.
+    /// - low (`b_lo = 1`): `y = lo` and `slack = (lo - zy + 1) 2^s - 1 - V >= 0`,
+    ///   so `t <= lo`.
+    ///
+    /// Every term is below `2^142` in absolute value, far from the field
+    /// modulus, so the field equations are the integer ones.
+    fn requant_gate(&self, meta: &mut ConstraintSystem<Fp>) {
+        meta.create_gate("requantize", |cells| {
+            let q = cells.query_selector(self.q_requant);
+            let acc = cells.query_advice(self.acc, Rotation::cur());
+            let y = cells.query_advice(self.y, Rotation::cur());
+            let b_hi = cells.query_advice(self.b_hi, Rotation::cur());
+            let b_lo = cells.query_advice(self.b_lo, Rotation::cur());
+            let mut fixed = |i: usize| cells.query_fixed(self.w[i]);
+            let m = fixed(RequantGate::MULTIPLIER);
+            let two_s = fixed(RequantGate::TWO_POW_S);
+            let half = fixed(RequantGate::HALF);
+            let scale = fixed(RequantGate::REMAINDER_SCALE);
+            let zy = fixed(RequantGate::ZERO_POINT);
+            let lo = fixed(RequantGate::LOWER_BOUND);
+            let mut slot = |s: usize| {
+                let (column, row) = limb_slot(s);
+                cells.query_advice(self.limbs[column], Rotation(row as i32))
+            };
+            let slack = (0..SLACK_LIMBS)
+                .rev()
+                .fold(Expression::Constant(Fp::zero()), |sum, i| {
+                    sum * Expression::Constant(Fp::from(256)) + slot(i)
+                });
+            let y_minus_lo = slot(SLOT_Y_MINUS_LO);
+            let y_plus_128 = slot(SLOT_Y_PLUS_128);
+
+            let one = || Expression::Constant(Fp::one());
+            let c = |v: u64| Expression::Constant(Fp::from(v));
+            let v = acc * m + half;
+            let in_range = (v.clone() - (y.clone() - zy.clone()) * two_s.clone()) * scale;
+            let high = v.clone() - (c(128) - zy.clone()) * two_s.clone();
+            let low = (lo.clone() - zy + one()) * two_s - one() - v;
+            let branch = (one() - b_hi.clone() - b_lo.clone()) * in_range
+                + b_hi.clone() * high
+                + b_lo.clone() * low;
+            Constraints::with_selector(
+                q,
+                [
+                    ("slack", slack - branch),
+                    ("b_hi boolean", b_hi.clone() * (one() - b_hi.clone())),
+                    ("b_lo boolean", b_lo.clone() * (one() - b_lo.clone())),
+                    ("one branch", b_hi.clone() * b_lo.clone()),
+                    ("high gives 127", b_hi * (y.clone() - c(127))),
+                    ("low gives lo", b_lo * (y.clone() - lo.clone())),
+                    ("y >= lo", y_minus_lo - (y.clone() - lo)),
+                    ("y <= 127", y_plus_128 - (y + c(128))),
+                ],
+            )
+        });
+    }
+
+    /// `y = max(x, z)`: `y - x` and `y - z` are bytes (so `y >= x, z`) and one
+    /// of them is zero; `y + 128` is a byte (so `y` is int8).
+    fn relu_gate(&self, meta: &mut ConstraintSystem<Fp>) {
+        meta.create_gate("relu", |cells| {
+            let q = cells.query_selector(self.q_relu);
+            let x = cells.query_advice(self.acc, Rotation::cur());
+            let y = cells.query_advice(self.y, Rotation::cur());
+            let z = cells.query_fixed(self.w[RELU_ZERO_POINT]);
+            let l: Vec<_> = self
+                .limbs
+                .iter()
+                .map(|c| cells.query_advice(*c, Rotation::cur()))
+                .collect();
+            let c128 = Expression::Constant(Fp::from(128));
+            Constraints::with_selector(
+                q,
+                [
+                    (
+                        "y is x or z",
+                        (y.clone() - x.clone()) * (y.clone() - z.clone()),
+                    ),
+                    ("y >= x", l[0].clone() - (y.clone() - x)),
+                    ("y >= z", l[1].clone() - (y.clone() - z)),
+                    ("y <= 127", l[2].clone() - (y + c128)),
+                ],
+            )
+        });
+    }
+}
