@@ -17,6 +17,13 @@
 //! clamp bound `lo`, see [`RequantGate`]). The twelve limb slots of a result
 //! row are the three limb columns over four rows; each limb column is
 //! range-checked to `0..256` by an (ungated) lookup, so every slot is a byte.
+//!
+//! The same MAC rows serve Conv2d (one neuron per output value, its taps the
+//! `C * KH * KW` input cells of its window; a tap in the padding is an advice
+//! cell copy-constrained to the constant input zero point) and Add (taps
+//! `a`, `b` with weights `ma`, `mb`, the zero points in the bias, requantized
+//! with multiplier 1). MaxPool windows and ArgMax use one comparison row per
+//! element (see [`ModelConfig::pool_gate`], [`ModelConfig::argmax_gate`]).
 
 use halo2_proofs::{
     pasta::Fp,
@@ -80,6 +87,12 @@ pub struct ModelConfig {
     pub q_requant: Selector,
     /// Enables the standalone ReLU gate.
     pub q_relu: Selector,
+    /// Enables a MaxPool comparison row.
+    pub q_pool: Selector,
+    /// Enables an ArgMax comparison row.
+    pub q_argmax: Selector,
+    /// Constants (padding values, pinned running values), equality-enabled.
+    pub constants: Column<Fixed>,
 }
 
 /// Fixed-column positions of a requantization's constants on its result row.
@@ -122,7 +135,10 @@ impl ModelConfig {
         }
         meta.enable_equality(acc);
         meta.enable_equality(y);
+        meta.enable_equality(b_lo);
         meta.enable_equality(instance);
+        let constants = meta.fixed_column();
+        meta.enable_constant(constants);
 
         let config = Self {
             x,
@@ -139,10 +155,15 @@ impl ModelConfig {
             q_bias: meta.selector(),
             q_requant: meta.selector(),
             q_relu: meta.selector(),
+            q_pool: meta.selector(),
+            q_argmax: meta.selector(),
+            constants,
         };
         config.mac_gates(meta);
         config.requant_gate(meta);
         config.relu_gate(meta);
+        config.pool_gate(meta);
+        config.argmax_gate(meta);
         for column in limbs {
             meta.lookup(|cells| vec![(cells.query_advice(column, Rotation::cur()), byte_table)]);
         }
@@ -254,6 +275,83 @@ impl ModelConfig {
                     ("y >= x", l[0].clone() - (y.clone() - x)),
                     ("y >= z", l[1].clone() - (y.clone() - z)),
                     ("y <= 127", l[2].clone() - (y + c128)),
+                ],
+            )
+        });
+    }
+
+    /// One element `x = acc` of a MaxPool window of `n` elements, on rows
+    /// `r..r+n`, with the window's maximum `y` (the same on every row and on
+    /// the tail row `r+n`) and the running product `p = b_lo`:
+    ///
+    /// - `y - x` is a byte (limb 0), so `y >= x` for every element;
+    /// - `p(next) = p * (y - x)`, with `p(r) = 1` and `p(r+n) = 0` pinned to
+    ///   constants: a product of field elements is zero only if a factor is,
+    ///   so `y` equals some element. Hence `y` is exactly the maximum.
+    pub fn pool_gate(&self, meta: &mut ConstraintSystem<Fp>) {
+        meta.create_gate("maxpool", |cells| {
+            let q = cells.query_selector(self.q_pool);
+            let x = cells.query_advice(self.acc, Rotation::cur());
+            let y = cells.query_advice(self.y, Rotation::cur());
+            let y_next = cells.query_advice(self.y, Rotation::next());
+            let p = cells.query_advice(self.b_lo, Rotation::cur());
+            let p_next = cells.query_advice(self.b_lo, Rotation::next());
+            let diff = cells.query_advice(self.limbs[0], Rotation::cur());
+            Constraints::with_selector(
+                q,
+                [
+                    ("y >= x", diff - (y.clone() - x.clone())),
+                    ("p(next) = p (y - x)", p_next - p * (y.clone() - x)),
+                    ("y(next) = y", y_next - y),
+                ],
+            )
+        });
+    }
+
+    /// Element `j` (`x = acc`) of an ArgMax over `n` elements on rows
+    /// `r..r+n`, with the maximum `m = y` (carried to the tail row `r+n`),
+    /// the selection bit `s = b_hi`, the count `c = b_lo` of selections
+    /// before `j` (`c(r) = 0` and `c(r+n) = 1` pinned, so exactly one bit is
+    /// set, at the claimed index `i`), and the running index `x[0]`
+    /// (`x[0](r) = 0` pinned; `x[0](r+n)` is the public index):
+    ///
+    /// - `s (m - x) = 0`: the selected element is `m`;
+    /// - `before = 1 - c - s` is 1 exactly for `j < i`, and
+    ///   `m - x - before` is a byte (limb 0): `x_j < m` before the index,
+    ///   `x_j <= m` at and after it, so `i` is the first maximum;
+    /// - `x[0](next) = x[0] + before`: the tail holds `i`.
+    pub fn argmax_gate(&self, meta: &mut ConstraintSystem<Fp>) {
+        meta.create_gate("argmax", |cells| {
+            let q = cells.query_selector(self.q_argmax);
+            let x = cells.query_advice(self.acc, Rotation::cur());
+            let m = cells.query_advice(self.y, Rotation::cur());
+            let m_next = cells.query_advice(self.y, Rotation::next());
+            let s = cells.query_advice(self.b_hi, Rotation::cur());
+            let c = cells.query_advice(self.b_lo, Rotation::cur());
+            let c_next = cells.query_advice(self.b_lo, Rotation::next());
+            let index = cells.query_advice(self.x[0], Rotation::cur());
+            let index_next = cells.query_advice(self.x[0], Rotation::next());
+            let diff = cells.query_advice(self.limbs[0], Rotation::cur());
+            let one = || Expression::Constant(Fp::one());
+            let before = one() - c.clone() - s.clone();
+            Constraints::with_selector(
+                q,
+                [
+                    ("s boolean", s.clone() * (one() - s.clone())),
+                    (
+                        "selected is the maximum",
+                        s.clone() * (m.clone() - x.clone()),
+                    ),
+                    ("c(next) = c + s", c_next - (c + s)),
+                    (
+                        "x < m before the index, x <= m after",
+                        diff - (m.clone() - x - before.clone()),
+                    ),
+                    (
+                        "index(next) = index + before",
+                        index_next - (index + before),
+                    ),
+                    ("m(next) = m", m_next - m),
                 ],
             )
         });

@@ -19,8 +19,11 @@ use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use super::config::ModelConfig;
-use super::spec::{ModelCircuitSpec, SpecError};
-use super::synth::{layout_rows, ModelCircuit};
+use super::graph::Graph;
+use super::spec::SpecError;
+use super::synth::ModelCircuit;
+use crate::interp::Tensor;
+use crate::ir::{IrError, Model, ModelId, OpKind};
 
 /// Smallest `k` the circuit accepts: the byte table has 256 rows.
 pub const MIN_K: u32 = 9;
@@ -35,6 +38,19 @@ pub enum SetupError {
     /// The model itself is malformed.
     #[error("invalid model: {0}")]
     Spec(#[from] SpecError),
+    /// The IR model does not validate.
+    #[error("invalid model: {0}")]
+    Model(#[from] IrError),
+    /// A node the circuit cannot prove.
+    #[error("node {index} ({op}) cannot be proved: {reason}")]
+    Unsupported {
+        /// Node index.
+        index: usize,
+        /// Its op.
+        op: OpKind,
+        /// Why.
+        reason: String,
+    },
     /// The model needs more rows than the cap allows.
     #[error("the model needs k = {needed} (2^{needed} rows) but the cap is k = {max_k}; split the model or raise the cap")]
     TooLarge {
@@ -83,6 +99,26 @@ pub enum VerifyError {
         /// Given length.
         actual: usize,
     },
+    /// A tensor with the right number of values but the wrong shape.
+    #[error("the {what} has shape {actual:?}, the model's is {expected:?}")]
+    Shape {
+        /// `"input"` or `"output"`.
+        what: &'static str,
+        /// The model's shape.
+        expected: Vec<u32>,
+        /// The given shape.
+        actual: Vec<u32>,
+    },
+    /// A value outside int8 (or a negative ArgMax index).
+    #[error("{what} value {value} at position {position} is out of range")]
+    ValueOutOfRange {
+        /// `"input"` or `"output"`.
+        what: &'static str,
+        /// Position in the tensor.
+        position: usize,
+        /// The value.
+        value: i32,
+    },
     /// The parameters were made for another `k` than the key.
     #[error("the parameters are for k = {params_k}, the verifying key for k = {k}")]
     ParamsMismatch {
@@ -119,8 +155,8 @@ pub enum VerifyError {
 }
 
 /// What a verifier needs for one model: the verifying key and the model's
-/// public input and output lengths (a shorter instance would silently be
-/// zero-padded by halo2, so lengths are checked here).
+/// public input and output shapes (a shorter instance would silently be
+/// zero-padded by halo2, so shapes are checked here).
 #[derive(Clone, Debug)]
 pub struct VerifierKey {
     /// The halo2 verifying key (commits to the weights).
@@ -131,6 +167,12 @@ pub struct VerifierKey {
     pub input_len: usize,
     /// Model output length.
     pub output_len: usize,
+    /// Model input shape.
+    pub input_shape: Vec<u32>,
+    /// Model output shape.
+    pub output_shape: Vec<u32>,
+    /// The output is an ArgMax index, not int8 values.
+    pub output_is_index: bool,
 }
 
 /// Everything a prover needs for one model.
@@ -143,7 +185,7 @@ pub struct ProvingSetup {
     /// The verifier's view (a copy of the key inside `pk`).
     pub verifier: VerifierKey,
     /// The model.
-    pub spec: Arc<ModelCircuitSpec>,
+    pub model: ZkModel,
 }
 
 impl ProvingSetup {
@@ -153,6 +195,16 @@ impl ProvingSetup {
     }
 }
 
+/// A validated IR model compiled for the circuit, with the smallest `k`
+/// that holds it.
+#[derive(Clone, Debug)]
+pub struct ZkModel {
+    model: Arc<Model>,
+    graph: Arc<Graph>,
+    id: ModelId,
+    k: u32,
+}
+
 /// Rows halo2 reserves at the end of the domain (blinding factors and more).
 fn reserved_rows() -> usize {
     let mut cs = ConstraintSystem::<Fp>::default();
@@ -160,16 +212,124 @@ fn reserved_rows() -> usize {
     cs.minimum_rows()
 }
 
-/// Smallest `k` whose `2^k` rows hold the model's layout, the byte table and
-/// the public instance.
-pub fn min_k(spec: &ModelCircuitSpec) -> Result<u32, SpecError> {
-    let output_len = spec.validate()?;
-    let rows = layout_rows(spec).max(256).max(spec.input_len + output_len) + reserved_rows();
-    let mut k = MIN_K;
-    while (1usize << k) < rows {
-        k += 1;
+/// Rows of the constants column: every distinct pinned value (int8 padding
+/// values, 0 and 1).
+const CONSTANT_ROWS: usize = 258;
+
+impl ZkModel {
+    /// Validates `model`, maps every node to the circuit and picks the
+    /// smallest `k` that fits; [`SetupError::TooLarge`] past `max_k`.
+    pub fn from_ir(model: &Model, max_k: u32) -> Result<ZkModel, SetupError> {
+        let info = model.validate()?;
+        let shapes: Vec<Vec<u32>> = info.tensors.iter().map(|t| t.shape.clone()).collect();
+        let kinds: Vec<_> = info.tensors.iter().map(|t| t.kind).collect();
+        let graph = Graph::from_ir(model, &shapes, &kinds);
+        let rows = graph
+            .rows()
+            .max(256)
+            .max(CONSTANT_ROWS)
+            .max(graph.input_len.saturating_add(graph.output_len))
+            .saturating_add(reserved_rows());
+        let mut k = MIN_K;
+        while k < usize::BITS - 1 && (1usize << k) < rows {
+            k += 1;
+        }
+        let cap = max_k.min(HALO2_MAX_K);
+        if k > cap {
+            return Err(SetupError::TooLarge {
+                needed: k,
+                max_k: cap,
+            });
+        }
+        Ok(ZkModel {
+            model: Arc::new(model.clone()),
+            graph: Arc::new(graph),
+            id: ModelId::of(model),
+            k,
+        })
     }
-    Ok(k)
+
+    /// Rows exponent of the circuit.
+    pub fn k(&self) -> u32 {
+        self.k
+    }
+
+    /// The IR model's id.
+    pub fn model_id(&self) -> ModelId {
+        self.id
+    }
+
+    /// The IR model.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// The circuit for `input` (the keygen circuit without one). For tests
+    /// (MockProver) and benchmarks.
+    #[doc(hidden)]
+    pub fn circuit(&self, input: Option<&[i8]>) -> ModelCircuit {
+        ModelCircuit::new(Arc::clone(&self.graph), input.map(<[i8]>::to_vec))
+    }
+
+    fn check_params(&self, params: &Params<EqAffine>) -> Result<(), SetupError> {
+        if params.k() != self.k {
+            return Err(SetupError::ParamsMismatch {
+                params_k: params.k(),
+                k: self.k,
+            });
+        }
+        Ok(())
+    }
+
+    fn key(&self, vk: VerifyingKey<EqAffine>) -> VerifierKey {
+        VerifierKey {
+            vk,
+            k: self.k,
+            input_len: self.graph.input_len,
+            output_len: self.graph.output_len,
+            input_shape: self.graph.input_shape.clone(),
+            output_shape: self.graph.output_shape.clone(),
+            output_is_index: self.graph.output_is_index,
+        }
+    }
+
+    /// The verifier's key, derived from `params` (of this model's `k`).
+    /// Deterministic: every node derives the same key for the same model.
+    pub fn verifier_key(&self, params: &Params<EqAffine>) -> Result<VerifierKey, SetupError> {
+        self.check_params(params)?;
+        let vk = keygen_vk(params, &self.circuit(None))?;
+        Ok(self.key(vk))
+    }
+
+    /// The prover's keys (and a copy of `params`).
+    pub fn setup(&self, params: &Params<EqAffine>) -> Result<ProvingSetup, SetupError> {
+        self.check_params(params)?;
+        let circuit = self.circuit(None);
+        let vk = keygen_vk(params, &circuit)?;
+        let pk = keygen_pk(params, vk.clone(), &circuit)?;
+        Ok(ProvingSetup {
+            params: params.clone(),
+            pk,
+            verifier: self.key(vk),
+            model: self.clone(),
+        })
+    }
+
+    /// The public instance of an inference (inputs, then outputs), after
+    /// checking shapes and ranges against this model.
+    #[doc(hidden)]
+    pub fn instance(&self, input: &Tensor, output: &Tensor) -> Result<Vec<Fp>, VerifyError> {
+        // A key is only needed for its shapes here.
+        instance_for(
+            &Shapes {
+                input: &self.graph.input_shape,
+                output: &self.graph.output_shape,
+                output_is_index: self.graph.output_is_index,
+            },
+            input,
+            output,
+        )
+    }
 }
 
 /// IPA parameters for `k` (deterministic: no trusted setup). Slow for large `k`;
@@ -184,64 +344,6 @@ pub fn params(k: u32) -> Result<Params<EqAffine>, SetupError> {
     Ok(Params::new(k))
 }
 
-fn check_k(spec: &ModelCircuitSpec, k: u32, max_k: u32) -> Result<usize, SetupError> {
-    let output_len = spec.validate()?;
-    let needed = min_k(spec)?;
-    if needed > max_k.min(HALO2_MAX_K) {
-        return Err(SetupError::TooLarge {
-            needed,
-            max_k: max_k.min(HALO2_MAX_K),
-        });
-    }
-    if k < needed {
-        return Err(SetupError::KTooSmall { k, needed });
-    }
-    if k > max_k {
-        return Err(SetupError::TooLarge { needed: k, max_k });
-    }
-    Ok(output_len)
-}
-
-/// Derives the verifier's key for `spec` from `params` (whose `k` is used).
-/// Every node gets the same key for the same model and `k`.
-pub fn verifier_key(
-    params: &Params<EqAffine>,
-    spec: &ModelCircuitSpec,
-    max_k: u32,
-) -> Result<VerifierKey, SetupError> {
-    let k = params.k();
-    let output_len = check_k(spec, k, max_k)?;
-    let circuit = ModelCircuit::new(Arc::new(spec.clone()), None);
-    let vk = keygen_vk(params, &circuit)?;
-    Ok(VerifierKey {
-        vk,
-        k,
-        input_len: spec.input_len,
-        output_len,
-    })
-}
-
-/// Derives parameters and keys for proving `spec` with `2^k` rows.
-pub fn setup(spec: &ModelCircuitSpec, k: u32, max_k: u32) -> Result<ProvingSetup, SetupError> {
-    let output_len = check_k(spec, k, max_k)?;
-    let params = params(k)?;
-    let spec = Arc::new(spec.clone());
-    let circuit = ModelCircuit::new(Arc::clone(&spec), None);
-    let vk = keygen_vk(&params, &circuit)?;
-    let pk = keygen_pk(&params, vk.clone(), &circuit)?;
-    Ok(ProvingSetup {
-        params,
-        pk,
-        verifier: VerifierKey {
-            vk,
-            k,
-            input_len: spec.input_len,
-            output_len,
-        },
-        spec,
-    })
-}
-
 /// SHA-256 of the verifying key's pinned description (domain, constraint
 /// system, fixed and permutation commitments: everything verification uses),
 /// under a domain tag. Equal on every node for the same model and `k`.
@@ -254,20 +356,74 @@ pub fn vk_hash(vk: &VerifyingKey<EqAffine>) -> [u8; 32] {
     hasher.finalize().into()
 }
 
-fn instance_for(key: &VerifierKey, input: &[i8], output: &[i8]) -> Result<Vec<Fp>, VerifyError> {
-    if input.len() != key.input_len {
-        return Err(VerifyError::InputLength {
-            expected: key.input_len,
-            actual: input.len(),
+struct Shapes<'a> {
+    input: &'a [u32],
+    output: &'a [u32],
+    output_is_index: bool,
+}
+
+impl VerifierKey {
+    fn shapes(&self) -> Shapes<'_> {
+        Shapes {
+            input: &self.input_shape,
+            output: &self.output_shape,
+            output_is_index: self.output_is_index,
+        }
+    }
+}
+
+fn check_tensor(
+    what: &'static str,
+    expected: &[u32],
+    t: &Tensor,
+    index: bool,
+) -> Result<(), VerifyError> {
+    if t.shape() != expected {
+        let expected_len: usize = expected.iter().map(|&d| d as usize).product();
+        if t.values().len() != expected_len {
+            return Err(if what == "input" {
+                VerifyError::InputLength {
+                    expected: expected_len,
+                    actual: t.values().len(),
+                }
+            } else {
+                VerifyError::OutputLength {
+                    expected: expected_len,
+                    actual: t.values().len(),
+                }
+            });
+        }
+        return Err(VerifyError::Shape {
+            what,
+            expected: expected.to_vec(),
+            actual: t.shape().to_vec(),
         });
     }
-    if output.len() != key.output_len {
-        return Err(VerifyError::OutputLength {
-            expected: key.output_len,
-            actual: output.len(),
+    let bad = |v: &i32| {
+        if index {
+            *v < 0
+        } else {
+            i8::try_from(*v).is_err()
+        }
+    };
+    if let Some(position) = t.values().iter().position(bad) {
+        return Err(VerifyError::ValueOutOfRange {
+            what,
+            position,
+            value: t.values()[position],
         });
     }
-    Ok(ModelCircuit::instance(input, output))
+    Ok(())
+}
+
+fn instance_for(
+    shapes: &Shapes<'_>,
+    input: &Tensor,
+    output: &Tensor,
+) -> Result<Vec<Fp>, VerifyError> {
+    check_tensor("input", shapes.input, input, false)?;
+    check_tensor("output", shapes.output, output, shapes.output_is_index)?;
+    Ok(ModelCircuit::instance(input.values(), output.values()))
 }
 
 fn check_params(params: &Params<EqAffine>, key: &VerifierKey) -> Result<(), VerifyError> {
@@ -293,16 +449,16 @@ fn verify_error(index: usize, e: PlonkError) -> VerifyError {
 }
 
 /// Checks that `proof` proves `output = model(input)` for the model `key`
-/// was derived from.
-pub fn verify(
+/// was derived from. Wrong shapes and out-of-range values are errors.
+pub fn verify_inference(
     params: &Params<EqAffine>,
     key: &VerifierKey,
-    input: &[i8],
-    output: &[i8],
+    input: &Tensor,
+    output: &Tensor,
     proof: &[u8],
 ) -> Result<(), VerifyError> {
     check_params(params, key)?;
-    let instance = instance_for(key, input, output)?;
+    let instance = instance_for(&key.shapes(), input, output)?;
     let mut rest = proof;
     let mut transcript = Blake2bRead::<_, EqAffine, Challenge255<_>>::init(&mut rest);
     verify_proof(
@@ -322,17 +478,6 @@ pub fn verify(
     Ok(())
 }
 
-/// One proof of a batch.
-#[derive(Clone, Debug)]
-pub struct BatchItem<'a> {
-    /// The public input.
-    pub input: &'a [i8],
-    /// The claimed output.
-    pub output: &'a [i8],
-    /// The proof bytes.
-    pub proof: &'a [u8],
-}
-
 /// Keeps a proof's final multi-scalar multiplication instead of evaluating it.
 struct DeferredMsm<'p> {
     msm: MSM<'p, EqAffine>,
@@ -349,41 +494,48 @@ impl<'p> VerificationStrategy<'p, EqAffine> for DeferredMsm<'p> {
     }
 }
 
-/// Verifies many proofs for one model with one final multi-scalar
-/// multiplication (the `2^k`-sized part of IPA verification) for all of them.
+/// Verifies many proofs `(input, output, proof)` for one model with one final
+/// multi-scalar multiplication (the `2^k`-sized part of IPA verification)
+/// for all of them.
 ///
 /// Same accumulation as halo2's `BatchVerifier` (each proof's MSM scaled by a
 /// random factor, then one `eval`), except that the factors are derived by
 /// hashing the whole batch (the verifying key, every instance and proof), so
 /// every node reaches the same verdict, and that each proof is parsed to its
 /// exact end, so a malformed or padded proof is named.
-pub fn verify_batch(
+pub fn verify_inference_batch(
     params: &Params<EqAffine>,
     key: &VerifierKey,
-    items: &[BatchItem<'_>],
+    items: &[(Tensor, Tensor, Vec<u8>)],
 ) -> Result<(), VerifyError> {
     check_params(params, key)?;
+    let shapes = key.shapes();
     let instances = items
         .iter()
-        .map(|item| instance_for(key, item.input, item.output))
+        .map(|(input, output, _)| instance_for(&shapes, input, output))
         .collect::<Result<Vec<_>, _>>()?;
 
     let mut seed = Sha256::new();
-    seed.update(b"synod-zkml/batch/v1");
+    seed.update(b"synod-zkml/batch/v2");
     seed.update(vk_hash(&key.vk));
-    for item in items {
-        for part in [item.input, item.output] {
-            seed.update((part.len() as u64).to_le_bytes());
-            seed.update(part.iter().map(|&v| v as u8).collect::<Vec<_>>());
+    for (input, output, proof) in items {
+        for part in [input, output] {
+            seed.update((part.shape().len() as u64).to_le_bytes());
+            for d in part.shape() {
+                seed.update(d.to_le_bytes());
+            }
+            for v in part.values() {
+                seed.update(v.to_le_bytes());
+            }
         }
-        seed.update((item.proof.len() as u64).to_le_bytes());
-        seed.update(item.proof);
+        seed.update((proof.len() as u64).to_le_bytes());
+        seed.update(proof);
     }
     let seed: [u8; 32] = seed.finalize().into();
 
     let mut total = params.empty_msm();
-    for (index, (item, instance)) in items.iter().zip(&instances).enumerate() {
-        let mut rest = item.proof;
+    for (index, ((_, _, proof), instance)) in items.iter().zip(&instances).enumerate() {
+        let mut rest = proof.as_slice();
         let mut transcript = Blake2bRead::<_, EqAffine, Challenge255<_>>::init(&mut rest);
         let msm = verify_proof(
             params,

@@ -1,11 +1,13 @@
-//! halo2 proofs that `output = model(input)` for an int8 model, under the
+//! halo2 proofs that `output = model(input)` for an int8 IR model, under the
 //! integer contract of `docs/zkml-arithmetic.md`.
 //!
 //! The weights and biases are fixed columns, so the verifying key commits to
-//! the model; the input and output are public instances.
+//! the model; the input and output are public instances. [`ZkModel::from_ir`]
+//! maps every IR op (Dense, Conv2d, Add, Relu, MaxPool, Reshape, ArgMax).
 
 mod config;
 pub mod fixtures;
+mod graph;
 mod keys;
 mod prove;
 mod spec;
@@ -13,9 +15,9 @@ mod synth;
 
 pub use config::{ModelConfig, MAC_WIDTH};
 pub use keys::{
-    min_k, params, setup, verifier_key, verify, verify_batch, vk_hash, BatchItem, ProvingSetup,
-    SetupError, VerifierKey, VerifyError, DEFAULT_MAX_K, MIN_K,
+    params, verify_inference, verify_inference_batch, vk_hash, ProvingSetup, SetupError,
+    VerifierKey, VerifyError, ZkModel, DEFAULT_MAX_K, MIN_K,
 };
-pub use prove::{prove, ProveError};
+pub use prove::{prove_inference, ProveError};
 pub use spec::{CircuitLayer, ModelCircuitSpec, Requant, SpecError};
-pub use synth::{ModelCircuit, RequantTamper};
+pub use synth::{ModelCircuit, RequantTamper, Tamper};

@@ -252,3 +252,57 @@ pub(crate) fn requantize(acc: i64, r: Requant) -> i8 {
     let q = (v >> r.shift) + i128::from(r.zero_point);
     q.clamp(-128, 127) as i8
 }
+
+impl ModelCircuitSpec {
+    /// The same model as an IR model (input shape `[input_len]`, zero point
+    /// that of a leading ReLU, else 0; layer `l` reads tensor `l`).
+    pub fn to_ir(&self) -> crate::ir::Model {
+        use crate::ir::{Node, Op, Scale, TensorId, TensorInfo};
+        let zero_point = match self.layers.first() {
+            Some(CircuitLayer::Relu { zero_point }) => *zero_point,
+            _ => 0,
+        };
+        let nodes = self
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(l, layer)| Node {
+                inputs: vec![TensorId(l as u32)],
+                op: match layer {
+                    CircuitLayer::Dense {
+                        out,
+                        inputs,
+                        weights,
+                        bias,
+                        requant,
+                    } => Op::Dense {
+                        in_features: *inputs as u32,
+                        out_features: *out as u32,
+                        weights: weights.clone(),
+                        bias: bias.clone(),
+                        requant: crate::ir::Requant {
+                            multiplier: requant.multiplier,
+                            shift: requant.shift,
+                            zero_point: requant.zero_point,
+                        },
+                    },
+                    CircuitLayer::Relu { zero_point } => Op::Relu {
+                        zero_point: *zero_point,
+                    },
+                },
+            })
+            .collect();
+        crate::ir::Model {
+            name: "spec".to_owned(),
+            input: TensorInfo {
+                shape: vec![self.input_len as u32],
+                zero_point,
+                scale: Scale {
+                    multiplier: 1,
+                    shift: 0,
+                },
+            },
+            nodes,
+        }
+    }
+}

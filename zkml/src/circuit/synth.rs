@@ -1,95 +1,21 @@
 //! The halo2 circuit of a model: layout of the weights into fixed columns and
 //! of one inference's witness into advice columns.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use halo2_proofs::{
     circuit::{Cell, Layouter, Region, SimpleFloorPlanner, Value},
     pasta::Fp,
-    plonk::{Circuit, ConstraintSystem, Error},
+    plonk::{Advice, Circuit, Column, ConstraintSystem, Error, Fixed},
 };
 
 use super::config::{
     limb_slot, ModelConfig, RequantGate, LIMB_COLUMNS, MAC_WIDTH, RELU_ZERO_POINT, REQUANT_ROWS,
     SLACK_BITS, SLACK_LIMBS, SLOT_Y_MINUS_LO, SLOT_Y_PLUS_128,
 };
-use super::spec::{CircuitLayer, ModelCircuitSpec, Requant};
-
-/// One step of the circuit: a dense layer (with a ReLU that follows it fused
-/// into its clamp) or a standalone ReLU.
-#[derive(Clone, Copy, Debug)]
-enum Step {
-    Dense { layer: usize, lower_bound: i8 },
-    Relu { zero_point: i8 },
-}
-
-fn plan(spec: &ModelCircuitSpec) -> Vec<Step> {
-    let mut steps = Vec::new();
-    let mut i = 0;
-    while i < spec.layers.len() {
-        match &spec.layers[i] {
-            CircuitLayer::Dense { .. } => {
-                // max(clamp(t, -128, 127), z) = clamp(t, z, 127) for any int8 z.
-                if let Some(CircuitLayer::Relu { zero_point }) = spec.layers.get(i + 1) {
-                    steps.push(Step::Dense {
-                        layer: i,
-                        lower_bound: *zero_point,
-                    });
-                    i += 2;
-                    continue;
-                }
-                steps.push(Step::Dense {
-                    layer: i,
-                    lower_bound: -128,
-                });
-            }
-            CircuitLayer::Relu { zero_point } => steps.push(Step::Relu {
-                zero_point: *zero_point,
-            }),
-        }
-        i += 1;
-    }
-    steps
-}
-
-/// MAC rows of one neuron: enough for its inputs and for the requantization
-/// limbs of the neuron before it.
-fn mac_rows(inputs: usize) -> usize {
-    inputs.div_ceil(MAC_WIDTH).max(REQUANT_ROWS - 1)
-}
-
-/// Rows the model's layout uses (before halo2's blinding rows).
-pub(crate) fn layout_rows(spec: &ModelCircuitSpec) -> usize {
-    plan(spec)
-        .iter()
-        .map(|step| match *step {
-            Step::Dense { layer, .. } => match &spec.layers[layer] {
-                CircuitLayer::Dense { out, inputs, .. } => {
-                    out * (mac_rows(*inputs) + 1) + REQUANT_ROWS - 1
-                }
-                CircuitLayer::Relu { .. } => 0,
-            },
-            Step::Relu { .. } => 0,
-        })
-        .sum::<usize>()
-        + relu_rows(spec)
-}
-
-fn relu_rows(spec: &ModelCircuitSpec) -> usize {
-    let mut len = spec.input_len;
-    let mut rows = 0;
-    for step in plan(spec) {
-        match step {
-            Step::Dense { layer, .. } => {
-                if let CircuitLayer::Dense { out, .. } = &spec.layers[layer] {
-                    len = *out;
-                }
-            }
-            Step::Relu { .. } => rows += len,
-        }
-    }
-    rows
-}
+use super::graph::{mac_rows, ConvShape, Graph, Op2, PoolShape};
+use super::spec::Requant;
 
 /// Field element of an integer (negative values are `p - |v|`).
 pub(crate) fn field(v: i128) -> Fp {
@@ -106,12 +32,12 @@ pub(crate) fn field(v: i128) -> Fp {
 /// input it is the keygen circuit (same fixed columns, no witness).
 #[derive(Clone, Debug)]
 pub struct ModelCircuit {
-    spec: Arc<ModelCircuitSpec>,
+    graph: Arc<Graph>,
     input: Option<Vec<i8>>,
-    tamper: Option<RequantTamper>,
+    tamper: Option<Tamper>,
 }
 
-/// A dishonest witness for the first neuron of the first dense layer, for
+/// A dishonest requantization witness for the first output of a layer, for
 /// soundness tests: the claimed `y` and branch, with the slack computed from
 /// the branch formula and written as eight bytes plus an unreduced top limb
 /// (and `y - lo`, `y + 128` unreduced), so only the constraints can object.
@@ -126,27 +52,53 @@ pub struct RequantTamper {
     pub b_lo: bool,
 }
 
+/// A dishonest but otherwise consistent witness (soundness tests only).
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug)]
+pub enum Tamper {
+    /// The first output of the first Dense layer.
+    Dense(RequantTamper),
+    /// The first output of the first Add.
+    Add(RequantTamper),
+    /// Output `index` of the first MaxPool claims `value` as its window's maximum.
+    PoolOutput {
+        /// Output position.
+        index: usize,
+        /// Claimed maximum.
+        value: i8,
+    },
+    /// The first ArgMax claims `index`.
+    ArgMaxIndex(usize),
+    /// The first padding cell of the first Conv2d holds `value`.
+    ConvPadding(i8),
+}
+
 impl ModelCircuit {
-    /// The circuit of `spec`, with the witness of `input` if given. The spec
-    /// must have passed [`ModelCircuitSpec::validate`], and the input must
-    /// have the model's input length.
-    pub fn new(spec: Arc<ModelCircuitSpec>, input: Option<Vec<i8>>) -> Self {
+    /// The circuit of `graph`, with the witness of `input` if given.
+    pub(crate) fn new(graph: Arc<Graph>, input: Option<Vec<i8>>) -> Self {
         Self {
-            spec,
+            graph,
             input,
             tamper: None,
         }
     }
 
-    /// This circuit with a dishonest requantization witness (tests only).
+    /// This circuit with a dishonest requantization witness for the first
+    /// Dense layer (tests only).
     #[doc(hidden)]
-    pub fn with_tamper(mut self, tamper: RequantTamper) -> Self {
+    pub fn with_tamper(self, tamper: RequantTamper) -> Self {
+        self.with(Tamper::Dense(tamper))
+    }
+
+    /// This circuit with a dishonest witness (tests only).
+    #[doc(hidden)]
+    pub fn with(mut self, tamper: Tamper) -> Self {
         self.tamper = Some(tamper);
         self
     }
 
     /// The public instance column of an inference: inputs, then outputs.
-    pub fn instance(input: &[i8], output: &[i8]) -> Vec<Fp> {
+    pub fn instance(input: &[i32], output: &[i32]) -> Vec<Fp> {
         input
             .iter()
             .chain(output)
@@ -162,6 +114,8 @@ enum Source {
     Instance(usize),
     /// An advice cell.
     Cell(Cell),
+    /// A constant (a padding cell): copies are pinned to the constant.
+    Constant(i8),
 }
 
 #[derive(Clone, Copy)]
@@ -241,7 +195,7 @@ impl Circuit<Fp> for ModelCircuit {
 
     fn without_witnesses(&self) -> Self {
         Self {
-            spec: Arc::clone(&self.spec),
+            graph: Arc::clone(&self.graph),
             input: None,
             tamper: None,
         }
@@ -271,10 +225,11 @@ impl Circuit<Fp> for ModelCircuit {
             },
         )?;
 
+        let graph = &self.graph;
         let input = match &self.input {
-            Some(v) if v.len() != self.spec.input_len => return Err(Error::Synthesis),
+            Some(v) if v.len() != graph.input_len => return Err(Error::Synthesis),
             Some(v) => v.iter().map(|&x| Value::known(x)).collect(),
-            None => vec![Value::unknown(); self.spec.input_len],
+            None => vec![Value::unknown(); graph.input_len],
         };
         let outputs = layouter.assign_region(
             || "model",
@@ -283,118 +238,223 @@ impl Circuit<Fp> for ModelCircuit {
                     config: &config,
                     region: &mut region,
                     row: 0,
+                    constants: BTreeMap::new(),
+                    tamper: self.tamper,
                 };
-                let mut act: Vec<Activation> = input
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &value)| Activation {
-                        source: Source::Instance(i),
-                        value,
-                    })
-                    .collect();
-                let first_dense = self
-                    .spec
-                    .layers
-                    .iter()
-                    .position(|l| matches!(l, CircuitLayer::Dense { .. }));
-                let first_dense = first_dense.unwrap_or(usize::MAX);
-                for step in plan(&self.spec) {
-                    act = match step {
-                        Step::Dense { layer, lower_bound } => {
-                            let CircuitLayer::Dense {
-                                out,
-                                inputs,
-                                weights,
-                                bias,
-                                requant,
-                            } = &self.spec.layers[layer]
-                            else {
+                let mut tensors: Vec<Option<Vec<Activation>>> = vec![None; graph.tensors];
+                tensors[0] = Some(
+                    input
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &value)| Activation {
+                            source: Source::Instance(i),
+                            value,
+                        })
+                        .collect(),
+                );
+                for step in &graph.steps {
+                    let read = |t: usize| tensors[t].as_deref().ok_or(Error::Synthesis);
+                    let out = match &step.op {
+                        Op2::Dense {
+                            input,
+                            out,
+                            inputs,
+                            weights,
+                            bias,
+                            requant,
+                            lower_bound,
+                        } => {
+                            let act = read(*input)?;
+                            if act.len() != *inputs {
                                 return Err(Error::Synthesis);
-                            };
-                            let tamper = if layer == first_dense {
-                                self.tamper
-                            } else {
-                                None
-                            };
-                            layout.dense(
+                            }
+                            let mut outs = Vec::with_capacity(*out);
+                            for (o, (row, b)) in weights.chunks_exact(*inputs).zip(bias).enumerate()
+                            {
+                                let w: Vec<i64> = row.iter().map(|&w| i64::from(w)).collect();
+                                let tamper = match layout.tamper {
+                                    Some(Tamper::Dense(t)) if o == 0 => {
+                                        layout.tamper = None;
+                                        Some(t)
+                                    }
+                                    _ => None,
+                                };
+                                outs.push(layout.neuron(
+                                    act,
+                                    &w,
+                                    i64::from(*b),
+                                    *requant,
+                                    *lower_bound,
+                                    tamper,
+                                )?);
+                            }
+                            layout.row += REQUANT_ROWS - 1;
+                            outs
+                        }
+                        Op2::Conv {
+                            input,
+                            shape,
+                            input_zero_point,
+                            weights,
+                            bias,
+                            requant,
+                            lower_bound,
+                        } => {
+                            let act = read(*input)?.to_vec();
+                            layout.conv(
                                 &act,
-                                DenseShape {
-                                    out: *out,
-                                    inputs: *inputs,
-                                },
+                                shape,
+                                *input_zero_point,
                                 weights,
                                 bias,
                                 *requant,
-                                lower_bound,
-                                tamper,
+                                *lower_bound,
                             )?
                         }
-                        Step::Relu { zero_point } => layout.relu(&act, zero_point)?,
+                        Op2::Add {
+                            a,
+                            b,
+                            len,
+                            a_zero_point,
+                            b_zero_point,
+                            a_multiplier,
+                            b_multiplier,
+                            shift,
+                            zero_point,
+                            lower_bound,
+                        } => {
+                            let (xa, xb) = (read(*a)?.to_vec(), read(*b)?);
+                            if xa.len() != *len || xb.len() != *len {
+                                return Err(Error::Synthesis);
+                            }
+                            let xb = xb.to_vec();
+                            let (ma, mb) = (i64::from(*a_multiplier), i64::from(*b_multiplier));
+                            let bias =
+                                -(i64::from(*a_zero_point) * ma + i64::from(*b_zero_point) * mb);
+                            let requant = Requant {
+                                multiplier: 1,
+                                shift: *shift,
+                                zero_point: *zero_point,
+                            };
+                            let mut outs = Vec::with_capacity(*len);
+                            for (j, (&va, &vb)) in xa.iter().zip(&xb).enumerate() {
+                                let tamper = match layout.tamper {
+                                    Some(Tamper::Add(t)) if j == 0 => {
+                                        layout.tamper = None;
+                                        Some(t)
+                                    }
+                                    _ => None,
+                                };
+                                outs.push(layout.neuron(
+                                    &[va, vb],
+                                    &[ma, mb],
+                                    bias,
+                                    requant,
+                                    *lower_bound,
+                                    tamper,
+                                )?);
+                            }
+                            layout.row += REQUANT_ROWS - 1;
+                            outs
+                        }
+                        Op2::Relu {
+                            input, zero_point, ..
+                        } => {
+                            let act = read(*input)?.to_vec();
+                            layout.relu(&act, *zero_point)?
+                        }
+                        Op2::MaxPool { input, shape } => {
+                            let act = read(*input)?.to_vec();
+                            layout.max_pool(&act, shape)?
+                        }
+                        Op2::Reshape { input } => read(*input)?.to_vec(),
+                        Op2::ArgMax { input, len } => {
+                            let act = read(*input)?.to_vec();
+                            if act.len() != *len {
+                                return Err(Error::Synthesis);
+                            }
+                            vec![layout.arg_max(&act)?]
+                        }
                     };
+                    tensors[step.output] = Some(out);
                 }
-                Ok(act)
+                let out = tensors[graph.output].take().ok_or(Error::Synthesis)?;
+                let mut cells = Vec::with_capacity(out.len());
+                for (i, a) in out.iter().enumerate() {
+                    match a.source {
+                        Source::Cell(cell) => cells.push(cell),
+                        // A model whose output is (a reshape of) its input:
+                        // copy the output into advice cells.
+                        _ => {
+                            let (row, column) = (layout.row + i / MAC_WIDTH, i % MAC_WIDTH);
+                            cells.push(layout.copy_in(*a, config.x[column], row)?);
+                        }
+                    }
+                }
+                Ok(cells)
             },
         )?;
-        let offset = self.spec.input_len;
-        for (i, a) in outputs.iter().enumerate() {
-            match a.source {
-                Source::Cell(cell) => {
-                    layouter.constrain_instance(cell, config.instance, offset + i)?
-                }
-                // A model whose output is its input has nothing to prove.
-                Source::Instance(_) => return Err(Error::Synthesis),
-            }
+        if outputs.len() != graph.output_len {
+            return Err(Error::Synthesis);
+        }
+        for (i, cell) in outputs.into_iter().enumerate() {
+            layouter.constrain_instance(cell, config.instance, graph.input_len + i)?;
         }
         Ok(())
     }
-}
-
-#[derive(Clone, Copy)]
-struct DenseShape {
-    out: usize,
-    inputs: usize,
 }
 
 struct Layout<'a, 'r> {
     config: &'a ModelConfig,
     region: &'a mut Region<'r, Fp>,
     row: usize,
+    /// The first cell pinned to each constant; later copies equal it.
+    constants: BTreeMap<i128, Cell>,
+    /// The not yet applied tampering (tests only).
+    tamper: Option<Tamper>,
 }
 
 impl Layout<'_, '_> {
+    /// Pins `cell` to the constant `v`.
+    fn pin(&mut self, cell: Cell, v: i128) -> Result<(), Error> {
+        match self.constants.get(&v) {
+            Some(&first) => self.region.constrain_equal(first, cell),
+            None => {
+                self.region.constrain_constant(cell, field(v))?;
+                self.constants.insert(v, cell);
+                Ok(())
+            }
+        }
+    }
+
     /// Assigns `a` into advice cell (`column`, `row`), equal to its source.
     fn copy_in(
         &mut self,
         a: Activation,
-        column: halo2_proofs::plonk::Column<halo2_proofs::plonk::Advice>,
+        column: Column<Advice>,
         row: usize,
-    ) -> Result<(), Error> {
+    ) -> Result<Cell, Error> {
         match a.source {
-            Source::Instance(i) => {
-                self.region.assign_advice_from_instance(
-                    || "input",
-                    self.config.instance,
-                    i,
-                    column,
-                    row,
-                )?;
-            }
+            Source::Instance(i) => Ok(self
+                .region
+                .assign_advice_from_instance(|| "input", self.config.instance, i, column, row)?
+                .cell()),
             Source::Cell(cell) => {
-                let assigned = self.region.assign_advice(
-                    || "activation",
-                    column,
-                    row,
-                    || a.value.map(|v| field(i128::from(v))),
-                )?;
-                self.region.constrain_equal(cell, assigned.cell())?;
+                let assigned = self.advice(column, row, a.value.map(i128::from))?;
+                self.region.constrain_equal(cell, assigned)?;
+                Ok(assigned)
+            }
+            Source::Constant(v) => {
+                let assigned = self.advice(column, row, a.value.map(i128::from))?;
+                self.pin(assigned, i128::from(v))?;
+                Ok(assigned)
             }
         }
-        Ok(())
     }
 
     fn advice(
         &mut self,
-        column: halo2_proofs::plonk::Column<halo2_proofs::plonk::Advice>,
+        column: Column<Advice>,
         row: usize,
         value: Value<i128>,
     ) -> Result<Cell, Error> {
@@ -404,112 +464,155 @@ impl Layout<'_, '_> {
             .cell())
     }
 
-    fn fixed(
-        &mut self,
-        column: halo2_proofs::plonk::Column<halo2_proofs::plonk::Fixed>,
-        row: usize,
-        value: i128,
-    ) -> Result<(), Error> {
+    fn fixed(&mut self, column: Column<Fixed>, row: usize, value: i128) -> Result<(), Error> {
         self.region
             .assign_fixed(|| "", column, row, || Value::known(field(value)))?;
         Ok(())
     }
 
+    /// One neuron: `acc = bias + sum taps[i] * weights[i]` on MAC rows, then
+    /// the requantization row. The caller adds the spill rows of the last
+    /// neuron of a layer.
+    fn neuron(
+        &mut self,
+        taps: &[Activation],
+        weights: &[i64],
+        bias: i64,
+        requant: Requant,
+        lower_bound: i8,
+        tamper: Option<RequantTamper>,
+    ) -> Result<Activation, Error> {
+        if taps.len() != weights.len() {
+            return Err(Error::Synthesis);
+        }
+        let config = self.config;
+        let rows = mac_rows(taps.len());
+        let known: Value<Vec<i8>> = taps.iter().map(|a| a.value).collect();
+        let s = u32::from(requant.shift);
+        let start = self.row;
+        config.q_bias.enable(self.region, start)?;
+        self.fixed(config.bias, start, i128::from(bias))?;
+        let mut acc = known.as_ref().map(|_| bias);
+        self.advice(config.acc, start, acc.map(i128::from))?;
+        for c in 0..rows {
+            let row = start + c;
+            config.q_mac.enable(self.region, row)?;
+            for j in 0..MAC_WIDTH {
+                let i = c * MAC_WIDTH + j;
+                if i < taps.len() {
+                    self.copy_in(taps[i], config.x[j], row)?;
+                    self.fixed(config.w[j], row, i128::from(weights[i]))?;
+                } else {
+                    self.advice(config.x[j], row, Value::known(0))?;
+                    self.fixed(config.w[j], row, 0)?;
+                }
+            }
+            let end = ((c + 1) * MAC_WIDTH).min(taps.len());
+            acc = acc.zip(known.as_ref()).map(|(acc, x)| {
+                acc + (c * MAC_WIDTH..end)
+                    .map(|i| i64::from(x[i]) * weights[i])
+                    .sum::<i64>()
+            });
+            self.advice(config.acc, row + 1, acc.map(i128::from))?;
+        }
+
+        let result = start + rows;
+        config.q_requant.enable(self.region, result)?;
+        let constants = [
+            (RequantGate::MULTIPLIER, i128::from(requant.multiplier)),
+            (RequantGate::TWO_POW_S, 1i128 << s),
+            (RequantGate::HALF, 1i128 << (s - 1)),
+            (RequantGate::REMAINDER_SCALE, 1i128 << (SLACK_BITS - s)),
+            (RequantGate::ZERO_POINT, i128::from(requant.zero_point)),
+            (RequantGate::LOWER_BOUND, i128::from(lower_bound)),
+        ];
+        for (column, value) in constants {
+            self.fixed(config.w[column], result, value)?;
+        }
+        let witness = acc.map(|acc| match tamper {
+            Some(t) => tampered_witness(acc, requant, lower_bound, t),
+            None => {
+                let w = requant_witness(acc, requant, lower_bound);
+                (i128::from(w.y), w.b_hi, w.b_lo, w.slots)
+            }
+        });
+        let y_wide = witness.as_ref().map(|w| w.0);
+        let y_cell = self.advice(config.y, result, y_wide)?;
+        self.advice(
+            config.b_hi,
+            result,
+            witness.as_ref().map(|w| i128::from(w.1)),
+        )?;
+        self.advice(
+            config.b_lo,
+            result,
+            witness.as_ref().map(|w| i128::from(w.2)),
+        )?;
+        for slot in 0..REQUANT_ROWS * LIMB_COLUMNS {
+            let (column, offset) = limb_slot(slot);
+            let value = witness.as_ref().map(|w| w.3[slot]);
+            self.advice(config.limbs[column], result + offset, value)?;
+        }
+        self.row = result + 1;
+        Ok(Activation {
+            source: Source::Cell(y_cell),
+            value: y_wide.map(|y| y as i8),
+        })
+    }
+
     #[allow(clippy::too_many_arguments)]
-    fn dense(
+    fn conv(
         &mut self,
         act: &[Activation],
-        shape: DenseShape,
+        shape: &ConvShape,
+        input_zero_point: i8,
         weights: &[i8],
         bias: &[i32],
         requant: Requant,
         lower_bound: i8,
-        tamper: Option<RequantTamper>,
     ) -> Result<Vec<Activation>, Error> {
-        let DenseShape { out, inputs } = shape;
-        if act.len() != inputs || weights.len() != out * inputs || bias.len() != out {
+        let fan_in = shape.fan_in();
+        if act.len() != shape.channels * shape.height * shape.width
+            || weights.len() != shape.out_channels * fan_in
+            || bias.len() != shape.out_channels
+        {
             return Err(Error::Synthesis);
         }
-        let config = self.config;
-        let rows = mac_rows(inputs);
-        let known: Value<Vec<i8>> = act.iter().map(|a| a.value).collect();
-        let s = u32::from(requant.shift);
-        let mut outputs = Vec::with_capacity(out);
-        for o in 0..out {
-            let start = self.row;
-            let row_weights = &weights[o * inputs..(o + 1) * inputs];
-            config.q_bias.enable(self.region, start)?;
-            self.fixed(config.bias, start, i128::from(bias[o]))?;
-            let mut acc = known.as_ref().map(|_| i64::from(bias[o]));
-            self.advice(config.acc, start, acc.map(i128::from))?;
-            for c in 0..rows {
-                let row = start + c;
-                config.q_mac.enable(self.region, row)?;
-                for j in 0..MAC_WIDTH {
-                    let i = c * MAC_WIDTH + j;
-                    if i < inputs {
-                        self.copy_in(act[i], config.x[j], row)?;
-                        self.fixed(config.w[j], row, i128::from(row_weights[i]))?;
-                    } else {
-                        self.advice(config.x[j], row, Value::known(0))?;
-                        self.fixed(config.w[j], row, 0)?;
-                    }
-                }
-                acc = acc.zip(known.as_ref()).map(|(acc, x)| {
-                    acc + (c * MAC_WIDTH..((c + 1) * MAC_WIDTH).min(inputs))
-                        .map(|i| i64::from(x[i]) * i64::from(row_weights[i]))
-                        .sum::<i64>()
-                });
-                self.advice(config.acc, row + 1, acc.map(i128::from))?;
-            }
-
-            let result = start + rows;
-            config.q_requant.enable(self.region, result)?;
-            let constants = [
-                (RequantGate::MULTIPLIER, i128::from(requant.multiplier)),
-                (RequantGate::TWO_POW_S, 1i128 << s),
-                (RequantGate::HALF, 1i128 << (s - 1)),
-                (RequantGate::REMAINDER_SCALE, 1i128 << (SLACK_BITS - s)),
-                (RequantGate::ZERO_POINT, i128::from(requant.zero_point)),
-                (RequantGate::LOWER_BOUND, i128::from(lower_bound)),
-            ];
-            for (column, value) in constants {
-                self.fixed(config.w[column], result, value)?;
-            }
-            let witness = acc.map(|acc| match tamper.filter(|_| o == 0) {
-                Some(t) => tampered_witness(acc, requant, lower_bound, t),
-                None => {
-                    let w = requant_witness(acc, requant, lower_bound);
-                    (i128::from(w.y), w.b_hi, w.b_lo, w.slots)
-                }
-            });
-            let y_wide = witness.as_ref().map(|w| w.0);
-            let y = y_wide.map(|y| y as i8);
-            let y_cell = self.advice(config.y, result, y_wide)?;
-            self.advice(
-                config.b_hi,
-                result,
-                witness.as_ref().map(|w| i128::from(w.1)),
-            )?;
-            self.advice(
-                config.b_lo,
-                result,
-                witness.as_ref().map(|w| i128::from(w.2)),
-            )?;
-            for slot in 0..REQUANT_ROWS * LIMB_COLUMNS {
-                let (column, offset) = limb_slot(slot);
-                let value = witness.as_ref().map(|w| w.3[slot]);
-                self.advice(config.limbs[column], result + offset, value)?;
-            }
-            outputs.push(Activation {
-                source: Source::Cell(y_cell),
-                value: y,
-            });
-            self.row = result + 1;
+        let mut padding = Activation {
+            source: Source::Constant(input_zero_point),
+            value: Value::known(input_zero_point),
+        };
+        if let Some(Tamper::ConvPadding(v)) = self.tamper {
+            self.tamper = None;
+            padding.value = Value::known(v);
         }
-        // The last neuron's limbs spill into the rows below it.
+        let honest_padding = Activation {
+            source: Source::Constant(input_zero_point),
+            value: Value::known(input_zero_point),
+        };
+        let mut first_padding = true;
+        let mut outs = Vec::with_capacity(shape.out_channels * shape.out_h * shape.out_w);
+        for (filter, &b) in weights.chunks_exact(fan_in).zip(bias) {
+            let w: Vec<i64> = filter.iter().map(|&w| i64::from(w)).collect();
+            for oy in 0..shape.out_h {
+                for ox in 0..shape.out_w {
+                    let taps: Vec<Activation> = shape
+                        .taps(oy, ox)
+                        .map(|t| match t {
+                            Some(i) => act[i],
+                            None if first_padding => {
+                                first_padding = false;
+                                padding
+                            }
+                            None => honest_padding,
+                        })
+                        .collect();
+                    outs.push(self.neuron(&taps, &w, i64::from(b), requant, lower_bound, None)?);
+                }
+            }
+        }
         self.row += REQUANT_ROWS - 1;
-        Ok(outputs)
+        Ok(outs)
     }
 
     fn relu(&mut self, act: &[Activation], zero_point: i8) -> Result<Vec<Activation>, Error> {
@@ -539,6 +642,136 @@ impl Layout<'_, '_> {
             self.row += 1;
         }
         Ok(outputs)
+    }
+
+    /// One window per output: `n` comparison rows and a tail row (see
+    /// [`ModelConfig::pool_gate`]).
+    fn max_pool(
+        &mut self,
+        act: &[Activation],
+        shape: &PoolShape,
+    ) -> Result<Vec<Activation>, Error> {
+        let config = self.config;
+        if act.len() != shape.channels * shape.height * shape.width {
+            return Err(Error::Synthesis);
+        }
+        let tamper = match self.tamper {
+            Some(Tamper::PoolOutput { index, value }) => {
+                self.tamper = None;
+                Some((index, value))
+            }
+            _ => None,
+        };
+        let mut outs = Vec::with_capacity(shape.channels * shape.out_h * shape.out_w);
+        for c in 0..shape.channels {
+            for oy in 0..shape.out_h {
+                for ox in 0..shape.out_w {
+                    let window: Vec<Activation> = shape.window(c, oy, ox).map(|i| act[i]).collect();
+                    let values: Value<Vec<i8>> = window.iter().map(|a| a.value).collect();
+                    let mut y = values
+                        .as_ref()
+                        .map(|v| v.iter().copied().max().unwrap_or(i8::MIN));
+                    if let Some((index, value)) = tamper {
+                        if index == outs.len() {
+                            y = y.map(|_| value);
+                        }
+                    }
+                    let y_wide = y.map(i128::from);
+                    let start = self.row;
+                    let mut p = Value::known(Fp::one());
+                    let mut y_cell = None;
+                    for (j, a) in window.iter().enumerate() {
+                        let row = start + j;
+                        config.q_pool.enable(self.region, row)?;
+                        self.copy_in(*a, config.acc, row)?;
+                        let cell = self.advice(config.y, row, y_wide)?;
+                        y_cell.get_or_insert(cell);
+                        let p_cell = self
+                            .region
+                            .assign_advice(|| "p", config.b_lo, row, || p)?
+                            .cell();
+                        if j == 0 {
+                            self.pin(p_cell, 1)?;
+                        }
+                        let diff = y_wide.zip(a.value).map(|(y, x)| y - i128::from(x));
+                        self.advice(config.limbs[0], row, diff)?;
+                        p = p.zip(diff).map(|(p, d)| p * field(d));
+                    }
+                    let tail = start + window.len();
+                    self.advice(config.y, tail, y_wide)?;
+                    let p_cell = self
+                        .region
+                        .assign_advice(|| "p", config.b_lo, tail, || p)?
+                        .cell();
+                    self.pin(p_cell, 0)?;
+                    self.row = tail + 1;
+                    outs.push(Activation {
+                        source: Source::Cell(y_cell.ok_or(Error::Synthesis)?),
+                        value: y,
+                    });
+                }
+            }
+        }
+        Ok(outs)
+    }
+
+    /// `n` comparison rows and a tail row holding the index (see
+    /// [`ModelConfig::argmax_gate`]).
+    fn arg_max(&mut self, act: &[Activation]) -> Result<Activation, Error> {
+        let config = self.config;
+        let values: Value<Vec<i8>> = act.iter().map(|a| a.value).collect();
+        let mut index = values.as_ref().map(|v| {
+            let mut best = 0;
+            for (i, &x) in v.iter().enumerate() {
+                if x > v[best] {
+                    best = i;
+                }
+            }
+            best
+        });
+        if let Some(Tamper::ArgMaxIndex(i)) = self.tamper {
+            self.tamper = None;
+            index = index.map(|_| i);
+        }
+        let m = values
+            .as_ref()
+            .zip(index)
+            .map(|(v, i)| i128::from(v.get(i).copied().unwrap_or(0)));
+        let start = self.row;
+        let (mut c, mut r) = (Value::known(0i128), Value::known(0i128));
+        for (j, a) in act.iter().enumerate() {
+            let row = start + j;
+            config.q_argmax.enable(self.region, row)?;
+            self.copy_in(*a, config.acc, row)?;
+            self.advice(config.y, row, m)?;
+            let s = index.map(|i| i128::from(i == j));
+            self.advice(config.b_hi, row, s)?;
+            let c_cell = self.advice(config.b_lo, row, c)?;
+            let r_cell = self.advice(config.x[0], row, r)?;
+            if j == 0 {
+                self.pin(c_cell, 0)?;
+                self.pin(r_cell, 0)?;
+            }
+            let before = c.zip(s).map(|(c, s)| 1 - c - s);
+            let diff = m
+                .zip(a.value)
+                .zip(before)
+                .map(|((m, x), b)| m - i128::from(x) - b);
+            self.advice(config.limbs[0], row, diff)?;
+            c = c.zip(s).map(|(c, s)| c + s);
+            r = r.zip(before).map(|(r, b)| r + b);
+        }
+        let tail = start + act.len();
+        self.advice(config.y, tail, m)?;
+        let c_cell = self.advice(config.b_lo, tail, c)?;
+        self.pin(c_cell, 1)?;
+        let index_cell = self.advice(config.x[0], tail, r)?;
+        self.row = tail + 1;
+        Ok(Activation {
+            source: Source::Cell(index_cell),
+            // The index is public only: no op reads it.
+            value: Value::unknown(),
+        })
     }
 }
 
