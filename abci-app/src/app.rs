@@ -7,7 +7,9 @@ use crate::{
     accounts,
     error::AppError,
     execute::{self, TxOutcome},
-    genesis, rewards, staking,
+    genesis,
+    models::{self, ProofCheck, VerifierCache},
+    rewards, staking,
     staking::{Evidence, ValidatorUpdate, VoteInfo},
     state::State,
     storage::{PreparedCommit, Storage},
@@ -68,17 +70,28 @@ pub struct App {
     storage: Storage,
     chain_id: Option<String>,
     pending: Option<PreparedCommit>,
+    /// Verifying keys of the registered models (derived from state).
+    verifiers: VerifierCache,
 }
 
 impl App {
-    /// Opens the app over a store (fresh or previously committed).
+    /// Opens the app over a store (fresh or previously committed),
+    /// re-deriving the verifying key of every registered zk model.
     pub fn new(storage: Storage) -> Result<App, AppError> {
-        let chain_id = State::new(storage.clone()).get::<String>(&state_key::chain_id())?;
+        let state = State::new(storage.clone());
+        let chain_id = state.get::<String>(&state_key::chain_id())?;
+        let verifiers = VerifierCache::rebuild(&state)?;
         Ok(App {
             storage,
             chain_id,
             pending: None,
+            verifiers,
         })
+    }
+
+    /// The verifying keys of the registered models.
+    pub fn verifiers(&self) -> &VerifierCache {
+        &self.verifiers
     }
 
     /// The storage underneath (queries read it directly).
@@ -144,7 +157,8 @@ impl App {
         let genesis = genesis::parse_app_state(app_state)?;
         let version = initial_height.max(1) - 1;
         let mut state = State::new(self.storage.clone());
-        let validators = genesis::init_genesis(&mut state, &genesis, Height(version))?;
+        let validators =
+            genesis::init_genesis(&mut state, &genesis, Height(version), &self.verifiers)?;
         state.put(state_key::chain_id(), &chain_id.to_string());
         state.put(state_key::height(), &version);
         state.put(state_key::genesis_version(), &version);
@@ -193,7 +207,14 @@ impl App {
             .map(|b| execute::decode_tx(b, &params, &chain_id))
             .collect();
         let ok_txs: Vec<&SignedTx> = decoded.iter().filter_map(|d| d.as_ref().ok()).collect();
-        let mut sig_ok = execute::verify_signatures(&ok_txs).into_iter();
+        let sig_flags = execute::verify_signatures(&ok_txs);
+        let signed: Vec<&SignedTx> = ok_txs
+            .iter()
+            .zip(&sig_flags)
+            .filter_map(|(tx, ok)| ok.then_some(*tx))
+            .collect();
+        let batched = models::batch::preverify(&state, &signed, &self.verifiers)?;
+        let mut sig_ok = sig_flags.into_iter();
         let mut tx_results = Vec::with_capacity(block.txs.len());
         for (bytes, d) in block.txs.iter().zip(decoded) {
             let outcome = match d {
@@ -203,7 +224,17 @@ impl App {
                 },
                 Ok(tx) => {
                     let ok = sig_ok.next().unwrap_or(false);
-                    execute::execute_tx(&mut state, &tx, bytes.len(), height, Some(ok))?
+                    execute::execute_tx(
+                        &mut state,
+                        &tx,
+                        bytes.len(),
+                        height,
+                        Some(ok),
+                        ProofCheck::Verify {
+                            cache: &self.verifiers,
+                            batched: &batched,
+                        },
+                    )?
                 }
             };
             tx_results.push(outcome);

@@ -73,6 +73,28 @@ pub enum TxError {
     SelfTransfer,
     #[error("unbonding {requested} exceeds the self-bond {bonded}")]
     UnbondExceedsBond { requested: Amount, bonded: Amount },
+    #[error("unknown model {model}: query /models for the registered ones")]
+    UnknownModel { model: String },
+    #[error("model {model} was retired at height {at_height}: it accepts no new results")]
+    ModelRetired { model: String, at_height: Height },
+    #[error("proof is {len} bytes, the limit is {max} bytes (params.models.max_proof_bytes)")]
+    ProofTooLarge { len: usize, max: u64 },
+    #[error(
+        "wrong {what} for model {model}: it has {expected} values (shape {shape:?}), got {got}"
+    )]
+    WrongInferenceShape {
+        model: String,
+        what: &'static str,
+        shape: Vec<u32>,
+        expected: u64,
+        got: usize,
+    },
+    #[error("invalid proof for model {model}: {reason}")]
+    InvalidProof { model: String, reason: String },
+    #[error("model {model} does not accept zk proofs (its verification modes: {modes})")]
+    ZkNotAllowed { model: String, modes: String },
+    #[error("input value {value} at position {position} is outside int8 -128..=127")]
+    InputOutOfRange { position: usize, value: i32 },
 }
 
 impl TxError {
@@ -100,6 +122,13 @@ impl TxError {
             TxError::SelfBondBelowMinimum { .. } => 20,
             TxError::SelfTransfer => 21,
             TxError::UnbondExceedsBond { .. } => 22,
+            TxError::UnknownModel { .. } => 23,
+            TxError::ModelRetired { .. } => 24,
+            TxError::ProofTooLarge { .. } => 25,
+            TxError::WrongInferenceShape { .. } => 26,
+            TxError::InvalidProof { .. } => 27,
+            TxError::ZkNotAllowed { .. } => 28,
+            TxError::InputOutOfRange { .. } => 29,
         }
     }
 }
@@ -153,4 +182,6 @@ pub enum AppError {
     NothingToCommit,
     #[error("chain is not initialized: InitChain has not run")]
     NotInitialized,
+    #[error("model registry: {0}")]
+    ModelRegistry(String),
 }

@@ -6,6 +6,7 @@ use synod_protocol::{params::AccountsParams, Event, Height, SignedTx, TxBody};
 use crate::{
     accounts,
     error::{HandlerError, TxError},
+    models::{self, ProofCheck},
     rewards, staking,
     state::{State, StateError},
 };
@@ -98,13 +99,15 @@ pub fn verify_signatures(txs: &[&SignedTx]) -> Vec<bool> {
 /// Executes a decoded transaction whose signature has been checked (or is
 /// checked here if `signature_ok` is `None`). A transaction that passes the
 /// signature, nonce and fee checks pays its fee and uses its nonce even if its
-/// body then fails; its body's writes are dropped whole.
+/// body then fails; its body's writes are dropped whole. `proofs` says whether
+/// proofs of inference are verified (in a block) or only checked cheaply.
 pub fn execute_tx(
     state: &mut State,
     tx: &SignedTx,
     encoded_len: usize,
     height: Height,
     signature_ok: Option<bool>,
+    proofs: ProofCheck<'_>,
 ) -> Result<TxOutcome, StateError> {
     let signer = tx.sender();
     let sig_ok = signature_ok.unwrap_or_else(|| tx.verify_signature().is_ok());
@@ -142,7 +145,7 @@ pub fn execute_tx(
 
     state.begin_tx();
     let mut body_events = Vec::new();
-    match execute_body(state, tx, height, &mut body_events) {
+    match execute_body(state, tx, height, proofs, &mut body_events) {
         Ok(()) => {
             state.commit_tx();
             events.extend(body_events);
@@ -169,6 +172,7 @@ fn execute_body(
     state: &mut State,
     tx: &SignedTx,
     height: Height,
+    proofs: ProofCheck<'_>,
     events: &mut Vec<Event>,
 ) -> Result<(), HandlerError> {
     let signer = tx.sender();
@@ -192,12 +196,31 @@ fn execute_body(
             events,
         ),
         TxBody::Unjail => staking::handlers::unjail(state, &signer, height, events),
+        TxBody::SubmitInferenceProof {
+            model,
+            input,
+            output,
+            proof,
+        } => models::handlers::submit_inference_proof(
+            state,
+            &signer,
+            models::handlers::InferenceClaim {
+                model,
+                input,
+                output,
+                proof,
+            },
+            proofs,
+            events,
+        ),
     }
 }
 
 /// Like [`execute_tx`], but a transaction that fails leaves no trace at all,
-/// not even its fee and nonce. For CheckTx and PrepareProposal: a transaction
-/// they turn away never reaches a block, so the views must not count it.
+/// not even its fee and nonce, and proofs of inference get the cheap checks
+/// only (the block verifies them). For CheckTx and PrepareProposal: a
+/// transaction they turn away never reaches a block, so the views must not
+/// count it.
 pub fn simulate_tx(
     state: &mut State,
     tx: &SignedTx,
@@ -213,7 +236,14 @@ pub fn simulate_tx(
         .iter()
         .map(|k| state.get_raw(k))
         .collect::<Result<_, _>>()?;
-    let outcome = execute_tx(state, tx, encoded_len, height, signature_ok)?;
+    let outcome = execute_tx(
+        state,
+        tx,
+        encoded_len,
+        height,
+        signature_ok,
+        ProofCheck::Deferred,
+    )?;
     if outcome.result.is_err() {
         for (key, old) in touched.into_iter().zip(before) {
             match old {

@@ -5,6 +5,7 @@ use synod_protocol::{Event, GenesisAppState, Height};
 use crate::{
     accounts,
     error::{AppError, HandlerError},
+    models::{self, VerifierCache},
     reputation, rewards, staking,
     staking::ValidatorUpdate,
     state::State,
@@ -40,11 +41,13 @@ fn check_rules(genesis: &GenesisAppState) -> Result<(), AppError> {
     )))
 }
 
-/// Writes the genesis state and returns the initial validator set.
+/// Writes the genesis state and returns the initial validator set. The
+/// verifiers derived for genesis models are kept in `verifiers`.
 pub fn init_genesis(
     state: &mut State,
     genesis: &GenesisAppState,
     height: Height,
+    verifiers: &VerifierCache,
 ) -> Result<Vec<ValidatorUpdate>, AppError> {
     let fail = |e: HandlerError| match e {
         HandlerError::State(e) => AppError::State(e),
@@ -57,6 +60,14 @@ pub fn init_genesis(
     staking::set_params(state, &genesis.params.staking);
     reputation::set_params(state, &genesis.params.reputation);
     rewards::set_params(state, &genesis.params.rewards);
+    models::set_params(state, &genesis.params.models);
+    models::genesis::init_genesis(
+        state,
+        &genesis.models,
+        &genesis.params.models,
+        height,
+        verifiers,
+    )?;
 
     for acct in &genesis.accounts {
         accounts::credit(state, &acct.address, acct.balance).map_err(fail)?;
@@ -111,6 +122,7 @@ mod tests {
                 self_bond: Amount::syn(10_000),
             }],
             params: Default::default(),
+            models: Vec::new(),
         }
     }
 

@@ -1,7 +1,7 @@
 //! The Synod chain: a deterministic ABCI 2.0 state machine on RocksDB.
 //!
 //! Layout (one folder per module, each with its `state_key.rs`):
-//! [`accounts`], [`staking`], [`reputation`], [`rewards`]; the transaction
+//! [`accounts`], [`staking`], [`reputation`], [`rewards`], [`models`]; the transaction
 //! pipeline in [`execute`]; the lifecycle in [`app`]; queries in [`query`];
 //! the ABCI edge in [`abci`]; versioned Merkle storage in [`storage`].
 
@@ -13,6 +13,7 @@ pub mod demo;
 pub mod error;
 pub mod execute;
 pub mod genesis;
+pub mod models;
 pub mod query;
 pub mod reputation;
 pub mod rewards;

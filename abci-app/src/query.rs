@@ -10,7 +10,7 @@ use synod_protocol::{
     state::{Validator, ValidatorSummary},
 };
 
-use crate::{accounts, reputation, staking, state::State, storage::Storage};
+use crate::{accounts, models, reputation, staking, state::State, storage::Storage};
 
 /// Stable query result codes (defined in the protocol, where clients read them).
 pub use synod_protocol::query::code;
@@ -79,6 +79,31 @@ pub fn query(storage: &Storage, path: &str, height: u64, prove: bool) -> QueryOu
         QueryPath::Reputation(a) => keyed(reputation::state_key::score(&a), true),
         QueryPath::Unbonding(a) => keyed(staking::state_key::unbondings(&a), false),
         QueryPath::Params => params(storage, version, prove),
+        QueryPath::Model(id) => keyed(models::state_key::model(&id), true),
+        QueryPath::Models => {
+            if prove {
+                return QueryOutput::error(
+                    code::PROOF_UNSUPPORTED,
+                    "/models is a computed list; query /model/{id} with prove=true for proofs",
+                    version,
+                );
+            }
+            if version != committed.version {
+                return QueryOutput::error(
+                    code::HEIGHT_UNAVAILABLE,
+                    "/models is answered at the latest height only",
+                    version,
+                );
+            }
+            match models::models(&State::new(storage.clone())) {
+                Ok(list) => QueryOutput {
+                    value: codec::encode(&list),
+                    height: version,
+                    ..QueryOutput::default()
+                },
+                Err(e) => QueryOutput::error(code::INTERNAL, e.to_string(), version),
+            }
+        }
         QueryPath::Validators => {
             if prove {
                 return QueryOutput::error(code::PROOF_UNSUPPORTED, "/validators is a computed list; query /validator/{addr} with prove=true for proofs", version);
@@ -158,7 +183,7 @@ fn params(storage: &Storage, version: u64, prove: bool) -> QueryOutput {
         if out.code != code::OK {
             return out;
         }
-        // ChainParams encodes as its four fields back to back.
+        // ChainParams encodes as its module fields back to back.
         value.extend_from_slice(&out.value);
         proofs.extend(out.proofs);
     }

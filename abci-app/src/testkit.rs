@@ -106,6 +106,7 @@ impl TestNet {
                 accounts,
                 validators: genesis_validators,
                 params,
+                models: Vec::new(),
             },
             operators,
             consensus_keys,

@@ -150,7 +150,11 @@ fn synod_app_serves_300_random_blocks_and_provable_queries_over_its_socket() {
     assert_eq!(r.code, code::OK);
     let params: ChainParams = codec::decode(&r.value).unwrap();
     assert_eq!(params, ChainParams::default());
-    assert_eq!(r.proof_ops.unwrap().ops.len(), 4);
+    assert_eq!(
+        r.proof_ops.unwrap().ops.len(),
+        5,
+        "one proof per parameter module"
+    );
 
     let r = client.query("/validators", 0, false).unwrap();
     let list: Vec<state::ValidatorSummary> = codec::decode(&r.value).unwrap();

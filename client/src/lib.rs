@@ -11,6 +11,8 @@
 //!   until inclusion or the timeout). A refused tx is an error carrying the
 //!   chain's code and log ([`ClientError::CheckTxRefused`] when the mempool
 //!   refused it, [`ClientError::BlockRefused`] when it failed in a block).
+//! - [`inference`]: the files of `synod model …` (data sets, import cards,
+//!   inference proof files) and reading an input tensor from JSON.
 //!
 //! # What a proved query guarantees
 //!
@@ -30,6 +32,7 @@
 mod args;
 mod client;
 mod error;
+pub mod inference;
 pub mod keyfile;
 mod keyring;
 mod txbuild;

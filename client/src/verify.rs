@@ -53,10 +53,11 @@ pub fn verify_answer(
                 codec::encode(&params.staking),
                 codec::encode(&params.reputation),
                 codec::encode(&params.rewards),
+                codec::encode(&params.models),
             ];
             if parts.concat() != v {
                 return Err(fail(
-                    "the params value is not its four module parts back to back".into(),
+                    "the params value is not its five module parts back to back".into(),
                 ));
             }
             parts.into_iter().map(Some).collect()

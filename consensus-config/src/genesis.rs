@@ -249,6 +249,7 @@ mod tests {
                 self_bond: Amount::syn(10_000),
             }],
             params: Default::default(),
+            models: Vec::new(),
         }
     }
 

@@ -208,6 +208,7 @@ fn genesis_state(
         accounts,
         validators,
         params: options.params.clone(),
+        models: Vec::new(),
     }
 }
 

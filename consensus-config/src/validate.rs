@@ -15,9 +15,10 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 pub use synod_protocol::genesis::GenesisProblem;
 use synod_protocol::{
-    genesis::{entry_problems, param_problems},
-    params::{AccountsParams, ReputationParams, RewardsParams, StakingParams},
-    Amount, GenesisAccount, GenesisValidator, PubKey,
+    genesis::{entry_problems, model_entry_problems, param_problems},
+    params::{AccountsParams, ModelsParams, ReputationParams, RewardsParams, StakingParams},
+    state::VerificationMode,
+    Amount, GenesisAccount, GenesisModel, GenesisValidator, PubKey,
 };
 
 use crate::genesis::power_for_bond;
@@ -37,10 +38,10 @@ const TOP_LEVEL_FIELDS: [&str; 7] = [
     "app_hash",
     "app_state",
 ];
-/// The fields of Synod's `app_state`.
-const APP_STATE_FIELDS: [&str; 3] = ["accounts", "validators", "params"];
-/// The parameter modules of `app_state.params`.
-const PARAM_MODULES: [&str; 4] = ["accounts", "staking", "reputation", "rewards"];
+/// The fields of Synod's `app_state` (`models` may be absent).
+const APP_STATE_FIELDS: [&str; 4] = ["accounts", "validators", "params", "models"];
+/// The parameter modules of `app_state.params` (`models` may be absent: its defaults).
+const PARAM_MODULES: [&str; 5] = ["accounts", "staking", "reputation", "rewards", "models"];
 
 /// What validation found: the problems, and a summary of what was readable.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -474,6 +475,7 @@ impl Check {
         let (account_count, accounts) = self.entries::<GenesisAccount>(app, "accounts");
         let (validator_count, validators) = self.entries::<GenesisValidator>(app, "validators");
         let mut staking = None;
+        let mut models_params = Some(ModelsParams::default());
         if let Some(params) = self.object(app, "app_state", "params") {
             for key in params.keys() {
                 if !PARAM_MODULES.contains(&key.as_str()) {
@@ -490,6 +492,14 @@ impl Check {
             staking = self.module(params, "staking", StakingParams::problems);
             self.module(params, "reputation", ReputationParams::problems);
             self.module(params, "rewards", RewardsParams::problems);
+            if params.contains_key("models") {
+                models_params = self.module(params, "models", ModelsParams::problems);
+            }
+        }
+        if app.contains_key("models") {
+            let (_, models) = self.entries::<GenesisModel>(app, "models");
+            self.problems.extend(model_entry_problems(&models));
+            self.models(&models, models_params.as_ref());
         }
         self.problems
             .extend(entry_problems(&accounts, &validators, staking.as_ref()));
@@ -499,6 +509,56 @@ impl Check {
             staking,
             account_count,
             validator_count,
+        }
+    }
+
+    /// Each genesis model file: standard base64 of a `.synod-model` file
+    /// that loads (magic, version, stated id equal to the contents' id, IR
+    /// rules), no model twice, and a zk-enabled model fits a circuit of
+    /// `params.models.max_k` (when the params are readable). The chain also
+    /// derives the verifying key; that is too slow to do here.
+    fn models(&mut self, models: &[(usize, GenesisModel)], params: Option<&ModelsParams>) {
+        use base64::Engine;
+        let mut seen: BTreeMap<[u8; 32], usize> = BTreeMap::new();
+        for (i, entry) in models {
+            let path = format!("app_state.models[{i}].model");
+            let file = match base64::engine::general_purpose::STANDARD.decode(entry.model.trim()) {
+                Ok(file) => file,
+                Err(e) => {
+                    self.problem(
+                        path,
+                        format!("not standard base64 of a .synod-model file: {e}"),
+                    );
+                    continue;
+                }
+            };
+            let loaded = match synod_zkml::ir::Model::from_file_bytes(&file) {
+                Ok(loaded) => loaded,
+                Err(e) => {
+                    self.problem(path, format!("not a valid model file: {e}"));
+                    continue;
+                }
+            };
+            if let Some(first) = seen.insert(loaded.id.0, *i) {
+                self.problem(
+                    path.clone(),
+                    format!(
+                        "model {:?} ({}) is also app_state.models[{first}]",
+                        loaded.model.name, loaded.id
+                    ),
+                );
+            }
+            if let (true, Some(params)) = (entry.modes.contains(&VerificationMode::Zk), params) {
+                if let Err(e) = synod_zkml::circuit::ZkModel::from_ir(&loaded.model, params.max_k) {
+                    self.problem(
+                        path,
+                        format!(
+                            "model {:?} ({}) allows Zk but has no circuit under params.models.max_k = {}: {e}",
+                            loaded.model.name, loaded.id, params.max_k
+                        ),
+                    );
+                }
+            }
         }
     }
 
@@ -590,6 +650,113 @@ mod tests {
         assert_eq!(problems.len(), 1);
         assert!(problems[0].message.contains("line 3"), "{}", problems[0]);
         assert!(problems[0].message.contains("column"), "{}", problems[0]);
+    }
+
+    /// A valid genesis document (one validator) as JSON, with `models`.
+    fn genesis_with_models(models: serde_json::Value) -> String {
+        use synod_protocol::{GenesisAppState, SecretKey};
+        let operator = SecretKey::from_seed([1; 32]).public().address();
+        let app_state = GenesisAppState {
+            accounts: vec![GenesisAccount {
+                address: operator,
+                balance: Amount::syn(1_000_000),
+            }],
+            validators: vec![GenesisValidator {
+                operator,
+                consensus_key: SecretKey::from_seed([2; 32]).public(),
+                moniker: "v0".into(),
+                self_bond: Amount::syn(10_000),
+            }],
+            params: Default::default(),
+            models: Vec::new(),
+        };
+        let time = tendermint::Time::from_unix_timestamp(1_700_000_000, 0).unwrap();
+        let doc = crate::genesis::build_genesis("synod-x", time, &app_state).unwrap();
+        let mut json: Value = serde_json::from_str(&crate::genesis::genesis_json(&doc)).unwrap();
+        json["app_state"]["models"] = models;
+        json.to_string()
+    }
+
+    /// A small valid model: Dense 4 -> 2, then Relu.
+    fn tiny_model() -> synod_zkml::ir::Model {
+        use synod_zkml::ir::{Model, Node, Op, Requant, Scale, TensorId, TensorInfo};
+        Model {
+            name: "tiny".into(),
+            input: TensorInfo {
+                shape: vec![4],
+                zero_point: 0,
+                scale: Scale {
+                    multiplier: 1,
+                    shift: 0,
+                },
+            },
+            nodes: vec![
+                Node {
+                    inputs: vec![TensorId(0)],
+                    op: Op::Dense {
+                        in_features: 4,
+                        out_features: 2,
+                        weights: vec![1, -1, 2, 0, 3, 1, -2, 1],
+                        bias: vec![0, 5],
+                        requant: Requant {
+                            multiplier: 1 << 30,
+                            shift: 31,
+                            zero_point: 0,
+                        },
+                    },
+                },
+                Node {
+                    inputs: vec![TensorId(1)],
+                    op: Op::Relu { zero_point: 0 },
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn genesis_models_are_loaded_and_each_bad_one_is_named() {
+        use base64::Engine;
+        let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+        let good = tiny_model().to_file_bytes();
+        let mut wrong_id = good.clone();
+        wrong_id[12] ^= 0xff;
+        let problems = validate_genesis(&genesis_with_models(serde_json::json!([
+            {"model": b64(&good), "modes": ["Zk", "Optimistic"]},
+            {"model": "%%%", "modes": ["Zk"]},
+            {"model": b64(&wrong_id), "modes": ["Optimistic"]},
+            {"model": b64(&good), "modes": []},
+            {"model": b64(b"SYNODMDL"), "modes": ["Zk"], "extra": 1},
+        ])));
+        let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "app_state.models[4].extra",
+                "app_state.models[3].modes",
+                "app_state.models[1].model",
+                "app_state.models[2].model",
+                "app_state.models[3].model",
+            ],
+            "{problems:?}"
+        );
+        assert!(problems[2].message.contains("base64"), "{}", problems[2]);
+        assert!(problems[3].message.contains("model id"), "{}", problems[3]);
+        assert!(
+            problems[4].message.contains("also app_state.models[0]"),
+            "{}",
+            problems[4]
+        );
+        assert_eq!(
+            validate_genesis(&genesis_with_models(serde_json::json!([
+                {"model": b64(&good), "modes": ["Zk"]},
+            ]))),
+            vec![]
+        );
+        // A genesis without the field, or with an empty list, is valid.
+        assert_eq!(
+            validate_genesis(&genesis_with_models(serde_json::json!([]))),
+            vec![]
+        );
     }
 
     #[test]

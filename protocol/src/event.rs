@@ -61,6 +61,15 @@ pub enum Event {
         amount: Amount,
         reason: String,
     },
+    /// A proof of inference verified: `output = model(input)` where the input
+    /// is committed to by `input_commitment` (the zkml trace leaf of the input
+    /// tensor, `synod_zkml::trace::tensor_leaf`).
+    InferenceVerified {
+        model: [u8; 32],
+        submitter: Address,
+        input_commitment: [u8; 32],
+        output: Vec<i32>,
+    },
 }
 
 impl Event {
@@ -79,6 +88,7 @@ impl Event {
             Event::Unjailed { .. } => "unjailed",
             Event::ValidatorSetChanged { .. } => "validator_set_changed",
             Event::Rewarded { .. } => "rewarded",
+            Event::InferenceVerified { .. } => "inference_verified",
         }
     }
 
@@ -149,6 +159,24 @@ impl Event {
                 ("recipient", a(recipient)),
                 ("amount", n(amount)),
                 ("reason", reason.clone()),
+            ],
+            Event::InferenceVerified {
+                model,
+                submitter,
+                input_commitment,
+                output,
+            } => vec![
+                ("model", hex::encode(model)),
+                ("submitter", a(submitter)),
+                ("input_commitment", hex::encode(input_commitment)),
+                (
+                    "output",
+                    output
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(","),
+                ),
             ],
         }
     }

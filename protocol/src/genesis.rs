@@ -11,6 +11,7 @@ use crate::{
     amount::Amount,
     keys::PubKey,
     params::{ChainParams, ParamError, StakingParams},
+    state::VerificationMode,
 };
 
 /// A funded account at genesis.
@@ -32,6 +33,19 @@ pub struct GenesisValidator {
     pub self_bond: Amount,
 }
 
+/// A model registered at genesis. The chain decodes the file, checks its
+/// stated id against its contents, derives the verifying key under
+/// `params.models.max_k` and refuses genesis naming the model if anything fails
+/// (this crate does no model decoding: see `synod_zkml::ir::Model::from_file_bytes`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisModel {
+    /// Standard base64 (with padding) of a `.synod-model` file.
+    pub model: String,
+    /// The verification modes results of the model may use.
+    pub modes: Vec<VerificationMode>,
+}
+
 /// Synod's genesis `app_state`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -39,6 +53,30 @@ pub struct GenesisAppState {
     pub accounts: Vec<GenesisAccount>,
     pub validators: Vec<GenesisValidator>,
     pub params: ChainParams,
+    /// Models registered at genesis (absent in older genesis files: none).
+    #[serde(default)]
+    pub models: Vec<GenesisModel>,
+}
+
+/// The rules over genesis models that need no model decoding: at least one
+/// verification mode, none twice. Paths are `app_state.models[i].modes`.
+pub fn model_entry_problems(models: &[(usize, GenesisModel)]) -> Vec<GenesisProblem> {
+    let mut out = Vec::new();
+    for (i, m) in models {
+        let path = format!("app_state.models[{i}].modes");
+        if m.modes.is_empty() {
+            out.push(GenesisProblem::new(
+                path,
+                "lists no verification mode: add \"Zk\", \"Optimistic\" or both",
+            ));
+            continue;
+        }
+        let distinct: BTreeSet<_> = m.modes.iter().collect();
+        if distinct.len() != m.modes.len() {
+            out.push(GenesisProblem::new(path, "lists a verification mode twice"));
+        }
+    }
+    out
 }
 
 /// One thing wrong with a genesis document, named by its JSON path in
@@ -190,6 +228,8 @@ impl GenesisAppState {
         let accounts: Vec<_> = self.accounts.iter().cloned().enumerate().collect();
         let validators: Vec<_> = self.validators.iter().cloned().enumerate().collect();
         let mut out = entry_problems(&accounts, &validators, Some(&self.params.staking));
+        let models: Vec<_> = self.models.iter().cloned().enumerate().collect();
+        out.extend(model_entry_problems(&models));
         out.extend(param_problems(self.params.problems()));
         out
     }
@@ -221,7 +261,37 @@ mod tests {
                 self_bond: Amount::syn(10_000),
             }],
             params: ChainParams::default(),
+            models: Vec::new(),
         }
+    }
+
+    #[test]
+    fn genesis_models_need_distinct_modes_and_the_field_may_be_absent() {
+        let mut s = valid();
+        s.models = vec![
+            GenesisModel {
+                model: String::new(),
+                modes: vec![],
+            },
+            GenesisModel {
+                model: String::new(),
+                modes: vec![VerificationMode::Zk, VerificationMode::Zk],
+            },
+        ];
+        let paths: Vec<String> = s.problems().into_iter().map(|p| p.path).collect();
+        assert_eq!(
+            paths,
+            ["app_state.models[0].modes", "app_state.models[1].modes"]
+        );
+        let mut v = serde_json::to_value(valid()).unwrap();
+        v.as_object_mut().unwrap().remove("models");
+        assert_eq!(
+            serde_json::from_value::<GenesisAppState>(v.clone()).unwrap(),
+            valid()
+        );
+        v["models"] = serde_json::json!([{"model": "AA==", "modes": ["Zk"]}]);
+        let back: GenesisAppState = serde_json::from_value(v).unwrap();
+        assert_eq!(back.models[0].modes, vec![VerificationMode::Zk]);
     }
 
     #[test]

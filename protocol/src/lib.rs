@@ -27,7 +27,7 @@ pub use address::{Address, AddressError};
 pub use amount::{Amount, AmountError, USYN_PER_SYN};
 pub use codec::CodecError;
 pub use event::Event;
-pub use genesis::{GenesisAccount, GenesisAppState, GenesisValidator};
+pub use genesis::{GenesisAccount, GenesisAppState, GenesisModel, GenesisValidator};
 pub use height::Height;
 pub use keys::{KeyError, PubKey, SecretKey, Signature};
 pub use params::ChainParams;

@@ -114,7 +114,22 @@ pub struct RewardsParams {
     pub treasury_share_ppm: u64,
 }
 
-/// All parameters of the chain.
+/// `models` parameters: what the chain accepts of a model and of a proof of
+/// inference. halo2 verification cost grows with `2^k`, so `max_k` caps it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelsParams {
+    /// Largest circuit size exponent a registered model may need (`2^k` rows).
+    pub max_k: u32,
+    /// Largest accepted proof of inference, in bytes.
+    pub max_proof_bytes: u64,
+    /// Most values a model input (and a submitted output) may hold.
+    pub max_input_len: u32,
+}
+
+/// All parameters of the chain. The canonical encoding is the modules'
+/// encodings back to back, in field order (what the `/params` query proves
+/// part by part); new modules are appended.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChainParams {
@@ -122,6 +137,9 @@ pub struct ChainParams {
     pub staking: StakingParams,
     pub reputation: ReputationParams,
     pub rewards: RewardsParams,
+    /// Absent in genesis files written before the module existed: the defaults.
+    #[serde(default)]
+    pub models: ModelsParams,
 }
 
 impl Default for AccountsParams {
@@ -170,6 +188,16 @@ impl Default for RewardsParams {
             block_issuance: Amount::syn(10),
             proposer_bonus_ppm: 50_000,
             treasury_share_ppm: 20_000,
+        }
+    }
+}
+
+impl Default for ModelsParams {
+    fn default() -> Self {
+        ModelsParams {
+            max_k: 12,
+            max_proof_bytes: 16 * 1024,
+            max_input_len: 4096,
         }
     }
 }
@@ -409,6 +437,44 @@ impl RewardsParams {
     }
 }
 
+impl ModelsParams {
+    /// Every bound this module breaks, in field order (empty when all hold).
+    pub fn problems(&self) -> Vec<ParamError> {
+        let mut out = Vec::new();
+        let m = "models";
+        check(
+            &mut out,
+            (9..=18).contains(&self.max_k),
+            m,
+            "max_k",
+            self.max_k,
+            "9 ..= 18",
+        );
+        check(
+            &mut out,
+            (1..=4 * 1024 * 1024).contains(&self.max_proof_bytes),
+            m,
+            "max_proof_bytes",
+            self.max_proof_bytes,
+            "1 ..= 4194304",
+        );
+        check(
+            &mut out,
+            (1..=1 << 20).contains(&self.max_input_len),
+            m,
+            "max_input_len",
+            self.max_input_len,
+            "1 ..= 1048576",
+        );
+        out
+    }
+
+    /// The first bound this module breaks, if any.
+    pub fn validate(&self) -> Result<(), ParamError> {
+        first(self.problems())
+    }
+}
+
 impl ChainParams {
     /// Every bound any module breaks, module by module (empty when all hold).
     pub fn problems(&self) -> Vec<ParamError> {
@@ -416,6 +482,7 @@ impl ChainParams {
         out.extend(self.staking.problems());
         out.extend(self.reputation.problems());
         out.extend(self.rewards.problems());
+        out.extend(self.models.problems());
         out
     }
 
@@ -450,6 +517,7 @@ mod tests {
         p.staking.double_sign_slash_ppm = 2_000_000;
         p.reputation.power_factor_step_ppm = 0;
         p.rewards.treasury_share_ppm = 2_000_000;
+        p.models.max_k = 19;
         let named: Vec<_> = p.problems().iter().map(|e| (e.module, e.name)).collect();
         assert!(named.contains(&("accounts", "max_tx_bytes")), "{named:?}");
         assert!(
@@ -468,7 +536,29 @@ mod tests {
             named.contains(&("rewards", "treasury_share_ppm")),
             "{named:?}"
         );
+        assert!(named.contains(&("models", "max_k")), "{named:?}");
         assert_eq!(p.validate().unwrap_err(), p.problems()[0]);
+    }
+
+    #[test]
+    fn params_without_the_models_module_read_as_its_defaults() {
+        let mut v = serde_json::to_value(ChainParams::default()).unwrap();
+        v.as_object_mut().unwrap().remove("models");
+        let p: ChainParams = serde_json::from_value(v).unwrap();
+        assert_eq!(p.models, ModelsParams::default());
+    }
+
+    #[test]
+    fn the_encoding_is_the_module_encodings_back_to_back() {
+        let p = ChainParams::default();
+        let parts = [
+            crate::codec::encode(&p.accounts),
+            crate::codec::encode(&p.staking),
+            crate::codec::encode(&p.reputation),
+            crate::codec::encode(&p.rewards),
+            crate::codec::encode(&p.models),
+        ];
+        assert_eq!(parts.concat(), crate::codec::encode(&p));
     }
 
     #[test]

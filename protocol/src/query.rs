@@ -22,15 +22,21 @@ pub enum QueryPath {
     Params,
     /// `/unbonding/{addr}` -> [`crate::state::Unbondings`].
     Unbonding(Address),
+    /// `/model/{64 hex digits of the model id}` -> [`crate::state::ModelRecord`].
+    Model([u8; 32]),
+    /// `/models` -> `Vec<`[`crate::state::ModelRecord`]`>` in model id order (no proof).
+    Models,
 }
 
 /// Why a query path was not understood.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum QueryPathError {
-    #[error("unknown query path {path:?}; known: /account/{{addr}}, /validator/{{addr}}, /validators, /reputation/{{addr}}, /params, /unbonding/{{addr}}")]
+    #[error("unknown query path {path:?}; known: /account/{{addr}}, /validator/{{addr}}, /validators, /reputation/{{addr}}, /params, /unbonding/{{addr}}, /model/{{id}}, /models")]
     Unknown { path: String },
     #[error("bad address in query path {path:?}: {reason}")]
     BadAddress { path: String, reason: String },
+    #[error("bad model id in query path {path:?}: a model id is 64 hex digits")]
+    BadModelId { path: String },
 }
 
 impl FromStr for QueryPath {
@@ -52,6 +58,14 @@ impl FromStr for QueryPath {
             ["reputation", a] => Ok(QueryPath::Reputation(addr(a)?)),
             ["params"] => Ok(QueryPath::Params),
             ["unbonding", a] => Ok(QueryPath::Unbonding(addr(a)?)),
+            ["model", id] => hex::decode(id)
+                .ok()
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .map(QueryPath::Model)
+                .ok_or_else(|| QueryPathError::BadModelId {
+                    path: path.to_string(),
+                }),
+            ["models"] => Ok(QueryPath::Models),
             _ => Err(QueryPathError::Unknown {
                 path: path.to_string(),
             }),
@@ -68,14 +82,16 @@ impl fmt::Display for QueryPath {
             QueryPath::Reputation(a) => write!(f, "/reputation/{a}"),
             QueryPath::Params => write!(f, "/params"),
             QueryPath::Unbonding(a) => write!(f, "/unbonding/{a}"),
+            QueryPath::Model(id) => write!(f, "/model/{}", hex::encode(id)),
+            QueryPath::Models => write!(f, "/models"),
         }
     }
 }
 
 impl QueryPath {
     /// The state keys whose values make up this path's answer, in the order
-    /// the answer's proof ops come in (empty for `/validators`, a computed
-    /// list without proof). A client checks each proof op against these keys,
+    /// the answer's proof ops come in (empty for `/validators` and `/models`,
+    /// computed lists without proof). A client checks each proof op against these keys,
     /// never against the key a node sends.
     pub fn proved_keys(&self) -> Vec<Vec<u8>> {
         match self {
@@ -85,6 +101,8 @@ impl QueryPath {
             QueryPath::Reputation(a) => vec![state_key::reputation::score(a)],
             QueryPath::Params => state_key::chain_params().to_vec(),
             QueryPath::Unbonding(a) => vec![state_key::staking::unbondings(a)],
+            QueryPath::Model(id) => vec![state_key::models::model(id)],
+            QueryPath::Models => Vec::new(),
         }
     }
 }
@@ -99,7 +117,7 @@ pub mod code {
     pub const NOT_FOUND: u32 = 2;
     /// The height is not committed yet or was pruned.
     pub const HEIGHT_UNAVAILABLE: u32 = 3;
-    /// The path has no proof (`/validators`).
+    /// The path has no proof (`/validators`, `/models`).
     pub const PROOF_UNSUPPORTED: u32 = 4;
     /// The node failed to answer.
     pub const INTERNAL: u32 = 5;
@@ -122,6 +140,8 @@ mod tests {
             QueryPath::Reputation(a),
             QueryPath::Params,
             QueryPath::Unbonding(a),
+            QueryPath::Model([0xcd; 32]),
+            QueryPath::Models,
         ] {
             assert_eq!(p.to_string().parse::<QueryPath>().unwrap(), p);
         }
@@ -134,7 +154,16 @@ mod tests {
             QueryPath::Account(a).proved_keys(),
             vec![state_key::accounts::account(&a)]
         );
-        assert_eq!(QueryPath::Params.proved_keys().len(), 4);
+        assert_eq!(QueryPath::Params.proved_keys().len(), 5);
+        assert_eq!(
+            QueryPath::Model([1; 32]).proved_keys(),
+            vec![state_key::models::model(&[1; 32])]
+        );
+        assert!(QueryPath::Models.proved_keys().is_empty());
+        assert!(matches!(
+            "/model/abc".parse::<QueryPath>(),
+            Err(QueryPathError::BadModelId { .. })
+        ));
         assert!(QueryPath::Validators.proved_keys().is_empty());
         assert_ne!(
             QueryPath::Validator(a).proved_keys(),

@@ -5,10 +5,13 @@ use proptest::prelude::*;
 
 use crate::{
     codec,
-    params::{AccountsParams, ChainParams, ReputationParams, RewardsParams, StakingParams},
+    genesis::GenesisModel,
+    params::{
+        AccountsParams, ChainParams, ModelsParams, ReputationParams, RewardsParams, StakingParams,
+    },
     state::{
-        Account, ActiveValidator, Reputation, SigningInfo, UnbondingEntry, Unbondings, Validator,
-        ValidatorStatus, ValidatorSummary,
+        Account, ActiveValidator, ModelRecord, ModelStatus, Reputation, SigningInfo,
+        UnbondingEntry, Unbondings, Validator, ValidatorStatus, ValidatorSummary, VerificationMode,
     },
     Address, Amount, Event, GenesisAccount, GenesisAppState, GenesisValidator, Height, PubKey,
     TxHash,
@@ -81,7 +84,71 @@ fn event() -> impl Strategy<Value = Event> {
             amount,
             reason
         }),
+        (
+            any::<[u8; 32]>(),
+            address(),
+            any::<[u8; 32]>(),
+            proptest::collection::vec(any::<i32>(), 0..12)
+        )
+            .prop_map(|(model, submitter, input_commitment, output)| {
+                Event::InferenceVerified {
+                    model,
+                    submitter,
+                    input_commitment,
+                    output,
+                }
+            }),
     ]
+}
+
+fn modes() -> impl Strategy<Value = Vec<VerificationMode>> {
+    proptest::collection::vec(
+        prop_oneof![
+            Just(VerificationMode::Zk),
+            Just(VerificationMode::Optimistic)
+        ],
+        0..3,
+    )
+}
+
+fn model_record() -> impl Strategy<Value = ModelRecord> {
+    (
+        any::<([u8; 32], [u8; 32])>(),
+        text(),
+        any::<(u32, u64)>(),
+        modes(),
+        proptest::option::of(height()),
+        height(),
+        proptest::collection::vec(any::<u32>(), 0..4),
+        proptest::collection::vec(any::<u32>(), 0..4),
+    )
+        .prop_map(
+            |(
+                (id, vk_hash),
+                name,
+                (k, parameter_count),
+                modes,
+                retired,
+                registered_height,
+                input_shape,
+                output_shape,
+            )| {
+                ModelRecord {
+                    id,
+                    name,
+                    vk_hash,
+                    k,
+                    modes,
+                    status: retired.map_or(ModelStatus::Active, |at_height| ModelStatus::Retired {
+                        at_height,
+                    }),
+                    registered_height,
+                    parameter_count,
+                    input_shape,
+                    output_shape,
+                }
+            },
+        )
 }
 
 fn status() -> impl Strategy<Value = ValidatorStatus> {
@@ -115,8 +182,9 @@ fn params() -> impl Strategy<Value = ChainParams> {
         amount(),
         amount(),
         any::<u32>(),
+        any::<(u32, u64, u32)>(),
     )
-        .prop_map(|(a, b, bond, issuance, max)| ChainParams {
+        .prop_map(|(a, b, bond, issuance, max, m)| ChainParams {
             accounts: AccountsParams {
                 min_fee_per_byte_usyn: a[0],
                 max_tx_bytes: a[1],
@@ -147,6 +215,11 @@ fn params() -> impl Strategy<Value = ChainParams> {
                 proposer_bonus_ppm: a[1] ^ b[1],
                 treasury_share_ppm: a[2] ^ b[2],
             },
+            models: ModelsParams {
+                max_k: m.0,
+                max_proof_bytes: m.1,
+                max_input_len: m.2,
+            },
         })
 }
 
@@ -169,11 +242,17 @@ fn genesis() -> impl Strategy<Value = GenesisAppState> {
             0..4,
         ),
         params(),
+        proptest::collection::vec(
+            ("[A-Za-z0-9+/]{0,16}", modes())
+                .prop_map(|(model, modes)| GenesisModel { model, modes }),
+            0..3,
+        ),
     )
-        .prop_map(|(accounts, validators, params)| GenesisAppState {
+        .prop_map(|(accounts, validators, params, models)| GenesisAppState {
             accounts,
             validators,
             params,
+            models,
         })
 }
 
@@ -232,6 +311,13 @@ proptest! {
         json_round_trip(&g.params)?;
         binary_round_trip(&g)?;
         json_round_trip(&g)?;
+    }
+
+    #[test]
+    fn model_records_round_trip(r in model_record()) {
+        binary_round_trip(&r)?;
+        json_round_trip(&r)?;
+        binary_round_trip(&vec![r])?;
     }
 
     #[test]

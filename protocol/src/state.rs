@@ -90,3 +90,62 @@ pub struct ValidatorSummary {
     pub power: u64,
     pub active: bool,
 }
+
+/// How results of a model may be verified on chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum VerificationMode {
+    /// A halo2 proof that `output = model(input)`, verified in FinalizeBlock.
+    Zk,
+    /// A bonded claim with an execution-trace root, open to challenge.
+    Optimistic,
+}
+
+/// Where a registered model stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ModelStatus {
+    /// Results of the model are accepted.
+    Active,
+    /// Retired by governance at `at_height`; no new results are accepted.
+    Retired { at_height: Height },
+}
+
+/// A registered model, keyed by its model id (the Merkle root of its IR, see
+/// `synod_zkml::ir::ModelId`). The IR itself is stored beside it, so every
+/// node re-derives the verifying key and checks it against `vk_hash`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelRecord {
+    pub id: [u8; 32],
+    pub name: String,
+    /// SHA-256 of the halo2 verifying key (`synod_zkml::circuit::vk_hash`): it
+    /// commits to the weights, and `k`.
+    pub vk_hash: [u8; 32],
+    /// Circuit size exponent (`2^k` rows) the key was derived for.
+    pub k: u32,
+    /// Verification modes results of this model may use.
+    pub modes: Vec<VerificationMode>,
+    pub status: ModelStatus,
+    pub registered_height: Height,
+    /// Weights plus biases.
+    pub parameter_count: u64,
+    /// Shape of the model's input tensor (the public input of a proof).
+    pub input_shape: Vec<u32>,
+    /// Shape of the model's output tensor.
+    pub output_shape: Vec<u32>,
+}
+
+impl ModelRecord {
+    /// Whether results of the model are accepted.
+    pub fn is_active(&self) -> bool {
+        self.status == ModelStatus::Active
+    }
+
+    /// Number of values in the input tensor.
+    pub fn input_len(&self) -> u64 {
+        self.input_shape.iter().map(|&d| u64::from(d)).product()
+    }
+
+    /// Number of values in the output tensor.
+    pub fn output_len(&self) -> u64 {
+        self.output_shape.iter().map(|&d| u64::from(d)).product()
+    }
+}

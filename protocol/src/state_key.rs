@@ -63,15 +63,29 @@ pub mod rewards {
     }
 }
 
-/// The four parameter keys, in the order the fields of
+/// Keys of the `models` module.
+pub mod models {
+    /// A registered model, by model id ([`crate::state::ModelRecord`]).
+    pub fn model(id: &[u8; 32]) -> Vec<u8> {
+        format!("models/model/{}", hex::encode(id)).into_bytes()
+    }
+
+    /// Module parameters ([`crate::params::ModelsParams`]).
+    pub fn params() -> Vec<u8> {
+        b"models/params".to_vec()
+    }
+}
+
+/// The parameter keys, in the order the fields of
 /// [`crate::params::ChainParams`] are encoded (accounts, staking, reputation,
-/// rewards): the `/params` query value is their values back to back.
-pub fn chain_params() -> [Vec<u8>; 4] {
+/// rewards, models): the `/params` query value is their values back to back.
+pub fn chain_params() -> [Vec<u8>; 5] {
     [
         accounts::params(),
         staking::params(),
         reputation::params(),
         rewards::params(),
+        models::params(),
     ]
 }
 
@@ -101,12 +115,17 @@ mod tests {
             format!("reputation/score/{hex}").into_bytes()
         );
         assert_eq!(
+            models::model(&[0xab; 32]),
+            format!("models/model/{}", "ab".repeat(32)).into_bytes()
+        );
+        assert_eq!(
             chain_params(),
             [
                 b"accounts/params".to_vec(),
                 b"staking/params".to_vec(),
                 b"reputation/params".to_vec(),
                 b"rewards/params".to_vec(),
+                b"models/params".to_vec(),
             ]
         );
     }

@@ -78,6 +78,16 @@ pub enum TxBody {
     },
     /// Leave jail after the jail period ended.
     Unjail,
+    /// A halo2 proof that `output = model(input)` for a registered model.
+    /// `input` and `output` are the public instance (int8 values, in the
+    /// shapes the model record states); the chain verifies the proof in
+    /// FinalizeBlock and emits `InferenceVerified` with the input commitment.
+    SubmitInferenceProof {
+        model: [u8; 32],
+        input: Vec<i32>,
+        output: Vec<i32>,
+        proof: Vec<u8>,
+    },
 }
 
 impl TxBody {
@@ -89,6 +99,7 @@ impl TxBody {
             TxBody::Unbond { .. } => "unbond",
             TxBody::RegisterValidator { .. } => "register_validator",
             TxBody::Unjail => "unjail",
+            TxBody::SubmitInferenceProof { .. } => "submit_inference_proof",
         }
     }
 }
@@ -214,6 +225,20 @@ mod tests {
                 }
             }),
             Just(TxBody::Unjail),
+            (
+                any::<[u8; 32]>(),
+                proptest::collection::vec(any::<i32>(), 0..8),
+                proptest::collection::vec(any::<i32>(), 0..4),
+                proptest::collection::vec(any::<u8>(), 0..64),
+            )
+                .prop_map(|(model, input, output, proof)| {
+                    TxBody::SubmitInferenceProof {
+                        model,
+                        input,
+                        output,
+                        proof,
+                    }
+                }),
         ]
     }
 

@@ -1,6 +1,7 @@
 //! The `synod` command line.
 
 pub mod keys;
+pub mod model;
 pub mod output;
 pub mod query;
 pub mod tx;
@@ -20,7 +21,8 @@ Examples:
   synod tx transfer --from validator-0 alice 12syn
   synod query account alice --prove
   synod --output json query params
-  synod status";
+  synod status
+  synod model import zkml/models/mlp.onnx --calibration zkml/models/digits-calibration.json";
 
 /// Synod chain client: keys, transactions and proved queries.
 #[derive(Debug, Parser)]
@@ -57,6 +59,9 @@ pub enum Command {
     Query(query::QueryCommand),
     /// The node's chain id, latest height, app hash and node id.
     Status,
+    /// Import, inspect, run, prove and verify int8 models (no node needed).
+    #[command(subcommand)]
+    Model(model::ModelCommand),
 }
 
 /// Runs a parsed command.
@@ -71,6 +76,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tx(cmd) => tx::run(&ctx, cmd).await,
         Command::Query(cmd) => query::run(&ctx, cmd).await,
         Command::Status => status(&ctx).await,
+        Command::Model(cmd) => model::run(&ctx, cmd).await,
     }
 }
 

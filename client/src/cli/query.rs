@@ -1,12 +1,16 @@
 //! `synod query …`
 
+use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::json;
 use synod_client::{parse_tx_hash, Client, QueryPath};
 use synod_protocol::{
     params::ChainParams,
-    state::{Account, Reputation, Unbondings, Validator, ValidatorStatus, ValidatorSummary},
+    state::{
+        Account, ModelRecord, ModelStatus, Reputation, Unbondings, Validator, ValidatorStatus,
+        ValidatorSummary,
+    },
 };
 
 use super::{
@@ -62,6 +66,15 @@ pub enum QueryCommand {
         #[command(flatten)]
         read: ReadFlags,
     },
+    /// A registered model, by id (or by a .synod-model file, whose id is used).
+    Model {
+        /// 64 hex digits, or the path of a .synod-model file.
+        id: String,
+        #[command(flatten)]
+        read: ReadFlags,
+    },
+    /// Every registered model, by id (no proof: a computed list).
+    Models,
     /// A transaction's result, by hash.
     Tx {
         /// 64 hex digits.
@@ -145,6 +158,36 @@ pub async fn run(ctx: &Context, cmd: QueryCommand) -> anyhow::Result<()> {
             )
             .await
         }
+        QueryCommand::Model { id, read } => {
+            let path = QueryPath::Model(model_id_arg(&id)?);
+            let client = ctx.client().await?;
+            show::<ModelRecord>(ctx, &client, &path, &read, None, model_text).await
+        }
+        QueryCommand::Models => {
+            let client = ctx.client().await?;
+            let list = client
+                .query_at::<Vec<ModelRecord>>(&QueryPath::Models, None)
+                .await?
+                .unwrap_or_default();
+            ctx.output.emit(json!(list), || {
+                if list.is_empty() {
+                    return "no registered models".into();
+                }
+                list.iter()
+                    .map(|m| {
+                        format!(
+                            "{}  {}  k={}  {}",
+                            hex::encode(m.id),
+                            m.name,
+                            m.k,
+                            model_status_text(&m.status)
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+            Ok(())
+        }
         QueryCommand::Tx { hash } => {
             let hash = parse_tx_hash("HASH", &hash)?;
             let client = ctx.client().await?;
@@ -214,6 +257,44 @@ async fn show<T: Serialize + DeserializeOwned>(
         }
     });
     Ok(())
+}
+
+/// A model id from 64 hex digits, or from a `.synod-model` file at that path.
+fn model_id_arg(arg: &str) -> anyhow::Result<[u8; 32]> {
+    if let Ok(id) = arg.parse::<synod_zkml::ir::ModelId>() {
+        return Ok(id.0);
+    }
+    let path = std::path::Path::new(arg);
+    if path.exists() {
+        let loaded = synod_zkml::Model::read_file(path)
+            .with_context(|| format!("reading the model file {arg}"))?;
+        return Ok(loaded.id.0);
+    }
+    anyhow::bail!("bad ID {arg:?}: neither a model id (64 hex digits) nor a .synod-model file")
+}
+
+fn model_status_text(s: &ModelStatus) -> String {
+    match s {
+        ModelStatus::Active => "active".into(),
+        ModelStatus::Retired { at_height } => format!("retired at height {}", at_height.value()),
+    }
+}
+
+fn model_text(m: &ModelRecord) -> String {
+    let modes: Vec<String> = m.modes.iter().map(|mode| format!("{mode:?}")).collect();
+    format!(
+        "model id:    {}\nname:        {}\nvk hash:     {} (k = {})\nmodes:       {}\nstatus:      {}\nparameters:  {}\nshape:       {:?} -> {:?}\nregistered:  height {}",
+        hex::encode(m.id),
+        m.name,
+        hex::encode(m.vk_hash),
+        m.k,
+        modes.join(", "),
+        model_status_text(&m.status),
+        m.parameter_count,
+        m.input_shape,
+        m.output_shape,
+        m.registered_height.value()
+    )
 }
 
 fn validator_text(v: &Validator) -> String {

@@ -123,6 +123,11 @@ pub async fn run(ctx: &Context, cmd: TxCommand) -> anyhow::Result<()> {
         }
         TxCommand::Unjail { flags } => (flags, TxBody::Unjail),
     };
+    send(ctx, &flags, body).await
+}
+
+/// Signs `body` with the `--from` key, sends it as the flags say, prints the outcome.
+pub async fn send(ctx: &Context, flags: &TxFlags, body: TxBody) -> anyhow::Result<()> {
     let key: SecretKey = ctx.keyring()?.get(&flags.from)?;
     let client = ctx
         .client()

@@ -1,0 +1,128 @@
+//! Block-level batch verification of proofs of inference: before a block's
+//! transactions run, the proofs for each model are verified together
+//! (`verify_inference_batch`: one `2^k`-sized multi-scalar multiplication for
+//! the whole batch). A batch that passes marks its claims verified; a batch
+//! that fails marks nothing, and each of its transactions verifies its own
+//! proof when it runs. Either way every claim gets the verdict it would get
+//! alone, so the batch changes speed, never results: the batch factors are
+//! derived from the proofs themselves (no randomness), and the transactions
+//! still run in order with every state check.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sha2::{Digest, Sha256};
+use synod_protocol::{state::VerificationMode, SignedTx, TxBody};
+use synod_zkml::{circuit, Tensor};
+
+use super::{handlers::InferenceClaim, model, ModelVerifier, VerifierCache};
+use crate::state::{State, StateError};
+
+/// Claims whose proofs a block's batches verified (by [`claim_digest`]).
+#[derive(Clone, Debug, Default)]
+pub struct VerifiedClaims(BTreeSet<[u8; 32]>);
+
+impl VerifiedClaims {
+    /// Whether `claim`'s proof was verified in a batch.
+    pub fn contains(&self, claim: InferenceClaim<'_>) -> bool {
+        self.0.contains(&claim_digest(claim))
+    }
+
+    /// Number of verified claims.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// No claim verified.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// SHA-256 of a claim's model, input, output and proof, each length-prefixed.
+pub fn claim_digest(claim: InferenceClaim<'_>) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"synod/inference-claim/v1");
+    h.update(claim.model);
+    for part in [claim.input, claim.output] {
+        h.update((part.len() as u64).to_le_bytes());
+        for v in part {
+            h.update(v.to_le_bytes());
+        }
+    }
+    h.update((claim.proof.len() as u64).to_le_bytes());
+    h.update(claim.proof);
+    h.finalize().into()
+}
+
+/// A model's verifier and the claims of the block for it.
+type Batch = (
+    std::sync::Arc<ModelVerifier>,
+    Vec<([u8; 32], (Tensor, Tensor, Vec<u8>))>,
+);
+
+/// Batch-verifies, per model, the proofs of inference among `txs` (the
+/// block's decoded, correctly signed transactions) against the state before
+/// the block. Claims the cheap checks would refuse are left out; models with
+/// a single claim are left to the transaction.
+pub fn preverify(
+    state: &State,
+    txs: &[&SignedTx],
+    cache: &VerifierCache,
+) -> Result<VerifiedClaims, StateError> {
+    let max_proof_bytes = super::params(state)?.max_proof_bytes;
+    let mut batches: BTreeMap<[u8; 32], Batch> = BTreeMap::new();
+    for tx in txs {
+        let TxBody::SubmitInferenceProof {
+            model: id,
+            input,
+            output,
+            proof,
+        } = &tx.body
+        else {
+            continue;
+        };
+        if proof.len() as u64 > max_proof_bytes {
+            continue;
+        }
+        let verifier = match batches.get(id) {
+            Some((v, _)) => std::sync::Arc::clone(v),
+            None => {
+                let Some(record) = model(state, id)? else {
+                    continue;
+                };
+                if !record.is_active() || !record.modes.contains(&VerificationMode::Zk) {
+                    continue;
+                }
+                cache.verifier(state, &record)?
+            }
+        };
+        let (Ok(input_t), Ok(output_t)) = (
+            Tensor::new(verifier.input_shape.clone(), input.clone()),
+            Tensor::new(verifier.output_shape.clone(), output.clone()),
+        ) else {
+            continue;
+        };
+        let digest = claim_digest(InferenceClaim {
+            model: id,
+            input,
+            output,
+            proof,
+        });
+        batches
+            .entry(*id)
+            .or_insert_with(|| (verifier, Vec::new()))
+            .1
+            .push((digest, (input_t, output_t, proof.clone())));
+    }
+    let mut verified = BTreeSet::new();
+    for (_, (verifier, claims)) in batches {
+        if claims.len() < 2 {
+            continue;
+        }
+        let (digests, items): (Vec<_>, Vec<_>) = claims.into_iter().unzip();
+        if circuit::verify_inference_batch(&verifier.params, &verifier.key, &items).is_ok() {
+            verified.extend(digests);
+        }
+    }
+    Ok(VerifiedClaims(verified))
+}

@@ -1,0 +1,204 @@
+//! `synod model inspect`
+
+use std::path::PathBuf;
+
+use clap::Args;
+use serde_json::{json, Value};
+use synod_client::inference::ImportCard;
+use synod_zkml::{
+    circuit::DEFAULT_MAX_K,
+    ir::{Node, Op},
+    onnx::quantize::scale_value,
+};
+
+use super::{
+    load_model, progress, secs, shape_text,
+    zk::{self, ZkModel},
+    Context,
+};
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The .synod-model file.
+    model: PathBuf,
+    /// Also derive the verifying key and print its hash (takes a moment).
+    #[arg(long)]
+    vk: bool,
+    /// The largest circuit size exponent accepted (2^k rows).
+    #[arg(long, default_value_t = DEFAULT_MAX_K)]
+    max_k: u32,
+}
+
+/// One node's parameters, for people.
+fn op_text(op: &Op) -> String {
+    match op {
+        Op::Dense {
+            in_features,
+            out_features,
+            requant,
+            ..
+        } => format!(
+            "{in_features} -> {out_features}, requant {} >> {}, zero point {}",
+            requant.multiplier, requant.shift, requant.zero_point
+        ),
+        Op::Conv2d {
+            in_channels,
+            out_channels,
+            kernel_h,
+            kernel_w,
+            stride,
+            padding,
+            input_zero_point,
+            requant,
+            ..
+        } => format!(
+            "{in_channels} -> {out_channels} channels, kernel {kernel_h}x{kernel_w}, stride {stride}, padding {padding} (with {input_zero_point}), requant {} >> {}, zero point {}",
+            requant.multiplier, requant.shift, requant.zero_point
+        ),
+        Op::Add {
+            a_zero_point,
+            b_zero_point,
+            a_multiplier,
+            b_multiplier,
+            shift,
+            zero_point,
+        } => format!(
+            "(a - {a_zero_point}) * {a_multiplier} + (b - {b_zero_point}) * {b_multiplier} >> {shift}, zero point {zero_point}"
+        ),
+        Op::Relu { zero_point } => format!("max(x, {zero_point})"),
+        Op::MaxPool { kernel, stride } => format!("window {kernel}x{kernel}, stride {stride}"),
+        Op::Reshape { shape } => format!("to {}", shape_text(shape)),
+        Op::ArgMax => "index of the first maximum".into(),
+    }
+}
+
+/// One node as JSON: the op (with its parameters, weights left out) and shapes.
+fn node_json(index: usize, node: &Node, out_shape: &[u32]) -> Value {
+    let op = match &node.op {
+        Op::Dense {
+            in_features,
+            out_features,
+            requant,
+            ..
+        } => {
+            json!({ "in_features": in_features, "out_features": out_features, "requant": requant })
+        }
+        Op::Conv2d {
+            in_channels,
+            out_channels,
+            kernel_h,
+            kernel_w,
+            stride,
+            padding,
+            input_zero_point,
+            requant,
+            ..
+        } => json!({
+            "in_channels": in_channels, "out_channels": out_channels,
+            "kernel": [kernel_h, kernel_w], "stride": stride, "padding": padding,
+            "input_zero_point": input_zero_point, "requant": requant,
+        }),
+        other => json!(other),
+    };
+    json!({
+        "index": index,
+        "op": node.op.kind().to_string(),
+        "inputs": node.inputs.iter().map(|t| t.0).collect::<Vec<_>>(),
+        "output": index + 1,
+        "output_shape": out_shape,
+        "parameters": node.op.parameter_count(),
+        "params": op,
+    })
+}
+
+pub fn run(ctx: &Context, args: InspectArgs) -> anyhow::Result<()> {
+    let loaded = load_model(&args.model)?;
+    let (model, info) = (&loaded.model, &loaded.info);
+    let card = ImportCard::read_for(&args.model, &loaded.id)?;
+    let zk = ZkModel::from_ir(model, args.max_k);
+    let k = zk.as_ref().map(ZkModel::k).map_err(|e| e.to_string());
+    let vk = match (&zk, args.vk) {
+        (Ok(zk), true) => {
+            let (hash, took) = progress::spin("deriving the verifying key", || zk::vk_hash_of(zk));
+            Some((hex::encode(hash?), took))
+        }
+        _ => None,
+    };
+    let input_scale = scale_value(&model.input.scale);
+    let nodes: Vec<Value> = model
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| node_json(i, n, &info.tensors[i + 1].shape))
+        .collect();
+    let doc = json!({
+        "model_id": loaded.id.to_string(),
+        "name": model.name,
+        "input": {
+            "shape": model.input.shape,
+            "scale": input_scale,
+            "scale_fraction": model.input.scale,
+            "zero_point": model.input.zero_point,
+        },
+        "output_shape": info.output().shape,
+        "nodes": nodes,
+        "parameters": info.parameter_count,
+        "macs": info.mac_count,
+        "k": k.as_ref().ok(),
+        "max_k": args.max_k,
+        "not_provable": k.as_ref().err(),
+        "vk_hash": vk.as_ref().map(|(h, _)| h),
+        "vk_seconds": vk.as_ref().map(|(_, t)| secs(*t)),
+        "import_card": card,
+    });
+    ctx.output.emit(doc, || {
+        let mut s = format!(
+            "model id:   {}\nname:       {}\ninput:      shape {}, scale {:.6e} ({} / 2^{}), zero point {}\noutput:     shape {}\n",
+            loaded.id,
+            model.name,
+            shape_text(&model.input.shape),
+            input_scale,
+            model.input.scale.multiplier,
+            model.input.scale.shift,
+            model.input.zero_point,
+            shape_text(&info.output().shape),
+        );
+        s.push_str(&format!(
+            "parameters: {}\nMACs:       {}\n",
+            info.parameter_count, info.mac_count
+        ));
+        match &k {
+            Ok(k) => s.push_str(&format!("circuit:    k = {k} (2^{k} rows; cap {})\n", args.max_k)),
+            Err(e) => s.push_str(&format!("circuit:    not provable: {e}\n")),
+        }
+        match &vk {
+            Some((h, took)) => s.push_str(&format!("vk hash:    {h} (derived in {:.2}s)\n", took.as_secs_f64())),
+            None if k.is_ok() => s.push_str("vk hash:    (pass --vk to derive it)\n"),
+            None => {}
+        }
+        if let Some(c) = &card {
+            s.push_str(&format!(
+                "imported:   from {} ({}); logits tensor t{} scale {:.6e} zero point {}\n",
+                c.source, c.source_format, c.logits.tensor, c.logits.scale, c.logits.zero_point
+            ));
+        }
+        s.push_str(&format!(
+            "\n{:>3}  {:<8} {:<10} {:<14} {:>7}  parameters\n",
+            "#", "op", "reads", "output shape", "params"
+        ));
+        for (i, n) in model.nodes.iter().enumerate() {
+            let reads: Vec<String> = n.inputs.iter().map(ToString::to_string).collect();
+            s.push_str(&format!(
+                "{:>3}  {:<8} {:<10} {:<14} {:>7}  {}\n",
+                i,
+                n.op.kind().to_string(),
+                reads.join(","),
+                shape_text(&info.tensors[i + 1].shape),
+                n.op.parameter_count(),
+                op_text(&n.op)
+            ));
+        }
+        s
+    });
+    Ok(())
+}

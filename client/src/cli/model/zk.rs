@@ -1,0 +1,307 @@
+//! `synod model prove | verify | bench`: halo2 proofs of inference.
+
+use std::{path::PathBuf, time::Instant};
+
+use anyhow::Context as _;
+use clap::Args;
+use serde_json::json;
+use synod_client::inference::{InferenceProofFile, PROOF_FILE_FORMAT};
+use synod_zkml::{
+    circuit::{self, DEFAULT_MAX_K},
+    interp::Interpreter,
+    Tensor,
+};
+
+pub use synod_zkml::circuit::ZkModel;
+
+use super::{load_model, progress, secs, shape_text, Context, InputFlags};
+
+#[derive(Debug, Args)]
+pub struct ProveArgs {
+    /// The .synod-model file.
+    model: PathBuf,
+    #[command(flatten)]
+    input: InputFlags,
+    /// Where to write the proof file (JSON).
+    #[arg(long, value_name = "PROOF.json")]
+    out: PathBuf,
+    /// The largest circuit size exponent accepted (2^k rows).
+    #[arg(long, default_value_t = DEFAULT_MAX_K)]
+    max_k: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The .synod-model file the proof claims to be about.
+    model: PathBuf,
+    /// The proof file written by `synod model prove`.
+    proof: PathBuf,
+    /// The largest circuit size exponent accepted (2^k rows).
+    #[arg(long, default_value_t = DEFAULT_MAX_K)]
+    max_k: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// The .synod-model file.
+    model: PathBuf,
+    /// How many proofs to make (and verify one by one, then as one batch).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    proofs: u32,
+    /// The largest circuit size exponent accepted (2^k rows).
+    #[arg(long, default_value_t = DEFAULT_MAX_K)]
+    max_k: u32,
+}
+
+/// Derives the verifying key of `zk` and returns its hash.
+pub fn vk_hash_of(zk: &ZkModel) -> anyhow::Result<[u8; 32]> {
+    let params = circuit::params(zk.k()).context("deriving the parameters")?;
+    let vk = zk
+        .verifier_key(&params)
+        .context("deriving the verifying key")?;
+    Ok(circuit::vk_hash(&vk.vk))
+}
+
+/// The model as a circuit, or an error that says why it cannot be proved.
+fn zk_model(model: &synod_zkml::Model, max_k: u32) -> anyhow::Result<ZkModel> {
+    ZkModel::from_ir(model, max_k).context("this model cannot be proved")
+}
+
+pub fn prove(ctx: &Context, args: ProveArgs) -> anyhow::Result<()> {
+    let loaded = load_model(&args.model)?;
+    let input = args.input.read(&loaded.model)?;
+    // Checks the input (shape, range) before the slow part.
+    Interpreter::new(&loaded.model)?
+        .run(&input.tensor)
+        .context("running the model on the input")?;
+    let zk = zk_model(&loaded.model, args.max_k)?;
+    let k = zk.k();
+    let (params, params_time) =
+        progress::spin(&format!("deriving IPA parameters (k = {k})"), || {
+            circuit::params(k)
+        });
+    let params = params.context("deriving the parameters")?;
+    let (setup, keys_time) = progress::spin("deriving the proving key", || zk.setup(&params));
+    let setup = setup.context("deriving the proving key")?;
+    let (proved, prove_time) = progress::spin("proving", || {
+        circuit::prove_inference(&setup, &input.tensor)
+    });
+    let (output, proof) = proved.context("proving")?;
+    let vk_hash = hex::encode(circuit::vk_hash(&setup.verifier.vk));
+    let file = InferenceProofFile {
+        format: PROOF_FILE_FORMAT.into(),
+        model_id: loaded.id.to_string(),
+        k,
+        vk_hash: vk_hash.clone(),
+        input_shape: input.tensor.shape().to_vec(),
+        input: input.tensor.values().to_vec(),
+        output_shape: output.shape().to_vec(),
+        output: output.values().to_vec(),
+        proof: hex::encode(&proof),
+    };
+    file.write(&args.out)?;
+    let doc = json!({
+        "model_id": file.model_id,
+        "k": k,
+        "vk_hash": vk_hash,
+        "output": output.values(),
+        "proof_bytes": proof.len(),
+        "file": args.out.display().to_string(),
+        "seconds": {
+            "params": secs(params_time),
+            "keys": secs(keys_time),
+            "prove": secs(prove_time),
+        },
+    });
+    ctx.output.emit(doc, || {
+        format!(
+            "model id:  {}\nk:         {k}\nvk hash:   {vk_hash}\noutput {}: {:?}\nproof:     {} bytes, written to {}\ntimings:   params {:.2}s, proving key {:.2}s, prove {:.2}s",
+            loaded.id,
+            shape_text(output.shape()),
+            output.values(),
+            proof.len(),
+            args.out.display(),
+            params_time.as_secs_f64(),
+            keys_time.as_secs_f64(),
+            prove_time.as_secs_f64(),
+        )
+    });
+    Ok(())
+}
+
+pub fn verify(ctx: &Context, args: VerifyArgs) -> anyhow::Result<()> {
+    let loaded = load_model(&args.model)?;
+    let file = InferenceProofFile::read(&args.proof)?;
+    let (id, input, output, proof) = file
+        .parts()
+        .with_context(|| format!("reading the proof file {}", args.proof.display()))?;
+    if id != loaded.id {
+        anyhow::bail!(
+            "wrong model: the proof file {} is for model {id}, but {} is model {}",
+            args.proof.display(),
+            args.model.display(),
+            loaded.id
+        );
+    }
+    // Re-executing is cheap and names the problem precisely; the proof check
+    // below is what a verifier without the weights' execution relies on.
+    let computed = Interpreter::new(&loaded.model)?
+        .run(&input)
+        .with_context(|| format!("running the model on the input of {}", args.proof.display()))?;
+    if computed != output {
+        anyhow::bail!(
+            "mismatched output: the proof file claims output {:?} {:?}, but the model computes {:?} {:?} on its input",
+            output.shape(),
+            output.values(),
+            computed.shape(),
+            computed.values()
+        );
+    }
+    let zk = zk_model(&loaded.model, args.max_k)?;
+    if file.k != zk.k() {
+        anyhow::bail!(
+            "the proof file states k = {}, but this model's circuit has k = {}",
+            file.k,
+            zk.k()
+        );
+    }
+    let (key, vk_time) = progress::spin("deriving the verifying key", || {
+        let params = circuit::params(zk.k())?;
+        let vk = zk.verifier_key(&params)?;
+        Ok::<_, circuit::SetupError>((params, vk))
+    });
+    let (params, vk) = key.context("deriving the verifying key")?;
+    let vk_hash = hex::encode(circuit::vk_hash(&vk.vk));
+    let start = Instant::now();
+    circuit::verify_inference(&params, &vk, &input, &output, &proof).with_context(|| {
+        format!(
+            "the proof in {} does not verify (bad proof bytes, or a proof of another statement)",
+            args.proof.display()
+        )
+    })?;
+    let verify_time = start.elapsed();
+    let doc = json!({
+        "valid": true,
+        "model_id": loaded.id.to_string(),
+        "k": zk.k(),
+        "vk_hash": vk_hash,
+        "output": output.values(),
+        "seconds": { "vk": secs(vk_time), "verify": secs(verify_time) },
+    });
+    ctx.output.emit(doc, || {
+        format!(
+            "valid: the proof shows output {:?} = model(input)\nmodel id: {}\nvk hash:  {vk_hash} (k = {})\ntimings:  verifying key {:.2}s, verify {:.3}s",
+            output.values(),
+            loaded.id,
+            zk.k(),
+            vk_time.as_secs_f64(),
+            verify_time.as_secs_f64()
+        )
+    });
+    Ok(())
+}
+
+/// `count` deterministic int8 inputs of `shape` (xorshift; no real data needed to time proving).
+fn bench_inputs(shape: &[u32], count: usize) -> anyhow::Result<Vec<Tensor>> {
+    let len: usize = shape.iter().map(|&d| d as usize).product();
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..count)
+        .map(|_| {
+            let values: Vec<i8> = (0..len)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    (state >> 56) as u8 as i8
+                })
+                .collect();
+            Ok(Tensor::from_i8(shape.to_vec(), &values)?)
+        })
+        .collect()
+}
+
+pub fn bench(ctx: &Context, args: BenchArgs) -> anyhow::Result<()> {
+    let loaded = load_model(&args.model)?;
+    let zk = zk_model(&loaded.model, args.max_k)?;
+    let k = zk.k();
+    let count = args.proofs as usize;
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let inputs = bench_inputs(&loaded.model.input.shape, count)?;
+
+    let (params, params_time) =
+        progress::spin(&format!("deriving IPA parameters (k = {k})"), || {
+            circuit::params(k)
+        });
+    let params = params.context("deriving the parameters")?;
+    let (vk, vk_time) = progress::spin("deriving the verifying key", || zk.verifier_key(&params));
+    let vk = vk.context("deriving the verifying key")?;
+    let (setup, pk_time) = progress::spin("deriving the proving key", || zk.setup(&params));
+    let setup = setup.context("deriving the proving key")?;
+
+    let bar = progress::bar(count as u64, "proving");
+    let mut proofs = Vec::with_capacity(count);
+    let start = Instant::now();
+    for x in &inputs {
+        let (output, proof) = circuit::prove_inference(&setup, x).context("proving")?;
+        proofs.push((x.clone(), output, proof));
+        bar.inc(1);
+    }
+    let prove_time = start.elapsed();
+    bar.finish_and_clear();
+
+    let (single, verify_time) = progress::spin("verifying one by one", || {
+        proofs
+            .iter()
+            .try_for_each(|(x, y, p)| circuit::verify_inference(&params, &vk, x, y, p))
+    });
+    single.context("verifying a benchmark proof")?;
+    let (batch, batch_time) = progress::spin("verifying as one batch", || {
+        circuit::verify_inference_batch(&params, &vk, &proofs)
+    });
+    batch.context("verifying the benchmark batch")?;
+
+    let proof_bytes = proofs.first().map_or(0, |(_, _, p)| p.len());
+    let per = |d: std::time::Duration| d.as_secs_f64() / count as f64;
+    let doc = json!({
+        "model_id": loaded.id.to_string(),
+        "parameters": loaded.info.parameter_count,
+        "macs": loaded.info.mac_count,
+        "k": k,
+        "cores": cores,
+        "proofs": count,
+        "proof_bytes": proof_bytes,
+        "vk_hash": hex::encode(circuit::vk_hash(&vk.vk)),
+        "seconds": {
+            "params": secs(params_time),
+            "vk": secs(vk_time),
+            "pk": secs(pk_time),
+            "prove_each": per(prove_time),
+            "verify_each": per(verify_time),
+            "verify_batch_total": secs(batch_time),
+            "verify_batch_each": per(batch_time),
+        },
+    });
+    ctx.output.emit(doc, || {
+        format!(
+            "model {} ({} parameters, {} MACs), k = {k}, {cores} cores, {count} proofs\n\
+             params:           {:>9.3} s\n\
+             verifying key:    {:>9.3} s\n\
+             proving key:      {:>9.3} s\n\
+             prove:            {:>9.3} s each\n\
+             verify:           {:>9.3} s each\n\
+             verify batch:     {:>9.3} s for {count} ({:.3} s each)\n\
+             proof size:       {proof_bytes} bytes",
+            loaded.id,
+            loaded.info.parameter_count,
+            loaded.info.mac_count,
+            params_time.as_secs_f64(),
+            vk_time.as_secs_f64(),
+            pk_time.as_secs_f64(),
+            per(prove_time),
+            per(verify_time),
+            batch_time.as_secs_f64(),
+            per(batch_time),
+        )
+    });
+    Ok(())
+}

@@ -1,0 +1,209 @@
+//! `synod model …` as a user runs it: the built `synod` binary on the shipped
+//! digits MLP (`zkml/models/mlp.onnx`) and its calibration and test data. No
+//! node is needed. Proving uses the MLP only: these tests run in debug.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Command, Output},
+};
+
+use serde_json::Value;
+
+const SYNOD: &str = env!("CARGO_BIN_EXE_synod");
+
+fn models_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../zkml/models")
+}
+
+fn synod(args: &[&str]) -> Output {
+    Command::new(SYNOD)
+        .args(args)
+        .env_remove("SYNOD_NODE")
+        .output()
+        .expect("the synod binary runs")
+}
+
+/// Runs `synod --output json ARGS`, asserts success, returns the document.
+fn synod_json(args: &[&str]) -> Value {
+    let mut all = vec!["--output", "json"];
+    all.extend_from_slice(args);
+    let out = synod(&all);
+    assert!(
+        out.status.success(),
+        "synod {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("one JSON document on stdout")
+}
+
+/// Runs `synod ARGS`, asserts failure, returns stderr.
+fn synod_fails(args: &[&str]) -> String {
+    let out = synod(args);
+    assert!(!out.status.success(), "synod {args:?} should fail");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Imports the MLP with its calibration data into `dir`; returns the model path and the import document.
+fn import_mlp(dir: &Path) -> (PathBuf, Value) {
+    let model = dir.join("mlp.synod-model");
+    let models = models_dir();
+    let doc = synod_json(&[
+        "model",
+        "import",
+        models.join("mlp.onnx").to_str().unwrap(),
+        "--calibration",
+        models.join("digits-calibration.json").to_str().unwrap(),
+        "--out",
+        model.to_str().unwrap(),
+    ]);
+    (model, doc)
+}
+
+fn test_data() -> String {
+    models_dir()
+        .join("digits-test.json")
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn importing_the_mlp_writes_a_model_whose_id_inspect_shows() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, doc) = import_mlp(dir.path());
+    assert!(model.exists());
+    let id = doc["model_id"].as_str().unwrap();
+    assert_eq!(id.len(), 64, "{doc}");
+    assert_eq!(doc["parameters"], 2410);
+    assert_eq!(doc["ops"], serde_json::json!(["Dense", "Dense"]));
+    assert!(
+        doc["calibration"]["int8_accuracy"].as_f64().unwrap() > 0.9,
+        "{doc}"
+    );
+
+    let inspected = synod_json(&["model", "inspect", model.to_str().unwrap()]);
+    assert_eq!(inspected["model_id"], id);
+    assert_eq!(inspected["input"]["shape"], serde_json::json!([64]));
+    assert_eq!(inspected["nodes"].as_array().unwrap().len(), 2);
+    assert!(inspected["k"].as_u64().is_some(), "{inspected}");
+}
+
+#[test]
+fn running_the_mlp_on_test_images_mostly_gives_their_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, _) = import_mlp(dir.path());
+    let data = test_data();
+    let mut correct = 0;
+    for index in 0..10 {
+        let doc = synod_json(&[
+            "model",
+            "run",
+            model.to_str().unwrap(),
+            "--input-file",
+            &data,
+            "--index",
+            &index.to_string(),
+            "--float",
+        ]);
+        assert_eq!(doc["dequantized_logits"].as_array().unwrap().len(), 10);
+        if doc["class"] == doc["label"] {
+            correct += 1;
+        }
+    }
+    assert!(
+        correct >= 8,
+        "only {correct} of 10 test images classified right"
+    );
+}
+
+#[test]
+fn a_proof_verifies_and_a_tampered_proof_file_is_refused_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, _) = import_mlp(dir.path());
+    let model = model.to_str().unwrap();
+    let proof = dir.path().join("proof.json");
+    let data = test_data();
+    let proved = synod_json(&[
+        "model",
+        "prove",
+        model,
+        "--input-file",
+        &data,
+        "--float",
+        "--out",
+        proof.to_str().unwrap(),
+    ]);
+    assert!(proved["proof_bytes"].as_u64().unwrap() > 0, "{proved}");
+    let verified = synod_json(&["model", "verify", model, proof.to_str().unwrap()]);
+    assert_eq!(verified["valid"], true);
+
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(&proof).unwrap()).unwrap();
+
+    // Flipped proof bytes.
+    let mut bad = file.clone();
+    let hex = bad["proof"].as_str().unwrap().to_owned();
+    let mid = hex.len() / 2;
+    let flipped = if &hex[mid..mid + 1] == "0" { "1" } else { "0" };
+    bad["proof"] = Value::String(format!("{}{flipped}{}", &hex[..mid], &hex[mid + 1..]));
+    let bad_path = dir.path().join("tampered.json");
+    std::fs::write(&bad_path, bad.to_string()).unwrap();
+    let err = synod_fails(&["model", "verify", model, bad_path.to_str().unwrap()]);
+    assert!(err.contains("does not verify"), "{err}");
+
+    // A claimed output the model does not compute.
+    let mut bad = file.clone();
+    let first = bad["output"][0].as_i64().unwrap();
+    bad["output"][0] = Value::from(if first == 127 { 126 } else { first + 1 });
+    std::fs::write(&bad_path, bad.to_string()).unwrap();
+    let err = synod_fails(&["model", "verify", model, bad_path.to_str().unwrap()]);
+    assert!(err.contains("mismatched output"), "{err}");
+
+    // A proof about another model.
+    let mut bad = file;
+    bad["model_id"] = Value::String("00".repeat(32));
+    std::fs::write(&bad_path, bad.to_string()).unwrap();
+    let err = synod_fails(&["model", "verify", model, bad_path.to_str().unwrap()]);
+    assert!(err.contains("wrong model"), "{err}");
+}
+
+#[test]
+fn importing_a_garbage_file_fails_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let garbage = dir.path().join("garbage.onnx");
+    std::fs::write(&garbage, b"this is not a protobuf \xff\xff\xff").unwrap();
+    let err = synod_fails(&["model", "import", garbage.to_str().unwrap()]);
+    assert!(err.contains("not a readable ONNX model"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let out = synod(&[
+        "--output",
+        "json",
+        "model",
+        "inspect",
+        garbage.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        doc["error"]
+            .as_str()
+            .unwrap()
+            .contains("not a .synod-model file"),
+        "{doc}"
+    );
+}
+
+#[test]
+fn running_with_a_wrong_length_input_names_the_expected_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, _) = import_mlp(dir.path());
+    let err = synod_fails(&[
+        "model",
+        "run",
+        model.to_str().unwrap(),
+        "--input",
+        "[1, 2, 3]",
+    ]);
+    assert!(err.contains("[64]") && err.contains("3 values"), "{err}");
+}
