@@ -109,6 +109,29 @@ pub fn genesis_json(genesis: &tendermint::Genesis<GenesisAppState>) -> String {
     text
 }
 
+/// A `.synod-model` file (as `synod model import` writes it) as a genesis
+/// model entry: the file is loaded and checked (magic, version, its stated
+/// id, validation) so a broken file is refused here, not at InitChain.
+pub fn genesis_model_file(
+    path: &Path,
+    modes: &[synod_protocol::state::VerificationMode],
+) -> Result<synod_protocol::genesis::GenesisModel, ConfigError> {
+    use base64::Engine as _;
+    let bytes = std::fs::read(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    synod_zkml::ir::Model::from_file_bytes(&bytes).map_err(|e| ConfigError::Syntax {
+        path: path.to_path_buf(),
+        format: "Synod model file",
+        message: e.to_string(),
+    })?;
+    Ok(synod_protocol::genesis::GenesisModel {
+        model: base64::engine::general_purpose::STANDARD.encode(&bytes),
+        modes: modes.to_vec(),
+    })
+}
+
 /// Writes `genesis` to `path`.
 pub fn write_genesis(
     path: &Path,

@@ -94,6 +94,8 @@ pub struct GenesisOptions {
     pub extra_accounts: Vec<GenesisAccount>,
     /// Chain parameters.
     pub params: ChainParams,
+    /// Models registered at genesis (`.synod-model` files, base64).
+    pub models: Vec<synod_protocol::genesis::GenesisModel>,
 }
 
 impl Default for GenesisOptions {
@@ -106,6 +108,7 @@ impl Default for GenesisOptions {
             self_bond: Amount::syn(10_000),
             extra_accounts: Vec::new(),
             params: ChainParams::default(),
+            models: Vec::new(),
         }
     }
 }
@@ -208,7 +211,7 @@ fn genesis_state(
         accounts,
         validators,
         params: options.params.clone(),
-        models: Vec::new(),
+        models: options.models.clone(),
     }
 }
 

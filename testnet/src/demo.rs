@@ -47,6 +47,7 @@ pub async fn run(dir: &Path, args: &DemoArgs) -> anyhow::Result<()> {
         bin_dir: args.bin_dir.clone(),
         reset: true,
         start_timeout_secs: 60,
+        models: Vec::new(),
     };
     section("starting 4 validators (seed 1, 300 ms blocks)");
     let started = up::up(dir, &up_args).await?;

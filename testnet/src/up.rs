@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
 use synod_consensus_config::{generate_network, NetworkSpec, NodePorts};
+use synod_protocol::state::VerificationMode;
 
 use crate::{
     binaries, ports, process, rpc,
@@ -72,6 +73,10 @@ pub struct UpArgs {
     /// How long every node may take to commit its first block.
     #[arg(long, default_value_t = 60)]
     pub start_timeout_secs: u64,
+    /// Register this `.synod-model` file (made by `synod model import`) at
+    /// genesis, zk and optimistic results allowed; repeat for more models.
+    #[arg(long = "model", value_name = "FILE")]
+    pub models: Vec<PathBuf>,
 }
 
 /// What `up` started.
@@ -177,6 +182,15 @@ pub async fn up(dir: &Path, args: &UpArgs) -> anyhow::Result<Started> {
     spec.full_nodes = args.full_nodes;
     spec.agents = args.agents;
     spec.genesis.seed = args.seed;
+    for path in &args.models {
+        spec.genesis.models.push(
+            synod_consensus_config::genesis::genesis_model_file(
+                path,
+                &[VerificationMode::Zk, VerificationMode::Optimistic],
+            )
+            .with_context(|| format!("--model {}", path.display()))?,
+        );
+    }
     spec.config.consensus.timeout_commit =
         synod_consensus_config::duration::parse(&args.block_time)
             .map_err(anyhow::Error::msg)

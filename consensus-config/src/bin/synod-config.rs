@@ -15,6 +15,7 @@ use synod_consensus_config::{
     check_genesis, duration, generate_network, init_home, CometConfig, GenesisOptions, HomeSummary,
     NetworkSpec,
 };
+use synod_protocol::state::VerificationMode;
 
 /// Writes and checks CometBFT 0.38 homes (config.toml, genesis.json with
 /// Synod's app_state, node and validator keys) for CometBFT and synod-node.
@@ -80,6 +81,10 @@ enum Command {
         /// Target block time (consensus.timeout_commit), a Go duration.
         #[arg(long, default_value = "500ms")]
         block_time: String,
+        /// Register this `.synod-model` file at genesis (zk and optimistic
+        /// results allowed); repeat for more models.
+        #[arg(long = "model", value_name = "FILE")]
+        models: Vec<PathBuf>,
     },
 }
 
@@ -140,8 +145,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             base_port,
             seed,
             block_time,
+            models,
         } => {
             let mut spec = NetworkSpec::new(&dir, validators, &chain_id);
+            for path in &models {
+                spec.genesis.models.push(
+                    synod_consensus_config::genesis::genesis_model_file(
+                        path,
+                        &[VerificationMode::Zk, VerificationMode::Optimistic],
+                    )
+                    .with_context(|| format!("--model {}", path.display()))?,
+                );
+            }
             spec.full_nodes = full_nodes;
             spec.agents = agents;
             spec.base_port = base_port;
