@@ -26,6 +26,10 @@ pub struct DemoArgs {
     /// Where synod-app and synod-node are (default: next to synod-testnet, then PATH).
     #[arg(long, env = "SYNOD_TESTNET_BIN_DIR")]
     pub bin_dir: Option<PathBuf>,
+    /// A `.synod-model` file (from `synod model import`) to register at
+    /// genesis; the tour then proves an inference of it and sends the proof.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
 }
 
 fn section(title: &str) {
@@ -47,14 +51,14 @@ pub async fn run(dir: &Path, args: &DemoArgs) -> anyhow::Result<()> {
         bin_dir: args.bin_dir.clone(),
         reset: true,
         start_timeout_secs: 60,
-        models: Vec::new(),
+        models: args.model.iter().cloned().collect(),
     };
     section("starting 4 validators (seed 1, 300 ms blocks)");
     let started = up::up(dir, &up_args).await?;
     up::print_summary(&started);
     let mut state = started.state;
     let tour = tokio::select! {
-        r = tour(&mut state) => r,
+        r = tour(&mut state, args.model.as_deref()) => r,
         _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
     };
     if let Err(e) = &tour {
@@ -92,7 +96,68 @@ async fn proved_balance(client: &Client, who: &Address) -> anyhow::Result<String
     ))
 }
 
-async fn tour(state: &mut TestnetState) -> anyhow::Result<()> {
+/// agent-0 proves one inference of the genesis model (halo2, on this
+/// machine) and sends it; every validator verifies the proof in FinalizeBlock.
+async fn inference(client: &Client, keyring: &Keyring, path: &Path) -> anyhow::Result<()> {
+    use synod_zkml::{circuit, interp::Tensor, ir::Model};
+    let loaded = Model::read_file(path).with_context(|| format!("reading {}", path.display()))?;
+    let zk = circuit::ZkModel::from_ir(&loaded.model, circuit::DEFAULT_MAX_K)?;
+    println!(
+        "model {} ({}, {} parameters): circuit of 2^{} rows",
+        loaded.id,
+        loaded.model.name,
+        loaded.info.parameter_count,
+        zk.k()
+    );
+    let started = Instant::now();
+    let params = circuit::params(zk.k())?;
+    let setup = zk.setup(&params)?;
+    // A fixed int8 input in the model's input shape.
+    let shape = loaded.model.input.shape.clone();
+    let len: u32 = shape.iter().product();
+    let values = (0..len as i32).map(|i| (i * 37 % 200) - 100).collect();
+    let input = Tensor::new(shape, values)?;
+    let (output, proof) = circuit::prove_inference(&setup, &input)?;
+    println!(
+        "agent-0 proved output {:?} in {:.1} s ({} proof bytes)",
+        output.values(),
+        started.elapsed().as_secs_f64(),
+        proof.len()
+    );
+    let agent = keyring.get("agent-0")?;
+    let out = client
+        .send(
+            &agent,
+            TxBody::SubmitInferenceProof {
+                model: loaded.id.0,
+                input: input.values().to_vec(),
+                output: output.values().to_vec(),
+                proof,
+            },
+        )
+        .await
+        .context("sending the inference proof")?;
+    let verified = out
+        .events
+        .iter()
+        .find(|(kind, _)| kind == "inference_verified")
+        .context("the block has no inference_verified event")?;
+    println!(
+        "block {}: every validator verified the proof: {} {}",
+        out.height.unwrap_or(0),
+        verified.0,
+        verified
+            .1
+            .iter()
+            .filter(|(k, _)| k != "output")
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    Ok(())
+}
+
+async fn tour(state: &mut TestnetState, model: Option<&Path>) -> anyhow::Result<()> {
     let url = state.nodes[0].ports.rpc_url();
     let client = Client::connect(&url)
         .await
@@ -148,6 +213,11 @@ async fn tour(state: &mut TestnetState) -> anyhow::Result<()> {
         before.map(|a| a.to_syn_string()).unwrap_or_default(),
         after.map(|a| a.to_syn_string()).unwrap_or_default()
     );
+
+    if let Some(path) = model {
+        section("an agent proves an inference of the genesis model; the chain verifies it");
+        inference(&client, &keyring, path).await?;
+    }
 
     section("a fifth validator joins (the operator's path)");
     join::join(
