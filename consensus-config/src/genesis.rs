@@ -109,6 +109,7 @@ pub fn genesis_json(genesis: &tendermint::Genesis<GenesisAppState>) -> String {
     text
 }
 
+#[cfg(feature = "models")]
 /// A `.synod-model` file (as `synod model import` writes it) as a genesis
 /// model entry: the file is loaded and checked (magic, version, its stated
 /// id, validation) so a broken file is refused here, not at InitChain.

@@ -17,7 +17,6 @@ pub use synod_protocol::genesis::GenesisProblem;
 use synod_protocol::{
     genesis::{entry_problems, model_entry_problems, param_problems},
     params::{AccountsParams, ModelsParams, ReputationParams, RewardsParams, StakingParams},
-    state::VerificationMode,
     Amount, GenesisAccount, GenesisModel, GenesisValidator, PubKey,
 };
 
@@ -532,34 +531,66 @@ impl Check {
                     continue;
                 }
             };
-            let loaded = match synod_zkml::ir::Model::from_file_bytes(&file) {
-                Ok(loaded) => loaded,
-                Err(e) => {
-                    self.problem(path, format!("not a valid model file: {e}"));
-                    continue;
-                }
-            };
-            if let Some(first) = seen.insert(loaded.id.0, *i) {
+            self.model_file(&path, *i, entry, &file, params, &mut seen);
+        }
+    }
+
+    /// One model file's own checks: it loads (magic, version, stated id, IR
+    /// rules), is not listed twice, and fits the circuit cap when it allows zk.
+    #[cfg(feature = "models")]
+    fn model_file(
+        &mut self,
+        path: &str,
+        i: usize,
+        entry: &GenesisModel,
+        file: &[u8],
+        params: Option<&ModelsParams>,
+        seen: &mut BTreeMap<[u8; 32], usize>,
+    ) {
+        let loaded = match synod_zkml::ir::Model::from_file_bytes(file) {
+            Ok(loaded) => loaded,
+            Err(e) => {
+                self.problem(path, format!("not a valid model file: {e}"));
+                return;
+            }
+        };
+        if let Some(first) = seen.insert(loaded.id.0, i) {
+            self.problem(
+                path,
+                format!(
+                    "model {:?} ({}) is also app_state.models[{first}]",
+                    loaded.model.name, loaded.id
+                ),
+            );
+        }
+        let zk = entry
+            .modes
+            .contains(&synod_protocol::state::VerificationMode::Zk);
+        if let (true, Some(params)) = (zk, params) {
+            if let Err(e) = synod_zkml::circuit::ZkModel::from_ir(&loaded.model, params.max_k) {
                 self.problem(
-                    path.clone(),
+                    path,
                     format!(
-                        "model {:?} ({}) is also app_state.models[{first}]",
-                        loaded.model.name, loaded.id
+                        "model {:?} ({}) allows Zk but has no circuit under params.models.max_k = {}: {e}",
+                        loaded.model.name, loaded.id, params.max_k
                     ),
                 );
             }
-            if let (true, Some(params)) = (entry.modes.contains(&VerificationMode::Zk), params) {
-                if let Err(e) = synod_zkml::circuit::ZkModel::from_ir(&loaded.model, params.max_k) {
-                    self.problem(
-                        path,
-                        format!(
-                            "model {:?} ({}) allows Zk but has no circuit under params.models.max_k = {}: {e}",
-                            loaded.model.name, loaded.id, params.max_k
-                        ),
-                    );
-                }
-            }
         }
+    }
+
+    /// Without the `models` feature the files themselves are not loaded
+    /// (only their base64 is checked): `synod-config` always has the feature.
+    #[cfg(not(feature = "models"))]
+    fn model_file(
+        &mut self,
+        _path: &str,
+        _i: usize,
+        _entry: &GenesisModel,
+        _file: &[u8],
+        _params: Option<&ModelsParams>,
+        _seen: &mut BTreeMap<[u8; 32], usize>,
+    ) {
     }
 
     /// The top-level `validators`: each well formed, and together the same
@@ -653,6 +684,7 @@ mod tests {
     }
 
     /// A valid genesis document (one validator) as JSON, with `models`.
+    #[cfg(feature = "models")]
     fn genesis_with_models(models: serde_json::Value) -> String {
         use synod_protocol::{GenesisAppState, SecretKey};
         let operator = SecretKey::from_seed([1; 32]).public().address();
@@ -678,6 +710,7 @@ mod tests {
     }
 
     /// A small valid model: Dense 4 -> 2, then Relu.
+    #[cfg(feature = "models")]
     fn tiny_model() -> synod_zkml::ir::Model {
         use synod_zkml::ir::{Model, Node, Op, Requant, Scale, TensorId, TensorInfo};
         Model {
@@ -713,6 +746,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "models")]
     #[test]
     fn genesis_models_are_loaded_and_each_bad_one_is_named() {
         use base64::Engine;
