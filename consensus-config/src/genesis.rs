@@ -257,24 +257,10 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use synod_protocol::{Amount, GenesisAccount, GenesisValidator, SecretKey};
+    use synod_protocol::SecretKey;
 
     fn app_state() -> GenesisAppState {
-        let operator = SecretKey::from_seed([1; 32]).public().address();
-        GenesisAppState {
-            accounts: vec![GenesisAccount {
-                address: operator,
-                balance: Amount::syn(1_000_000),
-            }],
-            validators: vec![GenesisValidator {
-                operator,
-                consensus_key: SecretKey::from_seed([2; 32]).public(),
-                moniker: "v0".into(),
-                self_bond: Amount::syn(10_000),
-            }],
-            params: Default::default(),
-            models: Vec::new(),
-        }
+        GenesisAppState::one_validator_example()
     }
 
     fn written() -> String {

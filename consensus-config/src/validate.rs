@@ -686,22 +686,7 @@ mod tests {
     /// A valid genesis document (one validator) as JSON, with `models`.
     #[cfg(feature = "models")]
     fn genesis_with_models(models: serde_json::Value) -> String {
-        use synod_protocol::{GenesisAppState, SecretKey};
-        let operator = SecretKey::from_seed([1; 32]).public().address();
-        let app_state = GenesisAppState {
-            accounts: vec![GenesisAccount {
-                address: operator,
-                balance: Amount::syn(1_000_000),
-            }],
-            validators: vec![GenesisValidator {
-                operator,
-                consensus_key: SecretKey::from_seed([2; 32]).public(),
-                moniker: "v0".into(),
-                self_bond: Amount::syn(10_000),
-            }],
-            params: Default::default(),
-            models: Vec::new(),
-        };
+        let app_state = synod_protocol::GenesisAppState::one_validator_example();
         let time = tendermint::Time::from_unix_timestamp(1_700_000_000, 0).unwrap();
         let doc = crate::genesis::build_genesis("synod-x", time, &app_state).unwrap();
         let mut json: Value = serde_json::from_str(&crate::genesis::genesis_json(&doc)).unwrap();

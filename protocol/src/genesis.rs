@@ -242,12 +242,13 @@ impl GenesisAppState {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::keys::SecretKey;
-
-    fn valid() -> GenesisAppState {
+impl GenesisAppState {
+    /// The smallest valid app state: one operator (key seed `[1; 32]`)
+    /// holding 1,000,000 syn, bonded 10,000 syn as validator `v0` with the
+    /// consensus key of seed `[2; 32]`; default params, no model. For tests
+    /// and examples across the crates.
+    pub fn one_validator_example() -> GenesisAppState {
+        use crate::keys::SecretKey;
         let operator = SecretKey::from_seed([1; 32]).public().address();
         GenesisAppState {
             accounts: vec![GenesisAccount {
@@ -263,6 +264,15 @@ mod tests {
             params: ChainParams::default(),
             models: Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valid() -> GenesisAppState {
+        GenesisAppState::one_validator_example()
     }
 
     #[test]
