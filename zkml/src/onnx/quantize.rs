@@ -390,6 +390,20 @@ pub(crate) fn to_ir(
                 return Err(layer_error("reads the ArgMax index".into()));
             }
         };
+        // Weights, bias (input zero point folded in) and requantization of a
+        // Dense or Conv2d layer; the scales go into the report.
+        let weighted = |weights: &Weights,
+                        bias: &Bias,
+                        report: &mut LayerReport|
+         -> Result<(Vec<i8>, Vec<i32>, Requant), OnnxError> {
+            let (w, sw) = quantize_weights(weights);
+            let acc_scale = px.scale * sw;
+            let bias = quantize_bias(bias, &w, acc_scale, px.zero_point).map_err(layer_error)?;
+            let (requant, r) = requant_of(acc_scale / py.scale, py.zero_point)?;
+            report.weight_scale = Some(sw);
+            report.requant.push(r);
+            Ok((w, bias, requant))
+        };
         let op = match &layer.op {
             LayerOp::Dense {
                 in_features,
@@ -397,13 +411,7 @@ pub(crate) fn to_ir(
                 weights,
                 bias,
             } => {
-                let (w, sw) = quantize_weights(weights);
-                let acc_scale = px.scale * sw;
-                let bias =
-                    quantize_bias(bias, &w, acc_scale, px.zero_point).map_err(layer_error)?;
-                let (requant, r) = requant_of(acc_scale / py.scale, py.zero_point)?;
-                report.weight_scale = Some(sw);
-                report.requant.push(r);
+                let (w, bias, requant) = weighted(weights, bias, &mut report)?;
                 Op::Dense {
                     in_features: *in_features,
                     out_features: *out_features,
@@ -422,13 +430,7 @@ pub(crate) fn to_ir(
                 weights,
                 bias,
             } => {
-                let (w, sw) = quantize_weights(weights);
-                let acc_scale = px.scale * sw;
-                let bias =
-                    quantize_bias(bias, &w, acc_scale, px.zero_point).map_err(layer_error)?;
-                let (requant, r) = requant_of(acc_scale / py.scale, py.zero_point)?;
-                report.weight_scale = Some(sw);
-                report.requant.push(r);
+                let (w, bias, requant) = weighted(weights, bias, &mut report)?;
                 Op::Conv2d {
                     in_channels: *in_channels,
                     out_channels: *out_channels,
