@@ -3,7 +3,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{address::Address, amount::Amount, height::Height, keys::PubKey};
+use crate::{
+    address::Address,
+    amount::Amount,
+    governance::{DepositFate, ProposalId, ProposalStatus, VoteOption},
+    height::Height,
+    keys::PubKey,
+};
 
 /// Something that happened on chain that clients may want to follow.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,6 +76,75 @@ pub enum Event {
         input_commitment: [u8; 32],
         output: Vec<i32>,
     },
+    /// A governance proposal was submitted.
+    ProposalSubmitted {
+        proposal: ProposalId,
+        proposer: Address,
+        kind: String,
+        expedited: bool,
+        deposit: Amount,
+    },
+    /// Deposits were added to a proposal.
+    ProposalDeposit {
+        proposal: ProposalId,
+        depositor: Address,
+        amount: Amount,
+        total: Amount,
+    },
+    /// A proposal reached its minimum deposit and is open for votes.
+    VotingStarted {
+        proposal: ProposalId,
+        voting_end_height: Height,
+    },
+    /// A vote was cast (or replaced).
+    Voted {
+        proposal: ProposalId,
+        voter: Address,
+        option: VoteOption,
+    },
+    /// An expedited proposal missed the expedited threshold and goes on as a
+    /// regular one.
+    ProposalExpeditedConverted {
+        proposal: ProposalId,
+        voting_end_height: Height,
+    },
+    /// A proposal ended: `status` is passed, rejected, failed or expired.
+    ProposalEnded {
+        proposal: ProposalId,
+        status: ProposalStatus,
+        outcome: String,
+    },
+    /// A proposal's deposits were paid back or burned.
+    ProposalDepositsSettled {
+        proposal: ProposalId,
+        fate: DepositFate,
+        amount: Amount,
+    },
+    /// A model entered the registry (by governance).
+    ModelRegistered {
+        model: [u8; 32],
+        name: String,
+        vk_hash: [u8; 32],
+        successor_of: Option<[u8; 32]>,
+    },
+    /// A model will be retired at `at_height` (immediately when it is now).
+    ModelRetirementScheduled { model: [u8; 32], at_height: Height },
+    /// A model no longer accepts results.
+    ModelRetired { model: [u8; 32] },
+    /// A chain parameter changed.
+    ParamChanged {
+        module: String,
+        name: String,
+        value: String,
+    },
+    /// The treasury paid out.
+    TreasurySpent { recipient: Address, amount: Amount },
+    /// A workflow was registered or updated to `version`.
+    WorkflowRegistered {
+        name: String,
+        version: u32,
+        spec_hash: [u8; 32],
+    },
 }
 
 impl Event {
@@ -89,6 +164,19 @@ impl Event {
             Event::ValidatorSetChanged { .. } => "validator_set_changed",
             Event::Rewarded { .. } => "rewarded",
             Event::InferenceVerified { .. } => "inference_verified",
+            Event::ProposalSubmitted { .. } => "proposal_submitted",
+            Event::ProposalDeposit { .. } => "proposal_deposit",
+            Event::VotingStarted { .. } => "voting_started",
+            Event::Voted { .. } => "voted",
+            Event::ProposalExpeditedConverted { .. } => "proposal_expedited_converted",
+            Event::ProposalEnded { .. } => "proposal_ended",
+            Event::ProposalDepositsSettled { .. } => "proposal_deposits_settled",
+            Event::ModelRegistered { .. } => "model_registered",
+            Event::ModelRetirementScheduled { .. } => "model_retirement_scheduled",
+            Event::ModelRetired { .. } => "model_retired",
+            Event::ParamChanged { .. } => "param_changed",
+            Event::TreasurySpent { .. } => "treasury_spent",
+            Event::WorkflowRegistered { .. } => "workflow_registered",
         }
     }
 
@@ -177,6 +265,118 @@ impl Event {
                         .collect::<Vec<_>>()
                         .join(","),
                 ),
+            ],
+            Event::ProposalSubmitted {
+                proposal,
+                proposer,
+                kind,
+                expedited,
+                deposit,
+            } => vec![
+                ("proposal", proposal.to_string()),
+                ("proposer", a(proposer)),
+                ("kind", kind.clone()),
+                ("expedited", expedited.to_string()),
+                ("deposit", n(deposit)),
+            ],
+            Event::ProposalDeposit {
+                proposal,
+                depositor,
+                amount,
+                total,
+            } => vec![
+                ("proposal", proposal.to_string()),
+                ("depositor", a(depositor)),
+                ("amount", n(amount)),
+                ("total", n(total)),
+            ],
+            Event::VotingStarted {
+                proposal,
+                voting_end_height,
+            }
+            | Event::ProposalExpeditedConverted {
+                proposal,
+                voting_end_height,
+            } => vec![
+                ("proposal", proposal.to_string()),
+                ("voting_end_height", voting_end_height.to_string()),
+            ],
+            Event::Voted {
+                proposal,
+                voter,
+                option,
+            } => vec![
+                ("proposal", proposal.to_string()),
+                ("voter", a(voter)),
+                ("option", option.to_string()),
+            ],
+            Event::ProposalEnded {
+                proposal,
+                status,
+                outcome,
+            } => vec![
+                ("proposal", proposal.to_string()),
+                ("status", status.to_string()),
+                ("outcome", outcome.clone()),
+            ],
+            Event::ProposalDepositsSettled {
+                proposal,
+                fate,
+                amount,
+            } => vec![
+                ("proposal", proposal.to_string()),
+                (
+                    "fate",
+                    match fate {
+                        DepositFate::Held => "held",
+                        DepositFate::Refunded => "refunded",
+                        DepositFate::Burned => "burned",
+                    }
+                    .to_string(),
+                ),
+                ("amount", n(amount)),
+            ],
+            Event::ModelRegistered {
+                model,
+                name,
+                vk_hash,
+                successor_of,
+            } => {
+                let mut v = vec![
+                    ("model", hex::encode(model)),
+                    ("name", name.clone()),
+                    ("vk_hash", hex::encode(vk_hash)),
+                ];
+                if let Some(prev) = successor_of {
+                    v.push(("successor_of", hex::encode(prev)));
+                }
+                v
+            }
+            Event::ModelRetirementScheduled { model, at_height } => vec![
+                ("model", hex::encode(model)),
+                ("at_height", at_height.to_string()),
+            ],
+            Event::ModelRetired { model } => vec![("model", hex::encode(model))],
+            Event::ParamChanged {
+                module,
+                name,
+                value,
+            } => vec![
+                ("module", module.clone()),
+                ("name", name.clone()),
+                ("value", value.clone()),
+            ],
+            Event::TreasurySpent { recipient, amount } => {
+                vec![("recipient", a(recipient)), ("amount", n(amount))]
+            }
+            Event::WorkflowRegistered {
+                name,
+                version,
+                spec_hash,
+            } => vec![
+                ("name", name.clone()),
+                ("version", version.to_string()),
+                ("spec_hash", hex::encode(spec_hash)),
             ],
         }
     }

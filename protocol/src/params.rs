@@ -9,7 +9,7 @@ use crate::amount::Amount;
 pub const PPM: u64 = 1_000_000;
 
 /// A parameter outside its allowed range.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 #[error("parameter {module}.{name} = {value} is out of bounds: {rule}")]
 pub struct ParamError {
     pub module: &'static str,
@@ -127,6 +127,36 @@ pub struct ModelsParams {
     pub max_input_len: u32,
 }
 
+/// `governance` parameters (quorum, threshold and veto are the Cosmos SDK
+/// defaults). Periods are in blocks.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GovernanceParams {
+    /// Deposits a proposal needs before it is voted on.
+    pub min_deposit: Amount,
+    /// Deposits an expedited proposal needs.
+    pub expedited_min_deposit: Amount,
+    /// Share of the minimum deposit the proposer must put down when
+    /// proposing (ppm): spam protection.
+    pub min_initial_deposit_ppm: u64,
+    /// Blocks a proposal may collect deposits before it expires.
+    pub max_deposit_blocks: u64,
+    /// Blocks of a regular voting period.
+    pub voting_blocks: u64,
+    /// Blocks of an expedited voting period (shorter than `voting_blocks`).
+    pub expedited_voting_blocks: u64,
+    /// Share of all bonded stake that must vote (ppm): 33.4%.
+    pub quorum_ppm: u64,
+    /// Yes share of non-abstaining votes a proposal must exceed (ppm): 50%.
+    pub threshold_ppm: u64,
+    /// Yes share an expedited proposal must exceed (ppm): 66.7%; at least `threshold_ppm`.
+    pub expedited_threshold_ppm: u64,
+    /// NoWithVeto share of all votes that vetoes (ppm): 33.4%.
+    pub veto_threshold_ppm: u64,
+    /// Proposals one proposer may have in deposit or voting period at once.
+    pub max_proposals_per_proposer: u32,
+}
+
 /// All parameters of the chain. The canonical encoding is the modules'
 /// encodings back to back, in field order (what the `/params` query proves
 /// part by part); new modules are appended.
@@ -140,6 +170,9 @@ pub struct ChainParams {
     /// Absent in genesis files written before the module existed: the defaults.
     #[serde(default)]
     pub models: ModelsParams,
+    /// Absent in genesis files written before the module existed: the defaults.
+    #[serde(default)]
+    pub governance: GovernanceParams,
 }
 
 impl Default for AccountsParams {
@@ -188,6 +221,25 @@ impl Default for RewardsParams {
             block_issuance: Amount::syn(10),
             proposer_bonus_ppm: 50_000,
             treasury_share_ppm: 20_000,
+        }
+    }
+}
+
+impl Default for GovernanceParams {
+    fn default() -> Self {
+        GovernanceParams {
+            min_deposit: Amount::syn(10_000),
+            expedited_min_deposit: Amount::syn(50_000),
+            min_initial_deposit_ppm: 250_000,
+            // About two days and one day at one block per second.
+            max_deposit_blocks: 172_800,
+            voting_blocks: 172_800,
+            expedited_voting_blocks: 86_400,
+            quorum_ppm: 334_000,
+            threshold_ppm: 500_000,
+            expedited_threshold_ppm: 667_000,
+            veto_threshold_ppm: 334_000,
+            max_proposals_per_proposer: 5,
         }
     }
 }
@@ -483,6 +535,7 @@ impl ChainParams {
         out.extend(self.reputation.problems());
         out.extend(self.rewards.problems());
         out.extend(self.models.problems());
+        out.extend(self.governance.problems());
         out
     }
 
@@ -492,9 +545,251 @@ impl ChainParams {
     }
 }
 
+impl GovernanceParams {
+    /// Every bound this module breaks, in field order (empty when all hold).
+    pub fn problems(&self) -> Vec<ParamError> {
+        let mut out = Vec::new();
+        let m = "governance";
+        check(
+            &mut out,
+            !self.min_deposit.is_zero(),
+            m,
+            "min_deposit",
+            self.min_deposit,
+            "> 0",
+        );
+        check(
+            &mut out,
+            self.expedited_min_deposit >= self.min_deposit,
+            m,
+            "expedited_min_deposit",
+            self.expedited_min_deposit,
+            ">= min_deposit",
+        );
+        check(
+            &mut out,
+            self.min_initial_deposit_ppm <= PPM,
+            m,
+            "min_initial_deposit_ppm",
+            self.min_initial_deposit_ppm,
+            "<= 1000000",
+        );
+        check(
+            &mut out,
+            (1..=10_000_000).contains(&self.max_deposit_blocks),
+            m,
+            "max_deposit_blocks",
+            self.max_deposit_blocks,
+            "1 ..= 10000000",
+        );
+        check(
+            &mut out,
+            (1..=10_000_000).contains(&self.voting_blocks),
+            m,
+            "voting_blocks",
+            self.voting_blocks,
+            "1 ..= 10000000",
+        );
+        check(
+            &mut out,
+            self.expedited_voting_blocks >= 1 && self.expedited_voting_blocks < self.voting_blocks,
+            m,
+            "expedited_voting_blocks",
+            self.expedited_voting_blocks,
+            ">= 1 and < voting_blocks",
+        );
+        check(
+            &mut out,
+            (1..=PPM).contains(&self.quorum_ppm),
+            m,
+            "quorum_ppm",
+            self.quorum_ppm,
+            "1 ..= 1000000",
+        );
+        check(
+            &mut out,
+            (1..PPM).contains(&self.threshold_ppm),
+            m,
+            "threshold_ppm",
+            self.threshold_ppm,
+            "1 ..= 999999",
+        );
+        check(
+            &mut out,
+            self.expedited_threshold_ppm > self.threshold_ppm && self.expedited_threshold_ppm < PPM,
+            m,
+            "expedited_threshold_ppm",
+            self.expedited_threshold_ppm,
+            "> threshold_ppm and <= 999999",
+        );
+        check(
+            &mut out,
+            (1..=PPM).contains(&self.veto_threshold_ppm),
+            m,
+            "veto_threshold_ppm",
+            self.veto_threshold_ppm,
+            "1 ..= 1000000",
+        );
+        check(
+            &mut out,
+            (1..=100).contains(&self.max_proposals_per_proposer),
+            m,
+            "max_proposals_per_proposer",
+            self.max_proposals_per_proposer,
+            "1 ..= 100",
+        );
+        out
+    }
+
+    /// The first bound this module breaks, if any.
+    pub fn validate(&self) -> Result<(), ParamError> {
+        first(self.problems())
+    }
+
+    /// Deposits a proposal needs to enter its voting period.
+    pub fn required_deposit(&self, expedited: bool) -> Amount {
+        if expedited {
+            self.expedited_min_deposit
+        } else {
+            self.min_deposit
+        }
+    }
+
+    /// Deposit the proposer must put down when proposing.
+    pub fn min_initial_deposit(&self, expedited: bool) -> Amount {
+        self.required_deposit(expedited)
+            .mul_ratio(self.min_initial_deposit_ppm, PPM)
+    }
+}
+
+/// A parameter change that cannot be applied.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum ParamChangeError {
+    #[error("unknown parameter module {module:?}; modules: {}", ChainParams::MODULES.join(", "))]
+    UnknownModule { module: String },
+    #[error("unknown parameter {module}.{name}; {module} has: {known}")]
+    UnknownParam {
+        module: String,
+        name: String,
+        known: String,
+    },
+    #[error("bad value for {module}.{name}: {value:?} is not JSON: {reason}")]
+    NotJson {
+        module: String,
+        name: String,
+        value: String,
+        reason: String,
+    },
+    #[error("bad value for {module}.{name}: {reason}")]
+    WrongType {
+        module: String,
+        name: String,
+        reason: String,
+    },
+    #[error(transparent)]
+    OutOfBounds(#[from] ParamError),
+}
+
+impl ChainParams {
+    /// The module names, as `ParamChange::module` spells them.
+    pub const MODULES: [&'static str; 6] = [
+        "accounts",
+        "staking",
+        "reputation",
+        "rewards",
+        "models",
+        "governance",
+    ];
+
+    /// These params with `module.name` set to the JSON text `value`, checked
+    /// against every bound. Nothing is changed on error.
+    pub fn with_change(
+        &self,
+        module: &str,
+        name: &str,
+        value: &str,
+    ) -> Result<ChainParams, ParamChangeError> {
+        let mut tree = serde_json::to_value(self).map_err(|e| ParamChangeError::WrongType {
+            module: module.into(),
+            name: name.into(),
+            reason: e.to_string(),
+        })?;
+        let fields = tree
+            .get_mut(module)
+            .and_then(|m| m.as_object_mut())
+            .ok_or_else(|| ParamChangeError::UnknownModule {
+                module: module.into(),
+            })?;
+        if !fields.contains_key(name) {
+            return Err(ParamChangeError::UnknownParam {
+                module: module.into(),
+                name: name.into(),
+                known: fields.keys().cloned().collect::<Vec<_>>().join(", "),
+            });
+        }
+        let parsed: serde_json::Value =
+            serde_json::from_str(value).map_err(|e| ParamChangeError::NotJson {
+                module: module.into(),
+                name: name.into(),
+                value: value.into(),
+                reason: e.to_string(),
+            })?;
+        fields.insert(name.to_string(), parsed);
+        let changed: ChainParams =
+            serde_json::from_value(tree).map_err(|e| ParamChangeError::WrongType {
+                module: module.into(),
+                name: name.into(),
+                reason: e.to_string(),
+            })?;
+        changed.validate()?;
+        Ok(changed)
+    }
+
+    /// The JSON text of `module.name`, as [`ChainParams::with_change`] takes it.
+    pub fn value_of(&self, module: &str, name: &str) -> Option<String> {
+        let tree = serde_json::to_value(self).ok()?;
+        tree.get(module)?.get(name).map(ToString::to_string)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn param_change_applies_and_checks() {
+        let p = ChainParams::default();
+        let q = p.with_change("staking", "max_validators", "7").unwrap();
+        assert_eq!(q.staking.max_validators, 7);
+        assert_eq!(q.value_of("staking", "max_validators").as_deref(), Some("7"));
+        let q = p
+            .with_change("governance", "min_deposit", "\"5000000\"")
+            .unwrap();
+        assert_eq!(q.governance.min_deposit, Amount(5_000_000));
+        assert!(matches!(
+            p.with_change("stacking", "max_validators", "7"),
+            Err(ParamChangeError::UnknownModule { .. })
+        ));
+        let e = p.with_change("staking", "max_validator", "7").unwrap_err();
+        assert!(e.to_string().contains("max_validators"), "{e}");
+        assert!(matches!(
+            p.with_change("staking", "max_validators", "seven"),
+            Err(ParamChangeError::NotJson { .. })
+        ));
+        assert!(matches!(
+            p.with_change("staking", "max_validators", "-1"),
+            Err(ParamChangeError::WrongType { .. })
+        ));
+        assert!(matches!(
+            p.with_change("staking", "max_validators", "0"),
+            Err(ParamChangeError::OutOfBounds(_))
+        ));
+        // A cross-field bound: expedited voting must stay shorter.
+        assert!(matches!(
+            p.with_change("governance", "voting_blocks", "86400"),
+            Err(ParamChangeError::OutOfBounds(_))
+        ));
+    }
 
     #[test]
     fn defaults_are_valid() {
@@ -557,6 +852,7 @@ mod tests {
             crate::codec::encode(&p.reputation),
             crate::codec::encode(&p.rewards),
             crate::codec::encode(&p.models),
+            crate::codec::encode(&p.governance),
         ];
         assert_eq!(parts.concat(), crate::codec::encode(&p));
     }

@@ -5,7 +5,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::{address::Address, state_key};
+use crate::{address::Address, governance::ProposalStatus, state_key};
 
 /// A parsed query path.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,13 +26,35 @@ pub enum QueryPath {
     Model([u8; 32]),
     /// `/models` -> `Vec<`[`crate::state::ModelRecord`]`>` in model id order (no proof).
     Models,
+    /// `/proposal/{id}` -> [`crate::governance::Proposal`].
+    Proposal(u64),
+    /// `/proposals` or `/proposals/{status}` -> `Vec<`[`crate::governance::Proposal`]`>`
+    /// in id order (no proof).
+    Proposals(Option<ProposalStatus>),
+    /// `/tally/{id}` -> [`crate::governance::Tally`]: the votes so far, each
+    /// weighted by the voter's bonded stake now (no proof: computed).
+    Tally(u64),
+    /// `/votes/{id}` -> `Vec<`[`crate::governance::VoteRecord`]`>` in voter order (no proof).
+    Votes(u64),
+    /// `/deposits/{id}` -> `Vec<`[`crate::governance::DepositRecord`]`>` in depositor order (no proof).
+    Deposits(u64),
+    /// `/workflow/{name}` -> [`crate::governance::WorkflowRecord`].
+    Workflow(String),
+    /// `/workflows` -> `Vec<`[`crate::governance::WorkflowRecord`]`>` in name order (no proof).
+    Workflows,
+    /// `/treasury` -> [`crate::Amount`], the community treasury balance.
+    Treasury,
 }
 
 /// Why a query path was not understood.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum QueryPathError {
-    #[error("unknown query path {path:?}; known: /account/{{addr}}, /validator/{{addr}}, /validators, /reputation/{{addr}}, /params, /unbonding/{{addr}}, /model/{{id}}, /models")]
+    #[error("unknown query path {path:?}; known: /account/{{addr}}, /validator/{{addr}}, /validators, /reputation/{{addr}}, /params, /unbonding/{{addr}}, /model/{{id}}, /models, /proposal/{{id}}, /proposals[/{{status}}], /tally/{{id}}, /votes/{{id}}, /deposits/{{id}}, /workflow/{{name}}, /workflows, /treasury")]
     Unknown { path: String },
+    #[error("bad proposal id in query path {path:?}: a proposal id is a positive integer")]
+    BadProposalId { path: String },
+    #[error("bad status in query path {path:?}: {reason}")]
+    BadStatus { path: String, reason: String },
     #[error("bad address in query path {path:?}: {reason}")]
     BadAddress { path: String, reason: String },
     #[error("bad model id in query path {path:?}: a model id is 64 hex digits")]
@@ -66,11 +88,35 @@ impl FromStr for QueryPath {
                     path: path.to_string(),
                 }),
             ["models"] => Ok(QueryPath::Models),
+            ["proposal", id] => Ok(QueryPath::Proposal(proposal_id(path, id)?)),
+            ["proposals"] => Ok(QueryPath::Proposals(None)),
+            ["proposals", status] => status
+                .parse::<ProposalStatus>()
+                .map(|s| QueryPath::Proposals(Some(s)))
+                .map_err(|e| QueryPathError::BadStatus {
+                    path: path.to_string(),
+                    reason: e.to_string(),
+                }),
+            ["tally", id] => Ok(QueryPath::Tally(proposal_id(path, id)?)),
+            ["votes", id] => Ok(QueryPath::Votes(proposal_id(path, id)?)),
+            ["deposits", id] => Ok(QueryPath::Deposits(proposal_id(path, id)?)),
+            ["workflow", name] if !name.is_empty() => Ok(QueryPath::Workflow(name.to_string())),
+            ["workflows"] => Ok(QueryPath::Workflows),
+            ["treasury"] => Ok(QueryPath::Treasury),
             _ => Err(QueryPathError::Unknown {
                 path: path.to_string(),
             }),
         }
     }
+}
+
+fn proposal_id(path: &str, id: &str) -> Result<u64, QueryPathError> {
+    id.parse::<u64>()
+        .ok()
+        .filter(|&n| n > 0)
+        .ok_or_else(|| QueryPathError::BadProposalId {
+            path: path.to_string(),
+        })
 }
 
 impl fmt::Display for QueryPath {
@@ -84,6 +130,15 @@ impl fmt::Display for QueryPath {
             QueryPath::Unbonding(a) => write!(f, "/unbonding/{a}"),
             QueryPath::Model(id) => write!(f, "/model/{}", hex::encode(id)),
             QueryPath::Models => write!(f, "/models"),
+            QueryPath::Proposal(id) => write!(f, "/proposal/{id}"),
+            QueryPath::Proposals(None) => write!(f, "/proposals"),
+            QueryPath::Proposals(Some(s)) => write!(f, "/proposals/{s}"),
+            QueryPath::Tally(id) => write!(f, "/tally/{id}"),
+            QueryPath::Votes(id) => write!(f, "/votes/{id}"),
+            QueryPath::Deposits(id) => write!(f, "/deposits/{id}"),
+            QueryPath::Workflow(name) => write!(f, "/workflow/{name}"),
+            QueryPath::Workflows => write!(f, "/workflows"),
+            QueryPath::Treasury => write!(f, "/treasury"),
         }
     }
 }
@@ -102,7 +157,15 @@ impl QueryPath {
             QueryPath::Params => state_key::chain_params().to_vec(),
             QueryPath::Unbonding(a) => vec![state_key::staking::unbondings(a)],
             QueryPath::Model(id) => vec![state_key::models::model(id)],
-            QueryPath::Models => Vec::new(),
+            QueryPath::Proposal(id) => vec![state_key::governance::proposal(*id)],
+            QueryPath::Workflow(name) => vec![state_key::workflows::workflow(name)],
+            QueryPath::Treasury => vec![state_key::rewards::treasury()],
+            QueryPath::Models
+            | QueryPath::Proposals(_)
+            | QueryPath::Tally(_)
+            | QueryPath::Votes(_)
+            | QueryPath::Deposits(_)
+            | QueryPath::Workflows => Vec::new(),
         }
     }
 }
@@ -117,7 +180,8 @@ pub mod code {
     pub const NOT_FOUND: u32 = 2;
     /// The height is not committed yet or was pruned.
     pub const HEIGHT_UNAVAILABLE: u32 = 3;
-    /// The path has no proof (`/validators`, `/models`).
+    /// The path has no proof (the computed lists: `/validators`, `/models`,
+    /// `/proposals`, `/tally`, `/votes`, `/deposits`, `/workflows`).
     pub const PROOF_UNSUPPORTED: u32 = 4;
     /// The node failed to answer.
     pub const INTERNAL: u32 = 5;
@@ -142,6 +206,15 @@ mod tests {
             QueryPath::Unbonding(a),
             QueryPath::Model([0xcd; 32]),
             QueryPath::Models,
+            QueryPath::Proposal(3),
+            QueryPath::Proposals(None),
+            QueryPath::Proposals(Some(ProposalStatus::VotingPeriod)),
+            QueryPath::Tally(3),
+            QueryPath::Votes(3),
+            QueryPath::Deposits(3),
+            QueryPath::Workflow("digits".into()),
+            QueryPath::Workflows,
+            QueryPath::Treasury,
         ] {
             assert_eq!(p.to_string().parse::<QueryPath>().unwrap(), p);
         }
@@ -154,7 +227,15 @@ mod tests {
             QueryPath::Account(a).proved_keys(),
             vec![state_key::accounts::account(&a)]
         );
-        assert_eq!(QueryPath::Params.proved_keys().len(), 5);
+        assert_eq!(QueryPath::Params.proved_keys().len(), 6);
+        assert!(matches!(
+            "/proposal/0".parse::<QueryPath>(),
+            Err(QueryPathError::BadProposalId { .. })
+        ));
+        assert!(matches!(
+            "/proposals/maybe".parse::<QueryPath>(),
+            Err(QueryPathError::BadStatus { .. })
+        ));
         assert_eq!(
             QueryPath::Model([1; 32]).proved_keys(),
             vec![state_key::models::model(&[1; 32])]

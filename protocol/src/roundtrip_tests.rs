@@ -6,8 +6,13 @@ use proptest::prelude::*;
 use crate::{
     codec,
     genesis::GenesisModel,
+    governance::{
+        DepositFate, ParamChange, Proposal, ProposalKind, ProposalStatus, Tally, VoteOption,
+        WorkflowSpec, WorkflowStep,
+    },
     params::{
-        AccountsParams, ChainParams, ModelsParams, ReputationParams, RewardsParams, StakingParams,
+        AccountsParams, ChainParams, GovernanceParams, ModelsParams, ReputationParams,
+        RewardsParams, StakingParams,
     },
     state::{
         Account, ActiveValidator, ModelRecord, ModelStatus, Reputation, SigningInfo,
@@ -120,7 +125,11 @@ fn model_record() -> impl Strategy<Value = ModelRecord> {
         proptest::option::of(height()),
         height(),
         proptest::collection::vec(any::<u32>(), 0..4),
-        proptest::collection::vec(any::<u32>(), 0..4),
+        (
+            proptest::collection::vec(any::<u32>(), 0..4),
+            proptest::option::of(any::<[u8; 32]>()),
+            proptest::option::of(any::<[u8; 32]>()),
+        ),
     )
         .prop_map(
             |(
@@ -131,7 +140,7 @@ fn model_record() -> impl Strategy<Value = ModelRecord> {
                 retired,
                 registered_height,
                 input_shape,
-                output_shape,
+                (output_shape, predecessor, successor),
             )| {
                 ModelRecord {
                     id,
@@ -146,6 +155,9 @@ fn model_record() -> impl Strategy<Value = ModelRecord> {
                     parameter_count,
                     input_shape,
                     output_shape,
+                    predecessor,
+                    successor,
+                    retire_at: retired,
                 }
             },
         )
@@ -220,6 +232,19 @@ fn params() -> impl Strategy<Value = ChainParams> {
                 max_proof_bytes: m.1,
                 max_input_len: m.2,
             },
+            governance: GovernanceParams {
+                min_deposit: bond,
+                expedited_min_deposit: issuance,
+                min_initial_deposit_ppm: a[3] ^ b[3],
+                max_deposit_blocks: a[4] ^ b[4],
+                voting_blocks: a[5] ^ b[5],
+                expedited_voting_blocks: a[6] ^ b[6],
+                quorum_ppm: a[7] ^ b[7],
+                threshold_ppm: a[0] ^ b[1],
+                expedited_threshold_ppm: a[1] ^ b[2],
+                veto_threshold_ppm: a[2] ^ b[3],
+                max_proposals_per_proposer: m.2 ^ max,
+            },
         })
 }
 
@@ -254,6 +279,124 @@ fn genesis() -> impl Strategy<Value = GenesisAppState> {
             params,
             models,
         })
+}
+
+fn vote_option() -> impl Strategy<Value = VoteOption> {
+    proptest::sample::select(VoteOption::ALL.to_vec())
+}
+
+fn workflow() -> impl Strategy<Value = WorkflowSpec> {
+    (
+        "[a-z]{1,8}",
+        proptest::collection::vec(
+            (
+                "[a-z]{1,8}",
+                any::<[u8; 32]>(),
+                proptest::collection::vec(any::<u32>(), 0..3),
+                any::<u64>(),
+                amount(),
+            )
+                .prop_map(|(name, model, inputs, timeout_blocks, reward)| WorkflowStep {
+                    name,
+                    model,
+                    inputs,
+                    mode: VerificationMode::Optimistic,
+                    timeout_blocks,
+                    reward,
+                }),
+            0..3,
+        ),
+    )
+        .prop_map(|(name, steps)| WorkflowSpec { name, steps })
+}
+
+fn proposal_kind() -> impl Strategy<Value = ProposalKind> {
+    prop_oneof![
+        (proptest::collection::vec(any::<u8>(), 0..64), modes())
+            .prop_map(|(model, modes)| ProposalKind::RegisterModel { model, modes }),
+        (
+            any::<[u8; 32]>(),
+            proptest::collection::vec(any::<u8>(), 0..64),
+            modes(),
+            any::<u64>()
+        )
+            .prop_map(
+                |(previous, model, modes, grace_blocks)| ProposalKind::UpgradeModel {
+                    previous,
+                    model,
+                    modes,
+                    grace_blocks
+                }
+            ),
+        any::<[u8; 32]>().prop_map(|model| ProposalKind::RetireModel { model }),
+        workflow().prop_map(|workflow| ProposalKind::RegisterWorkflow { workflow }),
+        workflow().prop_map(|workflow| ProposalKind::UpdateWorkflow { workflow }),
+        proptest::collection::vec(
+            (text(), text(), text()).prop_map(|(module, name, value)| ParamChange {
+                module,
+                name,
+                value
+            }),
+            0..3
+        )
+        .prop_map(|changes| ProposalKind::ParamChange { changes }),
+        (address(), amount())
+            .prop_map(|(recipient, amount)| ProposalKind::TreasurySpend { recipient, amount }),
+        Just(ProposalKind::Text),
+    ]
+}
+
+fn proposal() -> impl Strategy<Value = Proposal> {
+    (
+        (any::<u64>(), address(), proposal_kind(), text(), text()),
+        (
+            any::<bool>(),
+            proptest::sample::select(ProposalStatus::ALL.to_vec()),
+            height(),
+            height(),
+            amount(),
+        ),
+        (
+            proptest::option::of(height()),
+            proptest::option::of(height()),
+            proptest::option::of((amount(), amount(), amount(), amount(), amount())),
+            proptest::option::of(text()),
+            proptest::sample::select(vec![
+                DepositFate::Held,
+                DepositFate::Refunded,
+                DepositFate::Burned,
+            ]),
+        ),
+    )
+        .prop_map(
+            |(
+                (id, proposer, kind, title, summary),
+                (expedited, status, submit_height, deposit_end_height, total_deposit),
+                (voting_start_height, voting_end_height, tally, outcome, deposits),
+            )| Proposal {
+                id,
+                proposer,
+                kind,
+                title,
+                summary,
+                expedited,
+                status,
+                submit_height,
+                deposit_end_height,
+                total_deposit,
+                voting_start_height,
+                voting_end_height,
+                final_tally: tally.map(|(yes, no, abstain, no_with_veto, bonded)| Tally {
+                    yes,
+                    no,
+                    abstain,
+                    no_with_veto,
+                    bonded,
+                }),
+                outcome,
+                deposits,
+            },
+        )
 }
 
 fn binary_round_trip<T>(value: &T) -> Result<(), TestCaseError>
@@ -318,6 +461,28 @@ proptest! {
         binary_round_trip(&r)?;
         json_round_trip(&r)?;
         binary_round_trip(&vec![r])?;
+    }
+
+    #[test]
+    fn proposals_and_governance_bodies_round_trip(
+        p in proposal(), option in vote_option(), deposit in amount(), expedited in any::<bool>(),
+    ) {
+        binary_round_trip(&p)?;
+        json_round_trip(&p)?;
+        for body in [
+            crate::TxBody::Propose {
+                kind: p.kind.clone(),
+                title: p.title.clone(),
+                summary: p.summary.clone(),
+                deposit,
+                expedited,
+            },
+            crate::TxBody::Deposit { proposal: p.id, amount: deposit },
+            crate::TxBody::Vote { proposal: p.id, option },
+        ] {
+            binary_round_trip(&body)?;
+            prop_assert!(!body.kind().is_empty());
+        }
     }
 
     #[test]

@@ -131,6 +131,13 @@ pub struct ModelRecord {
     pub input_shape: Vec<u32>,
     /// Shape of the model's output tensor.
     pub output_shape: Vec<u32>,
+    /// The model this one upgraded, if it came in by `UpgradeModel`.
+    pub predecessor: Option<[u8; 32]>,
+    /// The newer version that replaces this one, once upgraded.
+    pub successor: Option<[u8; 32]>,
+    /// Height at which an upgraded model stops accepting results (the end of
+    /// its grace period).
+    pub retire_at: Option<Height>,
 }
 
 impl ModelRecord {

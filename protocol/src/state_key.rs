@@ -61,6 +61,33 @@ pub mod rewards {
     pub fn params() -> Vec<u8> {
         b"rewards/params".to_vec()
     }
+
+    /// The community treasury balance ([`crate::Amount`]).
+    pub fn treasury() -> Vec<u8> {
+        b"rewards/treasury".to_vec()
+    }
+}
+
+/// Keys of the `governance` module.
+pub mod governance {
+    /// A proposal by id ([`crate::governance::Proposal`]); ids are zero-padded
+    /// so key order is id order.
+    pub fn proposal(id: u64) -> Vec<u8> {
+        format!("governance/proposal/{id:020}").into_bytes()
+    }
+
+    /// Module parameters ([`crate::params::GovernanceParams`]).
+    pub fn params() -> Vec<u8> {
+        b"governance/params".to_vec()
+    }
+}
+
+/// Keys of the `workflows` registry.
+pub mod workflows {
+    /// A registered workflow by name ([`crate::governance::WorkflowRecord`]).
+    pub fn workflow(name: &str) -> Vec<u8> {
+        format!("workflows/workflow/{name}").into_bytes()
+    }
 }
 
 /// Keys of the `models` module.
@@ -78,14 +105,16 @@ pub mod models {
 
 /// The parameter keys, in the order the fields of
 /// [`crate::params::ChainParams`] are encoded (accounts, staking, reputation,
-/// rewards, models): the `/params` query value is their values back to back.
-pub fn chain_params() -> [Vec<u8>; 5] {
+/// rewards, models, governance): the `/params` query value is their values
+/// back to back.
+pub fn chain_params() -> [Vec<u8>; 6] {
     [
         accounts::params(),
         staking::params(),
         reputation::params(),
         rewards::params(),
         models::params(),
+        governance::params(),
     ]
 }
 
@@ -119,6 +148,14 @@ mod tests {
             format!("models/model/{}", "ab".repeat(32)).into_bytes()
         );
         assert_eq!(
+            governance::proposal(42),
+            b"governance/proposal/00000000000000000042".to_vec()
+        );
+        assert_eq!(
+            workflows::workflow("digits"),
+            b"workflows/workflow/digits".to_vec()
+        );
+        assert_eq!(
             chain_params(),
             [
                 b"accounts/params".to_vec(),
@@ -126,6 +163,7 @@ mod tests {
                 b"reputation/params".to_vec(),
                 b"rewards/params".to_vec(),
                 b"models/params".to_vec(),
+                b"governance/params".to_vec(),
             ]
         );
     }

@@ -13,6 +13,7 @@ use crate::{
     address::Address,
     amount::Amount,
     codec::{self, CodecError},
+    governance::{ProposalId, ProposalKind, VoteOption},
     keys::{KeyError, PubKey, SecretKey, Signature},
 };
 
@@ -88,6 +89,24 @@ pub enum TxBody {
         output: Vec<i32>,
         proof: Vec<u8>,
     },
+    /// Submit a governance proposal with its first deposit (at least
+    /// `min_initial_deposit_ppm` of the minimum deposit).
+    Propose {
+        kind: ProposalKind,
+        title: String,
+        summary: String,
+        deposit: Amount,
+        /// Shorter voting period, higher threshold, larger deposit.
+        expedited: bool,
+    },
+    /// Add to the deposits of a proposal in its deposit period.
+    Deposit { proposal: ProposalId, amount: Amount },
+    /// Vote on a proposal in its voting period with the signer's bonded
+    /// stake; replaces the signer's earlier vote.
+    Vote {
+        proposal: ProposalId,
+        option: VoteOption,
+    },
 }
 
 impl TxBody {
@@ -100,6 +119,9 @@ impl TxBody {
             TxBody::RegisterValidator { .. } => "register_validator",
             TxBody::Unjail => "unjail",
             TxBody::SubmitInferenceProof { .. } => "submit_inference_proof",
+            TxBody::Propose { .. } => "propose",
+            TxBody::Deposit { .. } => "deposit",
+            TxBody::Vote { .. } => "vote",
         }
     }
 }

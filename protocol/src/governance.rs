@@ -1,0 +1,717 @@
+//! Governance wire types: what a proposal can ask for, its record and
+//! lifecycle, votes, and the tally rule every node applies.
+//!
+//! A proposal is submitted with a deposit, collects deposits until it reaches
+//! `min_deposit` (deposit period), is voted on by bonded stake (voting period),
+//! and is then tallied: quorum of all bonded stake, veto share of the votes,
+//! then the yes threshold of the non-abstaining votes. A proposal that passes
+//! is executed atomically: it changes everything it asks for, or nothing and
+//! is marked failed with the reason.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::{
+    address::Address,
+    amount::Amount,
+    height::Height,
+    params::{GovernanceParams, PPM},
+    state::VerificationMode,
+};
+
+/// Proposal ids count up from 1.
+pub type ProposalId = u64;
+
+/// Longest proposal title, in bytes.
+pub const MAX_TITLE_BYTES: usize = 140;
+/// Longest proposal summary, in bytes.
+pub const MAX_SUMMARY_BYTES: usize = 4096;
+/// Most parameter changes in one proposal.
+pub const MAX_PARAM_CHANGES: usize = 32;
+/// Longest grace period of a model upgrade, in blocks.
+pub const MAX_GRACE_BLOCKS: u64 = 10_000_000;
+/// Longest workflow or step name, in bytes.
+pub const MAX_WORKFLOW_NAME_BYTES: usize = 64;
+/// Most steps in one workflow.
+pub const MAX_WORKFLOW_STEPS: usize = 64;
+
+/// A vote. A later vote by the same voter replaces the earlier one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VoteOption {
+    Yes,
+    No,
+    Abstain,
+    /// A no that also burns the deposits when it reaches the veto share.
+    NoWithVeto,
+}
+
+impl VoteOption {
+    pub const ALL: [VoteOption; 4] = [
+        VoteOption::Yes,
+        VoteOption::No,
+        VoteOption::Abstain,
+        VoteOption::NoWithVeto,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VoteOption::Yes => "yes",
+            VoteOption::No => "no",
+            VoteOption::Abstain => "abstain",
+            VoteOption::NoWithVeto => "no_with_veto",
+        }
+    }
+}
+
+impl fmt::Display for VoteOption {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A vote option that is not one of the four.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("unknown vote option {0:?}; options: yes, no, abstain, no_with_veto (or veto)")]
+pub struct VoteOptionError(pub String);
+
+impl FromStr for VoteOption {
+    type Err = VoteOptionError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().replace('-', "_").as_str() {
+            "yes" => Ok(VoteOption::Yes),
+            "no" => Ok(VoteOption::No),
+            "abstain" => Ok(VoteOption::Abstain),
+            "no_with_veto" | "veto" | "nowithveto" => Ok(VoteOption::NoWithVeto),
+            _ => Err(VoteOptionError(s.to_string())),
+        }
+    }
+}
+
+/// One parameter to change: `module.name = value`, the value as JSON text in
+/// the form the genesis file uses (`"25"`, `"\"5000000\""` for an amount).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParamChange {
+    pub module: String,
+    pub name: String,
+    pub value: String,
+}
+
+impl fmt::Display for ParamChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{} = {}", self.module, self.name, self.value)
+    }
+}
+
+/// One step of a workflow DAG: a registered model run on the outputs of
+/// earlier steps (or on the run's input when `inputs` is empty).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkflowStep {
+    pub name: String,
+    /// The model id; an upgraded model is followed to its successor.
+    pub model: [u8; 32],
+    /// Indices of earlier steps whose outputs this step consumes.
+    pub inputs: Vec<u32>,
+    /// How results of this step are verified.
+    pub mode: VerificationMode,
+    /// Blocks an assigned agent has to deliver the result.
+    pub timeout_blocks: u64,
+    /// Paid to the agent whose result finalizes.
+    pub reward: Amount,
+}
+
+/// A workflow: a DAG of model steps, in topological order (each step only
+/// consumes earlier steps).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkflowSpec {
+    pub name: String,
+    pub steps: Vec<WorkflowStep>,
+}
+
+impl WorkflowSpec {
+    /// SHA-256 of the canonical encoding: what a run of this version refers to.
+    pub fn hash(&self) -> [u8; 32] {
+        Sha256::digest(crate::codec::encode(self)).into()
+    }
+
+    /// Stateless shape checks: names, step count, the DAG order, timeouts.
+    /// Whether the models exist is checked against state when the proposal
+    /// executes.
+    pub fn check(&self) -> Result<(), ProposalError> {
+        check_name("workflow name", &self.name)?;
+        if self.steps.is_empty() || self.steps.len() > MAX_WORKFLOW_STEPS {
+            return Err(ProposalError::BadWorkflow(format!(
+                "a workflow has 1 ..= {MAX_WORKFLOW_STEPS} steps, this one has {}",
+                self.steps.len()
+            )));
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for (i, step) in self.steps.iter().enumerate() {
+            check_name("step name", &step.name)?;
+            if !names.insert(step.name.as_str()) {
+                return Err(ProposalError::BadWorkflow(format!(
+                    "step name {:?} is used twice",
+                    step.name
+                )));
+            }
+            if let Some(bad) = step.inputs.iter().find(|&&j| j as usize >= i) {
+                return Err(ProposalError::BadWorkflow(format!(
+                    "step {i} ({}) consumes step {bad}: a step may only consume earlier steps",
+                    step.name
+                )));
+            }
+            if step.timeout_blocks == 0 {
+                return Err(ProposalError::BadWorkflow(format!(
+                    "step {i} ({}) has a zero timeout",
+                    step.name
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A registered workflow, by name; `version` counts updates from 1.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkflowRecord {
+    pub spec: WorkflowSpec,
+    pub version: u32,
+    /// [`WorkflowSpec::hash`] of `spec`.
+    pub spec_hash: [u8; 32],
+    pub registered_height: Height,
+    pub updated_height: Height,
+    /// The proposal that registered or last updated it.
+    pub proposal: ProposalId,
+}
+
+/// What a proposal asks for. The order of the variants is part of the wire
+/// format: append only.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProposalKind {
+    /// Register a model: `model` is a `.synod-model` file.
+    RegisterModel {
+        model: Vec<u8>,
+        modes: Vec<VerificationMode>,
+    },
+    /// Register `model` as the new version of `previous`, which stays
+    /// accepted for `grace_blocks` more blocks and is then retired.
+    UpgradeModel {
+        previous: [u8; 32],
+        model: Vec<u8>,
+        modes: Vec<VerificationMode>,
+        grace_blocks: u64,
+    },
+    /// Retire a model at once.
+    RetireModel { model: [u8; 32] },
+    /// Register a new workflow under its name.
+    RegisterWorkflow { workflow: WorkflowSpec },
+    /// Replace the spec of a registered workflow (same name, next version).
+    UpdateWorkflow { workflow: WorkflowSpec },
+    /// Change chain parameters; all of them or none.
+    ParamChange { changes: Vec<ParamChange> },
+    /// Pay `amount` from the community treasury to `recipient`.
+    TreasurySpend { recipient: Address, amount: Amount },
+    /// A signal with no effect on state.
+    Text,
+}
+
+impl ProposalKind {
+    /// A short stable name, used in events and listings.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ProposalKind::RegisterModel { .. } => "register_model",
+            ProposalKind::UpgradeModel { .. } => "upgrade_model",
+            ProposalKind::RetireModel { .. } => "retire_model",
+            ProposalKind::RegisterWorkflow { .. } => "register_workflow",
+            ProposalKind::UpdateWorkflow { .. } => "update_workflow",
+            ProposalKind::ParamChange { .. } => "param_change",
+            ProposalKind::TreasurySpend { .. } => "treasury_spend",
+            ProposalKind::Text => "text",
+        }
+    }
+
+    /// One line saying what the proposal does.
+    pub fn describe(&self) -> String {
+        match self {
+            ProposalKind::RegisterModel { model, modes } => {
+                format!("register a model ({} bytes, modes {modes:?})", model.len())
+            }
+            ProposalKind::UpgradeModel {
+                previous,
+                model,
+                grace_blocks,
+                ..
+            } => format!(
+                "upgrade model {} to a new version ({} bytes); the old one retires {grace_blocks} blocks later",
+                hex::encode(previous),
+                model.len()
+            ),
+            ProposalKind::RetireModel { model } => format!("retire model {}", hex::encode(model)),
+            ProposalKind::RegisterWorkflow { workflow } => format!(
+                "register workflow {:?} ({} steps)",
+                workflow.name,
+                workflow.steps.len()
+            ),
+            ProposalKind::UpdateWorkflow { workflow } => format!(
+                "update workflow {:?} ({} steps)",
+                workflow.name,
+                workflow.steps.len()
+            ),
+            ProposalKind::ParamChange { changes } => format!(
+                "change {}",
+                changes
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            ProposalKind::TreasurySpend { recipient, amount } => {
+                format!("pay {amount} usyn from the treasury to {recipient}")
+            }
+            ProposalKind::Text => "text (no state change)".into(),
+        }
+    }
+
+    /// Stateless checks of the payload's shape.
+    pub fn check(&self) -> Result<(), ProposalError> {
+        let modes_ok = |modes: &[VerificationMode]| {
+            if modes.is_empty() {
+                Err(ProposalError::NoModes)
+            } else {
+                Ok(())
+            }
+        };
+        match self {
+            ProposalKind::RegisterModel { model, modes } => {
+                modes_ok(modes)?;
+                if model.is_empty() {
+                    return Err(ProposalError::EmptyModel);
+                }
+            }
+            ProposalKind::UpgradeModel {
+                model,
+                modes,
+                grace_blocks,
+                ..
+            } => {
+                modes_ok(modes)?;
+                if model.is_empty() {
+                    return Err(ProposalError::EmptyModel);
+                }
+                if *grace_blocks > MAX_GRACE_BLOCKS {
+                    return Err(ProposalError::GraceTooLong {
+                        got: *grace_blocks,
+                        max: MAX_GRACE_BLOCKS,
+                    });
+                }
+            }
+            ProposalKind::RegisterWorkflow { workflow }
+            | ProposalKind::UpdateWorkflow { workflow } => workflow.check()?,
+            ProposalKind::ParamChange { changes } => {
+                if changes.is_empty() || changes.len() > MAX_PARAM_CHANGES {
+                    return Err(ProposalError::ParamChangeCount {
+                        got: changes.len(),
+                        max: MAX_PARAM_CHANGES,
+                    });
+                }
+            }
+            ProposalKind::TreasurySpend { amount, .. } => {
+                if amount.is_zero() {
+                    return Err(ProposalError::ZeroSpend);
+                }
+            }
+            ProposalKind::RetireModel { .. } | ProposalKind::Text => {}
+        }
+        Ok(())
+    }
+}
+
+/// A payload that is malformed on its face.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum ProposalError {
+    #[error("proposal title must be 1 ..= {MAX_TITLE_BYTES} bytes without control characters")]
+    BadTitle,
+    #[error("proposal summary must be at most {MAX_SUMMARY_BYTES} bytes")]
+    SummaryTooLong,
+    #[error("the proposal lists no verification mode for the model")]
+    NoModes,
+    #[error("the proposal carries an empty model file")]
+    EmptyModel,
+    #[error("grace period {got} blocks is longer than the limit {max}")]
+    GraceTooLong { got: u64, max: u64 },
+    #[error("a parameter change proposal changes 1 ..= {max} parameters, this one {got}")]
+    ParamChangeCount { got: usize, max: usize },
+    #[error("a treasury spend must pay more than zero")]
+    ZeroSpend,
+    #[error("bad {what} {name:?}: 1 ..= {MAX_WORKFLOW_NAME_BYTES} bytes of a-z, 0-9, '-', '_' or '.'")]
+    BadName { what: &'static str, name: String },
+    #[error("bad workflow: {0}")]
+    BadWorkflow(String),
+}
+
+fn check_name(what: &'static str, name: &str) -> Result<(), ProposalError> {
+    let ok = !name.is_empty()
+        && name.len() <= MAX_WORKFLOW_NAME_BYTES
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(ProposalError::BadName {
+            what,
+            name: name.to_string(),
+        })
+    }
+}
+
+/// Checks a proposal's title and summary.
+pub fn check_text(title: &str, summary: &str) -> Result<(), ProposalError> {
+    if title.trim().is_empty()
+        || title.len() > MAX_TITLE_BYTES
+        || title.chars().any(char::is_control)
+    {
+        return Err(ProposalError::BadTitle);
+    }
+    if summary.len() > MAX_SUMMARY_BYTES {
+        return Err(ProposalError::SummaryTooLong);
+    }
+    Ok(())
+}
+
+/// Where a proposal stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProposalStatus {
+    /// Collecting deposits until `min_deposit`.
+    DepositPeriod,
+    /// Open for votes until `voting_end_height`.
+    VotingPeriod,
+    /// Passed and executed.
+    Passed,
+    /// Not passed: threshold missed, vetoed or quorum failed (see `outcome`).
+    Rejected,
+    /// Passed, but executing it failed; nothing changed (see `outcome`).
+    Failed,
+    /// The deposit period ended before the deposits reached the minimum.
+    Expired,
+}
+
+impl ProposalStatus {
+    pub const ALL: [ProposalStatus; 6] = [
+        ProposalStatus::DepositPeriod,
+        ProposalStatus::VotingPeriod,
+        ProposalStatus::Passed,
+        ProposalStatus::Rejected,
+        ProposalStatus::Failed,
+        ProposalStatus::Expired,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProposalStatus::DepositPeriod => "deposit_period",
+            ProposalStatus::VotingPeriod => "voting_period",
+            ProposalStatus::Passed => "passed",
+            ProposalStatus::Rejected => "rejected",
+            ProposalStatus::Failed => "failed",
+            ProposalStatus::Expired => "expired",
+        }
+    }
+
+    /// Still collecting deposits or votes.
+    pub fn in_flight(self) -> bool {
+        matches!(
+            self,
+            ProposalStatus::DepositPeriod | ProposalStatus::VotingPeriod
+        )
+    }
+}
+
+impl fmt::Display for ProposalStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A status name that is not one of the six.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("unknown proposal status {0:?}; statuses: deposit_period, voting_period, passed, rejected, failed, expired (or deposit, voting)")]
+pub struct ProposalStatusError(pub String);
+
+impl FromStr for ProposalStatus {
+    type Err = ProposalStatusError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s2 = s.to_ascii_lowercase().replace('-', "_");
+        match s2.as_str() {
+            "deposit" => return Ok(ProposalStatus::DepositPeriod),
+            "voting" => return Ok(ProposalStatus::VotingPeriod),
+            _ => {}
+        }
+        ProposalStatus::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s2)
+            .ok_or_else(|| ProposalStatusError(s.to_string()))
+    }
+}
+
+/// What happened to a proposal's deposits when it ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DepositFate {
+    /// Still held (the proposal is in flight).
+    Held,
+    Refunded,
+    Burned,
+}
+
+/// A proposal and where it stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Proposal {
+    pub id: ProposalId,
+    pub proposer: Address,
+    pub kind: ProposalKind,
+    pub title: String,
+    pub summary: String,
+    /// Shorter voting period, higher threshold; falls back to a regular
+    /// proposal if it misses the expedited threshold.
+    pub expedited: bool,
+    pub status: ProposalStatus,
+    pub submit_height: Height,
+    /// Last height at which deposits are accepted before the voting period.
+    pub deposit_end_height: Height,
+    pub total_deposit: Amount,
+    pub voting_start_height: Option<Height>,
+    /// The proposal is tallied at the end of this block.
+    pub voting_end_height: Option<Height>,
+    /// The tally that decided it.
+    pub final_tally: Option<Tally>,
+    /// Why it ended as it did, in words.
+    pub outcome: Option<String>,
+    pub deposits: DepositFate,
+}
+
+/// Stake (usyn) behind each option, and all bonded stake when counted.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tally {
+    pub yes: Amount,
+    pub no: Amount,
+    pub abstain: Amount,
+    pub no_with_veto: Amount,
+    /// All bonded stake at the time of the tally (the quorum's base).
+    pub bonded: Amount,
+}
+
+/// What a tally decides.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TallyOutcome {
+    Passed,
+    /// Not enough of the bonded stake voted: deposits burned.
+    QuorumFailed,
+    /// Too many NoWithVeto: deposits burned.
+    Vetoed,
+    /// The yes share of non-abstaining votes is not above the threshold:
+    /// deposits refunded.
+    Rejected,
+}
+
+impl Tally {
+    /// Stake that voted.
+    pub fn turnout(&self) -> u128 {
+        self.yes.0 + self.no.0 + self.abstain.0 + self.no_with_veto.0
+    }
+
+    /// Adds `stake` to `option`.
+    pub fn add(&mut self, option: VoteOption, stake: Amount) {
+        let slot = match option {
+            VoteOption::Yes => &mut self.yes,
+            VoteOption::No => &mut self.no,
+            VoteOption::Abstain => &mut self.abstain,
+            VoteOption::NoWithVeto => &mut self.no_with_veto,
+        };
+        slot.0 = slot.0.saturating_add(stake.0);
+    }
+
+    /// The rule, as in the Cosmos SDK: quorum of bonded stake first, then the
+    /// veto share of all votes, then yes strictly above `threshold_ppm` of the
+    /// non-abstaining votes. Integer math only.
+    pub fn outcome(&self, params: &GovernanceParams, threshold_ppm: u64) -> TallyOutcome {
+        let ppm = u128::from(PPM);
+        let turnout = self.turnout();
+        if self.bonded.is_zero() || turnout * ppm < u128::from(params.quorum_ppm) * self.bonded.0 {
+            return TallyOutcome::QuorumFailed;
+        }
+        if self.no_with_veto.0 * ppm > u128::from(params.veto_threshold_ppm) * turnout {
+            return TallyOutcome::Vetoed;
+        }
+        let non_abstain = self.yes.0 + self.no.0 + self.no_with_veto.0;
+        if non_abstain > 0 && self.yes.0 * ppm > u128::from(threshold_ppm) * non_abstain {
+            TallyOutcome::Passed
+        } else {
+            TallyOutcome::Rejected
+        }
+    }
+
+    /// `part` as a percentage of `whole` with one decimal, for messages.
+    pub fn percent(part: u128, whole: u128) -> String {
+        if whole == 0 {
+            return "0.0%".into();
+        }
+        let tenths = part.saturating_mul(1000) / whole;
+        format!("{}.{}%", tenths / 10, tenths % 10)
+    }
+}
+
+/// A voter's current vote on a proposal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VoteRecord {
+    pub voter: Address,
+    pub option: VoteOption,
+    pub height: Height,
+}
+
+/// A depositor's total deposit on a proposal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DepositRecord {
+    pub depositor: Address,
+    pub amount: Amount,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn tally(yes: u128, no: u128, abstain: u128, veto: u128, bonded: u128) -> Tally {
+        Tally {
+            yes: Amount(yes),
+            no: Amount(no),
+            abstain: Amount(abstain),
+            no_with_veto: Amount(veto),
+            bonded: Amount(bonded),
+        }
+    }
+
+    #[test]
+    fn cosmos_rule() {
+        let p = GovernanceParams::default();
+        let t = p.threshold_ppm;
+        // Quorum: 33.4% of bonded must vote.
+        assert_eq!(
+            tally(333, 0, 0, 0, 1000).outcome(&p, t),
+            TallyOutcome::QuorumFailed
+        );
+        assert_eq!(
+            tally(334, 0, 0, 0, 1000).outcome(&p, t),
+            TallyOutcome::Passed
+        );
+        // Abstain counts for quorum but not for the threshold.
+        assert_eq!(
+            tally(1, 0, 400, 0, 1000).outcome(&p, t),
+            TallyOutcome::Passed
+        );
+        assert_eq!(
+            tally(0, 0, 400, 0, 1000).outcome(&p, t),
+            TallyOutcome::Rejected
+        );
+        // Exactly 50% yes is not above the threshold.
+        assert_eq!(
+            tally(250, 250, 0, 0, 1000).outcome(&p, t),
+            TallyOutcome::Rejected
+        );
+        // Veto: more than 33.4% of all votes.
+        assert_eq!(
+            tally(600, 0, 0, 335, 1000).outcome(&p, t),
+            TallyOutcome::Vetoed
+        );
+        assert_eq!(
+            tally(666, 0, 0, 334, 1000).outcome(&p, t),
+            TallyOutcome::Passed
+        );
+        // Expedited threshold 66.7%.
+        let e = p.expedited_threshold_ppm;
+        assert_eq!(
+            tally(660, 340, 0, 0, 1000).outcome(&p, e),
+            TallyOutcome::Rejected
+        );
+        assert_eq!(
+            tally(668, 332, 0, 0, 1000).outcome(&p, e),
+            TallyOutcome::Passed
+        );
+        assert_eq!(
+            tally(0, 0, 0, 0, 0).outcome(&p, t),
+            TallyOutcome::QuorumFailed
+        );
+    }
+
+    #[test]
+    fn names_parse_back() {
+        for o in VoteOption::ALL {
+            assert_eq!(o.as_str().parse::<VoteOption>(), Ok(o));
+        }
+        assert_eq!("veto".parse::<VoteOption>(), Ok(VoteOption::NoWithVeto));
+        assert!("maybe".parse::<VoteOption>().is_err());
+        for s in ProposalStatus::ALL {
+            assert_eq!(s.as_str().parse::<ProposalStatus>(), Ok(s));
+        }
+        assert_eq!(
+            "voting".parse::<ProposalStatus>(),
+            Ok(ProposalStatus::VotingPeriod)
+        );
+    }
+
+    fn step(name: &str, inputs: Vec<u32>) -> WorkflowStep {
+        WorkflowStep {
+            name: name.into(),
+            model: [1; 32],
+            inputs,
+            mode: VerificationMode::Zk,
+            timeout_blocks: 10,
+            reward: Amount(5),
+        }
+    }
+
+    #[test]
+    fn workflow_shape() {
+        let mut w = WorkflowSpec {
+            name: "digits".into(),
+            steps: vec![step("a", vec![]), step("b", vec![0])],
+        };
+        w.check().unwrap();
+        w.steps[1].inputs = vec![1];
+        assert!(matches!(w.check(), Err(ProposalError::BadWorkflow(m)) if m.contains("earlier")));
+        w.steps[1].inputs = vec![0];
+        w.steps[1].name = "a".into();
+        assert!(matches!(w.check(), Err(ProposalError::BadWorkflow(m)) if m.contains("twice")));
+        w.name = "Bad Name".into();
+        assert!(matches!(w.check(), Err(ProposalError::BadName { .. })));
+        assert!(check_text("", "").is_err());
+        assert!(check_text("ok", &"x".repeat(MAX_SUMMARY_BYTES + 1)).is_err());
+        check_text("Register the digits MLP", "").unwrap();
+    }
+
+    proptest! {
+        /// Passing needs yes > 0 and the quorum; adding yes never turns a pass
+        /// into a failure unless it breaks nothing (monotone in yes).
+        #[test]
+        fn more_yes_never_hurts(
+            yes in 0u128..1_000, no in 0u128..1_000, abstain in 0u128..1_000,
+            veto in 0u128..1_000, extra in 0u128..1_000, slack in 0u128..1_000,
+        ) {
+            let p = GovernanceParams::default();
+            let bonded = yes + no + abstain + veto + extra + slack;
+            let before = tally(yes, no, abstain, veto, bonded).outcome(&p, p.threshold_ppm);
+            let after = tally(yes + extra, no, abstain, veto, bonded).outcome(&p, p.threshold_ppm);
+            if before == TallyOutcome::Passed {
+                prop_assert_eq!(after, TallyOutcome::Passed);
+            }
+            if after == TallyOutcome::Passed {
+                prop_assert!(yes + extra > 0);
+            }
+        }
+    }
+}
