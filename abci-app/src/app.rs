@@ -7,7 +7,7 @@ use crate::{
     accounts,
     error::AppError,
     execute::{self, TxOutcome},
-    genesis,
+    genesis, governance,
     models::{self, ProofCheck, VerifierCache},
     rewards, staking,
     staking::{Evidence, ValidatorUpdate, VoteInfo},
@@ -247,6 +247,8 @@ impl App {
         rewards::distribute(&mut state, proposer, &mut events).map_err(handler_fatal)?;
         staking::hooks::release_unbondings(&mut state, height, &mut events)
             .map_err(handler_fatal)?;
+        models::registry::end_block(&mut state, height, &mut events)?;
+        governance::hooks::end_block(&mut state, height, &self.verifiers, &mut events)?;
         let validator_updates =
             staking::hooks::update_validator_set(&mut state, &mut events).map_err(handler_fatal)?;
         state.put(state_key::height(), &height);

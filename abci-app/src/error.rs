@@ -95,6 +95,30 @@ pub enum TxError {
     ZkNotAllowed { model: String, modes: String },
     #[error("input value {value} at position {position} is outside int8 -128..=127")]
     InputOutOfRange { position: usize, value: i32 },
+    #[error("unknown proposal {id}: query /proposals for the existing ones")]
+    UnknownProposal { id: u64 },
+    #[error(
+        "proposal {id} is in status {status}: deposits are only accepted in the deposit period"
+    )]
+    NotInDepositPeriod { id: u64, status: String },
+    #[error("proposal {id} is in status {status}: votes are only accepted in the voting period")]
+    NotInVotingPeriod { id: u64, status: String },
+    #[error("{voter} has no bonded stake: only bonded stake votes")]
+    NoBondedStake { voter: Address },
+    #[error("initial deposit {got} usyn is below the minimum {min} usyn ({what})")]
+    DepositBelowMinimum {
+        got: Amount,
+        min: Amount,
+        what: &'static str,
+    },
+    #[error("{proposer} already has {max} proposals in flight (params.governance.max_proposals_per_proposer)")]
+    TooManyProposals { proposer: Address, max: u32 },
+    #[error("invalid proposal: {0}")]
+    InvalidProposal(String),
+    #[error("invalid parameter change: {0}")]
+    InvalidParamChange(String),
+    #[error("invalid model file: {0}")]
+    InvalidModelFile(String),
 }
 
 impl TxError {
@@ -129,6 +153,15 @@ impl TxError {
             TxError::InvalidProof { .. } => 27,
             TxError::ZkNotAllowed { .. } => 28,
             TxError::InputOutOfRange { .. } => 29,
+            TxError::UnknownProposal { .. } => 30,
+            TxError::NotInDepositPeriod { .. } => 31,
+            TxError::NotInVotingPeriod { .. } => 32,
+            TxError::NoBondedStake { .. } => 33,
+            TxError::DepositBelowMinimum { .. } => 34,
+            TxError::TooManyProposals { .. } => 35,
+            TxError::InvalidProposal(_) => 36,
+            TxError::InvalidParamChange(_) => 37,
+            TxError::InvalidModelFile(_) => 38,
         }
     }
 }

@@ -6,6 +6,7 @@ use synod_protocol::{params::AccountsParams, Event, Height, SignedTx, TxBody};
 use crate::{
     accounts,
     error::{HandlerError, TxError},
+    governance,
     models::{self, ProofCheck},
     rewards, staking,
     state::{State, StateError},
@@ -67,6 +68,15 @@ pub fn decode_tx(
             return Err(TxError::ZeroAmount)
         }
         TxBody::RegisterValidator { moniker, .. } => staking::handlers::check_moniker(moniker)?,
+        TxBody::Deposit { amount, .. } if amount.is_zero() => return Err(TxError::ZeroAmount),
+        TxBody::Propose {
+            kind,
+            title,
+            summary,
+            ..
+        } => synod_protocol::governance::check_text(title, summary)
+            .and_then(|()| kind.check())
+            .map_err(|e| TxError::InvalidProposal(e.to_string()))?,
         _ => {}
     }
     Ok(tx)
@@ -213,6 +223,31 @@ fn execute_body(
             proofs,
             events,
         ),
+        TxBody::Propose {
+            kind,
+            title,
+            summary,
+            deposit,
+            expedited,
+        } => governance::handlers::propose(
+            state,
+            &signer,
+            governance::handlers::ProposeArgs {
+                kind,
+                title,
+                summary,
+                deposit: *deposit,
+                expedited: *expedited,
+            },
+            height,
+            events,
+        ),
+        TxBody::Deposit { proposal, amount } => {
+            governance::handlers::deposit(state, &signer, *proposal, *amount, height, events)
+        }
+        TxBody::Vote { proposal, option } => {
+            governance::handlers::vote(state, &signer, *proposal, *option, height, events)
+        }
     }
 }
 

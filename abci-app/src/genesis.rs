@@ -5,8 +5,9 @@ use synod_protocol::{Event, GenesisAppState, Height};
 use crate::{
     accounts,
     error::{AppError, HandlerError},
+    governance,
     models::{self, VerifierCache},
-    reputation, rewards, staking,
+    staking,
     staking::ValidatorUpdate,
     state::State,
 };
@@ -56,11 +57,7 @@ pub fn init_genesis(
     // Duplicates, bonds, monikers and params: the same rules
     // `synod-config validate-genesis` applies offline.
     check_rules(genesis)?;
-    accounts::set_params(state, &genesis.params.accounts);
-    staking::set_params(state, &genesis.params.staking);
-    reputation::set_params(state, &genesis.params.reputation);
-    rewards::set_params(state, &genesis.params.rewards);
-    models::set_params(state, &genesis.params.models);
+    governance::set_chain_params(state, &genesis.params);
     models::genesis::init_genesis(
         state,
         &genesis.models,

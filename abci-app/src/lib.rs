@@ -1,7 +1,8 @@
 //! The Synod chain: a deterministic ABCI 2.0 state machine on RocksDB.
 //!
 //! Layout (one folder per module, each with its `state_key.rs`):
-//! [`accounts`], [`staking`], [`reputation`], [`rewards`], [`models`]; the transaction
+//! [`accounts`], [`staking`], [`reputation`], [`rewards`], [`models`],
+//! [`governance`], [`workflows`]; the transaction
 //! pipeline in [`execute`]; the lifecycle in [`app`]; queries in [`query`];
 //! the ABCI edge in [`abci`]; versioned Merkle storage in [`storage`].
 
@@ -13,6 +14,7 @@ pub mod demo;
 pub mod error;
 pub mod execute;
 pub mod genesis;
+pub mod governance;
 pub mod models;
 pub mod query;
 pub mod reputation;
@@ -21,6 +23,7 @@ pub mod staking;
 pub mod state;
 pub mod storage;
 pub mod testkit;
+pub mod workflows;
 
 pub use app::{App, BlockInput, BlockOutput, Mempool};
 pub use error::{AppError, TxError};

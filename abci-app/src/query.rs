@@ -10,7 +10,10 @@ use synod_protocol::{
     state::{Validator, ValidatorSummary},
 };
 
-use crate::{accounts, models, reputation, staking, state::State, storage::Storage};
+use crate::{
+    accounts, governance, models, reputation, rewards, staking, state::State, storage::Storage,
+    workflows,
+};
 
 /// Stable query result codes (defined in the protocol, where clients read them).
 pub use synod_protocol::query::code;
@@ -80,51 +83,69 @@ pub fn query(storage: &Storage, path: &str, height: u64, prove: bool) -> QueryOu
         QueryPath::Unbonding(a) => keyed(staking::state_key::unbondings(&a), false),
         QueryPath::Params => params(storage, version, prove),
         QueryPath::Model(id) => keyed(models::state_key::model(&id), true),
-        QueryPath::Models => {
+        QueryPath::Proposal(id) => keyed(governance::state_key::proposal(id), true),
+        QueryPath::Workflow(name) => keyed(workflows::state_key::workflow(&name), true),
+        QueryPath::Treasury => keyed(rewards::state_key::treasury(), false),
+        computed_path => {
             if prove {
                 return QueryOutput::error(
                     code::PROOF_UNSUPPORTED,
-                    "/models is a computed list; query /model/{id} with prove=true for proofs",
+                    format!("{computed_path} is a computed list without proof; query one record (/account, /validator, /model, /proposal, /workflow) with prove=true for proofs"),
                     version,
                 );
             }
             if version != committed.version {
                 return QueryOutput::error(
                     code::HEIGHT_UNAVAILABLE,
-                    "/models is answered at the latest height only",
+                    format!("{computed_path} is answered at the latest height only"),
                     version,
                 );
             }
-            match models::models(&State::new(storage.clone())) {
-                Ok(list) => QueryOutput {
-                    value: codec::encode(&list),
+            match computed(storage, &computed_path) {
+                Ok(Ok(value)) => QueryOutput {
+                    value,
                     height: version,
                     ..QueryOutput::default()
                 },
-                Err(e) => QueryOutput::error(code::INTERNAL, e.to_string(), version),
-            }
-        }
-        QueryPath::Validators => {
-            if prove {
-                return QueryOutput::error(code::PROOF_UNSUPPORTED, "/validators is a computed list; query /validator/{addr} with prove=true for proofs", version);
-            }
-            if version != committed.version {
-                return QueryOutput::error(
-                    code::HEIGHT_UNAVAILABLE,
-                    "/validators is answered at the latest height only",
-                    version,
-                );
-            }
-            match validators(storage) {
-                Ok(list) => QueryOutput {
-                    value: codec::encode(&list),
-                    height: version,
-                    ..QueryOutput::default()
-                },
+                Ok(Err(not_found)) => QueryOutput::error(code::NOT_FOUND, not_found, version),
                 Err(e) => QueryOutput::error(code::INTERNAL, e.to_string(), version),
             }
         }
     }
+}
+
+/// The answer to a computed path at the latest height: the encoded value,
+/// or `Err` with a not-found message.
+fn computed(
+    storage: &Storage,
+    path: &QueryPath,
+) -> Result<Result<Vec<u8>, String>, crate::state::StateError> {
+    let state = State::new(storage.clone());
+    let exists = |id: u64| -> Result<Result<(), String>, crate::state::StateError> {
+        Ok(match governance::proposal(&state, id)? {
+            Some(_) => Ok(()),
+            None => Err(format!("unknown proposal {id}")),
+        })
+    };
+    Ok(Ok(match path {
+        QueryPath::Models => codec::encode(&models::models(&state)?),
+        QueryPath::Validators => codec::encode(&validators(storage)?),
+        QueryPath::Proposals(status) => codec::encode(&governance::proposals(&state, *status)?),
+        QueryPath::Tally(id) => match exists(*id)? {
+            Ok(()) => codec::encode(&governance::tally(&state, *id)?),
+            Err(e) => return Ok(Err(e)),
+        },
+        QueryPath::Votes(id) => match exists(*id)? {
+            Ok(()) => codec::encode(&governance::votes(&state, *id)?),
+            Err(e) => return Ok(Err(e)),
+        },
+        QueryPath::Deposits(id) => match exists(*id)? {
+            Ok(()) => codec::encode(&governance::deposits(&state, *id)?),
+            Err(e) => return Ok(Err(e)),
+        },
+        QueryPath::Workflows => codec::encode(&workflows::workflows(&state)?),
+        other => return Ok(Err(format!("{other} is not a computed path"))),
+    }))
 }
 
 fn read_key(

@@ -128,9 +128,14 @@ pub enum Event {
         successor_of: Option<[u8; 32]>,
     },
     /// A model will be retired at `at_height` (immediately when it is now).
-    ModelRetirementScheduled { model: [u8; 32], at_height: Height },
+    ModelRetirementScheduled {
+        model: [u8; 32],
+        at_height: Height,
+    },
     /// A model no longer accepts results.
-    ModelRetired { model: [u8; 32] },
+    ModelRetired {
+        model: [u8; 32],
+    },
     /// A chain parameter changed.
     ParamChanged {
         module: String,
@@ -138,7 +143,10 @@ pub enum Event {
         value: String,
     },
     /// The treasury paid out.
-    TreasurySpent { recipient: Address, amount: Amount },
+    TreasurySpent {
+        recipient: Address,
+        amount: Amount,
+    },
     /// A workflow was registered or updated to `version`.
     WorkflowRegistered {
         name: String,

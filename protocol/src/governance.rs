@@ -347,7 +347,9 @@ pub enum ProposalError {
     ParamChangeCount { got: usize, max: usize },
     #[error("a treasury spend must pay more than zero")]
     ZeroSpend,
-    #[error("bad {what} {name:?}: 1 ..= {MAX_WORKFLOW_NAME_BYTES} bytes of a-z, 0-9, '-', '_' or '.'")]
+    #[error(
+        "bad {what} {name:?}: 1 ..= {MAX_WORKFLOW_NAME_BYTES} bytes of a-z, 0-9, '-', '_' or '.'"
+    )]
     BadName { what: &'static str, name: String },
     #[error("bad workflow: {0}")]
     BadWorkflow(String),

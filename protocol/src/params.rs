@@ -761,7 +761,10 @@ mod tests {
         let p = ChainParams::default();
         let q = p.with_change("staking", "max_validators", "7").unwrap();
         assert_eq!(q.staking.max_validators, 7);
-        assert_eq!(q.value_of("staking", "max_validators").as_deref(), Some("7"));
+        assert_eq!(
+            q.value_of("staking", "max_validators").as_deref(),
+            Some("7")
+        );
         let q = p
             .with_change("governance", "min_deposit", "\"5000000\"")
             .unwrap();

@@ -296,13 +296,15 @@ fn workflow() -> impl Strategy<Value = WorkflowSpec> {
                 any::<u64>(),
                 amount(),
             )
-                .prop_map(|(name, model, inputs, timeout_blocks, reward)| WorkflowStep {
-                    name,
-                    model,
-                    inputs,
-                    mode: VerificationMode::Optimistic,
-                    timeout_blocks,
-                    reward,
+                .prop_map(|(name, model, inputs, timeout_blocks, reward)| {
+                    WorkflowStep {
+                        name,
+                        model,
+                        inputs,
+                        mode: VerificationMode::Optimistic,
+                        timeout_blocks,
+                        reward,
+                    }
                 }),
             0..3,
         ),
@@ -320,14 +322,14 @@ fn proposal_kind() -> impl Strategy<Value = ProposalKind> {
             modes(),
             any::<u64>()
         )
-            .prop_map(
-                |(previous, model, modes, grace_blocks)| ProposalKind::UpgradeModel {
+            .prop_map(|(previous, model, modes, grace_blocks)| {
+                ProposalKind::UpgradeModel {
                     previous,
                     model,
                     modes,
-                    grace_blocks
+                    grace_blocks,
                 }
-            ),
+            }),
         any::<[u8; 32]>().prop_map(|model| ProposalKind::RetireModel { model }),
         workflow().prop_map(|workflow| ProposalKind::RegisterWorkflow { workflow }),
         workflow().prop_map(|workflow| ProposalKind::UpdateWorkflow { workflow }),

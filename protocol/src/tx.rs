@@ -100,7 +100,10 @@ pub enum TxBody {
         expedited: bool,
     },
     /// Add to the deposits of a proposal in its deposit period.
-    Deposit { proposal: ProposalId, amount: Amount },
+    Deposit {
+        proposal: ProposalId,
+        amount: Amount,
+    },
     /// Vote on a proposal in its voting period with the signer's bonded
     /// stake; replaces the signer's earlier vote.
     Vote {

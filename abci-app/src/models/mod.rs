@@ -1,7 +1,8 @@
 //! `models`: the model registry. Model id (the Merkle root of the model's
 //! IR) -> name, verifying-key hash, circuit size, allowed verification modes
 //! and status; plus the IR itself, so every node re-derives the verifying key.
-//! Models enter at genesis (later: through governance only).
+//! Models enter at genesis or by governance proposal (register, upgrade
+//! with a grace period, retire); see [`registry`].
 //!
 //! `SubmitInferenceProof` is checked in two phases: the cheap checks (model
 //! known, active and zk-enabled, sizes and shapes) in CheckTx and again in
@@ -13,6 +14,7 @@
 pub mod batch;
 pub mod genesis;
 pub mod handlers;
+pub mod registry;
 pub mod state_key;
 pub mod testkit;
 mod verifier;

@@ -133,7 +133,7 @@ fn genesis_registers_the_model_with_its_key_hash_and_shapes() {
     assert_eq!(missing.code, code::NOT_FOUND);
     let params = query::query(chain.app.storage(), "/params", 0, true);
     assert_eq!(params.code, code::OK, "{}", params.log);
-    assert_eq!(params.proofs.len(), 5);
+    assert_eq!(params.proofs.len(), 6);
 }
 
 #[test]
@@ -324,6 +324,9 @@ fn the_cheap_checks_name_retired_optimistic_only_and_out_of_range_submissions() 
         parameter_count: 1,
         input_shape: vec![1, 2],
         output_shape: vec![1],
+        predecessor: None,
+        successor: None,
+        retire_at: Some(Height(7)),
     };
     put_model(&mut state, &record);
     let code_of = |state: &crate::state::State, id: [u8; 32], input: &[i32]| {

@@ -31,6 +31,11 @@ pub fn treasury(state: &State) -> Result<Amount, StateError> {
     Ok(state.get(&state_key::treasury())?.unwrap_or_default())
 }
 
+/// Sets the treasury balance (a governance spend).
+pub fn set_treasury(state: &mut State, amount: Amount) {
+    state.put(state_key::treasury(), &amount);
+}
+
 /// Adds a paid fee to this block's pool (the payer was already debited).
 pub fn collect_fee(state: &mut State, fee: Amount) -> Result<(), HandlerError> {
     let fees: Amount = state.get(&state_key::block_fees())?.unwrap_or_default();

@@ -8,7 +8,7 @@ pub fn params() -> Vec<u8> {
 
 /// The community treasury balance.
 pub fn treasury() -> Vec<u8> {
-    b"rewards/treasury".to_vec()
+    synod_protocol::state_key::rewards::treasury()
 }
 
 /// Fees collected in the block being executed (cleared at end of block).

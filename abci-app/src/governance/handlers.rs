@@ -1,0 +1,345 @@
+//! `Propose`, `Deposit` and `Vote`.
+
+use synod_protocol::{
+    governance::{
+        DepositFate, DepositRecord, Proposal, ProposalId, ProposalKind, ProposalStatus, VoteOption,
+        VoteRecord,
+    },
+    params::{ChainParams, GovernanceParams},
+    Address, Amount, Event, Height,
+};
+use synod_zkml::ir::Model;
+
+use super::{
+    chain_params, escrow, params, proposal, put_proposal,
+    state_key::{self, Queue},
+    voting_power,
+};
+use crate::{
+    accounts,
+    error::{HandlerError, TxError},
+    models,
+    state::State,
+    workflows,
+};
+
+/// What a `Propose` transaction asks.
+pub struct ProposeArgs<'a> {
+    pub kind: &'a ProposalKind,
+    pub title: &'a str,
+    pub summary: &'a str,
+    pub deposit: Amount,
+    pub expedited: bool,
+}
+
+/// The checks of a proposal's payload against current state, shared by
+/// `Propose` (a clear tx error) and execution (which runs them again: state
+/// may have changed during the vote). Model files are loaded and checked
+/// (format, stated id, IR rules); their verifying keys are derived only when
+/// the proposal executes. Returns the parameters after a `ParamChange`.
+pub fn check_against_state(
+    state: &State,
+    kind: &ProposalKind,
+) -> Result<Option<ChainParams>, HandlerError> {
+    match kind {
+        ProposalKind::RegisterModel { model, .. } => {
+            let loaded = load_model(model)?;
+            if models::model(state, &loaded.0)?.is_some() {
+                return Err(TxError::InvalidProposal(format!(
+                    "model {} ({:?}) is already registered",
+                    hex::encode(loaded.0),
+                    loaded.1
+                ))
+                .into());
+            }
+        }
+        ProposalKind::UpgradeModel {
+            previous, model, ..
+        } => {
+            let old = active_model(state, previous)?;
+            if let Some(next) = old.successor {
+                return Err(TxError::InvalidProposal(format!(
+                    "model {} was already upgraded to {}",
+                    hex::encode(previous),
+                    hex::encode(next)
+                ))
+                .into());
+            }
+            let loaded = load_model(model)?;
+            if models::model(state, &loaded.0)?.is_some() {
+                return Err(TxError::InvalidProposal(format!(
+                    "the new version {} ({:?}) is already registered",
+                    hex::encode(loaded.0),
+                    loaded.1
+                ))
+                .into());
+            }
+        }
+        ProposalKind::RetireModel { model } => {
+            active_model(state, model)?;
+        }
+        ProposalKind::RegisterWorkflow { workflow } => {
+            if workflows::workflow(state, &workflow.name)?.is_some() {
+                return Err(TxError::InvalidProposal(format!(
+                    "workflow {:?} is already registered: propose update_workflow",
+                    workflow.name
+                ))
+                .into());
+            }
+            check_workflow_models(state, workflow)?;
+        }
+        ProposalKind::UpdateWorkflow { workflow } => {
+            if workflows::workflow(state, &workflow.name)?.is_none() {
+                return Err(TxError::InvalidProposal(format!(
+                    "unknown workflow {:?}: propose register_workflow",
+                    workflow.name
+                ))
+                .into());
+            }
+            check_workflow_models(state, workflow)?;
+        }
+        ProposalKind::ParamChange { changes } => {
+            let mut p = chain_params(state)?;
+            for change in changes {
+                p = p
+                    .with_change(&change.module, &change.name, &change.value)
+                    .map_err(|e| TxError::InvalidParamChange(e.to_string()))?;
+            }
+            return Ok(Some(p));
+        }
+        ProposalKind::TreasurySpend { .. } | ProposalKind::Text => {}
+    }
+    Ok(None)
+}
+
+/// Loads a `.synod-model` file: its id and name.
+fn load_model(file: &[u8]) -> Result<([u8; 32], String), TxError> {
+    let loaded =
+        Model::from_file_bytes(file).map_err(|e| TxError::InvalidModelFile(e.to_string()))?;
+    Ok((loaded.id.0, loaded.model.name))
+}
+
+/// A registered model that still accepts results.
+fn active_model(
+    state: &State,
+    id: &[u8; 32],
+) -> Result<synod_protocol::state::ModelRecord, HandlerError> {
+    let record = models::model(state, id)?.ok_or_else(|| TxError::UnknownModel {
+        model: hex::encode(id),
+    })?;
+    if let synod_protocol::state::ModelStatus::Retired { at_height } = record.status {
+        return Err(TxError::ModelRetired {
+            model: hex::encode(id),
+            at_height,
+        }
+        .into());
+    }
+    Ok(record)
+}
+
+fn check_workflow_models(
+    state: &State,
+    workflow: &synod_protocol::governance::WorkflowSpec,
+) -> Result<(), HandlerError> {
+    workflows::check_models(state, workflow).map_err(|e| match e {
+        workflows::WorkflowCheck::Invalid(m) => HandlerError::Tx(TxError::InvalidProposal(m)),
+        workflows::WorkflowCheck::State(e) => HandlerError::State(e),
+    })
+}
+
+/// `Propose`: checks the payload against state, takes the first deposit and
+/// opens the deposit period (or the voting period at once if the deposit
+/// already reaches the minimum).
+pub fn propose(
+    state: &mut State,
+    proposer: &Address,
+    args: ProposeArgs<'_>,
+    height: Height,
+    events: &mut Vec<Event>,
+) -> Result<(), HandlerError> {
+    let p = params(state)?;
+    let min = p.min_initial_deposit(args.expedited);
+    if args.deposit < min {
+        return Err(TxError::DepositBelowMinimum {
+            got: args.deposit,
+            min,
+            what: if args.expedited {
+                "min_initial_deposit_ppm of expedited_min_deposit"
+            } else {
+                "min_initial_deposit_ppm of min_deposit"
+            },
+        }
+        .into());
+    }
+    let in_flight: u32 = state.get(&state_key::in_flight(proposer))?.unwrap_or(0);
+    if in_flight >= p.max_proposals_per_proposer {
+        return Err(TxError::TooManyProposals {
+            proposer: *proposer,
+            max: p.max_proposals_per_proposer,
+        }
+        .into());
+    }
+    check_against_state(state, args.kind)?;
+
+    let id: ProposalId = state.get(&state_key::next_id())?.unwrap_or(1);
+    state.put(state_key::next_id(), &(id + 1));
+    state.put(state_key::in_flight(proposer), &(in_flight + 1));
+    let deposit_end_height = Height(height.value().saturating_add(p.max_deposit_blocks));
+    let mut record = Proposal {
+        id,
+        proposer: *proposer,
+        kind: args.kind.clone(),
+        title: args.title.to_string(),
+        summary: args.summary.to_string(),
+        expedited: args.expedited,
+        status: ProposalStatus::DepositPeriod,
+        submit_height: height,
+        deposit_end_height,
+        total_deposit: Amount::ZERO,
+        voting_start_height: None,
+        voting_end_height: None,
+        final_tally: None,
+        outcome: None,
+        deposits: DepositFate::Held,
+    };
+    events.push(Event::ProposalSubmitted {
+        proposal: id,
+        proposer: *proposer,
+        kind: args.kind.name().to_string(),
+        expedited: args.expedited,
+        deposit: args.deposit,
+    });
+    state.put(
+        state_key::queue_entry(Queue::Deposit, deposit_end_height, id),
+        &1u8,
+    );
+    add_deposit(
+        state,
+        &mut record,
+        &p,
+        proposer,
+        args.deposit,
+        height,
+        events,
+    )?;
+    put_proposal(state, &record);
+    Ok(())
+}
+
+/// `Deposit`: adds to a proposal's deposits in its deposit period.
+pub fn deposit(
+    state: &mut State,
+    depositor: &Address,
+    id: ProposalId,
+    amount: Amount,
+    height: Height,
+    events: &mut Vec<Event>,
+) -> Result<(), HandlerError> {
+    let mut record = proposal(state, id)?.ok_or(TxError::UnknownProposal { id })?;
+    if record.status != ProposalStatus::DepositPeriod {
+        return Err(TxError::NotInDepositPeriod {
+            id,
+            status: record.status.to_string(),
+        }
+        .into());
+    }
+    let p = params(state)?;
+    add_deposit(state, &mut record, &p, depositor, amount, height, events)?;
+    put_proposal(state, &record);
+    Ok(())
+}
+
+/// Moves `amount` from `depositor` into escrow for `record`, and starts the
+/// voting period if the deposits now reach the minimum.
+fn add_deposit(
+    state: &mut State,
+    record: &mut Proposal,
+    p: &GovernanceParams,
+    depositor: &Address,
+    amount: Amount,
+    height: Height,
+    events: &mut Vec<Event>,
+) -> Result<(), HandlerError> {
+    if !amount.is_zero() {
+        accounts::debit(state, depositor, amount)?;
+        let held = escrow(state)?.checked_add(amount)?;
+        state.put(state_key::escrow(), &held);
+        let key = state_key::deposit(record.id, depositor);
+        let before = state
+            .get::<DepositRecord>(&key)?
+            .map_or(Amount::ZERO, |d| d.amount);
+        state.put(
+            key,
+            &DepositRecord {
+                depositor: *depositor,
+                amount: before.checked_add(amount)?,
+            },
+        );
+        record.total_deposit = record.total_deposit.checked_add(amount)?;
+        events.push(Event::ProposalDeposit {
+            proposal: record.id,
+            depositor: *depositor,
+            amount,
+            total: record.total_deposit,
+        });
+    }
+    if record.total_deposit >= p.required_deposit(record.expedited) {
+        state.delete(state_key::queue_entry(
+            Queue::Deposit,
+            record.deposit_end_height,
+            record.id,
+        ));
+        let blocks = if record.expedited {
+            p.expedited_voting_blocks
+        } else {
+            p.voting_blocks
+        };
+        let end = Height(height.value().saturating_add(blocks));
+        record.status = ProposalStatus::VotingPeriod;
+        record.voting_start_height = Some(height);
+        record.voting_end_height = Some(end);
+        state.put(state_key::queue_entry(Queue::Voting, end, record.id), &1u8);
+        events.push(Event::VotingStarted {
+            proposal: record.id,
+            voting_end_height: end,
+        });
+    }
+    Ok(())
+}
+
+/// `Vote`: records (or replaces) the signer's vote. The stake behind it is
+/// read when the proposal is tallied.
+pub fn vote(
+    state: &mut State,
+    voter: &Address,
+    id: ProposalId,
+    option: VoteOption,
+    height: Height,
+    events: &mut Vec<Event>,
+) -> Result<(), HandlerError> {
+    let record = proposal(state, id)?.ok_or(TxError::UnknownProposal { id })?;
+    if record.status != ProposalStatus::VotingPeriod {
+        return Err(TxError::NotInVotingPeriod {
+            id,
+            status: record.status.to_string(),
+        }
+        .into());
+    }
+    if voting_power(state, voter)?.is_zero() {
+        return Err(TxError::NoBondedStake { voter: *voter }.into());
+    }
+    state.put(
+        state_key::vote(id, voter),
+        &VoteRecord {
+            voter: *voter,
+            option,
+            height,
+        },
+    );
+    events.push(Event::Voted {
+        proposal: id,
+        voter: *voter,
+        option,
+    });
+    Ok(())
+}

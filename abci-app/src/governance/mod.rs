@@ -1,0 +1,146 @@
+//! `governance`: proposals, deposits, stake-weighted votes, the tally, and
+//! the atomic execution of passed proposals.
+//!
+//! Lifecycle: `Propose` puts down a first deposit (at least
+//! `min_initial_deposit_ppm` of the minimum) and opens the deposit period;
+//! once deposits reach `min_deposit` (`expedited_min_deposit` for an
+//! expedited proposal) the voting period starts. At the end of the block in
+//! which the voting period ends, the votes are tallied with each voter's
+//! bonded stake *at that moment* (stake unbonded meanwhile does not count)
+//! against all bonded stake, by the rule in
+//! [`synod_protocol::governance::Tally::outcome`]. A passed proposal is
+//! executed in its own state layer: everything it asks for, or nothing (the
+//! proposal is then `failed`, with the reason). Deposits are refunded when a
+//! proposal passes, is rejected, fails or expires, and burned when it is
+//! vetoed or misses the quorum. An expedited proposal that does not pass goes
+//! on as a regular one until the regular voting period ends.
+//!
+//! Voting power is bonded stake: today a validator's self-bond (jailed or
+//! not); bonded agents join when the agents module exists.
+
+pub mod handlers;
+pub mod hooks;
+pub mod state_key;
+
+use synod_protocol::{
+    governance::{DepositRecord, Proposal, ProposalId, ProposalStatus, Tally, VoteRecord},
+    params::{ChainParams, GovernanceParams},
+    Address, Amount,
+};
+
+use crate::{
+    accounts, models, reputation, rewards, staking,
+    state::{State, StateError},
+};
+
+/// Module parameters.
+pub fn params(state: &State) -> Result<GovernanceParams, StateError> {
+    Ok(state.get(&state_key::params())?.unwrap_or_default())
+}
+
+/// Writes module parameters.
+pub fn set_params(state: &mut State, params: &GovernanceParams) {
+    state.put(state_key::params(), params);
+}
+
+/// Every module's parameters.
+pub fn chain_params(state: &State) -> Result<ChainParams, StateError> {
+    Ok(ChainParams {
+        accounts: accounts::params(state)?,
+        staking: staking::params(state)?,
+        reputation: reputation::params(state)?,
+        rewards: rewards::params(state)?,
+        models: models::params(state)?,
+        governance: params(state)?,
+    })
+}
+
+/// Writes every module's parameters.
+pub fn set_chain_params(state: &mut State, p: &ChainParams) {
+    accounts::set_params(state, &p.accounts);
+    staking::set_params(state, &p.staking);
+    reputation::set_params(state, &p.reputation);
+    rewards::set_params(state, &p.rewards);
+    models::set_params(state, &p.models);
+    set_params(state, &p.governance);
+}
+
+/// A proposal by id.
+pub fn proposal(state: &State, id: ProposalId) -> Result<Option<Proposal>, StateError> {
+    state.get(&state_key::proposal(id))
+}
+
+/// Writes a proposal record.
+pub fn put_proposal(state: &mut State, p: &Proposal) {
+    state.put(state_key::proposal(p.id), p);
+}
+
+/// Every proposal (with `status`, if given), in id order.
+pub fn proposals(
+    state: &State,
+    status: Option<ProposalStatus>,
+) -> Result<Vec<Proposal>, StateError> {
+    Ok(state
+        .prefix::<Proposal>(&state_key::proposals_prefix())?
+        .into_iter()
+        .map(|(_, p)| p)
+        .filter(|p| status.is_none_or(|s| p.status == s))
+        .collect())
+}
+
+/// The current votes on a proposal, in voter address order.
+pub fn votes(state: &State, id: ProposalId) -> Result<Vec<VoteRecord>, StateError> {
+    Ok(state
+        .prefix::<VoteRecord>(&state_key::votes_prefix(id))?
+        .into_iter()
+        .map(|(_, v)| v)
+        .collect())
+}
+
+/// The deposits on a proposal, in depositor address order.
+pub fn deposits(state: &State, id: ProposalId) -> Result<Vec<DepositRecord>, StateError> {
+    Ok(state
+        .prefix::<DepositRecord>(&state_key::deposits_prefix(id))?
+        .into_iter()
+        .map(|(_, d)| d)
+        .collect())
+}
+
+/// Deposits held for proposals in flight.
+pub fn escrow(state: &State) -> Result<Amount, StateError> {
+    Ok(state.get(&state_key::escrow())?.unwrap_or_default())
+}
+
+/// The stake `voter` votes with now: its bonded self-stake (unbonding stake
+/// excluded).
+pub fn voting_power(state: &State, voter: &Address) -> Result<Amount, StateError> {
+    Ok(staking::validator(state, voter)?.map_or(Amount::ZERO, |v| v.self_bond))
+}
+
+/// All bonded stake now: the quorum's base.
+pub fn total_bonded(state: &State) -> Result<Amount, StateError> {
+    let mut total = Amount::ZERO;
+    for v in staking::validators(state)? {
+        total.0 = total.0.saturating_add(v.self_bond.0);
+    }
+    Ok(total)
+}
+
+/// The votes on a proposal so far, each weighted by its voter's bonded stake
+/// now, and all bonded stake now. Each voter counts once (a later vote
+/// replaced the earlier one), with at most its own bond, so the counted
+/// stake never exceeds `bonded`.
+pub fn tally(state: &State, id: ProposalId) -> Result<Tally, StateError> {
+    let mut t = Tally {
+        bonded: total_bonded(state)?,
+        ..Tally::default()
+    };
+    for vote in votes(state, id)? {
+        let power = voting_power(state, &vote.voter)?;
+        t.add(vote.option, power);
+    }
+    Ok(t)
+}
+
+#[cfg(test)]
+mod tests;
