@@ -349,9 +349,9 @@ impl TestChain {
 }
 
 /// A seeded generator of blocks of random transactions over a [`TestNet`]'s
-/// accounts: mostly valid transfers and bonds, mixed with every kind of bad
-/// transaction (wrong nonce, bad signature, wrong chain, low fee, garbage,
-/// overdraft). Same seed, same blocks.
+/// accounts: mostly valid transfers and bonds, governance proposals, votes and
+/// deposits, mixed with every kind of bad transaction (wrong nonce, bad
+/// signature, wrong chain, low fee, garbage, overdraft). Same seed, same blocks.
 pub struct TxFuzzer {
     rng: rand_chacha::ChaCha8Rng,
     users: Vec<TestAccount>,
@@ -387,7 +387,7 @@ impl TxFuzzer {
         let to = self.users[to_index].address();
         let amount = Amount(1 + self.below(100_000_000) as u128);
         let transfer = TxBody::Transfer { to, amount };
-        match self.below(16) {
+        match self.below(19) {
             0..=7 => {
                 let to = if to == self.users[from].address() {
                     Address([7; 20])
@@ -446,7 +446,42 @@ impl TxFuzzer {
                 to,
                 amount: Amount(u128::MAX / 2),
             }),
-            _ => self.users[from].sign(TxBody::Unjail),
+            15 => self.users[from].sign(TxBody::Unjail),
+            16 => {
+                use synod_protocol::governance::{ParamChange, ProposalKind};
+                let op = self.below(self.operators.len() as u64) as usize;
+                let kind = if self.below(2) == 0 {
+                    ProposalKind::Text
+                } else {
+                    ProposalKind::ParamChange {
+                        changes: vec![ParamChange {
+                            module: "staking".into(),
+                            name: "max_validators".into(),
+                            value: (1 + self.below(120)).to_string(),
+                        }],
+                    }
+                };
+                let deposit = Amount::syn(self.below(2_000));
+                let expedited = self.below(4) == 0;
+                self.operators[op].sign(TxBody::Propose {
+                    kind,
+                    title: "fuzzed".into(),
+                    summary: String::new(),
+                    deposit,
+                    expedited,
+                })
+            }
+            17 => {
+                let op = self.below(self.operators.len() as u64) as usize;
+                let option = synod_protocol::VoteOption::ALL[self.below(4) as usize];
+                let proposal = 1 + self.below(8);
+                self.operators[op].sign(TxBody::Vote { proposal, option })
+            }
+            _ => {
+                let proposal = 1 + self.below(8);
+                let amount = Amount::syn(1 + self.below(500));
+                self.users[from].sign(TxBody::Deposit { proposal, amount })
+            }
         }
     }
 }

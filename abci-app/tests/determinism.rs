@@ -5,7 +5,7 @@
 
 use proptest::prelude::*;
 use synod_abci_app::{
-    accounts, rewards, staking,
+    accounts, governance, rewards, staking,
     testkit::{TestChain, TestNet, TxFuzzer},
     Mempool, StorageOptions,
 };
@@ -13,7 +13,10 @@ use synod_protocol::{params::ChainParams, Amount};
 
 fn conserved_supply(chain: &TestChain) -> (Amount, Amount) {
     let state = chain.state();
-    let mut total = rewards::treasury(&state).unwrap();
+    let mut total = rewards::treasury(&state)
+        .unwrap()
+        .checked_add(governance::escrow(&state).unwrap())
+        .unwrap();
     let balances = state
         .prefix::<synod_protocol::state::Account>(b"accounts/account/")
         .unwrap();
@@ -33,6 +36,12 @@ fn conserved_supply(chain: &TestChain) -> (Amount, Amount) {
 fn two_nodes_fed_the_same_1000_random_blocks_agree_on_every_app_hash() {
     let mut params = ChainParams::default();
     params.staking.unbonding_blocks = 20;
+    // Short governance periods so fuzzed proposals are tallied and executed.
+    params.governance.min_deposit = Amount::syn(1_000);
+    params.governance.expedited_min_deposit = Amount::syn(2_000);
+    params.governance.max_deposit_blocks = 15;
+    params.governance.voting_blocks = 12;
+    params.governance.expedited_voting_blocks = 6;
     let net = TestNet::new(4, 12, params);
     let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     // Different pruning windows must not change the hashes.
@@ -44,6 +53,7 @@ fn two_nodes_fed_the_same_1000_random_blocks_agree_on_every_app_hash() {
 
     let mut fuzz = TxFuzzer::new(7, &net);
     let mut seen = std::collections::BTreeSet::new();
+    let mut ended = std::collections::BTreeSet::new();
     let mut accepted = 0usize;
     for h in 1..=1000u64 {
         let block = a.next_block(fuzz.block((h % 13) as usize));
@@ -54,20 +64,27 @@ fn two_nodes_fed_the_same_1000_random_blocks_agree_on_every_app_hash() {
         assert_eq!(codes_a, codes_b, "tx results differ at height {h}");
         assert_eq!(oa.validator_updates, ob.validator_updates);
         accepted += codes_a.iter().filter(|c| **c == 0).count();
+        for e in &oa.events {
+            if let synod_protocol::Event::ProposalEnded { status, .. } = e {
+                ended.insert(*status);
+            }
+        }
         seen.extend(codes_a);
     }
     // The generator exercised success and many distinct rejection codes.
     assert!(accepted > 2_000, "only {accepted} txs succeeded");
-    for code in [0, 2, 5, 6, 7, 8] {
+    for code in [0, 2, 5, 6, 7, 8, 30, 32, 34] {
         assert!(
             seen.contains(&code),
             "no tx ended with code {code}: {seen:?}"
         );
     }
+    // Fuzzed proposals ran their whole lifecycle.
+    assert!(ended.len() >= 2, "proposal endings seen: {ended:?}");
     let (total, supply) = conserved_supply(&a);
     assert_eq!(
         total, supply,
-        "balances + bonds + unbonding + treasury must equal the supply"
+        "balances + bonds + unbonding + treasury + governance deposits must equal the supply"
     );
 }
 
