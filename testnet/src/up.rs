@@ -77,6 +77,26 @@ pub struct UpArgs {
     /// genesis, zk and optimistic results allowed; repeat for more models.
     #[arg(long = "model", value_name = "FILE")]
     pub models: Vec<PathBuf>,
+    /// Governance voting period in blocks (expedited: half of it; deposit
+    /// period: five times it). Short, so proposals can be tried by hand; the
+    /// minimum deposit is 1,000 syn (5,000 expedited).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(2..=10_000_000))]
+    pub voting_blocks: u64,
+}
+
+/// Governance parameters for a local testnet: a voting period of
+/// `voting_blocks` (at least 2), half of it expedited, deposits for five
+/// times as long; 1,000 syn minimum deposit (5,000 expedited).
+pub fn local_governance(voting_blocks: u64) -> synod_protocol::params::GovernanceParams {
+    let voting_blocks = voting_blocks.max(2);
+    synod_protocol::params::GovernanceParams {
+        min_deposit: synod_protocol::Amount::syn(1_000),
+        expedited_min_deposit: synod_protocol::Amount::syn(5_000),
+        max_deposit_blocks: voting_blocks.saturating_mul(5),
+        voting_blocks,
+        expedited_voting_blocks: (voting_blocks / 2).max(1),
+        ..Default::default()
+    }
 }
 
 /// What `up` started.
@@ -182,6 +202,7 @@ pub async fn up(dir: &Path, args: &UpArgs) -> anyhow::Result<Started> {
     spec.full_nodes = args.full_nodes;
     spec.agents = args.agents;
     spec.genesis.seed = args.seed;
+    spec.genesis.params.governance = local_governance(args.voting_blocks);
     for path in &args.models {
         spec.genesis.models.push(
             synod_consensus_config::genesis::genesis_model_file(
