@@ -16,7 +16,10 @@ use serde_json::{Map, Value};
 pub use synod_protocol::genesis::GenesisProblem;
 use synod_protocol::{
     genesis::{entry_problems, model_entry_problems, param_problems},
-    params::{AccountsParams, ModelsParams, ReputationParams, RewardsParams, StakingParams},
+    params::{
+        AccountsParams, GovernanceParams, ModelsParams, ReputationParams, RewardsParams,
+        StakingParams,
+    },
     Amount, GenesisAccount, GenesisModel, GenesisValidator, PubKey,
 };
 
@@ -40,7 +43,14 @@ const TOP_LEVEL_FIELDS: [&str; 7] = [
 /// The fields of Synod's `app_state` (`models` may be absent).
 const APP_STATE_FIELDS: [&str; 4] = ["accounts", "validators", "params", "models"];
 /// The parameter modules of `app_state.params` (`models` may be absent: its defaults).
-const PARAM_MODULES: [&str; 5] = ["accounts", "staking", "reputation", "rewards", "models"];
+const PARAM_MODULES: [&str; 6] = [
+    "accounts",
+    "staking",
+    "reputation",
+    "rewards",
+    "models",
+    "governance",
+];
 
 /// What validation found: the problems, and a summary of what was readable.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -493,6 +503,9 @@ impl Check {
             self.module(params, "rewards", RewardsParams::problems);
             if params.contains_key("models") {
                 models_params = self.module(params, "models", ModelsParams::problems);
+            }
+            if params.contains_key("governance") {
+                self.module(params, "governance", GovernanceParams::problems);
             }
         }
         if app.contains_key("models") {

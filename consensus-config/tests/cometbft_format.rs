@@ -303,7 +303,8 @@ fn broken_genesis(dir: &Path) -> (String, Vec<&'static str>) {
     app["validators"][0]["moniker"] = json!("");
     app["params"]["staking"]["max_validators"] = json!(0);
     app["params"]["rewards"]["proposer_bonus_ppm"] = json!(2_000_000);
-    app["params"]["governance"] = json!({});
+    app["params"]["governanse"] = json!({});
+    app["params"]["governance"]["quorum_ppm"] = json!(0);
     let expected = vec![
         "surprise",
         "chain_id",
@@ -319,7 +320,8 @@ fn broken_genesis(dir: &Path) -> (String, Vec<&'static str>) {
         "app_state.validators[0].moniker",
         "app_state.params.staking.max_validators",
         "app_state.params.rewards.proposer_bonus_ppm",
-        "app_state.params.governance",
+        "app_state.params.governanse",
+        "app_state.params.governance.quorum_ppm",
     ];
     (g.to_string(), expected)
 }
