@@ -43,6 +43,33 @@ pub struct Proved<T> {
     pub app_hash: Vec<u8>,
 }
 
+/// A record read with or without a proof, as the caller asked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Answer<T> {
+    /// As the node answered, unchecked; `None` when the chain has no record.
+    Unproved(Option<T>),
+    /// Checked against the app hash of block `height + 1`.
+    Proved(Proved<T>),
+}
+
+impl<T> Answer<T> {
+    /// The record, if there is one.
+    pub fn value(&self) -> Option<&T> {
+        match self {
+            Answer::Unproved(v) => v.as_ref(),
+            Answer::Proved(p) => p.value.as_ref(),
+        }
+    }
+
+    /// The record, if there is one, without the proof details.
+    pub fn into_value(self) -> Option<T> {
+        match self {
+            Answer::Unproved(v) => v,
+            Answer::Proved(p) => p.value,
+        }
+    }
+}
+
 /// What happened to a transaction.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TxOutcome {
@@ -252,6 +279,22 @@ impl Client {
                 code: code::NOT_FOUND,
                 log: "the chain answered without parameters".into(),
             })
+    }
+
+    /// Reads `path` at `height` (`None`: the latest), proved when `prove`
+    /// ([`Client::query_proved`]), else as the node answers
+    /// ([`Client::query_at`]).
+    pub async fn read<T: Serialize + DeserializeOwned>(
+        &self,
+        path: &QueryPath,
+        height: Option<u64>,
+        prove: bool,
+    ) -> Result<Answer<T>, ClientError> {
+        if prove {
+            self.query_proved(path, height).await.map(Answer::Proved)
+        } else {
+            self.query_at(path, height).await.map(Answer::Unproved)
+        }
     }
 
     /// A query with a Merkle proof: queries `path` with `prove=true` at

@@ -11,6 +11,11 @@
 //!   until inclusion or the timeout). A refused tx is an error carrying the
 //!   chain's code and log ([`ClientError::CheckTxRefused`] when the mempool
 //!   refused it, [`ClientError::BlockRefused`] when it failed in a block).
+//! - Governance ([`Client::proposal`], [`Client::tally`], …, in `gov.rs`):
+//!   proposals, their tally, votes and deposits, workflows, the treasury.
+//! - [`proposal`]: proposals from what a user writes (`module.name=VALUE`
+//!   parameter changes, workflow files), checked locally as the chain checks
+//!   them, and what a proposal on chain needs next.
 //! - [`inference`]: the files of `synod model …` (data sets, import cards,
 //!   inference proof files) and reading an input tensor from JSON.
 //!
@@ -32,14 +37,18 @@
 mod args;
 mod client;
 mod error;
+mod gov;
 pub mod inference;
 pub mod keyfile;
 mod keyring;
+pub mod proposal;
 mod txbuild;
 mod verify;
 
 pub use args::{consensus_key_of_home, parse_address, parse_amount, parse_pubkey, parse_tx_hash};
-pub use client::{Client, IncludedTx, NodeStatus, Proved, SendOptions, TxOutcome, DEFAULT_TIMEOUT};
+pub use client::{
+    Answer, Client, IncludedTx, NodeStatus, Proved, SendOptions, TxOutcome, DEFAULT_TIMEOUT,
+};
 pub use error::ClientError;
 pub use keyring::{write_private_file, KeyInfo, Keyring, MAX_KEY_NAME_BYTES};
 pub use txbuild::{min_fee, sign, sign_with_min_fee};

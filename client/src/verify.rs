@@ -48,17 +48,20 @@ pub fn verify_answer(
         (QueryPath::Params, Some(v)) => {
             let params: ChainParams = codec::decode(v)
                 .map_err(|e| fail(format!("the params value does not decode: {e}")))?;
+            // In the order of `ChainParams::MODULES` and of `proved_keys()`.
             let parts = [
                 codec::encode(&params.accounts),
                 codec::encode(&params.staking),
                 codec::encode(&params.reputation),
                 codec::encode(&params.rewards),
                 codec::encode(&params.models),
+                codec::encode(&params.governance),
             ];
             if parts.concat() != v {
-                return Err(fail(
-                    "the params value is not its five module parts back to back".into(),
-                ));
+                return Err(fail(format!(
+                    "the params value is not its {} module parts back to back",
+                    parts.len()
+                )));
             }
             parts.into_iter().map(Some).collect()
         }
@@ -122,6 +125,19 @@ mod tests {
         let ops: Vec<_> = path.proved_keys().into_iter().map(op).collect();
         assert!(verify_answer(&path, None, &ops, &[0; 31]).is_err());
         assert!(verify_answer(&QueryPath::Validators, None, &[], &[0; 32]).is_err());
+    }
+
+    #[test]
+    fn the_params_value_is_split_into_one_part_per_proved_key() {
+        // Every module's part reaches the Merkle check (which garbage proof
+        // bytes fail), rather than the answer being refused as mis-split.
+        let path = QueryPath::Params;
+        let value = codec::encode(&ChainParams::default());
+        let ops: Vec<_> = path.proved_keys().into_iter().map(op).collect();
+        assert_eq!(ops.len(), ChainParams::MODULES.len());
+        let err = verify_answer(&path, Some(&value), &ops, &[0; 32]).unwrap_err();
+        assert!(!err.to_string().contains("module parts"), "{err}");
+        assert!(err.to_string().contains("Merkle proof"), "{err}");
     }
 
     #[test]

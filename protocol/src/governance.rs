@@ -270,7 +270,7 @@ impl ProposalKind {
                     .join(", ")
             ),
             ProposalKind::TreasurySpend { recipient, amount } => {
-                format!("pay {amount} usyn from the treasury to {recipient}")
+                format!("pay {amount} from the treasury to {recipient}")
             }
             ProposalKind::Text => "text (no state change)".into(),
         }

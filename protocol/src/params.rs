@@ -709,6 +709,35 @@ impl ChainParams {
         name: &str,
         value: &str,
     ) -> Result<ChainParams, ParamChangeError> {
+        let changed = self.set_unchecked(module, name, value)?;
+        changed.validate()?;
+        Ok(changed)
+    }
+
+    /// These params with every change applied in order, then checked against
+    /// every bound once (so a bound that ties two changed parameters together
+    /// holds whatever their order). Nothing is changed on error.
+    pub fn with_changes(
+        &self,
+        changes: &[crate::governance::ParamChange],
+    ) -> Result<ChainParams, ParamChangeError> {
+        let mut changed = self.clone();
+        for c in changes {
+            changed = changed.set_unchecked(&c.module, &c.name, &c.value)?;
+        }
+        changed.validate()?;
+        Ok(changed)
+    }
+
+    /// These params with `module.name` set to the JSON text `value`: the
+    /// module and parameter must exist and the value must have its type;
+    /// bounds are not checked.
+    pub fn set_unchecked(
+        &self,
+        module: &str,
+        name: &str,
+        value: &str,
+    ) -> Result<ChainParams, ParamChangeError> {
         let mut tree = serde_json::to_value(self).map_err(|e| ParamChangeError::WrongType {
             module: module.into(),
             name: name.into(),
@@ -735,14 +764,11 @@ impl ChainParams {
                 reason: e.to_string(),
             })?;
         fields.insert(name.to_string(), parsed);
-        let changed: ChainParams =
-            serde_json::from_value(tree).map_err(|e| ParamChangeError::WrongType {
-                module: module.into(),
-                name: name.into(),
-                reason: e.to_string(),
-            })?;
-        changed.validate()?;
-        Ok(changed)
+        serde_json::from_value(tree).map_err(|e| ParamChangeError::WrongType {
+            module: module.into(),
+            name: name.into(),
+            reason: e.to_string(),
+        })
     }
 
     /// The JSON text of `module.name`, as [`ChainParams::with_change`] takes it.
@@ -787,11 +813,28 @@ mod tests {
             p.with_change("staking", "max_validators", "0"),
             Err(ParamChangeError::OutOfBounds(_))
         ));
-        // A cross-field bound: expedited voting must stay shorter.
+        // A cross-field bound: expedited voting must stay shorter...
         assert!(matches!(
             p.with_change("governance", "voting_blocks", "86400"),
             Err(ParamChangeError::OutOfBounds(_))
         ));
+        // ...checked once after all changes, in any order.
+        let change = |name: &str, value: &str| crate::governance::ParamChange {
+            module: "governance".into(),
+            name: name.into(),
+            value: value.into(),
+        };
+        let both = [
+            change("voting_blocks", "100"),
+            change("expedited_voting_blocks", "50"),
+        ];
+        let q = p.with_changes(&both).unwrap();
+        assert_eq!(q.governance.voting_blocks, 100);
+        let reversed = [both[1].clone(), both[0].clone()];
+        assert_eq!(p.with_changes(&reversed).unwrap(), q);
+        assert!(p
+            .with_changes(&[both[0].clone(), change("nope", "1")])
+            .is_err());
     }
 
     #[test]

@@ -99,12 +99,9 @@ pub fn check_against_state(
             check_workflow_models(state, workflow)?;
         }
         ProposalKind::ParamChange { changes } => {
-            let mut p = chain_params(state)?;
-            for change in changes {
-                p = p
-                    .with_change(&change.module, &change.name, &change.value)
-                    .map_err(|e| TxError::InvalidParamChange(e.to_string()))?;
-            }
+            let p = chain_params(state)?
+                .with_changes(changes)
+                .map_err(|e| TxError::InvalidParamChange(e.to_string()))?;
             return Ok(Some(p));
         }
         ProposalKind::TreasurySpend { .. } | ProposalKind::Text => {}

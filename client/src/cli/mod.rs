@@ -1,5 +1,6 @@
 //! The `synod` command line.
 
+pub mod gov;
 pub mod keys;
 pub mod model;
 pub mod output;
@@ -22,7 +23,9 @@ Examples:
   synod query account alice --prove
   synod --output json query params
   synod status
-  synod model import zkml/models/mlp.onnx --calibration zkml/models/digits-calibration.json";
+  synod model import zkml/models/mlp.onnx --calibration zkml/models/digits-calibration.json
+  synod gov propose text --title 'Adopt the digits benchmark' --deposit 2500syn --from alice
+  synod gov vote 1 yes --from validator-0";
 
 /// Synod chain client: keys, transactions and proved queries.
 #[derive(Debug, Parser)]
@@ -62,6 +65,9 @@ pub enum Command {
     /// Import, inspect, run, prove and verify int8 models (no node needed).
     #[command(subcommand)]
     Model(model::ModelCommand),
+    /// Governance: propose, deposit, vote, and follow proposals.
+    #[command(subcommand)]
+    Gov(gov::GovCommand),
 }
 
 /// Runs a parsed command.
@@ -77,6 +83,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Query(cmd) => query::run(&ctx, cmd).await,
         Command::Status => status(&ctx).await,
         Command::Model(cmd) => model::run(&ctx, cmd).await,
+        Command::Gov(cmd) => gov::run(&ctx, cmd).await,
     }
 }
 

@@ -3,9 +3,14 @@
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use serde::{de::DeserializeOwned, Serialize};
-use serde_json::json;
-use synod_client::{parse_tx_hash, Client, QueryPath};
+use serde_json::{json, Value};
+use synod_client::{
+    parse_tx_hash,
+    proposal::{mode_name, WorkflowFile},
+    Amount, Answer, Client, QueryPath,
+};
 use synod_protocol::{
+    governance::{WorkflowRecord, WorkflowSpec},
     params::ChainParams,
     state::{
         Account, ModelRecord, ModelStatus, Reputation, Unbondings, Validator, ValidatorStatus,
@@ -75,6 +80,19 @@ pub enum QueryCommand {
     },
     /// Every registered model, by id (no proof: a computed list).
     Models,
+    /// The community treasury balance.
+    Treasury {
+        #[command(flatten)]
+        read: ReadFlags,
+    },
+    /// A registered workflow, by name.
+    Workflow {
+        name: String,
+        #[command(flatten)]
+        read: ReadFlags,
+    },
+    /// Every registered workflow, by name (no proof: a computed list).
+    Workflows,
     /// A transaction's result, by hash.
     Tx {
         /// 64 hex digits.
@@ -188,6 +206,57 @@ pub async fn run(ctx: &Context, cmd: QueryCommand) -> anyhow::Result<()> {
             });
             Ok(())
         }
+        QueryCommand::Treasury { read } => {
+            let client = ctx.client().await?;
+            show::<Amount>(
+                ctx,
+                &client,
+                &QueryPath::Treasury,
+                &read,
+                Some(Amount::ZERO),
+                |a| format!("treasury: {} ({a})", a.to_syn_string()),
+            )
+            .await
+        }
+        QueryCommand::Workflow { name, read } => {
+            let path = QueryPath::Workflow(workflow_name_arg(&name)?);
+            let client = ctx.client().await?;
+            show_with(
+                ctx,
+                &client,
+                &path,
+                &read,
+                None,
+                workflow_json,
+                workflow_text,
+            )
+            .await
+        }
+        QueryCommand::Workflows => {
+            let client = ctx.client().await?;
+            let list = client.workflows().await?;
+            ctx.output.emit(
+                json!(list.iter().map(workflow_json).collect::<Vec<_>>()),
+                || {
+                    if list.is_empty() {
+                        return "no registered workflows".into();
+                    }
+                    list.iter()
+                        .map(|w| {
+                            format!(
+                                "{}  version {}  {} steps  spec {}",
+                                w.spec.name,
+                                w.version,
+                                w.spec.steps.len(),
+                                hex::encode(w.spec_hash)
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                },
+            );
+            Ok(())
+        }
         QueryCommand::Tx { hash } => {
             let hash = parse_tx_hash("HASH", &hash)?;
             let client = ctx.client().await?;
@@ -223,44 +292,71 @@ async fn show<T: Serialize + DeserializeOwned>(
     default: Option<T>,
     text: impl Fn(&T) -> String,
 ) -> anyhow::Result<()> {
-    let mut doc = json!({ "path": path.to_string(), "proved": read.prove });
-    let mut footer = String::new();
-    let value = if read.prove {
-        let proved = client.query_proved::<T>(path, read.height).await?;
-        let app_hash = hex::encode_upper(&proved.app_hash);
-        doc["height"] = json!(proved.height);
-        doc["proof"] = json!({
-            "verified": true,
-            "app_hash": app_hash,
-            "block": proved.height + 1,
-        });
-        footer = format!(
-            "proved against app hash {app_hash} of block {} (state after block {}; the header is trusted from the node)",
-            proved.height + 1,
-            proved.height
-        );
-        proved.value
-    } else {
-        client.query_at::<T>(path, read.height).await?
-    };
-    let value = value.or(default);
-    doc["value"] = json!(value);
+    show_with(ctx, client, path, read, default, |v| json!(v), text).await
+}
+
+/// [`show`] with the record's JSON made by `to_json` (for records whose
+/// derived JSON is unfit for people, such as byte arrays for ids).
+async fn show_with<T: Serialize + DeserializeOwned>(
+    ctx: &Context,
+    client: &Client,
+    path: &QueryPath,
+    read: &ReadFlags,
+    default: Option<T>,
+    to_json: impl Fn(&T) -> Value,
+    text: impl Fn(&T) -> String,
+) -> anyhow::Result<()> {
+    let answer = client.read::<T>(path, read.height, read.prove).await?;
+    let mut doc = answer_doc(path, &answer);
+    let footer = proof_footer(&answer);
+    let value = answer.into_value().or(default);
+    doc["value"] = value.as_ref().map(&to_json).unwrap_or(Value::Null);
     ctx.output.emit(doc, || {
         let body = match &value {
             Some(v) => text(v),
             None => format!("no record at {path}"),
         };
-        if footer.is_empty() {
-            body
-        } else {
-            format!("{body}\n{footer}")
+        match footer {
+            Some(footer) => format!("{body}\n{footer}"),
+            None => body,
         }
     });
     Ok(())
 }
 
+/// The JSON document of a read, without its value:
+/// `{"path", "proved"}`, and when proved `"height"` and `"proof"`.
+pub(super) fn answer_doc<T>(path: &QueryPath, answer: &Answer<T>) -> Value {
+    match answer {
+        Answer::Unproved(_) => json!({ "path": path.to_string(), "proved": false }),
+        Answer::Proved(proved) => json!({
+            "path": path.to_string(),
+            "proved": true,
+            "height": proved.height,
+            "proof": {
+                "verified": true,
+                "app_hash": hex::encode_upper(&proved.app_hash),
+                "block": proved.height + 1,
+            },
+        }),
+    }
+}
+
+/// The line saying what a proved read was checked against.
+pub(super) fn proof_footer<T>(answer: &Answer<T>) -> Option<String> {
+    match answer {
+        Answer::Unproved(_) => None,
+        Answer::Proved(proved) => Some(format!(
+            "proved against app hash {} of block {} (state after block {}; the header is trusted from the node)",
+            hex::encode_upper(&proved.app_hash),
+            proved.height + 1,
+            proved.height
+        )),
+    }
+}
+
 /// A model id from 64 hex digits, or from a `.synod-model` file at that path.
-fn model_id_arg(arg: &str) -> anyhow::Result<[u8; 32]> {
+pub(super) fn model_id_arg(arg: &str) -> anyhow::Result<[u8; 32]> {
     if let Ok(id) = arg.parse::<synod_zkml::ir::ModelId>() {
         return Ok(id.0);
     }
@@ -271,6 +367,63 @@ fn model_id_arg(arg: &str) -> anyhow::Result<[u8; 32]> {
         return Ok(loaded.id.0);
     }
     anyhow::bail!("bad ID {arg:?}: neither a model id (64 hex digits) nor a .synod-model file")
+}
+
+/// A workflow name that fits in a query path.
+fn workflow_name_arg(name: &str) -> anyhow::Result<String> {
+    if name.is_empty() || name.contains('/') {
+        anyhow::bail!("bad NAME {name:?}: a workflow name is 1 to 64 of a-z, 0-9, '-', '_', '.'");
+    }
+    Ok(name.to_string())
+}
+
+/// A workflow record as JSON, its spec in the form `gov propose
+/// update-workflow` reads (so it can be edited and proposed back).
+fn workflow_json(w: &WorkflowRecord) -> Value {
+    json!({
+        "name": w.spec.name,
+        "version": w.version,
+        "spec_hash": hex::encode(w.spec_hash),
+        "registered_height": w.registered_height.value(),
+        "updated_height": w.updated_height.value(),
+        "proposal": w.proposal,
+        "spec": WorkflowFile::from_spec(&w.spec),
+    })
+}
+
+fn workflow_text(w: &WorkflowRecord) -> String {
+    let mut s = format!(
+        "workflow:   {}\nversion:    {} (spec {})\nregistered: height {} by proposal {}, updated at height {}\nsteps:\n",
+        w.spec.name,
+        w.version,
+        hex::encode(w.spec_hash),
+        w.registered_height.value(),
+        w.proposal,
+        w.updated_height.value()
+    );
+    s.push_str(&workflow_steps_text(&w.spec));
+    s
+}
+
+/// A workflow's steps, one indented line each.
+pub(super) fn workflow_steps_text(spec: &WorkflowSpec) -> String {
+    let mut s = String::new();
+    for (i, step) in spec.steps.iter().enumerate() {
+        let inputs = if step.inputs.is_empty() {
+            "the run's input".to_string()
+        } else {
+            format!("steps {:?}", step.inputs)
+        };
+        s.push_str(&format!(
+            "  {i}. {}: model {} ({}) on {inputs}, timeout {} blocks, reward {}\n",
+            step.name,
+            hex::encode(step.model),
+            mode_name(step.mode),
+            step.timeout_blocks,
+            step.reward.to_syn_string()
+        ));
+    }
+    s
 }
 
 fn model_status_text(s: &ModelStatus) -> String {

@@ -4,7 +4,8 @@ use std::{path::PathBuf, time::Duration};
 
 use clap::{Args, Subcommand};
 use synod_client::{
-    consensus_key_of_home, parse_pubkey, Amount, PubKey, SecretKey, SendOptions, TxBody,
+    consensus_key_of_home, parse_pubkey, Amount, Client, PubKey, SecretKey, SendOptions, TxBody,
+    TxOutcome,
 };
 
 use super::{
@@ -128,23 +129,51 @@ pub async fn run(ctx: &Context, cmd: TxCommand) -> anyhow::Result<()> {
 
 /// Signs `body` with the `--from` key, sends it as the flags say, prints the outcome.
 pub async fn send(ctx: &Context, flags: &TxFlags, body: TxBody) -> anyhow::Result<()> {
-    let key: SecretKey = ctx.keyring()?.get(&flags.from)?;
-    let client = ctx
-        .client()
-        .await?
-        .with_timeout(Duration::from_secs(flags.timeout));
-    let outcome = client
-        .send_with(
-            &key,
-            body,
-            SendOptions {
-                nonce: flags.nonce,
-                fee: flags.fee,
-                wait: !flags.no_wait,
-            },
-        )
-        .await?;
+    let key = flags.key(ctx)?;
+    let client = flags.client(ctx).await?;
+    let outcome = flags.sign_and_send(&client, &key, body).await?;
     ctx.output
         .emit(outcome_json(&outcome), || outcome_text(&outcome));
     Ok(())
+}
+
+impl TxFlags {
+    /// The `--from` key's name.
+    pub fn from(&self) -> &str {
+        &self.from
+    }
+
+    /// The `--from` key, from the keyring.
+    pub fn key(&self, ctx: &Context) -> anyhow::Result<SecretKey> {
+        Ok(ctx.keyring()?.get(&self.from)?)
+    }
+
+    /// A client that waits for inclusion as long as `--timeout` says.
+    pub async fn client(&self, ctx: &Context) -> anyhow::Result<Client> {
+        Ok(ctx
+            .client()
+            .await?
+            .with_timeout(Duration::from_secs(self.timeout)))
+    }
+
+    /// Signs `body` with `key` and sends it with the flags' nonce, fee and
+    /// waiting; returns the outcome without printing it.
+    pub async fn sign_and_send(
+        &self,
+        client: &Client,
+        key: &SecretKey,
+        body: TxBody,
+    ) -> anyhow::Result<TxOutcome> {
+        Ok(client
+            .send_with(
+                key,
+                body,
+                SendOptions {
+                    nonce: self.nonce,
+                    fee: self.fee,
+                    wait: !self.no_wait,
+                },
+            )
+            .await?)
+    }
 }

@@ -1,0 +1,669 @@
+//! Governance proposals from what a user writes, checked locally the way the
+//! chain checks them: `module.name=VALUE` parameter changes, workflow files,
+//! verification modes; and, once a proposal is on chain, what it needs next.
+//!
+//! Everything here is plain data with checked parsing: bad input is a
+//! [`ProposalInputError`] naming the input and what is wrong, never a panic.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use synod_protocol::{
+    governance::{
+        Proposal, ProposalId, ProposalStatus, WorkflowSpec, WorkflowStep, MAX_WORKFLOW_STEPS,
+    },
+    params::{ChainParams, GovernanceParams, ParamChangeError},
+    state::VerificationMode,
+    Amount, Height,
+};
+use synod_zkml::ir::ModelId;
+
+pub use synod_protocol::governance::ParamChange;
+
+use crate::TxOutcome;
+
+/// Why a proposal's input was refused before anything was sent.
+#[derive(Debug, thiserror::Error)]
+pub enum ProposalInputError {
+    /// A `--set` argument is not `module.name=VALUE`.
+    #[error("bad --set {input:?}: {reason}")]
+    BadSet { input: String, reason: String },
+    /// A parameter change the chain would refuse, in the chain's words
+    /// (`error` is [`ChainParams::with_change`]'s).
+    #[error("invalid parameter change: {error}{}", hint.as_deref().map(|h| format!("\nhint: {h}")).unwrap_or_default())]
+    ParamChange {
+        change: Box<ParamChange>,
+        error: Box<ParamChangeError>,
+        hint: Option<String>,
+    },
+    /// A verification mode that is not `zk` or `optimistic`.
+    #[error("unknown verification mode {0:?}; modes: zk, optimistic")]
+    BadMode(String),
+    /// A workflow file that is not a well-formed workflow.
+    #[error("workflow file {origin}: {reason}")]
+    Workflow { origin: String, reason: String },
+}
+
+/// The JSON text of a `--set` value: `raw` itself when it is JSON (`50`,
+/// `true`, `"5000"`), else `raw` as a JSON string (`5000syn` -> `"5000syn"`).
+pub fn param_value_json(raw: &str) -> String {
+    match serde_json::from_str::<Value>(raw) {
+        Ok(json) => json.to_string(),
+        Err(_) => Value::String(raw.to_string()).to_string(),
+    }
+}
+
+/// Parses `module.name=VALUE` (VALUE as [`param_value_json`] says). Splits
+/// at the first `=` and the first `.`, so a value may contain either.
+pub fn parse_param_set(input: &str) -> Result<ParamChange, ProposalInputError> {
+    let bad = |reason: &str| ProposalInputError::BadSet {
+        input: input.to_string(),
+        reason: reason.to_string(),
+    };
+    let (key, raw) = input
+        .split_once('=')
+        .ok_or_else(|| bad("expected module.name=VALUE, e.g. staking.max_validators=50"))?;
+    let (module, name) = key
+        .trim()
+        .split_once('.')
+        .ok_or_else(|| bad("expected module.name before '=', e.g. governance.min_deposit"))?;
+    if module.is_empty() || name.is_empty() {
+        return Err(bad(
+            "expected module.name before '=', e.g. governance.min_deposit",
+        ));
+    }
+    Ok(ParamChange {
+        module: module.to_string(),
+        name: name.to_string(),
+        value: param_value_json(raw),
+    })
+}
+
+/// `params` with every change applied (unknown module or parameter and wrong
+/// type named per change), then every bound checked once over all of them,
+/// as the chain applies them ([`ChainParams::with_changes`]): the order of
+/// the changes does not matter.
+pub fn apply_param_changes(
+    params: &ChainParams,
+    changes: &[ParamChange],
+) -> Result<ChainParams, ProposalInputError> {
+    // Each change names a parameter and has its type; the bounds are then
+    // checked once over all of them, as the chain does.
+    let mut changed = params.clone();
+    for change in changes {
+        changed = changed
+            .set_unchecked(&change.module, &change.name, &change.value)
+            .map_err(|error| ProposalInputError::ParamChange {
+                hint: change_hint(&changed, change, &error),
+                change: Box::new(change.clone()),
+                error: Box::new(error),
+            })?;
+    }
+    params.with_changes(changes).map_err(|error| {
+        // Name the change whose parameter breaks a bound (the last one if
+        // the broken bound is on a parameter none of them set).
+        let culprit = match &error {
+            ParamChangeError::OutOfBounds(bound) => changes
+                .iter()
+                .find(|c| c.module == bound.module && c.name == bound.name),
+            _ => None,
+        }
+        .or(changes.last())
+        .cloned()
+        .unwrap_or(ParamChange {
+            module: String::new(),
+            name: String::new(),
+            value: String::new(),
+        });
+        ProposalInputError::ParamChange {
+            hint: change_hint(&changed, &culprit, &error),
+            change: Box::new(culprit),
+            error: Box::new(error),
+        }
+    })
+}
+
+/// A hint for the usual mistakes: an amount given as a bare number (amounts
+/// are JSON strings), and a bound across fields.
+fn change_hint(
+    params: &ChainParams,
+    change: &ParamChange,
+    error: &ParamChangeError,
+) -> Option<String> {
+    let current = params.value_of(&change.module, &change.name);
+    match error {
+        ParamChangeError::WrongType { .. }
+            if current.as_deref().is_some_and(|c| c.starts_with('"'))
+                && serde_json::from_str::<u128>(&change.value).is_ok() =>
+        {
+            Some(format!(
+                "{}.{} is an amount: give it with a unit, e.g. --set {}.{}={}usyn",
+                change.module, change.name, change.module, change.name, change.value
+            ))
+        }
+        // A rule that names a parameter (`< voting_blocks`) is a bound across fields.
+        ParamChangeError::OutOfBounds(e) if e.rule.contains('_') => Some(format!(
+            "{}.{} is bounded by another parameter ({}): change both in the same proposal (another --set)",
+            e.module, e.name, e.rule
+        )),
+        _ => None,
+    }
+}
+
+/// A verification mode by name: `zk` or `optimistic` (any case).
+pub fn parse_mode(s: &str) -> Result<VerificationMode, ProposalInputError> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "zk" => Ok(VerificationMode::Zk),
+        "optimistic" => Ok(VerificationMode::Optimistic),
+        _ => Err(ProposalInputError::BadMode(s.to_string())),
+    }
+}
+
+/// The name [`parse_mode`] reads.
+pub fn mode_name(mode: VerificationMode) -> &'static str {
+    match mode {
+        VerificationMode::Zk => "zk",
+        VerificationMode::Optimistic => "optimistic",
+    }
+}
+
+/// A workflow as people write it (`register-workflow FILE.json`):
+///
+/// ```json
+/// {"name": "digits",
+///  "steps": [{"name": "classify", "model": "<64 hex digits>", "inputs": [],
+///             "mode": "zk", "timeout_blocks": 20, "reward": "1syn"}]}
+/// ```
+///
+/// `inputs` (indices of earlier steps; default none: the run's input) may be
+/// left out; `reward` is an amount (`"1syn"`, `"5000usyn"`) or a number of usyn.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkflowFile {
+    pub name: String,
+    pub steps: Vec<WorkflowFileStep>,
+}
+
+/// One step of a [`WorkflowFile`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkflowFileStep {
+    pub name: String,
+    /// The model id, 64 hex digits.
+    pub model: String,
+    #[serde(default)]
+    pub inputs: Vec<u32>,
+    /// `zk` or `optimistic`.
+    pub mode: String,
+    pub timeout_blocks: u64,
+    /// An amount string, or a JSON number of usyn.
+    pub reward: Value,
+}
+
+impl WorkflowFile {
+    /// Reads and converts a workflow file; see [`WorkflowFile::parse`].
+    pub fn read(path: &std::path::Path) -> Result<WorkflowSpec, ProposalInputError> {
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ProposalInputError::Workflow {
+            origin: origin.clone(),
+            reason: format!("cannot read it: {e}"),
+        })?;
+        WorkflowFile::parse(&text, &origin)
+    }
+
+    /// Parses workflow JSON (`origin` names it in errors), converts it to a
+    /// [`WorkflowSpec`] and checks it with [`WorkflowSpec::check`].
+    pub fn parse(text: &str, origin: &str) -> Result<WorkflowSpec, ProposalInputError> {
+        let bad = |reason: String| ProposalInputError::Workflow {
+            origin: origin.to_string(),
+            reason,
+        };
+        let file: WorkflowFile = serde_json::from_str(text).map_err(|e| {
+            bad(format!(
+                "{e} (expected {{\"name\": ..., \"steps\": [{{\"name\", \"model\", \"inputs\", \"mode\", \"timeout_blocks\", \"reward\"}}, ...]}})"
+            ))
+        })?;
+        let spec = file.to_spec().map_err(bad)?;
+        spec.check().map_err(|e| bad(e.to_string()))?;
+        Ok(spec)
+    }
+
+    /// The wire form of this workflow. Checks each step's model id, mode and
+    /// reward; not the shape of the DAG ([`WorkflowSpec::check`] does).
+    pub fn to_spec(&self) -> Result<WorkflowSpec, String> {
+        if self.steps.len() > MAX_WORKFLOW_STEPS {
+            return Err(format!(
+                "a workflow has at most {MAX_WORKFLOW_STEPS} steps, this one has {}",
+                self.steps.len()
+            ));
+        }
+        let steps = self
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, step)| {
+                let at = |what: &str, e: String| format!("step {i} ({}): {what}: {e}", step.name);
+                let model = step
+                    .model
+                    .trim()
+                    .parse::<ModelId>()
+                    .map_err(|e| at("model", e.to_string()))?;
+                let mode = parse_mode(&step.mode).map_err(|e| at("mode", e.to_string()))?;
+                let reward = reward_amount(&step.reward).map_err(|e| at("reward", e))?;
+                Ok(WorkflowStep {
+                    name: step.name.clone(),
+                    model: model.0,
+                    inputs: step.inputs.clone(),
+                    mode,
+                    timeout_blocks: step.timeout_blocks,
+                    reward,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        Ok(WorkflowSpec {
+            name: self.name.clone(),
+            steps,
+        })
+    }
+
+    /// The file form of a spec (what `query workflow` prints, and what
+    /// `update-workflow` reads back).
+    pub fn from_spec(spec: &WorkflowSpec) -> WorkflowFile {
+        WorkflowFile {
+            name: spec.name.clone(),
+            steps: spec
+                .steps
+                .iter()
+                .map(|s| WorkflowFileStep {
+                    name: s.name.clone(),
+                    model: hex::encode(s.model),
+                    inputs: s.inputs.clone(),
+                    mode: mode_name(s.mode).to_string(),
+                    timeout_blocks: s.timeout_blocks,
+                    reward: Value::String(s.reward.to_string()),
+                })
+                .collect(),
+        }
+    }
+}
+
+fn reward_amount(reward: &Value) -> Result<Amount, String> {
+    match reward {
+        Value::String(s) => s.parse::<Amount>().map_err(|e| e.to_string()),
+        Value::Number(n) => n
+            .as_u64()
+            .map(|usyn| Amount(u128::from(usyn)))
+            .ok_or_else(|| format!("{n} is not a whole number of usyn")),
+        other => Err(format!(
+            "{other} is not an amount: write \"1syn\", \"5000usyn\" or a number of usyn"
+        )),
+    }
+}
+
+/// The id of the proposal a `Propose` tx created: the `proposal` attribute
+/// of its `proposal_submitted` event.
+pub fn submitted_proposal_id(outcome: &TxOutcome) -> Option<ProposalId> {
+    outcome
+        .events
+        .iter()
+        .filter(|(kind, _)| kind == "proposal_submitted")
+        .flat_map(|(_, attrs)| attrs)
+        .find(|(key, _)| key == "proposal")
+        .and_then(|(_, value)| value.parse().ok())
+}
+
+/// What a proposal needs next.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NextStep {
+    /// `missing` more in deposits by the end of block `by_height`, or it expires.
+    Deposits { missing: Amount, by_height: Height },
+    /// Votes until the end of block `until_height`, when it is tallied.
+    Votes { until_height: Option<Height> },
+    /// Nothing: it ended with `status`.
+    Ended {
+        status: ProposalStatus,
+        outcome: Option<String>,
+    },
+}
+
+impl NextStep {
+    /// Where `p` stands under the governance parameters `gov`.
+    pub fn of(p: &Proposal, gov: &GovernanceParams) -> NextStep {
+        match p.status {
+            ProposalStatus::DepositPeriod => NextStep::Deposits {
+                missing: gov
+                    .required_deposit(p.expedited)
+                    .checked_sub(p.total_deposit)
+                    .unwrap_or(Amount::ZERO),
+                by_height: p.deposit_end_height,
+            },
+            ProposalStatus::VotingPeriod => NextStep::Votes {
+                until_height: p.voting_end_height,
+            },
+            status => NextStep::Ended {
+                status,
+                outcome: p.outcome.clone(),
+            },
+        }
+    }
+
+    /// One line for people, naming the command that moves it on.
+    pub fn describe(&self, id: ProposalId) -> String {
+        match self {
+            NextStep::Deposits { missing, by_height } => format!(
+                "needs {} more in deposits by height {by_height} (`synod gov deposit {id} AMOUNT --from KEY`), or it expires",
+                missing.to_syn_string()
+            ),
+            NextStep::Votes {
+                until_height: Some(h),
+            } => format!(
+                "open for votes until height {h} (`synod gov vote {id} yes|no|abstain|no_with_veto --from KEY`)"
+            ),
+            NextStep::Votes { until_height: None } => format!(
+                "open for votes (`synod gov vote {id} yes|no|abstain|no_with_veto --from KEY`)"
+            ),
+            NextStep::Ended {
+                status,
+                outcome: Some(o),
+            } => format!("ended: {status} ({o})"),
+            NextStep::Ended {
+                status,
+                outcome: None,
+            } => format!("ended: {status}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use synod_protocol::{governance::ProposalKind, Address};
+
+    fn set(input: &str) -> ParamChange {
+        parse_param_set(input).unwrap()
+    }
+
+    #[test]
+    fn a_set_value_is_json_when_it_parses_as_json_and_a_json_string_otherwise() {
+        assert_eq!(set("staking.max_validators=50").value, "50");
+        assert_eq!(set("governance.min_deposit=5000syn").value, "\"5000syn\"");
+        assert_eq!(set("governance.min_deposit=\"5000\"").value, "\"5000\"");
+        assert_eq!(set("a.b=true").value, "true");
+        assert_eq!(set("a.b= 7 ").value, "7");
+        assert_eq!(set("a.b=").value, "\"\"");
+        // Split at the first '=' and the first '.': the value keeps the rest.
+        let c = set("a.b.c=x=y");
+        assert_eq!((c.module.as_str(), c.name.as_str()), ("a", "b.c"));
+        assert_eq!(c.value, "\"x=y\"");
+    }
+
+    #[test]
+    fn a_set_without_module_name_or_value_is_refused_with_an_example() {
+        for bad in [
+            "max_validators=50",
+            "staking.max_validators",
+            ".x=1",
+            "x.=1",
+        ] {
+            let e = parse_param_set(bad).unwrap_err().to_string();
+            assert!(e.contains(bad) && e.contains("e.g."), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn param_changes_apply_in_order_and_amounts_take_a_unit() {
+        let p = ChainParams::default();
+        let changed = apply_param_changes(
+            &p,
+            &[
+                set("governance.min_deposit=5000syn"),
+                set("staking.max_validators=50"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(changed.governance.min_deposit, Amount::syn(5000));
+        assert_eq!(changed.staking.max_validators, 50);
+        // A bare number for an amount is refused (amounts are JSON strings), with a hint.
+        let e = apply_param_changes(&p, &[set("governance.min_deposit=5000000")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("hint") && e.contains("5000000usyn"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_param_change_is_refused_with_the_chains_own_message() {
+        let p = ChainParams::default();
+        for input in [
+            "stacking.max_validators=5",
+            "staking.max_validator=5",
+            "staking.max_validators=seven",
+            "staking.max_validators=0",
+            "governance.min_deposit=-1",
+        ] {
+            let change = set(input);
+            let chain = p
+                .with_change(&change.module, &change.name, &change.value)
+                .unwrap_err();
+            let e = apply_param_changes(&p, &[change]).unwrap_err();
+            let expected = format!("invalid parameter change: {chain}");
+            assert!(e.to_string().starts_with(&expected), "{input}: {e}");
+        }
+        // The unknown-parameter message lists the module's parameters.
+        let e = apply_param_changes(&p, &[set("staking.max_validator=5")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("max_validators"), "{e}");
+    }
+
+    #[test]
+    fn a_bound_across_fields_is_checked_once_over_all_changes() {
+        let p = ChainParams::default();
+        // expedited_voting_blocks must stay below voting_blocks (172800):
+        // both changed together pass in either order.
+        let both = [
+            set("governance.voting_blocks=1000"),
+            set("governance.expedited_voting_blocks=500"),
+        ];
+        let q = apply_param_changes(&p, &both).unwrap();
+        assert_eq!(q.governance.voting_blocks, 1000);
+        let reversed = [both[1].clone(), both[0].clone()];
+        assert_eq!(apply_param_changes(&p, &reversed).unwrap(), q);
+        // Shortening only the regular period breaks the bound, with a hint.
+        let e = apply_param_changes(&p, &[set("governance.voting_blocks=1000")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("expedited_voting_blocks") && e.contains("same proposal"),
+            "{e}"
+        );
+    }
+
+    const MODEL: &str = "9226000000000000000000000000000000000000000000000000000000000ce8";
+
+    fn workflow_json(steps: &str) -> String {
+        format!(r#"{{"name": "digits", "steps": [{steps}]}}"#)
+    }
+
+    fn step_json(name: &str, inputs: &str, mode: &str, reward: &str) -> String {
+        format!(
+            r#"{{"name": "{name}", "model": "{MODEL}", "inputs": {inputs}, "mode": "{mode}", "timeout_blocks": 20, "reward": {reward}}}"#
+        )
+    }
+
+    #[test]
+    fn a_workflow_file_converts_to_its_spec() {
+        let text = workflow_json(&format!(
+            "{}, {}",
+            step_json("classify", "[]", "zk", r#""1syn""#),
+            step_json("check", "[0]", "Optimistic", "5000"),
+        ));
+        let spec = WorkflowFile::parse(&text, "wf.json").unwrap();
+        assert_eq!(spec.name, "digits");
+        assert_eq!(spec.steps.len(), 2);
+        let model: [u8; 32] = hex::decode(MODEL).unwrap().try_into().unwrap();
+        assert_eq!(
+            spec.steps[0],
+            WorkflowStep {
+                name: "classify".into(),
+                model,
+                inputs: vec![],
+                mode: VerificationMode::Zk,
+                timeout_blocks: 20,
+                reward: Amount::syn(1),
+            }
+        );
+        assert_eq!(spec.steps[1].mode, VerificationMode::Optimistic);
+        assert_eq!(spec.steps[1].reward, Amount(5000));
+        // `inputs` may be left out; what `query workflow` prints reads back the same.
+        let no_inputs = text.replacen(r#""inputs": [], "#, "", 1);
+        assert_eq!(WorkflowFile::parse(&no_inputs, "wf.json").unwrap(), spec);
+        let printed = serde_json::to_string(&WorkflowFile::from_spec(&spec)).unwrap();
+        assert_eq!(WorkflowFile::parse(&printed, "printed").unwrap(), spec);
+    }
+
+    #[test]
+    fn a_bad_workflow_file_says_which_step_and_field() {
+        let cases = [
+            (
+                workflow_json(&step_json("a", "[]", "zk", r#""1syn""#).replace(MODEL, "abc")),
+                vec!["wf.json", "step 0 (a)", "model", "64 hex digits"],
+            ),
+            (
+                workflow_json(&step_json("a", "[]", "fast", r#""1syn""#)),
+                vec!["step 0", "mode", "zk, optimistic"],
+            ),
+            (
+                workflow_json(&step_json("a", "[]", "zk", r#""1 banana""#)),
+                vec!["step 0", "reward", "1 banana"],
+            ),
+            (
+                workflow_json(&step_json("a", "[]", "zk", "-3")),
+                vec!["reward", "whole number of usyn"],
+            ),
+            (
+                workflow_json(&format!(
+                    "{}, {}",
+                    step_json("a", "[1]", "zk", "1"),
+                    step_json("b", "[]", "zk", "1")
+                )),
+                vec!["step 0 (a) consumes step 1", "earlier steps"],
+            ),
+            (
+                workflow_json(
+                    &step_json("a", "[]", "zk", "1").replace("timeout_blocks", "timeout"),
+                ),
+                vec!["unknown field `timeout`", "expected {\"name\""],
+            ),
+            (
+                workflow_json(&step_json("a", "[]", "zk", "1")).replace("digits", "Digits!"),
+                vec!["workflow name", "Digits!"],
+            ),
+            (workflow_json(""), vec!["1 ..= 64 steps", "has 0"]),
+            ("not json".to_string(), vec!["wf.json", "expected"]),
+        ];
+        for (text, needles) in cases {
+            let e = WorkflowFile::parse(&text, "wf.json")
+                .unwrap_err()
+                .to_string();
+            assert!(e.starts_with("workflow file wf.json: "), "{e}");
+            for n in needles {
+                assert!(e.contains(n), "{n:?} not in {e:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_missing_workflow_file_names_the_path() {
+        let e = WorkflowFile::read(std::path::Path::new("/nonexistent/wf.json"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("/nonexistent/wf.json") && e.contains("cannot read"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn modes_parse_in_any_case_and_print_back() {
+        for m in [VerificationMode::Zk, VerificationMode::Optimistic] {
+            assert_eq!(parse_mode(mode_name(m)).unwrap(), m);
+        }
+        assert_eq!(parse_mode("ZK").unwrap(), VerificationMode::Zk);
+        assert!(parse_mode("snark")
+            .unwrap_err()
+            .to_string()
+            .contains("zk, optimistic"));
+    }
+
+    #[test]
+    fn the_proposal_id_comes_from_the_proposal_submitted_event() {
+        let mut outcome = TxOutcome {
+            hash: synod_protocol::TxHash([0; 32]),
+            height: Some(5),
+            code: 0,
+            log: String::new(),
+            events: vec![("fee_paid".into(), vec![("fee".into(), "10".into())])],
+        };
+        assert_eq!(submitted_proposal_id(&outcome), None);
+        outcome.events.push((
+            "proposal_submitted".into(),
+            vec![
+                ("kind".into(), "text".into()),
+                ("proposal".into(), "7".into()),
+            ],
+        ));
+        assert_eq!(submitted_proposal_id(&outcome), Some(7));
+    }
+
+    fn proposal(status: ProposalStatus, deposit: Amount, expedited: bool) -> Proposal {
+        Proposal {
+            id: 3,
+            proposer: Address([1; 20]),
+            kind: ProposalKind::Text,
+            title: "t".into(),
+            summary: String::new(),
+            expedited,
+            status,
+            submit_height: Height(10),
+            deposit_end_height: Height(110),
+            total_deposit: deposit,
+            voting_start_height: None,
+            voting_end_height: None,
+            final_tally: None,
+            outcome: None,
+            deposits: synod_protocol::governance::DepositFate::Held,
+        }
+    }
+
+    #[test]
+    fn the_next_step_is_the_missing_deposit_the_vote_or_nothing() {
+        let gov = GovernanceParams::default();
+        let p = proposal(ProposalStatus::DepositPeriod, Amount::syn(2_500), false);
+        let next = NextStep::of(&p, &gov);
+        assert_eq!(
+            next,
+            NextStep::Deposits {
+                missing: Amount::syn(7_500),
+                by_height: Height(110)
+            }
+        );
+        assert!(next.describe(3).contains("synod gov deposit 3"));
+        // An expedited proposal needs the expedited minimum.
+        let p = proposal(ProposalStatus::DepositPeriod, Amount::syn(2_500), true);
+        assert!(matches!(
+            NextStep::of(&p, &gov),
+            NextStep::Deposits { missing, .. } if missing == Amount::syn(47_500)
+        ));
+        let mut p = proposal(ProposalStatus::VotingPeriod, Amount::syn(10_000), false);
+        p.voting_end_height = Some(Height(300));
+        assert!(NextStep::of(&p, &gov)
+            .describe(3)
+            .contains("until height 300"));
+        let mut p = proposal(ProposalStatus::Rejected, Amount::syn(10_000), false);
+        p.outcome = Some("quorum not reached".into());
+        assert_eq!(
+            NextStep::of(&p, &gov).describe(3),
+            "ended: rejected (quorum not reached)"
+        );
+    }
+}
