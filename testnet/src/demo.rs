@@ -1,6 +1,6 @@
 //! `synod-testnet demo`: `up` with 4 seeded validators, then a scripted tour
 //! that says what happens at each step: transfers with proved balances, a
-//! bond, a fifth validator joining, a validator killed while blocks go on,
+//! bond, a parameter changed by proposal and vote, a fifth validator joining, a validator killed while blocks go on,
 //! its restart and catch-up, the final status; then `down` unless `--keep`.
 
 use std::path::{Path, PathBuf};
@@ -158,6 +158,97 @@ async fn inference(client: &Client, keyring: &Keyring, path: &Path) -> anyhow::R
     Ok(())
 }
 
+/// A param-change proposal from the faucet with the whole minimum deposit,
+/// three validators voting yes and one no, then the tally and the new value.
+async fn governance(client: &Client, keyring: &Keyring) -> anyhow::Result<()> {
+    use synod_protocol::governance::{ParamChange, ProposalKind, ProposalStatus, VoteOption};
+    let params = client.params().await?;
+    let new = params.models.max_proof_bytes + 4096;
+    let out = client
+        .send(
+            &keyring.get("faucet")?,
+            TxBody::Propose {
+                kind: ProposalKind::ParamChange {
+                    changes: vec![ParamChange {
+                        module: "models".into(),
+                        name: "max_proof_bytes".into(),
+                        value: new.to_string(),
+                    }],
+                },
+                title: "Allow larger proofs".into(),
+                summary: "Raise models.max_proof_bytes by 4 KiB.".into(),
+                deposit: params.governance.min_deposit,
+                expedited: false,
+            },
+        )
+        .await
+        .context("the proposal")?;
+    let id: u64 = out
+        .events
+        .iter()
+        .find(|(kind, _)| kind == "proposal_submitted")
+        .and_then(|(_, attrs)| attrs.iter().find(|(k, _)| k == "proposal"))
+        .and_then(|(_, v)| v.parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("no proposal_submitted event: {}", out.log))?;
+    println!(
+        "proposal {id} in block {}: models.max_proof_bytes {} -> {new}, deposit {}",
+        out.height.unwrap_or(0),
+        params.models.max_proof_bytes,
+        params.governance.min_deposit.to_syn_string()
+    );
+    for (v, option) in [
+        (0, VoteOption::Yes),
+        (1, VoteOption::Yes),
+        (2, VoteOption::Yes),
+        (3, VoteOption::No),
+    ] {
+        let name = format!("validator-{v}");
+        client
+            .send(
+                &keyring.get(&name)?,
+                TxBody::Vote {
+                    proposal: id,
+                    option,
+                },
+            )
+            .await
+            .with_context(|| format!("{name}'s vote"))?;
+    }
+    let start = Instant::now();
+    let ended = loop {
+        let p = client.proposal(id, false).await?.into_value();
+        if let Some(p) = p.filter(|p| !p.status.in_flight()) {
+            break p;
+        }
+        if start.elapsed() > Duration::from_secs(90) {
+            anyhow::bail!("proposal {id} was not tallied within 90 s");
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    println!(
+        "votes: validator-0..2 yes, validator-3 no; tallied at the end of block {}",
+        ended.voting_end_height.map_or(0, |h| h.value())
+    );
+    println!(
+        "   {}: {}",
+        ended.status,
+        ended.outcome.clone().unwrap_or_default()
+    );
+    anyhow::ensure!(
+        ended.status == ProposalStatus::Passed,
+        "proposal {id} did not pass"
+    );
+    println!(
+        "   models.max_proof_bytes is now {} (proved query of /params)",
+        client
+            .query_proved::<synod_protocol::ChainParams>(&QueryPath::Params, None)
+            .await?
+            .value
+            .map_or(0, |p| p.models.max_proof_bytes)
+    );
+    Ok(())
+}
+
 async fn tour(state: &mut TestnetState, model: Option<&Path>) -> anyhow::Result<()> {
     let url = state.nodes[0].ports.rpc_url();
     let client = Client::connect(&url)
@@ -219,6 +310,9 @@ async fn tour(state: &mut TestnetState, model: Option<&Path>) -> anyhow::Result<
         section("an agent proves an inference of the genesis model; the chain verifies it");
         inference(&client, &keyring, path).await?;
     }
+
+    section("governance: the faucet proposes a parameter change, 3 of 4 validators vote yes");
+    governance(&client, &keyring).await?;
 
     section("a fifth validator joins (the operator's path)");
     join::join(
