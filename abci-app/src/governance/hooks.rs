@@ -318,7 +318,7 @@ fn apply(
     match kind {
         ProposalKind::RegisterModel { model, modes } => {
             let reg = models::registry::prepare(cache, model, modes, max_k, height)
-                .map_err(|e| TxError::InvalidModelFile(e))?;
+                .map_err(TxError::InvalidModelFile)?;
             models::registry::store(state, &reg);
             events.push(Event::ModelRegistered {
                 model: reg.record.id,
@@ -335,7 +335,7 @@ fn apply(
             grace_blocks,
         } => {
             let mut reg = models::registry::prepare(cache, model, modes, max_k, height)
-                .map_err(|e| TxError::InvalidModelFile(e))?;
+                .map_err(TxError::InvalidModelFile)?;
             let mut old = models::model(state, previous)?.ok_or_else(|| TxError::UnknownModel {
                 model: hex::encode(previous),
             })?;
