@@ -160,10 +160,7 @@ pub fn parse_mode(s: &str) -> Result<VerificationMode, ProposalInputError> {
 
 /// The name [`parse_mode`] reads.
 pub fn mode_name(mode: VerificationMode) -> &'static str {
-    match mode {
-        VerificationMode::Zk => "zk",
-        VerificationMode::Optimistic => "optimistic",
-    }
+    mode.as_str()
 }
 
 /// A workflow as people write it (`register-workflow FILE.json`):

@@ -237,9 +237,15 @@ impl ProposalKind {
     /// One line saying what the proposal does.
     pub fn describe(&self) -> String {
         match self {
-            ProposalKind::RegisterModel { model, modes } => {
-                format!("register a model ({} bytes, modes {modes:?})", model.len())
-            }
+            ProposalKind::RegisterModel { model, modes } => format!(
+                "register a model ({} bytes, modes {})",
+                model.len(),
+                modes
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
             ProposalKind::UpgradeModel {
                 previous,
                 model,

@@ -100,6 +100,22 @@ pub enum VerificationMode {
     Optimistic,
 }
 
+impl VerificationMode {
+    /// The lower-case name people type: `zk`, `optimistic`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerificationMode::Zk => "zk",
+            VerificationMode::Optimistic => "optimistic",
+        }
+    }
+}
+
+impl std::fmt::Display for VerificationMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Where a registered model stands.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ModelStatus {
