@@ -355,6 +355,35 @@ fn a_wrong_public_input_or_output_fails() {
     }
 }
 
+/// `t` with value `i` moved by one, inside int8.
+fn off_by_one(t: &Tensor, i: usize) -> Tensor {
+    let mut values = t.values().to_vec();
+    values[i] += if values[i] == 127 { -1 } else { 1 };
+    Tensor::new(t.shape().to_vec(), values).expect("tensor")
+}
+
+#[test]
+fn public_values_are_offset_by_128_and_one_off_by_one_fails() {
+    let small = |v: u64| Fp::from(v);
+    assert_eq!(
+        ModelCircuit::instance(&[-128, 0, 127], &[-1, 9]),
+        vec![small(0), small(128), small(255), small(127), small(137)]
+    );
+    let zk = zk_of(&random_mlp(&[12, 7, 4], 7));
+    let input = random_input(12, 2);
+    let (circuit, instance, output) = honest(&zk, &input);
+    assert!(mock(&zk, circuit.clone(), instance));
+    let x = tensor(zk.model(), &input);
+    for i in [0, 5, 11] {
+        let wrong = zk.instance(&off_by_one(&x, i), &output).expect("shapes");
+        assert!(!mock(&zk, circuit.clone(), wrong), "input {i}");
+    }
+    for i in [0, 3] {
+        let wrong = zk.instance(&x, &off_by_one(&output, i)).expect("shapes");
+        assert!(!mock(&zk, circuit.clone(), wrong), "output {i}");
+    }
+}
+
 fn one_neuron(weight: i8, bias: i32, requant: Requant) -> ZkModel {
     zk_of(&ModelCircuitSpec {
         input_len: 1,
@@ -561,6 +590,8 @@ fn vk_hash_is_deterministic_and_commits_to_the_weights() {
     let c = vk_hash(zk.setup(&p1).expect("setup").vk());
     assert_eq!(a, b);
     assert_eq!(a, c);
+    // The hash cached in the key is the hash of its key.
+    assert_eq!(zk.verifier_key(&p1).expect("keygen").vk_hash(), a);
 
     let mut other = spec.clone();
     if let CircuitLayer::Dense { weights, .. } = &mut other.layers[0] {

@@ -127,7 +127,7 @@ impl VerifierCache {
         let key = zk_model
             .verifier_key(&params)
             .map_err(|e| format!("verifying key: {e}"))?;
-        let hash = circuit::vk_hash(&key.vk);
+        let hash = key.vk_hash();
         let verifier = ModelVerifier {
             id: loaded.id.0,
             params,

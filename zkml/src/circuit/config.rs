@@ -24,6 +24,13 @@
 //! `a`, `b` with weights `ma`, `mb`, the zero points in the bias, requantized
 //! with multiplier 1). MaxPool windows and ArgMax use one comparison row per
 //! element (see [`ModelConfig::pool_gate`], [`ModelConfig::argmax_gate`]).
+//!
+//! The public values (inputs, then outputs) are in the instance column as
+//! `v + PUBLIC_OFFSET`, small non-negative numbers, which keeps the
+//! verifier's commitment to the instance cheap (a negative `v` would be the
+//! 255-bit `p - |v|`). `q_public` rows `0..n` hold `v` in the `public` advice
+//! column (see [`ModelConfig::public_gate`]); the model's cells are
+//! copy-constrained to those.
 
 use halo2_proofs::{
     pasta::Fp,
@@ -49,6 +56,9 @@ pub const SLACK_BITS: u32 = 72;
 pub const SLOT_Y_MINUS_LO: usize = SLACK_LIMBS;
 /// Limb slot holding `y + 128` (proves `y <= 127`).
 pub const SLOT_Y_PLUS_128: usize = SLACK_LIMBS + 1;
+/// Added to every public value in the instance column: int8 values become
+/// `0..256`, ArgMax indices `128..`.
+pub const PUBLIC_OFFSET: i32 = 128;
 
 /// Where limb slot `slot` of a requantization lives: (column, row offset).
 pub const fn limb_slot(slot: usize) -> (usize, usize) {
@@ -75,8 +85,11 @@ pub struct ModelConfig {
     pub b_lo: Column<Advice>,
     /// Byte limbs, each looked up in `byte_table`.
     pub limbs: [Column<Advice>; LIMB_COLUMNS],
-    /// Public input values, then public output values.
+    /// Public input values, then public output values, each plus
+    /// [`PUBLIC_OFFSET`]. Not equality-enabled: only `public_gate` reads it.
     pub instance: Column<Instance>,
+    /// The public values themselves, on `q_public` rows (equality-enabled).
+    pub public: Column<Advice>,
     /// `0..256`.
     pub byte_table: TableColumn,
     /// Enables the MAC gate.
@@ -91,6 +104,8 @@ pub struct ModelConfig {
     pub q_pool: Selector,
     /// Enables an ArgMax comparison row.
     pub q_argmax: Selector,
+    /// Enables `public = instance - PUBLIC_OFFSET` on a row.
+    pub q_public: Selector,
     /// Constants (padding values, pinned running values), equality-enabled.
     pub constants: Column<Fixed>,
 }
@@ -129,6 +144,7 @@ impl ModelConfig {
         let b_lo = meta.advice_column();
         let limbs = std::array::from_fn(|_| meta.advice_column());
         let instance = meta.instance_column();
+        let public = meta.advice_column();
         let byte_table = meta.lookup_table_column();
         for column in x {
             meta.enable_equality(column);
@@ -136,7 +152,7 @@ impl ModelConfig {
         meta.enable_equality(acc);
         meta.enable_equality(y);
         meta.enable_equality(b_lo);
-        meta.enable_equality(instance);
+        meta.enable_equality(public);
         let constants = meta.fixed_column();
         meta.enable_constant(constants);
 
@@ -150,6 +166,7 @@ impl ModelConfig {
             b_lo,
             limbs,
             instance,
+            public,
             byte_table,
             q_mac: meta.selector(),
             q_bias: meta.selector(),
@@ -157,6 +174,7 @@ impl ModelConfig {
             q_relu: meta.selector(),
             q_pool: meta.selector(),
             q_argmax: meta.selector(),
+            q_public: meta.selector(),
             constants,
         };
         config.mac_gates(meta);
@@ -164,6 +182,7 @@ impl ModelConfig {
         config.relu_gate(meta);
         config.pool_gate(meta);
         config.argmax_gate(meta);
+        config.public_gate(meta);
         for column in limbs {
             meta.lookup(|cells| vec![(cells.query_advice(column, Rotation::cur()), byte_table)]);
         }
@@ -353,6 +372,23 @@ impl ModelConfig {
                     ),
                     ("m(next) = m", m_next - m),
                 ],
+            )
+        });
+    }
+
+    /// `public = instance - PUBLIC_OFFSET` on a `q_public` row: the row's
+    /// public value, which the model's cells are copy-constrained to. The
+    /// map from `v` to `v + PUBLIC_OFFSET` is one to one on field elements,
+    /// so the instance fixes every public cell.
+    pub fn public_gate(&self, meta: &mut ConstraintSystem<Fp>) {
+        meta.create_gate("public value", |cells| {
+            let q = cells.query_selector(self.q_public);
+            let instance = cells.query_instance(self.instance, Rotation::cur());
+            let public = cells.query_advice(self.public, Rotation::cur());
+            let offset = Expression::Constant(Fp::from(PUBLIC_OFFSET as u64));
+            Constraints::with_selector(
+                q,
+                [("public = instance - offset", instance - public - offset)],
             )
         });
     }

@@ -7,13 +7,13 @@
 use std::sync::Arc;
 
 use halo2_proofs::{
-    pasta::{group::ff::FromUniformBytes, EqAffine, Fp},
+    pasta::{EqAffine, Fp},
     plonk::{
         keygen_pk, keygen_vk, verify_proof, ConstraintSystem, Error as PlonkError, ProvingKey,
-        SingleVerifier, VerificationStrategy, VerifyingKey,
+        SingleVerifier, VerifyingKey,
     },
-    poly::commitment::{Guard, Params, MSM},
-    transcript::{Blake2bRead, Challenge255, EncodedChallenge},
+    poly::commitment::Params,
+    transcript::{Blake2bRead, Challenge255},
 };
 use sha2::{Digest, Sha256};
 use thiserror::Error;
@@ -159,7 +159,9 @@ pub enum VerifyError {
 /// zero-padded by halo2, so shapes are checked here).
 #[derive(Clone, Debug)]
 pub struct VerifierKey {
-    /// The halo2 verifying key (commits to the weights).
+    /// The halo2 verifying key (commits to the weights). Derive it with
+    /// [`ZkModel::verifier_key`]; replacing it by hand leaves
+    /// [`VerifierKey::vk_hash`] describing the old key.
     pub vk: VerifyingKey<EqAffine>,
     /// Rows exponent the key was derived for.
     pub k: u32,
@@ -173,6 +175,9 @@ pub struct VerifierKey {
     pub output_shape: Vec<u32>,
     /// The output is an ArgMax index, not int8 values.
     pub output_is_index: bool,
+    /// [`vk_hash`] of `vk`, computed once when the key is derived (hashing
+    /// formats the whole pinned key).
+    vk_hash: [u8; 32],
 }
 
 /// Everything a prover needs for one model.
@@ -283,6 +288,7 @@ impl ZkModel {
 
     fn key(&self, vk: VerifyingKey<EqAffine>) -> VerifierKey {
         VerifierKey {
+            vk_hash: vk_hash(&vk),
             vk,
             k: self.k,
             input_len: self.graph.input_len,
@@ -356,14 +362,20 @@ pub fn vk_hash(vk: &VerifyingKey<EqAffine>) -> [u8; 32] {
     hasher.finalize().into()
 }
 
-struct Shapes<'a> {
+pub(super) struct Shapes<'a> {
     input: &'a [u32],
     output: &'a [u32],
     output_is_index: bool,
 }
 
 impl VerifierKey {
-    fn shapes(&self) -> Shapes<'_> {
+    /// [`vk_hash`] of the key, computed when the key was derived (the value
+    /// a model registry stores).
+    pub fn vk_hash(&self) -> [u8; 32] {
+        self.vk_hash
+    }
+
+    pub(super) fn shapes(&self) -> Shapes<'_> {
         Shapes {
             input: &self.input_shape,
             output: &self.output_shape,
@@ -416,7 +428,7 @@ fn check_tensor(
     Ok(())
 }
 
-fn instance_for(
+pub(super) fn instance_for(
     shapes: &Shapes<'_>,
     input: &Tensor,
     output: &Tensor,
@@ -426,7 +438,10 @@ fn instance_for(
     Ok(ModelCircuit::instance(input.values(), output.values()))
 }
 
-fn check_params(params: &Params<EqAffine>, key: &VerifierKey) -> Result<(), VerifyError> {
+pub(super) fn check_params(
+    params: &Params<EqAffine>,
+    key: &VerifierKey,
+) -> Result<(), VerifyError> {
     if params.k() != key.k {
         return Err(VerifyError::ParamsMismatch {
             params_k: params.k(),
@@ -438,7 +453,7 @@ fn check_params(params: &Params<EqAffine>, key: &VerifierKey) -> Result<(), Veri
 
 /// Maps a halo2 verifier error: transcript (parse) errors are malformed
 /// bytes, everything else is an invalid proof.
-fn verify_error(index: usize, e: PlonkError) -> VerifyError {
+pub(super) fn verify_error(index: usize, e: PlonkError) -> VerifyError {
     match e {
         PlonkError::Transcript(io) => VerifyError::Malformed {
             index,
@@ -476,102 +491,4 @@ pub fn verify_inference(
         });
     }
     Ok(())
-}
-
-/// Keeps a proof's final multi-scalar multiplication instead of evaluating it.
-struct DeferredMsm<'p> {
-    msm: MSM<'p, EqAffine>,
-}
-
-impl<'p> VerificationStrategy<'p, EqAffine> for DeferredMsm<'p> {
-    type Output = MSM<'p, EqAffine>;
-
-    fn process<E: EncodedChallenge<EqAffine>>(
-        self,
-        f: impl FnOnce(MSM<'p, EqAffine>) -> Result<Guard<'p, EqAffine, E>, PlonkError>,
-    ) -> Result<Self::Output, PlonkError> {
-        Ok(f(self.msm)?.use_challenges())
-    }
-}
-
-/// Verifies many proofs `(input, output, proof)` for one model with one final
-/// multi-scalar multiplication (the `2^k`-sized part of IPA verification)
-/// for all of them.
-///
-/// Same accumulation as halo2's `BatchVerifier` (each proof's MSM scaled by a
-/// random factor, then one `eval`), except that the factors are derived by
-/// hashing the whole batch (the verifying key, every instance and proof), so
-/// every node reaches the same verdict, and that each proof is parsed to its
-/// exact end, so a malformed or padded proof is named.
-pub fn verify_inference_batch(
-    params: &Params<EqAffine>,
-    key: &VerifierKey,
-    items: &[(Tensor, Tensor, Vec<u8>)],
-) -> Result<(), VerifyError> {
-    check_params(params, key)?;
-    let shapes = key.shapes();
-    let instances = items
-        .iter()
-        .map(|(input, output, _)| instance_for(&shapes, input, output))
-        .collect::<Result<Vec<_>, _>>()?;
-
-    let mut seed = Sha256::new();
-    seed.update(b"synod-zkml/batch/v2");
-    seed.update(vk_hash(&key.vk));
-    for (input, output, proof) in items {
-        for part in [input, output] {
-            seed.update((part.shape().len() as u64).to_le_bytes());
-            for d in part.shape() {
-                seed.update(d.to_le_bytes());
-            }
-            for v in part.values() {
-                seed.update(v.to_le_bytes());
-            }
-        }
-        seed.update((proof.len() as u64).to_le_bytes());
-        seed.update(proof);
-    }
-    let seed: [u8; 32] = seed.finalize().into();
-
-    let mut total = params.empty_msm();
-    for (index, ((_, _, proof), instance)) in items.iter().zip(&instances).enumerate() {
-        let mut rest = proof.as_slice();
-        let mut transcript = Blake2bRead::<_, EqAffine, Challenge255<_>>::init(&mut rest);
-        let msm = verify_proof(
-            params,
-            &key.vk,
-            DeferredMsm {
-                msm: params.empty_msm(),
-            },
-            &[&[&instance[..]]],
-            &mut transcript,
-        )
-        .map_err(|e| verify_error(index, e))?;
-        if !rest.is_empty() {
-            return Err(VerifyError::TrailingBytes {
-                index,
-                extra: rest.len(),
-            });
-        }
-        total.scale(batch_factor(&seed, index));
-        total.add_msm(&msm);
-    }
-    if total.eval() {
-        Ok(())
-    } else {
-        Err(VerifyError::BatchInvalid { count: items.len() })
-    }
-}
-
-/// The `index`-th random scaling factor of a batch, from the batch's hash.
-fn batch_factor(seed: &[u8; 32], index: usize) -> Fp {
-    let mut wide = [0u8; 64];
-    for (half, chunk) in wide.chunks_mut(32).enumerate() {
-        let mut h = Sha256::new();
-        h.update(seed);
-        h.update((index as u64).to_le_bytes());
-        h.update([half as u8]);
-        chunk.copy_from_slice(&h.finalize());
-    }
-    Fp::from_uniform_bytes(&wide)
 }

@@ -5,6 +5,7 @@
 //! the model; the input and output are public instances. [`ZkModel::from_ir`]
 //! maps every IR op (Dense, Conv2d, Add, Relu, MaxPool, Reshape, ArgMax).
 
+mod batch;
 mod config;
 pub mod fixtures;
 mod graph;
@@ -13,10 +14,11 @@ mod prove;
 mod spec;
 mod synth;
 
+pub use batch::{verify_inference_batch, verify_inference_batch_with_workers};
 pub use config::{ModelConfig, MAC_WIDTH};
 pub use keys::{
-    params, verify_inference, verify_inference_batch, vk_hash, ProvingSetup, SetupError,
-    VerifierKey, VerifyError, ZkModel, DEFAULT_MAX_K, MIN_K,
+    params, verify_inference, vk_hash, ProvingSetup, SetupError, VerifierKey, VerifyError, ZkModel,
+    DEFAULT_MAX_K, MIN_K,
 };
 pub use prove::{prove_inference, ProveError};
 pub use spec::{CircuitLayer, ModelCircuitSpec, Requant, SpecError};

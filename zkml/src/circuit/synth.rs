@@ -11,8 +11,8 @@ use halo2_proofs::{
 };
 
 use super::config::{
-    limb_slot, ModelConfig, RequantGate, LIMB_COLUMNS, MAC_WIDTH, RELU_ZERO_POINT, REQUANT_ROWS,
-    SLACK_BITS, SLACK_LIMBS, SLOT_Y_MINUS_LO, SLOT_Y_PLUS_128,
+    limb_slot, ModelConfig, RequantGate, LIMB_COLUMNS, MAC_WIDTH, PUBLIC_OFFSET, RELU_ZERO_POINT,
+    REQUANT_ROWS, SLACK_BITS, SLACK_LIMBS, SLOT_Y_MINUS_LO, SLOT_Y_PLUS_128,
 };
 use super::graph::{mac_rows, ConvShape, Graph, Op2, PoolShape};
 use super::spec::Requant;
@@ -97,12 +97,13 @@ impl ModelCircuit {
         self
     }
 
-    /// The public instance column of an inference: inputs, then outputs.
+    /// The public instance column of an inference: inputs, then outputs,
+    /// each plus [`PUBLIC_OFFSET`] (small non-negative field elements).
     pub fn instance(input: &[i32], output: &[i32]) -> Vec<Fp> {
         input
             .iter()
             .chain(output)
-            .map(|&v| field(i128::from(v)))
+            .map(|&v| field(i128::from(v) + i128::from(PUBLIC_OFFSET)))
             .collect()
     }
 }
@@ -110,18 +111,19 @@ impl ModelCircuit {
 /// An activation value and where the circuit holds it.
 #[derive(Clone, Copy)]
 enum Source {
-    /// A row of the instance column (a model input).
-    Instance(usize),
+    /// Model input `i`: copies are constrained to its public cell.
+    Input(usize),
     /// An advice cell.
     Cell(Cell),
     /// A constant (a padding cell): copies are pinned to the constant.
     Constant(i8),
 }
 
+/// An activation (int8, or the index an ArgMax outputs) and where it is.
 #[derive(Clone, Copy)]
 struct Activation {
     source: Source,
-    value: Value<i8>,
+    value: Value<i32>,
 }
 
 /// The witness of one requantization.
@@ -228,10 +230,10 @@ impl Circuit<Fp> for ModelCircuit {
         let graph = &self.graph;
         let input = match &self.input {
             Some(v) if v.len() != graph.input_len => return Err(Error::Synthesis),
-            Some(v) => v.iter().map(|&x| Value::known(x)).collect(),
+            Some(v) => v.iter().map(|&x| Value::known(i32::from(x))).collect(),
             None => vec![Value::unknown(); graph.input_len],
         };
-        let outputs = layouter.assign_region(
+        let (outputs, input_copies) = layouter.assign_region(
             || "model",
             |mut region| {
                 let mut layout = Layout {
@@ -239,6 +241,7 @@ impl Circuit<Fp> for ModelCircuit {
                     region: &mut region,
                     row: 0,
                     constants: BTreeMap::new(),
+                    input_copies: Vec::new(),
                     tamper: self.tamper,
                 };
                 let mut tensors: Vec<Option<Vec<Activation>>> = vec![None; graph.tensors];
@@ -247,7 +250,7 @@ impl Circuit<Fp> for ModelCircuit {
                         .iter()
                         .enumerate()
                         .map(|(i, &value)| Activation {
-                            source: Source::Instance(i),
+                            source: Source::Input(i),
                             value,
                         })
                         .collect(),
@@ -382,25 +385,48 @@ impl Circuit<Fp> for ModelCircuit {
                 let mut cells = Vec::with_capacity(out.len());
                 for (i, a) in out.iter().enumerate() {
                     match a.source {
-                        Source::Cell(cell) => cells.push(cell),
+                        Source::Cell(cell) => cells.push((cell, a.value)),
                         // A model whose output is (a reshape of) its input:
                         // copy the output into advice cells.
                         _ => {
                             let (row, column) = (layout.row + i / MAC_WIDTH, i % MAC_WIDTH);
-                            cells.push(layout.copy_in(*a, config.x[column], row)?);
+                            cells.push((layout.copy_in(*a, config.x[column], row)?, a.value));
                         }
                     }
                 }
-                Ok(cells)
+                Ok((cells, layout.input_copies))
             },
         )?;
         if outputs.len() != graph.output_len {
             return Err(Error::Synthesis);
         }
-        for (i, cell) in outputs.into_iter().enumerate() {
-            layouter.constrain_instance(cell, config.instance, graph.input_len + i)?;
-        }
-        Ok(())
+        let values: Vec<Value<i32>> = input
+            .iter()
+            .copied()
+            .chain(outputs.iter().map(|&(_, value)| value))
+            .collect();
+        // The region's columns (`public`, `q_public`) are used nowhere else,
+        // so the floor planner puts it at row 0: row `i` is instance row `i`.
+        layouter.assign_region(
+            || "public values",
+            |mut region| {
+                let mut public = Vec::with_capacity(values.len());
+                for (row, value) in values.iter().enumerate() {
+                    config.q_public.enable(&mut region, row)?;
+                    let value = value.map(|v| field(i128::from(v)));
+                    let cell = region.assign_advice(|| "public", config.public, row, || value)?;
+                    public.push(cell.cell());
+                }
+                for &(i, cell) in &input_copies {
+                    region.constrain_equal(*public.get(i).ok_or(Error::Synthesis)?, cell)?;
+                }
+                let output_cells = public.get(graph.input_len..).ok_or(Error::Synthesis)?;
+                for (&(cell, _), &output) in outputs.iter().zip(output_cells) {
+                    region.constrain_equal(output, cell)?;
+                }
+                Ok(())
+            },
+        )
     }
 }
 
@@ -410,6 +436,8 @@ struct Layout<'a, 'r> {
     row: usize,
     /// The first cell pinned to each constant; later copies equal it.
     constants: BTreeMap<i128, Cell>,
+    /// Cells holding a copy of model input `i`, to constrain to its public cell.
+    input_copies: Vec<(usize, Cell)>,
     /// The not yet applied tampering (tests only).
     tamper: Option<Tamper>,
 }
@@ -435,10 +463,11 @@ impl Layout<'_, '_> {
         row: usize,
     ) -> Result<Cell, Error> {
         match a.source {
-            Source::Instance(i) => Ok(self
-                .region
-                .assign_advice_from_instance(|| "input", self.config.instance, i, column, row)?
-                .cell()),
+            Source::Input(i) => {
+                let assigned = self.advice(column, row, a.value.map(i128::from))?;
+                self.input_copies.push((i, assigned));
+                Ok(assigned)
+            }
             Source::Cell(cell) => {
                 let assigned = self.advice(column, row, a.value.map(i128::from))?;
                 self.region.constrain_equal(cell, assigned)?;
@@ -487,7 +516,7 @@ impl Layout<'_, '_> {
         }
         let config = self.config;
         let rows = mac_rows(taps.len());
-        let known: Value<Vec<i8>> = taps.iter().map(|a| a.value).collect();
+        let known: Value<Vec<i32>> = taps.iter().map(|a| a.value).collect();
         let s = u32::from(requant.shift);
         let start = self.row;
         config.q_bias.enable(self.region, start)?;
@@ -556,7 +585,7 @@ impl Layout<'_, '_> {
         self.row = result + 1;
         Ok(Activation {
             source: Source::Cell(y_cell),
-            value: y_wide.map(|y| y as i8),
+            value: y_wide.map(|y| y as i32),
         })
     }
 
@@ -578,18 +607,15 @@ impl Layout<'_, '_> {
         {
             return Err(Error::Synthesis);
         }
-        let mut padding = Activation {
-            source: Source::Constant(input_zero_point),
-            value: Value::known(input_zero_point),
-        };
-        if let Some(Tamper::ConvPadding(v)) = self.tamper {
-            self.tamper = None;
-            padding.value = Value::known(v);
-        }
         let honest_padding = Activation {
             source: Source::Constant(input_zero_point),
-            value: Value::known(input_zero_point),
+            value: Value::known(i32::from(input_zero_point)),
         };
+        let mut padding = honest_padding;
+        if let Some(Tamper::ConvPadding(v)) = self.tamper {
+            self.tamper = None;
+            padding.value = Value::known(i32::from(v));
+        }
         let mut first_padding = true;
         let mut outs = Vec::with_capacity(shape.out_channels * shape.out_h * shape.out_w);
         for (filter, &b) in weights.chunks_exact(fan_in).zip(bias) {
@@ -637,7 +663,7 @@ impl Layout<'_, '_> {
             }
             outputs.push(Activation {
                 source: Source::Cell(y_cell),
-                value: a.value.map(|v| v.max(zero_point)),
+                value: a.value.map(|v| v.max(i32::from(zero_point))),
             });
             self.row += 1;
         }
@@ -667,13 +693,13 @@ impl Layout<'_, '_> {
             for oy in 0..shape.out_h {
                 for ox in 0..shape.out_w {
                     let window: Vec<Activation> = shape.window(c, oy, ox).map(|i| act[i]).collect();
-                    let values: Value<Vec<i8>> = window.iter().map(|a| a.value).collect();
+                    let values: Value<Vec<i32>> = window.iter().map(|a| a.value).collect();
                     let mut y = values
                         .as_ref()
-                        .map(|v| v.iter().copied().max().unwrap_or(i8::MIN));
+                        .map(|v| v.iter().copied().max().unwrap_or(i32::from(i8::MIN)));
                     if let Some((index, value)) = tamper {
                         if index == outs.len() {
-                            y = y.map(|_| value);
+                            y = y.map(|_| i32::from(value));
                         }
                     }
                     let y_wide = y.map(i128::from);
@@ -719,7 +745,7 @@ impl Layout<'_, '_> {
     /// [`ModelConfig::argmax_gate`]).
     fn arg_max(&mut self, act: &[Activation]) -> Result<Activation, Error> {
         let config = self.config;
-        let values: Value<Vec<i8>> = act.iter().map(|a| a.value).collect();
+        let values: Value<Vec<i32>> = act.iter().map(|a| a.value).collect();
         let mut index = values.as_ref().map(|v| {
             let mut best = 0;
             for (i, &x) in v.iter().enumerate() {
@@ -769,8 +795,8 @@ impl Layout<'_, '_> {
         self.row = tail + 1;
         Ok(Activation {
             source: Source::Cell(index_cell),
-            // The index is public only: no op reads it.
-            value: Value::unknown(),
+            // At most the IR's tensor size limit (2^24): fits an i32.
+            value: r.map(|r| r as i32),
         })
     }
 }

@@ -59,7 +59,7 @@ pub fn vk_hash_of(zk: &ZkModel) -> anyhow::Result<[u8; 32]> {
     let vk = zk
         .verifier_key(&params)
         .context("deriving the verifying key")?;
-    Ok(circuit::vk_hash(&vk.vk))
+    Ok(vk.vk_hash())
 }
 
 /// The model as a circuit, or an error that says why it cannot be proved.
@@ -87,7 +87,7 @@ pub fn prove(ctx: &Context, args: ProveArgs) -> anyhow::Result<()> {
         circuit::prove_inference(&setup, &input.tensor)
     });
     let (output, proof) = proved.context("proving")?;
-    let vk_hash = hex::encode(circuit::vk_hash(&setup.verifier.vk));
+    let vk_hash = hex::encode(setup.verifier.vk_hash());
     let file = InferenceProofFile {
         format: PROOF_FILE_FORMAT.into(),
         model_id: loaded.id.to_string(),
@@ -171,7 +171,7 @@ pub fn verify(ctx: &Context, args: VerifyArgs) -> anyhow::Result<()> {
         Ok::<_, circuit::SetupError>((params, vk))
     });
     let (params, vk) = key.context("deriving the verifying key")?;
-    let vk_hash = hex::encode(circuit::vk_hash(&vk.vk));
+    let vk_hash = hex::encode(vk.vk_hash());
     let start = Instant::now();
     circuit::verify_inference(&params, &vk, &input, &output, &proof).with_context(|| {
         format!(
@@ -270,7 +270,7 @@ pub fn bench(ctx: &Context, args: BenchArgs) -> anyhow::Result<()> {
         "cores": cores,
         "proofs": count,
         "proof_bytes": proof_bytes,
-        "vk_hash": hex::encode(circuit::vk_hash(&vk.vk)),
+        "vk_hash": hex::encode(vk.vk_hash()),
         "seconds": {
             "params": secs(params_time),
             "vk": secs(vk_time),
