@@ -56,7 +56,7 @@ fn a_model_imported_from_onnx_is_registered_by_proposal_and_vote() {
         "--base-port",
         &base,
         "--voting-blocks",
-        "10",
+        "60",
     ]);
     let rpc = rpc_of(&net, 0);
     let run = |args: &[&str]| synod(&synod_bin, &net, &rpc, args);
