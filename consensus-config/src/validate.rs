@@ -42,15 +42,9 @@ const TOP_LEVEL_FIELDS: [&str; 7] = [
 ];
 /// The fields of Synod's `app_state` (`models` may be absent).
 const APP_STATE_FIELDS: [&str; 4] = ["accounts", "validators", "params", "models"];
-/// The parameter modules of `app_state.params` (`models` may be absent: its defaults).
-const PARAM_MODULES: [&str; 6] = [
-    "accounts",
-    "staking",
-    "reputation",
-    "rewards",
-    "models",
-    "governance",
-];
+/// The parameter modules of `app_state.params` (`models` and `governance`
+/// may be absent: their defaults).
+const PARAM_MODULES: [&str; 6] = synod_protocol::params::ChainParams::MODULES;
 
 /// What validation found: the problems, and a summary of what was readable.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -11,7 +11,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::TcpListener;
-use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
@@ -29,17 +28,7 @@ fn a_testnet_comes_up_transfers_survives_a_kill_grows_by_join_and_goes_down_clea
     // The shipped MLP, imported by the CLI, registered at genesis by `up --model`.
     let models = tempfile::tempdir().unwrap();
     let model_file = models.path().join("mlp.synod-model");
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let import = Command::new(&synod_bin)
-        .args(["--output", "json", "model", "import"])
-        .arg(repo.join("zkml/models/mlp.onnx"))
-        .arg("--calibration")
-        .arg(repo.join("zkml/models/digits-calibration.json"))
-        .arg("--out")
-        .arg(&model_file)
-        .output()
-        .unwrap();
-    assert!(import.status.success(), "model import: {}", text(&import));
+    import_model(&synod_bin, "mlp.onnx", &model_file);
     let started = Instant::now();
     let up = net.ok(&[
         "up",
@@ -88,43 +77,7 @@ fn a_testnet_comes_up_transfers_survives_a_kill_grows_by_join_and_goes_down_clea
     assert_eq!(usyn(&account["value"]["balance"]), 7_000_000, "{account}");
 
     // An inference proof of the genesis model, made by the CLI, verified by the chain.
-    let proof_file = models.path().join("proof.json");
-    synod(
-        &synod_bin,
-        &net,
-        &rpc,
-        &[
-            "model",
-            "prove",
-            model_file.to_str().unwrap(),
-            "--input-file",
-            repo.join("zkml/models/digits-test.json").to_str().unwrap(),
-            "--index",
-            "3",
-            "--float",
-            "--out",
-            proof_file.to_str().unwrap(),
-        ],
-    );
-    let submitted = synod(
-        &synod_bin,
-        &net,
-        &rpc,
-        &[
-            "model",
-            "submit",
-            proof_file.to_str().unwrap(),
-            "--from",
-            "faucet",
-        ],
-    );
-    assert_eq!(submitted["code"].as_u64(), Some(0), "{submitted}");
-    assert!(
-        submitted["events"]
-            .as_array()
-            .is_some_and(|events| events.iter().any(|e| e["type"] == "inference_verified")),
-        "no inference_verified event: {submitted}"
-    );
+    prove_and_submit(&synod_bin, &net, &rpc, &model_file, 3, models.path());
 
     // Kill validator 2: the other three go on.
     net.ok(&["kill", "2"]);

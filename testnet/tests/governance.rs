@@ -11,8 +11,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
-use std::process::Command;
 use std::time::Instant;
 
 use serde_json::Value;
@@ -20,24 +18,6 @@ use serde_json::Value;
 mod common;
 
 use common::*;
-
-/// `synod ARGS --output json` that must fail: its JSON document.
-fn synod_fails(synod_bin: &Path, net: &Net, rpc: &str, args: &[&str]) -> Value {
-    let out = Command::new(synod_bin)
-        .args(["--node", rpc, "--keyring-dir"])
-        .arg(net.dir.join("keys"))
-        .args(["--output", "json"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        !out.status.success(),
-        "synod {args:?} succeeded: {}",
-        text(&out)
-    );
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("synod {args:?} printed no JSON ({e}): {}", text(&out)))
-}
 
 #[test]
 fn a_model_imported_from_onnx_is_registered_by_proposal_and_vote() {
@@ -155,36 +135,7 @@ fn a_model_imported_from_onnx_is_registered_by_proposal_and_vote() {
     );
 
     // The chain verifies a proof of the newly registered model.
-    let proof_file = files.path().join("proof.json");
-    run(&[
-        "model",
-        "prove",
-        model_path,
-        "--input-file",
-        repo()
-            .join("zkml/models/digits-test.json")
-            .to_str()
-            .unwrap(),
-        "--index",
-        "5",
-        "--float",
-        "--out",
-        proof_file.to_str().unwrap(),
-    ]);
-    let submitted = run(&[
-        "model",
-        "submit",
-        proof_file.to_str().unwrap(),
-        "--from",
-        "faucet",
-    ]);
-    assert_eq!(submitted["code"].as_u64(), Some(0), "{submitted}");
-    assert!(
-        submitted["events"]
-            .as_array()
-            .is_some_and(|events| events.iter().any(|e| e["type"] == "inference_verified")),
-        "no inference_verified event: {submitted}"
-    );
+    prove_and_submit(&synod_bin, &net, &rpc, &model_file, 5, files.path());
 
     // The parameter change passed too.
     wait_until(

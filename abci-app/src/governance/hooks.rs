@@ -112,82 +112,57 @@ pub fn end_block(
         }
         p.final_tally = Some(t.clone());
         let ppm = |v: u64| format!("{}.{}%", v / 10_000, (v % 10_000) / 1_000);
-        match decided {
+        let (status, outcome, fate) = match decided {
             TallyOutcome::Passed => match execute(state, &p, height, cache)? {
                 Ok(done) => {
                     events.extend(done.events);
                     if let Some(verifier) = done.verifier {
                         cache.insert(verifier);
                     }
-                    let outcome = format!("passed and executed: {summary}");
-                    finish(
-                        state,
-                        &mut p,
+                    (
                         ProposalStatus::Passed,
-                        outcome,
+                        format!("passed and executed: {summary}"),
                         DepositFate::Refunded,
-                        events,
-                    )?;
+                    )
                 }
                 Err(reason) => {
                     tracing::warn!(proposal = id, %reason, "passed proposal failed to execute; nothing changed");
-                    let outcome = format!(
-                        "passed ({summary}) but execution failed, nothing changed: {reason}"
-                    );
-                    finish(
-                        state,
-                        &mut p,
+                    (
                         ProposalStatus::Failed,
-                        outcome,
+                        format!(
+                            "passed ({summary}) but execution failed, nothing changed: {reason}"
+                        ),
                         DepositFate::Refunded,
-                        events,
-                    )?;
+                    )
                 }
             },
-            TallyOutcome::Rejected => {
-                let outcome = format!(
+            TallyOutcome::Rejected => (
+                ProposalStatus::Rejected,
+                format!(
                     "rejected: yes did not exceed {} of non-abstaining votes ({summary})",
                     ppm(threshold)
-                );
-                finish(
-                    state,
-                    &mut p,
-                    ProposalStatus::Rejected,
-                    outcome,
-                    DepositFate::Refunded,
-                    events,
-                )?;
-            }
-            TallyOutcome::Vetoed => {
-                let outcome = format!(
+                ),
+                DepositFate::Refunded,
+            ),
+            TallyOutcome::Vetoed => (
+                ProposalStatus::Rejected,
+                format!(
                     "vetoed: no_with_veto exceeded {} of the votes, deposits burned ({summary})",
                     ppm(gp.veto_threshold_ppm)
-                );
-                finish(
-                    state,
-                    &mut p,
-                    ProposalStatus::Rejected,
-                    outcome,
-                    DepositFate::Burned,
-                    events,
-                )?;
-            }
-            TallyOutcome::QuorumFailed => {
-                let outcome = format!(
+                ),
+                DepositFate::Burned,
+            ),
+            TallyOutcome::QuorumFailed => (
+                ProposalStatus::Rejected,
+                format!(
                     "quorum not reached: {} of bonded stake voted, {} needed; deposits burned",
                     Tally::percent(t.turnout(), t.bonded.0),
                     ppm(gp.quorum_ppm)
-                );
-                finish(
-                    state,
-                    &mut p,
-                    ProposalStatus::Rejected,
-                    outcome,
-                    DepositFate::Burned,
-                    events,
-                )?;
-            }
-        }
+                ),
+                DepositFate::Burned,
+            ),
+        };
+        finish(state, &mut p, status, outcome, fate, events)?;
     }
     Ok(())
 }

@@ -191,7 +191,9 @@ pub fn wait_until(
     panic!("{what} did not happen within {secs} s\n{}", explain());
 }
 
-pub fn synod(synod: &Path, net: &Net, rpc: &str, args: &[&str]) -> Value {
+/// `synod --node RPC --keyring-dir NET/keys --output json ARGS`: whether it
+/// succeeded, and its one JSON document.
+fn synod_run(synod: &Path, net: &Net, rpc: &str, args: &[&str]) -> (bool, Value) {
     let out = Command::new(synod)
         .args(["--node", rpc, "--keyring-dir"])
         .arg(net.dir.join("keys"))
@@ -199,13 +201,67 @@ pub fn synod(synod: &Path, net: &Net, rpc: &str, args: &[&str]) -> Value {
         .args(args)
         .output()
         .unwrap();
+    let doc = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("synod {args:?} printed no JSON ({e}): {}", text(&out)));
+    (out.status.success(), doc)
+}
+
+/// `synod ARGS` that must succeed: its JSON document.
+pub fn synod(synod: &Path, net: &Net, rpc: &str, args: &[&str]) -> Value {
+    let (ok, doc) = synod_run(synod, net, rpc, args);
+    assert!(ok, "synod {args:?} failed: {doc}");
+    doc
+}
+
+/// `synod ARGS` that must fail: its JSON document.
+pub fn synod_fails(synod: &Path, net: &Net, rpc: &str, args: &[&str]) -> Value {
+    let (ok, doc) = synod_run(synod, net, rpc, args);
+    assert!(!ok, "synod {args:?} succeeded: {doc}");
+    doc
+}
+
+/// Proves an inference of `model` on digits-test image `index` with the
+/// `synod` CLI (the proof file goes in `dir`), submits it from the faucet,
+/// and checks the chain verified it (code 0, an `inference_verified` event).
+pub fn prove_and_submit(
+    synod_bin: &Path,
+    net: &Net,
+    rpc: &str,
+    model: &Path,
+    index: u32,
+    dir: &Path,
+) {
+    let proof_file = dir.join(format!("proof-{index}.json"));
+    let run = |args: &[&str]| synod(synod_bin, net, rpc, args);
+    run(&[
+        "model",
+        "prove",
+        model.to_str().unwrap(),
+        "--input-file",
+        repo()
+            .join("zkml/models/digits-test.json")
+            .to_str()
+            .unwrap(),
+        "--index",
+        &index.to_string(),
+        "--float",
+        "--out",
+        proof_file.to_str().unwrap(),
+    ]);
+    let submitted = run(&[
+        "model",
+        "submit",
+        proof_file.to_str().unwrap(),
+        "--from",
+        "faucet",
+    ]);
+    assert_eq!(submitted["code"].as_u64(), Some(0), "{submitted}");
     assert!(
-        out.status.success(),
-        "synod {args:?} failed: {}",
-        text(&out)
+        submitted["events"]
+            .as_array()
+            .is_some_and(|events| events.iter().any(|e| e["type"] == "inference_verified")),
+        "no inference_verified event: {submitted}"
     );
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("synod {args:?} printed no JSON ({e}): {}", text(&out)))
 }
 
 pub fn usyn(v: &Value) -> u128 {
