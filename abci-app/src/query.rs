@@ -5,6 +5,7 @@
 
 use synod_protocol::{
     codec,
+    governance::Proposal,
     params::ChainParams,
     query::{QueryPath, JMT_PROOF_OP},
     state::{Validator, ValidatorSummary},
@@ -130,7 +131,12 @@ fn computed(
     Ok(Ok(match path {
         QueryPath::Models => codec::encode(&models::models(&state)?),
         QueryPath::Validators => codec::encode(&validators(storage)?),
-        QueryPath::Proposals(status) => codec::encode(&governance::proposals(&state, *status)?),
+        QueryPath::Proposals(status) => codec::encode(
+            &governance::proposals(&state, *status)?
+                .iter()
+                .map(Proposal::summary)
+                .collect::<Vec<_>>(),
+        ),
         QueryPath::Tally(id) => match exists(*id)? {
             Ok(()) => codec::encode(&governance::tally(&state, *id)?),
             Err(e) => return Ok(Err(e)),

@@ -5,7 +5,8 @@
 
 use synod_protocol::{
     governance::{
-        DepositRecord, Proposal, ProposalId, ProposalStatus, Tally, VoteRecord, WorkflowRecord,
+        DepositRecord, Proposal, ProposalId, ProposalStatus, ProposalSummary, Tally, VoteRecord,
+        WorkflowRecord,
     },
     query::QueryPath,
     Amount,
@@ -23,12 +24,12 @@ impl Client {
         self.read(&QueryPath::Proposal(id), None, prove).await
     }
 
-    /// Every proposal, or those with `status`, in id order. Not proved (a
-    /// computed list).
+    /// Every proposal, or those with `status`, in id order, without their
+    /// payloads ([`Client::proposal`] has them). Not proved (a computed list).
     pub async fn proposals(
         &self,
         status: Option<ProposalStatus>,
-    ) -> Result<Vec<Proposal>, ClientError> {
+    ) -> Result<Vec<ProposalSummary>, ClientError> {
         Ok(self
             .query_at(&QueryPath::Proposals(status), None)
             .await?

@@ -503,6 +503,47 @@ pub struct Proposal {
     pub deposits: DepositFate,
 }
 
+impl Proposal {
+    /// The proposal without its payload (a model file can be tens of KB):
+    /// what `/proposals` lists.
+    pub fn summary(&self) -> ProposalSummary {
+        ProposalSummary {
+            id: self.id,
+            proposer: self.proposer,
+            kind: self.kind.name().to_string(),
+            description: self.kind.describe(),
+            title: self.title.clone(),
+            expedited: self.expedited,
+            status: self.status,
+            submit_height: self.submit_height,
+            deposit_end_height: self.deposit_end_height,
+            total_deposit: self.total_deposit,
+            voting_end_height: self.voting_end_height,
+            outcome: self.outcome.clone(),
+        }
+    }
+}
+
+/// A proposal as listed: everything but its payload, summary and tally
+/// (`/proposal/{id}` has them).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProposalSummary {
+    pub id: ProposalId,
+    pub proposer: Address,
+    /// [`ProposalKind::name`].
+    pub kind: String,
+    /// [`ProposalKind::describe`].
+    pub description: String,
+    pub title: String,
+    pub expedited: bool,
+    pub status: ProposalStatus,
+    pub submit_height: Height,
+    pub deposit_end_height: Height,
+    pub total_deposit: Amount,
+    pub voting_end_height: Option<Height>,
+    pub outcome: Option<String>,
+}
+
 /// Stake (usyn) behind each option, and all bonded stake when counted.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tally {

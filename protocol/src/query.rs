@@ -28,8 +28,9 @@ pub enum QueryPath {
     Models,
     /// `/proposal/{id}` -> [`crate::governance::Proposal`].
     Proposal(u64),
-    /// `/proposals` or `/proposals/{status}` -> `Vec<`[`crate::governance::Proposal`]`>`
-    /// in id order (no proof).
+    /// `/proposals` or `/proposals/{status}` ->
+    /// `Vec<`[`crate::governance::ProposalSummary`]`>` in id order (no proof;
+    /// payloads left out: `/proposal/{id}` has them).
     Proposals(Option<ProposalStatus>),
     /// `/tally/{id}` -> [`crate::governance::Tally`]: the votes so far, each
     /// weighted by the voter's bonded stake now (no proof: computed).

@@ -471,6 +471,8 @@ proptest! {
     ) {
         binary_round_trip(&p)?;
         json_round_trip(&p)?;
+        binary_round_trip(&vec![p.summary()])?;
+        json_round_trip(&p.summary())?;
         for body in [
             crate::TxBody::Propose {
                 kind: p.kind.clone(),

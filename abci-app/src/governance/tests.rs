@@ -8,8 +8,8 @@ use proptest::prelude::*;
 use synod_protocol::{
     codec,
     governance::{
-        DepositFate, ParamChange, Proposal, ProposalKind, ProposalStatus, Tally, VoteOption,
-        WorkflowSpec, WorkflowStep,
+        DepositFate, ParamChange, Proposal, ProposalKind, ProposalStatus, ProposalSummary, Tally,
+        VoteOption, WorkflowSpec, WorkflowStep,
     },
     params::ChainParams,
     state::{ModelStatus, VerificationMode},
@@ -680,10 +680,11 @@ fn queries_answer_proposals_tallies_votes_deposits_and_treasury() {
     let t: Tally =
         codec::decode(&query::query(storage, &format!("/tally/{id}"), 0, false).value).unwrap();
     assert_eq!((t.yes, t.no), (Amount::syn(10_000), Amount::syn(10_000)));
-    let voting: Vec<Proposal> =
+    let voting: Vec<ProposalSummary> =
         codec::decode(&query::query(storage, "/proposals/voting_period", 0, false).value).unwrap();
-    assert_eq!(voting.len(), 1);
-    let passed: Vec<Proposal> =
+    assert_eq!(voting, vec![p.summary()]);
+    assert_eq!(voting[0].kind, "text");
+    let passed: Vec<ProposalSummary> =
         codec::decode(&query::query(storage, "/proposals/passed", 0, false).value).unwrap();
     assert!(passed.is_empty());
     let votes: Vec<synod_protocol::governance::VoteRecord> =

@@ -7,7 +7,9 @@ use synod_client::{
     QueryPath,
 };
 use synod_protocol::{
-    governance::{Proposal, ProposalId, ProposalKind, ProposalStatus, Tally, TallyOutcome},
+    governance::{
+        Proposal, ProposalId, ProposalKind, ProposalStatus, ProposalSummary, Tally, TallyOutcome,
+    },
     params::{GovernanceParams, PPM},
     state::VerificationMode,
 };
@@ -59,10 +61,8 @@ pub async fn show(ctx: &Context, id: ProposalId, prove: bool) -> anyhow::Result<
 pub async fn list(ctx: &Context, status: Option<ProposalStatus>) -> anyhow::Result<()> {
     let client = ctx.client().await?;
     let list = client.proposals(status).await?;
-    ctx.output.emit(
-        json!(list.iter().map(proposal_json).collect::<Vec<_>>()),
-        || proposals_table(&list, status),
-    );
+    ctx.output
+        .emit(json!(list), || proposals_table(&list, status));
     Ok(())
 }
 
@@ -253,7 +253,7 @@ fn truncate(s: &str, max: usize) -> String {
     format!("{cut}…")
 }
 
-fn proposals_table(list: &[Proposal], status: Option<ProposalStatus>) -> String {
+fn proposals_table(list: &[ProposalSummary], status: Option<ProposalStatus>) -> String {
     if list.is_empty() {
         return match status {
             Some(s) => format!("no proposals with status {s}"),
@@ -269,7 +269,7 @@ fn proposals_table(list: &[Proposal], status: Option<ProposalStatus>) -> String 
             "{:>5}  {:<14}  {:<17}  {:<40}  {}\n",
             p.id,
             p.status.as_str(),
-            p.kind.name(),
+            p.kind,
             truncate(&p.title, 40),
             p.voting_end_height
                 .map(|h| h.value().to_string())
@@ -522,7 +522,7 @@ mod tests {
     fn the_list_is_a_table_with_long_titles_cut() {
         let mut p = proposal(false);
         p.title = "x".repeat(100);
-        let table = proposals_table(&[p], None);
+        let table = proposals_table(&[p.summary()], None);
         assert!(table.starts_with("   ID  STATUS"), "{table}");
         assert!(table.contains(&format!("{}…", "x".repeat(39))), "{table}");
         assert!(
