@@ -620,6 +620,7 @@ mod tests {
             title: "t".into(),
             summary: String::new(),
             expedited,
+            expedited_until: None,
             status,
             submit_height: Height(10),
             deposit_end_height: Height(110),

@@ -486,8 +486,12 @@ pub struct Proposal {
     pub title: String,
     pub summary: String,
     /// Shorter voting period, higher threshold; falls back to a regular
-    /// proposal if it misses the expedited threshold.
+    /// proposal if it misses the expedited threshold (then `false`, and
+    /// `expedited_until` says when).
     pub expedited: bool,
+    /// The height at which an expedited proposal that did not pass became a
+    /// regular one.
+    pub expedited_until: Option<Height>,
     pub status: ProposalStatus,
     pub submit_height: Height,
     /// Last height at which deposits are accepted before the voting period.

@@ -382,6 +382,7 @@ fn proposal() -> impl Strategy<Value = Proposal> {
                 title,
                 summary,
                 expedited,
+                expedited_until: voting_start_height,
                 status,
                 submit_height,
                 deposit_end_height,

@@ -189,6 +189,7 @@ pub fn propose(
         title: args.title.to_string(),
         summary: args.summary.to_string(),
         expedited: args.expedited,
+        expedited_until: None,
         status: ProposalStatus::DepositPeriod,
         submit_height: height,
         deposit_end_height,

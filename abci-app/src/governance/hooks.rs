@@ -100,6 +100,7 @@ pub fn end_block(
             let start = p.voting_start_height.unwrap_or(height);
             let end = Height(start.value().saturating_add(gp.voting_blocks)).max(height.next());
             p.expedited = false;
+            p.expedited_until = Some(height);
             p.voting_end_height = Some(end);
             state.put(state_key::queue_entry(Queue::Voting, end, id), &1u8);
             tracing::info!(proposal = id, %summary, voting_end = end.value(), "expedited proposal did not pass: now a regular proposal");

@@ -419,6 +419,7 @@ fn expedited_proposals_pass_fast_with_two_thirds_or_fall_back_to_regular() {
     let p = g.proposal(b);
     assert_eq!(p.status, ProposalStatus::VotingPeriod);
     assert!(!p.expedited);
+    assert_eq!(p.expedited_until.map(|h| h.value()), Some(start + 2));
     assert_eq!(p.voting_end_height.unwrap().value(), start + 4);
     let (p, _) = g.finish(b);
     assert_eq!(p.status, ProposalStatus::Passed, "{:?}", p.outcome);
