@@ -109,11 +109,7 @@ impl Gov {
 
     /// Operator `i` proposes `kind` with `deposit`; returns the proposal id.
     fn propose(&mut self, i: usize, kind: ProposalKind, deposit: Amount, expedited: bool) -> u64 {
-        let nonce = self.op(i).nonce;
-        let tx = self
-            .op(i)
-            .sign_with(propose(kind, deposit, expedited), nonce, BIG_FEE);
-        self.op(i).nonce += 1;
+        let tx = sign_big(self.op(i), propose(kind, deposit, expedited));
         let events = self.ok(tx);
         events
             .iter()
@@ -149,6 +145,13 @@ impl Gov {
         let events = self.until(end);
         (self.proposal(id), events)
     }
+}
+
+/// Signs `body` with the account's next nonce and a fee for a large tx.
+fn sign_big(account: &mut TestAccount, body: TxBody) -> Vec<u8> {
+    let tx = account.sign_with(body, account.nonce, BIG_FEE);
+    account.nonce += 1;
+    tx
 }
 
 fn propose(kind: ProposalKind, deposit: Amount, expedited: bool) -> TxBody {
@@ -754,17 +757,13 @@ fn models_enter_and_are_upgraded_by_proposal() {
 
     // The chain verifies a proof of the model registered by proposal.
     let inference = mlp.prove(&sample_input(&mlp.model, 3));
-    let tx = g.user(1).sign_with(
-        TxBody::SubmitInferenceProof {
-            model: mlp.id(),
-            input: inference.input.values().to_vec(),
-            output: inference.output.values().to_vec(),
-            proof: inference.proof.clone(),
-        },
-        0,
-        BIG_FEE,
-    );
-    g.user(1).nonce += 1;
+    let submit = TxBody::SubmitInferenceProof {
+        model: mlp.id(),
+        input: inference.input.values().to_vec(),
+        output: inference.output.values().to_vec(),
+        proof: inference.proof.clone(),
+    };
+    let tx = sign_big(g.user(1), submit.clone());
     let events = g.ok(tx);
     assert!(events
         .iter()
@@ -835,34 +834,33 @@ fn models_enter_and_are_upgraded_by_proposal() {
     let new = models::model(&state, &qdq_id).unwrap().unwrap();
     assert_eq!(new.predecessor, Some(mlp.id()));
 
+    // Upgrading the old version a second time is refused.
+    let again = ProposalKind::UpgradeModel {
+        previous: mlp.id(),
+        model: qdq.to_file_bytes(),
+        modes: vec![VerificationMode::Zk],
+        grace_blocks: 1,
+    };
+    let tx = sign_big(g.op(3), propose(again, Amount::syn(1_000), false));
+    let log = g.fails(tx, 36);
+    assert!(log.contains("already upgraded"), "{log}");
+
     // After the grace period the old model is retired and refuses results.
     g.until(upgraded_at + 6);
     let old = models::model(&g.chain.state(), &mlp.id()).unwrap().unwrap();
     assert!(matches!(old.status, ModelStatus::Retired { .. }));
-    let tx = g.user(1).sign_with(
-        TxBody::SubmitInferenceProof {
-            model: mlp.id(),
-            input: inference.input.values().to_vec(),
-            output: inference.output.values().to_vec(),
-            proof: inference.proof.clone(),
-        },
-        1,
-        BIG_FEE,
-    );
-    g.user(1).nonce += 1;
+    let tx = sign_big(g.user(1), submit);
     g.fails(tx, 24);
 
-    // Upgrading it again is refused: it was already upgraded.
-    let tx = g.op(3).sign_with(
+    // Proposing to retire it is refused: it is retired already.
+    let tx = sign_big(
+        g.op(3),
         propose(
             ProposalKind::RetireModel { model: mlp.id() },
             Amount::syn(1_000),
             false,
         ),
-        0,
-        BIG_FEE,
     );
-    g.op(3).nonce += 1;
     g.fails(tx, 24);
 }
 
