@@ -803,11 +803,12 @@ impl AppLoop {
             // The height is over: start the next with the (possibly updated) validator set.
             AppMsg::Finalized {
                 certificate,
+                extensions,
                 evidence,
                 reply,
-                ..
             } => {
                 self.collect_evidence(certificate.height.0, &evidence);
+                self.extend_last_commit(certificate, extensions)?;
                 let _ = reply.send(Next::Start(self.height, self.params()));
             }
             AppMsg::GetHistoryMinHeight { reply } => {
@@ -1096,6 +1097,57 @@ impl AppLoop {
 }
 
 impl AppLoop {
+    /// Precommits that arrived between the decision and the height's target
+    /// time join the last commit (CometBFT waits `timeout_commit` for them):
+    /// a validator whose vote is never among the first two thirds still has
+    /// its signature recorded, and the app credits it. The stored
+    /// certificate grows with it, so a restart proposes the same last commit.
+    fn extend_last_commit(
+        &mut self,
+        certificate: malachitebft_app_channel::app::types::core::CommitCertificate<SynodContext>,
+        extensions: VoteExtensions<SynodContext>,
+    ) -> Result<(), NodeError> {
+        let height = certificate.height.0;
+        if height != self.store.height()? {
+            return Ok(());
+        }
+        let signed = self.last_commit.iter().filter(|v| v.signed).count();
+        if certificate.commit_signatures.len() <= signed {
+            return Ok(());
+        }
+        let signatures: BTreeMap<[u8; 20], [u8; 64]> = certificate
+            .commit_signatures
+            .iter()
+            .map(|s| (s.address.0, s.signature.to_bytes()))
+            .collect();
+        let round = certificate.round.as_u32().unwrap_or(0);
+        if round != self.last_commit_round {
+            return Ok(());
+        }
+        let extended = ExtendedCommitCertificate::from_commit_certificate_and_extensions(
+            certificate,
+            extensions,
+        );
+        let cert_bytes =
+            encode_certificate(&extended).map_err(|e| NodeError::Engine(e.to_string()))?;
+        self.store.extend_certificate(height, &cert_bytes)?;
+        let before = signed;
+        self.last_commit = commit_votes(
+            self.decided_validators
+                .validators()
+                .iter()
+                .map(|v| (v.address.0, v.voting_power)),
+            &signatures,
+        );
+        tracing::debug!(
+            height,
+            before,
+            after = signatures.len(),
+            "late precommits joined the last commit"
+        );
+        Ok(())
+    }
+
     /// Turns the double votes consensus saw at `height` into misbehavior
     /// records for the next blocks (one per validator and height).
     fn collect_evidence(

@@ -164,27 +164,78 @@ async fn next_commits(
     out
 }
 
+type Started = (
+    Vec<synod_node::engine::NodeHandle>,
+    Vec<synod_node::abci::AbciConnections>,
+);
+
 /// Serves apps and starts validators `which` (indices into `addrs`).
 async fn start_validators(
     dir: &std::path::Path,
     net: &TestNet,
     addrs: &[malachitebft_app_channel::app::net::Multiaddr],
     which: std::ops::Range<usize>,
-) -> (
-    Vec<synod_node::engine::NodeHandle>,
-    Vec<synod_node::abci::AbciConnections>,
-) {
+) -> Started {
+    start_validators_with(dir, net, addrs, which, Duration::from_millis(100)).await
+}
+
+/// [`start_validators`] with a target block time (CometBFT's `timeout_commit`).
+async fn start_validators_with(
+    dir: &std::path::Path,
+    net: &TestNet,
+    addrs: &[malachitebft_app_channel::app::net::Multiaddr],
+    which: std::ops::Range<usize>,
+    target: Duration,
+) -> Started {
     let mut nodes = Vec::new();
     let mut queries = Vec::new();
     for i in which {
         queries.push(common::serve_app(&dir.join(format!("app{i}"))).await);
-        nodes.push(
-            start(settings(dir, i, addrs), common::init_request(net))
-                .await
-                .unwrap(),
-        );
+        let mut s = settings(dir, i, addrs);
+        s.target_block_time = Some(target);
+        nodes.push(start(s, common::init_request(net)).await.unwrap());
     }
     (nodes, queries)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn precommits_that_arrive_after_the_decision_join_the_last_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = TestNet::new(4, 2, ChainParams::default());
+    let addrs = loopback_addrs(4);
+    // Three of four equal validators decide a height; with time left before
+    // the target, the fourth's precommit still arrives and is recorded.
+    let (nodes, _queries) =
+        start_validators_with(dir.path(), &net, &addrs, 0..4, Duration::from_millis(800)).await;
+    let mut blocks = nodes[0].blocks.subscribe();
+    let mut full = 0;
+    let mut seen = 0;
+    while seen < 6 {
+        let b = tokio::time::timeout(Duration::from_secs(90), blocks.recv())
+            .await
+            .expect("no block within 90 s")
+            .unwrap();
+        if b.block.height < 2 {
+            continue;
+        }
+        seen += 1;
+        let signed = b.block.last_commit.iter().filter(|v| v.signed).count();
+        assert!(
+            signed >= 3,
+            "block {}'s last commit holds a quorum",
+            b.block.height
+        );
+        if signed == 4 {
+            full += 1;
+        }
+    }
+    assert!(
+        full >= 4,
+        "only {full} of 6 last commits hold all four precommits; late ones are dropped"
+    );
+    for n in nodes {
+        n.shutdown().await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -342,11 +393,15 @@ async fn a_validator_that_bonds_by_tx_joins_the_set_and_signs_blocks() {
     let dir = tempfile::tempdir().unwrap();
     let net = TestNet::new(4, 2, ChainParams::default());
     let addrs = loopback_addrs(5);
-    let (nodes, queries) = start_validators(dir.path(), &net, &addrs, 0..4).await;
+    // Its small stake is never needed for a quorum: its votes reach the
+    // commits as late precommits, in the time left before the target.
+    let target = Duration::from_millis(400);
+    let (nodes, queries) = start_validators_with(dir.path(), &net, &addrs, 0..4, target).await;
     // A fifth node with a consensus key the genesis does not know; it follows the chain.
     let newcomer_ck = key("newcomer-consensus");
     let mut fifth = settings(dir.path(), 4, &addrs);
     fifth.consensus_key = newcomer_ck.to_seed();
+    fifth.target_block_time = Some(target);
     common::serve_app(&dir.path().join("app4")).await;
     let fifth = start(fifth, common::init_request(&net)).await.unwrap();
 

@@ -27,6 +27,8 @@ pub enum StoreError {
     Db { path: PathBuf, reason: String },
     #[error("cannot save block {got}: the store is at height {at}, so the next block is {}", .at + 1)]
     OutOfOrder { got: u64, at: u64 },
+    #[error("cannot extend the certificate of block {got}: the store's top block is {at}")]
+    NotTop { got: u64, at: u64 },
     #[error("cannot save results for height {height}: no block is stored there")]
     NoSuchBlock { height: u64 },
     #[error("corrupt record in {column_family} at height {height}: {reason}")]
@@ -166,6 +168,19 @@ impl BlockStore {
             height(block.height.saturating_add(1)),
         );
         self.db.write(batch).map_err(|e| self.db_err(e))
+    }
+
+    /// Replaces the certificate of the top stored block with a larger one for
+    /// the same decision: precommits that arrived after the decision, in the
+    /// time left before the height's target (CometBFT's `timeout_commit`).
+    pub fn extend_certificate(&self, h: u64, certificate: &[u8]) -> Result<(), StoreError> {
+        let at = self.height()?;
+        if h != at {
+            return Err(StoreError::NotTop { got: h, at });
+        }
+        self.db
+            .put_cf(self.cf(CF_CERTIFICATES)?, height(h), certificate)
+            .map_err(|e| self.db_err(e))
     }
 
     /// Saves an undecided proposed block for `round`, synced to disk before
