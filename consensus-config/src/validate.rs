@@ -728,6 +728,7 @@ mod tests {
                             shift: 31,
                             zero_point: 0,
                         },
+                        channels: Vec::new(),
                     },
                 },
                 Node {

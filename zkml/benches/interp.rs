@@ -44,6 +44,7 @@ fn dense(rng: &mut ChaCha8Rng, in_features: u32, out_features: u32) -> Op {
         weights: i8s(rng, (in_features * out_features) as usize),
         bias: biases(rng, out_features as usize),
         requant: REQUANT,
+        channels: Vec::new(),
     }
 }
 
@@ -85,6 +86,7 @@ fn cnn(rng: &mut ChaCha8Rng) -> Model {
         weights: i8s(rng, 4 * 9),
         bias: biases(rng, 4),
         requant: REQUANT,
+        channels: Vec::new(),
     };
     Model {
         name: "cnn-8x8".into(),

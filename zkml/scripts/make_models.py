@@ -29,6 +29,8 @@ Outputs (in --out):
                              written as MatMul + Add + Relu (weights [in, out])
     mlp-qdq.onnx             mlp.onnx quantized by onnxruntime, QuantFormat.QDQ
     mlp-qlinear.onnx         mlp.onnx quantized by onnxruntime, QuantFormat.QOperator
+    mlp-qdq-channel.onnx     mlp.onnx quantized by onnxruntime, QuantFormat.QDQ, per_channel=True
+    cnn-qdq-channel.onnx     cnn.onnx quantized by onnxruntime, QuantFormat.QDQ, per_channel=True
     README.md                what each file is, its ops, sizes and accuracy
 
 Data: pixels (0..16 in load_digits) are divided by 16, so every input value is
@@ -418,15 +420,20 @@ class DigitsReader(CalibrationDataReader):
         self._i = 0
 
 
-def quantize(src, dst, x_cal, fmt):
+def quantize(src, dst, x_cal, fmt, shape=(1, 64), per_channel=False):
+    """Static int8 quantization; shape is the model input's (for calibration).
+
+    per_channel=False: one scale per weight tensor; True: one scale per output
+    channel of each weight (a 1-D scale and zero point, DequantizeLinear axis).
+    """
     # onnxruntime logs advice (pre-processing, QDQ on x64) through the root logger.
     logging.getLogger().setLevel(logging.ERROR)
     quantize_static(
         src,
         dst,
-        DigitsReader(x_cal, (1, 64)),
+        DigitsReader(x_cal, shape),
         quant_format=fmt,
-        per_channel=False,  # one scale per weight tensor
+        per_channel=per_channel,
         reduce_range=False,
         activation_type=QuantType.QInt8,
         weight_type=QuantType.QInt8,
@@ -619,6 +626,42 @@ def describe_quantized(path):
     return lines
 
 
+def check_per_channel(path):
+    """Assert the per-channel QDQ layout the README describes; {weight: channels}.
+
+    Weight and bias DequantizeLinear: axis=0, 1-D scale (float32) and zero
+    point (int8 for weights, int32 for biases, all 0) of length C_out = the
+    weight's dim 0, bias scale = input scale * weight scale. Activation
+    Quantize/DequantizeLinear: scalar scale and zero point, no axis.
+    """
+    model = onnx.load(path)
+    inits = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    channels = {}
+    for n in model.graph.node:
+        if n.op_type not in ("QuantizeLinear", "DequantizeLinear"):
+            continue
+        attrs = {a.name: helper.get_attribute_value(a) for a in n.attribute}
+        x, scale, zp = n.input
+        s, z = inits[scale], inits[zp]
+        if n.op_type == "DequantizeLinear" and x in inits:  # a weight or a bias
+            q = inits[x]
+            assert attrs == {"axis": 0}, (n.name, attrs)
+            assert s.dtype == np.float32 and s.shape == (q.shape[0],), (n.name, s.shape)
+            want = np.int32 if x.endswith(".bias_quantized") else np.int8
+            assert z.dtype == want and z.shape == s.shape and not z.any(), (n.name, z)
+            if not x.endswith(".bias_quantized"):
+                channels[x[: -len("_quantized")]] = q.shape[0]
+        else:  # an activation
+            assert attrs == {} and s.shape == () and z.shape == () and z.dtype == np.int8, n.name
+    for n in model.graph.node:
+        if n.op_type in ("Gemm", "Conv"):
+            w_dq, b_dq = (next(m for m in model.graph.node if o in m.output) for o in n.input[1:3])
+            x_dq = next(m for m in model.graph.node if n.input[0] in m.output)
+            want = (inits[x_dq.input[1]] * inits[w_dq.input[1]]).astype(np.float32)
+            assert np.array_equal(inits[b_dq.input[1]], want), n.name
+    return channels
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "models"))
@@ -679,6 +722,15 @@ def main():
         lg = ort_logits(P(name), x_test, (1, 64))
         results[name] = {"acc": accuracy(lg, y_test)}
 
+    # 5. per-channel QDQ variants of mlp.onnx and cnn.onnx
+    for name, src, shape in (
+        ("mlp-qdq-channel.onnx", "mlp.onnx", (1, 64)),
+        ("cnn-qdq-channel.onnx", "cnn.onnx", (1, 1, 8, 8)),
+    ):
+        quantize(P(src), P(name), x_cal, QuantFormat.QDQ, shape=shape, per_channel=True)
+        lg = ort_logits(P(name), x_test, shape)
+        results[name] = {"acc": accuracy(lg, y_test)}
+
     # Summary
     for name, r in results.items():
         r["ops"] = op_types(P(name))
@@ -697,10 +749,12 @@ def main():
         for k, v in r.items():
             if k != "bytes":
                 print(f"  {k}: {v}")
-    for name in ("mlp-qdq.onnx", "mlp-qlinear.onnx"):
+    for name in ("mlp-qdq.onnx", "mlp-qlinear.onnx", "mlp-qdq-channel.onnx", "cnn-qdq-channel.onnx"):
         print(f"\n{name} initializers:")
         for line in describe_quantized(P(name)):
             print("  " + line)
+    for name in ("mlp-qdq-channel.onnx", "cnn-qdq-channel.onnx"):
+        print(f"\n{name} per-channel weights (axis 0): {check_per_channel(P(name))}")
     print("\nversions:", versions)
 
     write_readme(P("README.md"), results, versions, len(x_train), len(x_test))
@@ -779,6 +833,8 @@ Rust importer's own int8 accuracy should come close to.
 | `mlp-10k.onnx` | float MLP 64 -> 128 -> ReLU -> 16 -> ReLU -> 10 (benchmark anchor, cf. EZKL's 10,497-parameter model) | {ops('mlp-10k.onnx')} | {r['mlp-10k.onnx']['params']:,} | {pct('mlp-10k.onnx')} | {ref('mlp-10k.onnx')} | {kb('mlp-10k.onnx')} |
 | `mlp-qdq.onnx` | `mlp.onnx` quantized by onnxruntime, `QuantFormat.QDQ` | {ops('mlp-qdq.onnx')} | (as `mlp.onnx`) | {pct('mlp-qdq.onnx')} | | {kb('mlp-qdq.onnx')} |
 | `mlp-qlinear.onnx` | `mlp.onnx` quantized by onnxruntime, `QuantFormat.QOperator` | {ops('mlp-qlinear.onnx')} | (as `mlp.onnx`) | {pct('mlp-qlinear.onnx')} | | {kb('mlp-qlinear.onnx')} |
+| `mlp-qdq-channel.onnx` | `mlp.onnx` quantized by onnxruntime, `QuantFormat.QDQ`, per-channel weight scales | {ops('mlp-qdq-channel.onnx')} | (as `mlp.onnx`) | {pct('mlp-qdq-channel.onnx')} | | {kb('mlp-qdq-channel.onnx')} |
+| `cnn-qdq-channel.onnx` | `cnn.onnx` quantized by onnxruntime, `QuantFormat.QDQ`, per-channel weight scales | {ops('cnn-qdq-channel.onnx')} | (as `cnn.onnx`) | {pct('cnn-qdq-channel.onnx')} | | {kb('cnn-qdq-channel.onnx')} |
 
 Every model has one input `input` (float32, `[1, 64]` or `[1, 1, 8, 8]`) and one
 output `logits` (float32, `[1, 10]`); the class is the argmax of `logits`.
@@ -799,24 +855,51 @@ initializers are float32 in `raw_data` (little-endian), named
   `group=1`. **MaxPool**: `kernel_shape=[2,2]`, `strides=[2,2]`,
   `pads=[0,0,0,0]`. **Flatten** `axis=1`: `[1, 4, 3, 3]` -> `[1, 36]` in
   (C, H, W) row-major order.
+- **Per-channel QDQ** (`mlp-qdq-channel.onnx`, `cnn-qdq-channel.onnx`; see
+  below for the QDQ pattern): each weight's and each bias's
+  `DequantizeLinear` has `axis=0` and 1-D initializers of length `C_out` (the
+  weight's dim 0, its output channels): `<w>_scale` float32 and
+  `<w>_zero_point` int8 (all 0) for a weight, `<b>_quantized_scale` float32
+  (`= input_scale * <w>_scale[c]`) and `<b>_quantized_zero_point` int32 (all
+  0) for a bias. Channels: `fc0.weight` `[32, 64]` -> 32, `fc1.weight`
+  `[10, 32]` -> 10 (MLP); `conv.weight` `[4, 1, 3, 3]` -> 4, `fc.weight`
+  `[10, 36]` -> 10 (CNN); a Gemm's `B` is `[out, in]` (`transB=1`), so axis 0
+  is its output channel too. Weights are symmetric, `scale[c] =
+  max|w[c]| / 127`, values in `[-127, 127]`. Activation Quantize/Dequantize
+  nodes keep scalar scale and zero point and no `axis`. Storage: the weights'
+  1-D scales are in `float_data` and their int8 zero points in `int32_data`
+  (one per element); the biases' 1-D scales and zero points are `raw_data`.
+  Edge case: hidden unit 10 of `mlp.onnx` is dead (its `fc0.weight` row is
+  subnormal, max |w| ~ 8.4e-40), so onnxruntime gives it scale `1.0` (its
+  fallback when max|w|/127 is below float32's smallest normal) with all-zero
+  int8 weights, bias scale `input_scale` and quantized bias -1: per-channel
+  scales in one tensor can differ by 100x or more.
+- **Quantized CNN** (`cnn-qdq-channel.onnx`): ReLU is folded into the Conv,
+  whose output is named `relu_out`; MaxPool and Flatten each sit between a
+  `DequantizeLinear` and a `QuantizeLinear` that reuse `relu_out_scale` /
+  `relu_out_zero_point` (scale unchanged, so both are exact in int8):
+  `Q -> DQ -> Conv -> Q -> DQ -> MaxPool -> Q -> DQ -> Flatten -> Q -> DQ ->
+  Gemm -> Q -> DQ -> logits`.
 
 ### The quantized variants
 
 Made by onnxruntime `quantize_static` (MinMax calibration on
-`digits-calibration.json`, `per_channel=False`, `reduce_range=False`, int8
-weights with `WeightSymmetric=True`, int8 activations with
-`ActivationSymmetric=False`). Both keep float32 `input` / `logits` and
-quantize at the edges. Types: scales are float32 scalars; activation and
-weight zero points are int8 scalars (weights' are 0); weights are int8 in
-their float layout (`[out, in]`, `transB=1`); biases are int32 at scale
-`input_scale * weight_scale` (zero point 0). onnxruntime also writes
-`value_info` and a `metadata_props` entry (`onnx.infer`).
+`digits-calibration.json`, `per_channel=False` (`True` for the `-channel`
+files), `reduce_range=False`, int8 weights with `WeightSymmetric=True`, int8
+activations with `ActivationSymmetric=False`). All keep float32 `input` /
+`logits` and quantize at the edges. Types: scales are float32 scalars and
+zero points int8 scalars (weights' are 0), except the weights' and biases'
+in the `-channel` files (1-D, see the per-channel layout note above); weights
+are int8 in their float layout (`[out, in]` with `transB=1`; the Conv's
+`[4, 1, 3, 3]`); biases are int32 at scale `input_scale * weight_scale` (zero
+point 0). onnxruntime also writes `value_info` and a `metadata_props` entry
+(`onnx.infer`).
 
-- **ReLU is gone** in both: onnxruntime folds it into the preceding Gemm's
-  output quantization (that range starts at 0, so its zero point is -128 and
-  the int8 clamp is the ReLU). The tensor keeps the name `relu0_out` (QDQ) /
-  becomes `fc0_out` (QOperator).
-- **QDQ** (`mlp-qdq.onnx`, default domain only):
+- **ReLU is gone** in all of them: onnxruntime folds it into the preceding
+  Gemm's (Conv's) output quantization (that range starts at 0, so its zero
+  point is -128 and the int8 clamp is the ReLU). The tensor keeps the name
+  `relu0_out` (QDQ) / becomes `fc0_out` (QOperator); `relu_out` in the CNN.
+- **QDQ** (`mlp-qdq.onnx`, `mlp-qdq-channel.onnx`, default domain only):
   `input -> QuantizeLinear -> DequantizeLinear -> Gemm -> QuantizeLinear ->
   DequantizeLinear -> Gemm -> QuantizeLinear -> DequantizeLinear -> logits`,
   with each Gemm's `B` = `DequantizeLinear(int8 weight, scale, zp=0)` and

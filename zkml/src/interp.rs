@@ -8,7 +8,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ir::{element_count, IrError, Model, ModelInfo, Node, NodeProblem, Op, OpKind, Requant};
+use crate::ir::{
+    element_count, ChannelRequant, IrError, Model, ModelInfo, Node, NodeProblem, Op, OpKind,
+    Requant,
+};
 
 /// A tensor: a row-major array of i32 values with a shape. Activations hold
 /// int8 values; the ArgMax output holds an index. Always
@@ -222,8 +225,16 @@ fn apply(op: &Op, inputs: &[&Tensor], shape: Vec<u32>) -> Tensor {
             weights,
             bias,
             requant,
+            channels,
             ..
-        } => dense(x.values(), *in_features as usize, weights, bias, requant),
+        } => dense(
+            x.values(),
+            *in_features as usize,
+            weights,
+            bias,
+            requant,
+            channels,
+        ),
         Op::Conv2d {
             kernel_h,
             kernel_w,
@@ -233,6 +244,7 @@ fn apply(op: &Op, inputs: &[&Tensor], shape: Vec<u32>) -> Tensor {
             weights,
             bias,
             requant,
+            channels,
             ..
         } => conv2d(
             x,
@@ -246,7 +258,7 @@ fn apply(op: &Op, inputs: &[&Tensor], shape: Vec<u32>) -> Tensor {
             i32::from(*input_zero_point),
             weights,
             bias,
-            requant,
+            &per_channel(requant, channels, bias.len()),
         ),
         Op::Add {
             a_zero_point,
@@ -293,14 +305,23 @@ fn dense(
     weights: &[i8],
     bias: &[i32],
     requant: &Requant,
+    channels: &[ChannelRequant],
 ) -> Vec<i32> {
     weights
         .chunks_exact(in_features)
         .zip(bias)
-        .map(|(row, &b)| {
+        .enumerate()
+        .map(|(o, (row, &b))| {
             let dot: i32 = x.iter().zip(row).map(|(&v, &w)| v * i32::from(w)).sum();
-            requantize(b + dot, requant)
+            requantize(b + dot, &requant.for_channel(channels, o))
         })
+        .collect()
+}
+
+/// The requantization of each of `outputs` channels.
+fn per_channel(requant: &Requant, channels: &[ChannelRequant], outputs: usize) -> Vec<Requant> {
+    (0..outputs)
+        .map(|o| requant.for_channel(channels, o))
         .collect()
 }
 
@@ -319,7 +340,7 @@ fn conv2d(
     pad_value: i32,
     weights: &[i8],
     bias: &[i32],
-    requant: &Requant,
+    requants: &[Requant],
 ) -> Vec<i32> {
     let [c, h, w] = [x.shape[0], x.shape[1], x.shape[2]].map(|d| d as usize);
     let [oh, ow] = [out_shape[1], out_shape[2]].map(|d| d as usize);
@@ -334,7 +355,8 @@ fn conv2d(
     }
     let per_output = c * g.kernel_h * g.kernel_w;
     let mut out = Vec::with_capacity(bias.len() * oh * ow);
-    for (filter, &b) in weights.chunks_exact(per_output).zip(bias) {
+    for (o, (filter, &b)) in weights.chunks_exact(per_output).zip(bias).enumerate() {
+        let requant = requants[o];
         for oy in 0..oh {
             for ox in 0..ow {
                 let mut acc = b;
@@ -350,7 +372,7 @@ fn conv2d(
                             .sum::<i32>();
                     }
                 }
-                out.push(requantize(acc, requant));
+                out.push(requantize(acc, &requant));
             }
         }
     }

@@ -28,7 +28,7 @@ pub(crate) use validate::element_count;
 pub use validate::NodeProblem;
 
 /// The version of the IR and of its semantics; part of the model id.
-pub const IR_VERSION: u16 = 1;
+pub const IR_VERSION: u16 = 2;
 /// The first bytes of a `.synod-model` file.
 pub const FILE_MAGIC: [u8; 8] = *b"SYNODMDL";
 /// The file extension of a model file.
@@ -92,6 +92,33 @@ pub struct Requant {
     pub zero_point: i8,
 }
 
+/// The multiplier and shift of one output channel, for weights quantized
+/// per channel: they replace the layer's [`Requant`] multiplier and shift
+/// for that channel (its zero point, the output tensor's, is shared).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelRequant {
+    /// In `1..2^31`.
+    pub multiplier: i32,
+    /// In `1..=62`.
+    pub shift: u8,
+}
+
+impl Requant {
+    /// The requantization of output channel `channel`: this one when
+    /// `channels` is empty (per-tensor), else with `channels[channel]`'s
+    /// multiplier and shift.
+    pub fn for_channel(self, channels: &[ChannelRequant], channel: usize) -> Requant {
+        match channels.get(channel) {
+            Some(c) => Requant {
+                multiplier: c.multiplier,
+                shift: c.shift,
+                zero_point: self.zero_point,
+            },
+            None => self,
+        }
+    }
+}
+
 /// One operation of a model.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Op {
@@ -105,6 +132,8 @@ pub enum Op {
         weights: Vec<i8>,
         bias: Vec<i32>,
         requant: Requant,
+        /// Empty, or one entry per output (weights quantized per channel).
+        channels: Vec<ChannelRequant>,
     },
     /// 2-D convolution of a `[C, H, W]` input; output `[O, OH, OW]` with
     /// `OH = (H + 2 * padding - kernel_h) / stride + 1` (likewise OW). The
@@ -122,6 +151,8 @@ pub enum Op {
         weights: Vec<i8>,
         bias: Vec<i32>,
         requant: Requant,
+        /// Empty, or one entry per output channel (weights quantized per channel).
+        channels: Vec<ChannelRequant>,
     },
     /// `clamp((((a - za) * ma + (b - zb) * mb + 2^(s-1)) >> s) + zy, -128, 127)`
     /// of two tensors of the same shape.

@@ -74,6 +74,22 @@ fn requant(rng: &mut ChaCha8Rng, fan_in: usize) -> ir::Requant {
     }
 }
 
+/// Per-channel multipliers around `r`'s (each channel's differs), with `r`
+/// set to channel 0's as the canonical form wants; none for one channel.
+fn channel_requants(r: &mut ir::Requant, outputs: u32) -> Vec<ir::ChannelRequant> {
+    if outputs < 2 {
+        return Vec::new();
+    }
+    let list: Vec<ir::ChannelRequant> = (0..outputs)
+        .map(|o| ir::ChannelRequant {
+            multiplier: (i64::from(r.multiplier) * (6 + i64::from(o % 5)) / 8).max(1) as i32,
+            shift: r.shift,
+        })
+        .collect();
+    r.multiplier = list[0].multiplier;
+    list
+}
+
 /// A model builder: nodes append tensors; zero points are tracked so the
 /// stated ones are right.
 struct Builder {
@@ -120,7 +136,13 @@ impl Builder {
     fn dense(&mut self, x: u32, inputs: u32, out: u32) -> u32 {
         let weights = i8s(&mut self.rng, (inputs * out) as usize);
         let bias = (0..out).map(|_| small_int(&mut self.rng, 5000)).collect();
-        let requant = requant(&mut self.rng, inputs as usize);
+        let mut requant = requant(&mut self.rng, inputs as usize);
+        // Even-sized layers requantize per channel, the others per tensor.
+        let channels = if out.is_multiple_of(2) {
+            channel_requants(&mut requant, out)
+        } else {
+            Vec::new()
+        };
         let zp = requant.zero_point;
         self.push(
             &[x],
@@ -130,6 +152,7 @@ impl Builder {
                 weights,
                 bias,
                 requant,
+                channels,
             },
             zp,
         )
@@ -139,7 +162,8 @@ impl Builder {
     fn conv(&mut self, x: u32, c: u32, o: u32, k: u32, stride: u32, padding: u32) -> u32 {
         let weights = i8s(&mut self.rng, (o * c * k * k) as usize);
         let bias = (0..o).map(|_| small_int(&mut self.rng, 5000)).collect();
-        let requant = requant(&mut self.rng, (c * k * k) as usize);
+        let mut requant = requant(&mut self.rng, (c * k * k) as usize);
+        let channels = channel_requants(&mut requant, o);
         let zp = requant.zero_point;
         let input_zero_point = self.zero_points[x as usize];
         self.push(
@@ -155,6 +179,7 @@ impl Builder {
                 weights,
                 bias,
                 requant,
+                channels,
             },
             zp,
         )

@@ -161,3 +161,40 @@ fn the_vk_of_the_same_ir_derived_twice_hashes_equal() {
     );
     assert_eq!(hash_a, hash_b);
 }
+
+#[test]
+fn a_per_channel_model_proves_and_its_key_commits_to_every_channel() {
+    // onnxruntime's per-channel QDQ CNN: each conv filter and each dense
+    // output has its own requantization multiplier.
+    let model = import_shipped("cnn-qdq-channel.onnx");
+    let zk = ZkModel::from_ir(&model, DEFAULT_MAX_K).expect("fits");
+    let p = params(zk.k()).expect("params");
+    let setup = zk.setup(&p).expect("setup");
+    let key = zk.verifier_key(&p).expect("vk");
+    let x = image(&model, 2);
+    let (y, proof) = prove_inference(&setup, &x).expect("proves");
+    assert_eq!(
+        y,
+        synod_zkml::interp::run(&model, &x).expect("runs"),
+        "the proved output is the interpreter's"
+    );
+    verify_inference(&p, &key, &x, &y, &proof).expect("verifies");
+
+    // The same model with one filter's multiplier nudged: another key, and
+    // the proof does not verify under it.
+    let mut nudged = model.clone();
+    let Some(synod_zkml::ir::Op::Conv2d { channels, .. }) =
+        nudged.nodes.iter_mut().map(|n| &mut n.op).next()
+    else {
+        panic!("the CNN starts with a Conv2d");
+    };
+    assert_eq!(channels.len(), 4, "per-channel requantization");
+    channels[3].multiplier += 1;
+    let other = ZkModel::from_ir(&nudged, DEFAULT_MAX_K).expect("fits");
+    let other_key = other.verifier_key(&p).expect("vk");
+    assert_ne!(vk_hash(&key.vk), vk_hash(&other_key.vk));
+    assert!(matches!(
+        verify_inference(&p, &other_key, &x, &y, &proof),
+        Err(VerifyError::Invalid)
+    ));
+}

@@ -302,6 +302,7 @@ fn a_step_on_empty_or_degenerate_tensors_is_an_error_not_a_panic() {
                 shift: 1,
                 zero_point: 0,
             },
+            channels: Vec::new(),
         },
     };
     for shape in [vec![1, 0, 4], vec![], vec![0]] {

@@ -287,6 +287,7 @@ fn dense(in_features: u32, out_features: u32, bias: i32, requant: Requant) -> Op
         weights: vec![1; (in_features * out_features) as usize],
         bias: vec![bias; out_features as usize],
         requant,
+        channels: Vec::new(),
     }
 }
 
@@ -363,6 +364,73 @@ fn validation_refuses_bad_multipliers_and_shifts() {
             NodeProblem::Shift { .. }
         ));
     }
+}
+
+#[test]
+fn per_channel_requantization_is_checked_and_has_one_canonical_form() {
+    use synod_zkml::ir::ChannelRequant;
+    let with_channels = |channels: Vec<ChannelRequant>, requant: Requant| {
+        let mut op = dense(32, 10, 0, requant);
+        if let Op::Dense { channels: c, .. } = &mut op {
+            *c = channels;
+        }
+        op
+    };
+    let ch = |multiplier: i32, shift: u8| ChannelRequant { multiplier, shift };
+    let varied: Vec<ChannelRequant> = (0..10).map(|o| ch((1 << 30) - o, 40)).collect();
+    let mut model = mlp(1);
+
+    // One per output, channel 0's in the layer's own: valid, and it runs
+    // each output with its own multiplier.
+    model.nodes[2].op = with_channels(varied.clone(), RQ);
+    model
+        .validate()
+        .expect("canonical per-channel requantization");
+    run(&model, &random_input(&model, 3)).expect("runs");
+
+    // Wrong count.
+    model.nodes[2].op = with_channels(varied[..3].to_vec(), RQ);
+    let (index, _, problem, text) = first_node_problem(&model);
+    assert_eq!(index, 2);
+    assert!(matches!(
+        problem,
+        NodeProblem::ChannelCount {
+            got: 3,
+            expected: 10
+        }
+    ));
+    assert!(text.contains("3 per-channel requantizations"), "{text}");
+
+    // A channel's own multiplier or shift out of range.
+    let mut bad = varied.clone();
+    bad[4] = ch(0, 40);
+    model.nodes[2].op = with_channels(bad, RQ);
+    assert!(matches!(
+        first_node_problem(&model).2,
+        NodeProblem::Multiplier { multiplier: 0, .. }
+    ));
+    let mut bad = varied.clone();
+    bad[9] = ch(5, 63);
+    model.nodes[2].op = with_channels(bad, RQ);
+    assert!(matches!(
+        first_node_problem(&model).2,
+        NodeProblem::Shift { shift: 63 }
+    ));
+
+    // Second encodings of one model are refused: all channels equal (that
+    // is per-tensor), or the layer's own differing from channel 0's.
+    model.nodes[2].op = with_channels(vec![ch(RQ.multiplier, RQ.shift); 10], RQ);
+    assert!(matches!(
+        first_node_problem(&model).2,
+        NodeProblem::ChannelForm { .. }
+    ));
+    let mut off = varied;
+    off[0] = ch(7, 40);
+    model.nodes[2].op = with_channels(off, RQ);
+    assert!(matches!(
+        first_node_problem(&model).2,
+        NodeProblem::ChannelForm { .. }
+    ));
 }
 
 #[test]
@@ -447,6 +515,7 @@ fn validation_refuses_oversized_kernels_and_windows() {
                 weights: vec![1; (kernel * kernel) as usize],
                 bias: vec![0],
                 requant: RQ,
+                channels: Vec::new(),
             },
         }],
     };
@@ -492,6 +561,7 @@ fn pinned_model() -> Model {
                         shift: 33,
                         zero_point: 4,
                     },
+                    channels: Vec::new(),
                 },
             },
             Node {
@@ -533,9 +603,9 @@ fn hex_of(bytes: &[u8]) -> String {
 }
 
 const PINNED_BYTES: &str =
-    "0670696e6e65640102ff03050201000002020401fe7f8002fb57020efc000000802104010106";
+    "0670696e6e65640102ff03050201000002020401fe7f8002fb57020efc00000080210400010106";
 // Recomputed independently (Python hashlib) from the tree rules in `merkle.rs`.
-const PINNED_ID: &str = "5fa12b2410066bd5dffb4fdab1229de1ae1465740e47c19c58f6443489a032db";
+const PINNED_ID: &str = "90d5cb8c583cc15a604daeb0528ff23420594a15ffb2b817060b80640550dc4c";
 
 #[test]
 fn a_foreign_file_is_named_as_such() {

@@ -50,6 +50,7 @@ pub fn shipped_model(file: &str, name: &str) -> Model {
             calibration: Some(calibration()),
             calibration_labels: None,
             name: name.into(),
+            per_channel: false,
         },
     )
     .expect("the shipped model imports")

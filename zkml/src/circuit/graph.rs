@@ -76,7 +76,8 @@ pub(crate) enum Op2 {
         inputs: usize,
         weights: Vec<i8>,
         bias: Vec<i32>,
-        requant: Requant,
+        /// One per output.
+        requant: Vec<Requant>,
         lower_bound: i8,
     },
     Conv {
@@ -85,7 +86,8 @@ pub(crate) enum Op2 {
         input_zero_point: i8,
         weights: Vec<i8>,
         bias: Vec<i32>,
-        requant: Requant,
+        /// One per output channel.
+        requant: Vec<Requant>,
         lower_bound: i8,
     },
     Add {
@@ -151,12 +153,22 @@ fn neuron_rows(neurons: usize, taps: usize) -> usize {
         .saturating_add(REQUANT_ROWS - 1)
 }
 
-fn requant_of(r: &crate::ir::Requant) -> Requant {
-    Requant {
-        multiplier: r.multiplier,
-        shift: r.shift,
-        zero_point: r.zero_point,
-    }
+/// The requantization of each of `outputs` channels.
+fn requant_of(
+    r: &crate::ir::Requant,
+    channels: &[crate::ir::ChannelRequant],
+    outputs: u32,
+) -> Vec<Requant> {
+    (0..outputs as usize)
+        .map(|o| {
+            let r = r.for_channel(channels, o);
+            Requant {
+                multiplier: r.multiplier,
+                shift: r.shift,
+                zero_point: r.zero_point,
+            }
+        })
+        .collect()
 }
 
 fn len_of(shape: &[u32]) -> usize {
@@ -227,13 +239,14 @@ impl Graph {
                     weights,
                     bias,
                     requant,
+                    channels,
                 } => Op2::Dense {
                     input,
                     out: *out_features as usize,
                     inputs: *in_features as usize,
                     weights: weights.clone(),
                     bias: bias.clone(),
-                    requant: requant_of(requant),
+                    requant: requant_of(requant, channels, *out_features),
                     lower_bound,
                 },
                 Op::Conv2d {
@@ -246,6 +259,7 @@ impl Graph {
                     weights,
                     bias,
                     requant,
+                    channels,
                     ..
                 } => Op2::Conv {
                     input,
@@ -264,7 +278,7 @@ impl Graph {
                     input_zero_point: *input_zero_point,
                     weights: weights.clone(),
                     bias: bias.clone(),
-                    requant: requant_of(requant),
+                    requant: requant_of(requant, channels, *out_channels),
                     lower_bound,
                 },
                 Op::Add {

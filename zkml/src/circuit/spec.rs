@@ -285,6 +285,7 @@ impl ModelCircuitSpec {
                             shift: requant.shift,
                             zero_point: requant.zero_point,
                         },
+                        channels: Vec::new(),
                     },
                     CircuitLayer::Relu { zero_point } => Op::Relu {
                         zero_point: *zero_point,

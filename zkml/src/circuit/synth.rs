@@ -272,7 +272,14 @@ impl Circuit<Fp> for ModelCircuit {
                                 return Err(Error::Synthesis);
                             }
                             let mut outs = Vec::with_capacity(*out);
-                            for (o, (row, b)) in weights.chunks_exact(*inputs).zip(bias).enumerate()
+                            if requant.len() != *out {
+                                return Err(Error::Synthesis);
+                            }
+                            for (o, ((row, b), r)) in weights
+                                .chunks_exact(*inputs)
+                                .zip(bias)
+                                .zip(requant)
+                                .enumerate()
                             {
                                 let w: Vec<i64> = row.iter().map(|&w| i64::from(w)).collect();
                                 let tamper = match layout.tamper {
@@ -286,7 +293,7 @@ impl Circuit<Fp> for ModelCircuit {
                                     act,
                                     &w,
                                     i64::from(*b),
-                                    *requant,
+                                    *r,
                                     *lower_bound,
                                     tamper,
                                 )?);
@@ -310,7 +317,7 @@ impl Circuit<Fp> for ModelCircuit {
                                 *input_zero_point,
                                 weights,
                                 bias,
-                                *requant,
+                                requant,
                                 *lower_bound,
                             )?
                         }
@@ -597,13 +604,14 @@ impl Layout<'_, '_> {
         input_zero_point: i8,
         weights: &[i8],
         bias: &[i32],
-        requant: Requant,
+        requant: &[Requant],
         lower_bound: i8,
     ) -> Result<Vec<Activation>, Error> {
         let fan_in = shape.fan_in();
         if act.len() != shape.channels * shape.height * shape.width
             || weights.len() != shape.out_channels * fan_in
             || bias.len() != shape.out_channels
+            || requant.len() != shape.out_channels
         {
             return Err(Error::Synthesis);
         }
@@ -618,7 +626,7 @@ impl Layout<'_, '_> {
         }
         let mut first_padding = true;
         let mut outs = Vec::with_capacity(shape.out_channels * shape.out_h * shape.out_w);
-        for (filter, &b) in weights.chunks_exact(fan_in).zip(bias) {
+        for ((filter, &b), &requant) in weights.chunks_exact(fan_in).zip(bias).zip(requant) {
             let w: Vec<i64> = filter.iter().map(|&w| i64::from(w)).collect();
             for oy in 0..shape.out_h {
                 for ox in 0..shape.out_w {

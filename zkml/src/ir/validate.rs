@@ -3,8 +3,9 @@
 //! shape inference, zero-point agreement, and the model's size figures.
 
 use super::{
-    ElementKind, IrError, Model, ModelInfo, Node, Op, Requant, TensorId, TensorMeta, MAX_KERNEL,
-    MAX_NAME_BYTES, MAX_NODES, MAX_POOL_KERNEL, MAX_RANK, MAX_SHIFT, MAX_TENSOR_ELEMENTS,
+    ChannelRequant, ElementKind, IrError, Model, ModelInfo, Node, Op, Requant, TensorId,
+    TensorMeta, MAX_KERNEL, MAX_NAME_BYTES, MAX_NODES, MAX_POOL_KERNEL, MAX_RANK, MAX_SHIFT,
+    MAX_TENSOR_ELEMENTS,
 };
 
 /// What is wrong with one node.
@@ -68,6 +69,10 @@ pub enum NodeProblem {
     Reshape { shape: Vec<u32>, from: u64, to: u64 },
     #[error("shape {shape:?} is not allowed: {reason}")]
     BadShape { shape: Vec<u32>, reason: String },
+    #[error("has {got} per-channel requantizations, expected none or one per output ({expected})")]
+    ChannelCount { got: usize, expected: u32 },
+    #[error("per-channel requantizations must be written in the one canonical form: {reason}")]
+    ChannelForm { reason: &'static str },
 }
 
 impl Op {
@@ -81,13 +86,14 @@ impl Op {
                 weights,
                 bias,
                 requant,
+                channels,
             } => {
                 nonzero(*in_features, "in_features")?;
                 nonzero(*out_features, "out_features")?;
                 let expected = u64::from(*in_features) * u64::from(*out_features);
                 let dims = format!("{out_features}x{in_features}");
                 check_weights(weights, bias, expected, *out_features, dims)?;
-                check_requant(requant)?;
+                check_requant(requant, channels, *out_features)?;
                 check_accumulators(bias, u64::from(*in_features))
             }
             Op::Conv2d {
@@ -100,6 +106,7 @@ impl Op {
                 weights,
                 bias,
                 requant,
+                channels,
                 ..
             } => {
                 nonzero(*in_channels, "in_channels")?;
@@ -124,7 +131,7 @@ impl Op {
                 let expected = u64::from(*out_channels) * fan_in;
                 let dims = format!("{out_channels}x{in_channels}x{kernel_h}x{kernel_w}");
                 check_weights(weights, bias, expected, *out_channels, dims)?;
-                check_requant(requant)?;
+                check_requant(requant, channels, *out_channels)?;
                 check_accumulators(bias, fan_in)
             }
             Op::Add {
@@ -313,9 +320,38 @@ fn check_shift(shift: u8) -> Result<(), NodeProblem> {
     Ok(())
 }
 
-fn check_requant(requant: &Requant) -> Result<(), NodeProblem> {
+fn check_requant(
+    requant: &Requant,
+    channels: &[ChannelRequant],
+    outputs: u32,
+) -> Result<(), NodeProblem> {
     check_multiplier("requant", requant.multiplier)?;
-    check_shift(requant.shift)
+    check_shift(requant.shift)?;
+    if !channels.is_empty() && channels.len() as u64 != u64::from(outputs) {
+        return Err(NodeProblem::ChannelCount {
+            got: channels.len(),
+            expected: outputs,
+        });
+    }
+    for c in channels {
+        check_multiplier("channel requant", c.multiplier)?;
+        check_shift(c.shift)?;
+    }
+    // One model, one encoding (its id): equal channels are per-tensor, and
+    // the layer's own multiplier and shift are those of channel 0.
+    if let Some(first) = channels.first() {
+        if channels.iter().all(|c| c == first) {
+            return Err(NodeProblem::ChannelForm {
+                reason: "all channels are equal; write one per-tensor requantization instead",
+            });
+        }
+        if (requant.multiplier, requant.shift) != (first.multiplier, first.shift) {
+            return Err(NodeProblem::ChannelForm {
+                reason: "the layer's multiplier and shift must equal channel 0's",
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The contract's overflow rule: `|bias| + 128 * 128 * fan_in <= i32::MAX`.

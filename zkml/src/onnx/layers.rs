@@ -24,10 +24,11 @@ pub(crate) struct Origin {
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Weights {
     Float(Vec<f32>),
-    /// `real = scale * q` (symmetric).
+    /// `real = scales[o] * q` (symmetric) for the weights of output `o`, or
+    /// one scale for all (per-tensor quantization).
     Int8 {
         values: Vec<i8>,
-        scale: f64,
+        scales: Vec<f64>,
     },
 }
 
@@ -35,11 +36,22 @@ pub(crate) enum Weights {
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Bias {
     Float(Vec<f32>),
-    /// `real = scale * q`.
+    /// `real = scales[o] * q`, or one scale for all.
     Int32 {
         values: Vec<i32>,
-        scale: f64,
+        scales: Vec<f64>,
     },
+}
+
+/// The scale of entry `i` of `len` values split evenly over `scales.len()`
+/// channels (one scale: all of them).
+pub(crate) fn channel_scale(scales: &[f64], i: usize, len: usize) -> f64 {
+    let per = (len / scales.len().max(1)).max(1);
+    scales
+        .get(i / per)
+        .or(scales.last())
+        .copied()
+        .unwrap_or(1.0)
 }
 
 impl Weights {
@@ -47,9 +59,10 @@ impl Weights {
     pub fn to_floats(&self) -> Vec<f32> {
         match self {
             Weights::Float(w) => w.clone(),
-            Weights::Int8 { values, scale } => values
+            Weights::Int8 { values, scales } => values
                 .iter()
-                .map(|&q| (f64::from(q) * scale) as f32)
+                .enumerate()
+                .map(|(i, &q)| (f64::from(q) * channel_scale(scales, i, values.len())) as f32)
                 .collect(),
         }
     }
@@ -60,9 +73,10 @@ impl Bias {
     pub fn to_floats(&self) -> Vec<f32> {
         match self {
             Bias::Float(b) => b.clone(),
-            Bias::Int32 { values, scale } => values
+            Bias::Int32 { values, scales } => values
                 .iter()
-                .map(|&q| (f64::from(q) * scale) as f32)
+                .enumerate()
+                .map(|(i, &q)| (f64::from(q) * channel_scale(scales, i, values.len())) as f32)
                 .collect(),
         }
     }

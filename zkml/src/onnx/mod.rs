@@ -105,6 +105,10 @@ pub struct ImportOptions {
     pub calibration_labels: Option<Vec<usize>>,
     /// The IR model's name.
     pub name: String,
+    /// Quantize float weights per output channel (one scale per output or
+    /// filter) rather than per tensor. Already-quantized models keep the
+    /// scales they state, per tensor or per channel.
+    pub per_channel: bool,
 }
 
 /// An imported model.
@@ -179,7 +183,7 @@ pub fn import(bytes: &[u8], options: &ImportOptions) -> Result<Imported, OnnxErr
     let reference = FloatReference::new(&graph);
     let calibration = options.calibration.as_deref();
     let params = quantize::class_params(&graph, &reference, calibration)?;
-    let quantized = quantize::to_ir(&graph, &params, &options.name)?;
+    let quantized = quantize::to_ir(&graph, &params, &options.name, options.per_channel)?;
     quantized.model.validate().map_err(OnnxError::Ir)?;
     let logits = TensorInfo {
         shape: graph.values[graph.logits_value()].shape.clone(),

@@ -21,7 +21,7 @@
 //!   ReLUs stay IR `Relu` nodes with their input's zero point.
 
 use crate::interp::Tensor;
-use crate::ir::{Model, Node, Op, OpKind, Requant, Scale, TensorId, TensorInfo};
+use crate::ir::{ChannelRequant, Model, Node, Op, OpKind, Requant, Scale, TensorId, TensorInfo};
 
 use super::layers::{Bias, LayerGraph, LayerOp, QuantParams, Weights};
 use super::reference::FloatReference;
@@ -262,43 +262,65 @@ fn activation_report(params: &(QuantParams, ParamSource), name: &str) -> Activat
 }
 
 /// Symmetric per-tensor int8 weights: `(values, scale)`.
-fn quantize_weights(w: &Weights) -> (Vec<i8>, f64) {
+/// Int8 weights and their scales: as given for quantized weights; for float
+/// weights symmetric `max|w| / 127`, over the whole tensor or, with
+/// `per_channel`, over each output's weights.
+fn quantize_weights(w: &Weights, outputs: usize, per_channel: bool) -> (Vec<i8>, Vec<f64>) {
     match w {
-        Weights::Int8 { values, scale } => (values.clone(), *scale),
+        Weights::Int8 { values, scales } => (values.clone(), scales.clone()),
         Weights::Float(w) => {
-            let max = w.iter().fold(0.0f64, |m, &x| m.max(f64::from(x).abs()));
-            let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
+            let scale_of = |w: &[f32]| {
+                let max = w.iter().fold(0.0f64, |m, &x| m.max(f64::from(x).abs()));
+                if max > 0.0 {
+                    max / 127.0
+                } else {
+                    1.0
+                }
+            };
+            let groups = if per_channel { outputs.max(1) } else { 1 };
+            let per = (w.len() / groups).max(1);
+            let scales: Vec<f64> = w.chunks(per).map(scale_of).collect();
             let q = w
                 .iter()
-                .map(|&x| round_half_up(f64::from(x) / scale).clamp(-127.0, 127.0) as i8)
+                .enumerate()
+                .map(|(i, &x)| {
+                    let s = scales[(i / per).min(scales.len() - 1)];
+                    round_half_up(f64::from(x) / s).clamp(-127.0, 127.0) as i8
+                })
                 .collect();
-            (q, scale)
+            (q, scales)
         }
     }
 }
 
-/// The bias at the accumulator scale, with the input zero point folded in.
+/// The bias at the accumulator scales (one per output), with the input
+/// zero point folded in.
 fn quantize_bias(
     bias: &Bias,
     weights: &[i8],
-    accumulator_scale: f64,
+    accumulator_scales: &[f64],
     input_zero_point: i8,
 ) -> Result<Vec<i32>, String> {
+    let acc = |o: usize| accumulator_scales[o.min(accumulator_scales.len() - 1)];
     let raw: Vec<f64> = match bias {
-        // onnxruntime states the bias scale as float32(s_in * s_w): equal up
-        // to rounding, so the integers are taken as they are.
-        Bias::Int32 { values, scale }
-            if (scale - accumulator_scale).abs() <= 1e-6 * accumulator_scale =>
-        {
-            values.iter().map(|&q| f64::from(q)).collect()
-        }
-        Bias::Int32 { values, scale } => values
+        Bias::Int32 { values, scales } => values
             .iter()
-            .map(|&q| round_half_up(f64::from(q) * scale / accumulator_scale))
+            .enumerate()
+            .map(|(o, &q)| {
+                let scale = crate::onnx::layers::channel_scale(scales, o, values.len());
+                // onnxruntime states the bias scale as float32(s_in * s_w):
+                // equal up to rounding, so the integers are taken as they are.
+                if (scale - acc(o)).abs() <= 1e-6 * acc(o) {
+                    f64::from(q)
+                } else {
+                    round_half_up(f64::from(q) * scale / acc(o))
+                }
+            })
             .collect(),
         Bias::Float(b) => b
             .iter()
-            .map(|&x| round_half_up(f64::from(x) / accumulator_scale))
+            .enumerate()
+            .map(|(o, &x)| round_half_up(f64::from(x) / acc(o)))
             .collect(),
     };
     let fan_in = weights.len() / raw.len().max(1);
@@ -312,7 +334,8 @@ fn quantize_bias(
             let folded = q - (i64::from(input_zero_point) * row_sum) as f64;
             if folded.abs() > f64::from(i32::MAX) {
                 Err(format!(
-                    "output {o}: the bias {folded} (input zero point folded in) does not fit int32; the bias is too large for the accumulator scale {accumulator_scale:e}"
+                    "output {o}: the bias {folded} (input zero point folded in) does not fit int32; the bias is too large for the accumulator scale {:e}",
+                    acc(o)
                 ))
             } else {
                 Ok(folded as i32)
@@ -321,11 +344,15 @@ fn quantize_bias(
         .collect()
 }
 
+/// A quantized Dense / Conv2d: weights, bias, requantization, per-channel ones.
+type Weighted = (Vec<i8>, Vec<i32>, Requant, Vec<ChannelRequant>);
+
 /// Builds the IR model.
 pub(crate) fn to_ir(
     graph: &LayerGraph,
     params: &[(QuantParams, ParamSource)],
     name: &str,
+    per_channel: bool,
 ) -> Result<QuantizedModel, OnnxError> {
     let class_of = |value: usize| graph.values[value].class.map(|c| params[c]);
     let input = class_of(0).ok_or_else(|| OnnxError::Graph {
@@ -394,15 +421,34 @@ pub(crate) fn to_ir(
         // Dense or Conv2d layer; the scales go into the report.
         let weighted = |weights: &Weights,
                         bias: &Bias,
+                        outputs: u32,
                         report: &mut LayerReport|
-         -> Result<(Vec<i8>, Vec<i32>, Requant), OnnxError> {
-            let (w, sw) = quantize_weights(weights);
-            let acc_scale = px.scale * sw;
-            let bias = quantize_bias(bias, &w, acc_scale, px.zero_point).map_err(layer_error)?;
-            let (requant, r) = requant_of(acc_scale / py.scale, py.zero_point)?;
-            report.weight_scale = Some(sw);
-            report.requant.push(r);
-            Ok((w, bias, requant))
+         -> Result<Weighted, OnnxError> {
+            let (w, sw) = quantize_weights(weights, outputs as usize, per_channel);
+            let acc_scales: Vec<f64> = sw.iter().map(|s| px.scale * s).collect();
+            let bias = quantize_bias(bias, &w, &acc_scales, px.zero_point).map_err(layer_error)?;
+            report.weight_scale = sw.iter().copied().reduce(f64::max);
+            let mut channels = Vec::with_capacity(acc_scales.len());
+            for acc in &acc_scales {
+                let (requant, r) = requant_of(acc / py.scale, py.zero_point)?;
+                report.requant.push(r);
+                channels.push(ChannelRequant {
+                    multiplier: requant.multiplier,
+                    shift: requant.shift,
+                });
+            }
+            let first = channels[0];
+            let requant = Requant {
+                multiplier: first.multiplier,
+                shift: first.shift,
+                zero_point: py.zero_point,
+            };
+            // Channels that all requantize alike are one per-tensor requantization.
+            if channels.iter().all(|c| *c == first) {
+                channels.clear();
+                report.requant.truncate(1);
+            }
+            Ok((w, bias, requant, channels))
         };
         let op = match &layer.op {
             LayerOp::Dense {
@@ -411,13 +457,15 @@ pub(crate) fn to_ir(
                 weights,
                 bias,
             } => {
-                let (w, bias, requant) = weighted(weights, bias, &mut report)?;
+                let (w, bias, requant, channels) =
+                    weighted(weights, bias, *out_features, &mut report)?;
                 Op::Dense {
                     in_features: *in_features,
                     out_features: *out_features,
                     weights: w,
                     bias,
                     requant,
+                    channels,
                 }
             }
             LayerOp::Conv2d {
@@ -430,7 +478,8 @@ pub(crate) fn to_ir(
                 weights,
                 bias,
             } => {
-                let (w, bias, requant) = weighted(weights, bias, &mut report)?;
+                let (w, bias, requant, channels) =
+                    weighted(weights, bias, *out_channels, &mut report)?;
                 Op::Conv2d {
                     in_channels: *in_channels,
                     out_channels: *out_channels,
@@ -442,6 +491,7 @@ pub(crate) fn to_ir(
                     weights: w,
                     bias,
                     requant,
+                    channels,
                 }
             }
             LayerOp::Add => {

@@ -62,11 +62,12 @@ pub struct LayerReport {
     /// `None` where the tensor is the ArgMax index.
     pub input_scale: Option<f64>,
     pub input_zero_point: Option<i8>,
-    /// Dense and Conv2d.
+    /// Dense and Conv2d: the weight scale (per channel: the largest).
     pub weight_scale: Option<f64>,
     pub output_scale: Option<f64>,
     pub output_zero_point: Option<i8>,
-    /// One for Dense / Conv2d, two (a, b) for Add, none otherwise.
+    /// For Dense / Conv2d one, or one per output channel (weights quantized
+    /// per channel); two (a, b) for Add; none otherwise.
     pub requant: Vec<RequantReport>,
     /// A following ONNX Relu was folded into this node's output range.
     pub folded_relu: bool,
@@ -219,17 +220,35 @@ impl fmt::Display for ImportReport {
                 opt_scale(l.output_scale),
                 opt(l.output_zero_point),
             )?;
-            let parts: Vec<String> = l
-                .requant
-                .iter()
-                .map(|r| {
-                    format!(
-                        "{} >> {} ~ {:.6e} ({:.1e})",
-                        r.multiplier, r.shift, r.real, r.relative_error
-                    )
-                })
-                .collect();
-            write!(f, "{}", parts.join("; "))?;
+            let weighted = matches!(l.kind, OpKind::Dense | OpKind::Conv2d);
+            if weighted && l.requant.len() > 1 {
+                // Per channel: the range of the ratios and the worst error.
+                let (lo, hi) = l.requant.iter().fold((f64::MAX, 0.0f64), |(lo, hi), r| {
+                    (lo.min(r.real), hi.max(r.real))
+                });
+                let worst = l
+                    .requant
+                    .iter()
+                    .map(|r| r.relative_error)
+                    .fold(0.0, f64::max);
+                write!(
+                    f,
+                    "per channel ({}): {lo:.6e} .. {hi:.6e} (worst {worst:.1e})",
+                    l.requant.len()
+                )?;
+            } else {
+                let parts: Vec<String> = l
+                    .requant
+                    .iter()
+                    .map(|r| {
+                        format!(
+                            "{} >> {} ~ {:.6e} ({:.1e})",
+                            r.multiplier, r.shift, r.real, r.relative_error
+                        )
+                    })
+                    .collect();
+                write!(f, "{}", parts.join("; "))?;
+            }
             if l.folded_relu {
                 write!(f, " [ReLU folded]")?;
             }

@@ -6,7 +6,7 @@
 
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use synod_zkml::ir::{Model, Node, Op, Requant, Scale, TensorId, TensorInfo};
+use synod_zkml::ir::{ChannelRequant, Model, Node, Op, Requant, Scale, TensorId, TensorInfo};
 use synod_zkml::Tensor;
 
 /// A small seeded random source.
@@ -43,6 +43,37 @@ impl Rng {
 
 /// A requantization: sometimes anything the contract allows, usually one
 /// that keeps outputs mostly in range.
+/// Half the time, per-channel multipliers and shifts for `outputs` channels,
+/// in the canonical form (the layer's own are channel 0's; not all equal).
+fn channels(r: &mut Rng, outputs: u32, requant: &mut Requant) -> Vec<ChannelRequant> {
+    if outputs < 2 || r.coin(2) {
+        return Vec::new();
+    }
+    let list: Vec<ChannelRequant> = (0..outputs)
+        .map(|_| {
+            let c = self::requant(r);
+            ChannelRequant {
+                multiplier: c.multiplier,
+                shift: c.shift,
+            }
+        })
+        .collect();
+    if list.iter().all(|c| *c == list[0]) {
+        return Vec::new();
+    }
+    requant.multiplier = list[0].multiplier;
+    requant.shift = list[0].shift;
+    list
+}
+
+/// The multiplier and shift of output channel `o`, read straight from the op.
+fn channel_ms(requant: &Requant, channels: &[ChannelRequant], o: usize) -> (i128, u32) {
+    match channels.get(o) {
+        Some(c) => (c.multiplier.into(), c.shift.into()),
+        None => (requant.multiplier.into(), requant.shift.into()),
+    }
+}
+
 fn requant(r: &mut Rng) -> Requant {
     if r.coin(3) {
         Requant {
@@ -99,12 +130,17 @@ pub fn random_model(seed: u64) -> Model {
         let (op, inputs, out_shape, out_zp) = match (shape.as_slice(), choice) {
             (&[n], 0) => {
                 let out = r.dim(1, 20);
+                let weights = r.i8s((n * out) as usize);
+                let bias = biases(&mut r, out as usize, u64::from(n));
+                let mut rq = requant(&mut r);
+                let channels = channels(&mut r, out, &mut rq);
                 let op = Op::Dense {
                     in_features: n,
                     out_features: out,
-                    weights: r.i8s((n * out) as usize),
-                    bias: biases(&mut r, out as usize, u64::from(n)),
-                    requant: requant(&mut r),
+                    weights,
+                    bias,
+                    requant: rq,
+                    channels,
                 };
                 let zp = match &op {
                     Op::Dense { requant, .. } => requant.zero_point,
@@ -119,7 +155,8 @@ pub fn random_model(seed: u64) -> Model {
                 let stride = r.dim(1, 2);
                 let oc = r.dim(1, 4);
                 let fan_in = u64::from(c * kh * kw);
-                let rq = requant(&mut r);
+                let mut rq = requant(&mut r);
+                let channels = channels(&mut r, oc, &mut rq);
                 let op = Op::Conv2d {
                     in_channels: c,
                     out_channels: oc,
@@ -131,6 +168,7 @@ pub fn random_model(seed: u64) -> Model {
                     weights: r.i8s((u64::from(oc) * fan_in) as usize),
                     bias: biases(&mut r, oc as usize, fan_in),
                     requant: rq,
+                    channels,
                 };
                 let oh = (h + 2 * padding - kh) / stride + 1;
                 let ow = (w + 2 * padding - kw) / stride + 1;
@@ -236,6 +274,7 @@ pub fn mlp(seed: u64) -> Model {
             shift: 40,
             zero_point: -3,
         },
+        channels: Vec::new(),
     };
     let nodes = vec![
         Node {
@@ -292,9 +331,11 @@ pub fn reference_run(model: &Model, input: &Tensor) -> Vec<(Vec<u32>, Vec<i32>)>
                 weights,
                 bias,
                 requant,
+                channels,
             } => {
                 let mut out = Vec::new();
                 for o in 0..*out_features as usize {
+                    let (m, s) = channel_ms(requant, channels, o);
                     let mut acc = i128::from(bias[o]);
                     for i in 0..*in_features as usize {
                         acc +=
@@ -304,12 +345,7 @@ pub fn reference_run(model: &Model, input: &Tensor) -> Vec<(Vec<u32>, Vec<i32>)>
                         acc >= i128::from(i32::MIN) && acc <= i128::from(i32::MAX),
                         "accumulator overflow"
                     );
-                    out.push(requantize_ref(
-                        acc,
-                        requant.multiplier.into(),
-                        requant.shift.into(),
-                        requant.zero_point.into(),
-                    ));
+                    out.push(requantize_ref(acc, m, s, requant.zero_point.into()));
                 }
                 (vec![*out_features], out, i128::from(requant.zero_point))
             }
@@ -323,6 +359,7 @@ pub fn reference_run(model: &Model, input: &Tensor) -> Vec<(Vec<u32>, Vec<i32>)>
                 weights,
                 bias,
                 requant,
+                channels,
                 ..
             } => {
                 let (c, h, w) = (*in_channels as i64, xs[1] as i64, xs[2] as i64);
@@ -336,6 +373,7 @@ pub fn reference_run(model: &Model, input: &Tensor) -> Vec<(Vec<u32>, Vec<i32>)>
                 let ow = (w + 2 * p - kw) / s + 1;
                 let mut out = Vec::new();
                 for o in 0..*out_channels as i64 {
+                    let (m, sh) = channel_ms(requant, channels, o as usize);
                     for oy in 0..oh {
                         for ox in 0..ow {
                             let mut acc = i128::from(bias[o as usize]);
@@ -358,12 +396,7 @@ pub fn reference_run(model: &Model, input: &Tensor) -> Vec<(Vec<u32>, Vec<i32>)>
                                 acc >= i128::from(i32::MIN) && acc <= i128::from(i32::MAX),
                                 "accumulator overflow"
                             );
-                            out.push(requantize_ref(
-                                acc,
-                                requant.multiplier.into(),
-                                requant.shift.into(),
-                                requant.zero_point.into(),
-                            ));
+                            out.push(requantize_ref(acc, m, sh, requant.zero_point.into()));
                         }
                     }
                 }

@@ -30,6 +30,11 @@ pub struct ImportArgs {
     /// The model's name (part of its id) [default: the file's stem].
     #[arg(long)]
     name: Option<String>,
+    /// Quantize a float model's weights per output channel (one scale per
+    /// output or filter; more accurate when channels differ in range).
+    /// Quantized models keep their own per-tensor or per-channel scales.
+    #[arg(long)]
+    per_channel: bool,
     /// Where to write the model [default: FILE with the extension .synod-model].
     #[arg(long, value_name = "FILE.synod-model")]
     out: Option<PathBuf>,
@@ -59,6 +64,7 @@ pub fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
         calibration: calibration.as_ref().map(|c| c.inputs.clone()),
         calibration_labels: labels,
         name,
+        per_channel: args.per_channel,
     };
     let imported = import(&bytes, &options).map_err(|e| {
         let hint = match e {

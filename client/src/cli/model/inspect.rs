@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use synod_client::inference::ImportCard;
 use synod_zkml::{
     circuit::DEFAULT_MAX_K,
-    ir::{Node, Op},
+    ir::{ChannelRequant, Node, Op, Requant},
     onnx::quantize::scale_value,
 };
 
@@ -29,6 +29,27 @@ pub struct InspectArgs {
     max_k: u32,
 }
 
+/// A layer's requantization: one multiplier and shift, or per channel the
+/// range of the real ratios `m / 2^s`.
+fn requant_text(requant: &Requant, channels: &[ChannelRequant]) -> String {
+    if channels.is_empty() {
+        return format!(
+            "requant {} >> {}, zero point {}",
+            requant.multiplier, requant.shift, requant.zero_point
+        );
+    }
+    let ratio = |c: &ChannelRequant| f64::from(c.multiplier) / 2f64.powi(i32::from(c.shift));
+    let (lo, hi) = channels
+        .iter()
+        .map(ratio)
+        .fold((f64::MAX, 0.0f64), |(lo, hi), r| (lo.min(r), hi.max(r)));
+    format!(
+        "requant per channel ({} channels, ratio {lo:.3e} .. {hi:.3e}), zero point {}",
+        channels.len(),
+        requant.zero_point
+    )
+}
+
 /// One node's parameters, for people.
 fn op_text(op: &Op) -> String {
     match op {
@@ -36,10 +57,11 @@ fn op_text(op: &Op) -> String {
             in_features,
             out_features,
             requant,
+            channels,
             ..
         } => format!(
-            "{in_features} -> {out_features}, requant {} >> {}, zero point {}",
-            requant.multiplier, requant.shift, requant.zero_point
+            "{in_features} -> {out_features}, {}",
+            requant_text(requant, channels)
         ),
         Op::Conv2d {
             in_channels,
@@ -50,10 +72,11 @@ fn op_text(op: &Op) -> String {
             padding,
             input_zero_point,
             requant,
+            channels,
             ..
         } => format!(
-            "{in_channels} -> {out_channels} channels, kernel {kernel_h}x{kernel_w}, stride {stride}, padding {padding} (with {input_zero_point}), requant {} >> {}, zero point {}",
-            requant.multiplier, requant.shift, requant.zero_point
+            "{in_channels} -> {out_channels} channels, kernel {kernel_h}x{kernel_w}, stride {stride}, padding {padding} (with {input_zero_point}), {}",
+            requant_text(requant, channels)
         ),
         Op::Add {
             a_zero_point,
@@ -79,9 +102,13 @@ fn node_json(index: usize, node: &Node, out_shape: &[u32]) -> Value {
             in_features,
             out_features,
             requant,
+            channels,
             ..
         } => {
-            json!({ "in_features": in_features, "out_features": out_features, "requant": requant })
+            json!({
+                "in_features": in_features, "out_features": out_features,
+                "requant": requant, "channel_requant": channels,
+            })
         }
         Op::Conv2d {
             in_channels,
@@ -92,11 +119,13 @@ fn node_json(index: usize, node: &Node, out_shape: &[u32]) -> Value {
             padding,
             input_zero_point,
             requant,
+            channels,
             ..
         } => json!({
             "in_channels": in_channels, "out_channels": out_channels,
             "kernel": [kernel_h, kernel_w], "stride": stride, "padding": padding,
             "input_zero_point": input_zero_point, "requant": requant,
+            "channel_requant": channels,
         }),
         other => json!(other),
     };

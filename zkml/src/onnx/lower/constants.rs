@@ -96,6 +96,7 @@ impl Lowering<'_> {
             values,
             scales,
             zero_points,
+            axis: None,
         })
     }
 
@@ -125,7 +126,8 @@ impl Lowering<'_> {
             }
             Sym::Dequantized(d) => {
                 let d = &self.dequantized[d];
-                (d.values.dims.clone(), int8_weights(ctx, d)?)
+                let out_axis = if stored_out_in { 0 } else { 1 };
+                (d.values.dims.clone(), int8_weights(ctx, d, out_axis)?)
             }
             _ => {
                 return Err(ctx.error(format!(
@@ -151,9 +153,9 @@ impl Lowering<'_> {
         } else {
             match weights {
                 Weights::Float(w) => Weights::Float(transpose(&w, rows, cols)),
-                Weights::Int8 { values, scale } => Weights::Int8 {
+                Weights::Int8 { values, scales } => Weights::Int8 {
                     values: transpose(&values, rows, cols),
-                    scale,
+                    scales,
                 },
             }
         };
@@ -208,60 +210,107 @@ fn uniform<T: Copy + PartialEq>(values: &[T]) -> Option<T> {
     values.iter().all(|&v| v == first).then_some(first)
 }
 
-/// Int8 symmetric weights from an integer constant: one scale, and a zero
-/// point folded in exactly (`q - z` must fit int8; UINT8 weights with zero
-/// point 128 do).
-pub(super) fn int8_weights(ctx: &NodeContext, d: &DequantizedConst) -> Result<Weights, OnnxError> {
-    let scale = uniform(&d.scales).ok_or_else(|| {
-        ctx.error(format!(
-            "weight {} has {} different per-channel scales; the IR has one requantization multiplier per layer, so only per-tensor weight scales are supported (quantize with per_channel=False)",
+/// The channel along `axis` of each element of a tensor of `dims`.
+fn channel_of(dims: &[usize], axis: usize) -> impl Fn(usize) -> usize + '_ {
+    let stride: usize = dims.iter().skip(axis + 1).product();
+    let count = dims.get(axis).copied().unwrap_or(1).max(1);
+    move |i| (i / stride.max(1)) % count
+}
+
+/// Per-tensor (one value) or per-axis (one value per channel of `axis`)
+/// quantization parameters, checked against the tensor's dims.
+fn per_axis<'a, T: Copy + PartialEq>(
+    ctx: &NodeContext,
+    d: &DequantizedConst,
+    what: &str,
+    values: &'a [T],
+    axis: usize,
+) -> Result<&'a [T], OnnxError> {
+    if values.len() <= 1 || uniform(values).is_some() {
+        return Ok(&values[..1.min(values.len())]);
+    }
+    let channels = d.values.dims.get(axis).copied().unwrap_or(0);
+    if values.len() != channels {
+        return Err(ctx.error(format!(
+            "{} has {} {what}s, but its axis {axis} has {channels} channels",
             d.values.describe(),
-            d.scales.len()
-        ))
-    })?;
-    let zero_point = uniform(&d.zero_points).ok_or_else(|| {
-        ctx.error(format!(
-            "weight {} has per-channel zero points, which are not supported",
+            values.len()
+        )));
+    }
+    Ok(values)
+}
+
+/// Int8 symmetric weights from an integer constant: one scale, or one per
+/// output channel (`out_axis` of the stored tensor), and the zero points
+/// folded in exactly (`q - z` must fit int8; UINT8 weights with zero point
+/// 128 do).
+pub(super) fn int8_weights(
+    ctx: &NodeContext,
+    d: &DequantizedConst,
+    out_axis: usize,
+) -> Result<Weights, OnnxError> {
+    let per_channel = d.scales.len() > 1 || d.zero_points.len() > 1;
+    if let Some(axis) = d.axis.filter(|&a| per_channel && a != out_axis) {
+        return Err(ctx.error(format!(
+            "weight {} is quantized per channel along axis {axis}; only the output axis ({out_axis}) is supported",
             d.values.describe()
-        ))
-    })?;
+        )));
+    }
+    let scales = per_axis(ctx, d, "scale", &d.scales, out_axis)?.to_vec();
+    let zero_points = per_axis(ctx, d, "zero point", &d.zero_points, out_axis)?;
+    let channel = channel_of(&d.values.dims, out_axis);
     let ints = d.values.as_ints().unwrap_or_default();
     let values = ints
         .iter()
-        .map(|&q| i8::try_from(q - zero_point).ok())
-        .collect::<Option<Vec<_>>>()
-        .ok_or_else(|| {
+        .enumerate()
+        .map(|(i, &q)| {
+            let z = if zero_points.len() == 1 {
+                zero_points[0]
+            } else {
+                zero_points[channel(i)]
+            };
+            i8::try_from(q - z).map_err(|_| (q, z))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|(q, z)| {
             ctx.error(format!(
-                "weight {} has zero point {zero_point}, which cannot be folded exactly: some q - {zero_point} fall outside int8",
+                "weight {} has zero point {z}, which cannot be folded exactly: {q} - {z} falls outside int8",
                 d.values.describe()
             ))
         })?;
-    Ok(Weights::Int8 { values, scale })
+    Ok(Weights::Int8 { values, scales })
 }
 
+/// The real values of an integer constant, per tensor or per axis.
 pub(super) fn dequantize_constant(
     ctx: &NodeContext,
     d: &DequantizedConst,
 ) -> Result<Vec<f32>, OnnxError> {
-    let (Some(scale), Some(zero_point)) = (uniform(&d.scales), uniform(&d.zero_points)) else {
-        return Err(ctx.error(format!(
-            "{} has per-channel parameters, which are not supported here",
-            d.values.describe()
-        )));
-    };
+    let axis = d.axis.unwrap_or(0);
+    let scales = per_axis(ctx, d, "scale", &d.scales, axis)?;
+    let zero_points = per_axis(ctx, d, "zero point", &d.zero_points, axis)?;
+    let channel = channel_of(&d.values.dims, axis);
+    let pick = |v: usize, i: usize| if v == 1 { 0 } else { channel(i) };
     Ok(d.values
         .as_ints()
         .unwrap_or_default()
         .iter()
-        .map(|&q| ((q - zero_point) as f64 * scale) as f32)
+        .enumerate()
+        .map(|(i, &q)| {
+            let z = zero_points[pick(zero_points.len(), i)];
+            let s = scales[pick(scales.len(), i)];
+            ((q - z) as f64 * s) as f32
+        })
         .collect())
 }
 
-/// A dequantized bias: INT32 values with one scale stay integer (the zero
-/// point subtracted exactly); anything else is turned into floats.
+/// A dequantized bias: INT32 values with zero point 0 (or one zero point)
+/// stay integer with their scales (one, or one per output); anything else
+/// is turned into floats.
 pub(super) fn dequantized_bias(ctx: &NodeContext, d: &DequantizedConst) -> Result<Bias, OnnxError> {
     if d.values.data_type == data_type::INT32 {
-        if let (Some(scale), Some(zero_point)) = (uniform(&d.scales), uniform(&d.zero_points)) {
+        if let Some(zero_point) = uniform(&d.zero_points) {
+            let scales = per_axis(ctx, d, "scale", &d.scales, 0)?.to_vec();
             let values = d
                 .values
                 .as_ints()
@@ -275,7 +324,7 @@ pub(super) fn dequantized_bias(ctx: &NodeContext, d: &DequantizedConst) -> Resul
                         d.values.describe()
                     ))
                 })?;
-            return Ok(Bias::Int32 { values, scale });
+            return Ok(Bias::Int32 { values, scales });
         }
     }
     Ok(Bias::Float(dequantize_constant(ctx, d)?))
@@ -297,9 +346,9 @@ pub(super) fn broadcast_bias(ctx: &NodeContext, bias: Bias, n: usize) -> Result<
     let bad = || ctx.error(format!("the bias has {got} values, expected {n}"));
     Ok(match bias {
         Bias::Float(b) => Bias::Float(spread(b, n).ok_or_else(bad)?),
-        Bias::Int32 { values, scale } => Bias::Int32 {
+        Bias::Int32 { values, scales } => Bias::Int32 {
             values: spread(values, n).ok_or_else(bad)?,
-            scale,
+            scales,
         },
     })
 }

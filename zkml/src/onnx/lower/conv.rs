@@ -39,7 +39,7 @@ impl Lowering<'_> {
         let (dims, weights) = if io.quantized {
             let d =
                 self.integer_constant(ctx, node, io.weight, io.weight + 1, Some(io.weight + 2))?;
-            (d.values.dims.clone(), int8_weights(ctx, &d)?)
+            (d.values.dims.clone(), int8_weights(ctx, &d, 0)?)
         } else {
             match self.input(ctx, node, io.weight)? {
                 Sym::Const(c) => {
@@ -55,7 +55,7 @@ impl Lowering<'_> {
                 }
                 Sym::Dequantized(d) => {
                     let d = &self.dequantized[d];
-                    (d.values.dims.clone(), int8_weights(ctx, d)?)
+                    (d.values.dims.clone(), int8_weights(ctx, d, 0)?)
                 }
                 _ => return Err(ctx.error("the weight must be a constant")),
             }
@@ -125,12 +125,13 @@ impl Lowering<'_> {
                     let d = self.integer_constant(ctx, node, i, 1, None)?;
                     // QLinearConv's bias is int32 at scale x_scale * w_scale.
                     let x_scale = self.activation_params(ctx, node, 1, 2)?.scale;
-                    let w_scale = self
+                    let w_scales = self
                         .integer_constant(ctx, node, io.weight, io.weight + 1, None)?
-                        .scales[0];
+                        .scales;
                     let d = DequantizedConst {
-                        scales: vec![x_scale * w_scale],
+                        scales: w_scales.iter().map(|w| x_scale * w).collect(),
                         zero_points: vec![0],
+                        axis: Some(0),
                         ..d
                     };
                     dequantized_bias(ctx, &d)?

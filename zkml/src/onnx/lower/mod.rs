@@ -52,6 +52,10 @@ struct DequantizedConst {
     values: Constant,
     scales: Vec<f64>,
     zero_points: Vec<i64>,
+    /// The axis per-axis parameters run along, as `DequantizeLinear`'s
+    /// `axis` states it (normalized); `None` where the op implies it
+    /// (QOperator weights: the output axis).
+    axis: Option<usize>,
 }
 
 /// The class of ops the float-op handlers accept as their data input.

@@ -44,12 +44,20 @@ impl Lowering<'_> {
                 self.bind(node, Sym::Activation(value));
             }
             Sym::Const(_) => {
-                let d = self.integer_constant(ctx, node, 0, 1, Some(2))?;
+                let mut d = self.integer_constant(ctx, node, 0, 1, Some(2))?;
                 let axis = attrs.int("axis", 1)?;
-                if d.scales.len() > 1 && axis != 0 {
-                    return Err(ctx.error(format!(
-                        "per-axis scales along axis {axis} are not supported (only per-output-channel, axis 0, and then only if all equal)"
-                    )));
+                // The axis only matters for per-axis parameters (ONNX ignores
+                // it for a scalar scale, and its default 1 may not exist).
+                if d.scales.len() > 1 || d.zero_points.len() > 1 {
+                    let rank = d.values.dims.len() as i64;
+                    let normalized = if axis < 0 { axis + rank } else { axis };
+                    if !(0..rank).contains(&normalized) {
+                        return Err(ctx.error(format!(
+                            "axis {axis} is outside the {rank}-D tensor {}",
+                            d.values.describe()
+                        )));
+                    }
+                    d.axis = Some(normalized as usize);
                 }
                 self.dequantized.push(d);
                 self.bind(node, Sym::Dequantized(self.dequantized.len() - 1));

@@ -49,13 +49,14 @@ impl Lowering<'_> {
         let (x, form) = self.any_activation(ctx, node, 0)?;
         let a = self.activation_params(ctx, node, 1, 2)?;
         self.check_int_input(ctx, node, form, a)?;
-        let (out, inp, weights, w_scale) = self.int_weight_matrix(ctx, node, 3, trans_b)?;
+        let (out, inp, weights, w_scales) = self.int_weight_matrix(ctx, node, 3, trans_b)?;
         self.check_features(ctx, x, inp)?;
         let bias = match node.input.get(6).filter(|n| !n.is_empty()) {
             None => Bias::Float(vec![0.0; out as usize]),
             Some(_) => {
                 let c = self.constant(ctx, node, 6)?;
-                int32_bias(ctx, c, a.scale * w_scale, out)?
+                let scales = w_scales.iter().map(|w| a.scale * w).collect();
+                int32_bias(ctx, c, scales, out)?
             }
         };
         if node.input.get(7).is_none_or(|n| n.is_empty()) {
@@ -81,10 +82,10 @@ impl Lowering<'_> {
         node: &NodeProto,
         i: usize,
         stored_out_in: bool,
-    ) -> Result<(u32, u32, Weights, f64), OnnxError> {
+    ) -> Result<(u32, u32, Weights, Vec<f64>), OnnxError> {
         let d = self.integer_constant(ctx, node, i, i + 1, Some(i + 2))?;
-        let weights = int8_weights(ctx, &d)?;
-        let Weights::Int8 { values, scale } = weights else {
+        let weights = int8_weights(ctx, &d, if stored_out_in { 0 } else { 1 })?;
+        let Weights::Int8 { values, scales } = weights else {
             return Err(ctx.error("internal: integer weights are not int8"));
         };
         let [rows, cols] = d.values.dims[..] else {
@@ -98,8 +99,11 @@ impl Lowering<'_> {
         Ok((
             u32_of(ctx, "output size", out as i64)?,
             u32_of(ctx, "input size", inp as i64)?,
-            Weights::Int8 { values, scale },
-            scale,
+            Weights::Int8 {
+                values,
+                scales: scales.clone(),
+            },
+            scales,
         ))
     }
 
@@ -168,13 +172,16 @@ impl Lowering<'_> {
             let b = self.integer_constant(ctx, node, cst, cst + 1, Some(cst + 2))?;
             let LayerOp::Dense {
                 out_features,
-                weights: Weights::Int8 { scale: w_scale, .. },
+                weights: Weights::Int8 {
+                    scales: w_scales, ..
+                },
                 ..
             } = &self.layers[v - 1].op
             else {
                 return Err(ctx.error("internal: a pending bias is not an int8 Dense"));
             };
-            let (out_features, acc_scale) = (*out_features, a.scale * *w_scale);
+            let out_features = *out_features;
+            let acc_scales: Vec<f64> = w_scales.iter().map(|w| a.scale * w).collect();
             let real = dequantize_constant(ctx, &b)?;
             let bias = broadcast_bias(ctx, Bias::Float(real), out_features as usize)?;
             let Bias::Float(real) = bias else {
@@ -182,13 +189,17 @@ impl Lowering<'_> {
             };
             let values = real
                 .iter()
-                .map(|&r| round_to_i32(f64::from(r) / acc_scale))
+                .enumerate()
+                .map(|(o, &r)| {
+                    let s = crate::onnx::layers::channel_scale(&acc_scales, o, real.len());
+                    round_to_i32(f64::from(r) / s)
+                })
                 .collect::<Option<Vec<_>>>()
                 .ok_or_else(|| ctx.error("the bias does not fit int32 at the accumulator scale"))?;
             if let LayerOp::Dense { bias, .. } = &mut self.layers[v - 1].op {
                 *bias = Bias::Int32 {
                     values,
-                    scale: acc_scale,
+                    scales: acc_scales,
                 };
             }
             if let Some(class) = self.values[v].class {
@@ -229,7 +240,7 @@ fn round_to_i32(x: f64) -> Option<i32> {
 fn int32_bias(
     ctx: &NodeContext,
     c: &Constant,
-    scale: f64,
+    scales: Vec<f64>,
     outputs: u32,
 ) -> Result<Bias, OnnxError> {
     if c.data_type != data_type::INT32 {
@@ -242,5 +253,5 @@ fn int32_bias(
         .map(|&q| i32::try_from(q).ok())
         .collect::<Option<Vec<_>>>()
         .ok_or_else(|| ctx.error("bias value outside int32"))?;
-    broadcast_bias(ctx, Bias::Int32 { values, scale }, outputs as usize)
+    broadcast_bias(ctx, Bias::Int32 { values, scales }, outputs as usize)
 }
