@@ -198,39 +198,50 @@ fn per_channel_weights_along_the_input_axis_are_refused_naming_the_axis() {
 
 #[test]
 fn float_models_quantize_per_channel_on_request() {
-    let bytes = std::fs::read(models_dir().join("cnn.onnx")).expect("model file");
-    let calibration = dataset("digits-calibration.json");
-    let options = |per_channel| ImportOptions {
-        calibration: Some(calibration.inputs.clone()),
-        calibration_labels: Some(calibration.labels.clone()),
-        name: "cnn".into(),
-        per_channel,
-    };
-    let per_tensor = import(&bytes, &options(false)).expect("imports");
-    let per_channel = import(&bytes, &options(true)).expect("imports");
-    let channel_counts = |m: &synod_zkml::ir::Model| -> Vec<usize> {
-        m.nodes
-            .iter()
-            .filter_map(|n| match &n.op {
-                Op::Dense { channels, .. } | Op::Conv2d { channels, .. } => Some(channels.len()),
-                _ => None,
-            })
-            .collect()
-    };
-    assert_eq!(channel_counts(&per_tensor.model), vec![0, 0]);
-    assert_eq!(channel_counts(&per_channel.model), vec![4, 10]);
-    assert_ne!(
-        synod_zkml::ir::ModelId::of(&per_tensor.model),
-        synod_zkml::ir::ModelId::of(&per_channel.model)
-    );
-    let test = dataset("digits-test.json");
-    let a = compare(&per_channel, &test.inputs, Some(&test.labels)).expect("compare");
-    println!("cnn per channel: {a}");
-    let (float, int8) = (
-        a.float_accuracy.unwrap_or_default(),
-        a.int8_accuracy.unwrap_or_default(),
-    );
-    assert!((float - int8).abs() <= 0.02, "float {float} vs int8 {int8}");
+    // mlp.onnx has a dead hidden unit (subnormal weights): its channel scale
+    // is held at 1/4096 of the tensor's, so its bias still fits.
+    for (file, counts) in [("cnn.onnx", vec![4, 10]), ("mlp.onnx", vec![32, 10])] {
+        let bytes = std::fs::read(models_dir().join(file)).expect("model file");
+        let calibration = dataset("digits-calibration.json");
+        let options = |per_channel| ImportOptions {
+            calibration: Some(calibration.inputs.clone()),
+            calibration_labels: Some(calibration.labels.clone()),
+            name: file.into(),
+            per_channel,
+        };
+        let per_tensor = import(&bytes, &options(false)).expect("imports");
+        let per_channel =
+            import(&bytes, &options(true)).unwrap_or_else(|e| panic!("{file} per channel: {e}"));
+        let channel_counts = |m: &synod_zkml::ir::Model| -> Vec<usize> {
+            m.nodes
+                .iter()
+                .filter_map(|n| match &n.op {
+                    Op::Dense { channels, .. } | Op::Conv2d { channels, .. } => {
+                        Some(channels.len())
+                    }
+                    _ => None,
+                })
+                .collect()
+        };
+        assert_eq!(channel_counts(&per_tensor.model), vec![0, 0], "{file}");
+        assert_eq!(channel_counts(&per_channel.model), counts, "{file}");
+        assert_ne!(
+            synod_zkml::ir::ModelId::of(&per_tensor.model),
+            synod_zkml::ir::ModelId::of(&per_channel.model)
+        );
+        let test = dataset("digits-test.json");
+        let a = compare(&per_channel, &test.inputs, Some(&test.labels)).expect("compare");
+        println!("{file} per channel: {a}");
+        let (float, int8) = (
+            a.float_accuracy.unwrap_or_default(),
+            a.int8_accuracy.unwrap_or_default(),
+        );
+        assert!(
+            (float - int8).abs() <= 0.02,
+            "{file}: float {float} vs int8 {int8}"
+        );
+        assert!(a.top1_agreement >= 0.99, "{file}: {a}");
+    }
 }
 
 #[test]

@@ -262,6 +262,10 @@ fn activation_report(params: &(QuantParams, ParamSource), name: &str) -> Activat
 }
 
 /// Symmetric per-tensor int8 weights: `(values, scale)`.
+/// How much smaller than the whole tensor's a float weight's per-channel
+/// scale may be.
+const MAX_CHANNEL_SCALE_RATIO: f64 = 4096.0;
+
 /// Int8 weights and their scales: as given for quantized weights; for float
 /// weights symmetric `max|w| / 127`, over the whole tensor or, with
 /// `per_channel`, over each output's weights.
@@ -279,7 +283,12 @@ fn quantize_weights(w: &Weights, outputs: usize, per_channel: bool) -> (Vec<i8>,
             };
             let groups = if per_channel { outputs.max(1) } else { 1 };
             let per = (w.len() / groups).max(1);
-            let scales: Vec<f64> = w.chunks(per).map(scale_of).collect();
+            // A channel's scale is at least 1/4096 of the tensor's: a dead or
+            // near-zero channel (onnxruntime meets subnormal rows) would
+            // otherwise get a scale so small that its bias and its
+            // requantization ratio leave every integer range.
+            let floor = scale_of(w) / MAX_CHANNEL_SCALE_RATIO;
+            let scales: Vec<f64> = w.chunks(per).map(|c| scale_of(c).max(floor)).collect();
             let q = w
                 .iter()
                 .enumerate()
