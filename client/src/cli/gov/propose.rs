@@ -54,9 +54,9 @@ and the other tx flags. Examples:
   synod gov propose text --title 'Adopt the digits benchmark' --deposit 2500syn --from alice
   synod gov propose register-model mlp.synod-model --modes zk,optimistic \\
       --title 'Register the digits MLP' --deposit 2500syn --from alice
-  synod gov propose upgrade-model 9226…ce88 mlp-v2.synod-model --modes zk --grace-blocks 1000 \\
+  synod gov propose upgrade-model 4666…89ec mlp-v2.synod-model --modes zk --grace-blocks 1000 \\
       --title 'Digits MLP v2' --deposit 2500syn --from alice
-  synod gov propose retire-model 9226…ce88 --title 'Retire the digits MLP' --deposit 2500syn --from alice
+  synod gov propose retire-model 4666…89ec --title 'Retire the digits MLP' --deposit 2500syn --from alice
   synod gov propose param-change --set staking.max_validators=50 --set governance.min_deposit=5000syn \\
       --title 'Smaller set, cheaper proposals' --deposit 2500syn --from alice
   synod gov propose treasury-spend --to bob --amount 100syn --title 'Pay for audits' --deposit 2500syn --from alice
