@@ -31,6 +31,8 @@ Outputs (in --out):
     mlp-qlinear.onnx         mlp.onnx quantized by onnxruntime, QuantFormat.QOperator
     mlp-qdq-channel.onnx     mlp.onnx quantized by onnxruntime, QuantFormat.QDQ, per_channel=True
     cnn-qdq-channel.onnx     cnn.onnx quantized by onnxruntime, QuantFormat.QDQ, per_channel=True
+    mlp-qlinear-channel.onnx mlp.onnx quantized by onnxruntime, QuantFormat.QOperator, per_channel=True
+    cnn-qlinear-channel.onnx cnn.onnx quantized by onnxruntime, QuantFormat.QOperator, per_channel=True
     README.md                what each file is, its ops, sizes and accuracy
 
 Data: pixels (0..16 in load_digits) are divided by 16, so every input value is
@@ -662,6 +664,67 @@ def check_per_channel(path):
     return channels
 
 
+def check_per_channel_qoperator(path, float_path):
+    """Assert the per-channel QOperator layout the README describes; {weight: channels}.
+
+    Ops: default-domain QuantizeLinear / DequantizeLinear (scalar scale and
+    int8 zero point, no axis) at the edges, com.microsoft.QGemm (alpha=1,
+    transA=0, transB=1) and QLinearConv with int8 weights, 1-D float32 weight
+    scale and 1-D int8 weight zero point (all 0) of length C_out = the weight's
+    dim 0, int32 bias [C_out] = round(b / (x_scale * w_scale[c])) with no
+    scale initializer of its own, scalar activation scales and zero points;
+    MaxPool and Flatten on int8 tensors, passing their input's scale on.
+    """
+    model = onnx.load(path)
+    inits = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    floats = {t.name: numpy_helper.to_array(t) for t in onnx.load(float_path).graph.initializer}
+    qparams = {}  # int8 activation -> (scale name, zero point name)
+
+    def scalar(scale, zp):
+        s, z = inits[scale], inits[zp]
+        assert s.dtype == np.float32 and s.shape == () and z.dtype == np.int8 and z.shape == (), scale
+
+    channels = {}
+    for n in model.graph.node:
+        attrs = {a.name: helper.get_attribute_value(a) for a in n.attribute}
+        kind = (n.domain + "." if n.domain else "") + n.op_type
+        if kind in ("QuantizeLinear", "DequantizeLinear"):
+            assert attrs == {}, n.name
+            scalar(n.input[1], n.input[2])
+            if kind == "QuantizeLinear":
+                qparams[n.output[0]] = (n.input[1], n.input[2])
+            else:
+                assert qparams[n.input[0]] == (n.input[1], n.input[2]), n.name
+        elif kind in ("MaxPool", "Flatten"):
+            qparams[n.output[0]] = qparams[n.input[0]]
+        elif kind in ("com.microsoft.QGemm", "QLinearConv"):
+            if kind == "com.microsoft.QGemm":
+                assert attrs == {"alpha": 1.0, "transA": 0, "transB": 1}, (n.name, attrs)
+                x, sx, zx, w, sw, zw, b, sy, zy = n.input
+            else:
+                x, sx, zx, w, sw, zw, sy, zy, b = n.input
+            assert qparams[x] == (sx, zx), n.name
+            scalar(sx, zx)
+            scalar(sy, zy)
+            qw, s, z, qb = inits[w], inits[sw], inits[zw], inits[b]
+            c_out = qw.shape[0]
+            assert qw.dtype == np.int8 and np.abs(qw.astype(np.int32)).max() <= 127, w
+            assert s.dtype == np.float32 and s.shape == (c_out,), (sw, s.shape)
+            assert z.dtype == np.int8 and z.shape == (c_out,) and not z.any(), (zw, z)
+            assert qb.dtype == np.int32 and qb.shape == (c_out,), (b, qb.shape)
+            fb = floats[b[: -len("_quantized")]]
+            assert np.array_equal(qb, np.round(fb / (inits[sx] * s).astype(np.float32))), b
+            fw = floats[w[: -len("_quantized")]]
+            amax = np.abs(fw.reshape(c_out, -1)).max(axis=1) / np.float32(127)
+            live = amax >= np.finfo(np.float32).tiny
+            assert np.allclose(s[live], amax[live], rtol=1e-6) and np.all(s[~live] == 1.0), sw
+            channels[w[: -len("_quantized")]] = c_out
+            qparams[n.output[0]] = (sy, zy)
+        else:
+            raise AssertionError(f"{path}: unexpected op {kind}")
+    return channels
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "models"))
@@ -731,6 +794,15 @@ def main():
         lg = ort_logits(P(name), x_test, shape)
         results[name] = {"acc": accuracy(lg, y_test)}
 
+    # 6. per-channel QOperator variants of mlp.onnx and cnn.onnx
+    for name, src, shape in (
+        ("mlp-qlinear-channel.onnx", "mlp.onnx", (1, 64)),
+        ("cnn-qlinear-channel.onnx", "cnn.onnx", (1, 1, 8, 8)),
+    ):
+        quantize(P(src), P(name), x_cal, QuantFormat.QOperator, shape=shape, per_channel=True)
+        lg = ort_logits(P(name), x_test, shape)
+        results[name] = {"acc": accuracy(lg, y_test)}
+
     # Summary
     for name, r in results.items():
         r["ops"] = op_types(P(name))
@@ -749,12 +821,18 @@ def main():
         for k, v in r.items():
             if k != "bytes":
                 print(f"  {k}: {v}")
-    for name in ("mlp-qdq.onnx", "mlp-qlinear.onnx", "mlp-qdq-channel.onnx", "cnn-qdq-channel.onnx"):
+    for name in (
+        "mlp-qdq.onnx", "mlp-qlinear.onnx", "mlp-qdq-channel.onnx", "cnn-qdq-channel.onnx",
+        "mlp-qlinear-channel.onnx", "cnn-qlinear-channel.onnx",
+    ):
         print(f"\n{name} initializers:")
         for line in describe_quantized(P(name)):
             print("  " + line)
     for name in ("mlp-qdq-channel.onnx", "cnn-qdq-channel.onnx"):
         print(f"\n{name} per-channel weights (axis 0): {check_per_channel(P(name))}")
+    for name, src in (("mlp-qlinear-channel.onnx", "mlp.onnx"), ("cnn-qlinear-channel.onnx", "cnn.onnx")):
+        chans = check_per_channel_qoperator(P(name), P(src))
+        print(f"\n{name} per-channel weights (axis 0): {chans}")
     print("\nversions:", versions)
 
     write_readme(P("README.md"), results, versions, len(x_train), len(x_test))
@@ -835,6 +913,8 @@ Rust importer's own int8 accuracy should come close to.
 | `mlp-qlinear.onnx` | `mlp.onnx` quantized by onnxruntime, `QuantFormat.QOperator` | {ops('mlp-qlinear.onnx')} | (as `mlp.onnx`) | {pct('mlp-qlinear.onnx')} | | {kb('mlp-qlinear.onnx')} |
 | `mlp-qdq-channel.onnx` | `mlp.onnx` quantized by onnxruntime, `QuantFormat.QDQ`, per-channel weight scales | {ops('mlp-qdq-channel.onnx')} | (as `mlp.onnx`) | {pct('mlp-qdq-channel.onnx')} | | {kb('mlp-qdq-channel.onnx')} |
 | `cnn-qdq-channel.onnx` | `cnn.onnx` quantized by onnxruntime, `QuantFormat.QDQ`, per-channel weight scales | {ops('cnn-qdq-channel.onnx')} | (as `cnn.onnx`) | {pct('cnn-qdq-channel.onnx')} | | {kb('cnn-qdq-channel.onnx')} |
+| `mlp-qlinear-channel.onnx` | `mlp.onnx` quantized by onnxruntime, `QuantFormat.QOperator`, per-channel weight scales | {ops('mlp-qlinear-channel.onnx')} | (as `mlp.onnx`) | {pct('mlp-qlinear-channel.onnx')} | | {kb('mlp-qlinear-channel.onnx')} |
+| `cnn-qlinear-channel.onnx` | `cnn.onnx` quantized by onnxruntime, `QuantFormat.QOperator`, per-channel weight scales | {ops('cnn-qlinear-channel.onnx')} | (as `cnn.onnx`) | {pct('cnn-qlinear-channel.onnx')} | | {kb('cnn-qlinear-channel.onnx')} |
 
 Every model has one input `input` (float32, `[1, 64]` or `[1, 1, 8, 8]`) and one
 output `logits` (float32, `[1, 10]`); the class is the argmax of `logits`.
@@ -880,6 +960,35 @@ initializers are float32 in `raw_data` (little-endian), named
   `relu_out_zero_point` (scale unchanged, so both are exact in int8):
   `Q -> DQ -> Conv -> Q -> DQ -> MaxPool -> Q -> DQ -> Flatten -> Q -> DQ ->
   Gemm -> Q -> DQ -> logits`.
+- **Per-channel QOperator** (`mlp-qlinear-channel.onnx`,
+  `cnn-qlinear-channel.onnx`; opsets `ai.onnx` 13 and `com.microsoft` 1).
+  MLP: `QuantizeLinear -> com.microsoft.QGemm (fc0_quant) ->
+  com.microsoft.QGemm (fc1_quant) -> DequantizeLinear`. CNN: `QuantizeLinear
+  -> QLinearConv (conv_quant) -> MaxPool -> Flatten -> com.microsoft.QGemm
+  (fc_quant) -> DequantizeLinear`; `QLinearConv` is the default-domain op
+  (inputs `x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, B`; attributes
+  as the float Conv's), ReLU is folded into its output `conv_out_quantized`
+  (`conv_out_scale`, `conv_out_zero_point` = -128), and MaxPool / Flatten
+  (attributes as in `cnn.onnx`) run directly on that int8 tensor with no
+  Quantize/Dequantize around them: the QGemm after them takes
+  `flat_quantized` with `conv_out_scale` / `conv_out_zero_point` as its
+  `a_scale` / `a_zp`. Every QGemm has `alpha=1, transA=0, transB=1` (B stored
+  `[out, in]`) and gets a **per-channel** `b_scale`: onnxruntime does make
+  1-D scales for QGemm as for QLinearConv. Each weight `<w>_quantized` (int8,
+  float layout) comes with `<w>_scale` float32 `[C_out]` and `<w>_zero_point`
+  int8 `[C_out]` (all 0), C_out = the weight's dim 0 (for QGemm the output
+  column N of `op(B)`): `fc0.weight` 32, `fc1.weight` 10, `conv.weight` 4,
+  `fc.weight` 10. Biases `<b>_quantized` are int32 `[C_out]` =
+  `round(b / (a_scale * <w>_scale[c]))` with **no** scale or zero-point
+  initializer of their own (the scale is implied, the zero point 0). All
+  activation scales / zero points (`input_*`, `fc0_out_*`, `conv_out_*`,
+  `logits_*`) are float32 / int8 scalars, and the Quantize/DequantizeLinear
+  nodes have no `axis`. Storage as in the QDQ files: scales in `float_data`,
+  int8 zero points in `int32_data`, weights and biases in `raw_data`. The
+  weights, scales, zero points and quantized biases are value for value those
+  of the matching `-qdq-channel` file (same names; only the activation ones
+  are renamed `relu0_out_*` -> `fc0_out_*`, `relu_out_*` -> `conv_out_*`),
+  so the dead hidden unit 10 again has scale `1.0` and bias -1.
 
 ### The quantized variants
 
@@ -888,29 +997,33 @@ Made by onnxruntime `quantize_static` (MinMax calibration on
 files), `reduce_range=False`, int8 weights with `WeightSymmetric=True`, int8
 activations with `ActivationSymmetric=False`). All keep float32 `input` /
 `logits` and quantize at the edges. Types: scales are float32 scalars and
-zero points int8 scalars (weights' are 0), except the weights' and biases'
-in the `-channel` files (1-D, see the per-channel layout note above); weights
-are int8 in their float layout (`[out, in]` with `transB=1`; the Conv's
-`[4, 1, 3, 3]`); biases are int32 at scale `input_scale * weight_scale` (zero
-point 0). onnxruntime also writes `value_info` and a `metadata_props` entry
-(`onnx.infer`).
+zero points int8 scalars (weights' are 0), except the weights' (and, in QDQ,
+the biases') in the `-channel` files (1-D, see the per-channel layout notes
+above); weights are int8 in their float layout (`[out, in]` with
+`transB=1`; the Conv's `[4, 1, 3, 3]`); biases are int32 at scale
+`input_scale * weight_scale` (zero point 0). onnxruntime also writes
+`value_info` and a `metadata_props` entry (`onnx.infer`).
 
 - **ReLU is gone** in all of them: onnxruntime folds it into the preceding
   Gemm's (Conv's) output quantization (that range starts at 0, so its zero
   point is -128 and the int8 clamp is the ReLU). The tensor keeps the name
-  `relu0_out` (QDQ) / becomes `fc0_out` (QOperator); `relu_out` in the CNN.
+  `relu0_out` (QDQ) / becomes `fc0_out` (QOperator); in the CNN `relu_out`
+  (QDQ) / `conv_out` (QOperator).
 - **QDQ** (`mlp-qdq.onnx`, `mlp-qdq-channel.onnx`, default domain only):
   `input -> QuantizeLinear -> DequantizeLinear -> Gemm -> QuantizeLinear ->
   DequantizeLinear -> Gemm -> QuantizeLinear -> DequantizeLinear -> logits`,
   with each Gemm's `B` = `DequantizeLinear(int8 weight, scale, zp=0)` and
   `C` = `DequantizeLinear(int32 bias, scale, int32 zp=0)`; those weight/bias
   DequantizeLinear nodes come first in the node list.
-- **QOperator** (`mlp-qlinear.onnx`): `QuantizeLinear -> com.microsoft.QGemm
-  -> com.microsoft.QGemm -> DequantizeLinear`; QGemm (contrib domain
-  `com.microsoft`, version 1) inputs are `A, a_scale, a_zp, B, b_scale, b_zp,
-  C (int32 bias), y_scale, y_zp`, attributes `alpha=1, transA=0, transB=1`.
-  (Quantizing a MatMul + Add model instead gives the standard
-  `QLinearMatMul` plus `com.microsoft.QLinearAdd`; a Conv gives `QLinearConv`.)
+- **QOperator** (`mlp-qlinear.onnx`, `mlp-qlinear-channel.onnx`):
+  `QuantizeLinear -> com.microsoft.QGemm -> com.microsoft.QGemm ->
+  DequantizeLinear`; QGemm (contrib domain `com.microsoft`, version 1) inputs
+  are `A, a_scale, a_zp, B, b_scale, b_zp, C (int32 bias), y_scale, y_zp`,
+  attributes `alpha=1, transA=0, transB=1`; `b_scale` / `b_zp` are scalars in
+  `mlp-qlinear.onnx` and `[N]` in `mlp-qlinear-channel.onnx`. (Quantizing a
+  MatMul + Add model instead gives the standard `QLinearMatMul` plus
+  `com.microsoft.QLinearAdd`; a Conv gives `QLinearConv`, see
+  `cnn-qlinear-channel.onnx`.)
 - ONNX `QuantizeLinear` rounds half to even and onnxruntime's integer kernels
   requantize in float, so their int8 values can differ by one from the
   zkml contract's round-half-up fixed-point requantization: compare

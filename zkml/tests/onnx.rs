@@ -149,12 +149,22 @@ fn qdq_and_qoperator_models_import_as_stated_and_reach_94_percent() {
 fn per_channel_qdq_models_keep_one_requantization_per_channel() {
     // onnxruntime's per_channel=True: 1-D weight scales along axis 0 and
     // int32 biases with one scale per output.
-    for (file, channels) in [
-        ("cnn-qdq-channel.onnx", vec![4, 10]),
-        ("mlp-qdq-channel.onnx", vec![32, 10]),
+    for (file, format, channels) in [
+        ("cnn-qdq-channel.onnx", SourceFormat::Qdq, vec![4, 10]),
+        ("mlp-qdq-channel.onnx", SourceFormat::Qdq, vec![32, 10]),
+        (
+            "cnn-qlinear-channel.onnx",
+            SourceFormat::QOperator,
+            vec![4, 10],
+        ),
+        (
+            "mlp-qlinear-channel.onnx",
+            SourceFormat::QOperator,
+            vec![32, 10],
+        ),
     ] {
         let imported = import_shipped(file);
-        assert_eq!(imported.report.format, SourceFormat::Qdq, "{file}");
+        assert_eq!(imported.report.format, format, "{file}");
         let got: Vec<usize> = imported
             .model
             .nodes
@@ -172,6 +182,21 @@ fn per_channel_qdq_models_keep_one_requantization_per_channel() {
         let int8 = agreement.int8_accuracy.unwrap_or_default();
         assert!(int8 >= 0.955, "{file}: int8 accuracy {int8}");
         assert!(agreement.top1_agreement >= 0.99, "{file}: {agreement}");
+    }
+}
+
+#[test]
+fn a_per_channel_model_imports_to_the_same_ir_from_qdq_and_from_qoperator() {
+    // onnxruntime writes the same weights, scales and biases in both formats
+    // (zkml/models/README.md); the importer must read them alike.
+    for (qdq, qop) in [
+        ("cnn-qdq-channel.onnx", "cnn-qlinear-channel.onnx"),
+        ("mlp-qdq-channel.onnx", "mlp-qlinear-channel.onnx"),
+    ] {
+        let a = import_shipped(qdq).model;
+        let b = import_shipped(qop).model;
+        assert_eq!(a.input, b.input, "{qdq} / {qop}: input");
+        assert_eq!(a.nodes, b.nodes, "{qdq} / {qop}: nodes");
     }
 }
 
