@@ -599,6 +599,35 @@ fn commit_votes(
     .collect()
 }
 
+/// What the node keeps of a decided certificate.
+struct CertificateParts {
+    /// The commit signatures by validator address.
+    signatures: BTreeMap<[u8; 20], [u8; 64]>,
+    round: u32,
+    /// The stored encoding (with the vote extensions).
+    bytes: Bytes,
+}
+
+fn certificate_parts(
+    certificate: malachitebft_app_channel::app::types::core::CommitCertificate<SynodContext>,
+    extensions: VoteExtensions<SynodContext>,
+) -> Result<CertificateParts, NodeError> {
+    let signatures = certificate
+        .commit_signatures
+        .iter()
+        .map(|s| (s.address.0, s.signature.to_bytes()))
+        .collect();
+    let round = certificate.round.as_u32().unwrap_or(0);
+    let extended =
+        ExtendedCommitCertificate::from_commit_certificate_and_extensions(certificate, extensions);
+    let bytes = encode_certificate(&extended).map_err(|e| NodeError::Engine(e.to_string()))?;
+    Ok(CertificateParts {
+        signatures,
+        round,
+        bytes,
+    })
+}
+
 /// The last commit as the store holds it (after a restart): the set that
 /// decided `height` and the signatures in its certificate.
 fn stored_last_commit(
@@ -1028,18 +1057,11 @@ impl AppLoop {
                 block.height.saturating_sub(1)
             )));
         }
-        let signatures: BTreeMap<[u8; 20], [u8; 64]> = certificate
-            .commit_signatures
-            .iter()
-            .map(|s| (s.address.0, s.signature.to_bytes()))
-            .collect();
-        let round = certificate.round.as_u32().unwrap_or(0);
-        let extended = ExtendedCommitCertificate::from_commit_certificate_and_extensions(
-            certificate,
-            extensions,
-        );
-        let cert_bytes =
-            encode_certificate(&extended).map_err(|e| NodeError::Engine(e.to_string()))?;
+        let CertificateParts {
+            signatures,
+            round,
+            bytes: cert_bytes,
+        } = certificate_parts(certificate, extensions)?;
         // As CometBFT does, no CheckTx runs from before Commit until the
         // recheck is over: the app's check state restarts from the new
         // committed state, and the remaining txs must be replayed first.
@@ -1115,21 +1137,14 @@ impl AppLoop {
         if certificate.commit_signatures.len() <= signed {
             return Ok(());
         }
-        let signatures: BTreeMap<[u8; 20], [u8; 64]> = certificate
-            .commit_signatures
-            .iter()
-            .map(|s| (s.address.0, s.signature.to_bytes()))
-            .collect();
-        let round = certificate.round.as_u32().unwrap_or(0);
+        let CertificateParts {
+            signatures,
+            round,
+            bytes: cert_bytes,
+        } = certificate_parts(certificate, extensions)?;
         if round != self.last_commit_round {
             return Ok(());
         }
-        let extended = ExtendedCommitCertificate::from_commit_certificate_and_extensions(
-            certificate,
-            extensions,
-        );
-        let cert_bytes =
-            encode_certificate(&extended).map_err(|e| NodeError::Engine(e.to_string()))?;
         self.store.extend_certificate(height, &cert_bytes)?;
         let before = signed;
         self.last_commit = commit_votes(

@@ -785,21 +785,14 @@ def main():
         lg = ort_logits(P(name), x_test, (1, 64))
         results[name] = {"acc": accuracy(lg, y_test)}
 
-    # 5. per-channel QDQ variants of mlp.onnx and cnn.onnx
-    for name, src, shape in (
-        ("mlp-qdq-channel.onnx", "mlp.onnx", (1, 64)),
-        ("cnn-qdq-channel.onnx", "cnn.onnx", (1, 1, 8, 8)),
+    # 5. per-channel QDQ and QOperator variants of mlp.onnx and cnn.onnx
+    for name, src, shape, fmt in (
+        ("mlp-qdq-channel.onnx", "mlp.onnx", (1, 64), QuantFormat.QDQ),
+        ("cnn-qdq-channel.onnx", "cnn.onnx", (1, 1, 8, 8), QuantFormat.QDQ),
+        ("mlp-qlinear-channel.onnx", "mlp.onnx", (1, 64), QuantFormat.QOperator),
+        ("cnn-qlinear-channel.onnx", "cnn.onnx", (1, 1, 8, 8), QuantFormat.QOperator),
     ):
-        quantize(P(src), P(name), x_cal, QuantFormat.QDQ, shape=shape, per_channel=True)
-        lg = ort_logits(P(name), x_test, shape)
-        results[name] = {"acc": accuracy(lg, y_test)}
-
-    # 6. per-channel QOperator variants of mlp.onnx and cnn.onnx
-    for name, src, shape in (
-        ("mlp-qlinear-channel.onnx", "mlp.onnx", (1, 64)),
-        ("cnn-qlinear-channel.onnx", "cnn.onnx", (1, 1, 8, 8)),
-    ):
-        quantize(P(src), P(name), x_cal, QuantFormat.QOperator, shape=shape, per_channel=True)
+        quantize(P(src), P(name), x_cal, fmt, shape=shape, per_channel=True)
         lg = ort_logits(P(name), x_test, shape)
         results[name] = {"acc": accuracy(lg, y_test)}
 
