@@ -145,6 +145,18 @@ fn qdq_and_qoperator_models_import_as_stated_and_reach_94_percent() {
     }
 }
 
+/// How many per-channel requantizations each Dense / Conv2d has.
+fn channel_counts(model: &synod_zkml::ir::Model) -> Vec<usize> {
+    model
+        .nodes
+        .iter()
+        .filter_map(|n| match &n.op {
+            Op::Dense { channels, .. } | Op::Conv2d { channels, .. } => Some(channels.len()),
+            _ => None,
+        })
+        .collect()
+}
+
 #[test]
 fn per_channel_qdq_models_keep_one_requantization_per_channel() {
     // onnxruntime's per_channel=True: 1-D weight scales along axis 0 and
@@ -165,16 +177,11 @@ fn per_channel_qdq_models_keep_one_requantization_per_channel() {
     ] {
         let imported = import_shipped(file);
         assert_eq!(imported.report.format, format, "{file}");
-        let got: Vec<usize> = imported
-            .model
-            .nodes
-            .iter()
-            .filter_map(|n| match &n.op {
-                Op::Dense { channels, .. } | Op::Conv2d { channels, .. } => Some(channels.len()),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(got, channels, "{file}: per-channel requantizations");
+        assert_eq!(
+            channel_counts(&imported.model),
+            channels,
+            "{file}: per-channel requantizations"
+        );
         let test = dataset("digits-test.json");
         let agreement = compare(&imported, &test.inputs, Some(&test.labels)).expect("compare");
         println!("{file} test set: {agreement}\n");
@@ -237,17 +244,6 @@ fn float_models_quantize_per_channel_on_request() {
         let per_tensor = import(&bytes, &options(false)).expect("imports");
         let per_channel =
             import(&bytes, &options(true)).unwrap_or_else(|e| panic!("{file} per channel: {e}"));
-        let channel_counts = |m: &synod_zkml::ir::Model| -> Vec<usize> {
-            m.nodes
-                .iter()
-                .filter_map(|n| match &n.op {
-                    Op::Dense { channels, .. } | Op::Conv2d { channels, .. } => {
-                        Some(channels.len())
-                    }
-                    _ => None,
-                })
-                .collect()
-        };
         assert_eq!(channel_counts(&per_tensor.model), vec![0, 0], "{file}");
         assert_eq!(channel_counts(&per_channel.model), counts, "{file}");
         assert_ne!(
