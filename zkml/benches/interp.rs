@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use synod_zkml::interp::{Interpreter, Tensor};
-use synod_zkml::ir::{Model, ModelId, Node, Op, Requant, Scale, TensorId, TensorInfo};
+use synod_zkml::ir::{
+    ConvGeometry, Model, ModelId, Node, Op, Requant, Scale, TensorId, TensorInfo,
+};
 use synod_zkml::trace::verify_step;
 
 const MEASURE: Duration = Duration::from_millis(1500);
@@ -76,12 +78,14 @@ fn mlp(rng: &mut ChaCha8Rng) -> Model {
 /// [1, 8, 8] -> conv 1->4 3x3 -> ReLU -> MaxPool 2 -> flatten 36 -> dense 10 -> ArgMax.
 fn cnn(rng: &mut ChaCha8Rng) -> Model {
     let conv = Op::Conv2d {
-        in_channels: 1,
-        out_channels: 4,
-        kernel_h: 3,
-        kernel_w: 3,
-        stride: 1,
-        padding: 0,
+        geometry: ConvGeometry {
+            in_channels: 1,
+            out_channels: 4,
+            kernel_h: 3,
+            kernel_w: 3,
+            stride: 1,
+            padding: 0,
+        },
         input_zero_point: 0,
         weights: i8s(rng, 4 * 9),
         bias: biases(rng, 4),

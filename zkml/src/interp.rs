@@ -9,8 +9,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ir::{
-    element_count, ChannelRequant, IrError, Model, ModelInfo, Node, NodeProblem, Op, OpKind,
-    Requant,
+    element_count, ChannelRequant, ConvGeometry, IrError, Model, ModelInfo, Node, NodeProblem, Op,
+    OpKind, Requant,
 };
 
 /// A tensor: a row-major array of i32 values with a shape. Activations hold
@@ -236,25 +236,16 @@ fn apply(op: &Op, inputs: &[&Tensor], shape: Vec<u32>) -> Tensor {
             channels,
         ),
         Op::Conv2d {
-            kernel_h,
-            kernel_w,
-            stride,
-            padding,
+            geometry,
             input_zero_point,
             weights,
             bias,
             requant,
             channels,
-            ..
         } => conv2d(
             x,
             &shape,
-            ConvGeometry {
-                kernel_h: *kernel_h as usize,
-                kernel_w: *kernel_w as usize,
-                stride: *stride as usize,
-                padding: *padding as usize,
-            },
+            geometry,
             i32::from(*input_zero_point),
             weights,
             bias,
@@ -325,18 +316,10 @@ fn per_channel(requant: &Requant, channels: &[ChannelRequant], outputs: usize) -
         .collect()
 }
 
-#[derive(Clone, Copy)]
-struct ConvGeometry {
-    kernel_h: usize,
-    kernel_w: usize,
-    stride: usize,
-    padding: usize,
-}
-
 fn conv2d(
     x: &Tensor,
     out_shape: &[u32],
-    g: ConvGeometry,
+    g: &ConvGeometry,
     pad_value: i32,
     weights: &[i8],
     bias: &[i32],
@@ -344,27 +327,29 @@ fn conv2d(
 ) -> Vec<i32> {
     let [c, h, w] = [x.shape[0], x.shape[1], x.shape[2]].map(|d| d as usize);
     let [oh, ow] = [out_shape[1], out_shape[2]].map(|d| d as usize);
-    // Pad once with the input zero point, then every window is a plain slice.
-    let (ph, pw) = (h + 2 * g.padding, w + 2 * g.padding);
+    let [kernel_h, kernel_w, stride, padding] =
+        [g.kernel_h, g.kernel_w, g.stride, g.padding].map(|v| v as usize);
+    // Pad once with the input zero point, then every window is a plain slice
+    // (faster than walking `ConvGeometry::taps`, with the same sums).
+    let [ph, pw] = g.padded_size([x.shape[1], x.shape[2]]).map(|d| d as usize);
     let mut padded = vec![pad_value; c * ph * pw];
     for (ci, channel) in x.values().chunks_exact(h * w).enumerate() {
         for (y, row) in channel.chunks_exact(w).enumerate() {
-            let at = (ci * ph + y + g.padding) * pw + g.padding;
+            let at = (ci * ph + y + padding) * pw + padding;
             padded[at..at + w].copy_from_slice(row);
         }
     }
-    let per_output = c * g.kernel_h * g.kernel_w;
+    let per_output = g.fan_in() as usize;
     let mut out = Vec::with_capacity(bias.len() * oh * ow);
     for (o, (filter, &b)) in weights.chunks_exact(per_output).zip(bias).enumerate() {
         let requant = requants[o];
         for oy in 0..oh {
             for ox in 0..ow {
                 let mut acc = b;
-                for (ci, channel_filter) in filter.chunks_exact(g.kernel_h * g.kernel_w).enumerate()
-                {
-                    for (ky, filter_row) in channel_filter.chunks_exact(g.kernel_w).enumerate() {
-                        let at = (ci * ph + oy * g.stride + ky) * pw + ox * g.stride;
-                        let window = &padded[at..at + g.kernel_w];
+                for (ci, channel_filter) in filter.chunks_exact(kernel_h * kernel_w).enumerate() {
+                    for (ky, filter_row) in channel_filter.chunks_exact(kernel_w).enumerate() {
+                        let at = (ci * ph + oy * stride + ky) * pw + ox * stride;
+                        let window = &padded[at..at + kernel_w];
                         acc += window
                             .iter()
                             .zip(filter_row)

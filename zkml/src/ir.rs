@@ -22,8 +22,11 @@ use synod_protocol::codec::{self, CodecError};
 
 use crate::merkle::{self, MerkleError, MerkleProof};
 
+mod conv;
 mod validate;
 
+pub(crate) use conv::window_count;
+pub use conv::ConvGeometry;
 pub(crate) use validate::element_count;
 pub use validate::NodeProblem;
 
@@ -139,12 +142,8 @@ pub enum Op {
     /// `OH = (H + 2 * padding - kernel_h) / stride + 1` (likewise OW). The
     /// border is padded with `input_zero_point` (the real zero).
     Conv2d {
-        in_channels: u32,
-        out_channels: u32,
-        kernel_h: u32,
-        kernel_w: u32,
-        stride: u32,
-        padding: u32,
+        /// Channels, kernel, stride and padding (encoded as six inline `u32`).
+        geometry: ConvGeometry,
         /// The zero point of the tensor read (the padding value).
         input_zero_point: i8,
         /// Row-major `[O][C][KH][KW]`.

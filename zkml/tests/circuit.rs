@@ -12,7 +12,7 @@ use synod_zkml::circuit::{
     DEFAULT_MAX_K,
 };
 use synod_zkml::interp::{self, Tensor};
-use synod_zkml::ir::{self, Model, Node, Op, Scale, TensorId, TensorInfo};
+use synod_zkml::ir::{self, ConvGeometry, Model, Node, Op, Scale, TensorId, TensorInfo};
 
 fn mock(zk: &ZkModel, circuit: ModelCircuit, instance: Vec<Fp>) -> bool {
     assert!(zk.k() <= 11, "test circuits stay small (k = {})", zk.k());
@@ -169,12 +169,14 @@ impl Builder {
         self.push(
             &[x],
             Op::Conv2d {
-                in_channels: c,
-                out_channels: o,
-                kernel_h: k,
-                kernel_w: k,
-                stride,
-                padding,
+                geometry: ConvGeometry {
+                    in_channels: c,
+                    out_channels: o,
+                    kernel_h: k,
+                    kernel_w: k,
+                    stride,
+                    padding,
+                },
                 input_zero_point,
                 weights,
                 bias,

@@ -284,16 +284,18 @@ fn the_same_run_gives_the_same_root() {
 #[test]
 fn a_step_on_empty_or_degenerate_tensors_is_an_error_not_a_panic() {
     use synod_zkml::interp::execute_node;
-    use synod_zkml::ir::{Node, Op, Requant};
+    use synod_zkml::ir::{ConvGeometry, Node, Op, Requant};
     let conv = Node {
         inputs: vec![TensorId(0)],
         op: Op::Conv2d {
-            in_channels: 1,
-            out_channels: 1,
-            kernel_h: 3,
-            kernel_w: 3,
-            stride: 1,
-            padding: 2,
+            geometry: ConvGeometry {
+                in_channels: 1,
+                out_channels: 1,
+                kernel_h: 3,
+                kernel_w: 3,
+                stride: 1,
+                padding: 2,
+            },
             input_zero_point: 0,
             weights: vec![1; 9],
             bias: vec![0],

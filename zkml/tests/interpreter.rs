@@ -8,8 +8,8 @@ use proptest::prelude::*;
 use support::{mlp, random_input, random_model, reference_run, Rng};
 use synod_zkml::interp::{run, InterpError, Interpreter, Tensor};
 use synod_zkml::ir::{
-    verify_node_proof, IrError, Model, ModelId, Node, NodeProblem, Op, OpKind, Requant, TensorId,
-    FILE_MAGIC, IR_VERSION,
+    verify_node_proof, ConvGeometry, IrError, Model, ModelId, Node, NodeProblem, Op, OpKind,
+    Requant, TensorId, FILE_MAGIC, IR_VERSION,
 };
 
 fn weights_mut(op: &mut Op) -> Option<&mut Vec<i8>> {
@@ -505,12 +505,14 @@ fn validation_refuses_oversized_kernels_and_windows() {
         nodes: vec![Node {
             inputs: vec![TensorId(0)],
             op: Op::Conv2d {
-                in_channels: 1,
-                out_channels: 1,
-                kernel_h: kernel,
-                kernel_w: kernel,
-                stride: 1,
-                padding,
+                geometry: ConvGeometry {
+                    in_channels: 1,
+                    out_channels: 1,
+                    kernel_h: kernel,
+                    kernel_w: kernel,
+                    stride: 1,
+                    padding,
+                },
                 input_zero_point: 0,
                 weights: vec![1; (kernel * kernel) as usize],
                 bias: vec![0],

@@ -2,46 +2,10 @@
 //! ReLU fused into the requantization before it where that is exact, and the
 //! number of rows each step lays out.
 
-use crate::ir::{ElementKind, Model, Op};
+use crate::ir::{ConvGeometry, ElementKind, Model, Op};
 
 use super::config::{MAC_WIDTH, REQUANT_ROWS};
 use super::spec::Requant;
-
-/// Geometry of a Conv2d step.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct ConvShape {
-    pub channels: usize,
-    pub height: usize,
-    pub width: usize,
-    pub out_channels: usize,
-    pub kernel_h: usize,
-    pub kernel_w: usize,
-    pub stride: usize,
-    pub padding: usize,
-    pub out_h: usize,
-    pub out_w: usize,
-}
-
-impl ConvShape {
-    /// Input taps of output `(oy, ox)` in `[C][KH][KW]` order: `Some(index)`
-    /// of an input value, or `None` for a padding cell.
-    pub fn taps(&self, oy: usize, ox: usize) -> impl Iterator<Item = Option<usize>> + '_ {
-        (0..self.channels).flat_map(move |c| {
-            (0..self.kernel_h).flat_map(move |ky| {
-                (0..self.kernel_w).map(move |kx| {
-                    let y = (oy * self.stride + ky).checked_sub(self.padding)?;
-                    let x = (ox * self.stride + kx).checked_sub(self.padding)?;
-                    (y < self.height && x < self.width)
-                        .then_some((c * self.height + y) * self.width + x)
-                })
-            })
-        })
-    }
-
-    pub fn fan_in(&self) -> usize {
-        self.channels * self.kernel_h * self.kernel_w
-    }
-}
 
 /// Geometry of a MaxPool step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,7 +46,11 @@ pub(crate) enum Op2 {
     },
     Conv {
         input: usize,
-        shape: ConvShape,
+        geometry: ConvGeometry,
+        /// The input's `[H, W]`.
+        in_size: [usize; 2],
+        /// The output's `[OH, OW]`.
+        out_size: [usize; 2],
         input_zero_point: i8,
         weights: Vec<i8>,
         bias: Vec<i32>,
@@ -250,35 +218,21 @@ impl Graph {
                     lower_bound,
                 },
                 Op::Conv2d {
-                    out_channels,
-                    kernel_h,
-                    kernel_w,
-                    stride,
-                    padding,
+                    geometry,
                     input_zero_point,
                     weights,
                     bias,
                     requant,
                     channels,
-                    ..
                 } => Op2::Conv {
                     input,
-                    shape: ConvShape {
-                        channels: in_shape[0] as usize,
-                        height: in_shape[1] as usize,
-                        width: in_shape[2] as usize,
-                        out_channels: *out_channels as usize,
-                        kernel_h: *kernel_h as usize,
-                        kernel_w: *kernel_w as usize,
-                        stride: *stride as usize,
-                        padding: *padding as usize,
-                        out_h: out_shape[1] as usize,
-                        out_w: out_shape[2] as usize,
-                    },
+                    geometry: *geometry,
+                    in_size: [in_shape[1] as usize, in_shape[2] as usize],
+                    out_size: [out_shape[1] as usize, out_shape[2] as usize],
                     input_zero_point: *input_zero_point,
                     weights: weights.clone(),
                     bias: bias.clone(),
-                    requant: requant_of(requant, channels, *out_channels),
+                    requant: requant_of(requant, channels, geometry.out_channels),
                     lower_bound,
                 },
                 Op::Add {
@@ -345,9 +299,13 @@ impl Graph {
             .iter()
             .map(|s| match &s.op {
                 Op2::Dense { out, inputs, .. } => neuron_rows(*out, *inputs),
-                Op2::Conv { shape, .. } => neuron_rows(
-                    shape.out_channels * shape.out_h * shape.out_w,
-                    shape.fan_in(),
+                Op2::Conv {
+                    geometry,
+                    out_size: [out_h, out_w],
+                    ..
+                } => neuron_rows(
+                    geometry.out_channels as usize * out_h * out_w,
+                    geometry.fan_in() as usize,
                 ),
                 Op2::Add { len, .. } => neuron_rows(*len, 2),
                 Op2::Relu { len, .. } => *len,

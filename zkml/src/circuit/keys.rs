@@ -269,11 +269,17 @@ impl ZkModel {
         &self.model
     }
 
-    /// The circuit for `input` (the keygen circuit without one). For tests
-    /// (MockProver) and benchmarks.
-    #[doc(hidden)]
-    pub fn circuit(&self, input: Option<&[i8]>) -> ModelCircuit {
+    /// The circuit for `input` (the keygen circuit without one).
+    pub(crate) fn model_circuit(&self, input: Option<&[i8]>) -> ModelCircuit {
         ModelCircuit::new(Arc::clone(&self.graph), input.map(<[i8]>::to_vec))
+    }
+
+    /// The circuit for `input` (the keygen circuit without one), for tests
+    /// that run halo2's MockProver or make the circuit lie (see
+    /// [`ModelCircuit::with`]).
+    #[cfg(feature = "testkit")]
+    pub fn circuit(&self, input: Option<&[i8]>) -> ModelCircuit {
+        self.model_circuit(input)
     }
 
     fn check_params(&self, params: &Params<EqAffine>) -> Result<(), SetupError> {
@@ -303,14 +309,14 @@ impl ZkModel {
     /// Deterministic: every node derives the same key for the same model.
     pub fn verifier_key(&self, params: &Params<EqAffine>) -> Result<VerifierKey, SetupError> {
         self.check_params(params)?;
-        let vk = keygen_vk(params, &self.circuit(None))?;
+        let vk = keygen_vk(params, &self.model_circuit(None))?;
         Ok(self.key(vk))
     }
 
     /// The prover's keys (and a copy of `params`).
     pub fn setup(&self, params: &Params<EqAffine>) -> Result<ProvingSetup, SetupError> {
         self.check_params(params)?;
-        let circuit = self.circuit(None);
+        let circuit = self.model_circuit(None);
         let vk = keygen_vk(params, &circuit)?;
         let pk = keygen_pk(params, vk.clone(), &circuit)?;
         Ok(ProvingSetup {
@@ -322,8 +328,9 @@ impl ZkModel {
     }
 
     /// The public instance of an inference (inputs, then outputs), after
-    /// checking shapes and ranges against this model.
-    #[doc(hidden)]
+    /// checking shapes and ranges against this model, for tests that run
+    /// halo2's MockProver.
+    #[cfg(feature = "testkit")]
     pub fn instance(&self, input: &Tensor, output: &Tensor) -> Result<Vec<Fp>, VerifyError> {
         // A key is only needed for its shapes here.
         instance_for(

@@ -7,6 +7,7 @@
 
 mod batch;
 mod config;
+#[cfg(feature = "testkit")]
 pub mod fixtures;
 mod graph;
 mod keys;
@@ -22,4 +23,6 @@ pub use keys::{
 };
 pub use prove::{prove_inference, ProveError};
 pub use spec::{CircuitLayer, ModelCircuitSpec, Requant, SpecError};
-pub use synth::{ModelCircuit, RequantTamper, Tamper};
+pub use synth::ModelCircuit;
+#[cfg(feature = "testkit")]
+pub use synth::{RequantTamper, Tamper};

@@ -31,7 +31,7 @@ pub fn prove_inference(
     let output = Interpreter::new(setup.model.model())?.run(input)?;
     // The interpreter checked the input's shape and int8 range.
     let values: Vec<i8> = input.values().iter().map(|&v| v as i8).collect();
-    let circuit = setup.model.circuit(Some(&values));
+    let circuit = setup.model.model_circuit(Some(&values));
     let instance = ModelCircuit::instance(input.values(), output.values());
     let mut transcript = Blake2bWrite::<_, EqAffine, Challenge255<_>>::init(Vec::new());
     create_proof(

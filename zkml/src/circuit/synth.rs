@@ -14,8 +14,16 @@ use super::config::{
     limb_slot, ModelConfig, RequantGate, LIMB_COLUMNS, MAC_WIDTH, PUBLIC_OFFSET, RELU_ZERO_POINT,
     REQUANT_ROWS, SLACK_BITS, SLACK_LIMBS, SLOT_Y_MINUS_LO, SLOT_Y_PLUS_128,
 };
-use super::graph::{mac_rows, ConvShape, Graph, Op2, PoolShape};
+use super::graph::{mac_rows, Graph, Op2, PoolShape};
 use super::spec::Requant;
+use crate::ir::ConvGeometry;
+
+#[cfg(feature = "testkit")]
+mod tamper;
+#[cfg(feature = "testkit")]
+use tamper::Tampering;
+#[cfg(feature = "testkit")]
+pub use tamper::{RequantTamper, Tamper};
 
 /// Field element of an integer (negative values are `p - |v|`).
 pub(crate) fn field(v: i128) -> Fp {
@@ -34,43 +42,9 @@ pub(crate) fn field(v: i128) -> Fp {
 pub struct ModelCircuit {
     graph: Arc<Graph>,
     input: Option<Vec<i8>>,
+    /// A dishonest witness to lay out (mutation tests only).
+    #[cfg(feature = "testkit")]
     tamper: Option<Tamper>,
-}
-
-/// A dishonest requantization witness for the first output of a layer, for
-/// soundness tests: the claimed `y` and branch, with the slack computed from
-/// the branch formula and written as eight bytes plus an unreduced top limb
-/// (and `y - lo`, `y + 128` unreduced), so only the constraints can object.
-#[doc(hidden)]
-#[derive(Clone, Copy, Debug)]
-pub struct RequantTamper {
-    /// Claimed output.
-    pub y: i64,
-    /// Claimed high-saturation branch.
-    pub b_hi: bool,
-    /// Claimed low-saturation branch.
-    pub b_lo: bool,
-}
-
-/// A dishonest but otherwise consistent witness (soundness tests only).
-#[doc(hidden)]
-#[derive(Clone, Copy, Debug)]
-pub enum Tamper {
-    /// The first output of the first Dense layer.
-    Dense(RequantTamper),
-    /// The first output of the first Add.
-    Add(RequantTamper),
-    /// Output `index` of the first MaxPool claims `value` as its window's maximum.
-    PoolOutput {
-        /// Output position.
-        index: usize,
-        /// Claimed maximum.
-        value: i8,
-    },
-    /// The first ArgMax claims `index`.
-    ArgMaxIndex(usize),
-    /// The first padding cell of the first Conv2d holds `value`.
-    ConvPadding(i8),
 }
 
 impl ModelCircuit {
@@ -79,22 +53,9 @@ impl ModelCircuit {
         Self {
             graph,
             input,
+            #[cfg(feature = "testkit")]
             tamper: None,
         }
-    }
-
-    /// This circuit with a dishonest requantization witness for the first
-    /// Dense layer (tests only).
-    #[doc(hidden)]
-    pub fn with_tamper(self, tamper: RequantTamper) -> Self {
-        self.with(Tamper::Dense(tamper))
-    }
-
-    /// This circuit with a dishonest witness (tests only).
-    #[doc(hidden)]
-    pub fn with(mut self, tamper: Tamper) -> Self {
-        self.tamper = Some(tamper);
-        self
     }
 
     /// The public instance column of an inference: inputs, then outputs,
@@ -169,28 +130,6 @@ fn slots(slack: i128, y: i128, lo: i128) -> [i128; REQUANT_ROWS * LIMB_COLUMNS] 
     slots
 }
 
-fn tampered_witness(
-    acc: i64,
-    r: Requant,
-    lower_bound: i8,
-    t: RequantTamper,
-) -> (i128, bool, bool, [i128; REQUANT_ROWS * LIMB_COLUMNS]) {
-    let s = u32::from(r.shift);
-    let two_s = 1i128 << s;
-    let v = i128::from(acc) * i128::from(r.multiplier) + (two_s >> 1);
-    let zy = i128::from(r.zero_point);
-    let lo = i128::from(lower_bound);
-    let y = i128::from(t.y);
-    let slack = if t.b_hi {
-        v - (128 - zy) * two_s
-    } else if t.b_lo {
-        (lo - zy + 1) * two_s - 1 - v
-    } else {
-        (v - (y - zy) * two_s) << (SLACK_BITS - s)
-    };
-    (y, t.b_hi, t.b_lo, slots(slack, y, lo))
-}
-
 impl Circuit<Fp> for ModelCircuit {
     type Config = ModelConfig;
     type FloorPlanner = SimpleFloorPlanner;
@@ -199,6 +138,7 @@ impl Circuit<Fp> for ModelCircuit {
         Self {
             graph: Arc::clone(&self.graph),
             input: None,
+            #[cfg(feature = "testkit")]
             tamper: None,
         }
     }
@@ -242,7 +182,8 @@ impl Circuit<Fp> for ModelCircuit {
                     row: 0,
                     constants: BTreeMap::new(),
                     input_copies: Vec::new(),
-                    tamper: self.tamper,
+                    #[cfg(feature = "testkit")]
+                    tamper: Tampering::new(self.tamper),
                 };
                 let mut tensors: Vec<Option<Vec<Activation>>> = vec![None; graph.tensors];
                 tensors[0] = Some(
@@ -275,27 +216,18 @@ impl Circuit<Fp> for ModelCircuit {
                             if requant.len() != *out {
                                 return Err(Error::Synthesis);
                             }
-                            for (o, ((row, b), r)) in weights
-                                .chunks_exact(*inputs)
-                                .zip(bias)
-                                .zip(requant)
-                                .enumerate()
+                            #[cfg(feature = "testkit")]
+                            layout.tamper.arm_dense();
+                            for ((row, b), r) in
+                                weights.chunks_exact(*inputs).zip(bias).zip(requant)
                             {
                                 let w: Vec<i64> = row.iter().map(|&w| i64::from(w)).collect();
-                                let tamper = match layout.tamper {
-                                    Some(Tamper::Dense(t)) if o == 0 => {
-                                        layout.tamper = None;
-                                        Some(t)
-                                    }
-                                    _ => None,
-                                };
                                 outs.push(layout.neuron(
                                     act,
                                     &w,
                                     i64::from(*b),
                                     *r,
                                     *lower_bound,
-                                    tamper,
                                 )?);
                             }
                             layout.row += REQUANT_ROWS - 1;
@@ -303,7 +235,9 @@ impl Circuit<Fp> for ModelCircuit {
                         }
                         Op2::Conv {
                             input,
-                            shape,
+                            geometry,
+                            in_size,
+                            out_size,
                             input_zero_point,
                             weights,
                             bias,
@@ -313,7 +247,9 @@ impl Circuit<Fp> for ModelCircuit {
                             let act = read(*input)?.to_vec();
                             layout.conv(
                                 &act,
-                                shape,
+                                geometry,
+                                *in_size,
+                                *out_size,
                                 *input_zero_point,
                                 weights,
                                 bias,
@@ -347,21 +283,15 @@ impl Circuit<Fp> for ModelCircuit {
                                 zero_point: *zero_point,
                             };
                             let mut outs = Vec::with_capacity(*len);
-                            for (j, (&va, &vb)) in xa.iter().zip(&xb).enumerate() {
-                                let tamper = match layout.tamper {
-                                    Some(Tamper::Add(t)) if j == 0 => {
-                                        layout.tamper = None;
-                                        Some(t)
-                                    }
-                                    _ => None,
-                                };
+                            #[cfg(feature = "testkit")]
+                            layout.tamper.arm_add();
+                            for (&va, &vb) in xa.iter().zip(&xb) {
                                 outs.push(layout.neuron(
                                     &[va, vb],
                                     &[ma, mb],
                                     bias,
                                     requant,
                                     *lower_bound,
-                                    tamper,
                                 )?);
                             }
                             layout.row += REQUANT_ROWS - 1;
@@ -445,8 +375,9 @@ struct Layout<'a, 'r> {
     constants: BTreeMap<i128, Cell>,
     /// Cells holding a copy of model input `i`, to constrain to its public cell.
     input_copies: Vec<(usize, Cell)>,
-    /// The not yet applied tampering (tests only).
-    tamper: Option<Tamper>,
+    /// The dishonest witness not yet laid out (mutation tests only).
+    #[cfg(feature = "testkit")]
+    tamper: Tampering,
 }
 
 impl Layout<'_, '_> {
@@ -516,7 +447,6 @@ impl Layout<'_, '_> {
         bias: i64,
         requant: Requant,
         lower_bound: i8,
-        tamper: Option<RequantTamper>,
     ) -> Result<Activation, Error> {
         if taps.len() != weights.len() {
             return Err(Error::Synthesis);
@@ -565,13 +495,14 @@ impl Layout<'_, '_> {
         for (column, value) in constants {
             self.fixed(config.w[column], result, value)?;
         }
-        let witness = acc.map(|acc| match tamper {
-            Some(t) => tampered_witness(acc, requant, lower_bound, t),
-            None => {
-                let w = requant_witness(acc, requant, lower_bound);
-                (i128::from(w.y), w.b_hi, w.b_lo, w.slots)
-            }
+        let witness = acc.map(|acc| {
+            let w = requant_witness(acc, requant, lower_bound);
+            (i128::from(w.y), w.b_hi, w.b_lo, w.slots)
         });
+        #[cfg(feature = "testkit")]
+        let witness = self
+            .tamper
+            .requant_witness(witness, acc, requant, lower_bound);
         let y_wide = witness.as_ref().map(|w| w.0);
         let y_cell = self.advice(config.y, result, y_wide)?;
         self.advice(
@@ -596,22 +527,27 @@ impl Layout<'_, '_> {
         })
     }
 
+    /// One neuron per output of a `[C, H, W]` input of `in_size` `[H, W]`
+    /// and an output of `[OH, OW]`, its taps those of [`ConvGeometry::taps`].
     #[allow(clippy::too_many_arguments)]
     fn conv(
         &mut self,
         act: &[Activation],
-        shape: &ConvShape,
+        geometry: &ConvGeometry,
+        in_size: [usize; 2],
+        [out_h, out_w]: [usize; 2],
         input_zero_point: i8,
         weights: &[i8],
         bias: &[i32],
         requant: &[Requant],
         lower_bound: i8,
     ) -> Result<Vec<Activation>, Error> {
-        let fan_in = shape.fan_in();
-        if act.len() != shape.channels * shape.height * shape.width
-            || weights.len() != shape.out_channels * fan_in
-            || bias.len() != shape.out_channels
-            || requant.len() != shape.out_channels
+        let fan_in = geometry.fan_in() as usize;
+        let out_channels = geometry.out_channels as usize;
+        if act.len() != geometry.in_channels as usize * in_size[0] * in_size[1]
+            || weights.len() != out_channels * fan_in
+            || bias.len() != out_channels
+            || requant.len() != out_channels
         {
             return Err(Error::Synthesis);
         }
@@ -619,19 +555,19 @@ impl Layout<'_, '_> {
             source: Source::Constant(input_zero_point),
             value: Value::known(i32::from(input_zero_point)),
         };
-        let mut padding = honest_padding;
-        if let Some(Tamper::ConvPadding(v)) = self.tamper {
-            self.tamper = None;
-            padding.value = Value::known(i32::from(v));
-        }
+        // The first padding cell laid out holds `padding`, every other one
+        // `honest_padding` (they differ only when a mutation test asks).
+        let padding = honest_padding;
+        #[cfg(feature = "testkit")]
+        let padding = self.tamper.conv_padding(padding);
         let mut first_padding = true;
-        let mut outs = Vec::with_capacity(shape.out_channels * shape.out_h * shape.out_w);
+        let mut outs = Vec::with_capacity(out_channels * out_h * out_w);
         for ((filter, &b), &requant) in weights.chunks_exact(fan_in).zip(bias).zip(requant) {
             let w: Vec<i64> = filter.iter().map(|&w| i64::from(w)).collect();
-            for oy in 0..shape.out_h {
-                for ox in 0..shape.out_w {
-                    let taps: Vec<Activation> = shape
-                        .taps(oy, ox)
+            for oy in 0..out_h {
+                for ox in 0..out_w {
+                    let taps: Vec<Activation> = geometry
+                        .taps(in_size, oy, ox)
                         .map(|t| match t {
                             Some(i) => act[i],
                             None if first_padding => {
@@ -641,7 +577,7 @@ impl Layout<'_, '_> {
                             None => honest_padding,
                         })
                         .collect();
-                    outs.push(self.neuron(&taps, &w, i64::from(b), requant, lower_bound, None)?);
+                    outs.push(self.neuron(&taps, &w, i64::from(b), requant, lower_bound)?);
                 }
             }
         }
@@ -689,27 +625,22 @@ impl Layout<'_, '_> {
         if act.len() != shape.channels * shape.height * shape.width {
             return Err(Error::Synthesis);
         }
-        let tamper = match self.tamper {
-            Some(Tamper::PoolOutput { index, value }) => {
-                self.tamper = None;
-                Some((index, value))
-            }
-            _ => None,
-        };
+        #[cfg(feature = "testkit")]
+        let tamper = self.tamper.pool_output();
         let mut outs = Vec::with_capacity(shape.channels * shape.out_h * shape.out_w);
         for c in 0..shape.channels {
             for oy in 0..shape.out_h {
                 for ox in 0..shape.out_w {
                     let window: Vec<Activation> = shape.window(c, oy, ox).map(|i| act[i]).collect();
                     let values: Value<Vec<i32>> = window.iter().map(|a| a.value).collect();
-                    let mut y = values
+                    let y = values
                         .as_ref()
                         .map(|v| v.iter().copied().max().unwrap_or(i32::from(i8::MIN)));
-                    if let Some((index, value)) = tamper {
-                        if index == outs.len() {
-                            y = y.map(|_| i32::from(value));
-                        }
-                    }
+                    #[cfg(feature = "testkit")]
+                    let y = match tamper {
+                        Some((index, value)) if index == outs.len() => y.map(|_| i32::from(value)),
+                        _ => y,
+                    };
                     let y_wide = y.map(i128::from);
                     let start = self.row;
                     let mut p = Value::known(Fp::one());
@@ -754,7 +685,7 @@ impl Layout<'_, '_> {
     fn arg_max(&mut self, act: &[Activation]) -> Result<Activation, Error> {
         let config = self.config;
         let values: Value<Vec<i32>> = act.iter().map(|a| a.value).collect();
-        let mut index = values.as_ref().map(|v| {
+        let index = values.as_ref().map(|v| {
             let mut best = 0;
             for (i, &x) in v.iter().enumerate() {
                 if x > v[best] {
@@ -763,10 +694,8 @@ impl Layout<'_, '_> {
             }
             best
         });
-        if let Some(Tamper::ArgMaxIndex(i)) = self.tamper {
-            self.tamper = None;
-            index = index.map(|_| i);
-        }
+        #[cfg(feature = "testkit")]
+        let index = self.tamper.arg_max_index(index);
         let m = values
             .as_ref()
             .zip(index)

@@ -3,9 +3,9 @@
 //! shape inference, zero-point agreement, and the model's size figures.
 
 use super::{
-    ChannelRequant, ElementKind, IrError, Model, ModelInfo, Node, Op, Requant, TensorId,
-    TensorMeta, MAX_KERNEL, MAX_NAME_BYTES, MAX_NODES, MAX_POOL_KERNEL, MAX_RANK, MAX_SHIFT,
-    MAX_TENSOR_ELEMENTS,
+    window_count, ChannelRequant, ElementKind, IrError, Model, ModelInfo, Node, Op, Requant,
+    TensorId, TensorMeta, MAX_KERNEL, MAX_NAME_BYTES, MAX_NODES, MAX_POOL_KERNEL, MAX_RANK,
+    MAX_SHIFT, MAX_TENSOR_ELEMENTS,
 };
 
 /// What is wrong with one node.
@@ -97,42 +97,38 @@ impl Op {
                 check_accumulators(bias, u64::from(*in_features))
             }
             Op::Conv2d {
-                in_channels,
-                out_channels,
-                kernel_h,
-                kernel_w,
-                stride,
-                padding,
+                geometry: g,
                 weights,
                 bias,
                 requant,
                 channels,
                 ..
             } => {
-                nonzero(*in_channels, "in_channels")?;
-                nonzero(*out_channels, "out_channels")?;
-                nonzero(*kernel_h, "kernel_h")?;
-                nonzero(*kernel_w, "kernel_w")?;
-                nonzero(*stride, "stride")?;
-                if *kernel_h > MAX_KERNEL || *kernel_w > MAX_KERNEL {
+                nonzero(g.in_channels, "in_channels")?;
+                nonzero(g.out_channels, "out_channels")?;
+                nonzero(g.kernel_h, "kernel_h")?;
+                nonzero(g.kernel_w, "kernel_w")?;
+                nonzero(g.stride, "stride")?;
+                if g.kernel_h > MAX_KERNEL || g.kernel_w > MAX_KERNEL {
                     return Err(NodeProblem::KernelTooLarge {
-                        kernel_h: *kernel_h,
-                        kernel_w: *kernel_w,
+                        kernel_h: g.kernel_h,
+                        kernel_w: g.kernel_w,
                         max: MAX_KERNEL,
                     });
                 }
-                if *padding >= MAX_KERNEL {
+                if g.padding >= MAX_KERNEL {
                     return Err(NodeProblem::PaddingTooLarge {
-                        padding: *padding,
+                        padding: g.padding,
                         max: MAX_KERNEL - 1,
                     });
                 }
-                let fan_in = u64::from(*in_channels) * u64::from(*kernel_h) * u64::from(*kernel_w);
-                let expected = u64::from(*out_channels) * fan_in;
-                let dims = format!("{out_channels}x{in_channels}x{kernel_h}x{kernel_w}");
-                check_weights(weights, bias, expected, *out_channels, dims)?;
-                check_requant(requant, channels, *out_channels)?;
-                check_accumulators(bias, fan_in)
+                let dims = format!(
+                    "{}x{}x{}x{}",
+                    g.out_channels, g.in_channels, g.kernel_h, g.kernel_w
+                );
+                check_weights(weights, bias, g.weight_count(), g.out_channels, dims)?;
+                check_requant(requant, channels, g.out_channels)?;
+                check_accumulators(bias, g.fan_in())
             }
             Op::Add {
                 a_multiplier,
@@ -187,31 +183,22 @@ impl Op {
                 }
                 vec![*out_features]
             }
-            Op::Conv2d {
-                in_channels,
-                out_channels,
-                kernel_h,
-                kernel_w,
-                stride,
-                padding,
-                ..
-            } => {
-                let [_, h, w] = chw(x, *in_channels)?;
-                let pad = 2 * u64::from(*padding);
-                let oh = window_count(h + pad, *kernel_h, *stride);
-                let ow = window_count(w + pad, *kernel_w, *stride);
-                let (Some(oh), Some(ow)) = (oh, ow) else {
+            Op::Conv2d { geometry: g, .. } => {
+                let [_, h, w] = chw(x, g.in_channels)?;
+                let Some([oh, ow]) = g.output_size([h, w]) else {
+                    let [h, w] = g.padded_size([h, w]);
                     return Err(NodeProblem::WindowTooLarge {
-                        window_h: *kernel_h,
-                        window_w: *kernel_w,
-                        h: h + pad,
-                        w: w + pad,
+                        window_h: g.kernel_h,
+                        window_w: g.kernel_w,
+                        h,
+                        w,
                     });
                 };
-                vec![*out_channels, oh, ow]
+                vec![g.out_channels, oh, ow]
             }
             Op::MaxPool { kernel, stride } => {
                 let [c, h, w] = chw(x, 0)?;
+                let (h, w) = (u64::from(h), u64::from(w));
                 let oh = window_count(h, *kernel, *stride);
                 let ow = window_count(w, *kernel, *stride);
                 let (Some(oh), Some(ow)) = (oh, ow) else {
@@ -222,7 +209,7 @@ impl Op {
                         w,
                     });
                 };
-                vec![c as u32, oh, ow]
+                vec![c, oh, ow]
             }
             Op::Add { .. } => {
                 if inputs[0] != inputs[1] {
@@ -264,12 +251,7 @@ impl Op {
     fn mac_count(&self, output: &[u32]) -> u64 {
         let fan_in = match self {
             Op::Dense { in_features, .. } => u64::from(*in_features),
-            Op::Conv2d {
-                in_channels,
-                kernel_h,
-                kernel_w,
-                ..
-            } => u64::from(*in_channels) * u64::from(*kernel_h) * u64::from(*kernel_w),
+            Op::Conv2d { geometry, .. } => geometry.fan_in(),
             _ => return 0,
         };
         element_count(output) * fan_in
@@ -398,11 +380,9 @@ pub(crate) fn element_count(shape: &[u32]) -> u64 {
 }
 
 /// `[C, H, W]` of a rank-3 shape; `channels` 0 accepts any channel count.
-fn chw(x: &[u32], channels: u32) -> Result<[u64; 3], NodeProblem> {
+fn chw(x: &[u32], channels: u32) -> Result<[u32; 3], NodeProblem> {
     match x {
-        [c, h, w] if channels == 0 || *c == channels => {
-            Ok([u64::from(*c), u64::from(*h), u64::from(*w)])
-        }
+        [c, h, w] if channels == 0 || *c == channels => Ok([*c, *h, *w]),
         _ => Err(NodeProblem::InputShape {
             expected: if channels == 0 {
                 "a [C, H, W] tensor".to_owned()
@@ -412,12 +392,6 @@ fn chw(x: &[u32], channels: u32) -> Result<[u64; 3], NodeProblem> {
             got: x.to_vec(),
         }),
     }
-}
-
-/// How many windows of side `window` fit in `size` at `stride`, if any.
-fn window_count(size: u64, window: u32, stride: u32) -> Option<u32> {
-    let spare = size.checked_sub(u64::from(window))?;
-    u32::try_from(spare / u64::from(stride.max(1)) + 1).ok()
 }
 
 impl Model {

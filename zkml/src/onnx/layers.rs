@@ -6,6 +6,8 @@
 //! Like the IR it is in SSA form: value 0 is the input, layer `i` writes
 //! value `i + 1`. Shapes are the IR's (batch dimension dropped).
 
+use crate::ir::ConvGeometry;
+
 /// Quantization parameters of an activation: `real = scale * (q - zero_point)`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct QuantParams {
@@ -92,12 +94,7 @@ pub(crate) enum LayerOp {
         bias: Bias,
     },
     Conv2d {
-        in_channels: u32,
-        out_channels: u32,
-        kernel_h: u32,
-        kernel_w: u32,
-        stride: u32,
-        padding: u32,
+        geometry: ConvGeometry,
         weights: Weights,
         bias: Bias,
     },

@@ -478,24 +478,14 @@ pub(crate) fn to_ir(
                 }
             }
             LayerOp::Conv2d {
-                in_channels,
-                out_channels,
-                kernel_h,
-                kernel_w,
-                stride,
-                padding,
+                geometry,
                 weights,
                 bias,
             } => {
                 let (w, bias, requant, channels) =
-                    weighted(weights, bias, *out_channels, &mut report)?;
+                    weighted(weights, bias, geometry.out_channels, &mut report)?;
                 Op::Conv2d {
-                    in_channels: *in_channels,
-                    out_channels: *out_channels,
-                    kernel_h: *kernel_h,
-                    kernel_w: *kernel_w,
-                    stride: *stride,
-                    padding: *padding,
+                    geometry: *geometry,
                     input_zero_point: px.zero_point,
                     weights: w,
                     bias,

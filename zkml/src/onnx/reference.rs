@@ -7,6 +7,7 @@ use std::borrow::Cow;
 
 use super::layers::{Bias, LayerGraph, LayerOp, Weights};
 use super::OnnxError;
+use crate::ir::ConvGeometry;
 
 /// A float model: the imported layers with real-valued weights.
 #[derive(Clone, Debug)]
@@ -108,23 +109,10 @@ impl FloatReference {
                     *out_features as usize,
                 ),
                 LayerOp::Conv2d {
+                    geometry,
                     weights: w,
                     bias: b,
-                    stride,
-                    padding,
-                    kernel_h,
-                    kernel_w,
-                    ..
-                } => conv(
-                    x,
-                    in_shape,
-                    out_shape,
-                    &weights(w),
-                    &bias(b),
-                    [*kernel_h as usize, *kernel_w as usize],
-                    *stride as usize,
-                    *padding as usize,
-                ),
+                } => conv(x, in_shape, out_shape, geometry, &weights(w), &bias(b)),
                 LayerOp::Add => {
                     let b = &values[layer.inputs[1]];
                     x.iter().zip(b).map(|(a, b)| a + b).collect()
@@ -177,38 +165,25 @@ fn dense(x: &[f32], w: &[f32], b: &[f32], inp: usize, out: usize) -> Vec<f32> {
         .collect()
 }
 
-#[allow(clippy::too_many_arguments)]
 fn conv(
     x: &[f32],
     in_shape: &[u32],
     out_shape: &[u32],
+    geometry: &ConvGeometry,
     w: &[f32],
     b: &[f32],
-    [kh, kw]: [usize; 2],
-    stride: usize,
-    padding: usize,
 ) -> Vec<f32> {
-    let [c, h, wd] = [in_shape[0], in_shape[1], in_shape[2]].map(|d| d as usize);
+    let in_size = [in_shape[1], in_shape[2]].map(|d| d as usize);
     let [o, oh, ow] = [out_shape[0], out_shape[1], out_shape[2]].map(|d| d as usize);
     let mut y = Vec::with_capacity(o * oh * ow);
-    for oc in 0..o {
+    for (filter, &bias) in w.chunks_exact(geometry.fan_in() as usize).zip(b) {
         for oy in 0..oh {
             for ox in 0..ow {
-                let mut acc = f64::from(b[oc]);
-                for ic in 0..c {
-                    for ky in 0..kh {
-                        for kx in 0..kw {
-                            let (iy, ix) = (
-                                (oy * stride + ky) as isize - padding as isize,
-                                (ox * stride + kx) as isize - padding as isize,
-                            );
-                            if iy < 0 || ix < 0 || iy as usize >= h || ix as usize >= wd {
-                                continue; // padded with the real zero
-                            }
-                            let xv = x[(ic * h + iy as usize) * wd + ix as usize];
-                            let wv = w[((oc * c + ic) * kh + ky) * kw + kx];
-                            acc += f64::from(xv) * f64::from(wv);
-                        }
+                let mut acc = f64::from(bias);
+                for (tap, &wv) in geometry.taps(in_size, oy, ox).zip(filter) {
+                    // A padding cell holds the real zero: it adds nothing.
+                    if let Some(i) = tap {
+                        acc += f64::from(x[i]) * f64::from(wv);
                     }
                 }
                 y.push(acc as f32);

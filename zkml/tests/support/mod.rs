@@ -6,7 +6,9 @@
 
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use synod_zkml::ir::{ChannelRequant, Model, Node, Op, Requant, Scale, TensorId, TensorInfo};
+use synod_zkml::ir::{
+    ChannelRequant, ConvGeometry, Model, Node, Op, Requant, Scale, TensorId, TensorInfo,
+};
 use synod_zkml::Tensor;
 
 /// A small seeded random source.
@@ -158,12 +160,14 @@ pub fn random_model(seed: u64) -> Model {
                 let mut rq = requant(&mut r);
                 let channels = channels(&mut r, oc, &mut rq);
                 let op = Op::Conv2d {
-                    in_channels: c,
-                    out_channels: oc,
-                    kernel_h: kh,
-                    kernel_w: kw,
-                    stride,
-                    padding,
+                    geometry: ConvGeometry {
+                        in_channels: c,
+                        out_channels: oc,
+                        kernel_h: kh,
+                        kernel_w: kw,
+                        stride,
+                        padding,
+                    },
                     input_zero_point: zp,
                     weights: r.i8s((u64::from(oc) * fan_in) as usize),
                     bias: biases(&mut r, oc as usize, fan_in),
@@ -350,18 +354,21 @@ pub fn reference_run(model: &Model, input: &Tensor) -> Vec<(Vec<u32>, Vec<i32>)>
                 (vec![*out_features], out, i128::from(requant.zero_point))
             }
             Op::Conv2d {
-                in_channels,
-                out_channels,
-                kernel_h,
-                kernel_w,
-                stride,
-                padding,
+                geometry,
                 weights,
                 bias,
                 requant,
                 channels,
                 ..
             } => {
+                let ConvGeometry {
+                    in_channels,
+                    out_channels,
+                    kernel_h,
+                    kernel_w,
+                    stride,
+                    padding,
+                } = geometry;
                 let (c, h, w) = (*in_channels as i64, xs[1] as i64, xs[2] as i64);
                 let (kh, kw, s, p) = (
                     *kernel_h as i64,

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use synod_client::inference::ImportCard;
 use synod_zkml::{
     circuit::DEFAULT_MAX_K,
-    ir::{ChannelRequant, Node, Op, Requant},
+    ir::{ChannelRequant, ConvGeometry, Node, Op, Requant},
     onnx::quantize::scale_value,
 };
 
@@ -64,12 +64,15 @@ fn op_text(op: &Op) -> String {
             requant_text(requant, channels)
         ),
         Op::Conv2d {
-            in_channels,
-            out_channels,
-            kernel_h,
-            kernel_w,
-            stride,
-            padding,
+            geometry:
+                ConvGeometry {
+                    in_channels,
+                    out_channels,
+                    kernel_h,
+                    kernel_w,
+                    stride,
+                    padding,
+                },
             input_zero_point,
             requant,
             channels,
@@ -111,12 +114,15 @@ fn node_json(index: usize, node: &Node, out_shape: &[u32]) -> Value {
             })
         }
         Op::Conv2d {
-            in_channels,
-            out_channels,
-            kernel_h,
-            kernel_w,
-            stride,
-            padding,
+            geometry:
+                ConvGeometry {
+                    in_channels,
+                    out_channels,
+                    kernel_h,
+                    kernel_w,
+                    stride,
+                    padding,
+                },
             input_zero_point,
             requant,
             channels,

@@ -1,6 +1,7 @@
 //! Sliding-window ops: Conv and QLinearConv (one handler, told apart by
 //! [`ConvInputs`]), and MaxPool.
 
+use crate::ir::{window_count, ConvGeometry};
 use crate::onnx::graph::{Attributes, NodeContext};
 use crate::onnx::layers::{Bias, Layer, LayerOp, Weights};
 use crate::onnx::proto::NodeProto;
@@ -105,10 +106,15 @@ impl Lowering<'_> {
                 "the weight takes {in_channels} channels, the input has {ci}"
             )));
         }
-        let (Some(oh), Some(ow)) = (
-            windows(h, padding, kernel_h, stride),
-            windows(w, padding, kernel_w, stride),
-        ) else {
+        let geometry = ConvGeometry {
+            in_channels,
+            out_channels,
+            kernel_h,
+            kernel_w,
+            stride,
+            padding,
+        };
+        let Some([oh, ow]) = geometry.output_size([h, w]) else {
             return Err(ctx.error(format!(
                 "a {kernel_h}x{kernel_w} kernel does not fit the {h}x{w} input"
             )));
@@ -145,12 +151,7 @@ impl Lowering<'_> {
         let class = self.new_class(stated);
         let layer = Layer {
             op: LayerOp::Conv2d {
-                in_channels,
-                out_channels,
-                kernel_h,
-                kernel_w,
-                stride,
-                padding,
+                geometry,
                 weights,
                 bias,
             },
@@ -218,8 +219,10 @@ impl Lowering<'_> {
                 self.values[x].shape
             )));
         };
-        let (Some(oh), Some(ow)) = (windows(h, 0, kernel, stride), windows(w, 0, kernel, stride))
-        else {
+        let (Some(oh), Some(ow)) = (
+            window_count(u64::from(h), kernel, stride),
+            window_count(u64::from(w), kernel, stride),
+        ) else {
             return Err(ctx.error(format!(
                 "a {kernel}x{kernel} window does not fit the {h}x{w} input"
             )));
@@ -256,13 +259,6 @@ impl ConvInputs {
         weight: 3,
         bias: Some(8),
     };
-}
-
-/// The `[C, H, W]` output side of a window sliding over `size` (padded).
-fn windows(size: u32, padding: u32, window: u32, stride: u32) -> Option<u32> {
-    let padded = u64::from(size) + 2 * u64::from(padding);
-    let spare = padded.checked_sub(u64::from(window))?;
-    u32::try_from(spare / u64::from(stride) + 1).ok()
 }
 
 /// A two-element attribute with equal elements (`strides`, `kernel_shape`).
