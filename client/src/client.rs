@@ -392,8 +392,8 @@ impl Client {
         let tx = match opts.fee {
             Some(fee) => txbuild::sign(key, body, nonce, fee, &self.chain_id),
             None => {
-                let per_byte = self.params().await?.accounts.min_fee_per_byte_usyn;
-                txbuild::sign_with_min_fee(key, body, nonce, &self.chain_id, per_byte)
+                let accounts = self.params().await?.accounts;
+                txbuild::sign_with_min_fee(key, body, nonce, &self.chain_id, &accounts)
             }
         };
         let outcome = self.broadcast(&tx).await?;

@@ -51,7 +51,7 @@ pub use client::{
 };
 pub use error::ClientError;
 pub use keyring::{write_private_file, KeyInfo, Keyring, MAX_KEY_NAME_BYTES};
-pub use txbuild::{min_fee, sign, sign_with_min_fee};
+pub use txbuild::{sign, sign_with_min_fee};
 pub use verify::verify_answer;
 
 /// Re-exported so callers need not depend on the protocol crate for the basics.

@@ -1,11 +1,6 @@
 //! Building and signing transactions.
 
-use synod_protocol::{Amount, SecretKey, SignedTx, TxBody, UnsignedTx};
-
-/// The minimum fee of an encoded transaction of `len` bytes.
-pub fn min_fee(min_fee_per_byte_usyn: u64, len: usize) -> Amount {
-    Amount(min_fee_per_byte_usyn as u128 * len as u128)
-}
+use synod_protocol::{params::AccountsParams, Amount, SecretKey, SignedTx, TxBody, UnsignedTx};
 
 /// Signs `body` with a fee that is exactly what `fee` says.
 pub fn sign(key: &SecretKey, body: TxBody, nonce: u64, fee: Amount, chain_id: &str) -> SignedTx {
@@ -19,22 +14,22 @@ pub fn sign(key: &SecretKey, body: TxBody, nonce: u64, fee: Amount, chain_id: &s
     .sign(key)
 }
 
-/// Signs `body` with the smallest fee that covers `min_fee_per_byte_usyn`
-/// times the encoded length. The fee is inside the encoding, so a larger fee
-/// can lengthen the tx: iterate until the fee covers the length it produces.
-/// This terminates: the fee only grows, and the length (hence the minimum) is
-/// bounded.
+/// Signs `body` with the smallest fee the chain takes for it under `params`
+/// ([`AccountsParams::min_fee`] of the encoded length). The fee is inside
+/// the encoding, so a larger fee can lengthen the tx: iterate until the fee
+/// covers the length it produces. This terminates: the fee only grows, and
+/// the length (hence the minimum) is bounded.
 pub fn sign_with_min_fee(
     key: &SecretKey,
     body: TxBody,
     nonce: u64,
     chain_id: &str,
-    min_fee_per_byte_usyn: u64,
+    params: &AccountsParams,
 ) -> SignedTx {
     let mut fee = Amount::ZERO;
     loop {
         let tx = sign(key, body.clone(), nonce, fee, chain_id);
-        let needed = min_fee(min_fee_per_byte_usyn, tx.encode().len());
+        let needed = params.min_fee(tx.encode().len());
         if fee >= needed {
             return tx;
         }
@@ -51,6 +46,10 @@ mod tests {
     fn the_fee_covers_the_minimum_of_the_final_encoding() {
         let key = SecretKey::from_seed([1; 32]);
         for per_byte in [0, 1, 2, 250, 251, 1_000, 65_536, 1_000_000] {
+            let params = AccountsParams {
+                min_fee_per_byte_usyn: per_byte,
+                ..AccountsParams::default()
+            };
             let tx = sign_with_min_fee(
                 &key,
                 TxBody::Transfer {
@@ -59,10 +58,10 @@ mod tests {
                 },
                 7,
                 "synod-test",
-                per_byte,
+                &params,
             );
             let len = tx.encode().len();
-            assert!(tx.fee >= min_fee(per_byte, len), "per byte {per_byte}");
+            assert!(tx.fee >= params.min_fee(len), "per byte {per_byte}");
             // And it is not wasteful: the fee is the minimum of some length no longer than this one.
             assert!(tx.fee.0 <= per_byte as u128 * len as u128);
             assert!(tx.verify_signature().is_ok());

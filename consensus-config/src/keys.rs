@@ -161,6 +161,84 @@ fn parse_json<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result
     serde_path_to_error::deserialize(&mut de).map_err(|e| ConfigError::json(path, e))
 }
 
+/// The JSON of a key file: a `priv_key`, and whatever is stored beside it
+/// that must agree with it.
+trait KeyFileJson: serde::de::DeserializeOwned {
+    fn priv_key(&self) -> &TypedKey;
+
+    /// Checks the fields stored beside the private key against it.
+    fn check_against(&self, path: &Path, secret: &SecretKey) -> Result<(), ConfigError>;
+}
+
+/// Reads the key file at `path` as `J`: its private key, checked against
+/// its own public half and against everything `J` stores beside it. The
+/// one reader of every key file, so each fault reads the same in all.
+fn read_key_file<J: KeyFileJson>(path: &Path) -> Result<SecretKey, ConfigError> {
+    let json: J = parse_json(path, &files::read_text(path)?)?;
+    let secret = json.priv_key().secret(path, "priv_key")?;
+    json.check_against(path, &secret)?;
+    Ok(secret)
+}
+
+/// How a key file's `address` derives from its public key.
+trait KeyAddress: serde::de::DeserializeOwned + PartialEq + std::fmt::Display {
+    fn of(key: &PubKey) -> Self;
+}
+
+/// CometBFT's validator address (`priv_validator_key.json`).
+impl KeyAddress for tendermint::account::Id {
+    fn of(key: &PubKey) -> Self {
+        validator_address(key)
+    }
+}
+
+/// Synod's account address (`operator_key.json`).
+impl KeyAddress for Address {
+    fn of(key: &PubKey) -> Self {
+        key.address()
+    }
+}
+
+/// A key file with `address`, `pub_key` and `priv_key`, in that order.
+#[derive(Serialize, Deserialize)]
+struct AddressedKeyJson<A> {
+    address: A,
+    pub_key: TypedKey,
+    priv_key: TypedKey,
+}
+
+impl<A: KeyAddress> AddressedKeyJson<A> {
+    fn new(key: &SecretKey) -> Self {
+        AddressedKeyJson {
+            address: A::of(&key.public()),
+            pub_key: TypedKey::public(&key.public()),
+            priv_key: TypedKey::private(key),
+        }
+    }
+}
+
+impl<A: KeyAddress> KeyFileJson for AddressedKeyJson<A> {
+    fn priv_key(&self) -> &TypedKey {
+        &self.priv_key
+    }
+
+    /// `pub_key` and `address` must be the key's.
+    fn check_against(&self, path: &Path, secret: &SecretKey) -> Result<(), ConfigError> {
+        check_public(path, secret, &self.pub_key)?;
+        let expected = A::of(&secret.public());
+        if self.address != expected {
+            return Err(ConfigError::KeyMismatch {
+                path: path.to_path_buf(),
+                message: format!(
+                    "address {} is not the address of the key, which is {expected}",
+                    self.address
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
 fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
     // Serializing these plain structs of strings cannot fail.
     let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
@@ -199,6 +277,17 @@ struct NodeKeyJson {
     priv_key: TypedKey,
 }
 
+impl KeyFileJson for NodeKeyJson {
+    fn priv_key(&self) -> &TypedKey {
+        &self.priv_key
+    }
+
+    /// Nothing is stored beside the private key.
+    fn check_against(&self, _path: &Path, _secret: &SecretKey) -> Result<(), ConfigError> {
+        Ok(())
+    }
+}
+
 impl NodeKey {
     /// Its public key.
     pub fn public(&self) -> PubKey {
@@ -212,8 +301,7 @@ impl NodeKey {
 
     /// Reads and checks the file.
     pub fn read(path: &Path) -> Result<NodeKey, ConfigError> {
-        let json: NodeKeyJson = parse_json(path, &files::read_text(path)?)?;
-        json.priv_key.secret(path, "priv_key").map(NodeKey)
+        read_key_file::<NodeKeyJson>(path).map(NodeKey)
     }
 
     /// Writes the file (mode 0600).
@@ -229,13 +317,6 @@ impl NodeKey {
 #[derive(Clone, Debug)]
 pub struct PrivValidatorKey(pub SecretKey);
 
-#[derive(Serialize, Deserialize)]
-struct PrivValidatorKeyJson {
-    address: tendermint::account::Id,
-    pub_key: TypedKey,
-    priv_key: TypedKey,
-}
-
 impl PrivValidatorKey {
     /// Its public key.
     pub fn public(&self) -> PubKey {
@@ -249,30 +330,12 @@ impl PrivValidatorKey {
 
     /// Reads the file and checks that address, public and private key agree.
     pub fn read(path: &Path) -> Result<PrivValidatorKey, ConfigError> {
-        let json: PrivValidatorKeyJson = parse_json(path, &files::read_text(path)?)?;
-        let secret = json.priv_key.secret(path, "priv_key")?;
-        check_public(path, &secret, &json.pub_key)?;
-        let key = PrivValidatorKey(secret);
-        if json.address != key.address() {
-            return Err(ConfigError::KeyMismatch {
-                path: path.to_path_buf(),
-                message: format!(
-                    "address {} is not the address of the key, which is {}",
-                    json.address,
-                    key.address()
-                ),
-            });
-        }
-        Ok(key)
+        read_key_file::<AddressedKeyJson<tendermint::account::Id>>(path).map(PrivValidatorKey)
     }
 
     /// Writes the file (mode 0600).
     pub fn write(&self, path: &Path) -> Result<(), ConfigError> {
-        let json = PrivValidatorKeyJson {
-            address: self.address(),
-            pub_key: TypedKey::public(&self.public()),
-            priv_key: TypedKey::private(&self.0),
-        };
+        let json = AddressedKeyJson::<tendermint::account::Id>::new(&self.0);
         files::write_private(path, &to_json(&json))
     }
 }
@@ -280,13 +343,6 @@ impl PrivValidatorKey {
 /// `config/operator_key.json`: the validator operator's Synod account key.
 #[derive(Clone, Debug)]
 pub struct OperatorKey(pub SecretKey);
-
-#[derive(Serialize, Deserialize)]
-struct OperatorKeyJson {
-    address: Address,
-    pub_key: TypedKey,
-    priv_key: TypedKey,
-}
 
 impl OperatorKey {
     /// Its account address.
@@ -296,30 +352,12 @@ impl OperatorKey {
 
     /// Reads the file and checks that address, public and private key agree.
     pub fn read(path: &Path) -> Result<OperatorKey, ConfigError> {
-        let json: OperatorKeyJson = parse_json(path, &files::read_text(path)?)?;
-        let secret = json.priv_key.secret(path, "priv_key")?;
-        check_public(path, &secret, &json.pub_key)?;
-        let key = OperatorKey(secret);
-        if json.address != key.address() {
-            return Err(ConfigError::KeyMismatch {
-                path: path.to_path_buf(),
-                message: format!(
-                    "address {} is not the address of the key, which is {}",
-                    json.address,
-                    key.address()
-                ),
-            });
-        }
-        Ok(key)
+        read_key_file::<AddressedKeyJson<Address>>(path).map(OperatorKey)
     }
 
     /// Writes the file (mode 0600).
     pub fn write(&self, path: &Path) -> Result<(), ConfigError> {
-        let json = OperatorKeyJson {
-            address: self.address(),
-            pub_key: TypedKey::public(&self.0.public()),
-            priv_key: TypedKey::private(&self.0),
-        };
+        let json = AddressedKeyJson::<Address>::new(&self.0);
         files::write_private(path, &to_json(&json))
     }
 }
@@ -421,6 +459,27 @@ mod tests {
         let err = OperatorKey::read(&path).unwrap_err();
         assert!(
             err.to_string().contains("is not the address of the key"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_validator_key_file_naming_another_address_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("priv_validator_key.json");
+        PrivValidatorKey(key(2)).write(&path).unwrap();
+        let other = PrivValidatorKey(key(4)).address().to_string();
+        let mine = PrivValidatorKey(key(2)).address().to_string();
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace(&mine, &other);
+        std::fs::write(&path, text).unwrap();
+        let err = PrivValidatorKey::read(&path).unwrap_err();
+        assert!(matches!(err, ConfigError::KeyMismatch { .. }), "{err}");
+        assert!(
+            err.to_string().contains(&format!(
+                "address {other} is not the address of the key, which is {mine}"
+            )),
             "{err}"
         );
     }

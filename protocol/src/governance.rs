@@ -8,6 +8,8 @@
 //! is executed atomically: it changes everything it asks for, or nothing and
 //! is marked failed with the reason.
 
+pub mod admission;
+
 use std::fmt;
 use std::str::FromStr;
 

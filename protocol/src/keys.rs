@@ -98,43 +98,34 @@ fn parse_hex<const N: usize>(what: &'static str, s: &str) -> Result<[u8; N], Key
     bytes.try_into().map_err(|_| err())
 }
 
-impl fmt::Display for PubKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&hex::encode(self.0))
-    }
+/// `Display` (lower-case hex), `Debug` (`Name(hex)`) and `FromStr` (exactly
+/// `N` hex-encoded bytes) for a fixed-size byte newtype: public keys and
+/// signatures are written and read the same way.
+macro_rules! hex_text {
+    ($name:ident, $len:literal, $what:literal) => {
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&hex::encode(self.0))
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!(stringify!($name), "({})"), self)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = KeyError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                parse_hex::<$len>($what, s).map($name)
+            }
+        }
+    };
 }
 
-impl fmt::Debug for PubKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PubKey({self})")
-    }
-}
-
-impl FromStr for PubKey {
-    type Err = KeyError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        parse_hex::<32>("public key", s).map(PubKey)
-    }
-}
-
-impl fmt::Display for Signature {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&hex::encode(self.0))
-    }
-}
-
-impl fmt::Debug for Signature {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Signature({self})")
-    }
-}
-
-impl FromStr for Signature {
-    type Err = KeyError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        parse_hex::<64>("signature", s).map(Signature)
-    }
-}
+hex_text!(PubKey, 32, "public key");
+hex_text!(Signature, 64, "signature");
 
 impl Serialize for PubKey {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -204,6 +195,39 @@ mod tests {
             let json = serde_json::to_string(&sk.public()).unwrap();
             prop_assert_eq!(serde_json::from_str::<PubKey>(&json).unwrap(), sk.public());
         }
+    }
+
+    #[test]
+    fn keys_and_signatures_print_and_parse_as_hex() {
+        let key = PubKey([0xab; 32]);
+        assert_eq!(key.to_string(), "ab".repeat(32));
+        assert_eq!(format!("{key:?}"), format!("PubKey({})", "ab".repeat(32)));
+        assert_eq!(key.to_string().parse::<PubKey>(), Ok(key));
+        let sig = Signature([0x01; 64]);
+        assert_eq!(sig.to_string(), "01".repeat(64));
+        assert_eq!(
+            format!("{sig:?}"),
+            format!("Signature({})", "01".repeat(64))
+        );
+        assert_eq!(sig.to_string().parse::<Signature>(), Ok(sig));
+        // Each names itself and its length when the text is wrong.
+        assert_eq!(
+            "ab".repeat(31).parse::<PubKey>(),
+            Err(KeyError::BadHex {
+                what: "public key",
+                expected: 32,
+                input: "ab".repeat(31),
+            })
+        );
+        assert!(matches!(
+            key.to_string().parse::<Signature>(),
+            Err(KeyError::BadHex {
+                what: "signature",
+                expected: 64,
+                ..
+            })
+        ));
+        assert!("zz".repeat(32).parse::<PubKey>().is_err());
     }
 
     #[test]

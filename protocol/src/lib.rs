@@ -14,6 +14,7 @@ pub mod genesis;
 pub mod governance;
 pub mod height;
 pub mod keys;
+pub mod models;
 pub mod params;
 pub mod proof;
 pub mod query;

@@ -255,6 +255,14 @@ impl Default for ModelsParams {
 }
 
 impl AccountsParams {
+    /// The smallest fee the chain takes for an encoded transaction of `len`
+    /// bytes: `min_fee_per_byte_usyn` per byte. The one rule both the chain
+    /// (which refuses a lower fee) and clients (which pay it) apply; it
+    /// cannot overflow (a `u64` times a `usize` fits a `u128`).
+    pub fn min_fee(&self, len: usize) -> Amount {
+        Amount(u128::from(self.min_fee_per_byte_usyn) * len as u128)
+    }
+
     /// Every bound this module breaks, in field order (empty when all hold).
     pub fn problems(&self) -> Vec<ParamError> {
         let mut out = Vec::new();
@@ -781,6 +789,24 @@ impl ChainParams {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_minimum_fee_is_the_per_byte_fee_times_the_length() {
+        let mut p = AccountsParams {
+            min_fee_per_byte_usyn: 3,
+            ..AccountsParams::default()
+        };
+        assert_eq!(p.min_fee(0), Amount::ZERO);
+        assert_eq!(p.min_fee(250), Amount(750));
+        p.min_fee_per_byte_usyn = 0;
+        assert_eq!(p.min_fee(1_000), Amount::ZERO);
+        // The largest per-byte fee times the largest length does not wrap.
+        p.min_fee_per_byte_usyn = u64::MAX;
+        assert_eq!(
+            p.min_fee(usize::MAX),
+            Amount(u128::from(u64::MAX) * usize::MAX as u128)
+        );
+    }
 
     #[test]
     fn param_change_applies_and_checks() {

@@ -127,6 +127,20 @@ impl TxBody {
             TxBody::Vote { .. } => "vote",
         }
     }
+
+    /// The chain module that checks and executes this body (the name of
+    /// its component in `abci-app`).
+    pub fn module(&self) -> &'static str {
+        match self {
+            TxBody::Transfer { .. } => "accounts",
+            TxBody::Bond { .. }
+            | TxBody::Unbond { .. }
+            | TxBody::RegisterValidator { .. }
+            | TxBody::Unjail => "staking",
+            TxBody::SubmitInferenceProof { .. } => "models",
+            TxBody::Propose { .. } | TxBody::Deposit { .. } | TxBody::Vote { .. } => "governance",
+        }
+    }
 }
 
 /// Everything a signature covers.

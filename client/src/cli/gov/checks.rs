@@ -2,15 +2,20 @@
 //! would refuse the `Propose` transaction for (so a refusal costs no fee),
 //! and what may make the proposal fail later.
 
+use std::collections::BTreeMap;
+
 use anyhow::Context as _;
 use synod_client::{
-    proposal::{apply_param_changes, mode_name},
-    sign_with_min_fee, Address, Amount, ChainParams, Client, QueryPath, SecretKey, TxBody,
+    proposal::apply_param_changes, sign_with_min_fee, Address, Amount, ChainParams, Client,
+    QueryPath, SecretKey, TxBody,
 };
 use synod_protocol::{
-    governance::{ProposalKind, ProposalStatus, Tally, WorkflowSpec},
+    governance::{
+        admission::{self, AdmissionError, AdmissionView, NewModel},
+        ProposalKind, ProposalStatus, Tally, WorkflowRecord,
+    },
     params::{GovernanceParams, PPM},
-    state::{ModelRecord, ModelStatus, VerificationMode},
+    state::{ModelRecord, VerificationMode},
 };
 use synod_zkml::circuit::ZkModel;
 
@@ -71,18 +76,18 @@ pub(super) fn check_against_params(draft: &Draft, params: &ChainParams) -> anyho
     Ok(())
 }
 
-/// Longest upgrade chain followed to a model's current version (as the chain does).
-const MAX_UPGRADE_HOPS: usize = 64;
-
-/// The chain's checks of a proposal against its state when it is proposed
-/// (the proposer's proposals in flight, the models and workflows it names):
-/// a tx failing them in a block still costs its fee, so they run here
-/// first. The chain runs them again when the proposal executes.
+/// The chain's checks of a proposal against its state when it is proposed:
+/// the proposer's proposals in flight, then the models, workflows and
+/// parameters it names, by the chain's own rules
+/// ([`synod_protocol::governance::admission`]) over records fetched from the
+/// chain. A tx failing them in a block still costs its fee, so they run
+/// here first. The chain runs the admission rules again when the proposal
+/// executes.
 pub(super) async fn check_against_state(
     client: &Client,
     draft: &Draft,
     proposer: &Address,
-    gov: &GovernanceParams,
+    params: &ChainParams,
 ) -> anyhow::Result<()> {
     let mut in_flight = 0usize;
     for status in [ProposalStatus::DepositPeriod, ProposalStatus::VotingPeriod] {
@@ -93,121 +98,100 @@ pub(super) async fn check_against_state(
             .filter(|p| p.proposer == *proposer)
             .count();
     }
-    if in_flight >= gov.max_proposals_per_proposer as usize {
-        anyhow::bail!(
-            "{proposer} already has {in_flight} proposals in their deposit or voting period, the most one proposer may have (governance.max_proposals_per_proposer)"
-        );
+    let in_flight = u32::try_from(in_flight).unwrap_or(u32::MAX);
+    admission::check_in_flight(&params.governance, proposer, in_flight)?;
+
+    // The rules are pure: run them over what has been fetched, and when they
+    // ask for a record not fetched yet, fetch it and run them again. Each
+    // round fetches a record the rules read, and they read a bounded number
+    // (the named models and workflow, each step's upgrade chain of at most
+    // `MAX_UPGRADE_HOPS`), so this ends.
+    let mut facts = ChainFacts::new(params.clone(), draft);
+    loop {
+        match admission::check_proposal(&draft.kind, &facts) {
+            Ok(_) => return Ok(()),
+            Err(AdmissionError::View(missing)) => facts.fetch(client, missing).await?,
+            Err(refusal) => return Err(refusal.into()),
+        }
     }
-    match &draft.kind {
-        ProposalKind::RegisterModel { .. } | ProposalKind::UpgradeModel { .. } => {
-            if let ProposalKind::UpgradeModel { previous, .. } = &draft.kind {
-                let old = active_model(client, previous).await?;
-                if let Some(next) = old.successor {
-                    anyhow::bail!(
-                        "model {} was already upgraded to {}",
-                        hex::encode(previous),
-                        hex::encode(next)
-                    );
-                }
-            }
-            if let Some(loaded) = &draft.model {
-                if model_record(client, &loaded.id.0).await?.is_some() {
-                    anyhow::bail!(
-                        "model {} ({:?}) is already registered",
-                        loaded.id,
-                        loaded.model.name
-                    );
-                }
-            }
-        }
-        ProposalKind::RetireModel { model } => {
-            active_model(client, model).await?;
-        }
-        ProposalKind::RegisterWorkflow { workflow } => {
-            if let Some(w) = client.workflow(&workflow.name, false).await?.into_value() {
-                anyhow::bail!(
-                    "workflow {:?} is already registered (version {}): propose update-workflow",
-                    workflow.name,
-                    w.version
-                );
-            }
-            check_step_models(client, workflow).await?;
-        }
-        ProposalKind::UpdateWorkflow { workflow } => {
-            if client
-                .workflow(&workflow.name, false)
-                .await?
-                .value()
-                .is_none()
-            {
-                anyhow::bail!(
-                    "unknown workflow {:?}: propose register-workflow",
-                    workflow.name
-                );
-            }
-            check_step_models(client, workflow).await?;
-        }
-        ProposalKind::ParamChange { .. }
-        | ProposalKind::TreasurySpend { .. }
-        | ProposalKind::Text => {}
-    }
-    Ok(())
 }
 
-async fn model_record(client: &Client, id: &[u8; 32]) -> anyhow::Result<Option<ModelRecord>> {
-    Ok(client
-        .query_at::<ModelRecord>(&QueryPath::Model(*id), None)
-        .await?)
+/// What the admission rules have read of the chain so far: the parameters,
+/// the draft's own model file, and the records fetched (`None` for one the
+/// chain does not hold).
+struct ChainFacts {
+    params: ChainParams,
+    new_model: Option<NewModel>,
+    models: BTreeMap<[u8; 32], Option<ModelRecord>>,
+    workflows: BTreeMap<String, Option<WorkflowRecord>>,
 }
 
-/// Model `id`, which must be registered and not retired.
-async fn active_model(client: &Client, id: &[u8; 32]) -> anyhow::Result<ModelRecord> {
-    let record = model_record(client, id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("unknown model {}", hex::encode(id)))?;
-    if let ModelStatus::Retired { at_height } = record.status {
-        anyhow::bail!(
-            "model {} was retired at height {}",
-            hex::encode(id),
-            at_height.value()
-        );
+/// A fact the admission rules asked for that [`ChainFacts`] does not hold.
+#[derive(Debug, thiserror::Error)]
+enum NotFetched {
+    #[error("model {} was not fetched", hex::encode(.0))]
+    Model([u8; 32]),
+    #[error("workflow {0:?} was not fetched")]
+    Workflow(String),
+    #[error("the proposal's model file was not loaded")]
+    ModelFile,
+}
+
+impl ChainFacts {
+    /// Nothing fetched yet; the model file as `draft` loaded it.
+    fn new(params: ChainParams, draft: &Draft) -> ChainFacts {
+        ChainFacts {
+            params,
+            new_model: draft.model.as_ref().map(|loaded| NewModel {
+                id: loaded.id.0,
+                name: loaded.model.name.clone(),
+            }),
+            models: BTreeMap::new(),
+            workflows: BTreeMap::new(),
+        }
     }
-    Ok(record)
-}
 
-/// Every step's model, followed through its upgrades to the version the
-/// step runs now, must be registered, active and take the step's mode.
-async fn check_step_models(client: &Client, workflow: &WorkflowSpec) -> anyhow::Result<()> {
-    for (i, step) in workflow.steps.iter().enumerate() {
-        let at = format!("step {i} ({})", step.name);
-        let mut current = model_record(client, &step.model).await?;
-        for _ in 0..MAX_UPGRADE_HOPS {
-            match current.as_ref().and_then(|r| r.successor) {
-                Some(next) => current = model_record(client, &next).await?,
-                None => break,
+    /// Fetches the record `missing` names.
+    async fn fetch(&mut self, client: &Client, missing: NotFetched) -> anyhow::Result<()> {
+        match missing {
+            NotFetched::Model(id) => {
+                let record = client
+                    .query_at::<ModelRecord>(&QueryPath::Model(id), None)
+                    .await?;
+                self.models.insert(id, record);
             }
+            NotFetched::Workflow(name) => {
+                let record = client.workflow(&name, false).await?.into_value();
+                self.workflows.insert(name, record);
+            }
+            // A model proposal's draft always carries its loaded file.
+            NotFetched::ModelFile => return Err(missing.into()),
         }
-        let Some(current) = current else {
-            anyhow::bail!("{at}: unknown model {}", hex::encode(step.model));
-        };
-        if !current.is_active() {
-            anyhow::bail!("{at}: model {} is retired", hex::encode(current.id));
-        }
-        if !current.modes.contains(&step.mode) {
-            anyhow::bail!(
-                "{at}: model {} does not allow the {} mode (it allows {})",
-                hex::encode(current.id),
-                mode_name(step.mode),
-                current
-                    .modes
-                    .iter()
-                    .map(|m| mode_name(*m))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-        }
+        Ok(())
     }
-    Ok(())
+}
+
+impl AdmissionView for ChainFacts {
+    type Error = NotFetched;
+
+    fn model(&self, id: &[u8; 32]) -> Result<Option<ModelRecord>, NotFetched> {
+        self.models.get(id).cloned().ok_or(NotFetched::Model(*id))
+    }
+
+    fn workflow(&self, name: &str) -> Result<Option<WorkflowRecord>, NotFetched> {
+        self.workflows
+            .get(name)
+            .cloned()
+            .ok_or_else(|| NotFetched::Workflow(name.to_string()))
+    }
+
+    fn chain_params(&self) -> Result<ChainParams, NotFetched> {
+        Ok(self.params.clone())
+    }
+
+    fn model_file(&self, _file: &[u8]) -> Result<NewModel, NotFetched> {
+        self.new_model.clone().ok_or(NotFetched::ModelFile)
+    }
 }
 
 /// What may make a proposal fail when it executes although the chain takes
@@ -239,15 +223,9 @@ pub(super) fn check_size(
     chain_id: &str,
     params: &ChainParams,
 ) -> anyhow::Result<()> {
-    let size = sign_with_min_fee(
-        key,
-        body.clone(),
-        0,
-        chain_id,
-        params.accounts.min_fee_per_byte_usyn,
-    )
-    .encode()
-    .len() as u64;
+    let size = sign_with_min_fee(key, body.clone(), 0, chain_id, &params.accounts)
+        .encode()
+        .len() as u64;
     if size > params.accounts.max_tx_bytes {
         anyhow::bail!(
             "the proposal's transaction is at least {size} bytes, more than the chain accepts (accounts.max_tx_bytes = {}); a param-change proposal can raise that limit first",
@@ -288,6 +266,91 @@ mod tests {
             check_deposit(Some(Amount::syn(2_500)), &gov, false).unwrap(),
             Amount::syn(2_500)
         );
+    }
+
+    /// A registered model `[byte; 32]` that takes both modes.
+    fn model(byte: u8) -> ModelRecord {
+        ModelRecord {
+            id: [byte; 32],
+            name: format!("m{byte}"),
+            vk_hash: [0; 32],
+            k: 0,
+            modes: vec![VerificationMode::Zk, VerificationMode::Optimistic],
+            status: synod_protocol::state::ModelStatus::Active,
+            registered_height: synod_protocol::Height(1),
+            parameter_count: 1,
+            input_shape: vec![1],
+            output_shape: vec![1],
+            predecessor: None,
+            successor: None,
+            retire_at: None,
+        }
+    }
+
+    #[test]
+    fn the_rules_ask_for_each_record_they_read_until_they_can_decide() {
+        let draft = Draft {
+            kind: ProposalKind::Text,
+            model: None,
+        };
+        let mut facts = ChainFacts::new(ChainParams::default(), &draft);
+        let kind = ProposalKind::RegisterWorkflow {
+            workflow: synod_protocol::governance::WorkflowSpec {
+                name: "digits".into(),
+                steps: vec![synod_protocol::governance::WorkflowStep {
+                    name: "classify".into(),
+                    model: [1; 32],
+                    inputs: vec![],
+                    mode: VerificationMode::Zk,
+                    timeout_blocks: 5,
+                    reward: Amount::syn(1),
+                }],
+            },
+        };
+        let check = |facts: &ChainFacts| admission::check_proposal(&kind, facts);
+        assert!(matches!(
+            check(&facts),
+            Err(AdmissionError::View(NotFetched::Workflow(name))) if name == "digits"
+        ));
+        facts.workflows.insert("digits".into(), None);
+        assert!(matches!(
+            check(&facts),
+            Err(AdmissionError::View(NotFetched::Model([1, ..])))
+        ));
+        // Model 1 was upgraded to 2: the rules follow it.
+        let mut old = model(1);
+        old.successor = Some([2; 32]);
+        facts.models.insert([1; 32], Some(old));
+        assert!(matches!(
+            check(&facts),
+            Err(AdmissionError::View(NotFetched::Model([2, ..])))
+        ));
+        facts.models.insert([2; 32], Some(model(2)));
+        assert!(matches!(check(&facts), Ok(None)));
+        // Had the chain not held model 1, the chain's refusal, word for word.
+        facts.models.insert([1; 32], None);
+        let refusal = check(&facts).unwrap_err().to_string();
+        assert_eq!(
+            refusal,
+            format!("step 0 (classify): unknown model {}", "01".repeat(32))
+        );
+    }
+
+    #[test]
+    fn a_model_proposal_without_its_loaded_file_is_not_fetched_for() {
+        let draft = Draft {
+            kind: ProposalKind::Text,
+            model: None,
+        };
+        let facts = ChainFacts::new(ChainParams::default(), &draft);
+        let kind = ProposalKind::RegisterModel {
+            model: vec![1, 2, 3],
+            modes: vec![VerificationMode::Zk],
+        };
+        assert!(matches!(
+            admission::check_proposal(&kind, &facts),
+            Err(AdmissionError::View(NotFetched::ModelFile))
+        ));
     }
 
     #[test]

@@ -170,8 +170,7 @@ pub async fn run(ctx: &Context, cmd: ProposeCommand) -> anyhow::Result<()> {
         expedited: common.expedited,
     };
     checks::check_size(&key, &body, client.chain_id(), &params)?;
-    checks::check_against_state(&client, &draft, &key.public().address(), &params.governance)
-        .await?;
+    checks::check_against_state(&client, &draft, &key.public().address(), &params).await?;
     let warnings = checks::warnings(&client, &draft).await?;
     if ctx.output == Output::Text {
         if let Some(model) = &draft.model {
