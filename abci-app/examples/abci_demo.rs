@@ -1,4 +1,6 @@
-//! `synod-app demo`: a short, real run of the chain for newcomers. Starts a
+//! A short, real run of the chain over its ABCI socket, without a
+//! consensus node: `cargo build -p synod-abci-app --bin synod-app && cargo
+//! run -p synod-abci-app --features testkit --example abci_demo`. Starts a
 //! `synod-app` process, drives blocks of signed transactions through its ABCI
 //! socket exactly as CometBFT would, queries balances with Merkle proofs and
 //! checks them against the app hash, then kills the process with SIGKILL,
@@ -10,25 +12,41 @@ use std::time::Duration;
 use anyhow::{bail, ensure, Context};
 use synod_protocol::{codec, params::ChainParams, state::Account, Amount, TxBody};
 
-use crate::{
+use clap::Parser;
+use synod_abci_app::{
     storage::verify_proof,
     testkit::{AppProcess, TestAccount, TestNet, CHAIN_ID},
 };
 
 /// Options of the demo.
-#[derive(Debug, clap::Args)]
-pub struct DemoArgs {
+#[derive(Debug, Parser)]
+struct DemoArgs {
     /// Blocks to drive.
     #[arg(long, default_value_t = 12)]
-    pub blocks: u64,
+    blocks: u64,
     /// Home directory for the demo chain (default: a fresh temporary directory, removed at the end).
     #[arg(long)]
-    pub home: Option<PathBuf>,
+    home: Option<PathBuf>,
+}
+
+fn main() -> anyhow::Result<()> {
+    run(&DemoArgs::parse())
 }
 
 /// Runs the demo, printing what happens.
-pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
-    let binary = std::env::current_exe().context("locating the synod-app binary")?;
+fn run(args: &DemoArgs) -> anyhow::Result<()> {
+    // target/<profile>/examples/abci_demo -> target/<profile>/synod-app
+    let binary = std::env::current_exe()
+        .context("locating this example")?
+        .parent()
+        .and_then(|examples| examples.parent())
+        .map(|profile| profile.join("synod-app"))
+        .context("locating the synod-app binary")?;
+    ensure!(
+        binary.exists(),
+        "{} not found: build it first with `cargo build -p synod-abci-app --bin synod-app`",
+        binary.display()
+    );
     let (home, _guard) = match &args.home {
         Some(h) => (h.clone(), None),
         None => {
@@ -90,7 +108,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
                 amount: Amount::syn(5_000),
             })),
             3 => txs.push(newcomer.sign(TxBody::RegisterValidator {
-                consensus_key: crate::testkit::key("demo-newcomer-consensus").public(),
+                consensus_key: synod_abci_app::testkit::key("demo-newcomer-consensus").public(),
                 moniker: "newcomer".into(),
                 self_bond: Amount::syn(2_000),
             })),
@@ -107,7 +125,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
                     amount: Amount(1),
                 },
                 0,
-                crate::testkit::TEST_FEE,
+                synod_abci_app::testkit::TEST_FEE,
             );
             let r = client.check_tx(&stale)?;
             println!("  CheckTx of a replayed tx: code {} ({})", r.code, r.log);

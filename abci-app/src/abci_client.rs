@@ -70,28 +70,23 @@ impl AbciClient {
 
     fn send(&mut self, value: Req) -> Result<(), ClientError> {
         let msg = Request { value: Some(value) };
-        let mut buf = Vec::with_capacity(msg.encoded_len() + 10);
-        msg.encode_length_delimited(&mut buf)
-            .map_err(|e| ClientError::Unexpected(e.to_string()))?;
-        self.writer.write_all(&buf)?;
+        self.writer.write_all(&synod_abci_wire::encode(&msg))?;
         Ok(())
     }
 
     fn receive(&mut self) -> Result<Rsp, ClientError> {
         // Varint length, then the message.
-        let mut len: u64 = 0;
-        for shift in (0..64).step_by(7) {
+        let mut prefix = synod_abci_wire::LengthPrefix::new(256 * 1024 * 1024);
+        let len = loop {
             let mut b = [0u8; 1];
             self.reader.read_exact(&mut b)?;
-            len |= ((b[0] & 0x7f) as u64) << shift;
-            if b[0] & 0x80 == 0 {
-                break;
+            match prefix.push(b[0]) {
+                Ok(Some(len)) => break len,
+                Ok(None) => {}
+                Err(e) => return Err(ClientError::Unexpected(e.to_string())),
             }
-        }
-        if len > 256 * 1024 * 1024 {
-            return Err(ClientError::Unexpected(format!("response of {len} bytes")));
-        }
-        let mut buf = vec![0u8; len as usize];
+        };
+        let mut buf = vec![0u8; len];
         self.reader.read_exact(&mut buf)?;
         let rsp = Response::decode(buf.as_slice())?;
         match rsp.value {

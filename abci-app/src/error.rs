@@ -200,11 +200,61 @@ impl From<AmountError> for HandlerError {
     }
 }
 
+/// A failure that is never a transaction's fault: storage trouble, a
+/// corrupt record, or a broken invariant of the chain's own records (a block
+/// hook that finds the treasury or an escrow holding less than it owes). It
+/// stops the node: one that went on would diverge from the others. The one
+/// type every block hook and keeper-at-block-level returns.
+#[derive(Debug, thiserror::Error)]
+pub enum InvariantError {
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("{module}: invariant broken: {reason}")]
+    Broken {
+        module: &'static str,
+        reason: String,
+    },
+}
+
+impl InvariantError {
+    /// A broken invariant of `module`.
+    pub fn broken(module: &'static str, reason: impl Into<String>) -> InvariantError {
+        InvariantError::Broken {
+            module,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Turns a handler's error met where no transaction is at fault (a block
+/// hook, genesis) into an [`InvariantError`] of `module`: the one converter.
+pub trait OrInvariant<T> {
+    /// `Tx` errors become [`InvariantError::Broken`]; state errors pass through.
+    fn or_invariant(self, module: &'static str) -> Result<T, InvariantError>;
+}
+
+impl<T> OrInvariant<T> for Result<T, HandlerError> {
+    fn or_invariant(self, module: &'static str) -> Result<T, InvariantError> {
+        self.map_err(|e| match e {
+            HandlerError::State(e) => InvariantError::State(e),
+            HandlerError::Tx(e) => InvariantError::broken(module, e.to_string()),
+        })
+    }
+}
+
+impl<T> OrInvariant<T> for Result<T, AmountError> {
+    fn or_invariant(self, module: &'static str) -> Result<T, InvariantError> {
+        self.map_err(|e| InvariantError::broken(module, e.to_string()))
+    }
+}
+
 /// A failure that stops the node (never a transaction's fault).
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error(transparent)]
     State(#[from] StateError),
+    #[error(transparent)]
+    Invariant(#[from] InvariantError),
     #[error(transparent)]
     Storage(#[from] crate::storage::StorageError),
     #[error("invalid genesis: {0}")]
@@ -217,4 +267,16 @@ pub enum AppError {
     NotInitialized,
     #[error("model registry: {0}")]
     ModelRegistry(String),
+}
+
+impl AppError {
+    /// A keeper's refusal met while writing genesis: the genesis file asks
+    /// for something the rules refuse (an overflowing balance, a bond larger
+    /// than its account), so the genesis is invalid.
+    pub fn from_genesis(e: HandlerError) -> AppError {
+        match e {
+            HandlerError::State(e) => AppError::State(e),
+            HandlerError::Tx(e) => AppError::Genesis(e.to_string()),
+        }
+    }
 }

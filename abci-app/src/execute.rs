@@ -1,14 +1,13 @@
 //! The transaction pipeline shared by CheckTx, PrepareProposal and
 //! FinalizeBlock: stateless checks, signature (batched), fee and nonce, body.
 
-use synod_protocol::{params::AccountsParams, Event, Height, SignedTx, TxBody};
+use synod_protocol::{params::AccountsParams, Event, Height, SignedTx};
 
 use crate::{
     accounts,
+    component::{Components, ProofMode, TxContext},
     error::{HandlerError, TxError},
-    governance,
-    models::{self, ProofCheck},
-    rewards, staking,
+    rewards,
     state::{State, StateError},
 };
 
@@ -42,11 +41,13 @@ impl TxOutcome {
 }
 
 /// Stateless checks: size, strict canonical decoding, chain id, and the
-/// body's own shape. Cheap enough for CheckTx and ProcessProposal.
+/// body's own shape (its module's [`crate::component::Component::check_stateless`]).
+/// Cheap enough for CheckTx and ProcessProposal.
 pub fn decode_tx(
     bytes: &[u8],
     params: &AccountsParams,
     chain_id: &str,
+    components: &Components,
 ) -> Result<SignedTx, TxError> {
     if bytes.len() as u64 > params.max_tx_bytes {
         return Err(TxError::TooLarge {
@@ -61,24 +62,7 @@ pub fn decode_tx(
             got: tx.chain_id,
         });
     }
-    match &tx.body {
-        TxBody::Transfer { amount, .. } | TxBody::Bond { amount } | TxBody::Unbond { amount }
-            if amount.is_zero() =>
-        {
-            return Err(TxError::ZeroAmount)
-        }
-        TxBody::RegisterValidator { moniker, .. } => staking::handlers::check_moniker(moniker)?,
-        TxBody::Deposit { amount, .. } if amount.is_zero() => return Err(TxError::ZeroAmount),
-        TxBody::Propose {
-            kind,
-            title,
-            summary,
-            ..
-        } => synod_protocol::governance::check_text(title, summary)
-            .and_then(|()| kind.check())
-            .map_err(|e| TxError::InvalidProposal(e.to_string()))?,
-        _ => {}
-    }
+    components.for_body(&tx.body)?.check_stateless(&tx.body)?;
     Ok(tx)
 }
 
@@ -113,11 +97,12 @@ pub fn verify_signatures(txs: &[&SignedTx]) -> Vec<bool> {
 /// proofs of inference are verified (in a block) or only checked cheaply.
 pub fn execute_tx(
     state: &mut State,
+    components: &Components,
     tx: &SignedTx,
     encoded_len: usize,
     height: Height,
     signature_ok: Option<bool>,
-    proofs: ProofCheck<'_>,
+    proofs: ProofMode<'_>,
 ) -> Result<TxOutcome, StateError> {
     let signer = tx.sender();
     let sig_ok = signature_ok.unwrap_or_else(|| tx.verify_signature().is_ok());
@@ -125,7 +110,7 @@ pub fn execute_tx(
         return Ok(TxOutcome::rejected(TxError::BadSignature { signer }));
     }
     let params = accounts::params(state)?;
-    let min = accounts::min_fee(&params, encoded_len);
+    let min = params.min_fee(encoded_len);
     if tx.fee < min {
         return Ok(TxOutcome::rejected(TxError::FeeTooLow {
             got: tx.fee,
@@ -134,120 +119,44 @@ pub fn execute_tx(
         }));
     }
 
-    state.begin_tx();
-    let charged = accounts::charge_fee_and_nonce(state, &signer, tx.nonce, tx.fee)
-        .and_then(|()| rewards::collect_fee(state, tx.fee));
+    let charged = state.atomic(|state| {
+        accounts::charge_fee_and_nonce(state, &signer, tx.nonce, tx.fee)?;
+        rewards::collect_fee(state, tx.fee)
+    });
     match charged {
-        Ok(()) => state.commit_tx(),
-        Err(HandlerError::Tx(e)) => {
-            state.abort_tx();
-            return Ok(TxOutcome::rejected(e));
-        }
-        Err(HandlerError::State(e)) => {
-            state.abort_tx();
-            return Err(e);
-        }
+        Ok(()) => {}
+        Err(HandlerError::Tx(e)) => return Ok(TxOutcome::rejected(e)),
+        Err(HandlerError::State(e)) => return Err(e),
     }
     let mut events = vec![Event::FeePaid {
         payer: signer,
         fee: tx.fee,
     }];
 
-    state.begin_tx();
     let mut body_events = Vec::new();
-    match execute_body(state, tx, height, proofs, &mut body_events) {
+    let ctx = TxContext {
+        signer,
+        height,
+        proofs,
+    };
+    let body = |state: &mut State| {
+        components
+            .for_body(&tx.body)?
+            .check_and_execute(state, &ctx, &tx.body, &mut body_events)
+    };
+    match state.atomic(body) {
         Ok(()) => {
-            state.commit_tx();
             events.extend(body_events);
             Ok(TxOutcome {
                 result: Ok(()),
                 events,
             })
         }
-        Err(HandlerError::Tx(e)) => {
-            state.abort_tx();
-            Ok(TxOutcome {
-                result: Err(e),
-                events,
-            })
-        }
-        Err(HandlerError::State(e)) => {
-            state.abort_tx();
-            Err(e)
-        }
-    }
-}
-
-fn execute_body(
-    state: &mut State,
-    tx: &SignedTx,
-    height: Height,
-    proofs: ProofCheck<'_>,
-    events: &mut Vec<Event>,
-) -> Result<(), HandlerError> {
-    let signer = tx.sender();
-    match &tx.body {
-        TxBody::Transfer { to, amount } => accounts::transfer(state, &signer, to, *amount, events),
-        TxBody::Bond { amount } => staking::handlers::bond(state, &signer, *amount, events),
-        TxBody::Unbond { amount } => {
-            staking::handlers::unbond(state, &signer, *amount, height, events)
-        }
-        TxBody::RegisterValidator {
-            consensus_key,
-            moniker,
-            self_bond,
-        } => staking::handlers::register_validator(
-            state,
-            &signer,
-            *consensus_key,
-            moniker,
-            *self_bond,
-            height,
+        Err(HandlerError::Tx(e)) => Ok(TxOutcome {
+            result: Err(e),
             events,
-        ),
-        TxBody::Unjail => staking::handlers::unjail(state, &signer, height, events),
-        TxBody::SubmitInferenceProof {
-            model,
-            input,
-            output,
-            proof,
-        } => models::handlers::submit_inference_proof(
-            state,
-            &signer,
-            models::handlers::InferenceClaim {
-                model,
-                input,
-                output,
-                proof,
-            },
-            proofs,
-            events,
-        ),
-        TxBody::Propose {
-            kind,
-            title,
-            summary,
-            deposit,
-            expedited,
-        } => governance::handlers::propose(
-            state,
-            &signer,
-            governance::handlers::ProposeArgs {
-                kind,
-                title,
-                summary,
-                deposit: *deposit,
-                expedited: *expedited,
-            },
-            height,
-            events,
-        ),
-        TxBody::Deposit { proposal, amount } => {
-            governance::handlers::deposit(state, &signer, *proposal, *amount, height, events)
-        }
-        TxBody::Vote { proposal, option } => {
-            governance::handlers::vote(state, &signer, *proposal, *option, height, events)
-        }
+        }),
+        Err(HandlerError::State(e)) => Err(e),
     }
 }
 
@@ -258,34 +167,25 @@ fn execute_body(
 /// count it.
 pub fn simulate_tx(
     state: &mut State,
+    components: &Components,
     tx: &SignedTx,
     encoded_len: usize,
     height: Height,
     signature_ok: Option<bool>,
 ) -> Result<TxOutcome, StateError> {
-    let touched = [
-        accounts::state_key::account(&tx.sender()),
-        rewards::state_key::block_fees(),
-    ];
-    let before: Vec<Option<Vec<u8>>> = touched
-        .iter()
-        .map(|k| state.get_raw(k))
-        .collect::<Result<_, _>>()?;
+    state.begin();
     let outcome = execute_tx(
         state,
+        components,
         tx,
         encoded_len,
         height,
         signature_ok,
-        ProofCheck::Deferred,
-    )?;
-    if outcome.result.is_err() {
-        for (key, old) in touched.into_iter().zip(before) {
-            match old {
-                Some(v) => state.put_raw(key, v),
-                None => state.delete(key),
-            }
-        }
+        ProofMode::Deferred,
+    );
+    match &outcome {
+        Ok(o) if o.result.is_ok() => state.commit(),
+        _ => state.abort(),
     }
-    Ok(outcome)
+    outcome
 }

@@ -1,15 +1,13 @@
-//! InitChain: builds the initial state from genesis `app_state`.
+//! InitChain: parses genesis `app_state`, checks its rules, and has every
+//! component write its part ([`crate::component::Component::init_genesis`]).
 
-use synod_protocol::{Event, GenesisAppState, Height};
+use synod_protocol::{GenesisAppState, Height};
 
 use crate::{
-    accounts,
-    error::{AppError, HandlerError},
-    governance,
-    models::{self, VerifierCache},
+    component::{Components, GenesisContext, ValidatorUpdate},
+    error::AppError,
     staking,
-    staking::ValidatorUpdate,
-    state::State,
+    state::{State, StateError},
 };
 
 /// Parses genesis `app_state` JSON, naming the field that is wrong, then
@@ -42,60 +40,36 @@ fn check_rules(genesis: &GenesisAppState) -> Result<(), AppError> {
     )))
 }
 
-/// Writes the genesis state and returns the initial validator set. The
-/// verifiers derived for genesis models are kept in `verifiers`.
+/// Writes the genesis state, each component its own part in hook order,
+/// and returns the initial validator set.
 pub fn init_genesis(
     state: &mut State,
     genesis: &GenesisAppState,
     height: Height,
-    verifiers: &VerifierCache,
+    components: &Components,
 ) -> Result<Vec<ValidatorUpdate>, AppError> {
-    let fail = |e: HandlerError| match e {
-        HandlerError::State(e) => AppError::State(e),
-        HandlerError::Tx(e) => AppError::Genesis(e.to_string()),
-    };
     // Duplicates, bonds, monikers and params: the same rules
     // `synod-config validate-genesis` applies offline.
     check_rules(genesis)?;
-    governance::set_chain_params(state, &genesis.params);
-    models::genesis::init_genesis(
-        state,
-        &genesis.models,
-        &genesis.params.models,
-        height,
-        verifiers,
-    )?;
+    let ctx = GenesisContext { height };
+    for c in components.iter() {
+        c.init_genesis(state, genesis, &ctx)?;
+    }
+    Ok(validator_set(state)?)
+}
 
-    for acct in &genesis.accounts {
-        accounts::credit(state, &acct.address, acct.balance).map_err(fail)?;
-        accounts::mint(state, acct.balance).map_err(fail)?;
-    }
-    for v in &genesis.validators {
-        staking::bond_new_validator(
-            state,
-            &v.operator,
-            v.consensus_key,
-            &v.moniker,
-            v.self_bond,
-            height,
-        )
-        .map_err(|e| {
-            AppError::Genesis(format!(
-                "validator {} cannot bond {} from its genesis account: {}",
-                v.operator,
-                v.self_bond,
-                fail(e)
-            ))
-        })?;
-    }
-    let mut events: Vec<Event> = Vec::new();
-    let updates = staking::hooks::update_validator_set(state, &mut events).map_err(fail)?;
-    if genesis.validators.is_empty() || updates.is_empty() {
-        return Err(AppError::Genesis(
-            "genesis has no validator with power: add at least one".into(),
-        ));
-    }
-    Ok(updates)
+/// The active set as InitChain reports it: every member with its power, in
+/// consensus-key order.
+pub fn validator_set(state: &State) -> Result<Vec<ValidatorUpdate>, StateError> {
+    let mut set: Vec<ValidatorUpdate> = staking::active_set(state)?
+        .into_iter()
+        .map(|v| ValidatorUpdate {
+            consensus_key: v.consensus_key,
+            power: v.power,
+        })
+        .collect();
+    set.sort_by_key(|v| v.consensus_key);
+    Ok(set)
 }
 
 #[cfg(test)]

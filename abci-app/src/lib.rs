@@ -7,10 +7,11 @@
 //! the ABCI edge in [`abci`]; versioned Merkle storage in [`storage`].
 
 pub mod abci;
+#[cfg(any(test, feature = "testkit"))]
 pub mod abci_client;
 pub mod accounts;
 pub mod app;
-pub mod demo;
+pub mod component;
 pub mod error;
 pub mod execute;
 pub mod genesis;
@@ -22,6 +23,7 @@ pub mod rewards;
 pub mod staking;
 pub mod state;
 pub mod storage;
+#[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 pub mod workflows;
 

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::Parser;
 use synod_abci_app::{abci::Node, App, Storage, StorageOptions};
 
 /// The Synod chain: a deterministic ABCI 2.0 app that CometBFT 0.38 (or the
@@ -12,15 +12,8 @@ use synod_abci_app::{abci::Node, App, Storage, StorageOptions};
 /// Examples:
 ///   synod-app --home ~/.synod/app --abci tcp://127.0.0.1:26658
 ///   synod-app --home ./app --abci unix:///tmp/synod.sock
-///   synod-app demo
 #[derive(Parser, Debug)]
-#[command(
-    version,
-    about,
-    long_about,
-    verbatim_doc_comment,
-    args_conflicts_with_subcommands = true
-)]
+#[command(version, about, long_about, verbatim_doc_comment)]
 struct Cli {
     /// Home directory; state lives in HOME/data/state.db (created if absent).
     #[arg(long, env = "SYNOD_APP_HOME", default_value = "./synod-app-home")]
@@ -34,15 +27,6 @@ struct Cli {
     /// Log filter, e.g. `info` or `synod_abci_app=debug` (RUST_LOG overrides).
     #[arg(long, default_value = "info")]
     log: String,
-    #[command(subcommand)]
-    command: Option<Command>,
-}
-
-#[derive(Subcommand, Debug)]
-enum Command {
-    /// Start a synod-app process, drive blocks of signed transactions through
-    /// its ABCI socket, query with Merkle proofs, kill and restart it.
-    Demo(synod_abci_app::demo::DemoArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -54,10 +38,6 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-
-    if let Some(Command::Demo(args)) = cli.command {
-        return synod_abci_app::demo::run(&args);
-    }
 
     let db = cli.home.join("data").join("state.db");
     std::fs::create_dir_all(db.parent().context("state path has no parent")?)

@@ -101,19 +101,44 @@ fn run() -> Vec<String> {
     // 1: transfers, one of them an overdraft (fee and nonce only).
     let (u1, u2) = (user_addr(&chain, 1), user_addr(&chain, 2));
     let txs = vec![
-        sign(&mut chain.net.users[0], TxBody::Transfer { to: u1, amount: Amount::syn(12) }),
-        sign(&mut chain.net.users[1], TxBody::Transfer { to: u2, amount: Amount(777) }),
+        sign(
+            &mut chain.net.users[0],
+            TxBody::Transfer {
+                to: u1,
+                amount: Amount::syn(12),
+            },
+        ),
+        sign(
+            &mut chain.net.users[1],
+            TxBody::Transfer {
+                to: u2,
+                amount: Amount(777),
+            },
+        ),
         sign(
             &mut chain.net.users[2],
-            TxBody::Transfer { to: Address([9; 20]), amount: Amount::syn(5_000_000) },
+            TxBody::Transfer {
+                to: Address([9; 20]),
+                amount: Amount::syn(5_000_000),
+            },
         ),
     ];
     step(&mut chain, &mut hashes, txs, 2);
 
     // 2: bond more, unbond some.
     let txs = vec![
-        sign(&mut chain.net.operators[0], TxBody::Bond { amount: Amount::syn(500) }),
-        sign(&mut chain.net.operators[1], TxBody::Unbond { amount: Amount::syn(300) }),
+        sign(
+            &mut chain.net.operators[0],
+            TxBody::Bond {
+                amount: Amount::syn(500),
+            },
+        ),
+        sign(
+            &mut chain.net.operators[1],
+            TxBody::Unbond {
+                amount: Amount::syn(300),
+            },
+        ),
     ];
     step(&mut chain, &mut hashes, txs, 2);
 
@@ -156,16 +181,36 @@ fn run() -> Vec<String> {
     };
     let treasury_to = user_addr(&chain, 1);
     let kinds_a = vec![
-        (0, ProposalKind::RegisterModel { model: cnn.to_file_bytes(), modes: vec![VerificationMode::Zk] }),
-        (1, ProposalKind::RegisterWorkflow { workflow: workflow("digits", mlp.id()) }),
-        (2, ProposalKind::ParamChange {
-            changes: vec![ParamChange {
-                module: "staking".into(),
-                name: "max_validators".into(),
-                value: "7".into(),
-            }],
-        }),
-        (3, ProposalKind::TreasurySpend { recipient: treasury_to, amount: Amount(1_234) }),
+        (
+            0,
+            ProposalKind::RegisterModel {
+                model: cnn.to_file_bytes(),
+                modes: vec![VerificationMode::Zk],
+            },
+        ),
+        (
+            1,
+            ProposalKind::RegisterWorkflow {
+                workflow: workflow("digits", mlp.id()),
+            },
+        ),
+        (
+            2,
+            ProposalKind::ParamChange {
+                changes: vec![ParamChange {
+                    module: "staking".into(),
+                    name: "max_validators".into(),
+                    value: "7".into(),
+                }],
+            },
+        ),
+        (
+            3,
+            ProposalKind::TreasurySpend {
+                recipient: treasury_to,
+                amount: Amount(1_234),
+            },
+        ),
         (0, ProposalKind::Text),
     ];
     let txs: Vec<Vec<u8>> = kinds_a
@@ -178,11 +223,23 @@ fn run() -> Vec<String> {
     let mut txs = Vec::new();
     for id in 1..=4u64 {
         for i in 0..3 {
-            txs.push(sign(&mut chain.net.operators[i], TxBody::Vote { proposal: id, option: VoteOption::Yes }));
+            txs.push(sign(
+                &mut chain.net.operators[i],
+                TxBody::Vote {
+                    proposal: id,
+                    option: VoteOption::Yes,
+                },
+            ));
         }
     }
     for i in 0..3 {
-        txs.push(sign(&mut chain.net.operators[i], TxBody::Vote { proposal: 5, option: VoteOption::NoWithVeto }));
+        txs.push(sign(
+            &mut chain.net.operators[i],
+            TxBody::Vote {
+                proposal: 5,
+                option: VoteOption::NoWithVeto,
+            },
+        ));
     }
     step(&mut chain, &mut hashes, txs, 15);
 
@@ -193,31 +250,59 @@ fn run() -> Vec<String> {
 
     // 9: an upgrade, a retirement, an update, a proposal left to expire, and a deposit.
     let kinds_b = vec![
-        (1, ProposalKind::UpgradeModel {
-            previous: mlp.id(),
-            model: qdq.to_file_bytes(),
-            modes: vec![VerificationMode::Zk],
-            grace_blocks: 3,
-        }, 1_000),
+        (
+            1,
+            ProposalKind::UpgradeModel {
+                previous: mlp.id(),
+                model: qdq.to_file_bytes(),
+                modes: vec![VerificationMode::Zk],
+                grace_blocks: 3,
+            },
+            1_000,
+        ),
         (2, ProposalKind::RetireModel { model: cnn_id }, 1_000),
-        (0, ProposalKind::UpdateWorkflow { workflow: workflow("digits", mlp.id()) }, 1_000),
+        (
+            0,
+            ProposalKind::UpdateWorkflow {
+                workflow: workflow("digits", mlp.id()),
+            },
+            1_000,
+        ),
         (3, ProposalKind::Text, 300),
     ];
     let mut txs: Vec<Vec<u8>> = kinds_b
         .into_iter()
         .map(|(i, kind, d)| sign(&mut chain.net.operators[i], propose(kind, d)))
         .collect();
-    txs.push(sign(&mut chain.net.users[0], TxBody::Deposit { proposal: 9, amount: Amount::syn(100) }));
+    txs.push(sign(
+        &mut chain.net.users[0],
+        TxBody::Deposit {
+            proposal: 9,
+            amount: Amount::syn(100),
+        },
+    ));
     step(&mut chain, &mut hashes, txs, 5);
 
     // 10: votes on 6-8 (7 fails quorum: one small voter only).
     let mut txs = Vec::new();
     for id in [6u64, 8] {
         for i in 0..3 {
-            txs.push(sign(&mut chain.net.operators[i], TxBody::Vote { proposal: id, option: VoteOption::Yes }));
+            txs.push(sign(
+                &mut chain.net.operators[i],
+                TxBody::Vote {
+                    proposal: id,
+                    option: VoteOption::Yes,
+                },
+            ));
         }
     }
-    txs.push(sign(&mut chain.net.operators[0], TxBody::Vote { proposal: 7, option: VoteOption::Yes }));
+    txs.push(sign(
+        &mut chain.net.operators[0],
+        TxBody::Vote {
+            proposal: 7,
+            option: VoteOption::Yes,
+        },
+    ));
     step(&mut chain, &mut hashes, txs, 7);
 
     // 11: double-sign evidence against validator 2 for height 9.
@@ -227,7 +312,13 @@ fn run() -> Vec<String> {
         height: Height(9),
     }];
     let out = chain.apply(&block).unwrap();
-    assert!(out.events.iter().any(|e| matches!(e, Event::Slashed { .. })), "{:?}", out.events);
+    assert!(
+        out.events
+            .iter()
+            .any(|e| matches!(e, Event::Slashed { .. })),
+        "{:?}",
+        out.events
+    );
     hashes.push(hex::encode(out.app_hash));
 
     // 12..30: empty blocks: tallies, the grace period, unbondings released,
@@ -255,9 +346,18 @@ fn run() -> Vec<String> {
         statuses,
         vec![Passed, Passed, Passed, Passed, Rejected, Passed, Rejected, Passed, Expired]
     );
-    assert!(!models::model(&state, &mlp.id()).unwrap().unwrap().is_active());
+    assert!(!models::model(&state, &mlp.id())
+        .unwrap()
+        .unwrap()
+        .is_active());
     assert!(models::model(&state, &cnn_id).unwrap().unwrap().is_active());
-    assert_eq!(workflows::workflow(&state, "digits").unwrap().unwrap().version, 2);
+    assert_eq!(
+        workflows::workflow(&state, "digits")
+            .unwrap()
+            .unwrap()
+            .version,
+        2
+    );
     assert_eq!(staking::params(&state).unwrap().max_validators, 7);
     hashes
 }

@@ -1,39 +1,48 @@
 //! The application: the whole ABCI lifecycle in Synod's own types. The ABCI
 //! edge (`abci`) converts to and from these.
 
-use synod_protocol::{Address, Event, Height, SignedTx};
+mod mempool;
+pub mod state_key;
+
+pub use mempool::Mempool;
+
+use synod_protocol::{Event, Height, SignedTx};
 
 use crate::{
     accounts,
+    component::{
+        BlockContext, BlockEffects, Components, Evidence, ProofMode, ValidatorUpdate, VoteInfo,
+    },
     error::AppError,
     execute::{self, TxOutcome},
-    genesis, governance,
-    models::{self, ProofCheck, VerifierCache},
-    rewards, staking,
-    staking::{Evidence, ValidatorUpdate, VoteInfo},
+    genesis, governance, models,
+    models::VerifierCache,
+    reputation, rewards, staking,
     state::State,
     storage::{PreparedCommit, Storage},
+    workflows,
 };
 
-/// State keys of the app itself.
-pub mod state_key {
-    /// The chain id, set at genesis.
-    pub fn chain_id() -> Vec<u8> {
-        b"app/chain_id".to_vec()
-    }
-    /// Height of the last executed block (written every block, so every block
-    /// changes the tree and gets its own version).
-    pub fn height() -> Vec<u8> {
-        b"app/height".to_vec()
-    }
-    /// The state version holding genesis (`initial_height - 1`).
-    pub fn genesis_version() -> Vec<u8> {
-        b"app/genesis_version".to_vec()
-    }
-    /// Header time (unix seconds) of the last executed block.
-    pub fn time() -> Vec<u8> {
-        b"app/time".to_vec()
-    }
+/// Every chain module, in the order their hooks run: at genesis each may
+/// read what the ones before it wrote (staking bonds from accounts'
+/// balances, with reputation's params); at the end of a block rewards pay
+/// out before governance may spend the treasury, and staking selects the
+/// validator set last, after every stake change. Adding a module is one
+/// line here.
+pub fn components(verifiers: &VerifierCache) -> Components {
+    Components::new(vec![
+        Box::new(accounts::hooks::Accounts),
+        Box::new(reputation::hooks::Reputation),
+        Box::new(rewards::hooks::Rewards),
+        Box::new(models::hooks::Models {
+            verifiers: verifiers.clone(),
+        }),
+        Box::new(workflows::hooks::Workflows),
+        Box::new(governance::hooks::Governance {
+            verifiers: verifiers.clone(),
+        }),
+        Box::new(staking::hooks::Staking),
+    ])
 }
 
 /// A decided block, as consensus hands it to FinalizeBlock.
@@ -72,6 +81,8 @@ pub struct App {
     pending: Option<PreparedCommit>,
     /// Verifying keys of the registered models (derived from state).
     verifiers: VerifierCache,
+    /// The modules, in hook order.
+    components: Components,
 }
 
 impl App {
@@ -81,17 +92,24 @@ impl App {
         let state = State::new(storage.clone());
         let chain_id = state.get::<String>(&state_key::chain_id())?;
         let verifiers = VerifierCache::rebuild(&state)?;
+        let components = components(&verifiers);
         Ok(App {
             storage,
             chain_id,
             pending: None,
             verifiers,
+            components,
         })
     }
 
     /// The verifying keys of the registered models.
     pub fn verifiers(&self) -> &VerifierCache {
         &self.verifiers
+    }
+
+    /// The modules, in hook order.
+    pub fn components(&self) -> &Components {
+        &self.components
     }
 
     /// The storage underneath (queries read it directly).
@@ -139,10 +157,7 @@ impl App {
             return match &self.chain_id {
                 Some(id) if id == chain_id && committed.version + 1 == initial_height.max(1) => {
                     let state = State::new(self.storage.clone());
-                    let validators = staking::active_set(&state)?
-                        .into_iter()
-                        .map(|v| ValidatorUpdate { consensus_key: v.consensus_key, power: v.power })
-                        .collect();
+                    let validators = genesis::validator_set(&state)?;
                     Ok(InitOutput { validators, app_hash: committed.root })
                 }
                 other => Err(AppError::Genesis(format!(
@@ -158,7 +173,7 @@ impl App {
         let version = initial_height.max(1) - 1;
         let mut state = State::new(self.storage.clone());
         let validators =
-            genesis::init_genesis(&mut state, &genesis, Height(version), &self.verifiers)?;
+            genesis::init_genesis(&mut state, &genesis, Height(version), &self.components)?;
         state.put(state_key::chain_id(), &chain_id.to_string());
         state.put(state_key::height(), &version);
         state.put(state_key::genesis_version(), &version);
@@ -190,21 +205,27 @@ impl App {
         }
         let height = block.height;
         let mut state = State::new(self.storage.clone());
-        let mut events = Vec::new();
-        staking::hooks::begin_block(
-            &mut state,
+        let proposer = match block.proposer_address {
+            Some(a) => staking::operator_by_consensus_address(&state, &a)?,
+            None => None,
+        };
+        let ctx = BlockContext {
             height,
-            &block.votes,
-            &block.evidence,
-            &mut events,
-        )
-        .map_err(handler_fatal)?;
+            time_unix: block.time_unix,
+            proposer,
+            votes: &block.votes,
+            evidence: &block.evidence,
+        };
+        let mut effects = BlockEffects::default();
+        for c in self.components.iter() {
+            c.begin_block(&mut state, &ctx, &mut effects)?;
+        }
 
         let params = accounts::params(&state)?;
         let decoded: Vec<Result<SignedTx, _>> = block
             .txs
             .iter()
-            .map(|b| execute::decode_tx(b, &params, &chain_id))
+            .map(|b| execute::decode_tx(b, &params, &chain_id, &self.components))
             .collect();
         let ok_txs: Vec<&SignedTx> = decoded.iter().filter_map(|d| d.as_ref().ok()).collect();
         let sig_flags = execute::verify_signatures(&ok_txs);
@@ -214,6 +235,9 @@ impl App {
             .filter_map(|(tx, ok)| ok.then_some(*tx))
             .collect();
         let batched = models::batch::preverify(&state, &signed, &self.verifiers)?;
+        let proofs = ProofMode::Verify {
+            batched: batched.digests(),
+        };
         let mut sig_ok = sig_flags.into_iter();
         let mut tx_results = Vec::with_capacity(block.txs.len());
         for (bytes, d) in block.txs.iter().zip(decoded) {
@@ -226,31 +250,21 @@ impl App {
                     let ok = sig_ok.next().unwrap_or(false);
                     execute::execute_tx(
                         &mut state,
+                        &self.components,
                         &tx,
                         bytes.len(),
                         height,
                         Some(ok),
-                        ProofCheck::Verify {
-                            cache: &self.verifiers,
-                            batched: &batched,
-                        },
+                        proofs,
                     )?
                 }
             };
             tx_results.push(outcome);
         }
 
-        let proposer: Option<Address> = match block.proposer_address {
-            Some(a) => staking::operator_by_consensus_address(&state, &a)?,
-            None => None,
-        };
-        rewards::distribute(&mut state, proposer, &mut events).map_err(handler_fatal)?;
-        staking::hooks::release_unbondings(&mut state, height, &mut events)
-            .map_err(handler_fatal)?;
-        models::registry::end_block(&mut state, height, &mut events)?;
-        governance::hooks::end_block(&mut state, height, &self.verifiers, &mut events)?;
-        let validator_updates =
-            staking::hooks::update_validator_set(&mut state, &mut events).map_err(handler_fatal)?;
+        for c in self.components.iter() {
+            c.end_block(&mut state, &ctx, &mut effects)?;
+        }
         state.put(state_key::height(), &height);
         state.put(state_key::time(), &block.time_unix);
 
@@ -261,8 +275,8 @@ impl App {
         self.pending = Some(prepared);
         Ok(BlockOutput {
             tx_results,
-            events,
-            validator_updates,
+            events: effects.events,
+            validator_updates: effects.validator_updates,
             app_hash,
         })
     }
@@ -298,11 +312,12 @@ impl App {
             if total + cost > max_tx_bytes {
                 continue;
             }
-            let Ok(tx) = execute::decode_tx(bytes, &params, chain_id) else {
+            let Ok(tx) = execute::decode_tx(bytes, &params, chain_id, &self.components) else {
                 continue;
             };
             let outcome = execute::simulate_tx(
                 &mut state,
+                &self.components,
                 &tx,
                 bytes.len(),
                 Height(committed.version + 1),
@@ -323,7 +338,7 @@ impl App {
         let params = accounts::params(&State::new(self.storage.clone()))?;
         let mut decoded = Vec::with_capacity(txs.len());
         for bytes in txs {
-            match execute::decode_tx(bytes, &params, chain_id) {
+            match execute::decode_tx(bytes, &params, chain_id, &self.components) {
                 Ok(tx) => decoded.push(tx),
                 Err(e) => {
                     tracing::warn!(error = %e, "rejecting proposal with an invalid transaction");
@@ -333,107 +348,5 @@ impl App {
         }
         let refs: Vec<&SignedTx> = decoded.iter().collect();
         Ok(execute::verify_signatures(&refs).into_iter().all(|ok| ok))
-    }
-}
-
-fn handler_fatal(e: crate::error::HandlerError) -> AppError {
-    match e {
-        crate::error::HandlerError::State(e) => AppError::State(e),
-        // Block hooks act on the chain's own records; a "tx error" there is a broken invariant.
-        crate::error::HandlerError::Tx(e) => {
-            AppError::Genesis(format!("block hook invariant broken: {e}"))
-        }
-    }
-}
-
-/// The mempool's view: committed state plus every transaction accepted by
-/// CheckTx since the last commit (so nonces and balances chain correctly).
-pub struct Mempool {
-    state: State,
-    chain_id: Option<String>,
-    height: Height,
-    verified: SignatureCache,
-}
-
-/// Hashes of txs (all their bytes, signature included) whose signature
-/// verified, so the recheck after every block skips ed25519 for the same
-/// bytes. Bounded, oldest out first. Only CheckTx uses it, never a block.
-#[derive(Default)]
-struct SignatureCache {
-    set: std::collections::BTreeSet<[u8; 32]>,
-    order: std::collections::VecDeque<[u8; 32]>,
-}
-
-impl SignatureCache {
-    const CAPACITY: usize = 1 << 16;
-
-    fn contains(&self, h: &[u8; 32]) -> bool {
-        self.set.contains(h)
-    }
-
-    fn insert(&mut self, h: [u8; 32]) {
-        if self.set.insert(h) {
-            self.order.push_back(h);
-            if self.order.len() > Self::CAPACITY {
-                if let Some(old) = self.order.pop_front() {
-                    self.set.remove(&old);
-                }
-            }
-        }
-    }
-}
-
-impl Mempool {
-    /// A mempool view over the last committed state.
-    pub fn new(app: &App) -> Mempool {
-        Mempool {
-            state: State::new(app.storage.clone()),
-            chain_id: app.chain_id.clone(),
-            height: Height(app.info().map_or(1, |(h, _)| h + 1)),
-            verified: SignatureCache::default(),
-        }
-    }
-
-    /// A view over the new committed state, keeping what is known about
-    /// signatures (for the recheck that follows a commit).
-    pub fn reset(&mut self, app: &App) {
-        let verified = std::mem::take(&mut self.verified);
-        *self = Mempool::new(app);
-        self.verified = verified;
-    }
-
-    /// CheckTx (new or recheck): the full pipeline against the mempool view.
-    pub fn check(&mut self, bytes: &[u8]) -> Result<TxOutcome, AppError> {
-        let Some(chain_id) = self.chain_id.as_deref() else {
-            return Err(AppError::NotInitialized);
-        };
-        let params = accounts::params(&self.state)?;
-        let tx = match execute::decode_tx(bytes, &params, chain_id) {
-            Ok(tx) => tx,
-            Err(e) => {
-                return Ok(TxOutcome {
-                    result: Err(e),
-                    events: Vec::new(),
-                })
-            }
-        };
-        use sha2::Digest;
-        let hash: [u8; 32] = sha2::Sha256::digest(bytes).into();
-        let known = self.verified.contains(&hash);
-        let outcome = execute::simulate_tx(
-            &mut self.state,
-            &tx,
-            bytes.len(),
-            self.height,
-            known.then_some(true),
-        )?;
-        let bad_signature = matches!(
-            outcome.result,
-            Err(crate::error::TxError::BadSignature { .. })
-        );
-        if !known && !bad_signature {
-            self.verified.insert(hash);
-        }
-        Ok(outcome)
     }
 }

@@ -23,6 +23,24 @@ use crate::{
     workflows,
 };
 
+/// Stateless checks of a governance body: a proposal's text and the shape
+/// of its kind, a deposit that moves something.
+pub fn check_stateless(body: &synod_protocol::TxBody) -> Result<(), TxError> {
+    use synod_protocol::TxBody;
+    match body {
+        TxBody::Deposit { amount, .. } if amount.is_zero() => Err(TxError::ZeroAmount),
+        TxBody::Propose {
+            kind,
+            title,
+            summary,
+            ..
+        } => synod_protocol::governance::check_text(title, summary)
+            .and_then(|()| kind.check())
+            .map_err(|e| TxError::InvalidProposal(e.to_string())),
+        _ => Ok(()),
+    }
+}
+
 /// What a `Propose` transaction asks.
 pub struct ProposeArgs<'a> {
     pub kind: &'a ProposalKind,
@@ -34,114 +52,70 @@ pub struct ProposeArgs<'a> {
 
 /// The checks of a proposal's payload against current state, shared by
 /// `Propose` (a clear tx error) and execution (which runs them again: state
-/// may have changed during the vote). Model files are loaded and checked
-/// (format, stated id, IR rules); their verifying keys are derived only when
-/// the proposal executes. Returns the parameters after a `ParamChange`.
+/// may have changed during the vote): the rules of
+/// [`synod_protocol::governance::admission`], which `synod gov propose` also
+/// runs before sending, read over this state. Model files are loaded and
+/// checked (format, stated id, IR rules); their verifying keys are derived
+/// only when the proposal executes. Returns the parameters after a
+/// `ParamChange`.
 pub fn check_against_state(
     state: &State,
     kind: &ProposalKind,
 ) -> Result<Option<ChainParams>, HandlerError> {
-    match kind {
-        ProposalKind::RegisterModel { model, .. } => {
-            let loaded = load_model(model)?;
-            if models::model(state, &loaded.0)?.is_some() {
-                return Err(TxError::InvalidProposal(format!(
-                    "model {} ({:?}) is already registered",
-                    hex::encode(loaded.0),
-                    loaded.1
-                ))
-                .into());
-            }
+    use synod_protocol::governance::admission::{check_proposal, AdmissionError};
+    check_proposal(kind, &StateView(state)).map_err(|e| match e {
+        AdmissionError::View(e) => e,
+        // These two keep their own codes (23, 24), as for any tx naming such a model.
+        AdmissionError::UnknownModel { model } => TxError::UnknownModel {
+            model: hex::encode(model),
         }
-        ProposalKind::UpgradeModel {
-            previous, model, ..
-        } => {
-            let old = active_model(state, previous)?;
-            if let Some(next) = old.successor {
-                return Err(TxError::InvalidProposal(format!(
-                    "model {} was already upgraded to {}",
-                    hex::encode(previous),
-                    hex::encode(next)
-                ))
-                .into());
-            }
-            let loaded = load_model(model)?;
-            if models::model(state, &loaded.0)?.is_some() {
-                return Err(TxError::InvalidProposal(format!(
-                    "the new version {} ({:?}) is already registered",
-                    hex::encode(loaded.0),
-                    loaded.1
-                ))
-                .into());
-            }
-        }
-        ProposalKind::RetireModel { model } => {
-            active_model(state, model)?;
-        }
-        ProposalKind::RegisterWorkflow { workflow } => {
-            if workflows::workflow(state, &workflow.name)?.is_some() {
-                return Err(TxError::InvalidProposal(format!(
-                    "workflow {:?} is already registered: propose update_workflow",
-                    workflow.name
-                ))
-                .into());
-            }
-            check_workflow_models(state, workflow)?;
-        }
-        ProposalKind::UpdateWorkflow { workflow } => {
-            if workflows::workflow(state, &workflow.name)?.is_none() {
-                return Err(TxError::InvalidProposal(format!(
-                    "unknown workflow {:?}: propose register_workflow",
-                    workflow.name
-                ))
-                .into());
-            }
-            check_workflow_models(state, workflow)?;
-        }
-        ProposalKind::ParamChange { changes } => {
-            let p = chain_params(state)?
-                .with_changes(changes)
-                .map_err(|e| TxError::InvalidParamChange(e.to_string()))?;
-            return Ok(Some(p));
-        }
-        ProposalKind::TreasurySpend { .. } | ProposalKind::Text => {}
-    }
-    Ok(None)
-}
-
-/// Loads a `.synod-model` file: its id and name.
-fn load_model(file: &[u8]) -> Result<([u8; 32], String), TxError> {
-    let loaded =
-        Model::from_file_bytes(file).map_err(|e| TxError::InvalidModelFile(e.to_string()))?;
-    Ok((loaded.id.0, loaded.model.name))
-}
-
-/// A registered model that still accepts results.
-fn active_model(
-    state: &State,
-    id: &[u8; 32],
-) -> Result<synod_protocol::state::ModelRecord, HandlerError> {
-    let record = models::model(state, id)?.ok_or_else(|| TxError::UnknownModel {
-        model: hex::encode(id),
-    })?;
-    if let synod_protocol::state::ModelStatus::Retired { at_height } = record.status {
-        return Err(TxError::ModelRetired {
-            model: hex::encode(id),
+        .into(),
+        AdmissionError::ModelRetired { model, at_height } => TxError::ModelRetired {
+            model: hex::encode(model),
             at_height,
         }
-        .into());
-    }
-    Ok(record)
+        .into(),
+        AdmissionError::InvalidParamChange(e) => TxError::InvalidParamChange(e.to_string()).into(),
+        other => TxError::InvalidProposal(other.to_string()).into(),
+    })
 }
 
-fn check_workflow_models(
-    state: &State,
-    workflow: &synod_protocol::governance::WorkflowSpec,
-) -> Result<(), HandlerError> {
-    workflows::check_models(state, workflow).map_err(|e| match e {
-        workflows::WorkflowCheck::Invalid(m) => HandlerError::Tx(TxError::InvalidProposal(m)),
-        workflows::WorkflowCheck::State(e) => HandlerError::State(e),
-    })
+/// The chain's state as the admission rules read it.
+struct StateView<'a>(&'a State);
+
+impl synod_protocol::governance::admission::AdmissionView for StateView<'_> {
+    type Error = HandlerError;
+
+    fn model(
+        &self,
+        id: &[u8; 32],
+    ) -> Result<Option<synod_protocol::state::ModelRecord>, HandlerError> {
+        Ok(models::model(self.0, id)?)
+    }
+
+    fn workflow(
+        &self,
+        name: &str,
+    ) -> Result<Option<synod_protocol::governance::WorkflowRecord>, HandlerError> {
+        Ok(workflows::workflow(self.0, name)?)
+    }
+
+    fn chain_params(&self) -> Result<ChainParams, HandlerError> {
+        Ok(chain_params(self.0)?)
+    }
+
+    /// Loads a `.synod-model` file: its id and name.
+    fn model_file(
+        &self,
+        file: &[u8],
+    ) -> Result<synod_protocol::governance::admission::NewModel, HandlerError> {
+        let loaded =
+            Model::from_file_bytes(file).map_err(|e| TxError::InvalidModelFile(e.to_string()))?;
+        Ok(synod_protocol::governance::admission::NewModel {
+            id: loaded.id.0,
+            name: loaded.model.name,
+        })
+    }
 }
 
 /// `Propose`: checks the payload against state, takes the first deposit and
@@ -169,13 +143,12 @@ pub fn propose(
         .into());
     }
     let in_flight: u32 = state.get(&state_key::in_flight(proposer))?.unwrap_or(0);
-    if in_flight >= p.max_proposals_per_proposer {
-        return Err(TxError::TooManyProposals {
-            proposer: *proposer,
-            max: p.max_proposals_per_proposer,
-        }
-        .into());
-    }
+    synod_protocol::governance::admission::check_in_flight(&p, proposer, in_flight).map_err(
+        |e| TxError::TooManyProposals {
+            proposer: e.proposer,
+            max: e.max,
+        },
+    )?;
     check_against_state(state, args.kind)?;
 
     let id: ProposalId = state.get(&state_key::next_id())?.unwrap_or(1);

@@ -6,26 +6,103 @@ use std::sync::Arc;
 use synod_protocol::{
     governance::{
         DepositFate, Proposal, ProposalId, ProposalKind, ProposalStatus, Tally, TallyOutcome,
-        WorkflowRecord,
     },
     Amount, Event, Height,
 };
 
 use super::{
-    chain_params, deposits, escrow,
+    chain_params, deposits, escrow, genesis, handlers,
     handlers::check_against_state,
-    params, proposal, put_proposal, set_chain_params,
+    params,
+    params::set_chain_params,
+    proposal, put_proposal,
     state_key::{self, Queue},
     tally,
 };
 use crate::{
     accounts,
-    error::{HandlerError, TxError},
+    component::{not_handled, BlockContext, BlockEffects, Component, GenesisContext, TxContext},
+    error::{AppError, HandlerError, InvariantError, OrInvariant, TxError},
     models::{self, ModelVerifier, VerifierCache},
     rewards,
     state::{State, StateError},
     workflows,
 };
+
+/// The governance component, with the verifying keys of the registered
+/// models (a model proposal derives its key when it executes).
+pub struct Governance {
+    pub verifiers: VerifierCache,
+}
+
+impl Component for Governance {
+    fn name(&self) -> &'static str {
+        "governance"
+    }
+
+    fn init_genesis(
+        &self,
+        state: &mut State,
+        genesis: &synod_protocol::GenesisAppState,
+        _ctx: &GenesisContext,
+    ) -> Result<(), AppError> {
+        genesis::init_genesis(state, genesis);
+        Ok(())
+    }
+
+    /// Deposit periods that ran out, voting periods that ended: the tally
+    /// and the execution of passed proposals.
+    fn end_block(
+        &self,
+        state: &mut State,
+        block: &BlockContext<'_>,
+        out: &mut BlockEffects,
+    ) -> Result<(), InvariantError> {
+        end_block(state, block.height, &self.verifiers, &mut out.events)
+    }
+
+    fn check_stateless(&self, body: &synod_protocol::TxBody) -> Result<(), TxError> {
+        handlers::check_stateless(body)
+    }
+
+    fn check_and_execute(
+        &self,
+        state: &mut State,
+        tx: &TxContext<'_>,
+        body: &synod_protocol::TxBody,
+        events: &mut Vec<Event>,
+    ) -> Result<(), HandlerError> {
+        use synod_protocol::TxBody;
+        match body {
+            TxBody::Propose {
+                kind,
+                title,
+                summary,
+                deposit,
+                expedited,
+            } => handlers::propose(
+                state,
+                &tx.signer,
+                handlers::ProposeArgs {
+                    kind,
+                    title,
+                    summary,
+                    deposit: *deposit,
+                    expedited: *expedited,
+                },
+                tx.height,
+                events,
+            ),
+            TxBody::Deposit { proposal, amount } => {
+                handlers::deposit(state, &tx.signer, *proposal, *amount, tx.height, events)
+            }
+            TxBody::Vote { proposal, option } => {
+                handlers::vote(state, &tx.signer, *proposal, *option, tx.height, events)
+            }
+            other => Err(not_handled(self.name(), other)),
+        }
+    }
+}
 
 /// Proposal ids whose `queue` period ends at `height` or earlier, in order.
 fn due(
@@ -45,14 +122,14 @@ fn due(
         .collect())
 }
 
-/// Runs at the end of every block, after the transactions. Must be called
-/// with no transaction layer open (it opens its own per execution).
-pub fn end_block(
+/// Runs at the end of every block, after the transactions. Each passed
+/// proposal executes in a state layer of its own.
+fn end_block(
     state: &mut State,
     height: Height,
     cache: &VerifierCache,
     events: &mut Vec<Event>,
-) -> Result<(), StateError> {
+) -> Result<(), InvariantError> {
     for (key, id) in due(state, Queue::Deposit, height)? {
         state.delete(key);
         let Some(mut p) = proposal(state, id)? else {
@@ -189,23 +266,23 @@ fn finish(
     outcome: String,
     fate: DepositFate,
     events: &mut Vec<Event>,
-) -> Result<(), StateError> {
+) -> Result<(), InvariantError> {
     let mut total = Amount::ZERO;
     for d in deposits(state, p.id)? {
         total.0 += d.amount.0;
         if fate == DepositFate::Refunded {
-            accounts::credit(state, &d.depositor, d.amount).map_err(fatal)?;
+            accounts::credit(state, &d.depositor, d.amount).or_invariant("governance")?;
         }
     }
     if fate == DepositFate::Burned {
-        accounts::burn(state, total).map_err(fatal)?;
+        accounts::burn(state, total).or_invariant("governance")?;
     }
-    let held = escrow(state)?
-        .checked_sub(total)
-        .map_err(|e| StateError::Corrupt {
-            key: "governance/escrow".into(),
-            reason: format!("escrow holds less than proposal {}'s deposits: {e}", p.id),
-        })?;
+    let held = escrow(state)?.checked_sub(total).map_err(|e| {
+        InvariantError::broken(
+            "governance",
+            format!("escrow holds less than proposal {}'s deposits: {e}", p.id),
+        )
+    })?;
     state.put(state_key::escrow(), &held);
     let key = state_key::in_flight(&p.proposer);
     let n: u32 = state.get(&key)?.unwrap_or(0);
@@ -234,17 +311,6 @@ fn finish(
     Ok(())
 }
 
-/// A state error where none can be a transaction's fault.
-fn fatal(e: HandlerError) -> StateError {
-    match e {
-        HandlerError::State(e) => e,
-        HandlerError::Tx(e) => StateError::Corrupt {
-            key: "governance".into(),
-            reason: e.to_string(),
-        },
-    }
-}
-
 /// What a successful execution produced.
 struct Executed {
     events: Vec<Event>,
@@ -260,21 +326,11 @@ fn execute(
     height: Height,
     cache: &VerifierCache,
 ) -> Result<Result<Executed, String>, StateError> {
-    state.begin_tx();
     let mut events = Vec::new();
-    match apply(state, &p.kind, p.id, height, cache, &mut events) {
-        Ok(verifier) => {
-            state.commit_tx();
-            Ok(Ok(Executed { events, verifier }))
-        }
-        Err(HandlerError::Tx(e)) => {
-            state.abort_tx();
-            Ok(Err(e.to_string()))
-        }
-        Err(HandlerError::State(e)) => {
-            state.abort_tx();
-            Err(e)
-        }
+    match state.atomic(|state| apply(state, &p.kind, p.id, height, cache, &mut events)) {
+        Ok(verifier) => Ok(Ok(Executed { events, verifier })),
+        Err(HandlerError::Tx(e)) => Ok(Err(e.to_string())),
+        Err(HandlerError::State(e)) => Err(e),
     }
 }
 
@@ -295,7 +351,7 @@ fn apply(
         ProposalKind::RegisterModel { model, modes } => {
             let reg = models::registry::prepare(cache, model, modes, max_k, height)
                 .map_err(TxError::InvalidModelFile)?;
-            models::registry::store(state, &reg);
+            models::register(state, &reg);
             events.push(Event::ModelRegistered {
                 model: reg.record.id,
                 name: reg.record.name.clone(),
@@ -310,59 +366,17 @@ fn apply(
             modes,
             grace_blocks,
         } => {
-            let mut reg = models::registry::prepare(cache, model, modes, max_k, height)
+            let reg = models::registry::prepare(cache, model, modes, max_k, height)
                 .map_err(TxError::InvalidModelFile)?;
-            let mut old = models::model(state, previous)?.ok_or_else(|| TxError::UnknownModel {
-                model: hex::encode(previous),
-            })?;
-            if old.input_shape != reg.record.input_shape {
-                return Err(TxError::InvalidProposal(format!(
-                    "the new version takes input shape {:?}, the old one {:?}: an upgrade must keep the input shape",
-                    reg.record.input_shape, old.input_shape
-                ))
-                .into());
-            }
-            reg.record.predecessor = Some(*previous);
-            models::registry::store(state, &reg);
-            events.push(Event::ModelRegistered {
-                model: reg.record.id,
-                name: reg.record.name.clone(),
-                vk_hash: reg.record.vk_hash,
-                successor_of: Some(*previous),
-            });
-            let at = Height(height.value().saturating_add(*grace_blocks));
-            old.successor = Some(reg.record.id);
-            old.retire_at = Some(at);
-            if *grace_blocks == 0 {
-                models::registry::retire(state, old, height, events);
-            } else {
-                models::put_model(state, &old);
-                models::registry::schedule_retirement(state, previous, at);
-                events.push(Event::ModelRetirementScheduled {
-                    model: *previous,
-                    at_height: at,
-                });
-            }
+            let reg = models::upgrade(state, previous, reg, *grace_blocks, height, events)?;
             Ok(reg.verifier)
         }
         ProposalKind::RetireModel { model } => {
-            let record = models::model(state, model)?.ok_or_else(|| TxError::UnknownModel {
-                model: hex::encode(model),
-            })?;
-            models::registry::retire(state, record, height, events);
+            models::retire(state, model, height, events)?;
             Ok(None)
         }
         ProposalKind::RegisterWorkflow { workflow } | ProposalKind::UpdateWorkflow { workflow } => {
-            let before = workflows::workflow(state, &workflow.name)?;
-            let record = WorkflowRecord {
-                spec: workflow.clone(),
-                version: before.as_ref().map_or(1, |w| w.version + 1),
-                spec_hash: workflow.hash(),
-                registered_height: before.as_ref().map_or(height, |w| w.registered_height),
-                updated_height: height,
-                proposal: id,
-            };
-            workflows::put_workflow(state, &record);
+            let record = workflows::register(state, workflow, id, height)?;
             events.push(Event::WorkflowRegistered {
                 name: workflow.name.clone(),
                 version: record.version,
@@ -390,18 +404,7 @@ fn apply(
             Ok(None)
         }
         ProposalKind::TreasurySpend { recipient, amount } => {
-            let treasury = rewards::treasury(state)?;
-            let left = treasury.checked_sub(*amount).map_err(|_| {
-                TxError::InvalidProposal(format!(
-                    "the treasury holds {treasury} usyn, the proposal spends {amount} usyn"
-                ))
-            })?;
-            rewards::set_treasury(state, left);
-            accounts::credit(state, recipient, *amount)?;
-            events.push(Event::TreasurySpent {
-                recipient: *recipient,
-                amount: *amount,
-            });
+            rewards::spend_treasury(state, recipient, *amount, events)?;
             Ok(None)
         }
         ProposalKind::Text => Ok(None),

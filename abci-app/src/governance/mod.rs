@@ -18,52 +18,23 @@
 //! Voting power is bonded stake: today a validator's self-bond (jailed or
 //! not); bonded agents join when the agents module exists.
 
+pub mod genesis;
 pub mod handlers;
 pub mod hooks;
+pub mod params;
 pub mod state_key;
+
+pub use params::{chain_params, params, update_params};
 
 use synod_protocol::{
     governance::{DepositRecord, Proposal, ProposalId, ProposalStatus, Tally, VoteRecord},
-    params::{ChainParams, GovernanceParams},
     Address, Amount,
 };
 
 use crate::{
-    accounts, models, reputation, rewards, staking,
+    staking,
     state::{State, StateError},
 };
-
-/// Module parameters.
-pub fn params(state: &State) -> Result<GovernanceParams, StateError> {
-    Ok(state.get(&state_key::params())?.unwrap_or_default())
-}
-
-/// Writes module parameters.
-pub fn set_params(state: &mut State, params: &GovernanceParams) {
-    state.put(state_key::params(), params);
-}
-
-/// Every module's parameters.
-pub fn chain_params(state: &State) -> Result<ChainParams, StateError> {
-    Ok(ChainParams {
-        accounts: accounts::params(state)?,
-        staking: staking::params(state)?,
-        reputation: reputation::params(state)?,
-        rewards: rewards::params(state)?,
-        models: models::params(state)?,
-        governance: params(state)?,
-    })
-}
-
-/// Writes every module's parameters.
-pub fn set_chain_params(state: &mut State, p: &ChainParams) {
-    accounts::set_params(state, &p.accounts);
-    staking::set_params(state, &p.staking);
-    reputation::set_params(state, &p.reputation);
-    rewards::set_params(state, &p.rewards);
-    models::set_params(state, &p.models);
-    set_params(state, &p.governance);
-}
 
 /// A proposal by id.
 pub fn proposal(state: &State, id: ProposalId) -> Result<Option<Proposal>, StateError> {
@@ -71,7 +42,7 @@ pub fn proposal(state: &State, id: ProposalId) -> Result<Option<Proposal>, State
 }
 
 /// Writes a proposal record.
-pub fn put_proposal(state: &mut State, p: &Proposal) {
+fn put_proposal(state: &mut State, p: &Proposal) {
     state.put(state_key::proposal(p.id), p);
 }
 

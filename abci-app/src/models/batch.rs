@@ -11,11 +11,17 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use sha2::{Digest, Sha256};
-use synod_protocol::{state::VerificationMode, SignedTx, TxBody};
+use synod_protocol::{SignedTx, TxBody};
 use synod_zkml::{circuit, Tensor};
 
-use super::{handlers::InferenceClaim, model, ModelVerifier, VerifierCache};
-use crate::state::{State, StateError};
+use super::{
+    handlers::{check_submission, InferenceClaim},
+    ModelVerifier, VerifierCache,
+};
+use crate::{
+    error::HandlerError,
+    state::{State, StateError},
+};
 
 /// Claims whose proofs a block's batches verified (by [`claim_digest`]).
 #[derive(Clone, Debug, Default)]
@@ -25,6 +31,11 @@ impl VerifiedClaims {
     /// Whether `claim`'s proof was verified in a batch.
     pub fn contains(&self, claim: InferenceClaim<'_>) -> bool {
         self.0.contains(&claim_digest(claim))
+    }
+
+    /// The digests ([`claim_digest`]) of the verified claims.
+    pub fn digests(&self) -> &BTreeSet<[u8; 32]> {
+        &self.0
     }
 
     /// Number of verified claims.
@@ -62,14 +73,14 @@ type Batch = (
 
 /// Batch-verifies, per model, the proofs of inference among `txs` (the
 /// block's decoded, correctly signed transactions) against the state before
-/// the block. Claims the cheap checks would refuse are left out; models with
-/// a single claim are left to the transaction.
+/// the block. Claims the transaction's cheap checks ([`check_submission`])
+/// refuse are left out; models with a single claim are left to the
+/// transaction.
 pub fn preverify(
     state: &State,
     txs: &[&SignedTx],
     cache: &VerifierCache,
 ) -> Result<VerifiedClaims, StateError> {
-    let max_proof_bytes = super::params(state)?.max_proof_bytes;
     let mut batches: BTreeMap<[u8; 32], Batch> = BTreeMap::new();
     for tx in txs {
         let TxBody::SubmitInferenceProof {
@@ -81,20 +92,21 @@ pub fn preverify(
         else {
             continue;
         };
-        if proof.len() as u64 > max_proof_bytes {
-            continue;
-        }
+        let claim = InferenceClaim {
+            model: id,
+            input,
+            output,
+            proof,
+        };
+        // The transaction's own gates: a claim they refuse is never verified.
+        let record = match check_submission(state, claim) {
+            Ok(record) => record,
+            Err(HandlerError::Tx(_)) => continue,
+            Err(HandlerError::State(e)) => return Err(e),
+        };
         let verifier = match batches.get(id) {
             Some((v, _)) => std::sync::Arc::clone(v),
-            None => {
-                let Some(record) = model(state, id)? else {
-                    continue;
-                };
-                if !record.is_active() || !record.modes.contains(&VerificationMode::Zk) {
-                    continue;
-                }
-                cache.verifier(state, &record)?
-            }
+            None => cache.verifier(state, &record)?,
         };
         let (Ok(input_t), Ok(output_t)) = (
             Tensor::new(verifier.input_shape.clone(), input.clone()),
@@ -102,12 +114,7 @@ pub fn preverify(
         ) else {
             continue;
         };
-        let digest = claim_digest(InferenceClaim {
-            model: id,
-            input,
-            output,
-            proof,
-        });
+        let digest = claim_digest(claim);
         batches
             .entry(*id)
             .or_insert_with(|| (verifier, Vec::new()))

@@ -5,19 +5,21 @@
 use std::collections::BTreeSet;
 
 use base64::Engine;
-use synod_protocol::{params::ModelsParams, GenesisModel, Height};
+use synod_protocol::{GenesisAppState, Height};
 
-use super::{registry, VerifierCache};
+use super::{registry, update_params, VerifierCache};
 use crate::{error::AppError, state::State};
 
-/// Registers every genesis model, keeping the derived verifiers in `cache`.
+/// Writes `params.models` and registers every genesis model, keeping the
+/// derived verifiers in `cache`.
 pub fn init_genesis(
     state: &mut State,
-    models: &[GenesisModel],
-    params: &ModelsParams,
+    genesis: &GenesisAppState,
     height: Height,
     cache: &VerifierCache,
 ) -> Result<(), AppError> {
+    let (models, params) = (&genesis.models, &genesis.params.models);
+    update_params(state, params);
     let mut seen = BTreeSet::new();
     for (i, entry) in models.iter().enumerate() {
         let at = format!("app_state.models[{i}]");
@@ -36,7 +38,7 @@ pub fn init_genesis(
             )));
         }
         tracing::info!(model = %hex::encode(record.id), name = %record.name, k = record.k, vk_hash = %hex::encode(record.vk_hash), "genesis model registered");
-        registry::store(state, &registration);
+        registry::register(state, &registration);
         if let Some(verifier) = registration.verifier {
             cache.insert(verifier);
         }

@@ -8,8 +8,9 @@ use synod_protocol::{
 
 use synod_zkml::{trace::tensor_leaf, Tensor};
 
-use super::{model, params, verify_inference_proof, ProofCheck};
+use super::{batch::claim_digest, model, params, verify_inference_proof, VerifierCache};
 use crate::{
+    component::ProofMode,
     error::{HandlerError, TxError},
     state::State,
 };
@@ -107,15 +108,16 @@ pub fn submit_inference_proof(
     state: &mut State,
     submitter: &Address,
     claim: InferenceClaim<'_>,
-    check: ProofCheck<'_>,
+    cache: &VerifierCache,
+    mode: ProofMode<'_>,
     events: &mut Vec<Event>,
 ) -> Result<(), HandlerError> {
     let record = check_submission(state, claim)?;
-    let ProofCheck::Verify { cache, batched } = check else {
+    let ProofMode::Verify { batched } = mode else {
         return Ok(());
     };
     let verifier = cache.verifier(state, &record)?;
-    let input_commitment = if batched.contains(claim) {
+    let input_commitment = if batched.contains(&claim_digest(claim)) {
         // Verified in the block's batch; the commitment is all that is left.
         let input = Tensor::new(verifier.input_shape.clone(), claim.input.to_vec())
             .map_err(|e| TxError::Undecodable(e.to_string()))?;

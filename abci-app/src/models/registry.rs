@@ -10,10 +10,10 @@ use synod_protocol::{
 };
 
 use super::{model, put_model, put_model_file, state_key, ModelVerifier, VerifierCache};
-use crate::state::{State, StateError};
-
-/// Longest upgrade chain followed by [`current_version`].
-const MAX_UPGRADE_HOPS: usize = 64;
+use crate::{
+    error::{HandlerError, TxError},
+    state::{State, StateError},
+};
 
 /// A model file checked and ready to store: its record and, for a
 /// zk-enabled model, the verifier (kept out of the cache until the
@@ -68,28 +68,90 @@ pub fn prepare(
     })
 }
 
-/// Writes a prepared model's record and IR.
-pub fn store(state: &mut State, registration: &Registration) {
+/// Registers a prepared model: its record and IR (genesis, or a passed
+/// `RegisterModel` proposal; the caller checked it is not registered yet).
+pub fn register(state: &mut State, registration: &Registration) {
     put_model(state, &registration.record);
     put_model_file(state, &registration.record.id, registration.file.clone());
 }
 
-/// Retires `record` now.
-pub fn retire(state: &mut State, mut record: ModelRecord, height: Height, events: &mut Vec<Event>) {
+/// Registers `registration` as the next version of model `previous` (a
+/// passed `UpgradeModel` proposal): the new record names its predecessor,
+/// the old one its successor, and the old one retires after `grace_blocks`
+/// (at once for 0). Refused, writing nothing, if `previous` is unknown or the
+/// input shape changes.
+pub fn upgrade(
+    state: &mut State,
+    previous: &[u8; 32],
+    mut registration: Registration,
+    grace_blocks: u64,
+    height: Height,
+    events: &mut Vec<Event>,
+) -> Result<Registration, HandlerError> {
+    let mut old = model(state, previous)?.ok_or_else(|| TxError::UnknownModel {
+        model: hex::encode(previous),
+    })?;
+    if old.input_shape != registration.record.input_shape {
+        return Err(TxError::InvalidProposal(format!(
+            "the new version takes input shape {:?}, the old one {:?}: an upgrade must keep the input shape",
+            registration.record.input_shape, old.input_shape
+        ))
+        .into());
+    }
+    registration.record.predecessor = Some(*previous);
+    register(state, &registration);
+    events.push(Event::ModelRegistered {
+        model: registration.record.id,
+        name: registration.record.name.clone(),
+        vk_hash: registration.record.vk_hash,
+        successor_of: Some(*previous),
+    });
+    let at = Height(height.value().saturating_add(grace_blocks));
+    old.successor = Some(registration.record.id);
+    old.retire_at = Some(at);
+    if grace_blocks == 0 {
+        retire_record(state, old, height, events);
+    } else {
+        put_model(state, &old);
+        state.put(state_key::retirement(at, previous), &1u8);
+        events.push(Event::ModelRetirementScheduled {
+            model: *previous,
+            at_height: at,
+        });
+    }
+    Ok(registration)
+}
+
+/// Retires model `id` now (a passed `RetireModel` proposal). Refused if the
+/// model is unknown.
+pub fn retire(
+    state: &mut State,
+    id: &[u8; 32],
+    height: Height,
+    events: &mut Vec<Event>,
+) -> Result<(), HandlerError> {
+    let record = model(state, id)?.ok_or_else(|| TxError::UnknownModel {
+        model: hex::encode(id),
+    })?;
+    retire_record(state, record, height, events);
+    Ok(())
+}
+
+fn retire_record(
+    state: &mut State,
+    mut record: ModelRecord,
+    height: Height,
+    events: &mut Vec<Event>,
+) {
     record.status = ModelStatus::Retired { at_height: height };
     record.retire_at = Some(height);
     events.push(Event::ModelRetired { model: record.id });
     put_model(state, &record);
 }
 
-/// Schedules the retirement of model `id` at the end of block `at`.
-pub fn schedule_retirement(state: &mut State, id: &[u8; 32], at: Height) {
-    state.put(state_key::retirement(at, id), &1u8);
-}
-
 /// End of block: retires the models whose grace period ends at `height` or
 /// earlier (a model retired meanwhile by a proposal is skipped).
-pub fn end_block(
+pub(super) fn end_block(
     state: &mut State,
     height: Height,
     events: &mut Vec<Event>,
@@ -108,7 +170,7 @@ pub fn end_block(
         if let Some(record) = model(state, &id)? {
             if record.is_active() {
                 tracing::info!(model = %hex::encode(id), name = %record.name, "grace period over: model retired");
-                retire(state, record, height, events);
+                retire_record(state, record, height, events);
             }
         }
     }
@@ -118,17 +180,5 @@ pub fn end_block(
 /// The newest version of model `id`: its record, or its successor's, and so
 /// on along the upgrade chain. What a new run of a workflow step uses.
 pub fn current_version(state: &State, id: &[u8; 32]) -> Result<Option<ModelRecord>, StateError> {
-    let Some(mut record) = model(state, id)? else {
-        return Ok(None);
-    };
-    for _ in 0..MAX_UPGRADE_HOPS {
-        match record.successor {
-            Some(next) => match model(state, &next)? {
-                Some(r) => record = r,
-                None => break,
-            },
-            None => break,
-        }
-    }
-    Ok(Some(record))
+    synod_protocol::models::current_version(id, |id| model(state, id))
 }

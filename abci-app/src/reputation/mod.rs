@@ -5,7 +5,14 @@
 //! honest, active work; it falls sharply on any slash; while idle it decays
 //! toward a floor. All integer math.
 
+pub mod genesis;
+pub mod hooks;
+pub mod params;
 pub mod state_key;
+#[cfg(test)]
+mod tests;
+
+pub use params::{params, update_params};
 
 use synod_protocol::{
     params::{ReputationParams, PPM},
@@ -14,16 +21,6 @@ use synod_protocol::{
 };
 
 use crate::state::{State, StateError};
-
-/// Module parameters.
-pub fn params(state: &State) -> Result<ReputationParams, StateError> {
-    Ok(state.get(&state_key::params())?.unwrap_or_default())
-}
-
-/// Writes module parameters.
-pub fn set_params(state: &mut State, params: &ReputationParams) {
-    state.put(state_key::params(), params);
-}
 
 /// The stored reputation of an identity, if it has one.
 pub fn get(state: &State, who: &Address) -> Result<Option<Reputation>, StateError> {
@@ -124,57 +121,4 @@ pub fn power_factor_ppm(params: &ReputationParams, score: u64) -> u64 {
     let step = params.power_factor_step_ppm.max(1);
     let above = (PPM - min) * score.min(PPM) / PPM;
     min + above / step * step
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    #[test]
-    fn honest_work_rises_slowly_and_a_slash_falls_sharply() {
-        let p = ReputationParams::default();
-        let mut s = p.initial_score;
-        for _ in 0..100 {
-            s = gained(&p, s);
-        }
-        assert!(
-            s > p.initial_score,
-            "100 honest blocks must raise the score"
-        );
-        assert!(s < 250_000, "but only slowly: {s}");
-        let after = slashed(&p, s);
-        assert!(
-            s - after >= s / 3,
-            "a slash must cost at least a third: {s} -> {after}"
-        );
-    }
-
-    #[test]
-    fn idle_scores_decay_to_the_floor_and_stop() {
-        let p = ReputationParams::default();
-        let mut s = 900_000;
-        for _ in 0..20_000 {
-            s = decayed(&p, s);
-        }
-        assert_eq!(s, p.floor_score);
-        assert_eq!(
-            decayed(&p, 10_000),
-            10_000,
-            "below the floor decay does nothing"
-        );
-    }
-
-    proptest! {
-        #[test]
-        fn scores_stay_in_range(score in 0u64..=PPM, gain in 0u64..=PPM, decay in 0u64..=PPM) {
-            let p = ReputationParams { gain_ppm: gain, decay_ppm: decay, ..ReputationParams::default() };
-            prop_assert!(gained(&p, score) <= PPM);
-            prop_assert!(gained(&p, score) >= score);
-            prop_assert!(decayed(&p, score) <= score);
-            prop_assert!(slashed(&p, score) <= score);
-            let f = power_factor_ppm(&p, score);
-            prop_assert!(f >= p.min_power_factor_ppm && f <= PPM);
-        }
-    }
 }

@@ -2,7 +2,7 @@
 
 use synod_protocol::{
     state::{UnbondingEntry, ValidatorStatus},
-    Address, Amount, Event, Height, PubKey,
+    Address, Amount, Event, Height, PubKey, TxBody,
 };
 
 use super::{consensus_address, params, put_validator, state_key, unbondings, validator};
@@ -19,6 +19,18 @@ pub fn check_moniker(moniker: &str) -> Result<(), TxError> {
         moniker: moniker.to_string(),
         reason: e.reason(),
     })
+}
+
+/// Stateless checks of a staking body: bonds and unbonds move something,
+/// a moniker follows the protocol's rule.
+pub fn check_stateless(body: &TxBody) -> Result<(), TxError> {
+    match body {
+        TxBody::Bond { amount } | TxBody::Unbond { amount } if amount.is_zero() => {
+            Err(TxError::ZeroAmount)
+        }
+        TxBody::RegisterValidator { moniker, .. } => check_moniker(moniker),
+        _ => Ok(()),
+    }
 }
 
 /// `RegisterValidator { consensus_key, moniker, self_bond }`.

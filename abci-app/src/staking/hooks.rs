@@ -10,37 +10,108 @@ use synod_protocol::{
 };
 
 use super::{
-    active_set, operator_by_consensus_address, params, put_validator, state_key, unbondings,
-    validator, validator_power, validators,
+    active_set, genesis, handlers, operator_by_consensus_address, params, put_validator, state_key,
+    unbondings, validator, validator_power, validators,
 };
-use crate::{accounts, error::HandlerError, reputation, state::State};
+use crate::{
+    accounts,
+    component::{not_handled, BlockContext, BlockEffects, Component, GenesisContext, TxContext},
+    error::{AppError, HandlerError, InvariantError, OrInvariant, TxError},
+    reputation,
+    state::State,
+};
 
-/// One validator's vote in the last commit, as CometBFT reports it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct VoteInfo {
-    pub consensus_address: [u8; 20],
-    /// The validator's vote was in the commit (`Commit` or `Nil` flag); `false` = absent.
-    pub signed: bool,
+/// The staking component.
+pub struct Staking;
+
+impl Component for Staking {
+    fn name(&self) -> &'static str {
+        "staking"
+    }
+
+    fn init_genesis(
+        &self,
+        state: &mut State,
+        genesis: &synod_protocol::GenesisAppState,
+        ctx: &GenesisContext,
+    ) -> Result<(), AppError> {
+        genesis::init_genesis(state, genesis, ctx.height)
+    }
+
+    /// Slashes equivocators, tracks liveness, feeds reputation.
+    fn begin_block(
+        &self,
+        state: &mut State,
+        block: &BlockContext<'_>,
+        out: &mut BlockEffects,
+    ) -> Result<(), InvariantError> {
+        begin_block(
+            state,
+            block.height,
+            block.votes,
+            block.evidence,
+            &mut out.events,
+        )
+        .or_invariant("staking")
+    }
+
+    /// Releases the unbondings that are due, then selects the active set
+    /// (last of all hooks: every stake change of the block counts).
+    fn end_block(
+        &self,
+        state: &mut State,
+        block: &BlockContext<'_>,
+        out: &mut BlockEffects,
+    ) -> Result<(), InvariantError> {
+        release_unbondings(state, block.height, &mut out.events).or_invariant("staking")?;
+        out.validator_updates =
+            update_validator_set(state, &mut out.events).or_invariant("staking")?;
+        Ok(())
+    }
+
+    fn check_stateless(&self, body: &synod_protocol::TxBody) -> Result<(), TxError> {
+        handlers::check_stateless(body)
+    }
+
+    fn check_and_execute(
+        &self,
+        state: &mut State,
+        tx: &TxContext<'_>,
+        body: &synod_protocol::TxBody,
+        events: &mut Vec<Event>,
+    ) -> Result<(), HandlerError> {
+        use synod_protocol::TxBody;
+        let signer = &tx.signer;
+        match body {
+            TxBody::Bond { amount } => handlers::bond(state, signer, *amount, events),
+            TxBody::Unbond { amount } => {
+                handlers::unbond(state, signer, *amount, tx.height, events)
+            }
+            TxBody::RegisterValidator {
+                consensus_key,
+                moniker,
+                self_bond,
+            } => handlers::register_validator(
+                state,
+                signer,
+                *consensus_key,
+                moniker,
+                *self_bond,
+                tx.height,
+                events,
+            ),
+            TxBody::Unjail => handlers::unjail(state, signer, tx.height, events),
+            other => Err(not_handled(self.name(), other)),
+        }
+    }
 }
 
-/// Evidence of equivocation (duplicate vote or light-client attack).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Evidence {
-    pub consensus_address: [u8; 20],
-    pub height: Height,
-}
-
-/// A change to the consensus validator set; power 0 removes.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ValidatorUpdate {
-    pub consensus_key: PubKey,
-    pub power: u64,
-}
+pub use crate::component::{Evidence, ValidatorUpdate, VoteInfo};
 
 /// Slashes `fraction_ppm` of a validator's bonded stake and of every
 /// unbonding that started after the infraction (that stake was bonded then).
 /// Slashed funds are burned. Returns the amount slashed.
-pub fn slash(
+pub(super) fn slash(
     state: &mut State,
     operator: &Address,
     fraction_ppm: u64,
@@ -108,7 +179,7 @@ fn jail(
 
 /// Start of block: slash equivocators, track liveness from the last commit,
 /// and feed reputation (signers gain, every other validator decays).
-pub fn begin_block(
+fn begin_block(
     state: &mut State,
     height: Height,
     votes: &[VoteInfo],
@@ -227,7 +298,7 @@ pub fn begin_block(
 }
 
 /// Releases every unbonding due at `height` to its owner's balance.
-pub fn release_unbondings(
+fn release_unbondings(
     state: &mut State,
     height: Height,
     events: &mut Vec<Event>,
@@ -273,7 +344,7 @@ pub fn release_unbondings(
 
 /// Picks the active set (top `max_validators` by power, ties by operator
 /// address, power > 0) and returns the diff against the previous set.
-pub fn update_validator_set(
+pub(super) fn update_validator_set(
     state: &mut State,
     events: &mut Vec<Event>,
 ) -> Result<Vec<ValidatorUpdate>, HandlerError> {

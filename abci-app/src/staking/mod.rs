@@ -7,8 +7,10 @@
 //! lose power: rounding down is superadditive and new identities start with a
 //! lower factor.
 
+pub mod genesis;
 pub mod handlers;
 pub mod hooks;
+pub mod params;
 pub mod state_key;
 
 use synod_protocol::{
@@ -25,20 +27,11 @@ use crate::{
 };
 
 pub use hooks::{Evidence, ValidatorUpdate, VoteInfo};
+pub use params::{params, update_params};
 
 /// Largest power one validator can have, far below CometBFT's total limit of
 /// `i64::MAX / 8` even with 10,000 validators.
 pub const MAX_POWER_PER_VALIDATOR: u64 = 1 << 48;
-
-/// Module parameters.
-pub fn params(state: &State) -> Result<StakingParams, StateError> {
-    Ok(state.get(&state_key::params())?.unwrap_or_default())
-}
-
-/// Writes module parameters.
-pub fn set_params(state: &mut State, params: &StakingParams) {
-    state.put(state_key::params(), params);
-}
 
 /// A validator by operator address.
 pub fn validator(state: &State, operator: &Address) -> Result<Option<Validator>, StateError> {
@@ -55,7 +48,7 @@ pub fn validators(state: &State) -> Result<Vec<Validator>, StateError> {
 }
 
 /// Writes a validator record.
-pub fn put_validator(state: &mut State, v: &Validator) {
+fn put_validator(state: &mut State, v: &Validator) {
     state.put(state_key::validator(&v.operator), v);
 }
 
@@ -108,11 +101,7 @@ pub fn validator_power(state: &State, v: &Validator) -> Result<u64, StateError> 
 
 /// Adds a new validator (used by the `RegisterValidator` handler and genesis);
 /// the caller has checked eligibility and moved the bond out of the balance.
-pub fn create_validator(
-    state: &mut State,
-    v: &Validator,
-    height: Height,
-) -> Result<(), HandlerError> {
+fn create_validator(state: &mut State, v: &Validator, height: Height) -> Result<(), HandlerError> {
     put_validator(state, v);
     state.put(
         state_key::by_consensus_address(&consensus_address(&v.consensus_key)),
@@ -124,7 +113,7 @@ pub fn create_validator(
 
 /// Takes `self_bond` from the operator's balance and registers the validator:
 /// shared by genesis and the `RegisterValidator` tx.
-pub fn bond_new_validator(
+fn bond_new_validator(
     state: &mut State,
     operator: &Address,
     consensus_key: PubKey,

@@ -4,9 +4,15 @@
 //! model ([`step_models`]), so a model upgrade carries over to workflows.
 //! Runs, step assignment and results are the workflow issue's.
 
+pub mod hooks;
 pub mod state_key;
+#[cfg(test)]
+mod tests;
 
-use synod_protocol::governance::{WorkflowRecord, WorkflowSpec};
+use synod_protocol::{
+    governance::{ProposalId, WorkflowRecord, WorkflowSpec},
+    Height,
+};
 
 use crate::{
     models,
@@ -27,51 +33,26 @@ pub fn workflows(state: &State) -> Result<Vec<WorkflowRecord>, StateError> {
         .collect())
 }
 
-/// Writes a workflow record.
-pub fn put_workflow(state: &mut State, record: &WorkflowRecord) {
-    state.put(state_key::workflow(&record.spec.name), record);
-}
-
-/// Checks every step's model against the registry: registered, active (or
-/// upgraded to an active version) and accepting the step's verification
-/// mode. The error names the step and the problem.
-pub fn check_models(state: &State, spec: &WorkflowSpec) -> Result<(), WorkflowCheck> {
-    for (i, step) in spec.steps.iter().enumerate() {
-        let at = || format!("step {i} ({})", step.name);
-        let current = models::registry::current_version(state, &step.model)?.ok_or_else(|| {
-            WorkflowCheck::Invalid(format!(
-                "{}: unknown model {}",
-                at(),
-                hex::encode(step.model)
-            ))
-        })?;
-        if !current.is_active() {
-            return Err(WorkflowCheck::Invalid(format!(
-                "{}: model {} is retired",
-                at(),
-                hex::encode(current.id)
-            )));
-        }
-        if !current.modes.contains(&step.mode) {
-            return Err(WorkflowCheck::Invalid(format!(
-                "{}: model {} does not allow the {:?} mode (it allows {:?})",
-                at(),
-                hex::encode(current.id),
-                step.mode,
-                current.modes
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// Why a workflow does not fit the registry.
-#[derive(Debug, thiserror::Error)]
-pub enum WorkflowCheck {
-    #[error("{0}")]
-    Invalid(String),
-    #[error(transparent)]
-    State(#[from] StateError),
+/// Registers `spec` by a passed proposal: a new workflow at version 1, or
+/// the next version of the one with its name (keeping its first
+/// registration height). Returns the stored record.
+pub fn register(
+    state: &mut State,
+    spec: &WorkflowSpec,
+    proposal: ProposalId,
+    height: Height,
+) -> Result<WorkflowRecord, StateError> {
+    let before = workflow(state, &spec.name)?;
+    let record = WorkflowRecord {
+        spec: spec.clone(),
+        version: before.as_ref().map_or(1, |w| w.version + 1),
+        spec_hash: spec.hash(),
+        registered_height: before.as_ref().map_or(height, |w| w.registered_height),
+        updated_height: height,
+        proposal,
+    };
+    state.put(state_key::workflow(&record.spec.name), &record);
+    Ok(record)
 }
 
 /// The model each step of `spec` runs now: the newest version of the model

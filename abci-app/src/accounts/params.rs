@@ -1,0 +1,17 @@
+//! The accounts module's parameters (`params.accounts`).
+
+use synod_protocol::params::AccountsParams;
+
+use super::state_key;
+use crate::state::{State, StateError};
+
+/// Module parameters.
+pub fn params(state: &State) -> Result<AccountsParams, StateError> {
+    Ok(state.get(&state_key::params())?.unwrap_or_default())
+}
+
+/// Writes module parameters: at genesis, and when a governance proposal
+/// changes them (the only other caller).
+pub fn update_params(state: &mut State, params: &AccountsParams) {
+    state.put(state_key::params(), params);
+}

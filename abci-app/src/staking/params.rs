@@ -1,0 +1,17 @@
+//! The staking module's parameters (`params.staking`).
+
+use synod_protocol::params::StakingParams;
+
+use super::state_key;
+use crate::state::{State, StateError};
+
+/// Module parameters.
+pub fn params(state: &State) -> Result<StakingParams, StateError> {
+    Ok(state.get(&state_key::params())?.unwrap_or_default())
+}
+
+/// Writes module parameters: at genesis, and when a governance proposal
+/// changes them (the only other caller).
+pub fn update_params(state: &mut State, params: &StakingParams) {
+    state.put(state_key::params(), params);
+}
