@@ -3,7 +3,7 @@
 
 use synod_protocol::{
     params::ChainParams, Address, Amount, GenesisAccount, GenesisAppState, GenesisValidator,
-    PubKey, SecretKey, TxBody, UnsignedTx,
+    SecretKey, TxBody, UnsignedTx,
 };
 
 /// Chain id of test chains.
@@ -121,13 +121,8 @@ impl TestNet {
 
     /// CometBFT address of validator `i`'s consensus key.
     pub fn consensus_address(&self, i: usize) -> [u8; 20] {
-        consensus_address(&self.consensus_keys[i].public())
+        self.consensus_keys[i].public().consensus_address()
     }
-}
-
-/// CometBFT address of a consensus key.
-pub fn consensus_address(key: &PubKey) -> [u8; 20] {
-    Address::from_key_bytes(&key.0).0
 }
 
 /// A scratch state over a fresh store in a temporary directory.
@@ -316,7 +311,7 @@ impl TestChain {
         let set = crate::staking::active_set(&self.state()).unwrap_or_default();
         set.iter()
             .map(|v| {
-                let a = consensus_address(&v.consensus_key);
+                let a = v.consensus_key.consensus_address();
                 crate::staking::VoteInfo {
                     consensus_address: a,
                     signed: !self.absent.contains(&a),

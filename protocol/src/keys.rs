@@ -41,6 +41,13 @@ impl PubKey {
         Address::from_pubkey(self)
     }
 
+    /// The CometBFT address of this key as a validator's consensus key
+    /// (the first 20 bytes of its SHA-256, as CometBFT names validators in
+    /// votes, commits and evidence): the same bytes as its account address.
+    pub fn consensus_address(&self) -> [u8; 20] {
+        self.address().0
+    }
+
     /// Verifies `signature` over `message` under the ZIP-215 rules.
     pub fn verify(&self, message: &[u8], signature: &Signature) -> Result<(), KeyError> {
         let vk = ed25519_consensus::VerificationKey::try_from(self.0).map_err(|_| {

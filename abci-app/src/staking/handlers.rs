@@ -5,7 +5,7 @@ use synod_protocol::{
     Address, Amount, Event, Height, PubKey, TxBody,
 };
 
-use super::{consensus_address, params, put_validator, state_key, unbondings, validator};
+use super::{params, put_validator, state_key, unbondings, validator};
 use crate::{
     accounts,
     error::{HandlerError, TxError},
@@ -56,9 +56,9 @@ pub fn register_validator(
         return Err(TxError::AlreadyValidator(*operator).into());
     }
     if state
-        .get_raw(&state_key::by_consensus_address(&consensus_address(
-            &consensus_key,
-        )))?
+        .get_raw(&state_key::by_consensus_address(
+            &consensus_key.consensus_address(),
+        ))?
         .is_some()
     {
         return Err(TxError::ConsensusKeyInUse(consensus_key.to_string()).into());

@@ -60,11 +60,6 @@ pub fn operator_by_consensus_address(
     state.get(&state_key::by_consensus_address(address))
 }
 
-/// The CometBFT address of a consensus key.
-pub fn consensus_address(key: &PubKey) -> [u8; 20] {
-    Address::from_key_bytes(&key.0).0
-}
-
 /// Pending unbondings of a validator.
 pub fn unbondings(state: &State, operator: &Address) -> Result<Unbondings, StateError> {
     Ok(state
@@ -104,7 +99,7 @@ pub fn validator_power(state: &State, v: &Validator) -> Result<u64, StateError> 
 fn create_validator(state: &mut State, v: &Validator, height: Height) -> Result<(), HandlerError> {
     put_validator(state, v);
     state.put(
-        state_key::by_consensus_address(&consensus_address(&v.consensus_key)),
+        state_key::by_consensus_address(&v.consensus_key.consensus_address()),
         &v.operator,
     );
     reputation::register(state, &v.operator, height)?;
