@@ -325,11 +325,11 @@ fn execute(
     p: &Proposal,
     height: Height,
     cache: &VerifierCache,
-) -> Result<Result<Executed, String>, StateError> {
+) -> Result<Result<Executed, TxError>, StateError> {
     let mut events = Vec::new();
     match state.atomic(|state| apply(state, &p.kind, p.id, height, cache, &mut events)) {
         Ok(verifier) => Ok(Ok(Executed { events, verifier })),
-        Err(HandlerError::Tx(e)) => Ok(Err(e.to_string())),
+        Err(HandlerError::Tx(e)) => Ok(Err(e)),
         Err(HandlerError::State(e)) => Err(e),
     }
 }
@@ -350,7 +350,7 @@ fn apply(
     match kind {
         ProposalKind::RegisterModel { model, modes } => {
             let reg = models::registry::prepare(cache, model, modes, max_k, height)
-                .map_err(TxError::InvalidModelFile)?;
+                .map_err(|e| TxError::InvalidModelFile(e.to_string()))?;
             models::register(state, &reg);
             events.push(Event::ModelRegistered {
                 model: reg.record.id,
@@ -367,7 +367,7 @@ fn apply(
             grace_blocks,
         } => {
             let reg = models::registry::prepare(cache, model, modes, max_k, height)
-                .map_err(TxError::InvalidModelFile)?;
+                .map_err(|e| TxError::InvalidModelFile(e.to_string()))?;
             let reg = models::upgrade(state, previous, reg, *grace_blocks, height, events)?;
             Ok(reg.verifier)
         }

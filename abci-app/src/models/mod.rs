@@ -28,7 +28,7 @@ use crate::state::{State, StateError};
 
 pub use params::{params, update_params};
 pub use registry::{register, retire, upgrade, Registration};
-pub use verifier::{verify_inference_proof, ModelVerifier, VerifierCache};
+pub use verifier::{verify_inference_proof, ModelFileError, ModelVerifier, VerifierCache};
 
 /// A registered model by id.
 pub fn model(state: &State, id: &[u8; 32]) -> Result<Option<ModelRecord>, StateError> {

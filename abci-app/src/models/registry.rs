@@ -9,7 +9,9 @@ use synod_protocol::{
     Event, Height,
 };
 
-use super::{model, put_model, put_model_file, state_key, ModelVerifier, VerifierCache};
+use super::{
+    model, put_model, put_model_file, state_key, ModelFileError, ModelVerifier, VerifierCache,
+};
 use crate::{
     error::{HandlerError, TxError},
     state::{State, StateError},
@@ -33,9 +35,9 @@ pub fn prepare(
     modes: &[VerificationMode],
     max_k: u32,
     height: Height,
-) -> Result<Registration, String> {
+) -> Result<Registration, ModelFileError> {
     if modes.is_empty() {
-        return Err("lists no verification mode".into());
+        return Err(ModelFileError::NoVerificationMode);
     }
     let mut modes = modes.to_vec();
     modes.sort();

@@ -13,7 +13,7 @@ use halo2_proofs::{pasta::EqAffine, poly::commitment::Params};
 use synod_protocol::state::{ModelRecord, VerificationMode};
 use synod_zkml::{
     circuit::{self, VerifierKey, ZkModel},
-    ir::{LoadedModel, Model},
+    ir::{IrError, LoadedModel, Model},
     trace::tensor_leaf,
     Tensor,
 };
@@ -37,6 +37,22 @@ pub struct ModelVerifier {
     pub input_shape: Vec<u32>,
     /// Shape of the model's output tensor.
     pub output_shape: Vec<u32>,
+}
+
+/// Why a model file cannot be registered (or no longer derives its key).
+/// The texts are part of a failed proposal's stored outcome: keep them.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelFileError {
+    #[error("lists no verification mode")]
+    NoVerificationMode,
+    #[error("{0}")]
+    File(#[from] IrError),
+    #[error("no circuit for it: {0}")]
+    NoCircuit(circuit::SetupError),
+    #[error("IPA parameters for k = {k}: {source}")]
+    Params { k: u32, source: circuit::SetupError },
+    #[error("verifying key: {0}")]
+    VerifyingKey(circuit::SetupError),
 }
 
 /// A model file checked and, for a zk-enabled model, its verifier derived.
@@ -111,22 +127,27 @@ impl VerifierCache {
     /// Checks a `.synod-model` file (magic, version, stated id against the
     /// contents, IR rules) and, if `zk`, derives its verifier with a circuit
     /// of at most `2^max_k` rows. Does not insert it.
-    pub fn derive(&self, file: &[u8], zk: bool, max_k: u32) -> Result<DerivedModel, String> {
-        let loaded = Model::from_file_bytes(file).map_err(|e| e.to_string())?;
+    pub fn derive(
+        &self,
+        file: &[u8],
+        zk: bool,
+        max_k: u32,
+    ) -> Result<DerivedModel, ModelFileError> {
+        let loaded = Model::from_file_bytes(file)?;
         if !zk {
             return Ok(DerivedModel {
                 loaded,
                 verifier: None,
             });
         }
-        let zk_model = ZkModel::from_ir(&loaded.model, max_k)
-            .map_err(|e| format!("no circuit for it: {e}"))?;
+        let zk_model = ZkModel::from_ir(&loaded.model, max_k).map_err(ModelFileError::NoCircuit)?;
+        let k = zk_model.k();
         let params = self
-            .params(zk_model.k())
-            .map_err(|e| format!("IPA parameters for k = {}: {e}", zk_model.k()))?;
+            .params(k)
+            .map_err(|source| ModelFileError::Params { k, source })?;
         let key = zk_model
             .verifier_key(&params)
-            .map_err(|e| format!("verifying key: {e}"))?;
+            .map_err(ModelFileError::VerifyingKey)?;
         let hash = key.vk_hash();
         let verifier = ModelVerifier {
             id: loaded.id.0,
