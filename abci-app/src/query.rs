@@ -108,24 +108,35 @@ pub fn query(storage: &Storage, path: &str, height: u64, prove: bool) -> QueryOu
                     height: version,
                     ..QueryOutput::default()
                 },
-                Ok(Err(not_found)) => QueryOutput::error(code::NOT_FOUND, not_found, version),
+                Ok(Err(not_found)) => {
+                    QueryOutput::error(code::NOT_FOUND, not_found.to_string(), version)
+                }
                 Err(e) => QueryOutput::error(code::INTERNAL, e.to_string(), version),
             }
         }
     }
 }
 
+/// Why a computed path has no answer (a not-found query result).
+#[derive(Debug, thiserror::Error)]
+enum NotFound {
+    #[error("unknown proposal {0}")]
+    Proposal(u64),
+    #[error("{0} is not a computed path")]
+    NotComputed(String),
+}
+
 /// The answer to a computed path at the latest height: the encoded value,
-/// or `Err` with a not-found message.
+/// or why there is none.
 fn computed(
     storage: &Storage,
     path: &QueryPath,
-) -> Result<Result<Vec<u8>, String>, crate::state::StateError> {
+) -> Result<Result<Vec<u8>, NotFound>, crate::state::StateError> {
     let state = State::new(storage.clone());
-    let exists = |id: u64| -> Result<Result<(), String>, crate::state::StateError> {
+    let exists = |id: u64| -> Result<Result<(), NotFound>, crate::state::StateError> {
         Ok(match governance::proposal(&state, id)? {
             Some(_) => Ok(()),
-            None => Err(format!("unknown proposal {id}")),
+            None => Err(NotFound::Proposal(id)),
         })
     };
     Ok(Ok(match path {
@@ -150,7 +161,7 @@ fn computed(
             Err(e) => return Ok(Err(e)),
         },
         QueryPath::Workflows => codec::encode(&workflows::workflows(&state)?),
-        other => return Ok(Err(format!("{other} is not a computed path"))),
+        other => return Ok(Err(NotFound::NotComputed(other.to_string()))),
     }))
 }
 
