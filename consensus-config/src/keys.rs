@@ -247,19 +247,21 @@ fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
 }
 
 /// The first 20 bytes of SHA-256 of an ed25519 public key: CometBFT's
-/// validator address and node id, and Synod's account address.
-fn key_hash(key: &PubKey) -> [u8; 20] {
-    Address::from_key_bytes(&key.0).0
+/// validator address and node id, and Synod's account address. Takes the
+/// raw 32 key bytes, so the node (which does not know Synod's key types)
+/// computes them the same way.
+pub fn key_hash(key: &[u8; 32]) -> [u8; 20] {
+    Address::from_key_bytes(key).0
 }
 
 /// The CometBFT node id of a node public key.
 pub fn node_id(key: &PubKey) -> tendermint::node::Id {
-    tendermint::node::Id::new(key_hash(key))
+    tendermint::node::Id::new(key_hash(&key.0))
 }
 
 /// The CometBFT validator address of a consensus public key.
 pub fn validator_address(key: &PubKey) -> tendermint::account::Id {
-    tendermint::account::Id::new(key_hash(key))
+    tendermint::account::Id::new(key_hash(&key.0))
 }
 
 /// The JSON CometBFT prints for a public key (`show-validator`):
@@ -395,7 +397,7 @@ mod tests {
         let address = json["address"].as_str().unwrap();
         assert_eq!(address.len(), 40);
         assert_eq!(address, address.to_uppercase());
-        assert_eq!(address, hex_of(&key_hash(&k.public())).to_uppercase());
+        assert_eq!(address, hex_of(&key_hash(&k.public().0)).to_uppercase());
         assert_eq!(json["pub_key"]["type"], ED25519_PUB_KEY_TYPE);
         assert_eq!(json["priv_key"]["type"], ED25519_PRIV_KEY_TYPE);
         let pair = BASE64
@@ -412,7 +414,7 @@ mod tests {
     #[test]
     fn node_id_is_lowercase_hex_of_the_key_hash() {
         let k = NodeKey(key(9));
-        assert_eq!(k.node_id().to_string(), hex_of(&key_hash(&k.public())));
+        assert_eq!(k.node_id().to_string(), hex_of(&key_hash(&k.public().0)));
     }
 
     #[test]

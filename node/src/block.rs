@@ -6,6 +6,8 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use sha2::{Digest, Sha256};
 use tendermint_proto::{google::protobuf::Timestamp, v0_38::abci as pb};
 
+use crate::{context::BlockHash, evidence::EvidenceVote};
+
 /// A header timestamp.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, BorshSerialize, BorshDeserialize)]
 pub struct BlockTime {
@@ -14,6 +16,18 @@ pub struct BlockTime {
 }
 
 impl BlockTime {
+    /// The local wall clock, for the blocks this node proposes and for the
+    /// drift check on others' (never read by the app: it takes the header's).
+    pub fn now() -> BlockTime {
+        let d = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        BlockTime {
+            seconds: d.as_secs() as i64,
+            nanos: d.subsec_nanos() as i32,
+        }
+    }
+
     /// Nanoseconds since the Unix epoch.
     pub fn as_nanos(self) -> i128 {
         i128::from(self.seconds) * 1_000_000_000 + i128::from(self.nanos)
@@ -41,36 +55,6 @@ impl Ord for BlockTime {
     }
 }
 
-/// Why a proposed block's time is refused.
-#[derive(Debug, PartialEq, Eq, thiserror::Error)]
-pub enum BlockTimeError {
-    #[error("block time {got:?} is not after the previous block's {previous:?}")]
-    NotMonotonic { got: BlockTime, previous: BlockTime },
-    #[error(
-        "block time {got:?} is more than the allowed drift ahead of this node's clock {now:?}"
-    )]
-    InTheFuture { got: BlockTime, now: BlockTime },
-}
-
-/// Checks a proposed block's header time: strictly after the previous block,
-/// and at most `max_drift` ahead of the local clock.
-pub fn check_block_time(
-    previous: Option<BlockTime>,
-    got: BlockTime,
-    now: BlockTime,
-    max_drift: std::time::Duration,
-) -> Result<(), BlockTimeError> {
-    if let Some(previous) = previous {
-        if got <= previous {
-            return Err(BlockTimeError::NotMonotonic { got, previous });
-        }
-    }
-    if got > now.plus(max_drift) {
-        return Err(BlockTimeError::InTheFuture { got, now });
-    }
-    Ok(())
-}
-
 /// One validator's vote in the previous block's commit.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct CommitVote {
@@ -93,7 +77,7 @@ pub struct Misbehavior {
     pub time: BlockTime,
     pub total_voting_power: i64,
     /// The two conflicting signed votes that prove it.
-    pub votes: Vec<crate::evidence::EvidenceVote>,
+    pub votes: Vec<EvidenceVote>,
 }
 
 /// A block consensus decided.
@@ -130,6 +114,11 @@ impl DecidedBlock {
     /// SHA-256 of the canonical encoding.
     pub fn hash(&self) -> [u8; 32] {
         Sha256::digest(self.encode()).into()
+    }
+
+    /// The block's hash as the consensus value id.
+    pub fn hash_ref(&self) -> BlockHash {
+        BlockHash(self.hash())
     }
 
     /// The `FinalizeBlock` request that executes this block.
@@ -187,32 +176,6 @@ mod tests {
 
     fn t(seconds: i64, nanos: i32) -> BlockTime {
         BlockTime { seconds, nanos }
-    }
-
-    #[test]
-    fn block_times_must_advance_and_not_run_ahead_of_the_clock() {
-        let drift = Duration::from_secs(5);
-        let now = t(1_000, 0);
-        assert_eq!(
-            check_block_time(Some(t(999, 0)), t(999, 500), now, drift),
-            Ok(())
-        );
-        assert_eq!(
-            check_block_time(None, t(1_004, 999_999_999), now, drift),
-            Ok(())
-        );
-        assert!(matches!(
-            check_block_time(Some(t(999, 0)), t(999, 0), now, drift),
-            Err(BlockTimeError::NotMonotonic { .. })
-        ));
-        assert!(matches!(
-            check_block_time(Some(t(999, 5)), t(998, 0), now, drift),
-            Err(BlockTimeError::NotMonotonic { .. })
-        ));
-        assert!(matches!(
-            check_block_time(None, t(1_005, 1), now, drift),
-            Err(BlockTimeError::InTheFuture { .. })
-        ));
     }
 
     #[test]

@@ -1,405 +1,38 @@
 //! The one wire codec of the node: every Malachite message the network, the
 //! WAL and sync carry, encoded as borsh over local mirror types (Malachite's
 //! types are foreign, and its own borsh support misses some of them). The WAL
-//! persists these bytes, so the layout is versioned by the `W*` types here:
-//! change them only with a new WAL format.
+//! persists these bytes, so the layout is versioned by the `W*` types in
+//! `wire`: change them only with a new WAL format.
 
 use std::ops::RangeInclusive;
 
-use borsh::{BorshDeserialize, BorshSerialize};
 use bytes::Bytes;
 use malachitebft_app_channel::app::consensus::LivenessMsg;
 use malachitebft_app_channel::app::engine::util::streaming::StreamContent;
 use malachitebft_app_channel::app::streaming::{StreamId, StreamMessage};
 use malachitebft_app_channel::app::types::codec::{Codec, HasEncodedLen};
 use malachitebft_app_channel::app::types::core::{
-    ExtendedCommitCertificate, ExtendedCommitSignature, NilOrVal, PolkaCertificate, PolkaSignature,
-    Round, RoundCertificate, RoundCertificateType, RoundSignature, SignedMessage, ValidatorProof,
-    Validity, VoteType,
+    ExtendedCommitCertificate, PolkaCertificate, SignedMessage, ValidatorProof, Validity,
 };
 use malachitebft_app_channel::app::types::sync::{RawDecidedValue, Request, Response, Status};
 use malachitebft_app_channel::app::types::{PeerId, ProposedValue, SignedConsensusMsg};
 use malachitebft_signing_ed25519::Signature;
 
 use crate::context::{
-    BlockHash, BlockHeight, BlockRef, Proposal, ProposalPart, SynodContext, ValidatorAddress, Vote,
+    BlockHash, BlockHeight, BlockRef, ProposalPart, SynodContext, ValidatorAddress,
 };
 
-/// Why bytes did not decode into a message.
-#[derive(Debug, thiserror::Error)]
-pub enum CodecError {
-    #[error("undecodable message: {0}")]
-    Undecodable(String),
-    #[error("invalid message: {0}")]
-    Invalid(&'static str),
-}
+mod wire;
+
+pub use wire::CodecError;
+use wire::{
+    from_bytes, round_of, sig, to_bytes, Sig, WConsensus, WExtCert, WLiveness, WPart, WPolka,
+    WProposal, WProposedValue, WResponse, WRoundCert, WStream, WVote,
+};
 
 /// Synod's codec for network, WAL and sync messages.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SynodCodec;
-
-type Sig = [u8; 64];
-
-fn sig(s: &Signature) -> Sig {
-    s.to_bytes()
-}
-
-fn round_of(r: i64) -> Result<Round, CodecError> {
-    match r {
-        -1 => Ok(Round::Nil),
-        n => u32::try_from(n)
-            .map(Round::new)
-            .map_err(|_| CodecError::Invalid("round out of range")),
-    }
-}
-
-fn vote_type_code(t: VoteType) -> u8 {
-    match t {
-        VoteType::Prevote => 1,
-        VoteType::Precommit => 2,
-    }
-}
-
-fn vote_type_of(c: u8) -> Result<VoteType, CodecError> {
-    match c {
-        1 => Ok(VoteType::Prevote),
-        2 => Ok(VoteType::Precommit),
-        _ => Err(CodecError::Invalid("unknown vote type")),
-    }
-}
-
-fn nil_or(v: &NilOrVal<BlockHash>) -> Option<[u8; 32]> {
-    match v {
-        NilOrVal::Nil => None,
-        NilOrVal::Val(h) => Some(h.0),
-    }
-}
-
-fn nil_or_of(v: Option<[u8; 32]>) -> NilOrVal<BlockHash> {
-    v.map_or(NilOrVal::Nil, |h| NilOrVal::Val(BlockHash(h)))
-}
-
-#[derive(BorshSerialize, BorshDeserialize)]
-struct WExt {
-    extension: Vec<u8>,
-    signature: Sig,
-}
-
-type SignedExt = SignedMessage<SynodContext, Bytes>;
-
-impl WExt {
-    fn from(e: &SignedExt) -> WExt {
-        WExt {
-            extension: e.message.to_vec(),
-            signature: sig(&e.signature),
-        }
-    }
-    fn into_ext(self) -> SignedExt {
-        SignedMessage::new(
-            Bytes::from(self.extension),
-            Signature::from_bytes(self.signature),
-        )
-    }
-}
-
-#[derive(BorshSerialize, BorshDeserialize)]
-struct WVote {
-    vote_type: u8,
-    height: u64,
-    round: i64,
-    value: Option<[u8; 32]>,
-    validator: [u8; 20],
-    extension: Option<WExt>,
-}
-
-impl WVote {
-    fn from(v: &Vote) -> WVote {
-        WVote {
-            vote_type: vote_type_code(v.vote_type),
-            height: v.height.0,
-            round: v.round.as_i64(),
-            value: nil_or(&v.value),
-            validator: v.validator.0,
-            extension: v.extension.as_ref().map(WExt::from),
-        }
-    }
-    fn into_vote(self) -> Result<Vote, CodecError> {
-        Ok(Vote {
-            vote_type: vote_type_of(self.vote_type)?,
-            height: BlockHeight(self.height),
-            round: round_of(self.round)?,
-            value: nil_or_of(self.value),
-            validator: ValidatorAddress(self.validator),
-            extension: self.extension.map(WExt::into_ext),
-        })
-    }
-}
-
-#[derive(BorshSerialize, BorshDeserialize)]
-struct WProposal {
-    height: u64,
-    round: i64,
-    value: [u8; 32],
-    pol_round: i64,
-    proposer: [u8; 20],
-}
-
-impl WProposal {
-    fn from(p: &Proposal) -> WProposal {
-        WProposal {
-            height: p.height.0,
-            round: p.round.as_i64(),
-            value: p.value.hash.0,
-            pol_round: p.pol_round.as_i64(),
-            proposer: p.proposer.0,
-        }
-    }
-    fn into_proposal(self) -> Result<Proposal, CodecError> {
-        Ok(Proposal {
-            height: BlockHeight(self.height),
-            round: round_of(self.round)?,
-            value: BlockRef {
-                hash: BlockHash(self.value),
-            },
-            pol_round: round_of(self.pol_round)?,
-            proposer: ValidatorAddress(self.proposer),
-        })
-    }
-}
-
-#[derive(BorshSerialize, BorshDeserialize)]
-enum WConsensus {
-    Vote(WVote, Sig),
-    Proposal(WProposal, Sig),
-}
-
-#[derive(BorshSerialize, BorshDeserialize)]
-struct WPolka {
-    height: u64,
-    round: i64,
-    value: [u8; 32],
-    signatures: Vec<([u8; 20], Sig)>,
-}
-
-impl WPolka {
-    fn from(c: &PolkaCertificate<SynodContext>) -> WPolka {
-        WPolka {
-            height: c.height.0,
-            round: c.round.as_i64(),
-            value: c.value_id.0,
-            signatures: c
-                .polka_signatures
-                .iter()
-                .map(|s| (s.address.0, sig(&s.signature)))
-                .collect(),
-        }
-    }
-    fn into_cert(self) -> Result<PolkaCertificate<SynodContext>, CodecError> {
-        Ok(PolkaCertificate {
-            height: BlockHeight(self.height),
-            round: round_of(self.round)?,
-            value_id: BlockHash(self.value),
-            polka_signatures: self
-                .signatures
-                .into_iter()
-                .map(|(a, s)| PolkaSignature::new(ValidatorAddress(a), Signature::from_bytes(s)))
-                .collect(),
-        })
-    }
-}
-
-/// (vote type, voted value or nil, validator, signature).
-type WRoundSignature = (u8, Option<[u8; 32]>, [u8; 20], Sig);
-
-#[derive(BorshSerialize, BorshDeserialize)]
-struct WRoundCert {
-    height: u64,
-    round: i64,
-    skip: bool,
-    signatures: Vec<WRoundSignature>,
-}
-
-impl WRoundCert {
-    fn from(c: &RoundCertificate<SynodContext>) -> WRoundCert {
-        WRoundCert {
-            height: c.height.0,
-            round: c.round.as_i64(),
-            skip: matches!(c.cert_type, RoundCertificateType::Skip),
-            signatures: c
-                .round_signatures
-                .iter()
-                .map(|s| {
-                    (
-                        vote_type_code(s.vote_type),
-                        nil_or(&s.value_id),
-                        s.address.0,
-                        sig(&s.signature),
-                    )
-                })
-                .collect(),
-        }
-    }
-    fn into_cert(self) -> Result<RoundCertificate<SynodContext>, CodecError> {
-        let mut round_signatures = Vec::with_capacity(self.signatures.len());
-        for (t, v, a, s) in self.signatures {
-            round_signatures.push(RoundSignature::new(
-                vote_type_of(t)?,
-                nil_or_of(v),
-                ValidatorAddress(a),
-                Signature::from_bytes(s),
-            ));
-        }
-        Ok(RoundCertificate {
-            height: BlockHeight(self.height),
-            round: round_of(self.round)?,
-            cert_type: if self.skip {
-                RoundCertificateType::Skip
-            } else {
-                RoundCertificateType::Precommit
-            },
-            round_signatures,
-        })
-    }
-}
-
-#[derive(BorshSerialize, BorshDeserialize)]
-enum WLiveness {
-    Vote(WVote, Sig),
-    Polka(WPolka),
-    SkipRound(WRoundCert),
-}
-
-#[derive(BorshSerialize, BorshDeserialize)]
-enum WPart {
-    Init {
-        height: u64,
-        round: i64,
-        pol_round: i64,
-        proposer: [u8; 20],
-    },
-    Chunk(Vec<u8>),
-    Fin(Sig),
-}
-
-impl WPart {
-    fn from(p: &ProposalPart) -> WPart {
-        match p {
-            ProposalPart::Init {
-                height,
-                round,
-                pol_round,
-                proposer,
-            } => WPart::Init {
-                height: height.0,
-                round: round.as_i64(),
-                pol_round: pol_round.as_i64(),
-                proposer: proposer.0,
-            },
-            ProposalPart::Chunk(c) => WPart::Chunk(c.to_vec()),
-            ProposalPart::Fin { signature } => WPart::Fin(sig(signature)),
-        }
-    }
-    fn into_part(self) -> Result<ProposalPart, CodecError> {
-        Ok(match self {
-            WPart::Init {
-                height,
-                round,
-                pol_round,
-                proposer,
-            } => ProposalPart::Init {
-                height: BlockHeight(height),
-                round: round_of(round)?,
-                pol_round: round_of(pol_round)?,
-                proposer: ValidatorAddress(proposer),
-            },
-            WPart::Chunk(c) => ProposalPart::Chunk(Bytes::from(c)),
-            WPart::Fin(s) => ProposalPart::Fin {
-                signature: Signature::from_bytes(s),
-            },
-        })
-    }
-}
-
-#[derive(BorshSerialize, BorshDeserialize)]
-struct WStream {
-    stream_id: Vec<u8>,
-    sequence: u64,
-    /// `None` is the stream's end marker.
-    part: Option<WPart>,
-}
-
-#[derive(BorshSerialize, BorshDeserialize)]
-struct WExtCert {
-    height: u64,
-    round: i64,
-    value: [u8; 32],
-    signatures: Vec<([u8; 20], Sig, Option<WExt>)>,
-}
-
-impl WExtCert {
-    fn from(c: &ExtendedCommitCertificate<SynodContext>) -> WExtCert {
-        WExtCert {
-            height: c.height.0,
-            round: c.round.as_i64(),
-            value: c.value_id.0,
-            signatures: c
-                .commit_signatures
-                .iter()
-                .map(|s| {
-                    (
-                        s.address.0,
-                        sig(&s.signature),
-                        s.extension.as_ref().map(WExt::from),
-                    )
-                })
-                .collect(),
-        }
-    }
-    fn into_cert(self) -> Result<ExtendedCommitCertificate<SynodContext>, CodecError> {
-        Ok(ExtendedCommitCertificate {
-            height: BlockHeight(self.height),
-            round: round_of(self.round)?,
-            value_id: BlockHash(self.value),
-            commit_signatures: self
-                .signatures
-                .into_iter()
-                .map(|(a, s, e)| {
-                    ExtendedCommitSignature::new(
-                        ValidatorAddress(a),
-                        Signature::from_bytes(s),
-                        e.map(WExt::into_ext),
-                    )
-                })
-                .collect(),
-        })
-    }
-}
-
-#[derive(BorshSerialize, BorshDeserialize)]
-struct WResponse {
-    start_height: u64,
-    values: Vec<(Vec<u8>, WExtCert)>,
-}
-
-#[derive(BorshSerialize, BorshDeserialize)]
-struct WProposedValue {
-    height: u64,
-    round: i64,
-    valid_round: i64,
-    proposer: [u8; 20],
-    value: [u8; 32],
-    valid: bool,
-}
-
-fn to_bytes<W: BorshSerialize>(w: &W) -> Result<Bytes, CodecError> {
-    borsh::to_vec(w)
-        .map(Bytes::from)
-        .map_err(|e| CodecError::Undecodable(e.to_string()))
-}
-
-fn from_bytes<W: BorshDeserialize>(b: &[u8]) -> Result<W, CodecError> {
-    borsh::from_slice(b).map_err(|e| CodecError::Undecodable(e.to_string()))
-}
 
 macro_rules! codec {
     ($t:ty, |$m:ident| $enc:expr, |$b:ident| $dec:expr) => {
@@ -586,8 +219,7 @@ pub fn decode_certificate(
 
 impl HasEncodedLen<Response<SynodContext>> for SynodCodec {
     fn encoded_len(&self, msg: &Response<SynodContext>) -> Result<usize, CodecError> {
-        borsh::object_length(&response_wire(msg))
-            .map_err(|e| CodecError::Undecodable(e.to_string()))
+        borsh::object_length(&response_wire(msg)).map_err(CodecError::Undecodable)
     }
 }
 

@@ -1,13 +1,11 @@
-//! What a proposer claims about others, checked by every validator before it
-//! votes: the previous block's commit (who signed, with their signatures)
-//! and evidence of equivocation.
-//!
 //! Evidence of equivocation: two votes one validator signed for the same
 //! height, round and step with different values. Consensus reports what it
 //! saw when a height is finalized; the next proposer puts it in its block as
 //! `misbehavior` with both signed votes, every validator checks the
 //! signatures before voting for that block, and the app slashes and
-//! tombstones through `FinalizeBlock`.
+//! tombstones through `FinalizeBlock`. (The other claim a proposer makes
+//! about others, the previous block's commit, is checked with the rest of a
+//! proposed block in the `validity` module.)
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use malachitebft_app_channel::app::types::core::{NilOrVal, Round, SignedVote, VoteType};
@@ -109,63 +107,6 @@ pub fn verify_double_vote(
     Ok(())
 }
 
-/// Checks a block's record of the previous commit against the validator set
-/// that decided the previous height: its validators in order with their
-/// powers, a valid precommit signature for the previous block from every one
-/// marked as signed, and more than two thirds of the power signed.
-pub fn verify_last_commit(
-    chain_id: &str,
-    previous_set: &[crate::store::StoredValidator],
-    block: &crate::block::DecidedBlock,
-) -> Result<(), String> {
-    let previous = block.height.saturating_sub(1);
-    if block.last_commit.len() != previous_set.len() {
-        return Err(format!(
-            "the last commit lists {} validators; height {previous} had {}",
-            block.last_commit.len(),
-            previous_set.len()
-        ));
-    }
-    let mut total: u128 = 0;
-    let mut signed: u128 = 0;
-    for (v, (k, p)) in block.last_commit.iter().zip(previous_set) {
-        let key = PublicKey::from_bytes(*k).map_err(|e| e.to_string())?;
-        let address = ValidatorAddress::of(&key);
-        if v.address != address.0 || v.power != *p as i64 {
-            return Err(format!(
-                "the last commit does not list height {previous}'s validators in order"
-            ));
-        }
-        total += u128::from(*p);
-        if !v.signed {
-            continue;
-        }
-        let signature = v
-            .signature
-            .ok_or_else(|| format!("{address} is marked as signed without a signature"))?;
-        let vote = Vote {
-            vote_type: VoteType::Precommit,
-            height: BlockHeight(previous),
-            round: Round::new(block.last_commit_round),
-            value: NilOrVal::Val(BlockHash(block.last_block_hash)),
-            validator: address,
-            extension: None,
-        };
-        key.verify(
-            &vote_sign_bytes(chain_id, &vote),
-            &Signature::from_bytes(signature),
-        )
-        .map_err(|_| format!("{address}'s precommit signature does not verify"))?;
-        signed += u128::from(*p);
-    }
-    if signed * 3 <= total * 2 {
-        return Err(format!(
-            "the last commit holds {signed} of {total} power: not more than two thirds"
-        ));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,85 +123,6 @@ mod tests {
         };
         v.signature = key.sign(&vote_sign_bytes("c", &v.vote())).to_bytes();
         v
-    }
-
-    fn commit_block(keys: &[PrivateKey], signers: &[usize]) -> crate::block::DecidedBlock {
-        let parent = [3; 32];
-        let last_commit = keys
-            .iter()
-            .enumerate()
-            .map(|(i, k)| {
-                let address = ValidatorAddress::of(&k.public_key());
-                let signature = signers.contains(&i).then(|| {
-                    let vote = Vote {
-                        vote_type: VoteType::Precommit,
-                        height: BlockHeight(4),
-                        round: Round::new(1),
-                        value: NilOrVal::Val(BlockHash(parent)),
-                        validator: address,
-                        extension: None,
-                    };
-                    k.sign(&vote_sign_bytes("c", &vote)).to_bytes()
-                });
-                crate::block::CommitVote {
-                    address: address.0,
-                    power: 10,
-                    signed: signature.is_some(),
-                    signature,
-                }
-            })
-            .collect();
-        crate::block::DecidedBlock {
-            height: 5,
-            round: 0,
-            time: Default::default(),
-            proposer_address: [0; 20],
-            last_block_hash: parent,
-            app_hash: vec![],
-            last_commit_round: 1,
-            last_commit,
-            misbehavior: vec![],
-            next_validators_hash: [0; 32],
-            txs: vec![],
-        }
-    }
-
-    #[test]
-    fn a_last_commit_must_be_signed_by_more_than_two_thirds_and_cannot_be_forged() {
-        let keys: Vec<PrivateKey> = (1..=4u8).map(|i| PrivateKey::from([i; 32])).collect();
-        let set: Vec<crate::store::StoredValidator> = keys
-            .iter()
-            .map(|k| (*k.public_key().as_bytes(), 10))
-            .collect();
-        assert_eq!(
-            verify_last_commit("c", &set, &commit_block(&keys, &[0, 1, 2])),
-            Ok(())
-        );
-        let two = verify_last_commit("c", &set, &commit_block(&keys, &[0, 1])).unwrap_err();
-        assert!(two.contains("two thirds"), "{two}");
-        // A validator marked as signed with someone else's signature.
-        let mut forged = commit_block(&keys, &[0, 1, 2]);
-        forged.last_commit[3].signed = true;
-        forged.last_commit[3].signature = forged.last_commit[0].signature;
-        assert!(verify_last_commit("c", &set, &forged)
-            .unwrap_err()
-            .contains("does not verify"));
-        // Signed without a signature.
-        let mut bare = commit_block(&keys, &[0, 1, 2]);
-        bare.last_commit[3].signed = true;
-        assert!(verify_last_commit("c", &set, &bare)
-            .unwrap_err()
-            .contains("without a signature"));
-        // A signature for another chain, and a shuffled or shortened list.
-        assert!(verify_last_commit("d", &set, &commit_block(&keys, &[0, 1, 2])).is_err());
-        let mut shuffled = commit_block(&keys, &[0, 1, 2]);
-        shuffled.last_commit.swap(0, 1);
-        assert!(verify_last_commit("c", &set, &shuffled)
-            .unwrap_err()
-            .contains("in order"));
-        let mut short = commit_block(&keys, &[0, 1, 2]);
-        short.last_commit.pop();
-        assert!(verify_last_commit("c", &set, &short).is_err());
     }
 
     #[test]

@@ -20,7 +20,7 @@ use libp2p::{
 use tokio::sync::{mpsc, oneshot};
 
 use crate::{
-    engine::{NodeError, TxSubmission},
+    handle::{GossipError, NodeError, TxSubmission},
     mempool::{tx_hash, MempoolError},
 };
 
@@ -47,8 +47,8 @@ pub fn start(
     chain_id: &str,
     submit: mpsc::Sender<TxSubmission>,
 ) -> Result<(mpsc::Sender<Vec<u8>>, tokio::task::JoinHandle<()>), NodeError> {
-    let err = |reason: String| NodeError::Gossip(reason);
-    let keypair = Keypair::ed25519_from_bytes(node_key).map_err(|e| err(e.to_string()))?;
+    let err = NodeError::Gossip;
+    let keypair = Keypair::ed25519_from_bytes(node_key).map_err(|e| err(e.into()))?;
     let config = gossipsub::ConfigBuilder::default()
         .validation_mode(gossipsub::ValidationMode::Anonymous)
         .validate_messages()
@@ -56,7 +56,7 @@ pub fn start(
         .max_transmit_size(settings.max_tx_bytes + 1024)
         .heartbeat_interval(Duration::from_millis(500))
         .build()
-        .map_err(|e| err(e.to_string()))?;
+        .map_err(|e| err(e.into()))?;
     let mut swarm: Swarm<gossipsub::Behaviour> =
         libp2p::SwarmBuilder::with_existing_identity(keypair)
             .with_tokio()
@@ -65,22 +65,27 @@ pub fn start(
                 noise::Config::new,
                 yamux::Config::default,
             )
-            .map_err(|e| err(e.to_string()))?
+            .map_err(|e| err(e.into()))?
             .with_behaviour(|_| {
                 gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Anonymous, config)
                     .map_err(|e| -> Box<dyn std::error::Error + Send + Sync> { e.into() })
             })
-            .map_err(|e| err(e.to_string()))?
+            .map_err(|e| err(e.into()))?
             .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(3600)))
             .build();
     let topic = topic(chain_id);
     swarm
         .behaviour_mut()
         .subscribe(&topic)
-        .map_err(|e| err(e.to_string()))?;
+        .map_err(|e| err(e.into()))?;
     swarm
         .listen_on(settings.listen_addr.clone())
-        .map_err(|e| err(format!("listen on {}: {e}", settings.listen_addr)))?;
+        .map_err(|source| {
+            err(GossipError::Listen {
+                address: settings.listen_addr.clone(),
+                source,
+            })
+        })?;
     let (out_tx, out_rx) = mpsc::channel(4096);
     let task = tokio::spawn(run(swarm, topic, settings.peers, out_rx, submit));
     Ok((out_tx, task))

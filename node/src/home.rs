@@ -1,5 +1,5 @@
 //! A node home in CometBFT 0.38's layout (see `synod-consensus-config`)
-//! turned into what [`crate::engine::start`] needs: the [`NodeSettings`] and
+//! turned into what [`crate::node::start`] needs: the [`NodeSettings`] and
 //! the `RequestInitChain` of its genesis. The same home runs under CometBFT.
 //!
 //! How `config.toml` maps onto the settings:
@@ -28,6 +28,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use libp2p::multiaddr::Protocol;
 use malachitebft_app_channel::app::net::Multiaddr;
 use malachitebft_app_channel::app::types::core::LinearTimeouts;
 use synod_consensus_config::{
@@ -36,7 +37,7 @@ use synod_consensus_config::{
 };
 use tendermint_proto::v0_38::abci as pb;
 
-use crate::{engine::NodeSettings, gossip::GossipSettings, mempool::MempoolConfig};
+use crate::{gossip::GossipSettings, mempool::MempoolConfig, node::NodeSettings};
 
 /// Why a home cannot be turned into node settings. Each names the file and key.
 #[derive(Debug, thiserror::Error)]
@@ -44,12 +45,122 @@ pub enum HomeError {
     /// A file of the home is missing or wrong.
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// A setting in `config.toml` that the embedded node cannot use.
-    #[error("{}: key `{key}`: {message}", path.display())]
-    Setting {
+    /// `abci` names a transport other than the ABCI socket protocol.
+    #[error(
+        "{}: key `abci`: {value:?} is not supported: synod-node talks to the app over the ABCI socket protocol only; set abci = \"socket\"",
+        path.display()
+    )]
+    AbciTransport {
+        /// The `config.toml`.
         path: PathBuf,
+        /// The transport it names.
+        value: String,
+    },
+    /// An address in `config.toml` that the embedded node cannot use.
+    #[error("{}: key `{key}`: {source}", path.display())]
+    Setting {
+        /// The `config.toml`.
+        path: PathBuf,
+        /// The key holding the address.
         key: &'static str,
-        message: String,
+        /// What is wrong with it.
+        source: AddressError,
+    },
+}
+
+/// Why an address (from `config.toml` or the command line) cannot be used.
+/// Each variant names the address as written.
+#[derive(Debug, thiserror::Error)]
+pub enum AddressError {
+    /// A unix socket where only TCP works.
+    #[error("{address:?}: unix sockets are not supported here; use tcp://HOST:PORT")]
+    UnixSocket {
+        /// The address as written.
+        address: String,
+    },
+    /// Not of the form `HOST:PORT`.
+    #[error("{address:?} is not HOST:PORT")]
+    NotHostPort {
+        /// The address as written.
+        address: String,
+    },
+    /// The part after the last `:` is not a port number.
+    #[error("{address:?}: {port:?} is not a port number")]
+    Port {
+        /// The address as written.
+        address: String,
+        /// Its port part.
+        port: String,
+    },
+    /// The host name cannot be resolved.
+    #[error("{address:?}: cannot resolve {host:?}: {source}")]
+    Resolve {
+        /// The address as written.
+        address: String,
+        /// Its host part.
+        host: String,
+        /// What the resolver answered.
+        source: std::io::Error,
+    },
+    /// The host name resolves to nothing.
+    #[error("{address:?}: {host:?} resolves to no address")]
+    Unresolved {
+        /// The address as written.
+        address: String,
+        /// Its host part.
+        host: String,
+    },
+    /// It starts with `/` but is not a multiaddr.
+    #[error("{address:?} is not a multiaddr: {source}")]
+    NotMultiaddr {
+        /// The address as written.
+        address: String,
+        /// Why it does not parse.
+        source: libp2p::multiaddr::Error,
+    },
+    /// A persistent peer's node id is not 40 hex digits.
+    #[error("{peer:?}: {id:?} is not a CometBFT node id (40 hex digits)")]
+    NodeId {
+        /// The peer as written.
+        peer: String,
+        /// Its node id part.
+        id: String,
+    },
+    /// A persistent peer's address cannot be used.
+    #[error("peer {source}")]
+    Peer {
+        /// What is wrong with its `HOST:PORT`.
+        source: Box<AddressError>,
+    },
+    /// `unix://` without a path.
+    #[error("{address:?} names no socket path")]
+    NoSocketPath {
+        /// The address as written.
+        address: String,
+    },
+    /// Neither `tcp://HOST:PORT` nor `unix://PATH` (a CometBFT built-in app name, say).
+    #[error("{address:?} is not an app address: use tcp://HOST:PORT or unix://PATH (synod-node has no built-in apps)")]
+    NotAppAddress {
+        /// The address as written.
+        address: String,
+    },
+    /// Mempool gossip needs a TCP port to sit beside, and the address has none.
+    #[error("{address} has no TCP port")]
+    NoTcpPort {
+        /// The p2p address.
+        address: Multiaddr,
+    },
+    /// The TCP port is 0 (chosen by the system) or too high to add the
+    /// mempool gossip offset to.
+    #[error(
+        "{address}: mempool gossip needs a fixed TCP port of at most {} (it uses that port plus {offset})",
+        u16::MAX - .offset
+    )]
+    GossipPort {
+        /// The p2p address.
+        address: Multiaddr,
+        /// The offset of the gossip port.
+        offset: u16,
     },
 }
 
@@ -83,13 +194,13 @@ pub fn settings_from(loaded: &LoadedHome) -> Result<NodeSettings, HomeError> {
     let config_path = loaded.home.join(CONFIG_FILE);
     let setting = |key: &'static str| {
         let path = config_path.clone();
-        move |message: String| HomeError::Setting { path, key, message }
+        move |source: AddressError| HomeError::Setting { path, key, source }
     };
     if !(config.abci.is_empty() || config.abci == "socket") {
-        return Err(setting("abci")(format!(
-            "{:?} is not supported: synod-node talks to the app over the ABCI socket protocol only; set abci = \"socket\"",
-            config.abci
-        )));
+        return Err(HomeError::AbciTransport {
+            path: config_path,
+            value: config.abci.clone(),
+        });
     }
     let persistent_peers = config
         .p2p
@@ -139,22 +250,18 @@ pub const MEMPOOL_GOSSIP_PORT_OFFSET: u16 = 5;
 
 /// Mempool gossip for a node with persistent peers (a lone node has no one
 /// to gossip with): see [`MEMPOOL_GOSSIP_PORT_OFFSET`].
-pub fn mempool_gossip(config: &CometConfig) -> Result<Option<GossipSettings>, String> {
+pub fn mempool_gossip(config: &CometConfig) -> Result<Option<GossipSettings>, AddressError> {
     if config.p2p.persistent_peers.is_empty() {
         return Ok(None);
     }
-    let beside = |address: Multiaddr| {
-        offset_tcp_port(&address, MEMPOOL_GOSSIP_PORT_OFFSET)?
-            .parse()
-            .map_err(|e| format!("mempool gossip address of {address}: {e}"))
-    };
+    let beside = |address: Multiaddr| offset_tcp_port(&address, MEMPOOL_GOSSIP_PORT_OFFSET);
     let listen_addr = beside(listen_multiaddr(&config.p2p.laddr)?)?;
     let peers = config
         .p2p
         .persistent_peers
         .iter()
         .map(|peer| beside(peer_multiaddr(peer)?))
-        .collect::<Result<Vec<_>, String>>()?;
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Some(GossipSettings {
         listen_addr,
         peers,
@@ -162,26 +269,30 @@ pub fn mempool_gossip(config: &CometConfig) -> Result<Option<GossipSettings>, St
     }))
 }
 
-/// `address` as text with its TCP port moved up by `offset`.
-fn offset_tcp_port(address: &Multiaddr, offset: u16) -> Result<String, String> {
-    let text = address.to_string();
-    let mut parts: Vec<String> = text.split('/').map(str::to_string).collect();
-    let port_at = parts
+/// `address` with its (first) TCP port moved up by `offset`.
+fn offset_tcp_port(address: &Multiaddr, offset: u16) -> Result<Multiaddr, AddressError> {
+    let (at, port) = address
         .iter()
-        .position(|p| p == "tcp")
-        .map(|i| i + 1)
-        .filter(|&i| i < parts.len())
-        .ok_or_else(|| format!("{text} has no TCP port"))?;
-    let port = parts[port_at]
-        .parse::<u16>()
-        .ok()
+        .enumerate()
+        .find_map(|(i, p)| match p {
+            Protocol::Tcp(port) => Some((i, port)),
+            _ => None,
+        })
+        .ok_or_else(|| AddressError::NoTcpPort {
+            address: address.clone(),
+        })?;
+    let moved = Some(port)
         .filter(|&p| p != 0)
         .and_then(|p| p.checked_add(offset))
-        .ok_or_else(|| {
-            format!("{text}: mempool gossip needs a fixed TCP port of at most {} (it uses that port plus {offset})", u16::MAX - offset)
+        .ok_or_else(|| AddressError::GossipPort {
+            address: address.clone(),
+            offset,
         })?;
-    parts[port_at] = port.to_string();
-    Ok(parts.join("/"))
+    Ok(address
+        .iter()
+        .enumerate()
+        .map(|(i, p)| if i == at { Protocol::Tcp(moved) } else { p })
+        .collect())
 }
 
 /// CometBFT's round timeouts as Malachite's. CometBFT has no rebroadcast
@@ -219,20 +330,23 @@ pub fn mempool(config: &CometConfig) -> MempoolConfig {
 /// `HOST:PORT` (optionally `tcp://`) as a socket address; an empty host (`:PORT`,
 /// as in CometBFT's `prometheus_listen_addr`) means every interface, and a
 /// name is resolved.
-pub fn socket_address(address: &str) -> Result<SocketAddr, String> {
+pub fn socket_address(address: &str) -> Result<SocketAddr, AddressError> {
     let text = address.trim();
     if text.starts_with("unix://") {
-        return Err(format!(
-            "{address:?}: unix sockets are not supported here; use tcp://HOST:PORT"
-        ));
+        return Err(AddressError::UnixSocket {
+            address: address.to_string(),
+        });
     }
     let text = text.strip_prefix("tcp://").unwrap_or(text);
     let (host, port) = text
         .rsplit_once(':')
-        .ok_or_else(|| format!("{address:?} is not HOST:PORT"))?;
-    let port: u16 = port
-        .parse()
-        .map_err(|_| format!("{address:?}: {port:?} is not a port number"))?;
+        .ok_or_else(|| AddressError::NotHostPort {
+            address: address.to_string(),
+        })?;
+    let port: u16 = port.parse().map_err(|_| AddressError::Port {
+        address: address.to_string(),
+        port: port.to_string(),
+    })?;
     let host = host.trim_start_matches('[').trim_end_matches(']');
     if host.is_empty() {
         return Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port));
@@ -242,40 +356,44 @@ pub fn socket_address(address: &str) -> Result<SocketAddr, String> {
     }
     let mut resolved = (host, port)
         .to_socket_addrs()
-        .map_err(|e| format!("{address:?}: cannot resolve {host:?}: {e}"))?
+        .map_err(|source| AddressError::Resolve {
+            address: address.to_string(),
+            host: host.to_string(),
+            source,
+        })?
         .collect::<Vec<_>>();
     // Prefer IPv4, as CometBFT's defaults are IPv4.
     resolved.sort_by_key(|a| !a.is_ipv4());
     resolved
         .into_iter()
         .next()
-        .ok_or_else(|| format!("{address:?}: {host:?} resolves to no address"))
+        .ok_or_else(|| AddressError::Unresolved {
+            address: address.to_string(),
+            host: host.to_string(),
+        })
 }
 
-fn multiaddr_of(address: SocketAddr) -> Result<Multiaddr, String> {
-    let text = match address.ip() {
-        IpAddr::V4(ip) => format!("/ip4/{ip}/tcp/{}", address.port()),
-        IpAddr::V6(ip) => format!("/ip6/{ip}/tcp/{}", address.port()),
-    };
-    text.parse()
-        .map_err(|e| format!("{address} as a multiaddr: {e}"))
+/// `/ip4/HOST/tcp/PORT` (or `/ip6/...`) of a socket address.
+fn multiaddr_of(address: SocketAddr) -> Multiaddr {
+    Multiaddr::from(address.ip()).with(Protocol::Tcp(address.port()))
 }
 
 /// CometBFT's `p2p.laddr` (`tcp://HOST:PORT`) as a libp2p multiaddr
 /// (`/ip4/HOST/tcp/PORT`); a multiaddr is taken as is.
-pub fn listen_multiaddr(laddr: &str) -> Result<Multiaddr, String> {
+pub fn listen_multiaddr(laddr: &str) -> Result<Multiaddr, AddressError> {
     let text = laddr.trim();
     if text.starts_with('/') {
-        return text
-            .parse()
-            .map_err(|e| format!("{laddr:?} is not a multiaddr: {e}"));
+        return text.parse().map_err(|source| AddressError::NotMultiaddr {
+            address: laddr.to_string(),
+            source,
+        });
     }
-    multiaddr_of(socket_address(text)?)
+    Ok(multiaddr_of(socket_address(text)?))
 }
 
 /// A peer as CometBFT lists it (`nodeid@HOST:PORT`) or as a multiaddr
 /// (`/ip4/HOST/tcp/PORT`), as a multiaddr to dial.
-pub fn peer_multiaddr(peer: &str) -> Result<Multiaddr, String> {
+pub fn peer_multiaddr(peer: &str) -> Result<Multiaddr, AddressError> {
     let text = peer.trim();
     if text.starts_with('/') {
         return listen_multiaddr(text);
@@ -283,25 +401,31 @@ pub fn peer_multiaddr(peer: &str) -> Result<Multiaddr, String> {
     let address = match text.split_once('@') {
         Some((id, address)) => {
             if id.len() != 40 || !id.chars().all(|c| c.is_ascii_hexdigit()) {
-                return Err(format!(
-                    "{peer:?}: {id:?} is not a CometBFT node id (40 hex digits)"
-                ));
+                return Err(AddressError::NodeId {
+                    peer: peer.to_string(),
+                    id: id.to_string(),
+                });
             }
             address
         }
         None => text,
     };
-    multiaddr_of(socket_address(address).map_err(|e| format!("peer {e}"))?)
+    let address = socket_address(address).map_err(|e| AddressError::Peer {
+        source: Box::new(e),
+    })?;
+    Ok(multiaddr_of(address))
 }
 
 /// CometBFT's `proxy_app` as the ABCI client's address: `tcp://HOST:PORT`
 /// (or `HOST:PORT`) or `unix://PATH`. CometBFT's built-in app names
 /// (`kvstore`, `noop`, ...) are refused.
-pub fn abci_address(proxy_app: &str) -> Result<String, String> {
+pub fn abci_address(proxy_app: &str) -> Result<String, AddressError> {
     let text = proxy_app.trim();
     if let Some(path) = text.strip_prefix("unix://") {
         if path.is_empty() {
-            return Err(format!("{proxy_app:?} names no socket path"));
+            return Err(AddressError::NoSocketPath {
+                address: proxy_app.to_string(),
+            });
         }
         return Ok(text.to_string());
     }
@@ -310,9 +434,9 @@ pub fn abci_address(proxy_app: &str) -> Result<String, String> {
         Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {
             Ok(format!("tcp://{host_port}"))
         }
-        _ => Err(format!(
-            "{proxy_app:?} is not an app address: use tcp://HOST:PORT or unix://PATH (synod-node has no built-in apps)"
-        )),
+        _ => Err(AddressError::NotAppAddress {
+            address: proxy_app.to_string(),
+        }),
     }
 }
 
@@ -415,6 +539,34 @@ mod tests {
         assert_eq!(gossip.max_tx_bytes, 1 << 20);
         config.p2p.laddr = "tcp://127.0.0.1:65534".into();
         assert!(mempool_gossip(&config).is_err());
+    }
+
+    #[test]
+    fn address_errors_name_the_address_as_written() {
+        let err = |r: Result<Multiaddr, AddressError>| r.unwrap_err().to_string();
+        assert_eq!(
+            err(listen_multiaddr("tcp://127.0.0.1:http")),
+            r#""tcp://127.0.0.1:http": "http" is not a port number"#
+        );
+        assert_eq!(
+            err(peer_multiaddr("nothex@127.0.0.1:1")),
+            r#""nothex@127.0.0.1:1": "nothex" is not a CometBFT node id (40 hex digits)"#
+        );
+        assert_eq!(
+            err(peer_multiaddr(&format!("{}@127.0.0.1", "ab".repeat(20)))),
+            r#"peer "127.0.0.1" is not HOST:PORT"#
+        );
+        assert_eq!(
+            abci_address("kvstore").unwrap_err().to_string(),
+            r#""kvstore" is not an app address: use tcp://HOST:PORT or unix://PATH (synod-node has no built-in apps)"#
+        );
+        let mut config = CometConfig::default();
+        config.p2p.laddr = "tcp://127.0.0.1:65534".into();
+        config.p2p.persistent_peers = vec!["/ip4/127.0.0.1/tcp/1".into()];
+        assert_eq!(
+            mempool_gossip(&config).unwrap_err().to_string(),
+            "/ip4/127.0.0.1/tcp/65534: mempool gossip needs a fixed TCP port of at most 65530 (it uses that port plus 5)"
+        );
     }
 
     #[test]

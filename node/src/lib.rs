@@ -2,28 +2,37 @@
 //! the ABCI socket exactly as CometBFT 0.38 does; it knows ABCI, not Synod's
 //! state machine.
 //!
-//! Parts: the async ABCI client with CometBFT's four connections
-//! ([`abci`]), the mempool ([`mempool`]) and its gossip ([`gossip`]),
-//! decided blocks ([`block`]), the RocksDB block store ([`store`]), the chain
-//! executor with the restart handshake ([`chain`]), the Malachite consensus
-//! context with its signer, verifier and double-sign guard ([`context`]),
-//! the wire codec ([`codec`]), proposal streaming ([`streaming`]), evidence
-//! and last-commit checks ([`evidence`]), the engine loop that ties them
-//! together ([`engine`]), the CometBFT RPC subset ([`rpc`]), Prometheus
-//! metrics ([`metrics`]) and CometBFT homes ([`home`]). The binary is
-//! `synod-node`; see `docs/node-malachite-notes.md`.
+//! Parts, as Malachite's `channel` example splits them: [`node`] wires
+//! everything and starts it, the consensus loop (`app`, private) answers
+//! every message of the engine in one `match`, and [`handle`] holds what the
+//! RPC, the gossip and the caller share with the loop (the node's handle and
+//! error, submitted txs, committed blocks). Around them: the async
+//! ABCI client with CometBFT's four connections ([`abci`]), the mempool
+//! ([`mempool`]) and its gossip ([`gossip`]), decided blocks ([`block`]),
+//! the checks on a proposed block ([`validity`]) and on evidence of
+//! equivocation ([`evidence`]), the validator set from the app's updates
+//! ([`validators`]), the RocksDB block store ([`store`]), the chain executor
+//! with the restart handshake ([`chain`]), the Malachite consensus context
+//! with its signer, verifier and double-sign guard ([`context`]), the wire
+//! codec ([`codec`]), proposal streaming ([`streaming`]), the CometBFT RPC
+//! subset ([`rpc`]), Prometheus metrics ([`metrics`]) and CometBFT homes
+//! ([`home`]). The binary is `synod-node`; see `docs/node-malachite-notes.md`.
 
 pub mod abci;
+mod app;
 pub mod block;
 pub mod chain;
 pub mod codec;
 pub mod context;
-pub mod engine;
 pub mod evidence;
 pub mod gossip;
+pub mod handle;
 pub mod home;
 pub mod mempool;
 pub mod metrics;
+pub mod node;
 pub mod rpc;
 pub mod store;
 pub mod streaming;
+pub mod validators;
+pub mod validity;

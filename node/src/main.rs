@@ -1,7 +1,7 @@
 //! `synod-node`: the embedded consensus node's command line. Parses the
 //! arguments, sets up logging and calls into the library: homes come from
 //! `synod-consensus-config`, settings from [`synod_node::home`], the node
-//! from [`synod_node::engine::start`].
+//! from [`synod_node::node::start`].
 
 use std::path::{Path, PathBuf};
 
@@ -231,9 +231,8 @@ async fn start(home: &Path, proxy_app: Option<String>, equivocate: bool) -> anyh
     let mut node_home = synod_node::home::load(home)
         .with_context(|| format!("loading the home {}", home.display()))?;
     if let Some(address) = proxy_app {
-        node_home.settings.abci_address = synod_node::home::abci_address(&address)
-            .map_err(anyhow::Error::msg)
-            .context("--proxy-app")?;
+        node_home.settings.abci_address =
+            synod_node::home::abci_address(&address).context("--proxy-app")?;
     }
     node_home.settings.faults.equivocate_votes = equivocate;
     let settings = &node_home.settings;
@@ -261,7 +260,7 @@ async fn start(home: &Path, proxy_app: Option<String>, equivocate: bool) -> anyh
     };
     tokio::pin!(stop);
     let node = tokio::select! {
-        started = synod_node::engine::start(node_home.settings, node_home.init_chain) => {
+        started = synod_node::node::start(node_home.settings, node_home.init_chain) => {
             started.with_context(|| format!("starting the node (is the ABCI app running at {app}?)"))?
         }
         signal = &mut stop => {

@@ -23,7 +23,7 @@ use malachitebft_app_channel::{
 };
 use tokio::sync::mpsc;
 
-use crate::engine::NodeError;
+use crate::handle::{NodeError, ServeError};
 
 /// The node's metrics; cheap to clone (handles to shared atomics).
 #[derive(Clone, Debug)]
@@ -94,17 +94,15 @@ pub async fn serve(
     metrics: NodeMetrics,
     net_requests: mpsc::Sender<NetworkRequest>,
 ) -> Result<(SocketAddr, impl Future<Output = ()>), NodeError> {
-    let err = |reason: String| NodeError::Metrics {
-        address: at.to_string(),
-        reason,
+    let err = |source: ServeError| NodeError::Metrics {
+        address: at,
+        source,
     };
-    let listener = std::net::TcpListener::bind(at).map_err(|e| err(e.to_string()))?;
-    listener
-        .set_nonblocking(true)
-        .map_err(|e| err(e.to_string()))?;
-    let bound = listener.local_addr().map_err(|e| err(e.to_string()))?;
+    let listener = std::net::TcpListener::bind(at).map_err(|e| err(e.into()))?;
+    listener.set_nonblocking(true).map_err(|e| err(e.into()))?;
+    let bound = listener.local_addr().map_err(|e| err(e.into()))?;
     let server = hyper::Server::from_tcp(listener)
-        .map_err(|e| err(e.to_string()))?
+        .map_err(|e| err(e.into()))?
         .serve(make_service_fn(move |_| {
             let metrics = metrics.clone();
             let net_requests = net_requests.clone();

@@ -10,8 +10,8 @@ use std::time::Duration;
 use malachitebft_app_channel::app::types::core::LinearTimeouts;
 use synod_abci_app::testkit::{key, TestNet};
 use synod_node::{
-    engine::{start, NodeSettings},
     mempool::MempoolConfig,
+    node::{start, NodeSettings},
 };
 use synod_protocol::{codec, params::ChainParams, state::Account, Amount, TxBody};
 
@@ -165,7 +165,7 @@ async fn next_commits(
 }
 
 type Started = (
-    Vec<synod_node::engine::NodeHandle>,
+    Vec<synod_node::handle::NodeHandle>,
     Vec<synod_node::abci::AbciConnections>,
 );
 

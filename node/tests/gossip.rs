@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use synod_node::{
-    engine::TxSubmission,
     gossip::{start, GossipSettings},
+    handle::TxSubmission,
     mempool::MempoolError,
 };
 use tokio::sync::mpsc;

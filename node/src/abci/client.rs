@@ -1,10 +1,12 @@
 //! One ABCI socket connection: CometBFT 0.38 framing (each message a
 //! protobuf `Request`/`Response` prefixed by its length as an unsigned
-//! varint), over TCP or a Unix socket, one request in flight at a time.
+//! varint, written and read with `synod-abci-wire`), over TCP or a Unix
+//! socket, one request in flight at a time.
 
 use std::time::Duration;
 
 use prost::Message;
+use synod_abci_wire::FrameError;
 use tendermint_proto::v0_38::abci::{
     request::Value as Req, response::Value as Rsp, Request, Response,
 };
@@ -185,31 +187,31 @@ impl AbciConnection {
         let msg = Request {
             value: Some(request),
         };
-        let mut buf = Vec::with_capacity(msg.encoded_len() + 10);
-        prost::encoding::encode_varint(msg.encoded_len() as u64, &mut buf);
-        msg.encode_raw(&mut buf);
-        self.writer.write_all(&buf).await.map_err(io)?;
+        self.writer
+            .write_all(&synod_abci_wire::encode(&msg))
+            .await
+            .map_err(io)?;
         self.writer.flush().await.map_err(io)?;
 
-        let mut len: u64 = 0;
-        for shift in (0..64).step_by(7) {
-            let byte = self.reader.read_u8().await.map_err(io)?;
-            len |= u64::from(byte & 0x7f) << shift;
-            if byte & 0x80 == 0 {
-                break;
-            }
-        }
         let malformed = |reason: String| AbciError::Malformed {
             address: self.address.clone(),
             request: name,
             reason,
         };
-        if len > MAX_RESPONSE_BYTES {
-            return Err(malformed(format!(
-                "response of {len} bytes exceeds {MAX_RESPONSE_BYTES}"
-            )));
-        }
-        let mut body = vec![0u8; len as usize];
+        // The varint length, read a byte at a time so nothing past it is consumed.
+        let mut prefix = synod_abci_wire::LengthPrefix::new(MAX_RESPONSE_BYTES);
+        let len = loop {
+            let byte = self.reader.read_u8().await.map_err(io)?;
+            match prefix.push(byte) {
+                Ok(Some(len)) => break len,
+                Ok(None) => {}
+                Err(FrameError::TooLarge { len, max }) => {
+                    return Err(malformed(format!("response of {len} bytes exceeds {max}")));
+                }
+                Err(e) => return Err(malformed(e.to_string())),
+            }
+        };
+        let mut body = vec![0u8; len];
         self.reader.read_exact(&mut body).await.map_err(io)?;
         let response = Response::decode(body.as_slice()).map_err(|e| malformed(e.to_string()))?;
         match response.value {

@@ -14,7 +14,7 @@ use malachitebft_app_channel::{Signer, Verifier};
 use malachitebft_signing::{Error, VerificationResult};
 use malachitebft_signing_ed25519::{PrivateKey, PublicKey, Signature};
 
-use super::{Proposal, SynodContext, Vote};
+use super::types::{Proposal, SynodContext, Vote};
 
 fn round_number(r: Round) -> i64 {
     r.as_i64()
@@ -129,29 +129,25 @@ struct StateFile {
 }
 
 impl StateFile {
-    fn parse(bytes: &[u8]) -> Result<Option<LastSigned>, String> {
+    fn parse(bytes: &[u8]) -> Result<Option<LastSigned>, StateFileError> {
         use base64::Engine;
-        let f: StateFile = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-        let height: u64 = f
-            .height
-            .parse()
-            .map_err(|_| format!("height {:?} is not a number", f.height))?;
+        let f: StateFile = serde_json::from_slice(bytes)?;
+        let height: u64 = f.height.parse().map_err(|_| StateFileError::Height {
+            height: f.height.clone(),
+        })?;
         if height == 0 {
             return Ok(None);
         }
-        let round =
-            u32::try_from(f.round).map_err(|_| format!("round {} is out of range", f.round))?;
+        let round = u32::try_from(f.round).map_err(|_| StateFileError::Round { round: f.round })?;
         let (Some(signature), Some(signbytes)) = (f.signature, f.signbytes) else {
-            return Err(format!(
-                "height {height} is recorded without its signature and sign bytes"
-            ));
+            return Err(StateFileError::Unsigned { height });
         };
         let signature = base64::engine::general_purpose::STANDARD
             .decode(&signature)
             .ok()
             .and_then(|s| <[u8; 64]>::try_from(s.as_slice()).ok())
-            .ok_or("signature is not 64 bytes of base64")?;
-        let sign_bytes = hex::decode(&signbytes).map_err(|e| format!("signbytes: {e}"))?;
+            .ok_or(StateFileError::Signature)?;
+        let sign_bytes = hex::decode(&signbytes).map_err(StateFileError::SignBytes)?;
         Ok(Some(LastSigned {
             position: SignPosition {
                 height,
@@ -191,8 +187,57 @@ pub enum SignRefused {
     },
     #[error("refusing to sign a different message at {at:?} than the one already signed there (double-sign protection)")]
     Conflict { at: SignPosition },
-    #[error("cannot persist the sign state at {path}: {reason}")]
-    State { path: String, reason: String },
+    #[error("cannot persist the sign state at {}: {source}", path.display())]
+    State {
+        /// The sign-state file.
+        path: std::path::PathBuf,
+        /// What went wrong with it.
+        source: SignStateError,
+    },
+}
+
+/// Why the sign-state file cannot be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum SignStateError {
+    /// Reading, writing, syncing or renaming it failed.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// It holds something else than a sign state: the node refuses to start
+    /// afresh (it could sign twice).
+    #[error("corrupt: {0}")]
+    Corrupt(#[from] StateFileError),
+}
+
+/// What is wrong in a sign-state file (CometBFT's `priv_validator_state.json`).
+#[derive(Debug, thiserror::Error)]
+pub enum StateFileError {
+    /// It is not that JSON object.
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    /// Its height is not a decimal number.
+    #[error("height {height:?} is not a number")]
+    Height {
+        /// The height as written.
+        height: String,
+    },
+    /// Its round is negative or too large.
+    #[error("round {round} is out of range")]
+    Round {
+        /// The round as written.
+        round: i64,
+    },
+    /// It records a height but not what was signed there.
+    #[error("height {height} is recorded without its signature and sign bytes")]
+    Unsigned {
+        /// The recorded height.
+        height: u64,
+    },
+    /// Its signature is not 64 bytes of base64.
+    #[error("signature is not 64 bytes of base64")]
+    Signature,
+    /// Its sign bytes are not hex.
+    #[error("signbytes: {0}")]
+    SignBytes(#[source] hex::FromHexError),
 }
 
 /// Signs with this node's consensus key.
@@ -230,16 +275,14 @@ impl Ed25519Signer {
         key: PrivateKey,
         path: std::path::PathBuf,
     ) -> Result<Ed25519Signer, SignRefused> {
-        let state_err = |reason: String| SignRefused::State {
-            path: path.display().to_string(),
-            reason,
+        let state_err = |source: SignStateError| SignRefused::State {
+            path: path.clone(),
+            source,
         };
         let last = match std::fs::read(&path) {
-            Ok(bytes) => {
-                StateFile::parse(&bytes).map_err(|e| state_err(format!("corrupt: {e}")))?
-            }
+            Ok(bytes) => StateFile::parse(&bytes).map_err(|e| state_err(e.into()))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(state_err(e.to_string())),
+            Err(e) => return Err(state_err(e.into())),
         };
         Ok(Ed25519Signer {
             chain_id: chain_id.into(),
@@ -276,15 +319,15 @@ impl Ed25519Signer {
             signature: signature.to_bytes(),
         };
         let path = guard.0.clone();
-        let state_err = |reason: String| SignRefused::State {
-            path: path.display().to_string(),
-            reason,
+        let state_err = |e: std::io::Error| SignRefused::State {
+            path: path.clone(),
+            source: e.into(),
         };
         let bytes = StateFile::render(&record);
         // Write aside, sync, then rename: a crash leaves the old or the new state, never half.
         let tmp = path.with_extension("tmp");
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| state_err(e.to_string()))?;
+            std::fs::create_dir_all(dir).map_err(state_err)?;
         }
         let write = || -> std::io::Result<()> {
             use std::io::Write;
@@ -293,7 +336,7 @@ impl Ed25519Signer {
             f.sync_all()?;
             std::fs::rename(&tmp, &path)
         };
-        write().map_err(|e| state_err(e.to_string()))?;
+        write().map_err(state_err)?;
         guard.1 = Some(record);
         Ok(signature)
     }

@@ -248,8 +248,15 @@ async fn the_signer_never_signs_two_messages_for_one_position_even_after_a_resta
     restarted.sign_proposal(proposal).await.unwrap();
     // A corrupt state file is an error, not a fresh start.
     std::fs::write(&path, b"garbage").unwrap();
+    let refused = Ed25519Signer::with_state_file("synod-test", key(1), path);
     assert!(matches!(
-        Ed25519Signer::with_state_file("synod-test", key(1), path),
-        Err(SignRefused::State { .. })
+        refused,
+        Err(SignRefused::State {
+            source: SignStateError::Corrupt(_),
+            ..
+        })
     ));
+    if let Err(e) = refused {
+        assert!(e.to_string().contains(": corrupt: "), "{e}");
+    }
 }

@@ -1,14 +1,134 @@
-//! The context's data types and their Malachite trait implementations.
+//! The consensus context of a chain and the data types it ties together
+//! (height, address, validator and set, value, proposal, part, vote), with
+//! their Malachite trait implementations. They live in one file because
+//! Malachite's traits make them name each other: the context names every
+//! type, and every type implements a trait of the context.
 
 use std::fmt;
 
 use bytes::Bytes;
 use malachitebft_app_channel::app::types::core::{
-    self as core, NilOrVal, Round, SignedExtension, VoteType, VotingPower,
+    self as core, Context, LinearTimeouts, NilOrVal, Round, SignedExtension, ValidatorSet as _,
+    VoteType, VotingPower,
 };
-use malachitebft_signing_ed25519::{PublicKey, Signature};
+use malachitebft_signing_ed25519::{Ed25519, PublicKey, Signature};
+use sha2::{Digest, Sha256};
 
-use super::SynodContext;
+/// The consensus context of one chain. Its chain id is bound into every
+/// signature, so votes cannot be replayed on another chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SynodContext {
+    chain_id: String,
+}
+
+impl SynodContext {
+    /// The context of chain `chain_id`.
+    pub fn new(chain_id: impl Into<String>) -> SynodContext {
+        SynodContext {
+            chain_id: chain_id.into(),
+        }
+    }
+
+    /// The chain id.
+    pub fn chain_id(&self) -> &str {
+        &self.chain_id
+    }
+}
+
+impl Context for SynodContext {
+    type Address = ValidatorAddress;
+    type Height = BlockHeight;
+    type ProposalPart = ProposalPart;
+    type Proposal = Proposal;
+    type Validator = Validator;
+    type ValidatorSet = ValidatorSet;
+    type Timeouts = LinearTimeouts;
+    type Value = BlockRef;
+    type Vote = Vote;
+    type Extension = Bytes;
+    type SigningScheme = Ed25519;
+
+    /// Stake-weighted and deterministic: a point in `[0, total power)` drawn
+    /// from SHA-256(height, round) picks the validator whose cumulative power
+    /// range holds it. Every node computes the same proposer.
+    fn select_proposer<'a>(
+        &self,
+        set: &'a ValidatorSet,
+        height: BlockHeight,
+        round: Round,
+    ) -> &'a Validator {
+        let total = set.total_voting_power().max(1);
+        let mut seed = Sha256::new();
+        seed.update(b"synod-proposer\0");
+        seed.update(height.0.to_be_bytes());
+        seed.update(round.as_i64().to_be_bytes());
+        let digest = seed.finalize();
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        let mut point = u64::from_be_bytes(first) % total;
+        for v in set.validators() {
+            if point < v.voting_power {
+                return v;
+            }
+            point -= v.voting_power;
+        }
+        // Unreachable for a non-empty set; an empty set is refused when it is built.
+        set.validators()
+            .first()
+            .unwrap_or_else(|| unreachable!("validator sets are never empty"))
+    }
+
+    fn new_proposal(
+        &self,
+        height: BlockHeight,
+        round: Round,
+        value: BlockRef,
+        pol_round: Round,
+        address: ValidatorAddress,
+    ) -> Proposal {
+        Proposal {
+            height,
+            round,
+            value,
+            pol_round,
+            proposer: address,
+        }
+    }
+
+    fn new_prevote(
+        &self,
+        height: BlockHeight,
+        round: Round,
+        value_id: NilOrVal<BlockHash>,
+        address: ValidatorAddress,
+    ) -> Vote {
+        Vote {
+            vote_type: VoteType::Prevote,
+            height,
+            round,
+            value: value_id,
+            validator: address,
+            extension: None,
+        }
+    }
+
+    fn new_precommit(
+        &self,
+        height: BlockHeight,
+        round: Round,
+        value_id: NilOrVal<BlockHash>,
+        address: ValidatorAddress,
+    ) -> Vote {
+        Vote {
+            vote_type: VoteType::Precommit,
+            height,
+            round,
+            value: value_id,
+            validator: address,
+            extension: None,
+        }
+    }
+}
 
 /// A validator's consensus address: the first 20 bytes of SHA-256 of its
 /// ed25519 consensus key, as CometBFT computes it. Shown as upper-case hex.
@@ -18,11 +138,7 @@ pub struct ValidatorAddress(pub [u8; 20]);
 impl ValidatorAddress {
     /// The address of a consensus key.
     pub fn of(key: &PublicKey) -> ValidatorAddress {
-        use sha2::{Digest, Sha256};
-        let digest = Sha256::digest(key.as_bytes());
-        let mut out = [0u8; 20];
-        out.copy_from_slice(&digest[..20]);
-        ValidatorAddress(out)
+        ValidatorAddress(synod_consensus_config::keys::key_hash(key.as_bytes()))
     }
 }
 

@@ -11,20 +11,76 @@ use tendermint::{
 };
 use tendermint_proto::v0_38::abci as pb;
 
-use crate::{block::BlockTime, block::DecidedBlock, store::BlockStore};
+use crate::{
+    block::BlockTime,
+    block::DecidedBlock,
+    store::{BlockStore, StoreError},
+};
 
-/// Why a stored record could not be shown.
-pub type ConvertError = String;
+/// Why a stored record could not be shown as tendermint-rs types. The RPC
+/// answers each as an internal error with this text.
+#[derive(Debug, thiserror::Error)]
+pub enum ConvertError {
+    /// The block store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A block time is out of tendermint's range.
+    #[error("block time {time:?}: {source}")]
+    Time {
+        /// The stored time.
+        time: BlockTime,
+        /// What tendermint refused.
+        source: tendermint::Error,
+    },
+    /// A height is out of tendermint's range.
+    #[error("height {height}: {source}")]
+    Height {
+        /// The stored height.
+        height: u64,
+        /// What tendermint refused.
+        source: tendermint::Error,
+    },
+    /// The node's chain id is not a valid tendermint chain id.
+    #[error("{source}")]
+    ChainId {
+        /// The node's chain id.
+        chain_id: String,
+        /// What tendermint refused.
+        source: tendermint::Error,
+    },
+    /// A stored app hash is not a valid tendermint app hash.
+    #[error("{source}")]
+    AppHash {
+        /// The stored app hash.
+        app_hash: Vec<u8>,
+        /// What tendermint refused.
+        source: tendermint::Error,
+    },
+    /// A stored commit round is out of tendermint's range.
+    #[error("{source}")]
+    Round {
+        /// The stored round.
+        round: u32,
+        /// What tendermint refused.
+        source: tendermint::Error,
+    },
+    /// The app's `FinalizeBlock` answer is not a valid tendermint response.
+    #[error("{0}")]
+    FinalizeBlock(#[source] tendermint::Error),
+}
 
+/// A block time as tendermint's `Time`.
 pub fn time(t: BlockTime) -> Result<Time, ConvertError> {
     Time::from_unix_timestamp(t.seconds, t.nanos.max(0) as u32)
-        .map_err(|e| format!("block time {t:?}: {e}"))
+        .map_err(|source| ConvertError::Time { time: t, source })
 }
 
+/// A height as tendermint's `Height`.
 pub fn height(h: u64) -> Result<block::Height, ConvertError> {
-    block::Height::try_from(h).map_err(|e| format!("height {h}: {e}"))
+    block::Height::try_from(h).map_err(|source| ConvertError::Height { height: h, source })
 }
 
+/// A block hash as tendermint's block id (Synod has no part sets).
 pub fn block_id(hash: [u8; 32]) -> block::Id {
     block::Id {
         hash: Hash::Sha256(hash),
@@ -34,7 +90,7 @@ pub fn block_id(hash: [u8; 32]) -> block::Id {
 
 /// SHA-256 of the validator set recorded for `h` (borsh of (key, power) pairs).
 fn validators_hash(store: &BlockStore, h: u64) -> Result<Hash, ConvertError> {
-    match store.validators_at(h).map_err(|e| e.to_string())? {
+    match store.validators_at(h)? {
         Some(set) => Ok(Hash::Sha256(
             Sha256::digest(borsh::to_vec(&set).unwrap_or_default()).into(),
         )),
@@ -55,7 +111,12 @@ pub fn header(
         .collect();
     Ok(block::Header {
         version: Version { block: 11, app: 0 },
-        chain_id: chain::Id::try_from(chain_id.to_owned()).map_err(|e| e.to_string())?,
+        chain_id: chain::Id::try_from(chain_id.to_owned()).map_err(|source| {
+            ConvertError::ChainId {
+                chain_id: chain_id.to_owned(),
+                source,
+            }
+        })?,
         height: height(b.height)?,
         time: time(b.time)?,
         last_block_id: (b.last_block_hash != [0; 32]).then(|| block_id(b.last_block_hash)),
@@ -64,7 +125,12 @@ pub fn header(
         validators_hash: validators_hash(store, b.height)?,
         next_validators_hash: validators_hash(store, b.height + 1)?,
         consensus_hash: Hash::None,
-        app_hash: AppHash::try_from(b.app_hash.clone()).map_err(|e| e.to_string())?,
+        app_hash: AppHash::try_from(b.app_hash.clone()).map_err(|source| {
+            ConvertError::AppHash {
+                app_hash: b.app_hash.clone(),
+                source,
+            }
+        })?,
         last_results_hash: None,
         evidence_hash: None,
         proposer_address: account::Id::new(b.proposer_address),
@@ -74,10 +140,7 @@ pub fn header(
 /// The commit of height `h` as the next block records it: who signed, and
 /// their precommit signatures.
 pub fn commit(store: &BlockStore, h: u64) -> Result<Option<block::Commit>, ConvertError> {
-    let (Some(decided), Some(next)) = (
-        store.block(h).map_err(|e| e.to_string())?,
-        store.block(h + 1).map_err(|e| e.to_string())?,
-    ) else {
+    let (Some(decided), Some(next)) = (store.block(h)?, store.block(h + 1)?) else {
         return Ok(None);
     };
     let timestamp = time(next.time)?;
@@ -105,7 +168,12 @@ pub fn commit(store: &BlockStore, h: u64) -> Result<Option<block::Commit>, Conve
         .collect();
     Ok(Some(block::Commit {
         height: height(h)?,
-        round: block::Round::try_from(next.last_commit_round).map_err(|e| e.to_string())?,
+        round: block::Round::try_from(next.last_commit_round).map_err(|source| {
+            ConvertError::Round {
+                round: next.last_commit_round,
+                source,
+            }
+        })?,
         block_id: block_id(decided.hash()),
         signatures,
     }))
@@ -133,7 +201,7 @@ pub fn block(
 pub fn finalize_block(
     r: &pb::ResponseFinalizeBlock,
 ) -> Result<abci::response::FinalizeBlock, ConvertError> {
-    abci::response::FinalizeBlock::try_from(r.clone()).map_err(|e| e.to_string())
+    abci::response::FinalizeBlock::try_from(r.clone()).map_err(ConvertError::FinalizeBlock)
 }
 
 /// The attributes of ABCI events, flattened as CometBFT indexes them:

@@ -17,8 +17,14 @@ use tendermint_rpc::{
 };
 use tokio::sync::broadcast;
 
-use super::{convert, query, reply, RpcError, Server};
-use crate::engine::CommittedBlock;
+use super::{
+    convert,
+    jsonrpc::{reply, RpcError},
+    methods::tx::tx_attributes,
+    query,
+    server::Server,
+};
+use crate::handle::CommittedBlock;
 
 /// Most subscriptions one connection may hold (CometBFT's default is 5).
 const MAX_SUBSCRIPTIONS: usize = 16;
@@ -120,12 +126,7 @@ async fn handle(server: &Server, subs: &mut BTreeMap<String, Subscription>, text
     let call: Value = match serde_json::from_str(text) {
         Ok(v) => v,
         Err(e) => {
-            let err = RpcError {
-                code: -32700,
-                message: "Parse error",
-                data: e.to_string(),
-            };
-            return reply(&Value::Null, Err(err));
+            return reply(&Value::Null, Err(RpcError::parse_error(e)));
         }
     };
     let id = call.get("id").cloned().unwrap_or(Value::Null);
@@ -229,7 +230,7 @@ fn events_for(
             tx: tx.clone(),
             proof: None,
         };
-        let attrs = super::tx_attributes(&response);
+        let attrs = tx_attributes(&response);
         for (text, s) in subs {
             if !query::matches(&s.query, &attrs) {
                 continue;

@@ -1,0 +1,159 @@
+//! Proposals: building ours (`PrepareProposal` over the mempool) and judging
+//! others' (our checks, then `ProcessProposal`).
+
+use std::time::Duration;
+
+use malachitebft_app_channel::app::types::core::{Context, Round, Validity};
+use malachitebft_app_channel::app::types::ProposedValue;
+use tendermint_proto::{google::protobuf::Timestamp, v0_38::abci as pb};
+
+use super::state::AppState;
+use crate::{
+    block::{BlockTime, DecidedBlock},
+    context::{BlockHash, BlockHeight, BlockRef, SynodContext},
+    handle::NodeError,
+    streaming::{split_block, ReceivedProposal, DEFAULT_CHUNK_BYTES},
+    validity::{check_proposed, Tip, MAX_EVIDENCE_PER_BLOCK},
+};
+
+impl AppState {
+    /// Builds our block for `height` and `round`: the app picks the txs
+    /// (`PrepareProposal`), we add the header, the last commit and pending
+    /// evidence, save it (a restart proposes it again unchanged) and split it
+    /// into the parts we stream.
+    pub(super) async fn build_block(
+        &mut self,
+        height: BlockHeight,
+        round: Round,
+    ) -> Result<BlockHash, NodeError> {
+        // Block times strictly advance, even if this node's clock lags.
+        let time = match self.last_block_time {
+            Some(previous) => BlockTime::now().max(previous.plus(Duration::from_millis(1))),
+            None => BlockTime::now(),
+        };
+        let candidates = self.mempool.lock().await.reap(Some(1 << 20));
+        let prepared = self
+            .abci
+            .prepare_proposal(pb::RequestPrepareProposal {
+                max_tx_bytes: 1 << 20,
+                txs: candidates.into_iter().map(Into::into).collect(),
+                local_last_commit: None,
+                misbehavior: vec![],
+                height: height.0 as i64,
+                time: Some(Timestamp {
+                    seconds: time.seconds,
+                    nanos: time.nanos,
+                }),
+                next_validators_hash: vec![0; 32].into(),
+                proposer_address: self.address.0.to_vec().into(),
+            })
+            .await?;
+        let block = DecidedBlock {
+            height: height.0,
+            round: round.as_u32().unwrap_or(0),
+            time,
+            proposer_address: self.address.0,
+            last_block_hash: self.last_block_hash,
+            app_hash: self.last_app_hash.clone(),
+            last_commit_round: self.last_commit_round,
+            last_commit: self.last_commit.clone(),
+            misbehavior: self
+                .evidence_pool
+                .iter()
+                .take(MAX_EVIDENCE_PER_BLOCK)
+                .cloned()
+                .collect(),
+            next_validators_hash: [0; 32],
+            txs: prepared.txs.into_iter().map(|t| t.to_vec()).collect(),
+        };
+        let bytes = block.encode();
+        let hash = block.hash_ref();
+        let parts = split_block(
+            &self.chain_id,
+            &self.key,
+            height,
+            round,
+            Round::Nil,
+            self.address,
+            &bytes,
+            DEFAULT_CHUNK_BYTES,
+        );
+        self.store
+            .save_proposal(round.as_u32().unwrap_or(0), &block)?;
+        self.own_parts.insert(hash, parts);
+        self.proposals.insert(hash, (round, block));
+        Ok(hash)
+    }
+
+    /// Judges a whole proposal from a peer: `None` if it is not for this
+    /// height or not from the round's proposer with a good signature;
+    /// otherwise a verdict, invalid if our checks or the app refuse it.
+    pub(super) async fn judge(
+        &mut self,
+        p: ReceivedProposal,
+    ) -> Result<Option<ProposedValue<SynodContext>>, NodeError> {
+        if p.height != self.height {
+            return Ok(None);
+        }
+        let expected = self
+            .ctx
+            .select_proposer(&self.validators, p.height, p.round);
+        if expected.address != p.proposer || !p.verify(&self.chain_id, &expected.public_key) {
+            tracing::warn!(proposer = %p.proposer, "proposal from the wrong proposer or with a bad signature");
+            return Ok(None);
+        }
+        let hash = p.block_hash();
+        let valid = match DecidedBlock::decode(&p.block_bytes) {
+            Ok(block) if block.height == p.height.0 && block.proposer_address == p.proposer.0 => {
+                let tip = Tip {
+                    chain_id: &self.chain_id,
+                    last_block_hash: self.last_block_hash,
+                    last_app_hash: &self.last_app_hash,
+                    last_block_time: self.last_block_time,
+                };
+                if let Err(e) = check_proposed(&tip, &self.store, &block, BlockTime::now()) {
+                    tracing::warn!(height = block.height, proposer = %p.proposer, error = %e, "rejecting a proposal");
+                    return Ok(Some(ProposedValue {
+                        height: p.height,
+                        round: p.round,
+                        valid_round: p.pol_round,
+                        proposer: p.proposer,
+                        value: BlockRef { hash },
+                        validity: Validity::Invalid,
+                    }));
+                }
+                let accepted = self
+                    .abci
+                    .process_proposal(pb::RequestProcessProposal {
+                        txs: block.txs.iter().map(|t| t.clone().into()).collect(),
+                        proposed_last_commit: None,
+                        misbehavior: vec![],
+                        hash: hash.0.to_vec().into(),
+                        height: block.height as i64,
+                        time: Some(Timestamp {
+                            seconds: block.time.seconds,
+                            nanos: block.time.nanos,
+                        }),
+                        next_validators_hash: vec![0; 32].into(),
+                        proposer_address: block.proposer_address.to_vec().into(),
+                    })
+                    .await?;
+                if accepted {
+                    self.store
+                        .save_proposal(p.round.as_u32().unwrap_or(0), &block)?;
+                }
+                self.proposals.insert(hash, (p.round, block));
+                accepted
+            }
+            _ => false,
+        };
+        Ok(Some(ProposedValue {
+            height: p.height,
+            round: p.round,
+            valid_round: p.pol_round,
+            proposer: p.proposer,
+            value: BlockRef { hash },
+            validity: Validity::from_bool(valid),
+        }))
+    }
+}

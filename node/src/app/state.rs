@@ -1,0 +1,187 @@
+//! What the consensus loop keeps between two messages of the engine, and how
+//! it is rebuilt from the block store after a restart.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use malachitebft_app_channel::app::streaming::StreamMessage;
+use malachitebft_app_channel::app::types::core::{HeightParams, LinearTimeouts, Round};
+use malachitebft_app_channel::app::types::PeerId;
+use malachitebft_signing_ed25519::PrivateKey;
+use tokio::sync::{broadcast, Mutex};
+
+use super::last_commit::stored_last_commit;
+use crate::{
+    abci::AbciConnections,
+    block::{BlockTime, CommitVote, DecidedBlock, Misbehavior},
+    context::{BlockHash, BlockHeight, ProposalPart, SynodContext, ValidatorAddress, ValidatorSet},
+    handle::{CommittedBlock, NodeError},
+    mempool::Mempool,
+    metrics::NodeMetrics,
+    store::BlockStore,
+    streaming::{split_block, PartStreams, DEFAULT_CHUNK_BYTES},
+};
+
+/// What the loop starts from, as `node::start` gathered it.
+pub(crate) struct Startup {
+    /// The consensus context (chain id, proposer selection).
+    pub ctx: SynodContext,
+    /// This validator's consensus key: signs the proposal parts it streams.
+    pub key: PrivateKey,
+    /// The app.
+    pub abci: Arc<AbciConnections>,
+    /// The block store.
+    pub store: Arc<BlockStore>,
+    /// The mempool, shared with the CheckTx task.
+    pub mempool: Arc<Mutex<Mempool>>,
+    /// The validator set of the next height.
+    pub validators: ValidatorSet,
+    /// Round timeouts.
+    pub timeouts: LinearTimeouts,
+    /// Target duration of a height.
+    pub target_block_time: Option<Duration>,
+    /// The height consensus starts at.
+    pub next_height: u64,
+    /// The app hash after the last committed block (or after InitChain).
+    pub app_hash: Vec<u8>,
+    /// Where committed heights are announced.
+    pub committed: broadcast::Sender<(u64, Vec<u8>)>,
+    /// Where committed blocks are announced (RPC subscriptions).
+    pub blocks: broadcast::Sender<Arc<CommittedBlock>>,
+    /// The node's metrics.
+    pub metrics: NodeMetrics,
+}
+
+/// The consensus loop's state: the chain's tip, the blocks in flight and the
+/// evidence waiting for a block.
+pub(crate) struct AppState {
+    pub(super) ctx: SynodContext,
+    pub(super) chain_id: String,
+    pub(super) key: PrivateKey,
+    pub(super) address: ValidatorAddress,
+    pub(super) abci: Arc<AbciConnections>,
+    pub(super) store: Arc<BlockStore>,
+    /// Shared with the CheckTx task, so checking txs never holds up consensus.
+    pub(super) mempool: Arc<Mutex<Mempool>>,
+    pub(super) validators: ValidatorSet,
+    pub(super) timeouts: LinearTimeouts,
+    pub(super) target: Option<Duration>,
+    pub(super) height: BlockHeight,
+    /// Blocks proposed or received and not yet decided, by hash.
+    pub(super) proposals: BTreeMap<BlockHash, (Round, DecidedBlock)>,
+    /// Our own proposals' parts, to restream.
+    pub(super) own_parts: BTreeMap<BlockHash, Vec<StreamMessage<ProposalPart>>>,
+    pub(super) streams: PartStreams<PeerId>,
+    pub(super) last_commit: Vec<CommitVote>,
+    pub(super) last_commit_round: u32,
+    /// Header time of the last committed block (block times must advance).
+    pub(super) last_block_time: Option<BlockTime>,
+    /// Hash of the last committed block and the app hash after it: the next
+    /// block's header carries both.
+    pub(super) last_block_hash: [u8; 32],
+    pub(super) last_app_hash: Vec<u8>,
+    pub(super) committed: broadcast::Sender<(u64, Vec<u8>)>,
+    pub(super) blocks: broadcast::Sender<Arc<CommittedBlock>>,
+    pub(super) metrics: NodeMetrics,
+    /// The validator set of the last decided height (evidence is weighed by it).
+    pub(super) decided_validators: ValidatorSet,
+    /// Equivocation seen and not yet in a block; and what blocks already carried.
+    pub(super) evidence_pool: Vec<Misbehavior>,
+    pub(super) evidence_done: BTreeSet<([u8; 20], u64)>,
+}
+
+impl AppState {
+    /// The loop's state at `startup.next_height`, with what the store kept
+    /// from before a restart: the last block's time, hash and commit, and the
+    /// undecided proposals.
+    pub(crate) fn resume(startup: Startup) -> Result<AppState, NodeError> {
+        let Startup {
+            ctx,
+            key,
+            abci,
+            store,
+            mempool,
+            validators,
+            timeouts,
+            target_block_time,
+            next_height,
+            app_hash,
+            committed,
+            blocks,
+            metrics,
+        } = startup;
+        let chain_id = ctx.chain_id().to_owned();
+        let address = ValidatorAddress::of(&key.public_key());
+        metrics.height.set(store.height()? as i64);
+        let last_block = match store.height()? {
+            0 => None,
+            h => store.block(h)?,
+        };
+        let last_block_time = last_block.as_ref().map(|b| b.time);
+        // The next block records who signed the last one, also after a restart.
+        let (last_commit, last_commit_round) = match &last_block {
+            Some(b) => stored_last_commit(&store, b.height)?,
+            None => (Vec::new(), 0),
+        };
+        let last_block_hash = last_block.as_ref().map_or([0; 32], DecidedBlock::hash);
+        // Undecided proposals survive restarts: the consensus log may replay
+        // votes for them, and we must propose our own again unchanged.
+        let mut proposals = BTreeMap::new();
+        let mut own_parts = BTreeMap::new();
+        for (round, block) in store.proposals_from(next_height)? {
+            let hash = block.hash_ref();
+            if block.proposer_address == address.0 {
+                own_parts.insert(
+                    hash,
+                    split_block(
+                        &chain_id,
+                        &key,
+                        BlockHeight(block.height),
+                        Round::new(round),
+                        Round::Nil,
+                        address,
+                        &block.encode(),
+                        DEFAULT_CHUNK_BYTES,
+                    ),
+                );
+            }
+            proposals.insert(hash, (Round::new(round), block));
+        }
+        if !proposals.is_empty() {
+            tracing::info!(count = proposals.len(), "recovered undecided proposals");
+        }
+        Ok(AppState {
+            ctx,
+            chain_id,
+            key,
+            address,
+            abci,
+            store,
+            mempool,
+            decided_validators: validators.clone(),
+            validators,
+            timeouts,
+            target: target_block_time,
+            height: BlockHeight(next_height),
+            proposals,
+            own_parts,
+            streams: PartStreams::new(256, 64 << 20),
+            last_commit,
+            last_commit_round,
+            last_block_time,
+            last_block_hash,
+            last_app_hash: app_hash,
+            committed,
+            blocks,
+            metrics,
+            evidence_pool: Vec::new(),
+            evidence_done: BTreeSet::new(),
+        })
+    }
+
+    /// The parameters of the height in progress.
+    pub(super) fn params(&self) -> HeightParams<SynodContext> {
+        HeightParams::new(self.validators.clone(), self.timeouts, self.target)
+    }
+}

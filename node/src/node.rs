@@ -1,0 +1,366 @@
+//! Wiring a node: the ABCI handshake with the app, the validator set, the
+//! keys and identity, the Malachite engine, the CheckTx task, and the
+//! optional RPC, metrics and mempool-gossip servers; then the consensus loop
+//! (`app`) is spawned and the caller gets a [`NodeHandle`].
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use malachitebft_app_channel::app::config::{
+    ConsensusConfig, DiscoveryConfig, NodeConfig, P2pConfig, ValueSyncConfig,
+};
+use malachitebft_app_channel::app::net::Multiaddr;
+use malachitebft_app_channel::app::types::core::LinearTimeouts;
+use malachitebft_app_channel::app::types::Keypair;
+use malachitebft_app_channel::{
+    ConsensusContext, NetworkContext, NetworkIdentity, RequestContext, Signer, SyncContext,
+    WalContext,
+};
+use malachitebft_signing_ed25519::PrivateKey;
+use tendermint_proto::v0_38::abci as pb;
+use tokio::sync::{broadcast, mpsc, Mutex};
+
+use crate::{
+    abci::AbciConnections,
+    app::{self, AppState, Startup},
+    chain::handshake,
+    codec::SynodCodec,
+    context::{BlockHash, Ed25519Signer, Ed25519Verifier, SynodContext, ValidatorAddress},
+    gossip::{self, GossipSettings},
+    handle::{NodeError, NodeHandle, TxSubmission},
+    mempool::{Mempool, MempoolConfig},
+    metrics::{self, NodeMetrics},
+    rpc::{self, RpcContext},
+    store::BlockStore,
+    validators::{validator_set_from, validator_set_from_stored, validators_to_save},
+};
+
+/// Everything a node needs to start.
+#[derive(Clone, Debug)]
+pub struct NodeSettings {
+    /// The node's home: `data/` (block store, sign state) and `wal/` live here.
+    pub home: PathBuf,
+    /// Human-readable name (logs, metrics labels, RPC `node_info`).
+    pub moniker: String,
+    /// The validator's ed25519 consensus key (`priv_validator_key.json`).
+    pub consensus_key: [u8; 32],
+    /// The node's ed25519 p2p key (`node_key.json`).
+    pub node_key: [u8; 32],
+    /// Where the consensus swarm listens.
+    pub listen_addr: Multiaddr,
+    /// Peers dialled at start and redialled while disconnected.
+    pub persistent_peers: Vec<Multiaddr>,
+    /// Learn peers from the connected ones and dial them (CometBFT's
+    /// `p2p.pex`), so a node that lists one peer still reaches every validator.
+    pub peer_discovery: bool,
+    /// The app's ABCI address: `tcp://HOST:PORT` or `unix://PATH`.
+    pub abci_address: String,
+    /// Round timeouts.
+    pub timeouts: LinearTimeouts,
+    /// Target duration of a height (CometBFT's `timeout_commit`, roughly).
+    pub target_block_time: Option<Duration>,
+    /// Mempool bounds.
+    pub mempool: MempoolConfig,
+    /// Where the CometBFT-compatible JSON-RPC listens (CometBFT's `rpc.laddr`); `None`: off.
+    pub rpc_address: Option<std::net::SocketAddr>,
+    /// Where Prometheus metrics are served (`instrumentation.prometheus_listen_addr`); `None`: off.
+    pub metrics_address: Option<std::net::SocketAddr>,
+    /// The genesis document as read from `genesis.json`, served by the RPC's `genesis`.
+    pub genesis_json: Option<String>,
+    /// Mempool gossip between nodes; `None`: txs stay where they were sent.
+    pub mempool_gossip: Option<GossipSettings>,
+    /// Deliberate faults, for tests and simulations only.
+    pub faults: Faults,
+}
+
+/// Deliberately faulty behaviour, for tests and adversarial simulations.
+/// Never set on a real validator: it gets slashed and tombstoned.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Faults {
+    /// Sign and send a second, conflicting vote for every vote (equivocation).
+    pub equivocate_votes: bool,
+}
+
+/// Malachite's node configuration, as the engine reads it.
+#[derive(Clone, Debug)]
+struct Config {
+    moniker: String,
+    consensus: ConsensusConfig,
+    value_sync: ValueSyncConfig,
+}
+
+impl NodeConfig for Config {
+    fn moniker(&self) -> &str {
+        &self.moniker
+    }
+    fn consensus(&self) -> &ConsensusConfig {
+        &self.consensus
+    }
+    fn consensus_mut(&mut self) -> &mut ConsensusConfig {
+        &mut self.consensus
+    }
+    fn value_sync(&self) -> &ValueSyncConfig {
+        &self.value_sync
+    }
+    fn value_sync_mut(&mut self) -> &mut ValueSyncConfig {
+        &mut self.value_sync
+    }
+}
+
+/// Starts a validator node: ABCI handshake with the app, then consensus.
+pub async fn start(
+    settings: NodeSettings,
+    init_chain: pb::RequestInitChain,
+) -> Result<NodeHandle, NodeError> {
+    let chain_id = init_chain.chain_id.clone();
+    let ctx = SynodContext::new(chain_id.clone());
+    let abci =
+        Arc::new(AbciConnections::connect(&settings.abci_address, Duration::from_secs(30)).await?);
+    let store = Arc::new(BlockStore::open(
+        &settings.home.join("data").join("blocks.db"),
+    )?);
+    let genesis_validators = init_chain.validators.clone();
+    let initial_height = u64::try_from(init_chain.initial_height).unwrap_or(1).max(1);
+    let outcome = handshake(&abci, &store, || init_chain).await?;
+    // The validator set: as saved after the last block; on a new chain the
+    // app's answer to InitChain, or genesis' if the app accepted it.
+    let validators = match store.validators()? {
+        Some(saved) => validator_set_from_stored(saved)?,
+        None if !outcome.init_validators.is_empty() => {
+            validator_set_from(&outcome.init_validators)?
+        }
+        None => validator_set_from(&genesis_validators)?,
+    };
+    let next_height = match store.height()? {
+        0 => initial_height,
+        h => h + 1,
+    };
+    store.save_validators(next_height, &validators_to_save(&validators))?;
+
+    let key = PrivateKey::from(settings.consensus_key);
+    // Double-sign protection survives restarts: the last signed position is on disk.
+    let signer = Ed25519Signer::with_state_file(
+        chain_id.clone(),
+        key.clone(),
+        settings.home.join("data").join("priv_validator_state.json"),
+    )
+    .map_err(NodeError::SignState)?;
+    let address = ValidatorAddress::of(&key.public_key());
+    let keypair = Keypair::ed25519_from_bytes(settings.node_key).map_err(NodeError::NodeKey)?;
+    let peer_id = keypair.public().to_peer_id();
+    let proof = signer
+        .sign_validator_proof(key.public_key().as_bytes().to_vec(), peer_id.to_bytes())
+        .await
+        .map_err(NodeError::ValidatorProof)?;
+    let proof_bytes =
+        malachitebft_app_channel::app::types::codec::Codec::encode(&SynodCodec, &proof)
+            .map_err(NodeError::Codec)?;
+    let identity = NetworkIdentity::new_validator(
+        settings.moniker.clone(),
+        keypair,
+        address.to_string(),
+        proof_bytes,
+    );
+    let config = Config {
+        moniker: settings.moniker.clone(),
+        consensus: ConsensusConfig {
+            p2p: P2pConfig {
+                listen_addr: settings.listen_addr.clone(),
+                persistent_peers: settings.persistent_peers.clone(),
+                discovery: DiscoveryConfig {
+                    enabled: settings.peer_discovery,
+                    ..DiscoveryConfig::default()
+                },
+                ..P2pConfig::default()
+            },
+            ..ConsensusConfig::default()
+        },
+        value_sync: ValueSyncConfig::default(),
+    };
+    let wal = WalContext::new(settings.home.join("wal").join("consensus.wal"), SynodCodec);
+    let consensus = ConsensusContext::new_validator(
+        address,
+        Box::new(Ed25519Verifier::new(chain_id.clone())),
+        Box::new(signer),
+    );
+    // Malachite's errors are `eyre` reports, which this crate cannot name:
+    // boxed as std errors (shown by their debug text, which lists the causes).
+    let engine_err = |e: Box<dyn std::error::Error + Send + Sync>| NodeError::ConsensusStart(e);
+    let (channels, engine) = if settings.faults.equivocate_votes {
+        tracing::warn!("FAULTY MODE: this validator equivocates on every vote (tests only)");
+        // The proxy signs the conflicting votes with a signer that keeps no
+        // double-sign guard: that is the fault.
+        let byzantine = malachitebft_app_channel::ByzantineContext {
+            identity,
+            codec: SynodCodec,
+            config: malachitebft_engine_byzantine::ByzantineConfig {
+                equivocate_votes: malachitebft_engine_byzantine::Trigger::Always,
+                ..Default::default()
+            },
+            signer: Box::new(Ed25519Signer::new(chain_id.clone(), key.clone())),
+            address,
+            conflicting_value_fn: None,
+            conflicting_vote_value_fn: Some(Box::new(|v: Option<&BlockHash>| {
+                let mut h = v.map_or([0xEE; 32], |h| h.0);
+                h[31] ^= 0xFF;
+                BlockHash(h)
+            })),
+        };
+        malachitebft_app_channel::EngineBuilder::new(ctx.clone(), config)
+            .with_default_wal(wal)
+            .with_byzantine_network(byzantine)
+            .await
+            .map_err(|e| engine_err(e.into()))?
+            .with_default_sync(SyncContext::new(SynodCodec))
+            .with_default_consensus(consensus)
+            .with_default_request(RequestContext::new(100))
+            .build()
+            .await
+            .map_err(|e| engine_err(e.into()))?
+    } else {
+        malachitebft_app_channel::start_engine(
+            ctx.clone(),
+            config,
+            wal,
+            NetworkContext::new(identity, SynodCodec),
+            consensus,
+            SyncContext::new(SynodCodec),
+            RequestContext::new(100),
+        )
+        .await
+        .map_err(|e| engine_err(e.into()))?
+    };
+
+    let (tx_in, tx_rx) = mpsc::channel(1024);
+    let (query_in, query_rx) = mpsc::channel(64);
+    let (committed, _) = broadcast::channel(64);
+    let (blocks, _) = broadcast::channel(256);
+    let metrics = NodeMetrics::register(&settings.moniker);
+    // Txs from peers come on their own channel: checked like any other,
+    // but not published again (gossipsub forwards what we accept).
+    let (gossip_in, gossip_rx) = mpsc::channel(4096);
+    let (gossip_out, gossip_task) = match settings.mempool_gossip.clone() {
+        Some(g) => {
+            let (out, task) = gossip::start(g, settings.node_key, &chain_id, gossip_in)?;
+            (Some(out), Some(task))
+        }
+        None => (None, None),
+    };
+    let mempool = Arc::new(Mutex::new(Mempool::new(settings.mempool.clone())));
+    let validator_key = *key.public_key().as_bytes();
+    let state = AppState::resume(Startup {
+        ctx,
+        key,
+        abci: abci.clone(),
+        store: store.clone(),
+        mempool: mempool.clone(),
+        validators,
+        timeouts: settings.timeouts,
+        target_block_time: settings.target_block_time,
+        next_height,
+        app_hash: outcome.app_hash.clone(),
+        committed: committed.clone(),
+        blocks: blocks.clone(),
+        metrics: metrics.clone(),
+    })?;
+    let checker = tokio::spawn(check_txs(
+        mempool,
+        abci.clone(),
+        tx_rx,
+        gossip_rx,
+        gossip_out,
+        metrics.clone(),
+    ));
+    let metrics_server = match settings.metrics_address {
+        Some(at) => {
+            let (bound, server) =
+                metrics::serve(at, metrics, channels.net_requests.clone()).await?;
+            tracing::info!(address = %bound, "metrics at /metrics");
+            Some((bound, tokio::spawn(server)))
+        }
+        None => None,
+    };
+    let rpc = match settings.rpc_address {
+        Some(at) => {
+            let context = RpcContext {
+                chain_id,
+                moniker: settings.moniker.clone(),
+                node_key: *PrivateKey::from(settings.node_key).public_key().as_bytes(),
+                listen_addr: settings.listen_addr.to_string(),
+                validator_key,
+                store: store.clone(),
+                abci: abci.clone(),
+                txs: tx_in.clone(),
+                queries: query_in.clone(),
+                blocks: blocks.clone(),
+                net_requests: channels.net_requests.clone(),
+                genesis_json: settings.genesis_json.clone(),
+            };
+            let (bound, server) = rpc::serve(at, context).await?;
+            tracing::info!(address = %bound, "RPC listening");
+            Some((bound, tokio::spawn(server)))
+        }
+        None => None,
+    };
+    let task = tokio::spawn(async move {
+        let result = app::run(state, channels, query_rx).await;
+        if let Err(e) = &result {
+            tracing::error!(error = %e, "the node's application loop stopped; consensus cannot go on");
+        }
+        result
+    });
+    let (rpc_address, rpc) = match rpc {
+        Some((a, t)) => (Some(a), Some(t)),
+        None => (None, None),
+    };
+    let (metrics_address, metrics) = match metrics_server {
+        Some((a, t)) => (Some(a), Some(t)),
+        None => (None, None),
+    };
+    Ok(NodeHandle {
+        txs: tx_in,
+        committed,
+        blocks,
+        rpc_address,
+        metrics_address,
+        engine,
+        app: task,
+        app_finished: false,
+        rpc,
+        metrics,
+        gossip: gossip_task,
+        checker: Some(checker),
+    })
+}
+
+/// CheckTx for submitted txs (RPC, tests) and txs from peers, beside the
+/// consensus loop: a tx waits for the app, consensus does not wait for it.
+/// Locally submitted txs the app accepts go out to peers.
+async fn check_txs(
+    mempool: Arc<Mutex<Mempool>>,
+    abci: Arc<AbciConnections>,
+    mut local: mpsc::Receiver<TxSubmission>,
+    mut from_peers: mpsc::Receiver<TxSubmission>,
+    gossip: Option<mpsc::Sender<Vec<u8>>>,
+    metrics: NodeMetrics,
+) {
+    loop {
+        let (tx, reply, is_local) = tokio::select! {
+            Some((tx, reply)) = local.recv() => (tx, reply, true),
+            Some((tx, reply)) = from_peers.recv() => (tx, reply, false),
+            else => return,
+        };
+        let copy = (is_local && gossip.is_some()).then(|| tx.clone());
+        let mut pool = mempool.lock().await;
+        let r = pool.add(&abci, tx).await;
+        metrics.mempool_txs.set(pool.len() as i64);
+        metrics.mempool_bytes.set(pool.bytes() as i64);
+        drop(pool);
+        if let (Ok(_), Some(g), Some(tx)) = (&r, &gossip, copy) {
+            // Peers that already have it drop it by hash.
+            let _ = g.try_send(tx);
+        }
+        let _ = reply.send(r);
+    }
+}

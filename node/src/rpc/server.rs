@@ -1,0 +1,71 @@
+//! What every RPC handler reads through: the node's context (store, app,
+//! mempool, network) and the `node_info` the node reports about itself.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use malachitebft_app_channel::NetworkRequest;
+use serde_json::json;
+use tendermint::node;
+use tokio::sync::{broadcast, mpsc};
+
+use crate::{
+    abci::AbciConnections,
+    handle::{CommittedBlock, NodeQuery, TxSubmission},
+    store::BlockStore,
+};
+
+/// What the RPC server reads and writes through.
+pub struct RpcContext {
+    /// The chain id (`node_info.network`).
+    pub chain_id: String,
+    /// The node's moniker.
+    pub moniker: String,
+    /// The node's p2p identity (ed25519 public key).
+    pub node_key: [u8; 32],
+    /// The consensus swarm's listen address.
+    pub listen_addr: String,
+    /// The node's consensus public key.
+    pub validator_key: [u8; 32],
+    /// The block store.
+    pub store: Arc<BlockStore>,
+    /// The app (`abci_info`, `abci_query`).
+    pub abci: Arc<AbciConnections>,
+    /// Where submitted txs go (CheckTx).
+    pub txs: mpsc::Sender<TxSubmission>,
+    /// Questions to the consensus loop (the mempool's content).
+    pub queries: mpsc::Sender<NodeQuery>,
+    /// Committed blocks, for `broadcast_tx_commit` and subscriptions.
+    pub blocks: broadcast::Sender<Arc<CommittedBlock>>,
+    /// Questions to the consensus network (`net_info`).
+    pub net_requests: mpsc::Sender<NetworkRequest>,
+    /// The genesis document, served by `genesis`.
+    pub genesis_json: Option<String>,
+}
+
+/// The CometBFT node id of an ed25519 key: hex of the first 20 bytes of its SHA-256.
+pub fn node_id(public_key: &[u8; 32]) -> String {
+    hex::encode(synod_consensus_config::keys::key_hash(public_key))
+}
+
+/// The RPC server's shared state: one per node, behind an `Arc`.
+pub(super) struct Server {
+    pub(super) ctx: RpcContext,
+    pub(super) node_info: node::Info,
+}
+
+impl Server {
+    /// The server of `ctx`, answering on `bound`.
+    pub(super) fn new(ctx: RpcContext, bound: SocketAddr) -> Result<Server, serde_json::Error> {
+        let node_info: node::Info = serde_json::from_value(json!({
+            "protocol_version": {"p2p": "8", "block": "11", "app": "0"},
+            "id": node_id(&ctx.node_key),
+            "listen_addr": ctx.listen_addr,
+            "network": ctx.chain_id,
+            "version": concat!("0.38.0+synod-node-", env!("CARGO_PKG_VERSION")),
+            "channels": "40202122233038606100",
+            "moniker": ctx.moniker,
+            "other": {"tx_index": "on", "rpc_address": format!("tcp://{bound}")},
+        }))?;
+        Ok(Server { ctx, node_info })
+    }
+}

@@ -1,0 +1,105 @@
+//! The consensus validator set as the app shapes it: built from the ABCI
+//! validator updates of `InitChain` (or genesis), changed by those of every
+//! `FinalizeBlock`, and kept in the block store as (key, power) pairs so a
+//! restart resumes with the same set.
+
+use std::collections::BTreeMap;
+
+use malachitebft_signing_ed25519::PublicKey;
+use tendermint_proto::v0_38::abci as pb;
+
+use crate::{
+    context::{Validator, ValidatorAddress, ValidatorSet, ValidatorSetError},
+    store::StoredValidator,
+};
+
+/// Why the app's validators cannot become a consensus validator set.
+#[derive(Debug, thiserror::Error)]
+pub enum ValidatorUpdateError {
+    /// The update's key is missing or of another scheme.
+    #[error("only ed25519 consensus keys are supported")]
+    NotEd25519,
+    /// The update's ed25519 key has the wrong length.
+    #[error("ed25519 key is not 32 bytes")]
+    KeyLength,
+    /// The 32 bytes are not a valid ed25519 point. (The key error comes from
+    /// ed25519-consensus through Malachite's signing crate, which does not
+    /// re-export it, so it travels boxed.)
+    #[error("{0}")]
+    BadKey(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// CometBFT powers are signed; a negative one is meaningless.
+    #[error("negative power {0}")]
+    NegativePower(i64),
+    /// The resulting set breaks a set invariant (empty, duplicate, overflow).
+    #[error(transparent)]
+    Set(#[from] ValidatorSetError),
+}
+
+/// One ABCI validator update as a validator (power 0 means "remove").
+fn validator_of(u: &pb::ValidatorUpdate) -> Result<Validator, ValidatorUpdateError> {
+    use tendermint_proto::v0_38::crypto::public_key::Sum;
+    let Some(Sum::Ed25519(bytes)) = u.pub_key.as_ref().and_then(|k| k.sum.clone()) else {
+        return Err(ValidatorUpdateError::NotEd25519);
+    };
+    let key: [u8; 32] = bytes
+        .as_slice()
+        .try_into()
+        .map_err(|_| ValidatorUpdateError::KeyLength)?;
+    let pk = PublicKey::from_bytes(key).map_err(|e| ValidatorUpdateError::BadKey(e.into()))?;
+    let power = u64::try_from(u.power).map_err(|_| ValidatorUpdateError::NegativePower(u.power))?;
+    Ok(Validator::new(pk, power))
+}
+
+/// The set the app's updates describe (`InitChain`'s answer or genesis').
+pub fn validator_set_from(
+    updates: &[pb::ValidatorUpdate],
+) -> Result<ValidatorSet, ValidatorUpdateError> {
+    let validators = updates
+        .iter()
+        .map(validator_of)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(ValidatorSet::new(validators)?)
+}
+
+/// The set after applying the app's updates (new power, or 0 to remove).
+pub fn apply_updates(
+    set: &ValidatorSet,
+    updates: &[pb::ValidatorUpdate],
+) -> Result<ValidatorSet, ValidatorUpdateError> {
+    let mut by_addr: BTreeMap<ValidatorAddress, Validator> = set
+        .validators()
+        .iter()
+        .map(|v| (v.address, v.clone()))
+        .collect();
+    for u in updates {
+        let v = validator_of(u)?;
+        if v.voting_power == 0 {
+            by_addr.remove(&v.address);
+        } else {
+            by_addr.insert(v.address, v);
+        }
+    }
+    Ok(ValidatorSet::new(by_addr.into_values())?)
+}
+
+/// The set as the block store saved it. A key that does not parse is
+/// skipped (the node only saves keys it parsed, so none should fail).
+pub fn validator_set_from_stored(
+    saved: Vec<StoredValidator>,
+) -> Result<ValidatorSet, ValidatorUpdateError> {
+    Ok(ValidatorSet::new(saved.into_iter().filter_map(
+        |(k, p)| {
+            PublicKey::from_bytes(k)
+                .ok()
+                .map(|pk| Validator::new(pk, p))
+        },
+    ))?)
+}
+
+/// The set as the block store keeps it.
+pub fn validators_to_save(set: &ValidatorSet) -> Vec<StoredValidator> {
+    set.validators()
+        .iter()
+        .map(|v| (*v.public_key.as_bytes(), v.voting_power))
+        .collect()
+}

@@ -1,0 +1,349 @@
+//! What every validator checks in a proposed block before its app sees it
+//! (`ProcessProposal`): the header extends this node's last block and app
+//! hash, the header time advances and is not ahead of the clock, the record
+//! of the previous commit is true, and every piece of evidence proves itself.
+//! A block that fails gets a nil vote, never a crash (DESIGN.md, trust
+//! boundaries).
+
+use std::time::Duration;
+
+use malachitebft_app_channel::app::types::core::{NilOrVal, Round, VoteType};
+use malachitebft_signing_ed25519::{PublicKey, Signature};
+
+use crate::{
+    block::{BlockTime, DecidedBlock},
+    context::{vote_sign_bytes, BlockHash, BlockHeight, ValidatorAddress, Vote},
+    evidence::{verify_double_vote, EvidenceError},
+    store::{BlockStore, StoreError, StoredValidator},
+};
+
+/// Most equivocation records one block carries.
+pub const MAX_EVIDENCE_PER_BLOCK: usize = 16;
+
+/// How far ahead of our clock a proposed block's time may be.
+pub const MAX_CLOCK_DRIFT: Duration = Duration::from_secs(10);
+
+/// A boxed error from a crate this one cannot name (ed25519-consensus' key
+/// error reaches us through Malachite's signing crate).
+type KeyError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why a proposed block is refused. The text is what the node logs with
+/// "rejecting a proposal".
+#[derive(Debug, thiserror::Error)]
+pub enum InvalidBlock {
+    /// The header names another parent block or app hash than ours.
+    #[error(
+        "the header disagrees with our last block or app hash (theirs {}, ours {})",
+        hex::encode(.theirs),
+        hex::encode(.ours)
+    )]
+    WrongParent {
+        /// The app hash the header carries.
+        theirs: Vec<u8>,
+        /// The app hash after our last committed block.
+        ours: Vec<u8>,
+    },
+    /// The header time does not advance or runs ahead of our clock.
+    #[error(transparent)]
+    Time(#[from] BlockTimeError),
+    /// The record of who signed the previous block is false or unprovable.
+    #[error("bad last commit: {0}")]
+    LastCommit(#[from] LastCommitError),
+    /// A misbehavior record does not prove itself.
+    #[error("bad evidence: {0}")]
+    Evidence(#[from] InvalidEvidence),
+}
+
+/// Why a proposed block's time is refused.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BlockTimeError {
+    /// Block times must strictly advance.
+    #[error("block time {got:?} is not after the previous block's {previous:?}")]
+    NotMonotonic {
+        /// The proposed block's time.
+        got: BlockTime,
+        /// The last committed block's time.
+        previous: BlockTime,
+    },
+    /// A proposer may not push the chain's clock ahead of the validators'.
+    #[error(
+        "block time {got:?} is more than the allowed drift ahead of this node's clock {now:?}"
+    )]
+    InTheFuture {
+        /// The proposed block's time.
+        got: BlockTime,
+        /// This node's clock when it checked.
+        now: BlockTime,
+    },
+}
+
+/// Why a block's record of the previous commit is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum LastCommitError {
+    /// Nothing was committed before the chain's first block.
+    #[error("the first block cannot carry a last commit")]
+    OnFirstBlock,
+    /// The store could not say who the previous validators were.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The store holds no validator set for the previous height.
+    #[error("no validator set recorded for height {height}")]
+    NoValidatorSet {
+        /// The previous height.
+        height: u64,
+    },
+    /// The record lists more or fewer validators than the previous set.
+    #[error("the last commit lists {listed} validators; height {height} had {expected}")]
+    WrongLength {
+        /// How many the block lists.
+        listed: usize,
+        /// The previous height.
+        height: u64,
+        /// How many validators that height had.
+        expected: usize,
+    },
+    /// A stored consensus key is not an ed25519 key.
+    #[error("{0}")]
+    StoredKey(#[source] KeyError),
+    /// The record's validators or powers differ from the previous set's.
+    #[error("the last commit does not list height {height}'s validators in order")]
+    NotInOrder {
+        /// The previous height.
+        height: u64,
+    },
+    /// A validator is marked as signed but no signature is given.
+    #[error("{validator} is marked as signed without a signature")]
+    MissingSignature {
+        /// The validator marked as signed.
+        validator: ValidatorAddress,
+    },
+    /// A precommit signature does not verify with the validator's key.
+    #[error("{validator}'s precommit signature does not verify")]
+    BadSignature {
+        /// The validator whose signature fails.
+        validator: ValidatorAddress,
+    },
+    /// Two thirds or less of the power signed: no commit at all.
+    #[error("the last commit holds {signed} of {total} power: not more than two thirds")]
+    NotEnoughPower {
+        /// Power that signed.
+        signed: u128,
+        /// Power of the whole previous set.
+        total: u128,
+    },
+}
+
+/// Why a block's evidence is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum InvalidEvidence {
+    /// More records than one block may carry.
+    #[error("{count} evidence records, at most {MAX_EVIDENCE_PER_BLOCK}")]
+    TooMany {
+        /// How many the block carries.
+        count: usize,
+    },
+    /// Evidence can only be about heights before the block.
+    #[error("evidence from height {height} is not in the past")]
+    NotInThePast {
+        /// The infraction's height.
+        height: u64,
+    },
+    /// Equivocation is proven by exactly two votes.
+    #[error("evidence needs exactly two votes")]
+    NotTwoVotes,
+    /// The votes are not the accused validator's at the accused height.
+    #[error("evidence votes do not match its validator and height")]
+    VotesMismatch,
+    /// The store could not say who the validators were.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The store holds no validator set for the infraction's height.
+    #[error("no validator set recorded for height {height}")]
+    NoValidatorSet {
+        /// The infraction's height.
+        height: u64,
+    },
+    /// The accused was not in the set of the infraction's height.
+    #[error("evidence against someone who was not a validator")]
+    NotAValidator,
+    /// The record's power or total power differs from the stored set's.
+    #[error("evidence misstates the validator's power")]
+    WrongPower,
+    /// The two votes do not prove equivocation.
+    #[error(transparent)]
+    DoubleVote(#[from] EvidenceError),
+}
+
+/// This node's view of the chain's tip, which a proposed block must extend.
+#[derive(Clone, Copy, Debug)]
+pub struct Tip<'a> {
+    /// The chain id every signature is bound to.
+    pub chain_id: &'a str,
+    /// Hash of our last committed block (zeros before the first block).
+    pub last_block_hash: [u8; 32],
+    /// Our app's hash after that block.
+    pub last_app_hash: &'a [u8],
+    /// Header time of our last committed block.
+    pub last_block_time: Option<BlockTime>,
+}
+
+/// What this node checks in a proposed block before the app sees it: its
+/// header against our last block and app hash, its time, its record of the
+/// last commit, and its evidence. `now` is this node's clock.
+pub fn check_proposed(
+    tip: &Tip<'_>,
+    store: &BlockStore,
+    block: &DecidedBlock,
+    now: BlockTime,
+) -> Result<(), InvalidBlock> {
+    if block.last_block_hash != tip.last_block_hash || block.app_hash != tip.last_app_hash {
+        return Err(InvalidBlock::WrongParent {
+            theirs: block.app_hash.clone(),
+            ours: tip.last_app_hash.to_vec(),
+        });
+    }
+    check_block_time(tip.last_block_time, block.time, now, MAX_CLOCK_DRIFT)?;
+    check_last_commit(tip, store, block)?;
+    check_evidence(tip.chain_id, store, block)?;
+    Ok(())
+}
+
+/// Checks a proposed block's header time: strictly after the previous block,
+/// and at most `max_drift` ahead of the local clock.
+pub fn check_block_time(
+    previous: Option<BlockTime>,
+    got: BlockTime,
+    now: BlockTime,
+    max_drift: Duration,
+) -> Result<(), BlockTimeError> {
+    if let Some(previous) = previous {
+        if got <= previous {
+            return Err(BlockTimeError::NotMonotonic { got, previous });
+        }
+    }
+    if got > now.plus(max_drift) {
+        return Err(BlockTimeError::InTheFuture { got, now });
+    }
+    Ok(())
+}
+
+/// A proposed block's record of the previous commit must be true: the
+/// previous height's validators in order with their powers, a valid
+/// precommit signature for every one marked as signed, and more than
+/// two thirds of the power signed. (It drives rewards and downtime
+/// jailing, so a proposer must not be able to invent it.)
+fn check_last_commit(
+    tip: &Tip<'_>,
+    store: &BlockStore,
+    block: &DecidedBlock,
+) -> Result<(), LastCommitError> {
+    if tip.last_block_hash == [0; 32] {
+        return if block.last_commit.is_empty() {
+            Ok(())
+        } else {
+            Err(LastCommitError::OnFirstBlock)
+        };
+    }
+    let previous = block.height.saturating_sub(1);
+    let set = store
+        .validators_at(previous)?
+        .ok_or(LastCommitError::NoValidatorSet { height: previous })?;
+    verify_last_commit(tip.chain_id, &set, block)
+}
+
+/// Checks a block's record of the previous commit against the validator set
+/// that decided the previous height: its validators in order with their
+/// powers, a valid precommit signature for the previous block from every one
+/// marked as signed, and more than two thirds of the power signed.
+pub fn verify_last_commit(
+    chain_id: &str,
+    previous_set: &[StoredValidator],
+    block: &DecidedBlock,
+) -> Result<(), LastCommitError> {
+    let previous = block.height.saturating_sub(1);
+    if block.last_commit.len() != previous_set.len() {
+        return Err(LastCommitError::WrongLength {
+            listed: block.last_commit.len(),
+            height: previous,
+            expected: previous_set.len(),
+        });
+    }
+    let mut total: u128 = 0;
+    let mut signed: u128 = 0;
+    for (v, (k, p)) in block.last_commit.iter().zip(previous_set) {
+        let key = PublicKey::from_bytes(*k).map_err(|e| LastCommitError::StoredKey(e.into()))?;
+        let address = ValidatorAddress::of(&key);
+        if v.address != address.0 || v.power != *p as i64 {
+            return Err(LastCommitError::NotInOrder { height: previous });
+        }
+        total += u128::from(*p);
+        if !v.signed {
+            continue;
+        }
+        let signature = v
+            .signature
+            .ok_or(LastCommitError::MissingSignature { validator: address })?;
+        let vote = Vote {
+            vote_type: VoteType::Precommit,
+            height: BlockHeight(previous),
+            round: Round::new(block.last_commit_round),
+            value: NilOrVal::Val(BlockHash(block.last_block_hash)),
+            validator: address,
+            extension: None,
+        };
+        key.verify(
+            &vote_sign_bytes(chain_id, &vote),
+            &Signature::from_bytes(signature),
+        )
+        .map_err(|_| LastCommitError::BadSignature { validator: address })?;
+        signed += u128::from(*p);
+    }
+    if signed * 3 <= total * 2 {
+        return Err(LastCommitError::NotEnoughPower { signed, total });
+    }
+    Ok(())
+}
+
+/// Every misbehavior record of a proposed block must prove itself: two
+/// conflicting votes signed by a validator of that height, with its power.
+fn check_evidence(
+    chain_id: &str,
+    store: &BlockStore,
+    block: &DecidedBlock,
+) -> Result<(), InvalidEvidence> {
+    if block.misbehavior.len() > MAX_EVIDENCE_PER_BLOCK {
+        return Err(InvalidEvidence::TooMany {
+            count: block.misbehavior.len(),
+        });
+    }
+    for m in &block.misbehavior {
+        if m.height >= block.height {
+            return Err(InvalidEvidence::NotInThePast { height: m.height });
+        }
+        let [a, b] = m.votes.as_slice() else {
+            return Err(InvalidEvidence::NotTwoVotes);
+        };
+        if a.validator != m.address || a.height != m.height {
+            return Err(InvalidEvidence::VotesMismatch);
+        }
+        let set = store
+            .validators_at(m.height)?
+            .ok_or(InvalidEvidence::NoValidatorSet { height: m.height })?;
+        let total: u64 = set.iter().map(|(_, p)| p).sum();
+        let (key, power) = set
+            .iter()
+            .find_map(|(k, p)| {
+                let pk = PublicKey::from_bytes(*k).ok()?;
+                (ValidatorAddress::of(&pk).0 == m.address).then_some((pk, *p))
+            })
+            .ok_or(InvalidEvidence::NotAValidator)?;
+        if m.power != power as i64 || m.total_voting_power != total as i64 {
+            return Err(InvalidEvidence::WrongPower);
+        }
+        verify_double_vote(chain_id, &key, a, b)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

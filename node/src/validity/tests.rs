@@ -1,0 +1,161 @@
+use super::*;
+use crate::block::CommitVote;
+use malachitebft_signing_ed25519::PrivateKey;
+
+fn t(seconds: i64, nanos: i32) -> BlockTime {
+    BlockTime { seconds, nanos }
+}
+
+#[test]
+fn block_times_must_advance_and_not_run_ahead_of_the_clock() {
+    let drift = Duration::from_secs(5);
+    let now = t(1_000, 0);
+    assert_eq!(
+        check_block_time(Some(t(999, 0)), t(999, 500), now, drift),
+        Ok(())
+    );
+    assert_eq!(
+        check_block_time(None, t(1_004, 999_999_999), now, drift),
+        Ok(())
+    );
+    assert!(matches!(
+        check_block_time(Some(t(999, 0)), t(999, 0), now, drift),
+        Err(BlockTimeError::NotMonotonic { .. })
+    ));
+    assert!(matches!(
+        check_block_time(Some(t(999, 5)), t(998, 0), now, drift),
+        Err(BlockTimeError::NotMonotonic { .. })
+    ));
+    assert!(matches!(
+        check_block_time(None, t(1_005, 1), now, drift),
+        Err(BlockTimeError::InTheFuture { .. })
+    ));
+}
+
+fn commit_block(keys: &[PrivateKey], signers: &[usize]) -> DecidedBlock {
+    let parent = [3; 32];
+    let last_commit = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            let address = ValidatorAddress::of(&k.public_key());
+            let signature = signers.contains(&i).then(|| {
+                let vote = Vote {
+                    vote_type: VoteType::Precommit,
+                    height: BlockHeight(4),
+                    round: Round::new(1),
+                    value: NilOrVal::Val(BlockHash(parent)),
+                    validator: address,
+                    extension: None,
+                };
+                k.sign(&vote_sign_bytes("c", &vote)).to_bytes()
+            });
+            CommitVote {
+                address: address.0,
+                power: 10,
+                signed: signature.is_some(),
+                signature,
+            }
+        })
+        .collect();
+    DecidedBlock {
+        height: 5,
+        round: 0,
+        time: Default::default(),
+        proposer_address: [0; 20],
+        last_block_hash: parent,
+        app_hash: vec![],
+        last_commit_round: 1,
+        last_commit,
+        misbehavior: vec![],
+        next_validators_hash: [0; 32],
+        txs: vec![],
+    }
+}
+
+#[test]
+fn a_last_commit_must_be_signed_by_more_than_two_thirds_and_cannot_be_forged() {
+    let keys: Vec<PrivateKey> = (1..=4u8).map(|i| PrivateKey::from([i; 32])).collect();
+    let set: Vec<StoredValidator> = keys
+        .iter()
+        .map(|k| (*k.public_key().as_bytes(), 10))
+        .collect();
+    assert!(verify_last_commit("c", &set, &commit_block(&keys, &[0, 1, 2])).is_ok());
+    let two = verify_last_commit("c", &set, &commit_block(&keys, &[0, 1])).unwrap_err();
+    assert!(
+        matches!(
+            two,
+            LastCommitError::NotEnoughPower {
+                signed: 20,
+                total: 40
+            }
+        ),
+        "{two}"
+    );
+    assert!(two.to_string().contains("two thirds"), "{two}");
+    // A validator marked as signed with someone else's signature.
+    let mut forged = commit_block(&keys, &[0, 1, 2]);
+    forged.last_commit[3].signed = true;
+    forged.last_commit[3].signature = forged.last_commit[0].signature;
+    assert!(matches!(
+        verify_last_commit("c", &set, &forged),
+        Err(LastCommitError::BadSignature { .. })
+    ));
+    // Signed without a signature.
+    let mut bare = commit_block(&keys, &[0, 1, 2]);
+    bare.last_commit[3].signed = true;
+    assert!(matches!(
+        verify_last_commit("c", &set, &bare),
+        Err(LastCommitError::MissingSignature { .. })
+    ));
+    // A signature for another chain, and a shuffled or shortened list.
+    assert!(verify_last_commit("d", &set, &commit_block(&keys, &[0, 1, 2])).is_err());
+    let mut shuffled = commit_block(&keys, &[0, 1, 2]);
+    shuffled.last_commit.swap(0, 1);
+    assert!(matches!(
+        verify_last_commit("c", &set, &shuffled),
+        Err(LastCommitError::NotInOrder { height: 4 })
+    ));
+    let mut short = commit_block(&keys, &[0, 1, 2]);
+    short.last_commit.pop();
+    assert!(matches!(
+        verify_last_commit("c", &set, &short),
+        Err(LastCommitError::WrongLength {
+            listed: 3,
+            expected: 4,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn refusals_read_as_before_the_typed_errors() {
+    // Operators grep the logs for these texts: the typed errors keep them.
+    let wrong_parent = InvalidBlock::WrongParent {
+        theirs: vec![0xab],
+        ours: vec![0xcd],
+    };
+    assert_eq!(
+        wrong_parent.to_string(),
+        "the header disagrees with our last block or app hash (theirs ab, ours cd)"
+    );
+    let short = InvalidBlock::from(LastCommitError::WrongLength {
+        listed: 3,
+        height: 4,
+        expected: 4,
+    });
+    assert_eq!(
+        short.to_string(),
+        "bad last commit: the last commit lists 3 validators; height 4 had 4"
+    );
+    let too_many = InvalidBlock::from(InvalidEvidence::TooMany { count: 17 });
+    assert_eq!(
+        too_many.to_string(),
+        "bad evidence: 17 evidence records, at most 16"
+    );
+    let forged = InvalidBlock::from(InvalidEvidence::from(EvidenceError::BadSignature));
+    assert_eq!(
+        forged.to_string(),
+        "bad evidence: a vote's signature does not verify with the validator's key"
+    );
+}
