@@ -119,6 +119,8 @@ pub enum TxError {
     InvalidParamChange(String),
     #[error("invalid model file: {0}")]
     InvalidModelFile(String),
+    #[error("consensus key {key} is not a valid ed25519 point: consensus cannot use it")]
+    InvalidConsensusKey { key: String },
 }
 
 impl TxError {
@@ -162,6 +164,7 @@ impl TxError {
             TxError::InvalidProposal(_) => 36,
             TxError::InvalidParamChange(_) => 37,
             TxError::InvalidModelFile(_) => 38,
+            TxError::InvalidConsensusKey { .. } => 39,
         }
     }
 }

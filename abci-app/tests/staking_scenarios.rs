@@ -404,3 +404,44 @@ fn registering_with_a_bond_below_the_minimum_or_a_used_key_is_refused() {
             .unwrap()
     );
 }
+
+/// 32 bytes that are not an ed25519 point (no x for this y), found by
+/// trying small y values.
+fn not_a_point() -> synod_protocol::PubKey {
+    (2u8..=255)
+        .map(|y| {
+            let mut bytes = [0u8; 32];
+            bytes[0] = y;
+            synod_protocol::PubKey(bytes)
+        })
+        .find(|k| k.check_point().is_err())
+        .expect("some small y has no point")
+}
+
+#[test]
+fn a_consensus_key_that_is_not_an_ed25519_point_never_reaches_the_validator_set() {
+    let (_d, mut chain) = chain(quiet_params(), 2);
+    let mut u = chain.net.users[0].clone();
+    let bad = not_a_point();
+    let tx = u.sign(TxBody::RegisterValidator {
+        consensus_key: bad,
+        moniker: "pointless".into(),
+        self_bond: Amount::syn(2_000),
+    });
+    // CheckTx turns it away, a block carrying it gets a nil vote, and a
+    // block executing it anyway refuses it without writing anything.
+    let mut mempool = synod_abci_app::Mempool::new(&chain.app);
+    let checked = mempool.check(&tx).unwrap();
+    assert_eq!(checked.code(), 39, "{}", checked.log());
+    assert!(checked.log().contains("not a valid ed25519 point"));
+    assert!(!chain
+        .app
+        .process_proposal(std::slice::from_ref(&tx))
+        .unwrap());
+    let out = chain.block(vec![tx]).unwrap();
+    assert_eq!(out.tx_results[0].code(), 39);
+    assert!(out.validator_updates.is_empty());
+    assert!(staking::validator(&chain.state(), &u.address())
+        .unwrap()
+        .is_none());
+}

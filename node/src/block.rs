@@ -33,6 +33,22 @@ impl BlockTime {
         i128::from(self.seconds) * 1_000_000_000 + i128::from(self.nanos)
     }
 
+    /// The protobuf timestamp of this time, as ABCI carries it.
+    pub fn timestamp(self) -> Timestamp {
+        Timestamp {
+            seconds: self.seconds,
+            nanos: self.nanos,
+        }
+    }
+
+    /// This time as the app's ABCI layer reads it (tendermint-rs' `Time`):
+    /// refused, as there, unless `0 <= nanos < 10^9` and the date lies in
+    /// the years 1 to 9999. A time the node lets through here but the app
+    /// could not read would stop every app that receives the block.
+    pub fn to_tendermint(self) -> Result<tendermint::Time, tendermint::Error> {
+        tendermint::Time::try_from(self.timestamp())
+    }
+
     /// This time plus `d`.
     pub fn plus(self, d: std::time::Duration) -> BlockTime {
         let total = self.as_nanos() + d.as_nanos() as i128;
@@ -121,14 +137,24 @@ impl DecidedBlock {
         BlockHash(self.hash())
     }
 
+    /// The `ProcessProposal` request that asks the app to judge this block,
+    /// proposed under `hash`.
+    pub fn process_request(&self, hash: BlockHash) -> pb::RequestProcessProposal {
+        pb::RequestProcessProposal {
+            txs: self.txs.iter().map(|t| t.clone().into()).collect(),
+            proposed_last_commit: None,
+            misbehavior: vec![],
+            hash: hash.0.to_vec().into(),
+            height: self.height as i64,
+            time: Some(self.time.timestamp()),
+            next_validators_hash: vec![0; 32].into(),
+            proposer_address: self.proposer_address.to_vec().into(),
+        }
+    }
+
     /// The `FinalizeBlock` request that executes this block.
     pub fn finalize_request(&self) -> pb::RequestFinalizeBlock {
-        let ts = |t: BlockTime| {
-            Some(Timestamp {
-                seconds: t.seconds,
-                nanos: t.nanos,
-            })
-        };
+        let ts = |t: BlockTime| Some(t.timestamp());
         pb::RequestFinalizeBlock {
             txs: self.txs.iter().map(|t| t.clone().into()).collect(),
             decided_last_commit: Some(pb::CommitInfo {

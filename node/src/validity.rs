@@ -52,6 +52,15 @@ pub enum InvalidBlock {
     /// A misbehavior record does not prove itself.
     #[error("bad evidence: {0}")]
     Evidence(#[from] InvalidEvidence),
+    /// The app's ABCI layer could not read the request this block makes:
+    /// every app that received it would stop.
+    #[error("the app could not read this block's {request} request: {source}")]
+    Unreadable {
+        /// `ProcessProposal` or `FinalizeBlock`.
+        request: &'static str,
+        /// tendermint-rs' conversion error, as the app would meet it.
+        source: tendermint::Error,
+    },
 }
 
 /// Why a proposed block's time is refused.
@@ -74,6 +83,15 @@ pub enum BlockTimeError {
         got: BlockTime,
         /// This node's clock when it checked.
         now: BlockTime,
+    },
+    /// Not a time the app's ABCI layer can read (nanoseconds outside
+    /// `0..10^9`, a year outside 1..=9999).
+    #[error("block time {got:?} is not a valid timestamp: {reason}")]
+    OutOfRange {
+        /// The proposed block's time.
+        got: BlockTime,
+        /// What tendermint-rs says is wrong with it.
+        reason: String,
     },
 }
 
@@ -148,6 +166,14 @@ pub enum InvalidEvidence {
         /// The infraction's height.
         height: u64,
     },
+    /// The record's time is not one the app's ABCI layer can read.
+    #[error("evidence time {time:?} is not a valid timestamp: {reason}")]
+    BadTime {
+        /// The time the record carries.
+        time: BlockTime,
+        /// What tendermint-rs says is wrong with it.
+        reason: String,
+    },
     /// Equivocation is proven by exactly two votes.
     #[error("evidence needs exactly two votes")]
     NotTwoVotes,
@@ -205,6 +231,26 @@ pub fn check_proposed(
     check_block_time(tip.last_block_time, block.time, now, MAX_CLOCK_DRIFT)?;
     check_last_commit(tip, store, block)?;
     check_evidence(tip.chain_id, store, block)?;
+    check_readable(block)
+}
+
+/// Node accepts, so the app can read: the requests this block makes of the
+/// app go through the same conversion (tendermint-rs' domain types) that the
+/// app's ABCI layer applies, so no field of a block this node votes for can
+/// stop an app that executes it. The checks above give the clearer reasons;
+/// this one catches whatever they do not name.
+pub fn check_readable(block: &DecidedBlock) -> Result<(), InvalidBlock> {
+    tendermint::abci::request::ProcessProposal::try_from(block.process_request(block.hash_ref()))
+        .map_err(|source| InvalidBlock::Unreadable {
+        request: "ProcessProposal",
+        source,
+    })?;
+    tendermint::abci::request::FinalizeBlock::try_from(block.finalize_request()).map_err(
+        |source| InvalidBlock::Unreadable {
+            request: "FinalizeBlock",
+            source,
+        },
+    )?;
     Ok(())
 }
 
@@ -216,6 +262,14 @@ pub fn check_block_time(
     now: BlockTime,
     max_drift: Duration,
 ) -> Result<(), BlockTimeError> {
+    // Checked first and at every height, the first included: the app
+    // cannot read any other time.
+    if let Err(e) = got.to_tendermint() {
+        return Err(BlockTimeError::OutOfRange {
+            got,
+            reason: e.to_string(),
+        });
+    }
     if let Some(previous) = previous {
         if got <= previous {
             return Err(BlockTimeError::NotMonotonic { got, previous });
@@ -319,6 +373,12 @@ fn check_evidence(
     for m in &block.misbehavior {
         if m.height >= block.height {
             return Err(InvalidEvidence::NotInThePast { height: m.height });
+        }
+        if let Err(e) = m.time.to_tendermint() {
+            return Err(InvalidEvidence::BadTime {
+                time: m.time,
+                reason: e.to_string(),
+            });
         }
         let [a, b] = m.votes.as_slice() else {
             return Err(InvalidEvidence::NotTwoVotes);

@@ -184,6 +184,9 @@ pub fn entry_problems(
                 ),
             ));
         }
+        if let Err(e) = v.consensus_key.check_point() {
+            out.push(GenesisProblem::new(at("consensus_key"), e.to_string()));
+        }
         if let Err(e) = crate::tx::check_moniker(&v.moniker) {
             out.push(GenesisProblem::new(
                 at("moniker"),
@@ -302,6 +305,26 @@ mod tests {
         v["models"] = serde_json::json!([{"model": "AA==", "modes": ["Zk"]}]);
         let back: GenesisAppState = serde_json::from_value(v).unwrap();
         assert_eq!(back.models[0].modes, vec![VerificationMode::Zk]);
+    }
+
+    #[test]
+    fn a_consensus_key_that_is_not_an_ed25519_point_is_a_problem() {
+        let mut s = valid();
+        let not_a_point = (2u8..=255)
+            .map(|y| {
+                let mut bytes = [0u8; 32];
+                bytes[0] = y;
+                crate::PubKey(bytes)
+            })
+            .find(|k| k.check_point().is_err())
+            .expect("some small y has no point");
+        s.validators[0].consensus_key = not_a_point;
+        let problems = s.problems();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].path, "app_state.validators[0].consensus_key");
+        assert!(problems[0]
+            .to_string()
+            .contains("not a valid ed25519 point"));
     }
 
     #[test]

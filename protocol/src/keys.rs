@@ -48,6 +48,18 @@ impl PubKey {
         self.address().0
     }
 
+    /// Checks that this key can sign consensus votes: a valid ed25519 point
+    /// under ed25519-consensus' (ZIP-215) decoding, the rule the consensus
+    /// node applies to every validator update. A key the chain stored but
+    /// the node refused would stop every node at the next validator update.
+    pub fn check_point(&self) -> Result<(), KeyError> {
+        ed25519_consensus::VerificationKey::try_from(self.0)
+            .map(|_| ())
+            .map_err(|_| KeyError::BadPublicKey {
+                key: self.to_string(),
+            })
+    }
+
     /// Verifies `signature` over `message` under the ZIP-215 rules.
     pub fn verify(&self, message: &[u8], signature: &Signature) -> Result<(), KeyError> {
         let vk = ed25519_consensus::VerificationKey::try_from(self.0).map_err(|_| {

@@ -28,7 +28,18 @@ pub fn check_stateless(body: &TxBody) -> Result<(), TxError> {
         TxBody::Bond { amount } | TxBody::Unbond { amount } if amount.is_zero() => {
             Err(TxError::ZeroAmount)
         }
-        TxBody::RegisterValidator { moniker, .. } => check_moniker(moniker),
+        TxBody::RegisterValidator {
+            moniker,
+            consensus_key,
+            ..
+        } => {
+            check_moniker(moniker)?;
+            consensus_key
+                .check_point()
+                .map_err(|_| TxError::InvalidConsensusKey {
+                    key: consensus_key.to_string(),
+                })
+        }
         _ => Ok(()),
     }
 }

@@ -124,19 +124,7 @@ impl AppState {
                 }
                 let accepted = self
                     .abci
-                    .process_proposal(pb::RequestProcessProposal {
-                        txs: block.txs.iter().map(|t| t.clone().into()).collect(),
-                        proposed_last_commit: None,
-                        misbehavior: vec![],
-                        hash: hash.0.to_vec().into(),
-                        height: block.height as i64,
-                        time: Some(Timestamp {
-                            seconds: block.time.seconds,
-                            nanos: block.time.nanos,
-                        }),
-                        next_validators_hash: vec![0; 32].into(),
-                        proposer_address: block.proposer_address.to_vec().into(),
-                    })
+                    .process_proposal(block.process_request(hash))
                     .await?;
                 if accepted {
                     self.store

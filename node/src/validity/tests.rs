@@ -159,3 +159,74 @@ fn refusals_read_as_before_the_typed_errors() {
         "bad evidence: a vote's signature does not verify with the validator's key"
     );
 }
+
+#[test]
+fn a_time_the_app_cannot_read_is_refused_at_every_height() {
+    let drift = Duration::from_secs(5);
+    let now = t(1_000, 0);
+    // One second later in total nanoseconds, but nanos = -1: tendermint-rs
+    // (the app's ABCI layer) cannot read it.
+    assert!(matches!(
+        check_block_time(Some(t(998, 0)), t(999, -1), now, drift),
+        Err(BlockTimeError::OutOfRange { .. })
+    ));
+    // The first block has no previous time to compare with: still refused.
+    for got in [t(999, -1), t(998, 1_000_000_000), t(-62_135_596_801, 0)] {
+        assert!(
+            matches!(
+                check_block_time(None, got, now, drift),
+                Err(BlockTimeError::OutOfRange { .. })
+            ),
+            "{got:?}"
+        );
+    }
+    // The first second of year 1 is readable.
+    assert_eq!(
+        check_block_time(None, t(-62_135_596_800, 0), now, drift),
+        Ok(())
+    );
+}
+
+fn block_at(time: BlockTime) -> DecidedBlock {
+    DecidedBlock {
+        height: 5,
+        round: 0,
+        time,
+        proposer_address: [0; 20],
+        last_block_hash: [3; 32],
+        app_hash: vec![],
+        last_commit_round: 0,
+        last_commit: vec![],
+        misbehavior: vec![],
+        next_validators_hash: [0; 32],
+        txs: vec![b"tx".to_vec()],
+    }
+}
+
+#[test]
+fn evidence_with_a_time_the_app_cannot_read_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = BlockStore::open(dir.path()).unwrap();
+    let mut block = block_at(t(1_000, 0));
+    block.misbehavior = vec![crate::block::Misbehavior {
+        address: [1; 20],
+        power: 10,
+        height: 3,
+        time: t(900, -1),
+        total_voting_power: 40,
+        votes: vec![],
+    }];
+    let err = check_evidence("c", &store, &block).unwrap_err();
+    assert!(matches!(err, InvalidEvidence::BadTime { .. }), "{err}");
+    assert!(err.to_string().contains("not a valid timestamp"), "{err}");
+    // The general check names the request the app could not read.
+    let err = check_readable(&block).unwrap_err();
+    assert!(err.to_string().contains("FinalizeBlock request"), "{err}");
+}
+
+#[test]
+fn a_block_the_app_can_read_passes_the_conversion_check() {
+    check_readable(&block_at(t(1_000, 5))).unwrap();
+    let err = check_readable(&block_at(t(1_000, -5))).unwrap_err();
+    assert!(err.to_string().contains("ProcessProposal request"), "{err}");
+}
