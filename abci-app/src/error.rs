@@ -121,6 +121,10 @@ pub enum TxError {
     InvalidModelFile(String),
     #[error("consensus key {key} is not a valid ed25519 point: consensus cannot use it")]
     InvalidConsensusKey { key: String },
+    #[error(
+        "unbonding would leave no validator with power ({0} is the last): the chain would halt"
+    )]
+    LastValidator(Address),
 }
 
 impl TxError {
@@ -165,6 +169,7 @@ impl TxError {
             TxError::InvalidParamChange(_) => 37,
             TxError::InvalidModelFile(_) => 38,
             TxError::InvalidConsensusKey { .. } => 39,
+            TxError::LastValidator(_) => 40,
         }
     }
 }

@@ -445,3 +445,42 @@ fn a_consensus_key_that_is_not_an_ed25519_point_never_reaches_the_validator_set(
         .unwrap()
         .is_none());
 }
+
+#[test]
+fn the_last_validator_cannot_unbond_the_chain_into_an_empty_set() {
+    let (_d, mut chain) = chain(quiet_params(), 1);
+    let mut op = chain.net.operators[0].clone();
+    let set_before = staking::active_set(&chain.state()).unwrap();
+    let out = chain
+        .block(vec![op.sign(TxBody::Unbond {
+            amount: Amount::syn(10_000),
+        })])
+        .unwrap();
+    let r = &out.tx_results[0];
+    assert_eq!(r.code(), 40, "{}", r.log());
+    assert!(r.log().contains("no validator with power"), "{}", r.log());
+    assert!(out.validator_updates.is_empty());
+    assert_eq!(validator(&chain, &op).self_bond, Amount::syn(10_000));
+    assert_eq!(staking::active_set(&chain.state()).unwrap(), set_before);
+    // Unbonding part of it, above the minimum, is fine.
+    let out = chain
+        .block(vec![op.sign(TxBody::Unbond {
+            amount: Amount::syn(1_000),
+        })])
+        .unwrap();
+    ok(&out);
+}
+
+#[test]
+fn with_two_validators_one_may_leave() {
+    let (_d, mut chain) = chain(quiet_params(), 2);
+    let mut op = chain.net.operators[0].clone();
+    let out = chain
+        .block(vec![op.sign(TxBody::Unbond {
+            amount: Amount::syn(10_000),
+        })])
+        .unwrap();
+    ok(&out);
+    assert_eq!(out.validator_updates.len(), 1);
+    assert_eq!(out.validator_updates[0].power, 0);
+}

@@ -18,7 +18,7 @@ use super::{
 use crate::{
     accounts,
     error::{HandlerError, TxError},
-    models,
+    models, staking,
     state::State,
     workflows,
 };
@@ -63,7 +63,7 @@ pub fn check_against_state(
     kind: &ProposalKind,
 ) -> Result<Option<ChainParams>, HandlerError> {
     use synod_protocol::governance::admission::{check_proposal, AdmissionError};
-    check_proposal(kind, &StateView(state)).map_err(|e| match e {
+    let new_params = check_proposal(kind, &StateView(state)).map_err(|e| match e {
         AdmissionError::View(e) => e,
         // These two keep their own codes (23, 24), as for any tx naming such a model.
         AdmissionError::UnknownModel { model } => TxError::UnknownModel {
@@ -77,7 +77,19 @@ pub fn check_against_state(
         .into(),
         AdmissionError::InvalidParamChange(e) => TxError::InvalidParamChange(e.to_string()).into(),
         other => TxError::InvalidProposal(other.to_string()).into(),
-    })
+    })?;
+    // Consensus cannot run without validators: params under which no
+    // validator keeps power (a higher minimum self-bond or power unit) are
+    // refused when proposed and again when they would execute.
+    if let Some(p) = &new_params {
+        if !staking::power_remains(state, &p.staking, &p.reputation, None)? {
+            return Err(TxError::InvalidParamChange(
+                "under these params no validator keeps any power: the chain would halt".into(),
+            )
+            .into());
+        }
+    }
+    Ok(new_params)
 }
 
 /// The chain's state as the admission rules read it.

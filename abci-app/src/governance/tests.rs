@@ -175,6 +175,31 @@ fn max_validators(n: u32) -> ProposalKind {
 }
 
 #[test]
+fn a_param_change_that_leaves_no_validator_with_power_is_refused() {
+    let mut g = Gov::new();
+    // Every validator has 10,000 syn bonded: a minimum above that empties the set.
+    let halt = ProposalKind::ParamChange {
+        changes: vec![ParamChange {
+            module: "staking".into(),
+            name: "min_self_bond".into(),
+            value: format!("\"{}\"", Amount::syn(20_000).0),
+        }],
+    };
+    let tx = sign_big(g.op(0), propose(halt, Amount::syn(1_000), false));
+    let log = g.fails(tx, 37);
+    assert!(log.contains("no validator keeps any power"), "{log}");
+    // A minimum every validator still meets passes the same check.
+    let fine = ProposalKind::ParamChange {
+        changes: vec![ParamChange {
+            module: "staking".into(),
+            name: "min_self_bond".into(),
+            value: format!("\"{}\"", Amount::syn(5_000).0),
+        }],
+    };
+    g.propose(1, fine, Amount::syn(1_000), false);
+}
+
+#[test]
 fn a_passed_param_change_executes_and_refunds_the_deposit() {
     let mut g = Gov::new();
     let proposer = g.op(0).address();

@@ -140,6 +140,10 @@ pub fn unbond(
         }
         .into());
     }
+    let rep = crate::reputation::params(state)?;
+    if !super::power_remains(state, &p, &rep, Some((operator, remaining)))? {
+        return Err(TxError::LastValidator(*operator).into());
+    }
     v.self_bond = remaining;
     put_validator(state, &v);
     let release_height = height.plus(p.unbonding_blocks);

@@ -362,6 +362,14 @@ pub(super) fn update_validator_set(
     }
     ranked.sort_by(|a, b| b.power.cmp(&a.power).then(a.operator.cmp(&b.operator)));
     ranked.truncate(p.max_validators as usize);
+    if ranked.is_empty() {
+        // Consensus cannot run on an empty set: the transactions and
+        // parameter changes that could empty it are refused, and whatever
+        // else would (the last validator slashed below the minimum) leaves
+        // the set as it was rather than halt the chain for good.
+        tracing::error!("no validator has power: keeping the current validator set");
+        return Ok(Vec::new());
+    }
 
     let old: BTreeMap<PubKey, (Address, u64)> = active_set(state)?
         .into_iter()

@@ -84,14 +84,47 @@ pub fn power(params: &StakingParams, rep: &ReputationParams, self_bond: Amount, 
 /// The power a validator would have now (0 if jailed, tombstoned or below the minimum bond).
 pub fn validator_power(state: &State, v: &Validator) -> Result<u64, StateError> {
     let p = params(state)?;
-    if v.status != synod_protocol::state::ValidatorStatus::Candidate
-        || v.self_bond < p.min_self_bond
+    let rep = reputation::params(state)?;
+    power_under(state, &p, &rep, v, v.self_bond)
+}
+
+/// The power validator `v` would have with `self_bond` under the given
+/// params (0 if jailed, tombstoned or below the minimum bond).
+fn power_under(
+    state: &State,
+    p: &StakingParams,
+    rep: &ReputationParams,
+    v: &Validator,
+    self_bond: Amount,
+) -> Result<u64, StateError> {
+    if v.status != synod_protocol::state::ValidatorStatus::Candidate || self_bond < p.min_self_bond
     {
         return Ok(0);
     }
-    let rep = reputation::params(state)?;
     let score = reputation::score(state, &v.operator)?;
-    Ok(power(&p, &rep, v.self_bond, score))
+    Ok(power(p, rep, self_bond, score))
+}
+
+/// Whether some validator would keep power under `p` and `rep`, with
+/// `operator`'s self-bond taken as `self_bond` if given: consensus cannot run
+/// without validators, so a change that leaves none is refused (an unbond,
+/// a parameter change), never applied.
+pub fn power_remains(
+    state: &State,
+    p: &StakingParams,
+    rep: &ReputationParams,
+    change: Option<(&Address, Amount)>,
+) -> Result<bool, StateError> {
+    for v in validators(state)? {
+        let bond = match change {
+            Some((operator, bond)) if *operator == v.operator => bond,
+            _ => v.self_bond,
+        };
+        if power_under(state, p, rep, &v, bond)? > 0 {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Adds a new validator (used by the `RegisterValidator` handler and genesis);
