@@ -577,7 +577,13 @@ pub enum TallyOutcome {
 impl Tally {
     /// Stake that voted.
     pub fn turnout(&self) -> u128 {
-        self.yes.0 + self.no.0 + self.abstain.0 + self.no_with_veto.0
+        // Each voter counts once with at most its own bond, so the sum never
+        // exceeds the bonded total; saturate rather than wrap regardless.
+        self.yes
+            .0
+            .saturating_add(self.no.0)
+            .saturating_add(self.abstain.0)
+            .saturating_add(self.no_with_veto.0)
     }
 
     /// Adds `stake` to `option`.
@@ -595,16 +601,24 @@ impl Tally {
     /// veto share of all votes, then yes strictly above `threshold_ppm` of the
     /// non-abstaining votes. Integer math only.
     pub fn outcome(&self, params: &GovernanceParams, threshold_ppm: u64) -> TallyOutcome {
-        let ppm = u128::from(PPM);
+        use std::cmp::Ordering::{Greater, Less};
         let turnout = self.turnout();
-        if self.bonded.is_zero() || turnout * ppm < u128::from(params.quorum_ppm) * self.bonded.0 {
+        // Exact comparisons of `a * ppm` with `b * share_ppm`: stakes are
+        // u128, so the products need up to 192 bits.
+        if self.bonded.is_zero()
+            || cmp_scaled(turnout, PPM, self.bonded.0, params.quorum_ppm) == Less
+        {
             return TallyOutcome::QuorumFailed;
         }
-        if self.no_with_veto.0 * ppm > u128::from(params.veto_threshold_ppm) * turnout {
+        if cmp_scaled(self.no_with_veto.0, PPM, turnout, params.veto_threshold_ppm) == Greater {
             return TallyOutcome::Vetoed;
         }
-        let non_abstain = self.yes.0 + self.no.0 + self.no_with_veto.0;
-        if non_abstain > 0 && self.yes.0 * ppm > u128::from(threshold_ppm) * non_abstain {
+        let non_abstain = self
+            .yes
+            .0
+            .saturating_add(self.no.0)
+            .saturating_add(self.no_with_veto.0);
+        if non_abstain > 0 && cmp_scaled(self.yes.0, PPM, non_abstain, threshold_ppm) == Greater {
             TallyOutcome::Passed
         } else {
             TallyOutcome::Rejected
@@ -619,6 +633,22 @@ impl Tally {
         let tenths = part.saturating_mul(1000) / whole;
         format!("{}.{}%", tenths / 10, tenths % 10)
     }
+}
+
+/// `a * x` against `b * y`, exactly (the products may need 192 bits).
+fn cmp_scaled(a: u128, x: u64, b: u128, y: u64) -> std::cmp::Ordering {
+    wide_mul(a, x).cmp(&wide_mul(b, y))
+}
+
+/// `a * x` as (high, low) 128-bit halves.
+fn wide_mul(a: u128, x: u64) -> (u128, u128) {
+    let x = u128::from(x);
+    let (a_hi, a_lo) = (a >> 64, a & u128::from(u64::MAX));
+    // a * x = a_hi * x * 2^64 + a_lo * x; each product fits in 128 bits.
+    let mid = a_hi * x;
+    let low = a_lo * x;
+    let (lo, carry) = (mid << 64).overflowing_add(low);
+    ((mid >> 64) + u128::from(carry), lo)
 }
 
 /// A voter's current vote on a proposal.
@@ -638,6 +668,70 @@ pub struct DepositRecord {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_tally_of_stakes_near_the_u128_limit_is_exact_and_never_overflows() {
+        let gp = GovernanceParams::default();
+        let half = Amount(u128::MAX / 2);
+        let mut t = Tally {
+            bonded: Amount(u128::MAX),
+            ..Tally::default()
+        };
+        t.add(VoteOption::Yes, half);
+        assert_eq!(t.outcome(&gp, gp.threshold_ppm), TallyOutcome::Passed);
+        t.add(VoteOption::No, half);
+        t.add(VoteOption::No, half);
+        assert_eq!(t.turnout(), u128::MAX, "saturates, never wraps");
+        assert_eq!(t.outcome(&gp, gp.threshold_ppm), TallyOutcome::Rejected);
+        let small = Tally {
+            bonded: Amount(u128::MAX),
+            yes: Amount(u128::MAX / 4),
+            ..Tally::default()
+        };
+        assert_eq!(
+            small.outcome(&gp, gp.threshold_ppm),
+            TallyOutcome::QuorumFailed
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn scaled_comparison_agrees_with_plain_arithmetic_where_it_fits(
+            a in 0u128..(1u128 << 100), x in 0u64..=1_000_000,
+            b in 0u128..(1u128 << 100), y in 0u64..=1_000_000,
+        ) {
+            proptest::prop_assert_eq!(
+                cmp_scaled(a, x, b, y),
+                (a * u128::from(x)).cmp(&(b * u128::from(y)))
+            );
+        }
+
+        #[test]
+        fn wide_products_are_exact(a in proptest::prelude::any::<u128>(), x in proptest::prelude::any::<u64>()) {
+            let (hi, lo) = wide_mul(a, x);
+            // Check against schoolbook multiplication by 32-bit limbs.
+            let x = u128::from(x);
+            let limbs = [a & 0xffff_ffff, (a >> 32) & 0xffff_ffff, (a >> 64) & 0xffff_ffff, a >> 96];
+            let mut acc = [0u128; 6];
+            for (i, l) in limbs.iter().enumerate() {
+                let p = l * (x & 0xffff_ffff);
+                let q = l * (x >> 32);
+                acc[i] += p & 0xffff_ffff;
+                acc[i + 1] += (p >> 32) + (q & 0xffff_ffff);
+                acc[i + 2] += q >> 32;
+            }
+            let mut words = [0u128; 6];
+            let mut carry = 0u128;
+            for i in 0..6 {
+                let v = acc[i] + carry;
+                words[i] = v & 0xffff_ffff;
+                carry = v >> 32;
+            }
+            let expect_lo = words[0] | words[1] << 32 | words[2] << 64 | words[3] << 96;
+            let expect_hi = words[4] | words[5] << 32;
+            proptest::prop_assert_eq!((hi, lo), (expect_hi, expect_lo));
+        }
+    }
+
     use super::*;
     use proptest::prelude::*;
 

@@ -5,6 +5,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::amount::Amount;
 
+/// The most validators `staking.max_validators` may allow. With
+/// `MAX_POWER_PER_VALIDATOR` in the chain it keeps the total power within
+/// CometBFT's bound of `i64::MAX / 8`.
+pub const MAX_VALIDATORS: u32 = 10_000;
+
 /// Parts per million: the fixed-point unit of every ratio parameter.
 pub const PPM: u64 = 1_000_000;
 
@@ -314,7 +319,7 @@ impl StakingParams {
         );
         check(
             &mut out,
-            (1..=10_000).contains(&self.max_validators),
+            (1..=MAX_VALIDATORS).contains(&self.max_validators),
             m,
             "max_validators",
             self.max_validators,

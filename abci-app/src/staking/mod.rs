@@ -14,7 +14,7 @@ pub mod params;
 pub mod state_key;
 
 use synod_protocol::{
-    params::{ReputationParams, StakingParams, PPM},
+    params::{ReputationParams, StakingParams, MAX_VALIDATORS, PPM},
     state::{ActiveValidator, Unbondings, Validator},
     Address, Amount, Height, PubKey,
 };
@@ -29,9 +29,10 @@ use crate::{
 pub use hooks::{Evidence, ValidatorUpdate, VoteInfo};
 pub use params::{params, update_params};
 
-/// Largest power one validator can have, far below CometBFT's total limit of
-/// `i64::MAX / 8` even with 10,000 validators.
-pub const MAX_POWER_PER_VALIDATOR: u64 = 1 << 48;
+/// Largest power one validator can have: so much that even the most
+/// validators the params allow ([`MAX_VALIDATORS`]), each at this power, stay
+/// within CometBFT's limit on the total, `i64::MAX / 8`.
+pub const MAX_POWER_PER_VALIDATOR: u64 = (i64::MAX as u64 / 8) / MAX_VALIDATORS as u64;
 
 /// A validator by operator address.
 pub fn validator(state: &State, operator: &Address) -> Result<Option<Validator>, StateError> {

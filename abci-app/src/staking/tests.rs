@@ -48,3 +48,18 @@ fn a_new_identity_has_less_power_than_an_established_one_with_the_same_stake() {
     }
     assert!(power(&sp, &rp, stake, score) > new);
 }
+
+#[test]
+fn the_most_validators_at_the_most_power_stay_within_cometbfts_total() {
+    use synod_protocol::params::MAX_VALIDATORS;
+    let total = u128::from(super::MAX_POWER_PER_VALIDATOR) * u128::from(MAX_VALIDATORS);
+    assert!(total <= (i64::MAX / 8) as u128, "{total}");
+    // A stake beyond the cap gets exactly the cap at full reputation.
+    let sp = StakingParams::default();
+    let rp = ReputationParams::default();
+    let huge = Amount(u128::MAX);
+    assert_eq!(
+        power(&sp, &rp, huge, 1_000_000),
+        super::MAX_POWER_PER_VALIDATOR
+    );
+}
