@@ -125,6 +125,8 @@ pub enum TxError {
         "unbonding would leave no validator with power ({0} is the last): the chain would halt"
     )]
     LastValidator(Address),
+    #[error("{validator} already has {max} unbondings in flight, the most allowed: wait for one to be released")]
+    TooManyUnbondings { validator: Address, max: usize },
 }
 
 impl TxError {
@@ -170,6 +172,7 @@ impl TxError {
             TxError::InvalidModelFile(_) => 38,
             TxError::InvalidConsensusKey { .. } => 39,
             TxError::LastValidator(_) => 40,
+            TxError::TooManyUnbondings { .. } => 41,
         }
     }
 }

@@ -484,3 +484,33 @@ fn with_two_validators_one_may_leave() {
     assert_eq!(out.validator_updates.len(), 1);
     assert_eq!(out.validator_updates[0].power, 0);
 }
+
+#[test]
+fn at_most_seven_unbondings_are_in_flight_per_validator() {
+    let (_d, mut chain) = chain(quiet_params(), 2);
+    let mut op = chain.net.operators[0].clone();
+    let unbond = |op: &mut TestAccount| {
+        op.sign(TxBody::Unbond {
+            amount: Amount::syn(10),
+        })
+    };
+    let txs: Vec<Vec<u8>> = (0..8).map(|_| unbond(&mut op)).collect();
+    let out = chain.block(txs).unwrap();
+    let codes: Vec<u32> = out.tx_results.iter().map(|r| r.code()).collect();
+    assert_eq!(codes, vec![0, 0, 0, 0, 0, 0, 0, 41]);
+    let state = chain.state();
+    assert_eq!(
+        staking::unbondings(&state, &op.address())
+            .unwrap()
+            .entries
+            .len(),
+        staking::MAX_UNBONDING_ENTRIES
+    );
+    assert_eq!(validator(&chain, &op).self_bond, Amount::syn(10_000 - 70));
+    // Once the unbonding period released them, unbonding works again.
+    for _ in 0..5 {
+        chain.block(vec![]).unwrap();
+    }
+    let out = chain.block(vec![unbond(&mut op)]).unwrap();
+    ok(&out);
+}

@@ -144,10 +144,17 @@ pub fn unbond(
     if !super::power_remains(state, &p, &rep, Some((operator, remaining)))? {
         return Err(TxError::LastValidator(*operator).into());
     }
+    let mut ub = unbondings(state, operator)?;
+    if ub.entries.len() >= super::MAX_UNBONDING_ENTRIES {
+        return Err(TxError::TooManyUnbondings {
+            validator: *operator,
+            max: super::MAX_UNBONDING_ENTRIES,
+        }
+        .into());
+    }
     v.self_bond = remaining;
     put_validator(state, &v);
     let release_height = height.plus(p.unbonding_blocks);
-    let mut ub = unbondings(state, operator)?;
     ub.entries.push(UnbondingEntry {
         amount,
         start_height: height,

@@ -34,6 +34,11 @@ pub use params::{params, update_params};
 /// within CometBFT's limit on the total, `i64::MAX / 8`.
 pub const MAX_POWER_PER_VALIDATOR: u64 = (i64::MAX as u64 / 8) / MAX_VALIDATORS as u64;
 
+/// Most unbondings one validator may have in flight (Cosmos' `max_entries`):
+/// each `Unbond` rewrites the whole list, and slashing walks it, so it
+/// stays small; a validator unbonds more in fewer, larger steps.
+pub const MAX_UNBONDING_ENTRIES: usize = 7;
+
 /// A validator by operator address.
 pub fn validator(state: &State, operator: &Address) -> Result<Option<Validator>, StateError> {
     state.get(&state_key::validator(operator))
