@@ -235,3 +235,21 @@ async fn connecting_to_nothing_says_where_it_tried() {
     assert!(matches!(err, AbciError::Connect { .. }));
     assert!(err.to_string().contains("nobody.sock"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_the_app_cannot_read_does_not_break_the_queries_after_it() {
+    let f = start().await;
+    f.abci.init_chain(init_request(&f.net)).await.unwrap();
+    // A negative height is not a height to tendermint-rs: the app's ABCI
+    // layer cannot convert the request and drops the connection.
+    let refused = f.abci.query("/params", vec![], -1, false).await;
+    assert!(refused.is_err(), "{refused:?}");
+    // The next queries on the query connection are answered as usual.
+    for _ in 0..3 {
+        let r = f.abci.query("/params", vec![], 0, false).await.unwrap();
+        assert_eq!(r.code, 0, "{}", r.log);
+        assert!(!r.value.is_empty());
+    }
+    let info = f.abci.info().await.unwrap();
+    assert_eq!(info.last_block_height, 0);
+}

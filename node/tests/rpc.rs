@@ -329,6 +329,20 @@ async fn bad_requests_get_json_rpc_errors_that_say_what_was_wrong() {
     assert_eq!(r["error"]["code"], -32602);
     let r = post(r#"{"jsonrpc":"2.0","id":6,"method":"genesis"}"#).await;
     assert!(r["error"]["data"].as_str().unwrap().contains("genesis"));
+    // A height the app cannot read is refused here, and the query
+    // connection goes on answering.
+    let r = post(r#"{"jsonrpc":"2.0","id":9,"method":"abci_query","params":{"path":"/params","height":"9223372036854775808"}}"#).await;
+    assert_eq!(r["error"]["code"], -32602, "{r}");
+    assert!(
+        r["error"]["data"]
+            .as_str()
+            .unwrap()
+            .contains("largest height"),
+        "{r}"
+    );
+    let r = post(r#"{"jsonrpc":"2.0","id":10,"method":"abci_query","params":{"path":"/params"}}"#)
+        .await;
+    assert_eq!(r["result"]["response"]["code"], 0, "{r}");
     // A batch answers each call; the mempool is visible.
     let r = post(r#"[{"jsonrpc":"2.0","id":7,"method":"health"},{"jsonrpc":"2.0","id":8,"method":"unconfirmed_txs","params":{"limit":"5"}}]"#).await;
     assert_eq!(r[0]["id"], 7);

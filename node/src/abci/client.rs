@@ -65,6 +65,10 @@ pub struct AbciConnection {
     timeout: Duration,
     reader: BufReader<tokio::io::ReadHalf<Box<dyn Stream>>>,
     writer: BufWriter<tokio::io::WriteHalf<Box<dyn Stream>>>,
+    /// An exchange failed part way (a timeout, a dropped or undecodable
+    /// answer): the stream may hold the rest of an old answer, so the next
+    /// call opens a fresh connection instead of reading it as its own.
+    broken: bool,
 }
 
 impl std::fmt::Debug for AbciConnection {
@@ -159,6 +163,7 @@ impl AbciConnection {
             timeout,
             reader: BufReader::new(r),
             writer: BufWriter::new(w),
+            broken: false,
         })
     }
 
@@ -166,16 +171,37 @@ impl AbciConnection {
     /// request: ABCI servers answer every request when it is done, and a
     /// separate small Flush answer would wait in the server's Nagle buffer
     /// for our delayed ACK (~40 ms per call over TCP).
+    ///
+    /// After an exchange that failed part way the connection is reopened
+    /// first, so one bad request (a timeout, an answer the app never
+    /// finished) cannot leave every later one reading the wrong bytes. (On
+    /// the consensus connection any failure stops the node anyway.)
     pub async fn call(&mut self, request: Req) -> Result<Rsp, AbciError> {
         let name = request_name(&request);
-        match tokio::time::timeout(self.timeout, self.exchange(request, name)).await {
+        if self.broken {
+            tracing::warn!(address = %self.address, "reopening the ABCI connection after a failed exchange");
+            let address = self.address.clone();
+            *self = AbciConnection::connect(&address, self.timeout).await?;
+        }
+        let result = match tokio::time::timeout(self.timeout, self.exchange(request, name)).await {
             Ok(r) => r,
             Err(_) => Err(AbciError::Timeout {
                 address: self.address.clone(),
                 request: name,
                 timeout: self.timeout,
             }),
+        };
+        // An exception or an answer of the wrong kind was read whole: the
+        // stream is still in step. Anything else may have left it mid-answer.
+        if let Err(e) = &result {
+            if !matches!(
+                e,
+                AbciError::Exception { .. } | AbciError::Unexpected { .. }
+            ) {
+                self.broken = true;
+            }
         }
+        result
     }
 
     async fn exchange(&mut self, request: Req, name: &'static str) -> Result<Rsp, AbciError> {

@@ -30,7 +30,14 @@ impl Server {
             Some(s) => hex::decode(s.trim_start_matches("0x"))
                 .map_err(|e| RpcError::invalid_params(format!("data must be hex: {e}")))?,
         };
+        // The app reads the height as a non-negative i64 (0: the latest).
         let height = u64_param(&params, "height")?.unwrap_or(0);
+        let height = i64::try_from(height).map_err(|_| {
+            RpcError::invalid_params(format!(
+                "height {height} is above the largest height {}",
+                i64::MAX
+            ))
+        })?;
         let prove = match params.get("prove") {
             Some(Value::Bool(b)) => *b,
             Some(Value::String(s)) => s == "true",
@@ -39,7 +46,7 @@ impl Server {
         let r = self
             .ctx
             .abci
-            .query(&path, data, height as i64, prove)
+            .query(&path, data, height, prove)
             .await
             .map_err(RpcError::internal)?;
         let proof = match r.proof_ops {
