@@ -74,6 +74,8 @@ async fn handle(
             ..
         } => {
             state.height = height;
+            // Streams of earlier heights can no longer be used: free them.
+            state.streams.advance(height.0);
             state.metrics.round.set(round.as_i64());
             let known = state
                 .proposals

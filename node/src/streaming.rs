@@ -130,6 +130,58 @@ pub enum StreamError {
     },
     #[error("too many open streams ({max}); dropping the new one")]
     TooManyStreams { max: usize },
+    #[error("{publisher_streams} open streams from this publisher, the most one may have; dropping the new one")]
+    TooManyFromPublisher { publisher_streams: usize },
+    #[error("open streams would hold more than {max} bytes in all; dropping stream {stream}")]
+    TooMuchBuffered { stream: String, max: usize },
+    #[error("stream {stream} is for height {height}, outside {from}..={to}: not a proposal this node can use")]
+    OutOfWindow {
+        stream: String,
+        height: u64,
+        from: u64,
+        to: u64,
+    },
+}
+
+/// Bounds on what unfinished proposal streams may hold. A peer can open
+/// streams and never finish them; these keep one peer from crowding out the
+/// others and every peer together from exhausting memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StreamLimits {
+    /// Open streams in all.
+    pub max_streams: usize,
+    /// Open streams of one publisher (a proposer has one per round it proposes in).
+    pub max_streams_per_publisher: usize,
+    /// Bytes of one stream (its block).
+    pub max_stream_bytes: usize,
+    /// Bytes of all open streams together.
+    pub max_total_bytes: usize,
+    /// How many heights past the current one a stream may be for (a node a
+    /// little behind still keeps the next proposals); older heights are dropped.
+    pub heights_ahead: u64,
+}
+
+impl Default for StreamLimits {
+    /// 256 streams, 8 per publisher, 64 MiB each and 256 MiB in all, for the
+    /// current height and the next two.
+    fn default() -> StreamLimits {
+        StreamLimits {
+            max_streams: 256,
+            max_streams_per_publisher: 8,
+            max_stream_bytes: 64 << 20,
+            max_total_bytes: 256 << 20,
+            heights_ahead: 2,
+        }
+    }
+}
+
+/// The height a proposal stream id names (see [`stream_id`]).
+fn stream_height(id: &StreamId) -> Option<u64> {
+    let bytes = id.to_bytes();
+    if bytes.len() != 16 {
+        return None;
+    }
+    bytes[..8].try_into().ok().map(u64::from_be_bytes)
 }
 
 #[derive(Debug, Default)]
@@ -143,23 +195,67 @@ struct PartialStream {
 #[derive(Debug)]
 pub struct PartStreams<P: Ord + Clone> {
     streams: BTreeMap<(P, StreamId), PartialStream>,
-    max_streams: usize,
-    max_stream_bytes: usize,
+    limits: StreamLimits,
+    /// Bytes held by all open streams.
+    total_bytes: usize,
+    /// The current height: streams for lower heights are dropped.
+    height: u64,
 }
 
 impl<P: Ord + Clone> PartStreams<P> {
-    /// At most `max_streams` open streams of at most `max_stream_bytes` each.
+    /// At most `max_streams` open streams of at most `max_stream_bytes` each,
+    /// with no other limit (any height, any share per publisher).
     pub fn new(max_streams: usize, max_stream_bytes: usize) -> PartStreams<P> {
+        PartStreams::with_limits(StreamLimits {
+            max_streams,
+            max_streams_per_publisher: max_streams,
+            max_stream_bytes,
+            max_total_bytes: usize::MAX,
+            heights_ahead: u64::MAX,
+        })
+    }
+
+    /// Streams under `limits`, for any height until [`PartStreams::advance`].
+    pub fn with_limits(limits: StreamLimits) -> PartStreams<P> {
         PartStreams {
             streams: BTreeMap::new(),
-            max_streams,
-            max_stream_bytes,
+            limits,
+            total_bytes: 0,
+            height: 0,
         }
     }
 
     /// Number of unfinished streams held.
     pub fn open_streams(&self) -> usize {
         self.streams.len()
+    }
+
+    /// Bytes the unfinished streams hold.
+    pub fn buffered_bytes(&self) -> usize {
+        self.total_bytes
+    }
+
+    /// Consensus is at `height`: drops every stream for a lower one (it can
+    /// never be used), and refuses them from now on.
+    pub fn advance(&mut self, height: u64) {
+        self.height = height;
+        let stale: Vec<(P, StreamId)> = self
+            .streams
+            .keys()
+            .filter(|(_, id)| stream_height(id).is_none_or(|h| h < height))
+            .cloned()
+            .collect();
+        for key in stale {
+            if let Some(s) = self.streams.remove(&key) {
+                self.total_bytes -= s.bytes;
+            }
+        }
+    }
+
+    fn remove(&mut self, key: &(P, StreamId)) -> Option<PartialStream> {
+        let s = self.streams.remove(key)?;
+        self.total_bytes -= s.bytes;
+        Some(s)
     }
 
     /// Adds one message; returns the proposal once its stream is complete.
@@ -171,24 +267,72 @@ impl<P: Ord + Clone> PartStreams<P> {
     ) -> Result<Option<ReceivedProposal>, StreamError> {
         let key = (publisher, msg.stream_id.clone());
         let name = msg.stream_id.to_string();
-        if !self.streams.contains_key(&key) && self.streams.len() >= self.max_streams {
-            return Err(StreamError::TooManyStreams {
-                max: self.max_streams,
-            });
+        if !self.streams.contains_key(&key) {
+            self.admit(&key, &name)?;
         }
         let stream = self.streams.entry(key.clone()).or_default();
-        let result = Self::add(stream, msg, &name, self.max_stream_bytes);
+        let before = stream.bytes;
+        let result = Self::add(stream, msg, &name, self.limits.max_stream_bytes);
+        let added = stream.bytes - before;
+        self.total_bytes += added;
+        if result.is_ok() && self.total_bytes > self.limits.max_total_bytes {
+            self.remove(&key);
+            return Err(StreamError::TooMuchBuffered {
+                stream: name,
+                max: self.limits.max_total_bytes,
+            });
+        }
         match result {
             Err(e) => {
-                self.streams.remove(&key);
+                self.remove(&key);
                 Err(e)
             }
             Ok(true) => {
-                let stream = self.streams.remove(&key).unwrap_or_default();
+                let stream = self.remove(&key).unwrap_or_default();
                 Self::assemble(stream, &name).map(Some)
             }
             Ok(false) => Ok(None),
         }
+    }
+
+    /// Whether a new stream may open: for a height in the window, within
+    /// the publisher's share and the total count.
+    fn admit(&self, key: &(P, StreamId), name: &str) -> Result<(), StreamError> {
+        let (publisher, id) = key;
+        let to = self.height.saturating_add(self.limits.heights_ahead);
+        match stream_height(id) {
+            Some(height) if (self.height..=to).contains(&height) => {}
+            Some(height) => {
+                return Err(StreamError::OutOfWindow {
+                    stream: name.to_string(),
+                    height,
+                    from: self.height,
+                    to,
+                })
+            }
+            None => {
+                return Err(StreamError::Malformed {
+                    stream: name.to_string(),
+                    reason: "its id is not a height and a round",
+                })
+            }
+        }
+        let from_publisher = self
+            .streams
+            .range((publisher.clone(), StreamId::new(Bytes::new()))..)
+            .take_while(|((p, _), _)| p == publisher)
+            .count();
+        if from_publisher >= self.limits.max_streams_per_publisher {
+            return Err(StreamError::TooManyFromPublisher {
+                publisher_streams: from_publisher,
+            });
+        }
+        if self.streams.len() >= self.limits.max_streams {
+            return Err(StreamError::TooManyStreams {
+                max: self.limits.max_streams,
+            });
+        }
+        Ok(())
     }
 
     /// Adds a message to a stream; `true` once every sequence up to the end is in.
@@ -414,5 +558,120 @@ mod tests {
             streams.insert(2, msgs[1].clone()),
             Err(StreamError::TooManyStreams { max: 1 })
         ));
+    }
+
+    fn limits() -> StreamLimits {
+        StreamLimits {
+            max_streams: 6,
+            max_streams_per_publisher: 2,
+            max_stream_bytes: 1_000,
+            max_total_bytes: 2_500,
+            heights_ahead: 2,
+        }
+    }
+
+    /// The first part of a stream for `height`, round `round`.
+    fn opening(height: u64, round: u32) -> StreamMessage<ProposalPart> {
+        StreamMessage::new(
+            stream_id(BlockHeight(height), Round::new(round)),
+            0,
+            StreamContent::Data(ProposalPart::Init {
+                height: BlockHeight(height),
+                round: Round::new(round),
+                pol_round: Round::Nil,
+                proposer: me(),
+            }),
+        )
+    }
+
+    fn chunk(height: u64, round: u32, seq: u64, len: usize) -> StreamMessage<ProposalPart> {
+        StreamMessage::new(
+            stream_id(BlockHeight(height), Round::new(round)),
+            seq,
+            StreamContent::Data(ProposalPart::Chunk(Bytes::from(vec![1u8; len]))),
+        )
+    }
+
+    #[test]
+    fn one_publisher_cannot_crowd_out_the_others() {
+        let mut streams = PartStreams::<u8>::with_limits(limits());
+        streams.advance(10);
+        assert_eq!(streams.insert(1, opening(10, 0)), Ok(None));
+        assert_eq!(streams.insert(1, opening(10, 1)), Ok(None));
+        // Its third unfinished stream is refused ...
+        assert!(matches!(
+            streams.insert(1, opening(10, 2)),
+            Err(StreamError::TooManyFromPublisher {
+                publisher_streams: 2
+            })
+        ));
+        // ... while others still open theirs, and a finished stream frees a slot.
+        assert_eq!(streams.insert(2, opening(10, 0)), Ok(None));
+        // A whole stream (height 9) from a third publisher completes.
+        let whole = stream(b"a block", 3);
+        streams.advance(9);
+        let mut done = None;
+        for m in whole {
+            done = streams.insert(3, m).unwrap();
+        }
+        assert!(done.is_some());
+        assert_eq!(streams.open_streams(), 3);
+    }
+
+    #[test]
+    fn streams_outside_the_height_window_are_refused_and_old_ones_dropped() {
+        let mut streams = PartStreams::<u8>::with_limits(limits());
+        streams.advance(10);
+        for (height, ok) in [(9, false), (10, true), (12, true), (13, false)] {
+            let r = streams.insert(u8::try_from(height).unwrap(), opening(height, 0));
+            assert_eq!(r.is_ok(), ok, "height {height}: {r:?}");
+        }
+        assert!(matches!(
+            streams.insert(1, opening(1_000_000, 0)),
+            Err(StreamError::OutOfWindow {
+                height: 1_000_000,
+                ..
+            })
+        ));
+        let odd = StreamMessage::new(
+            StreamId::new(Bytes::from_static(b"short")),
+            0,
+            StreamContent::Fin,
+        );
+        assert!(matches!(
+            streams.insert(1, odd),
+            Err(StreamError::Malformed { .. })
+        ));
+        assert_eq!(streams.open_streams(), 2);
+        streams.insert(10, chunk(10, 0, 1, 400)).unwrap();
+        assert_eq!(streams.buffered_bytes(), 400);
+        // Height 12 starts: the stream of height 10 can no longer be used.
+        streams.advance(12);
+        assert_eq!(streams.open_streams(), 1);
+        assert_eq!(streams.buffered_bytes(), 0);
+    }
+
+    #[test]
+    fn all_open_streams_together_stay_within_the_memory_bound() {
+        let mut streams = PartStreams::<u8>::with_limits(limits());
+        streams.advance(10);
+        for p in 0..3u8 {
+            streams.insert(p, opening(10, 0)).unwrap();
+            streams.insert(p, chunk(10, 0, 1, 800)).unwrap();
+        }
+        assert_eq!(streams.buffered_bytes(), 2_400);
+        // One more chunk would pass 2,500 bytes in all: that stream is dropped.
+        assert!(matches!(
+            streams.insert(0, chunk(10, 0, 2, 200)),
+            Err(StreamError::TooMuchBuffered { max: 2_500, .. })
+        ));
+        assert_eq!(streams.buffered_bytes(), 1_600);
+        assert_eq!(streams.open_streams(), 2);
+        // And one stream alone stays within its own bound.
+        assert!(matches!(
+            streams.insert(1, chunk(10, 0, 2, 300)),
+            Err(StreamError::TooLarge { max: 1_000, .. })
+        ));
+        assert_eq!(streams.buffered_bytes(), 800);
     }
 }

@@ -20,7 +20,7 @@ use crate::{
     mempool::Mempool,
     metrics::NodeMetrics,
     store::BlockStore,
-    streaming::{split_block, PartStreams, DEFAULT_CHUNK_BYTES},
+    streaming::{split_block, PartStreams, StreamLimits, DEFAULT_CHUNK_BYTES},
 };
 
 /// What the loop starts from, as `node::start` gathered it.
@@ -166,7 +166,7 @@ impl AppState {
             height: BlockHeight(next_height),
             proposals,
             own_parts,
-            streams: PartStreams::new(256, 64 << 20),
+            streams: PartStreams::with_limits(StreamLimits::default()),
             last_commit,
             last_commit_round,
             last_block_time,
