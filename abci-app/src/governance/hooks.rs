@@ -389,7 +389,7 @@ fn apply(
                 return Ok(None);
             };
             let before = chain_params(state)?;
-            set_chain_params(state, &p);
+            set_chain_params(state, &p)?;
             for c in changes {
                 let value = p
                     .value_of(&c.module, &c.name)

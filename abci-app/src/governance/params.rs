@@ -35,11 +35,12 @@ pub fn chain_params(state: &State) -> Result<ChainParams, StateError> {
 
 /// Hands every module its section of `p` (a passed `ParamChange`, already
 /// checked against every bound).
-pub(super) fn set_chain_params(state: &mut State, p: &ChainParams) {
+pub(super) fn set_chain_params(state: &mut State, p: &ChainParams) -> Result<(), StateError> {
     accounts::update_params(state, &p.accounts);
-    staking::update_params(state, &p.staking);
+    staking::update_params(state, &p.staking)?;
     reputation::update_params(state, &p.reputation);
     rewards::update_params(state, &p.rewards);
     models::update_params(state, &p.models);
     update_params(state, &p.governance);
+    Ok(())
 }

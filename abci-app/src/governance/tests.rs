@@ -175,6 +175,55 @@ fn max_validators(n: u32) -> ProposalKind {
 }
 
 #[test]
+fn a_shorter_liveness_window_does_not_count_misses_from_the_old_one() {
+    let mut params = params();
+    params.staking.signed_blocks_window = 20;
+    let mut g = Gov::with(TestNet::new(4, 2, params));
+    let absent = g.chain.net.consensus_address(3);
+    g.chain.absent.insert(absent);
+    // Eight blocks missed before the proposal, six more while it is voted:
+    // fewer than the 20-block window allows before it is judged.
+    g.until(8);
+    let shorter = ProposalKind::ParamChange {
+        changes: vec![ParamChange {
+            module: "staking".into(),
+            name: "signed_blocks_window".into(),
+            value: "10".into(),
+        }],
+    };
+    let id = g.propose(0, shorter, Amount::syn(1_000), false);
+    g.votes(
+        id,
+        &[
+            (0, VoteOption::Yes),
+            (1, VoteOption::Yes),
+            (2, VoteOption::Yes),
+        ],
+    );
+    let (p, _) = g.finish(id);
+    assert_eq!(p.status, ProposalStatus::Passed, "{:?}", p.outcome);
+    // Validator 3 missed every block so far (fewer than the old window
+    // allows); from now on it signs. Its old misses must not count against
+    // the new, shorter window.
+    g.chain.absent.clear();
+    let operator = g.chain.net.operators[3].address();
+    for _ in 0..12 {
+        let out = g.block(vec![]);
+        assert!(
+            !out.events
+                .iter()
+                .any(|e| matches!(e, Event::Jailed { .. } | Event::Slashed { .. })),
+            "{:?}",
+            out.events
+        );
+    }
+    let v = staking::validator(&g.chain.state(), &operator)
+        .unwrap()
+        .unwrap();
+    assert_eq!(v.status, synod_protocol::state::ValidatorStatus::Candidate);
+}
+
+#[test]
 fn a_param_change_that_leaves_no_validator_with_power_is_refused() {
     let mut g = Gov::new();
     // Every validator has 10,000 syn bonded: a minimum above that empties the set.

@@ -15,7 +15,7 @@ pub fn init_genesis(
     genesis: &GenesisAppState,
     height: Height,
 ) -> Result<(), AppError> {
-    update_params(state, &genesis.params.staking);
+    update_params(state, &genesis.params.staking)?;
     let fail = AppError::from_genesis;
     for v in &genesis.validators {
         bond_new_validator(
