@@ -32,7 +32,15 @@ pub struct GossipSettings {
     pub peers: Vec<Multiaddr>,
     /// Largest gossiped message (the mempool's tx size limit).
     pub max_tx_bytes: usize,
+    /// Most received txs waiting for CheckTx at once. A tx that arrives
+    /// while this many wait is not checked and not forwarded (no penalty to
+    /// the peer): a flood costs this node a bounded amount of memory and
+    /// tasks, never one per message.
+    pub max_pending_checks: usize,
 }
+
+/// Default of [`GossipSettings::max_pending_checks`].
+pub const DEFAULT_MAX_PENDING_CHECKS: usize = 1024;
 
 /// The gossip topic of a chain.
 pub fn topic(chain_id: &str) -> IdentTopic {
@@ -87,7 +95,10 @@ pub fn start(
             })
         })?;
     let (out_tx, out_rx) = mpsc::channel(4096);
-    let task = tokio::spawn(run(swarm, topic, settings.peers, out_rx, submit));
+    let pending = std::sync::Arc::new(tokio::sync::Semaphore::new(
+        settings.max_pending_checks.max(1),
+    ));
+    let task = tokio::spawn(run(swarm, topic, settings.peers, out_rx, submit, pending));
     Ok((out_tx, task))
 }
 
@@ -99,6 +110,7 @@ async fn run(
     peers: Vec<Multiaddr>,
     mut outgoing: mpsc::Receiver<Vec<u8>>,
     submit: mpsc::Sender<TxSubmission>,
+    pending: std::sync::Arc<tokio::sync::Semaphore>,
 ) {
     let (verdict_tx, mut verdicts) = mpsc::channel::<Verdict>(4096);
     let mut connected: BTreeSet<PeerId> = BTreeSet::new();
@@ -131,10 +143,20 @@ async fn run(
                     message_id,
                     message,
                 }) => {
-                    // CheckTx through the node's mempool, then tell gossipsub.
+                    // CheckTx through the node's mempool, then tell gossipsub;
+                    // when too many checks wait, drop it unforwarded.
+                    let Ok(permit) = pending.clone().try_acquire_owned() else {
+                        swarm.behaviour_mut().report_message_validation_result(
+                            &message_id,
+                            &propagation_source,
+                            MessageAcceptance::Ignore,
+                        );
+                        continue;
+                    };
                     let submit = submit.clone();
                     let verdict_tx = verdict_tx.clone();
                     tokio::spawn(async move {
+                        let _permit = permit;
                         let (reply, verdict) = oneshot::channel();
                         let acceptance = if submit.send((message.data, reply)).await.is_err() {
                             MessageAcceptance::Ignore

@@ -266,6 +266,7 @@ pub fn mempool_gossip(config: &CometConfig) -> Result<Option<GossipSettings>, Ad
         listen_addr,
         peers,
         max_tx_bytes: usize::try_from(config.mempool.max_tx_bytes).unwrap_or(usize::MAX),
+        max_pending_checks: crate::gossip::DEFAULT_MAX_PENDING_CHECKS,
     }))
 }
 

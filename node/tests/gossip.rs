@@ -82,6 +82,7 @@ async fn txs_travel_through_a_peer_only_once_it_accepted_them() {
         listen_addr: addr(me),
         peers: peers.into_iter().map(addr).collect(),
         max_tx_bytes: 1 << 20,
+        max_pending_checks: 1024,
     };
     // A line: A - B - C (A and C do not know each other).
     let (a_submit, _a_seen) = checker(accept);
@@ -139,4 +140,42 @@ async fn txs_travel_through_a_peer_only_once_it_accepted_them() {
     for t in [a_task, b_task, c_task] {
         t.abort();
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_waits_for_at_most_the_pending_check_limit() {
+    let (pa, pb) = (free_port(), free_port());
+    let settings = |me: u16, peers: Vec<u16>, max_pending_checks| GossipSettings {
+        listen_addr: addr(me),
+        peers: peers.into_iter().map(addr).collect(),
+        max_tx_bytes: 1 << 20,
+        max_pending_checks,
+    };
+    // B's mempool takes txs but never answers: every check stays pending.
+    let (b_submit, mut b_rx) = mpsc::channel::<TxSubmission>(1024);
+    let (a_submit, _a_seen) = checker(accept);
+    let (a_out, a_task) = start(settings(pa, vec![pb], 1024), [1; 32], "chain", a_submit).unwrap();
+    let (_b_out, b_task) = start(settings(pb, vec![pa], 8), [2; 32], "chain", b_submit).unwrap();
+
+    // Publish until B has taken its 8 (bounded: the mesh forms within a few seconds).
+    let mut held = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let mut i = 0u32;
+    while held.len() < 8 && tokio::time::Instant::now() < deadline {
+        a_out.send(format!("flood-{i}").into_bytes()).await.unwrap();
+        i += 1;
+        if let Ok(Some(s)) = tokio::time::timeout(Duration::from_millis(100), b_rx.recv()).await {
+            held.push(s);
+        }
+    }
+    assert_eq!(held.len(), 8, "B never took 8 txs to check");
+    // Many more arrive; none reaches B's mempool while 8 wait.
+    for j in 0..200 {
+        a_out.send(format!("more-{j}").into_bytes()).await.unwrap();
+    }
+    let extra = tokio::time::timeout(Duration::from_secs(3), b_rx.recv()).await;
+    assert!(extra.is_err(), "a ninth check started while 8 were pending");
+    drop(held);
+    a_task.abort();
+    b_task.abort();
 }
