@@ -47,7 +47,7 @@ pub(crate) async fn run(
                     let _ = reply.send(MempoolView {
                         count: pool.len(),
                         bytes: pool.bytes(),
-                        txs: pool.reap(None).into_iter().take(limit).collect(),
+                        txs: pool.first(limit),
                     });
                 }
             },

@@ -16,6 +16,7 @@
 //! | `consensus.timeout_commit` | `target_block_time` (0: none) |
 //! | `mempool.size`, `max_txs_bytes`, `max_tx_bytes`, `cache_size` | `mempool` |
 //! | `rpc.laddr` (empty: off) | `rpc_address` |
+//! | `rpc.max_request_batch_size`, `rpc.max_subscription_clients` | `rpc_limits` |
 //! | `instrumentation.prometheus_listen_addr` when `prometheus = true` | `metrics_address` |
 //! | `genesis_file` | `genesis_json` (its text) and the InitChain request |
 //! | `p2p.laddr`, `p2p.persistent_peers` (when any) | `mempool_gossip`: the same hosts, ports + [`MEMPOOL_GOSSIP_PORT_OFFSET`] |
@@ -223,6 +224,10 @@ pub fn settings_from(loaded: &LoadedHome) -> Result<NodeSettings, HomeError> {
         laddr => Some(socket_address(laddr).map_err(setting("rpc.laddr"))?),
     };
     Ok(NodeSettings {
+        rpc_limits: crate::rpc::RpcLimits {
+            max_batch_calls: config.rpc.max_request_batch_size,
+            max_websocket_clients: config.rpc.max_subscription_clients,
+        },
         home: loaded.home.clone(),
         moniker: config.moniker.clone(),
         consensus_key: loaded.validator_key.0.to_seed(),

@@ -233,6 +233,11 @@ impl Mempool {
         out
     }
 
+    /// The first `n` pending transactions in arrival order (copies only those).
+    pub fn first(&self, n: usize) -> Vec<Vec<u8>> {
+        self.txs.values().take(n).cloned().collect()
+    }
+
     /// After a block was committed: removes the transactions it included,
     /// remembers their hashes, and rechecks the rest in order (`CheckTx`
     /// Recheck), dropping what the app now refuses.

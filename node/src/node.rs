@@ -64,6 +64,8 @@ pub struct NodeSettings {
     pub mempool: MempoolConfig,
     /// Where the CometBFT-compatible JSON-RPC listens (CometBFT's `rpc.laddr`); `None`: off.
     pub rpc_address: Option<std::net::SocketAddr>,
+    /// Bounds on RPC batches and websocket clients (`[rpc]`).
+    pub rpc_limits: crate::rpc::RpcLimits,
     /// Where Prometheus metrics are served (`instrumentation.prometheus_listen_addr`); `None`: off.
     pub metrics_address: Option<std::net::SocketAddr>,
     /// The genesis document as read from `genesis.json`, served by the RPC's `genesis`.
@@ -296,6 +298,7 @@ pub async fn start(
                 blocks: blocks.clone(),
                 net_requests: channels.net_requests.clone(),
                 genesis_json: settings.genesis_json.clone(),
+                limits: settings.rpc_limits,
             };
             let (bound, server) = rpc::serve(at, context).await?;
             tracing::info!(address = %bound, "RPC listening");

@@ -44,6 +44,7 @@ fn rpc_settings(dir: &std::path::Path, moniker: &str, node_key: [u8; 32]) -> Nod
         target_block_time: Some(Duration::from_millis(200)),
         mempool: MempoolConfig::default(),
         rpc_address: Some("127.0.0.1:0".parse().unwrap()),
+        rpc_limits: Default::default(),
         metrics_address: None,
         genesis_json: None,
         mempool_gossip: None,
@@ -290,7 +291,8 @@ async fn bad_requests_get_json_rpc_errors_that_say_what_was_wrong() {
     let dir = tempfile::tempdir().unwrap();
     let net = TestNet::new(1, 1, ChainParams::default());
     common::serve_app(&dir.path().join("app")).await;
-    let settings = rpc_settings(dir.path(), "rpc-errors", [43; 32]);
+    let mut settings = rpc_settings(dir.path(), "rpc-errors", [43; 32]);
+    settings.rpc_limits.max_websocket_clients = 1;
     let node = start(settings, common::init_request(&net)).await.unwrap();
     let addr = node.rpc_address.unwrap();
     let post = |body: &str| {
@@ -347,6 +349,35 @@ async fn bad_requests_get_json_rpc_errors_that_say_what_was_wrong() {
     let r = post(r#"[{"jsonrpc":"2.0","id":7,"method":"health"},{"jsonrpc":"2.0","id":8,"method":"unconfirmed_txs","params":{"limit":"5"}}]"#).await;
     assert_eq!(r[0]["id"], 7);
     assert_eq!(r[1]["result"]["total"], "0");
+    // A batch over the limit (10 calls) is refused whole.
+    let calls: Vec<String> = (0..11)
+        .map(|i| format!(r#"{{"jsonrpc":"2.0","id":{i},"method":"health"}}"#))
+        .collect();
+    let r = post(&format!("[{}]", calls.join(","))).await;
+    assert_eq!(r["error"]["code"], -32600, "{r}");
+    assert!(
+        r["error"]["data"]
+            .as_str()
+            .unwrap()
+            .contains("maximum (10)"),
+        "{r}"
+    );
+    // One websocket client at a time here: a second is turned away while
+    // the first is connected.
+    let ws_url = format!("ws://{addr}/websocket");
+    let (first, driver) = WebSocketClient::builder(ws_url.parse().unwrap())
+        .compat_mode(CompatMode::V0_38)
+        .build()
+        .await
+        .unwrap();
+    let driving = tokio::spawn(driver.run());
+    let second = WebSocketClient::builder(ws_url.parse().unwrap())
+        .compat_mode(CompatMode::V0_38)
+        .build()
+        .await;
+    assert!(second.is_err(), "a second websocket client was let in");
+    first.close().unwrap();
+    let _ = tokio::time::timeout(Duration::from_secs(10), driving).await;
     // The node is still up after all of that.
     let client = HttpClient::new(format!("http://{addr}").as_str()).unwrap();
     client.health().await.unwrap();

@@ -53,6 +53,10 @@ pub struct CometConfig {
 pub struct RpcConfig {
     /// Where the JSON-RPC server listens (`tcp://HOST:PORT`; empty: off).
     pub laddr: String,
+    /// Most calls in one JSON-RPC batch (CometBFT's default: 10).
+    pub max_request_batch_size: usize,
+    /// Most websocket clients at once (CometBFT's default: 100).
+    pub max_subscription_clients: usize,
 }
 
 /// `[p2p]`.
@@ -149,6 +153,8 @@ impl Default for RpcConfig {
     fn default() -> Self {
         RpcConfig {
             laddr: "tcp://127.0.0.1:26657".into(),
+            max_request_batch_size: 10,
+            max_subscription_clients: 100,
         }
     }
 }
@@ -272,6 +278,7 @@ mod tests {
             log_level: "main:info,*:error".into(),
             rpc: RpcConfig {
                 laddr: "tcp://127.0.0.1:36657".into(),
+                ..RpcConfig::default()
             },
             p2p: P2pConfig {
                 laddr: "tcp://127.0.0.1:36656".into(),

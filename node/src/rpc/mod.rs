@@ -25,5 +25,5 @@ mod transport;
 mod ws;
 
 pub use jsonrpc::RpcError;
-pub use server::{node_id, RpcContext};
+pub use server::{node_id, RpcContext, RpcLimits};
 pub use transport::serve;

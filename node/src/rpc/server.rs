@@ -40,6 +40,27 @@ pub struct RpcContext {
     pub net_requests: mpsc::Sender<NetworkRequest>,
     /// The genesis document, served by `genesis`.
     pub genesis_json: Option<String>,
+    /// Bounds on what one client may ask at once.
+    pub limits: RpcLimits,
+}
+
+/// Bounds on what RPC clients may ask at once (CometBFT's `[rpc]` limits).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RpcLimits {
+    /// Most calls in one JSON-RPC batch (`rpc.max_request_batch_size`).
+    pub max_batch_calls: usize,
+    /// Most websocket clients at once (`rpc.max_subscription_clients`).
+    pub max_websocket_clients: usize,
+}
+
+impl Default for RpcLimits {
+    /// CometBFT's defaults: 10 calls a batch, 100 websocket clients.
+    fn default() -> RpcLimits {
+        RpcLimits {
+            max_batch_calls: 10,
+            max_websocket_clients: 100,
+        }
+    }
 }
 
 /// The CometBFT node id of an ed25519 key: hex of the first 20 bytes of its SHA-256.
@@ -51,6 +72,8 @@ pub fn node_id(public_key: &[u8; 32]) -> String {
 pub(super) struct Server {
     pub(super) ctx: RpcContext,
     pub(super) node_info: node::Info,
+    /// One permit per websocket client connected.
+    pub(super) websocket_clients: Arc<tokio::sync::Semaphore>,
 }
 
 impl Server {
@@ -66,6 +89,13 @@ impl Server {
             "moniker": ctx.moniker,
             "other": {"tx_index": "on", "rpc_address": format!("tcp://{bound}")},
         }))?;
-        Ok(Server { ctx, node_info })
+        let websocket_clients = Arc::new(tokio::sync::Semaphore::new(
+            ctx.limits.max_websocket_clients,
+        ));
+        Ok(Server {
+            ctx,
+            node_info,
+            websocket_clients,
+        })
     }
 }

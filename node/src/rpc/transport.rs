@@ -79,6 +79,13 @@ async fn http(server: Arc<Server>, req: Request<Body>) -> Response<Body> {
                 }
             };
             let answer = match parsed {
+                Value::Array(calls) if calls.len() > server.ctx.limits.max_batch_calls => {
+                    let err = RpcError::invalid_request(format!(
+                        "batch request exceeds maximum ({}) allowed number of requests",
+                        server.ctx.limits.max_batch_calls
+                    ));
+                    return json_response(StatusCode::OK, &reply(&Value::Null, Err(err)));
+                }
                 Value::Array(calls) => {
                     let mut out = Vec::with_capacity(calls.len());
                     for c in calls {

@@ -47,7 +47,18 @@ pub(super) fn upgrade(server: Arc<Server>, req: Request<Body>) -> Response<Body>
             .body(Body::from("/websocket needs `Upgrade: websocket`"))
             .unwrap_or_default();
     }
+    // One permit per client for as long as its session lasts.
+    let Ok(permit) = server.websocket_clients.clone().try_acquire_owned() else {
+        return Response::builder()
+            .status(StatusCode::SERVICE_UNAVAILABLE)
+            .body(Body::from(format!(
+                "the node serves at most {} websocket clients (rpc.max_subscription_clients): try again later",
+                server.ctx.limits.max_websocket_clients
+            )))
+            .unwrap_or_default();
+    };
     tokio::spawn(async move {
+        let _permit = permit;
         match hyper::upgrade::on(req).await {
             Ok(io) => {
                 let ws =
