@@ -90,6 +90,9 @@ pub enum NodeError {
     /// set) cannot form a consensus validator set.
     #[error("invalid validator set from the app: {0}")]
     InvalidValidatorSet(#[from] ValidatorUpdateError),
+    /// The validator set to resume with after a restart cannot be known.
+    #[error(transparent)]
+    ResumeSet(#[from] crate::validators::ResumeSetError),
     /// The RPC server cannot start.
     #[error("RPC server on {address}: {source}")]
     Rpc {

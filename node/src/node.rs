@@ -33,7 +33,7 @@ use crate::{
     metrics::{self, NodeMetrics},
     rpc::{self, RpcContext},
     store::BlockStore,
-    validators::{validator_set_from, validator_set_from_stored, validators_to_save},
+    validators::{resume_set, validator_set_from, validator_set_from_stored, validators_to_save},
 };
 
 /// Everything a node needs to start.
@@ -127,16 +127,22 @@ pub async fn start(
     let outcome = handshake(&abci, &store, || init_chain).await?;
     // The validator set: as saved after the last block; on a new chain the
     // app's answer to InitChain, or genesis' if the app accepted it.
-    let validators = match store.validators()? {
-        Some(saved) => validator_set_from_stored(saved)?,
-        None if !outcome.init_validators.is_empty() => {
-            validator_set_from(&outcome.init_validators)?
-        }
-        None => validator_set_from(&genesis_validators)?,
-    };
     let next_height = match store.height()? {
         0 => initial_height,
         h => h + 1,
+    };
+    // The set for the next height: as saved (rebuilt from the last block's
+    // results if the node stopped before saving it); on a new chain the
+    // app's answer to InitChain, or genesis' if the app accepted it.
+    let validators = match resume_set(&store, next_height)? {
+        Some(set) => set,
+        None => match store.validators()? {
+            Some(saved) => validator_set_from_stored(saved)?,
+            None if !outcome.init_validators.is_empty() => {
+                validator_set_from(&outcome.init_validators)?
+            }
+            None => validator_set_from(&genesis_validators)?,
+        },
     };
     store.save_validators(next_height, &validators_to_save(&validators))?;
 

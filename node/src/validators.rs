@@ -10,7 +10,7 @@ use tendermint_proto::v0_38::abci as pb;
 
 use crate::{
     context::{Validator, ValidatorAddress, ValidatorSet, ValidatorSetError},
-    store::StoredValidator,
+    store::{BlockStore, StoreError, StoredValidator},
 };
 
 /// Why the app's validators cannot become a consensus validator set.
@@ -94,6 +94,48 @@ pub fn validator_set_from_stored(
                 .map(|pk| Validator::new(pk, p))
         },
     ))?)
+}
+
+/// Why the validator set a restart resumes with cannot be known.
+#[derive(Debug, thiserror::Error)]
+pub enum ResumeSetError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Update(#[from] ValidatorUpdateError),
+    #[error("the store holds block {height} without the validator set that decided it or its results: restore the node's data")]
+    Missing { height: u64 },
+}
+
+/// The validator set for `next_height` after a restart: as saved, or, when
+/// the node stopped after the app committed the block before it but before
+/// the set that block's updates make was saved (a crash in between),
+/// rebuilt from the set that decided that block and the updates in its
+/// stored results. `None` before the first block: InitChain's set applies.
+pub fn resume_set(
+    store: &BlockStore,
+    next_height: u64,
+) -> Result<Option<ValidatorSet>, ResumeSetError> {
+    if let Some(saved) = store.validators_at(next_height)? {
+        return Ok(Some(validator_set_from_stored(saved)?));
+    }
+    let top = store.height()?;
+    if top == 0 {
+        return Ok(None);
+    }
+    let missing = ResumeSetError::Missing { height: top };
+    let decided = store.validators_at(top)?.ok_or(missing)?;
+    let results = store
+        .results(top)?
+        .ok_or(ResumeSetError::Missing { height: top })?;
+    tracing::warn!(
+        height = top,
+        "the validator set after block {top} was not saved before the node stopped: rebuilt from its results"
+    );
+    Ok(Some(apply_updates(
+        &validator_set_from_stored(decided)?,
+        &results.validator_updates,
+    )?))
 }
 
 /// The set as the block store keeps it.

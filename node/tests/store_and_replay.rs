@@ -228,3 +228,65 @@ async fn an_app_ahead_of_the_block_store_is_refused() {
         "{err}"
     );
 }
+
+/// A validator update as the app reports it.
+fn update(
+    key: &synod_protocol::SecretKey,
+    power: i64,
+) -> tendermint_proto::v0_38::abci::ValidatorUpdate {
+    use tendermint_proto::v0_38::crypto::{public_key::Sum, PublicKey};
+    tendermint_proto::v0_38::abci::ValidatorUpdate {
+        pub_key: Some(PublicKey {
+            sum: Some(Sum::Ed25519(key.public().0.to_vec())),
+        }),
+        power,
+    }
+}
+
+#[test]
+fn a_crash_after_commit_but_before_the_next_set_was_saved_resumes_with_the_updated_set() {
+    use synod_node::validators::{resume_set, validator_set_from, validators_to_save};
+    let dir = tempfile::tempdir().unwrap();
+    let net = TestNet::new(2, 0, ChainParams::default());
+    let store = BlockStore::open(dir.path()).unwrap();
+    // Before the first block nothing is known: InitChain's set applies.
+    assert!(resume_set(&store, 1).unwrap().is_none());
+    let first = validator_set_from(&[
+        update(&net.consensus_keys[0], 10),
+        update(&net.consensus_keys[1], 10),
+    ])
+    .unwrap();
+    store
+        .save_validators(1, &validators_to_save(&first))
+        .unwrap();
+    assert_eq!(resume_set(&store, 1).unwrap().unwrap(), first);
+
+    // Block 1 is stored and executed, the app committed it, and its results
+    // change validator 1's power; the node stops before saving the set.
+    store
+        .save_block(&common::decided(&net, 1, vec![]), b"cert")
+        .unwrap();
+    let results = tendermint_proto::v0_38::abci::ResponseFinalizeBlock {
+        validator_updates: vec![update(&net.consensus_keys[1], 25)],
+        app_hash: vec![1; 32].into(),
+        ..Default::default()
+    };
+    store.save_results(1, &results).unwrap();
+    drop(store);
+
+    let store = BlockStore::open(dir.path()).unwrap();
+    let resumed = resume_set(&store, 2).unwrap().unwrap();
+    let powers: Vec<u64> = resumed
+        .validators()
+        .iter()
+        .map(|v| v.voting_power)
+        .collect();
+    let mut sorted = powers.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        vec![10, 25],
+        "the update of block 1 applies: {powers:?}"
+    );
+    assert_ne!(resumed, first);
+}

@@ -447,11 +447,16 @@ impl Storage {
         batch.put_cf(meta, META_COMMITTED, layout::encode_committed(committed));
         batch.put_cf(meta, META_OLDEST, layout::version_bytes(oldest));
 
-        db.write(batch).map_err(|source| StorageError::Db {
-            operation: "commit write",
-            column_family: "*",
-            source,
-        })?;
+        // Synced: a committed block must survive a power loss (the node
+        // replays only what the app has not committed).
+        let mut write = rocksdb::WriteOptions::default();
+        write.set_sync(true);
+        db.write_opt(batch, &write)
+            .map_err(|source| StorageError::Db {
+                operation: "commit write",
+                column_family: "*",
+                source,
+            })?;
         *inner.head.write().unwrap_or_else(PoisonError::into_inner) = Head {
             committed: Some(committed),
             oldest: Some(oldest),

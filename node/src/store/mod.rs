@@ -167,7 +167,16 @@ impl BlockStore {
             height(0),
             height(block.height.saturating_add(1)),
         );
-        self.db.write(batch).map_err(|e| self.db_err(e))
+        self.write_synced(batch)
+    }
+
+    /// Writes `batch` and syncs it to disk before returning: the block, its
+    /// results and the next validator set must survive a power loss before
+    /// the app is told to commit, so the app is never ahead of the store.
+    fn write_synced(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        let mut write = rocksdb::WriteOptions::default();
+        write.set_sync(true);
+        self.db.write_opt(batch, &write).map_err(|e| self.db_err(e))
     }
 
     /// Replaces the certificate of the top stored block with a larger one for
@@ -243,7 +252,7 @@ impl BlockStore {
         for (i, tx) in block.txs.iter().enumerate() {
             batch.put_cf(index, crate::mempool::tx_hash(tx), tx_location(h, i as u32));
         }
-        self.db.write(batch).map_err(|e| self.db_err(e))
+        self.write_synced(batch)
     }
 
     /// The block at a height.
@@ -288,7 +297,7 @@ impl BlockStore {
         let meta = self.cf(CF_META)?;
         batch.put_cf(meta, META_VALIDATORS, &bytes);
         batch.put_cf(meta, validators_at(for_height), &bytes);
-        self.db.write(batch).map_err(|e| self.db_err(e))
+        self.write_synced(batch)
     }
 
     /// The validator set that decided `height`, if recorded.
