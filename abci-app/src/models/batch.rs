@@ -2,8 +2,9 @@
 //! transactions run, the proofs for each model are verified together
 //! (`verify_inference_batch`: one `2^k`-sized multi-scalar multiplication for
 //! the whole batch). A batch that passes marks its claims verified; a batch
-//! that fails marks nothing, and each of its transactions verifies its own
-//! proof when it runs. Either way every claim gets the verdict it would get
+//! that fails is halved, and each half tried again, so one bad proof does not
+//! cost the others their batch; a claim no passing batch covers verifies its
+//! own proof when its transaction runs. Either way every claim gets the verdict it would get
 //! alone, so the batch changes speed, never results: the batch factors are
 //! derived from the proofs themselves (no randomness), and the transactions
 //! still run in order with every state check.
@@ -123,13 +124,42 @@ pub fn preverify(
     }
     let mut verified = BTreeSet::new();
     for (_, (verifier, claims)) in batches {
-        if claims.len() < 2 {
-            continue;
-        }
-        let (digests, items): (Vec<_>, Vec<_>) = claims.into_iter().unzip();
-        if circuit::verify_inference_batch(&verifier.params, &verifier.key, &items).is_ok() {
-            verified.extend(digests);
-        }
+        // A failed batch is halved until the halves pass, so one bad proof
+        // costs a few more batch checks instead of every claim its own
+        // verification; at most as many extra checks as there are claims,
+        // so a block of bad proofs costs at most twice what it did.
+        let mut budget = claims.len();
+        bisect(&verifier, &claims, &mut budget, &mut verified);
     }
     Ok(VerifiedClaims(verified))
+}
+
+/// One model's claims with their digests, ready to batch-verify.
+type Claims = [([u8; 32], (Tensor, Tensor, Vec<u8>))];
+
+/// Batch-verifies `claims`; if the batch fails, each half in turn while
+/// `budget` lasts. Claims of a passing batch go into `verified`; a claim left
+/// out (alone, or the budget spent) is verified by its own transaction.
+/// Deterministic: the halves depend only on the claims' order in the block.
+fn bisect(
+    verifier: &ModelVerifier,
+    claims: &Claims,
+    budget: &mut usize,
+    verified: &mut BTreeSet<[u8; 32]>,
+) {
+    if claims.len() < 2 {
+        return;
+    }
+    let items: Vec<(Tensor, Tensor, Vec<u8>)> = claims.iter().map(|(_, i)| i.clone()).collect();
+    if circuit::verify_inference_batch(&verifier.params, &verifier.key, &items).is_ok() {
+        verified.extend(claims.iter().map(|(d, _)| *d));
+        return;
+    }
+    let (left, right) = claims.split_at(claims.len() / 2);
+    for half in [left, right] {
+        if half.len() >= 2 && *budget > 0 {
+            *budget -= 1;
+            bisect(verifier, half, budget, verified);
+        }
+    }
 }

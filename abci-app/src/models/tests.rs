@@ -74,6 +74,24 @@ fn net() -> TestNet {
     net
 }
 
+/// The claim a `SubmitInferenceProof` transaction makes.
+fn claim_of(tx: &synod_protocol::SignedTx) -> InferenceClaim<'_> {
+    match &tx.body {
+        TxBody::SubmitInferenceProof {
+            model,
+            input,
+            output,
+            proof,
+        } => InferenceClaim {
+            model,
+            input,
+            output,
+            proof,
+        },
+        other => panic!("not a proof submission: {other:?}"),
+    }
+}
+
 fn submission(model: [u8; 32], inference: &Inference) -> TxBody {
     TxBody::SubmitInferenceProof {
         model,
@@ -521,8 +539,18 @@ fn a_block_verifies_the_proofs_of_one_model_in_one_batch() {
     let batched = super::batch::preverify(&chain.state(), &[&a, &bad], &cache).unwrap();
     assert!(
         batched.is_empty(),
-        "a batch with a bad proof verifies nothing"
+        "a pair with a bad proof verifies nothing: each proof is checked alone"
     );
+    // One bad proof among four: the batch is halved, and the good half passes.
+    let again = signed(&mut user, submission(f.mlp.id(), &f.valid));
+    let batched = super::batch::preverify(&chain.state(), &[&a, &b, &again, &bad], &cache).unwrap();
+    assert_eq!(
+        batched.len(),
+        2,
+        "the half without the bad proof is verified"
+    );
+    assert!(batched.contains(claim_of(&a)) && batched.contains(claim_of(&b)));
+    assert!(!batched.contains(claim_of(&bad)));
 
     // In a block: the batch's claims succeed, the bad one alone fails.
     let out = chain
