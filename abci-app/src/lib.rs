@@ -1,10 +1,14 @@
 //! The Synod chain: a deterministic ABCI 2.0 state machine on RocksDB.
 //!
-//! Layout (one folder per module, each with its `state_key.rs`):
-//! [`accounts`], [`staking`], [`reputation`], [`rewards`], [`models`],
-//! [`governance`], [`workflows`]; the transaction
-//! pipeline in [`execute`]; the lifecycle in [`app`]; queries in [`query`];
-//! the ABCI edge in [`abci`]; versioned Merkle storage in [`storage`].
+//! Layout: one folder per module, every one in the shape of [`component`]
+//! (`mod.rs`, `state_key.rs`, `params.rs`, `genesis.rs`, `handlers.rs`,
+//! `hooks.rs`, `tests.rs`): [`accounts`], [`reputation`], [`rewards`],
+//! [`models`], [`workflows`], [`governance`], [`staking`], run in the order
+//! [`app::components`] declares. The transaction pipeline is in [`execute`],
+//! the lifecycle in [`app`], state layers in [`state`], queries in
+//! [`query`], the ABCI edge in [`abci`], versioned Merkle storage in
+//! [`storage`]. Test fixtures (`testkit`) exist only with the `testkit`
+//! feature. See `docs/architecture.md`.
 
 pub mod abci;
 #[cfg(any(test, feature = "testkit"))]
