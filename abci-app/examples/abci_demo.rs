@@ -56,6 +56,7 @@ fn run(args: &DemoArgs) -> anyhow::Result<()> {
     };
     let mut params = ChainParams::default();
     params.staking.unbonding_blocks = 5;
+    params.staking.max_evidence_age_blocks = 5;
     let mut net = TestNet::new(4, 3, params);
     let mut newcomer = TestAccount::new("demo-newcomer");
 

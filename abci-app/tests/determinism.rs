@@ -36,6 +36,7 @@ fn conserved_supply(chain: &TestChain) -> (Amount, Amount) {
 fn two_nodes_fed_the_same_1000_random_blocks_agree_on_every_app_hash() {
     let mut params = ChainParams::default();
     params.staking.unbonding_blocks = 20;
+    params.staking.max_evidence_age_blocks = 20;
     // Short governance periods so fuzzed proposals are tallied and executed.
     params.governance.min_deposit = Amount::syn(1_000);
     params.governance.expedited_min_deposit = Amount::syn(2_000);

@@ -20,6 +20,7 @@ fn quiet_params() -> ChainParams {
     let mut p = ChainParams::default();
     p.rewards.block_issuance = Amount::ZERO;
     p.staking.unbonding_blocks = 5;
+    p.staking.max_evidence_age_blocks = 5;
     p
 }
 

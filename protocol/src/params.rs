@@ -82,7 +82,9 @@ pub struct StakingParams {
     pub min_signed_per_window_ppm: u64,
     /// Blocks a validator stays jailed for downtime.
     pub downtime_jail_blocks: u64,
-    /// Evidence older than this many blocks is ignored.
+    /// Evidence older than this many blocks is ignored. At most
+    /// `unbonding_blocks`: stake that starts unbonding after an infraction
+    /// stays slashable until the evidence of it expires.
     pub max_evidence_age_blocks: u64,
 }
 
@@ -201,7 +203,7 @@ impl Default for StakingParams {
             signed_blocks_window: 100,
             min_signed_per_window_ppm: 500_000,
             downtime_jail_blocks: 50,
-            max_evidence_age_blocks: 1_000,
+            max_evidence_age_blocks: 100,
         }
     }
 }
@@ -372,6 +374,14 @@ impl StakingParams {
             "max_evidence_age_blocks",
             self.max_evidence_age_blocks,
             ">= 1",
+        );
+        check(
+            &mut out,
+            self.max_evidence_age_blocks <= self.unbonding_blocks,
+            m,
+            "max_evidence_age_blocks",
+            self.max_evidence_age_blocks,
+            "<= staking.unbonding_blocks (stake must stay slashable while evidence against it can still be proven)",
         );
         out
     }

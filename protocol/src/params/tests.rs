@@ -3,6 +3,24 @@
 use super::*;
 
 #[test]
+fn evidence_may_not_outlive_the_unbonding_period() {
+    let mut p = ChainParams::default();
+    assert!(p.staking.max_evidence_age_blocks <= p.staking.unbonding_blocks);
+    p.staking.max_evidence_age_blocks = p.staking.unbonding_blocks + 1;
+    let problems = p.problems();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].name, "max_evidence_age_blocks");
+    assert!(problems[0].to_string().contains("unbonding_blocks"), "{}", problems[0]);
+    // A change that shortens the unbonding period below the evidence age is refused too.
+    let shorter = vec![crate::governance::ParamChange {
+        module: "staking".into(),
+        name: "unbonding_blocks".into(),
+        value: "10".into(),
+    }];
+    assert!(ChainParams::default().with_changes(&shorter).is_err());
+}
+
+#[test]
 fn the_minimum_fee_is_the_per_byte_fee_times_the_length() {
     let mut p = AccountsParams {
         min_fee_per_byte_usyn: 3,
