@@ -10,7 +10,11 @@ fn evidence_may_not_outlive_the_unbonding_period() {
     let problems = p.problems();
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert_eq!(problems[0].name, "max_evidence_age_blocks");
-    assert!(problems[0].to_string().contains("unbonding_blocks"), "{}", problems[0]);
+    assert!(
+        problems[0].to_string().contains("unbonding_blocks"),
+        "{}",
+        problems[0]
+    );
     // A change that shortens the unbonding period below the evidence age is refused too.
     let shorter = vec![crate::governance::ParamChange {
         module: "staking".into(),
