@@ -64,7 +64,9 @@ proptest::proptest! {
     }
 }
 
+use super::tally::{cmp_scaled, wide_mul};
 use super::*;
+use crate::params::GovernanceParams;
 use proptest::prelude::*;
 
 fn tally(yes: u128, no: u128, abstain: u128, veto: u128, bonded: u128) -> Tally {
