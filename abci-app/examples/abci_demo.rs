@@ -142,7 +142,14 @@ fn run(args: &DemoArgs) -> anyhow::Result<()> {
         );
         let proposer = net.consensus_address(height as usize % net.consensus_keys.len());
         // The last commit is signed by the current validator set, as CometBFT reports it.
-        let votes: Vec<_> = set.keys().map(|a| (*a, true)).collect();
+        let votes: Vec<_> = set
+            .iter()
+            .map(|(a, power)| synod_abci_app::staking::VoteInfo {
+                consensus_address: *a,
+                signed: true,
+                power: u64::try_from(*power).unwrap_or(0),
+            })
+            .collect();
         let out = client.finalize_block(height, &proposal, proposer, &votes, &[])?;
         let accepted = out.tx_results.iter().filter(|r| r.code == 0).count();
         apply_updates(&mut set, &out.validator_updates);

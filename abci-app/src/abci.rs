@@ -149,6 +149,7 @@ impl Node {
                         .map(|v| VoteInfo {
                             consensus_address: v.validator.address,
                             signed: v.sig_info.is_signed(),
+                            power: v.validator.power.value(),
                         })
                         .collect(),
                     evidence: r

@@ -203,14 +203,15 @@ impl AbciClient {
         }
     }
 
-    /// `FinalizeBlock`. `votes` are (consensus address, signed); `evidence`
-    /// are (consensus address, infraction height) duplicate votes.
+    /// `FinalizeBlock`. `votes` is the last commit (who signed, with what
+    /// power); `evidence` are (consensus address, infraction height)
+    /// duplicate votes.
     pub fn finalize_block(
         &mut self,
         height: i64,
         txs: &[Vec<u8>],
         proposer: [u8; 20],
-        votes: &[([u8; 20], bool)],
+        votes: &[crate::component::VoteInfo],
         evidence: &[([u8; 20], i64)],
     ) -> Result<pb::ResponseFinalizeBlock, ClientError> {
         let hash = {
@@ -223,12 +224,12 @@ impl AbciClient {
                 round: 0,
                 votes: votes
                     .iter()
-                    .map(|(a, signed)| pb::VoteInfo {
+                    .map(|v| pb::VoteInfo {
                         validator: Some(pb::Validator {
-                            address: a.to_vec().into(),
-                            power: 1,
+                            address: v.consensus_address.to_vec().into(),
+                            power: i64::try_from(v.power).unwrap_or(i64::MAX),
                         }),
-                        block_id_flag: if *signed { 2 } else { 1 },
+                        block_id_flag: if v.signed { 2 } else { 1 },
                     })
                     .collect(),
             }),

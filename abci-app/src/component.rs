@@ -23,11 +23,11 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use synod_protocol::{Address, Event, GenesisAppState, Height, PubKey, TxBody};
+use synod_protocol::{Address, Amount, Event, GenesisAppState, Height, PubKey, TxBody};
 
 use crate::{
     error::{AppError, HandlerError, InvariantError, TxError},
-    state::State,
+    state::{State, StateError},
 };
 
 /// One validator's vote in the last commit, as consensus reports it.
@@ -36,6 +36,8 @@ pub struct VoteInfo {
     pub consensus_address: [u8; 20],
     /// The validator's vote was in the commit (`Commit` or `Nil` flag); `false` = absent.
     pub signed: bool,
+    /// The validator's consensus power at the committed height.
+    pub power: u64,
 }
 
 /// Evidence of equivocation (duplicate vote or light-client attack).
@@ -145,6 +147,13 @@ pub trait Component: Send + Sync {
     /// that fails them is refused before anyone votes for it.
     fn check_stateless(&self, _body: &TxBody) -> Result<(), TxError> {
         Ok(())
+    }
+
+    /// The fee this body's own work needs on top of the per-byte minimum
+    /// (a proof's verification grows with its circuit). Checked with the fee,
+    /// before the fee is charged and before any of that work is done.
+    fn execution_fee(&self, _state: &State, _body: &TxBody) -> Result<Amount, StateError> {
+        Ok(Amount::ZERO)
     }
 
     /// Checks a body against state, then executes it (Penumbra's

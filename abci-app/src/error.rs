@@ -24,11 +24,13 @@ pub enum TxError {
         expected: u64,
         got: u64,
     },
-    #[error("fee {got} too low: this {len}-byte transaction needs at least {min}")]
+    #[error("fee {got} too low: this {len}-byte transaction needs at least {min}{}", execution_note(*execution))]
     FeeTooLow {
         got: Amount,
         min: Amount,
         len: usize,
+        /// The part of `min` that pays for the body's own work (a proof's verification).
+        execution: Amount,
     },
     #[error("insufficient balance in {account}: needs {needed}, has {available}")]
     InsufficientFunds {
@@ -103,7 +105,7 @@ pub enum TxError {
     NotInDepositPeriod { id: u64, status: String },
     #[error("proposal {id} is in status {status}: votes are only accepted in the voting period")]
     NotInVotingPeriod { id: u64, status: String },
-    #[error("{voter} has no bonded stake: only bonded stake votes")]
+    #[error("{voter} has no voting power: only validators in the active set, not jailed or tombstoned, vote")]
     NoBondedStake { voter: Address },
     #[error("initial deposit {got} usyn is below the minimum {min} usyn ({what})")]
     DepositBelowMinimum {
@@ -289,5 +291,14 @@ impl AppError {
             HandlerError::State(e) => AppError::State(e),
             HandlerError::Tx(e) => AppError::Genesis(e.to_string()),
         }
+    }
+}
+
+/// The clause `FeeTooLow` adds when part of the minimum pays for a body's work.
+fn execution_note(execution: Amount) -> String {
+    if execution.is_zero() {
+        String::new()
+    } else {
+        format!(", of which {execution} pays for verifying the proof (models.verify_fee_per_row_usyn per circuit row)")
     }
 }

@@ -1,7 +1,7 @@
 //! The transaction pipeline shared by CheckTx, PrepareProposal and
 //! FinalizeBlock: stateless checks, signature (batched), fee and nonce, body.
 
-use synod_protocol::{params::AccountsParams, Event, Height, SignedTx};
+use synod_protocol::{params::AccountsParams, Amount, Event, Height, SignedTx};
 
 use crate::{
     accounts,
@@ -29,6 +29,13 @@ impl TxOutcome {
     /// The ABCI result code: 0 for success.
     pub fn code(&self) -> u32 {
         self.result.as_ref().err().map_or(0, TxError::code)
+    }
+
+    /// Whether the transaction paid its fee and used its nonce (it passed
+    /// the signature, fee and nonce checks; its body may still have failed).
+    /// [`execute_tx`] makes `FeePaid` the first event of exactly these.
+    pub fn paid(&self) -> bool {
+        matches!(self.events.first(), Some(Event::FeePaid { .. }))
     }
 
     /// A human message: empty for success, the reason otherwise.
@@ -90,6 +97,42 @@ pub fn verify_signatures(txs: &[&SignedTx]) -> Vec<bool> {
         .collect()
 }
 
+/// The smallest fee `tx` may pay: the per-byte fee of its `encoded_len`
+/// bytes plus its body's [`crate::component::Component::execution_fee`].
+pub fn min_fee(
+    state: &State,
+    components: &Components,
+    tx: &SignedTx,
+    encoded_len: usize,
+) -> Result<(Amount, Amount), StateError> {
+    let bytes = accounts::params(state)?.min_fee(encoded_len);
+    let execution = match components.for_body(&tx.body) {
+        Ok(c) => c.execution_fee(state, &tx.body)?,
+        Err(_) => Amount::ZERO,
+    };
+    Ok((Amount(bytes.0.saturating_add(execution.0)), execution))
+}
+
+/// `Err` (the inner result) if `tx`'s fee is below [`min_fee`].
+pub fn check_fee(
+    state: &State,
+    components: &Components,
+    tx: &SignedTx,
+    encoded_len: usize,
+) -> Result<Result<(), TxError>, StateError> {
+    let (min, execution) = min_fee(state, components, tx, encoded_len)?;
+    Ok(if tx.fee < min {
+        Err(TxError::FeeTooLow {
+            got: tx.fee,
+            min,
+            len: encoded_len,
+            execution,
+        })
+    } else {
+        Ok(())
+    })
+}
+
 /// Executes a decoded transaction whose signature has been checked (or is
 /// checked here if `signature_ok` is `None`). A transaction that passes the
 /// signature, nonce and fee checks pays its fee and uses its nonce even if its
@@ -109,14 +152,8 @@ pub fn execute_tx(
     if !sig_ok {
         return Ok(TxOutcome::rejected(TxError::BadSignature { signer }));
     }
-    let params = accounts::params(state)?;
-    let min = params.min_fee(encoded_len);
-    if tx.fee < min {
-        return Ok(TxOutcome::rejected(TxError::FeeTooLow {
-            got: tx.fee,
-            min,
-            len: encoded_len,
-        }));
+    if let Err(e) = check_fee(state, components, tx, encoded_len)? {
+        return Ok(TxOutcome::rejected(e));
     }
 
     let charged = state.atomic(|state| {

@@ -315,6 +315,7 @@ impl TestChain {
                 crate::staking::VoteInfo {
                     consensus_address: a,
                     signed: !self.absent.contains(&a),
+                    power: v.power,
                 }
             })
             .collect()

@@ -66,14 +66,9 @@ fn synod_app_serves_300_random_blocks_and_provable_queries_over_its_socket() {
             candidates
         };
         let block = reference.next_block(txs.clone());
-        let votes: Vec<_> = block
-            .votes
-            .iter()
-            .map(|v| (v.consensus_address, v.signed))
-            .collect();
         let proposer = block.proposer_address.unwrap();
         let over_socket = client
-            .finalize_block(h, &txs, proposer, &votes, &[])
+            .finalize_block(h, &txs, proposer, &block.votes, &[])
             .unwrap();
         client.commit().unwrap();
         let in_process = reference.apply(&block).unwrap();
@@ -295,7 +290,11 @@ fn a_chain_starting_at_a_later_height_reports_no_block_until_its_first_one() {
         .init_chain(CHAIN_ID, &net.app_state_json(), 100)
         .unwrap();
     assert_eq!(again.app_hash, init.app_hash);
-    let votes = [(net.consensus_address(0), true)];
+    let votes = [synod_abci_app::staking::VoteInfo {
+        consensus_address: net.consensus_address(0),
+        signed: true,
+        power: 10_000,
+    }];
     let out = client
         .finalize_block(100, &[], net.consensus_address(0), &votes, &[])
         .unwrap();

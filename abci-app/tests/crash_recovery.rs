@@ -102,16 +102,11 @@ fn sigkilled_app_recovers_and_reaches_the_uninterrupted_app_hash() {
 
         let mut killed_by_us = false;
         for (i, block) in blocks.iter().enumerate().skip(height) {
-            let votes: Vec<_> = block
-                .votes
-                .iter()
-                .map(|v| (v.consensus_address, v.signed))
-                .collect();
             let r = client.finalize_block(
                 block.height.value() as i64,
                 &block.txs,
                 block.proposer_address.unwrap(),
-                &votes,
+                &block.votes,
                 &[],
             );
             let Ok(out) = r else { break };

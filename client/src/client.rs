@@ -8,7 +8,7 @@ use synod_protocol::{
     codec,
     params::ChainParams,
     query::{code, QueryPath},
-    state::{Account, Reputation, Unbondings, Validator, ValidatorSummary},
+    state::{Account, ModelRecord, Reputation, Unbondings, Validator, ValidatorSummary},
     Address, Amount, SecretKey, SignedTx, TxBody, TxHash,
 };
 use tendermint::{block::Height, Hash};
@@ -392,8 +392,16 @@ impl Client {
         let tx = match opts.fee {
             Some(fee) => txbuild::sign(key, body, nonce, fee, &self.chain_id),
             None => {
-                let accounts = self.params().await?.accounts;
-                txbuild::sign_with_min_fee(key, body, nonce, &self.chain_id, &accounts)
+                let params = self.params().await?;
+                let execution = self.execution_fee(&body, &params).await?;
+                txbuild::sign_with_min_fee(
+                    key,
+                    body,
+                    nonce,
+                    &self.chain_id,
+                    &params.accounts,
+                    execution,
+                )
             }
         };
         let outcome = self.broadcast(&tx).await?;
@@ -410,6 +418,22 @@ impl Client {
             });
         }
         Ok(done)
+    }
+
+    /// The fee `body`'s own work needs on top of the per-byte fee: for a
+    /// proof of inference, verifying a proof of the model's `2^k` rows
+    /// ([`synod_protocol::params::ModelsParams::verify_fee`]); zero for an
+    /// unknown model (the chain refuses the tx anyway) and other bodies.
+    pub async fn execution_fee(
+        &self,
+        body: &TxBody,
+        params: &ChainParams,
+    ) -> Result<Amount, ClientError> {
+        let TxBody::SubmitInferenceProof { model, .. } = body else {
+            return Ok(Amount::ZERO);
+        };
+        let record: Option<ModelRecord> = self.query_at(&QueryPath::Model(*model), None).await?;
+        Ok(record.map_or(Amount::ZERO, |r| params.models.verify_fee(r.k)))
     }
 
     /// Broadcasts a signed tx (`broadcast_tx_sync`) without waiting for a

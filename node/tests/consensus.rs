@@ -435,7 +435,7 @@ async fn a_validator_that_bonds_by_tx_joins_the_set_and_signs_blocks() {
             .unwrap();
         if r.code == 0 {
             let rep: synod_protocol::state::Reputation = codec::decode(&r.value).unwrap();
-            if rep.score > ChainParams::default().reputation.initial_score {
+            if rep.score > ChainParams::default().reputation.floor_score {
                 signed = true;
                 break;
             }

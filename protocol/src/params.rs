@@ -96,9 +96,10 @@ pub struct StakingParams {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReputationParams {
-    /// Score of a new identity.
-    pub initial_score: u64,
-    /// Score decay stops here.
+    /// The lowest score an identity can have, and the score a new identity
+    /// starts at: idleness decays toward it and a slash stops at it, so a
+    /// fresh identity never starts above an old one (abandoning a slashed or
+    /// idle identity for a new one gains nothing).
     pub floor_score: u64,
     /// Share of the gap to the maximum gained per block of honest, active work (ppm).
     pub gain_ppm: u64,
@@ -136,6 +137,11 @@ pub struct ModelsParams {
     pub max_proof_bytes: u64,
     /// Most values a model input (and a submitted output) may hold.
     pub max_input_len: u32,
+    /// Fee per circuit row for verifying a proof of inference, in usyn, on
+    /// top of the per-byte fee: a proof for a model of `2^k` rows needs
+    /// `2^k * verify_fee_per_row_usyn` more, since verifying it costs time
+    /// in proportion to `2^k`.
+    pub verify_fee_per_row_usyn: u64,
 }
 
 /// `governance` parameters (quorum, threshold and veto are the Cosmos SDK
@@ -166,6 +172,11 @@ pub struct GovernanceParams {
     pub veto_threshold_ppm: u64,
     /// Proposals one proposer may have in deposit or voting period at once.
     pub max_proposals_per_proposer: u32,
+    /// Burn the deposits of a proposal whose vote misses the quorum (Cosmos
+    /// SDK `burn_vote_quorum`, default false: they are refunded). Deposits of
+    /// a vetoed proposal are always burned.
+    #[serde(default)]
+    pub burn_vote_quorum: bool,
 }
 
 /// All parameters of the chain. The canonical encoding is the modules'
@@ -215,8 +226,7 @@ impl Default for StakingParams {
 impl Default for ReputationParams {
     fn default() -> Self {
         ReputationParams {
-            initial_score: 100_000,
-            floor_score: 50_000,
+            floor_score: 100_000,
             gain_ppm: 1_000,
             decay_ppm: 2_000,
             slash_penalty_ppm: 500_000,
@@ -251,6 +261,7 @@ impl Default for GovernanceParams {
             expedited_threshold_ppm: 667_000,
             veto_threshold_ppm: 334_000,
             max_proposals_per_proposer: 5,
+            burn_vote_quorum: false,
         }
     }
 }
@@ -261,6 +272,7 @@ impl Default for ModelsParams {
             max_k: 12,
             max_proof_bytes: 16 * 1024,
             max_input_len: 4096,
+            verify_fee_per_row_usyn: 32,
         }
     }
 }

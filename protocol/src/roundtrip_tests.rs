@@ -214,7 +214,6 @@ fn params() -> impl Strategy<Value = ChainParams> {
                 max_evidence_age_blocks: b[1],
             },
             reputation: ReputationParams {
-                initial_score: b[2],
                 floor_score: b[3],
                 gain_ppm: b[4],
                 decay_ppm: b[5],
@@ -231,6 +230,7 @@ fn params() -> impl Strategy<Value = ChainParams> {
                 max_k: m.0,
                 max_proof_bytes: m.1,
                 max_input_len: m.2,
+                verify_fee_per_row_usyn: a[4] ^ b[4],
             },
             governance: GovernanceParams {
                 min_deposit: bond,
@@ -244,6 +244,7 @@ fn params() -> impl Strategy<Value = ChainParams> {
                 expedited_threshold_ppm: a[1] ^ b[2],
                 veto_threshold_ppm: a[2] ^ b[3],
                 max_proposals_per_proposer: m.2 ^ max,
+                burn_vote_quorum: a[3] % 2 == 1,
             },
         })
 }

@@ -227,14 +227,19 @@ impl App {
             .iter()
             .map(|b| execute::decode_tx(b, &params, &chain_id, &self.components))
             .collect();
-        let ok_txs: Vec<&SignedTx> = decoded.iter().filter_map(|d| d.as_ref().ok()).collect();
-        let sig_flags = execute::verify_signatures(&ok_txs);
-        let signed: Vec<&SignedTx> = ok_txs
+        let ok_txs: Vec<(&SignedTx, usize)> = decoded
+            .iter()
+            .zip(&block.txs)
+            .filter_map(|(d, bytes)| d.as_ref().ok().map(|tx| (tx, bytes.len())))
+            .collect();
+        let sig_flags =
+            execute::verify_signatures(&ok_txs.iter().map(|(tx, _)| *tx).collect::<Vec<_>>());
+        let signed: Vec<(&SignedTx, usize)> = ok_txs
             .iter()
             .zip(&sig_flags)
             .filter_map(|(tx, ok)| ok.then_some(*tx))
             .collect();
-        let batched = models::batch::preverify(&state, &signed, &self.verifiers)?;
+        let batched = models::batch::preverify(&state, &self.components, &signed, &self.verifiers)?;
         let proofs = ProofMode::Verify {
             batched: batched.digests(),
         };
@@ -332,10 +337,20 @@ impl App {
     }
 
     /// ProcessProposal: accepts a block only if every transaction decodes
-    /// canonically, fits the size limit, names this chain and is signed correctly.
+    /// canonically, fits the size limit, names this chain, is signed
+    /// correctly, and, run in block order on a scratch layer over the
+    /// committed state, pays its fee with the right nonce. A transaction
+    /// whose body then fails is fine (it paid for its place, and its body
+    /// may well succeed after the block's begin hooks); one that cannot pay
+    /// would ride in the block for free, so the block is refused and this
+    /// validator votes nil. The scratch run is PrepareProposal's: the same
+    /// state, the same order, proofs only checked cheaply, so a block an
+    /// honest proposer built always passes.
     pub fn process_proposal(&self, txs: &[Vec<u8>]) -> Result<bool, AppError> {
         let chain_id = self.require_chain_id()?;
-        let params = accounts::params(&State::new(self.storage.clone()))?;
+        let committed = self.storage.committed().ok_or(AppError::NotInitialized)?;
+        let mut state = State::new(self.storage.clone());
+        let params = accounts::params(&state)?;
         let mut decoded = Vec::with_capacity(txs.len());
         for bytes in txs {
             match execute::decode_tx(bytes, &params, chain_id, &self.components) {
@@ -347,6 +362,26 @@ impl App {
             }
         }
         let refs: Vec<&SignedTx> = decoded.iter().collect();
-        Ok(execute::verify_signatures(&refs).into_iter().all(|ok| ok))
+        if let Some(i) = execute::verify_signatures(&refs).iter().position(|ok| !ok) {
+            tracing::warn!(tx = i, "rejecting proposal with a badly signed transaction");
+            return Ok(false);
+        }
+        let height = Height(committed.version + 1);
+        for (i, (tx, bytes)) in decoded.iter().zip(txs).enumerate() {
+            let outcome = execute::execute_tx(
+                &mut state,
+                &self.components,
+                tx,
+                bytes.len(),
+                height,
+                Some(true),
+                ProofMode::Deferred,
+            )?;
+            if !outcome.paid() {
+                tracing::warn!(tx = i, reason = %outcome.log(), "rejecting proposal with a transaction that does not pay its way");
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 }

@@ -233,11 +233,20 @@ fn end_block(
             TallyOutcome::QuorumFailed => (
                 ProposalStatus::Rejected,
                 format!(
-                    "quorum not reached: {} of bonded stake voted, {} needed; deposits burned",
+                    "quorum not reached: {} of bonded stake voted, {} needed; deposits {}",
                     Tally::percent(t.turnout(), t.bonded.0),
-                    ppm(gp.quorum_ppm)
+                    ppm(gp.quorum_ppm),
+                    if gp.burn_vote_quorum {
+                        "burned"
+                    } else {
+                        "refunded"
+                    }
                 ),
-                DepositFate::Burned,
+                if gp.burn_vote_quorum {
+                    DepositFate::Burned
+                } else {
+                    DepositFate::Refunded
+                },
             ),
         };
         finish(state, &mut p, status, outcome, fate, events)?;

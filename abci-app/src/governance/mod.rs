@@ -12,11 +12,14 @@
 //! executed in its own state layer: everything it asks for, or nothing (the
 //! proposal is then `failed`, with the reason). Deposits are refunded when a
 //! proposal passes, is rejected, fails or expires, and burned when it is
-//! vetoed or misses the quorum. An expedited proposal that does not pass goes
-//! on as a regular one until the regular voting period ends.
+//! vetoed; a missed quorum burns them only if `burn_vote_quorum` is set. An
+//! expedited proposal that does not pass goes on as a regular one until the
+//! regular voting period ends.
 //!
-//! Voting power is bonded stake: today a validator's self-bond (jailed or
-//! not); bonded agents join when the agents module exists.
+//! Voting power is bonded stake: the self-bond of a validator in the active
+//! set and not jailed or tombstoned. The others neither vote nor count in the
+//! quorum's base, so stake that cannot sign blocks cannot steer governance
+//! nor make a quorum unreachable.
 
 pub mod genesis;
 pub mod handlers;
@@ -28,6 +31,7 @@ pub use params::{chain_params, params, update_params};
 
 use synod_protocol::{
     governance::{DepositRecord, Proposal, ProposalId, ProposalStatus, Tally, VoteRecord},
+    state::{ActiveValidator, Validator, ValidatorStatus},
     Address, Amount,
 };
 
@@ -85,14 +89,37 @@ pub fn escrow(state: &State) -> Result<Amount, StateError> {
 /// The stake `voter` votes with now: its bonded self-stake (unbonding stake
 /// excluded).
 pub fn voting_power(state: &State, voter: &Address) -> Result<Amount, StateError> {
-    Ok(staking::validator(state, voter)?.map_or(Amount::ZERO, |v| v.self_bond))
+    weight(state, voter, &staking::active_set(state)?)
 }
 
-/// All bonded stake now: the quorum's base.
+/// [`voting_power`] against an active set already read.
+fn weight(
+    state: &State,
+    voter: &Address,
+    active: &[ActiveValidator],
+) -> Result<Amount, StateError> {
+    Ok(match staking::validator(state, voter)? {
+        Some(v) if counts(&v, active) => v.self_bond,
+        _ => Amount::ZERO,
+    })
+}
+
+/// Whether a validator's stake counts in governance: it must be in the
+/// active set and not jailed or tombstoned (the Cosmos SDK counts bonded
+/// validators only). Jailed, tombstoned and inactive validators neither vote
+/// nor count in the quorum's base.
+fn counts(v: &Validator, active: &[ActiveValidator]) -> bool {
+    v.status == ValidatorStatus::Candidate && active.iter().any(|a| a.operator == v.operator)
+}
+
+/// The stake of the active, unjailed validators now: the quorum's base.
 pub fn total_bonded(state: &State) -> Result<Amount, StateError> {
+    let active = staking::active_set(state)?;
     let mut total = Amount::ZERO;
     for v in staking::validators(state)? {
-        total.0 = total.0.saturating_add(v.self_bond.0);
+        if counts(&v, &active) {
+            total.0 = total.0.saturating_add(v.self_bond.0);
+        }
     }
     Ok(total)
 }
@@ -102,12 +129,13 @@ pub fn total_bonded(state: &State) -> Result<Amount, StateError> {
 /// replaced the earlier one), with at most its own bond, so the counted
 /// stake never exceeds `bonded`.
 pub fn tally(state: &State, id: ProposalId) -> Result<Tally, StateError> {
+    let active = staking::active_set(state)?;
     let mut t = Tally {
         bonded: total_bonded(state)?,
         ..Tally::default()
     };
     for vote in votes(state, id)? {
-        let power = voting_power(state, &vote.voter)?;
+        let power = weight(state, &vote.voter, &active)?;
         t.add(vote.option, power);
     }
     Ok(t)

@@ -374,14 +374,89 @@ fn rejected_vetoed_and_quorum_failed_proposals_settle_deposits_by_the_rule() {
     let blocks = p.voting_end_height.unwrap().value() - g.chain.height + 4;
     assert!(supply(&g).0 < before.0 + u128::from(blocks) * issued.0);
 
-    // Quorum failed: one of four voted (25% < 33.4%). Burned.
+    // Quorum failed: one of four voted (25% < 33.4%). Refunded by default
+    // (burn_vote_quorum = false, as in the Cosmos SDK).
     let c = g.propose(2, ProposalKind::Text, Amount::syn(1_000), false);
     g.votes(c, &[(0, VoteOption::Yes)]);
     let (p, _) = g.finish(c);
     assert_eq!(p.status, ProposalStatus::Rejected);
-    assert_eq!(p.deposits, DepositFate::Burned);
+    assert_eq!(p.deposits, DepositFate::Refunded);
     assert!(p.outcome.unwrap().contains("quorum not reached: 25.0%"));
     assert_eq!(escrow(&g.chain.state()).unwrap(), Amount::ZERO);
+}
+
+#[test]
+fn a_missed_quorum_burns_the_deposits_when_burn_vote_quorum_is_set() {
+    let mut params = params();
+    params.governance.burn_vote_quorum = true;
+    let mut g = Gov::with(TestNet::new(4, 2, params));
+    let c = g.propose(2, ProposalKind::Text, Amount::syn(1_000), false);
+    g.votes(c, &[(0, VoteOption::Yes)]);
+    let (p, events) = g.finish(c);
+    assert_eq!(p.status, ProposalStatus::Rejected);
+    assert_eq!(p.deposits, DepositFate::Burned);
+    assert!(p.outcome.unwrap().contains("deposits burned"));
+    assert!(events.iter().any(|e| matches!(e, Event::ProposalDepositsSettled { fate: DepositFate::Burned, amount, .. } if *amount == Amount::syn(1_000))));
+}
+
+/// Finding 15 of the hardening issue: a jailed validator neither votes nor
+/// counts in the quorum's base (before, its stake made the quorum harder to
+/// reach while it could not sign a block, and it could still vote).
+#[test]
+fn jailed_validators_neither_vote_nor_count_in_the_quorum_base() {
+    let mut params = params();
+    params.staking.signed_blocks_window = 10;
+    let mut g = Gov::with(TestNet::new(4, 2, params));
+    let all = total_bonded(&g.chain.state()).unwrap();
+    assert_eq!(all, Amount::syn(40_000));
+    // Validator 3 misses every block until it is jailed for downtime.
+    let absent = g.chain.net.consensus_address(3);
+    g.chain.absent.insert(absent);
+    let operator = g.chain.net.operators[3].address();
+    for _ in 0..40 {
+        g.block(vec![]);
+        if staking::validator(&g.chain.state(), &operator)
+            .unwrap()
+            .unwrap()
+            .status
+            != synod_protocol::state::ValidatorStatus::Candidate
+        {
+            break;
+        }
+    }
+    g.chain.absent.clear();
+    let v = staking::validator(&g.chain.state(), &operator)
+        .unwrap()
+        .unwrap();
+    assert!(
+        matches!(
+            v.status,
+            synod_protocol::state::ValidatorStatus::Jailed { .. }
+        ),
+        "{:?}",
+        v.status
+    );
+    assert!(!v.self_bond.is_zero(), "downtime keeps most of the bond");
+    let state = g.chain.state();
+    assert_eq!(voting_power(&state, &operator).unwrap(), Amount::ZERO);
+    assert_eq!(
+        total_bonded(&state).unwrap(),
+        Amount(all.0 - Amount::syn(10_000).0)
+    );
+
+    // Its vote is refused; two of the three others reach the quorum
+    // (20,000 of 30,000) although they hold only half of all self-bonds.
+    let id = g.propose(0, ProposalKind::Text, Amount::syn(1_000), false);
+    g.votes(id, &[(0, VoteOption::Yes), (1, VoteOption::Yes)]);
+    let tx = g.chain.net.operators[3].sign(TxBody::Vote {
+        proposal: id,
+        option: VoteOption::No,
+    });
+    let log = g.fails(tx, 33);
+    assert!(log.contains("no voting power"), "{log}");
+    let (p, _) = g.finish(id);
+    assert_eq!(p.status, ProposalStatus::Passed, "{:?}", p.outcome);
+    assert_eq!(p.final_tally.unwrap().bonded, Amount::syn(30_000));
 }
 
 #[test]
@@ -623,7 +698,7 @@ fn bad_governance_transactions_get_a_code_and_change_nothing_but_fee_and_nonce()
                 option: VoteOption::Yes,
             },
             33,
-            "no bonded stake",
+            "no voting power",
         ),
         (
             TxBody::Deposit {

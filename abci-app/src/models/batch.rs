@@ -20,6 +20,7 @@ use super::{
     ModelVerifier, VerifierCache,
 };
 use crate::{
+    component::Components,
     error::HandlerError,
     state::{State, StateError},
 };
@@ -73,17 +74,19 @@ type Batch = (
 );
 
 /// Batch-verifies, per model, the proofs of inference among `txs` (the
-/// block's decoded, correctly signed transactions) against the state before
-/// the block. Claims the transaction's cheap checks ([`check_submission`])
-/// refuse are left out; models with a single claim are left to the
-/// transaction.
+/// block's decoded, correctly signed transactions with their encoded
+/// lengths) against the state before the block. Claims whose fee does not
+/// cover their verification, or that the transaction's cheap checks
+/// ([`check_submission`]) refuse, are left out; models with a single claim
+/// are left to the transaction.
 pub fn preverify(
     state: &State,
-    txs: &[&SignedTx],
+    components: &Components,
+    txs: &[(&SignedTx, usize)],
     cache: &VerifierCache,
 ) -> Result<VerifiedClaims, StateError> {
     let mut batches: BTreeMap<[u8; 32], Batch> = BTreeMap::new();
-    for tx in txs {
+    for &(tx, len) in txs {
         let TxBody::SubmitInferenceProof {
             model: id,
             input,
@@ -100,6 +103,9 @@ pub fn preverify(
             proof,
         };
         // The transaction's own gates: a claim they refuse is never verified.
+        if crate::execute::check_fee(state, components, tx, len)?.is_err() {
+            continue;
+        }
         let record = match check_submission(state, claim) {
             Ok(record) => record,
             Err(HandlerError::Tx(_)) => continue,

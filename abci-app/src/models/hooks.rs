@@ -1,13 +1,13 @@
 //! The models component: genesis models, the retirement queue at the end of
 //! each block, and `SubmitInferenceProof`.
 
-use synod_protocol::{Event, GenesisAppState, TxBody};
+use synod_protocol::{Amount, Event, GenesisAppState, TxBody};
 
 use super::{genesis, handlers, registry, VerifierCache};
 use crate::{
     component::{not_handled, BlockContext, BlockEffects, Component, GenesisContext, TxContext},
     error::{AppError, HandlerError, InvariantError},
-    state::State,
+    state::{State, StateError},
 };
 
 /// The models component, with the verifying keys of the registered models.
@@ -37,6 +37,19 @@ impl Component for Models {
         out: &mut BlockEffects,
     ) -> Result<(), InvariantError> {
         Ok(registry::end_block(state, block.height, &mut out.events)?)
+    }
+
+    /// A proof of inference pays for its verification: `2^k` rows of the
+    /// model's circuit at `verify_fee_per_row_usyn` each. An unknown model
+    /// needs nothing extra (its transaction fails before any verification).
+    fn execution_fee(&self, state: &State, body: &TxBody) -> Result<Amount, StateError> {
+        let TxBody::SubmitInferenceProof { model, .. } = body else {
+            return Ok(Amount::ZERO);
+        };
+        Ok(match super::model(state, model)? {
+            Some(record) => super::params(state)?.verify_fee(record.k),
+            None => Amount::ZERO,
+        })
     }
 
     fn check_and_execute(

@@ -529,21 +529,33 @@ fn a_block_verifies_the_proofs_of_one_model_in_one_batch() {
     let b = signed(&mut user, submission(f.mlp.id(), &f.valid2));
     let c = signed(&mut user, submission(f.other.id(), &f.other_valid));
     let cache = chain.app.verifiers().clone();
-    let batched = super::batch::preverify(&chain.state(), &[&a, &b, &c], &cache).unwrap();
+    let comps = chain.app.components().clone();
+    let with_len = |txs: &[&synod_protocol::SignedTx]| -> Vec<(synod_protocol::SignedTx, usize)> {
+        txs.iter()
+            .map(|t| ((*t).clone(), t.encode().len()))
+            .collect()
+    };
+    let preverify = |txs: &[&synod_protocol::SignedTx]| {
+        let owned = with_len(txs);
+        let refs: Vec<(&synod_protocol::SignedTx, usize)> =
+            owned.iter().map(|(t, l)| (t, *l)).collect();
+        super::batch::preverify(&chain.state(), &comps, &refs, &cache).unwrap()
+    };
+    let batched = preverify(&[&a, &b, &c]);
     // Two proofs of one model: one batch. A lone proof is left to its tx.
     assert_eq!(batched.len(), 2);
 
     let mut mutated = f.valid2.clone();
     mutated.proof[64] ^= 0x04;
     let bad = signed(&mut user, submission(f.mlp.id(), &mutated));
-    let batched = super::batch::preverify(&chain.state(), &[&a, &bad], &cache).unwrap();
+    let batched = preverify(&[&a, &bad]);
     assert!(
         batched.is_empty(),
         "a pair with a bad proof verifies nothing: each proof is checked alone"
     );
     // One bad proof among four: the batch is halved, and the good half passes.
     let again = signed(&mut user, submission(f.mlp.id(), &f.valid));
-    let batched = super::batch::preverify(&chain.state(), &[&a, &b, &again, &bad], &cache).unwrap();
+    let batched = preverify(&[&a, &b, &again, &bad]);
     assert_eq!(
         batched.len(),
         2,
@@ -577,4 +589,56 @@ fn a_block_verifies_the_proofs_of_one_model_in_one_batch() {
             tensor_leaf(&f.other_valid.input)
         ]
     );
+}
+
+/// Finding 7 of the hardening issue: a proof pays for its verification, in
+/// proportion to its circuit's `2^k` rows; a fee that covers only its bytes
+/// is refused before any verification (alone or in a batch).
+#[test]
+fn a_proof_pays_for_its_verification_by_circuit_size() {
+    let f = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let mut chain = TestChain::start(dir.path(), net()).unwrap();
+    let user = chain.net.users[0].clone();
+    let record = model(&chain.state(), &f.mlp.id()).unwrap().unwrap();
+    let p = ChainParams::default();
+    let verify = p.models.verify_fee(record.k);
+    assert_eq!(
+        verify.0,
+        u128::from(p.models.verify_fee_per_row_usyn) << record.k
+    );
+    assert!(!verify.is_zero());
+
+    // A fee that covers the bytes but not the verification: refused, code 8.
+    let body = submission(f.mlp.id(), &f.valid);
+    let probe = user.sign_with(body.clone(), user.nonce, PROOF_FEE);
+    let bytes_fee = p.accounts.min_fee(probe.len());
+    let short = Amount(bytes_fee.0 + verify.0 - 10);
+    let tx = user.sign_with(body.clone(), user.nonce, short);
+    let twin = user.sign_with(submission(f.mlp.id(), &f.valid2), user.nonce, short);
+    let decoded = |b: &[u8]| synod_protocol::SignedTx::decode(b, 1 << 20).unwrap();
+    // The batch leaves out claims whose fee does not cover verification.
+    let (a, b) = (decoded(&tx), decoded(&twin));
+    let batched = super::batch::preverify(
+        &chain.state(),
+        chain.app.components(),
+        &[(&a, tx.len()), (&b, twin.len())],
+        chain.app.verifiers(),
+    )
+    .unwrap();
+    assert!(batched.is_empty(), "underpaid claims are never verified");
+    let out = chain.block(vec![tx]).unwrap();
+    let r = &out.tx_results[0];
+    assert_eq!(r.code(), 8, "{}", r.log());
+    assert!(
+        r.log().contains("pays for verifying the proof"),
+        "{}",
+        r.log()
+    );
+
+    // The same claim with the full fee is verified.
+    let full = Amount(bytes_fee.0 + verify.0 + 64);
+    let ok = user.sign_with(body, user.nonce, full);
+    let out = chain.block(vec![ok]).unwrap();
+    assert_eq!(out.tx_results[0].code(), 0, "{}", out.tx_results[0].log());
 }

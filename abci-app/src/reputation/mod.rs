@@ -1,9 +1,11 @@
 //! `reputation`: a fixed-point score per identity (ppm of the maximum).
 //!
-//! New identities start low ([`ReputationParams::initial_score`]); the score
-//! rises slowly, by a share of the gap to the maximum, for each block of
-//! honest, active work; it falls sharply on any slash; while idle it decays
-//! toward a floor. All integer math.
+//! New identities start at the floor ([`ReputationParams::floor_score`]);
+//! the score rises slowly, by a share of the gap to the maximum, for each
+//! block of honest, active work; it falls sharply on any slash and decays
+//! while idle, but never below the floor. So no identity ever scores below a
+//! fresh one, and abandoning an identity for a new one never pays. All
+//! integer math.
 
 pub mod genesis;
 pub mod hooks;
@@ -27,18 +29,17 @@ pub fn get(state: &State, who: &Address) -> Result<Option<Reputation>, StateErro
     state.get(&state_key::score(who))
 }
 
-/// The score of an identity; an unknown identity has the initial score.
+/// The score of an identity; an unknown identity has the floor score, and
+/// so does one stored below a floor that governance has since raised.
 pub fn score(state: &State, who: &Address) -> Result<u64, StateError> {
-    match get(state, who)? {
-        Some(r) => Ok(r.score),
-        None => Ok(params(state)?.initial_score),
-    }
+    let floor = params(state)?.floor_score;
+    Ok(get(state, who)?.map_or(floor, |r| r.score.max(floor)))
 }
 
-/// Gives a new identity its initial score (no-op if it already has one).
+/// Gives a new identity the floor score (no-op if it already has one).
 pub fn register(state: &mut State, who: &Address, height: Height) -> Result<(), StateError> {
     if get(state, who)?.is_none() {
-        let initial = params(state)?.initial_score;
+        let initial = params(state)?.floor_score;
         state.put(
             state_key::score(who),
             &Reputation {
@@ -67,9 +68,11 @@ pub fn decayed(params: &ReputationParams, score: u64) -> u64 {
     score - (excess * params.decay_ppm).div_ceil(PPM).min(excess)
 }
 
-/// The score after a slash.
+/// The score after a slash: it loses a share of itself, but stops at the
+/// floor (where a fresh identity starts).
 pub fn slashed(params: &ReputationParams, score: u64) -> u64 {
-    score - score * params.slash_penalty_ppm / PPM
+    let cut = u128::from(score) * u128::from(params.slash_penalty_ppm.min(PPM)) / u128::from(PPM);
+    (score - cut as u64).max(params.floor_score.min(score))
 }
 
 /// Records a block of honest work (`active = true`) or idleness.
@@ -81,10 +84,11 @@ pub fn record_block(
 ) -> Result<(), StateError> {
     let p = params(state)?;
     let mut rep = get(state, who)?.unwrap_or(Reputation {
-        score: p.initial_score,
+        score: p.floor_score,
         slashes: 0,
         updated_height: height,
     });
+    rep.score = rep.score.max(p.floor_score);
     let next = if active {
         gained(&p, rep.score)
     } else {
@@ -102,11 +106,11 @@ pub fn record_block(
 pub fn record_slash(state: &mut State, who: &Address, height: Height) -> Result<(), StateError> {
     let p = params(state)?;
     let mut rep = get(state, who)?.unwrap_or(Reputation {
-        score: p.initial_score,
+        score: p.floor_score,
         slashes: 0,
         updated_height: height,
     });
-    rep.score = slashed(&p, rep.score);
+    rep.score = slashed(&p, rep.score.max(p.floor_score));
     rep.slashes = rep.slashes.saturating_add(1);
     rep.updated_height = height;
     state.put(state_key::score(who), &rep);

@@ -41,8 +41,8 @@ fn a_new_identity_has_less_power_than_an_established_one_with_the_same_stake() {
     let sp = StakingParams::default();
     let rp = ReputationParams::default();
     let stake = Amount::syn(10_000);
-    let new = power(&sp, &rp, stake, rp.initial_score);
-    let mut score = rp.initial_score;
+    let new = power(&sp, &rp, stake, rp.floor_score);
+    let mut score = rp.floor_score;
     for _ in 0..1_000 {
         score = reputation::gained(&rp, score);
     }

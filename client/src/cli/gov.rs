@@ -11,6 +11,7 @@ use synod_client::{proposal::NextStep, Amount, Client, TxBody, TxOutcome};
 use synod_protocol::{
     governance::{Proposal, ProposalId, ProposalStatus, VoteOption},
     params::GovernanceParams,
+    state::ValidatorStatus,
 };
 
 use super::{
@@ -151,15 +152,26 @@ async fn vote(
         );
     }
     let voter = key.public().address();
-    if client
-        .validator(&voter)
+    let summary = client
+        .validators()
         .await?
-        .is_none_or(|v| v.self_bond.is_zero())
-    {
-        anyhow::bail!(
-            "{} ({voter}) has no bonded stake: a vote weighs the voter's validator self-bond, so only a bonded validator operator can vote",
+        .into_iter()
+        .find(|v| v.validator.operator == voter);
+    match summary {
+        None => anyhow::bail!(
+            "{} ({voter}) has no voting power: a vote weighs the voter's validator self-bond, so only the operator of an active validator can vote",
             flags.from()
-        );
+        ),
+        Some(v) if v.validator.status != ValidatorStatus::Candidate || !v.active => anyhow::bail!(
+            "{} ({voter}) has no voting power now: its validator is {}, and only validators in the active set, not jailed or tombstoned, vote",
+            flags.from(),
+            if v.validator.status != ValidatorStatus::Candidate {
+                "jailed or tombstoned"
+            } else {
+                "not in the active set"
+            }
+        ),
+        Some(_) => {}
     }
     let body = TxBody::Vote {
         proposal: id,

@@ -141,19 +141,11 @@ impl ReputationParams {
         let m = "reputation";
         check(
             &mut out,
-            self.initial_score <= PPM,
-            m,
-            "initial_score",
-            self.initial_score,
-            "<= 1000000",
-        );
-        check(
-            &mut out,
-            self.floor_score <= self.initial_score,
+            self.floor_score <= PPM,
             m,
             "floor_score",
             self.floor_score,
-            "<= initial_score",
+            "<= 1000000",
         );
         check(
             &mut out,
@@ -283,7 +275,21 @@ impl ModelsParams {
             self.max_input_len,
             "1 ..= 1048576",
         );
+        check(
+            &mut out,
+            self.verify_fee_per_row_usyn <= 1_000_000,
+            m,
+            "verify_fee_per_row_usyn",
+            self.verify_fee_per_row_usyn,
+            "<= 1000000",
+        );
         out
+    }
+
+    /// The fee, on top of the per-byte fee, for verifying a proof of a
+    /// model of `2^k` rows.
+    pub fn verify_fee(&self, k: u32) -> Amount {
+        Amount(u128::from(self.verify_fee_per_row_usyn) << k.min(64))
     }
 
     /// The first bound this module breaks, if any.

@@ -223,9 +223,16 @@ pub(super) fn check_size(
     chain_id: &str,
     params: &ChainParams,
 ) -> anyhow::Result<()> {
-    let size = sign_with_min_fee(key, body.clone(), 0, chain_id, &params.accounts)
-        .encode()
-        .len() as u64;
+    let size = sign_with_min_fee(
+        key,
+        body.clone(),
+        0,
+        chain_id,
+        &params.accounts,
+        Amount::ZERO,
+    )
+    .encode()
+    .len() as u64;
     if size > params.accounts.max_tx_bytes {
         anyhow::bail!(
             "the proposal's transaction is at least {size} bytes, more than the chain accepts (accounts.max_tx_bytes = {}); a param-change proposal can raise that limit first",
