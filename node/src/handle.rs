@@ -48,6 +48,9 @@ pub enum NodeError {
     /// [`NodeHandle::stopped`] was asked again after it reported why.
     #[error("consensus engine: the node already stopped")]
     AlreadyStopped,
+    /// Settings ask for a deliberate fault, but this build has none.
+    #[error("this synod-node was built without the `faults` feature: it cannot be made faulty (tests and simulations build it with `--features faults`)")]
+    FaultsNotBuilt,
     /// The app loop's task panicked or was cancelled.
     #[error("consensus engine: the node loop failed: {0}")]
     LoopFailed(#[source] tokio::task::JoinError),

@@ -58,10 +58,8 @@ enum Command {
         /// Log filter, e.g. `info` or `synod_node=debug` (RUST_LOG overrides it).
         #[arg(long, default_value = "info")]
         log_level: String,
-        /// TESTS ONLY: sign a conflicting second vote for every vote. The
-        /// network catches it, slashes the stake and tombstones the validator.
-        #[arg(long, hide = true)]
-        unsafe_equivocate: bool,
+        #[command(flatten)]
+        faults: FaultFlags,
     },
     /// Write the homes of a local network of validators on loopback (as
     /// `cometbft testnet` does): DIR/node0 .. DIR/node{N-1}, one genesis, each
@@ -110,14 +108,14 @@ fn main() -> anyhow::Result<()> {
             home,
             proxy_app,
             log_level,
-            unsafe_equivocate,
+            faults,
         } => {
             init_logs(&log_level);
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
                 .context("starting the async runtime")?;
-            runtime.block_on(start(&home, proxy_app, unsafe_equivocate))
+            runtime.block_on(start(&home, proxy_app, faults.into_faults()))
         }
         Command::Testnet {
             validators,
@@ -227,14 +225,45 @@ fn testnet(
     Ok(())
 }
 
-async fn start(home: &Path, proxy_app: Option<String>, equivocate: bool) -> anyhow::Result<()> {
+/// Deliberate faults, compiled in only with the `faults` feature (tests and
+/// simulations): a release build has no such flag.
+#[cfg(feature = "faults")]
+#[derive(clap::Args, Debug)]
+struct FaultFlags {
+    /// TESTS ONLY: sign a conflicting second vote for every vote. The
+    /// network catches it, slashes the stake and tombstones the validator.
+    #[arg(long, hide = true)]
+    unsafe_equivocate: bool,
+}
+
+/// Without the `faults` feature there are no fault flags.
+#[cfg(not(feature = "faults"))]
+#[derive(clap::Args, Debug)]
+struct FaultFlags {}
+
+impl FaultFlags {
+    fn into_faults(self) -> synod_node::node::Faults {
+        #[cfg(feature = "faults")]
+        return synod_node::node::Faults {
+            equivocate_votes: self.unsafe_equivocate,
+        };
+        #[cfg(not(feature = "faults"))]
+        synod_node::node::Faults::default()
+    }
+}
+
+async fn start(
+    home: &Path,
+    proxy_app: Option<String>,
+    faults: synod_node::node::Faults,
+) -> anyhow::Result<()> {
     let mut node_home = synod_node::home::load(home)
         .with_context(|| format!("loading the home {}", home.display()))?;
     if let Some(address) = proxy_app {
         node_home.settings.abci_address =
             synod_node::home::abci_address(&address).context("--proxy-app")?;
     }
-    node_home.settings.faults.equivocate_votes = equivocate;
+    node_home.settings.faults = faults;
     let settings = &node_home.settings;
     tracing::info!(
         home = %home.display(),

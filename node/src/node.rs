@@ -26,7 +26,7 @@ use crate::{
     app::{self, AppState, Startup},
     chain::handshake,
     codec::SynodCodec,
-    context::{BlockHash, Ed25519Signer, Ed25519Verifier, SynodContext, ValidatorAddress},
+    context::{Ed25519Signer, Ed25519Verifier, SynodContext, ValidatorAddress},
     gossip::{self, GossipSettings},
     handle::{NodeError, NodeHandle, TxSubmission},
     mempool::{Mempool, MempoolConfig},
@@ -110,6 +110,28 @@ impl NodeConfig for Config {
     }
 }
 
+/// CometBFT's largest block, what `block.max_bytes = -1` means (100 MiB).
+pub const MAX_BLOCK_SIZE_BYTES: u64 = 104_857_600;
+
+/// CometBFT's default `block.max_bytes` (21 MiB), for a genesis without one.
+pub const DEFAULT_BLOCK_MAX_BYTES: u64 = 22_020_096;
+
+/// The genesis' `consensus_params.block.max_bytes`: -1 is CometBFT's
+/// maximum, a missing or non-positive value its default (genesis
+/// validation refuses those before a node starts).
+pub fn block_max_bytes(init_chain: &pb::RequestInitChain) -> u64 {
+    match init_chain
+        .consensus_params
+        .as_ref()
+        .and_then(|p| p.block.as_ref())
+        .map(|b| b.max_bytes)
+    {
+        Some(-1) => MAX_BLOCK_SIZE_BYTES,
+        Some(n) if n > 0 => (n as u64).min(MAX_BLOCK_SIZE_BYTES),
+        _ => DEFAULT_BLOCK_MAX_BYTES,
+    }
+}
+
 /// Starts a validator node: ABCI handshake with the app, then consensus.
 pub async fn start(
     settings: NodeSettings,
@@ -123,6 +145,7 @@ pub async fn start(
         &settings.home.join("data").join("blocks.db"),
     )?);
     let genesis_validators = init_chain.validators.clone();
+    let max_block_bytes = block_max_bytes(&init_chain);
     let initial_height = u64::try_from(init_chain.initial_height).unwrap_or(1).max(1);
     let outcome = handshake(&abci, &store, || init_chain).await?;
     // The validator set: as saved after the last block; on a new chain the
@@ -196,36 +219,16 @@ pub async fn start(
     // boxed as std errors (shown by their debug text, which lists the causes).
     let engine_err = |e: Box<dyn std::error::Error + Send + Sync>| NodeError::ConsensusStart(e);
     let (channels, engine) = if settings.faults.equivocate_votes {
-        tracing::warn!("FAULTY MODE: this validator equivocates on every vote (tests only)");
-        // The proxy signs the conflicting votes with a signer that keeps no
-        // double-sign guard: that is the fault.
-        let byzantine = malachitebft_app_channel::ByzantineContext {
+        start_faulty_engine(
+            ctx.clone(),
+            config,
+            wal,
             identity,
-            codec: SynodCodec,
-            config: malachitebft_engine_byzantine::ByzantineConfig {
-                equivocate_votes: malachitebft_engine_byzantine::Trigger::Always,
-                ..Default::default()
-            },
-            signer: Box::new(Ed25519Signer::new(chain_id.clone(), key.clone())),
+            consensus,
             address,
-            conflicting_value_fn: None,
-            conflicting_vote_value_fn: Some(Box::new(|v: Option<&BlockHash>| {
-                let mut h = v.map_or([0xEE; 32], |h| h.0);
-                h[31] ^= 0xFF;
-                BlockHash(h)
-            })),
-        };
-        malachitebft_app_channel::EngineBuilder::new(ctx.clone(), config)
-            .with_default_wal(wal)
-            .with_byzantine_network(byzantine)
-            .await
-            .map_err(|e| engine_err(e.into()))?
-            .with_default_sync(SyncContext::new(SynodCodec))
-            .with_default_consensus(consensus)
-            .with_default_request(RequestContext::new(100))
-            .build()
-            .await
-            .map_err(|e| engine_err(e.into()))?
+            Ed25519Signer::new(chain_id.clone(), key.clone()),
+        )
+        .await?
     } else {
         malachitebft_app_channel::start_engine(
             ctx.clone(),
@@ -271,6 +274,7 @@ pub async fn start(
         committed: committed.clone(),
         blocks: blocks.clone(),
         metrics: metrics.clone(),
+        max_block_bytes,
     })?;
     let checker = tokio::spawn(check_txs(
         mempool,
@@ -372,4 +376,77 @@ async fn check_txs(
         }
         let _ = reply.send(r);
     }
+}
+
+/// Starts the engine with Malachite's Byzantine network proxy, which signs
+/// and sends a conflicting second vote for every vote. Built only with the
+/// `faults` feature (tests and simulations).
+#[cfg(feature = "faults")]
+async fn start_faulty_engine(
+    ctx: SynodContext,
+    config: Config,
+    wal: WalContext<SynodCodec>,
+    identity: NetworkIdentity,
+    consensus: ConsensusContext<SynodContext>,
+    address: ValidatorAddress,
+    conflicting_signer: Ed25519Signer,
+) -> Result<
+    (
+        malachitebft_app_channel::Channels<SynodContext>,
+        malachitebft_app_channel::EngineHandle,
+    ),
+    NodeError,
+> {
+    use crate::context::BlockHash;
+    let engine_err = |e: Box<dyn std::error::Error + Send + Sync>| NodeError::ConsensusStart(e);
+    tracing::warn!("FAULTY MODE: this validator equivocates on every vote (tests only)");
+    // The proxy signs the conflicting votes with a signer that keeps no
+    // double-sign guard: that is the fault.
+    let byzantine = malachitebft_app_channel::ByzantineContext {
+        identity,
+        codec: SynodCodec,
+        config: malachitebft_engine_byzantine::ByzantineConfig {
+            equivocate_votes: malachitebft_engine_byzantine::Trigger::Always,
+            ..Default::default()
+        },
+        signer: Box::new(conflicting_signer),
+        address,
+        conflicting_value_fn: None,
+        conflicting_vote_value_fn: Some(Box::new(|v: Option<&BlockHash>| {
+            let mut h = v.map_or([0xEE; 32], |h| h.0);
+            h[31] ^= 0xFF;
+            BlockHash(h)
+        })),
+    };
+    malachitebft_app_channel::EngineBuilder::new(ctx.clone(), config)
+        .with_default_wal(wal)
+        .with_byzantine_network(byzantine)
+        .await
+        .map_err(|e| engine_err(e.into()))?
+        .with_default_sync(SyncContext::new(SynodCodec))
+        .with_default_consensus(consensus)
+        .with_default_request(RequestContext::new(100))
+        .build()
+        .await
+        .map_err(|e| engine_err(e.into()))
+}
+
+/// Without the `faults` feature a node cannot be made to equivocate.
+#[cfg(not(feature = "faults"))]
+async fn start_faulty_engine(
+    _ctx: SynodContext,
+    _config: Config,
+    _wal: WalContext<SynodCodec>,
+    _identity: NetworkIdentity,
+    _consensus: ConsensusContext<SynodContext>,
+    _address: ValidatorAddress,
+    _conflicting_signer: Ed25519Signer,
+) -> Result<
+    (
+        malachitebft_app_channel::Channels<SynodContext>,
+        malachitebft_app_channel::EngineHandle,
+    ),
+    NodeError,
+> {
+    Err(NodeError::FaultsNotBuilt)
 }

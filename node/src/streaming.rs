@@ -161,6 +161,23 @@ pub struct StreamLimits {
     pub heights_ahead: u64,
 }
 
+impl StreamLimits {
+    /// The default limits, with room in one stream for a block of
+    /// `max_block_bytes` (and its parts' framing) and in all streams for
+    /// at least two such blocks.
+    pub fn for_blocks_of(max_block_bytes: u64) -> StreamLimits {
+        let d = StreamLimits::default();
+        let stream = usize::try_from(max_block_bytes)
+            .unwrap_or(usize::MAX)
+            .saturating_add(1 << 16);
+        StreamLimits {
+            max_stream_bytes: stream,
+            max_total_bytes: d.max_total_bytes.max(stream.saturating_mul(2)),
+            ..d
+        }
+    }
+}
+
 impl Default for StreamLimits {
     /// 256 streams, 8 per publisher, 64 MiB each and 256 MiB in all, for the
     /// current height and the next two.

@@ -31,6 +31,14 @@ type KeyError = Box<dyn std::error::Error + Send + Sync>;
 /// "rejecting a proposal".
 #[derive(Debug, thiserror::Error)]
 pub enum InvalidBlock {
+    /// The encoded block is larger than `consensus_params.block.max_bytes`.
+    #[error("the block is {len} bytes, more than consensus_params.block.max_bytes = {max}")]
+    TooLarge {
+        /// Its encoded size.
+        len: usize,
+        /// The limit.
+        max: u64,
+    },
     /// The header names another parent block or app hash than ours.
     #[error(
         "the header disagrees with our last block or app hash (theirs {}, ours {})",
@@ -232,6 +240,18 @@ pub fn check_proposed(
     check_last_commit(tip, store, block)?;
     check_evidence(tip.chain_id, store, block)?;
     check_readable(block)
+}
+
+/// A proposed block's encoded size against `block.max_bytes`: checked on
+/// the bytes as received, before they are decoded.
+pub fn check_size(len: usize, max_block_bytes: u64) -> Result<(), InvalidBlock> {
+    if len as u64 > max_block_bytes {
+        return Err(InvalidBlock::TooLarge {
+            len,
+            max: max_block_bytes,
+        });
+    }
+    Ok(())
 }
 
 /// Node accepts, so the app can read: the requests this block makes of the

@@ -560,3 +560,53 @@ async fn an_equivocating_validator_is_caught_slashed_and_tombstoned() {
         n.shutdown().await;
     }
 }
+
+/// Finding 17 of the hardening issue: the block size comes from the
+/// genesis' `consensus_params.block.max_bytes` (it was hard-coded to 1 MiB
+/// of txs). With a 2 KiB limit, 40 transfers spread over several blocks,
+/// every block fits, and every transfer lands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocks_stay_within_the_genesis_block_max_bytes() {
+    const MAX: i64 = 2048;
+    let dir = tempfile::tempdir().unwrap();
+    let net = TestNet::new(1, 2, ChainParams::default());
+    let _query = common::serve_app(&dir.path().join("app0")).await;
+    let addrs = loopback_addrs(1);
+    let mut init = common::init_request(&net);
+    init.consensus_params
+        .as_mut()
+        .unwrap()
+        .block
+        .as_mut()
+        .unwrap()
+        .max_bytes = MAX;
+    assert_eq!(synod_node::node::block_max_bytes(&init), MAX as u64);
+    let node = start(settings(dir.path(), 0, &addrs), init).await.unwrap();
+    let mut blocks = node.blocks.subscribe();
+
+    let mut user = net.users[0].clone();
+    for _ in 0..40 {
+        let tx = user.sign(TxBody::Transfer {
+            to: net.users[1].address(),
+            amount: Amount(1),
+        });
+        let (reply, verdict) = tokio::sync::oneshot::channel();
+        node.txs.send((tx, reply)).await.unwrap();
+        verdict.await.unwrap().unwrap();
+    }
+    let (mut landed, mut with_txs) = (0, 0);
+    while landed < 40 {
+        let b = tokio::time::timeout(Duration::from_secs(60), blocks.recv())
+            .await
+            .expect("no block within 60 s")
+            .unwrap();
+        let len = b.block.encode().len();
+        assert!(len as i64 <= MAX, "block {} is {len} bytes", b.block.height);
+        if !b.block.txs.is_empty() {
+            with_txs += 1;
+        }
+        landed += b.results.tx_results.iter().filter(|r| r.code == 0).count();
+    }
+    assert!(with_txs >= 3, "40 transfers need several 2 KiB blocks, took {with_txs}");
+    node.shutdown().await;
+}

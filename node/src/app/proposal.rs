@@ -13,7 +13,7 @@ use crate::{
     context::{BlockHash, BlockHeight, BlockRef, SynodContext},
     handle::NodeError,
     streaming::{split_block, ReceivedProposal, DEFAULT_CHUNK_BYTES},
-    validity::{check_proposed, Tip, MAX_EVIDENCE_PER_BLOCK},
+    validity::{check_proposed, check_size, Tip, MAX_EVIDENCE_PER_BLOCK},
 };
 
 impl AppState {
@@ -31,11 +31,40 @@ impl AppState {
             Some(previous) => BlockTime::now().max(previous.plus(Duration::from_millis(1))),
             None => BlockTime::now(),
         };
-        let candidates = self.mempool.lock().await.reap(Some(1 << 20));
+        let evidence: Vec<_> = self
+            .evidence_pool
+            .iter()
+            .take(MAX_EVIDENCE_PER_BLOCK)
+            .cloned()
+            .collect();
+        let mut block = DecidedBlock {
+            height: height.0,
+            round: round.as_u32().unwrap_or(0),
+            time,
+            proposer_address: self.address.0,
+            last_block_hash: self.last_block_hash,
+            app_hash: self.last_app_hash.clone(),
+            last_commit_round: self.last_commit_round,
+            last_commit: self.last_commit.clone(),
+            misbehavior: evidence,
+            next_validators_hash: [0; 32],
+            txs: Vec::new(),
+        };
+        // What the txs may take: the block's limit less the block without
+        // them. The app counts each tx with 11 bytes of framing, more than
+        // the 4 our encoding adds, so what it keeps always fits.
+        let max_tx_bytes = self
+            .max_block_bytes
+            .saturating_sub(block.encode().len() as u64 + 8);
+        let candidates = self
+            .mempool
+            .lock()
+            .await
+            .reap(Some(usize::try_from(max_tx_bytes).unwrap_or(usize::MAX)));
         let prepared = self
             .abci
             .prepare_proposal(pb::RequestPrepareProposal {
-                max_tx_bytes: 1 << 20,
+                max_tx_bytes: i64::try_from(max_tx_bytes).unwrap_or(i64::MAX),
                 txs: candidates.into_iter().map(Into::into).collect(),
                 local_last_commit: None,
                 misbehavior: vec![],
@@ -48,25 +77,28 @@ impl AppState {
                 proposer_address: self.address.0.to_vec().into(),
             })
             .await?;
-        let block = DecidedBlock {
-            height: height.0,
-            round: round.as_u32().unwrap_or(0),
-            time,
-            proposer_address: self.address.0,
-            last_block_hash: self.last_block_hash,
-            app_hash: self.last_app_hash.clone(),
-            last_commit_round: self.last_commit_round,
-            last_commit: self.last_commit.clone(),
-            misbehavior: self
-                .evidence_pool
-                .iter()
-                .take(MAX_EVIDENCE_PER_BLOCK)
-                .cloned()
-                .collect(),
-            next_validators_hash: [0; 32],
-            txs: prepared.txs.into_iter().map(|t| t.to_vec()).collect(),
-        };
-        let bytes = block.encode();
+        block.txs = prepared.txs.into_iter().map(|t| t.to_vec()).collect();
+        // An app that kept more than asked must not make us propose a block
+        // every other validator refuses: drop txs from the end until it fits.
+        let mut bytes = block.encode();
+        if bytes.len() as u64 > self.max_block_bytes {
+            tracing::warn!(
+                len = bytes.len(),
+                max = self.max_block_bytes,
+                "PrepareProposal kept more than fits in a block; dropping txs from its end"
+            );
+            let mut over = bytes.len() as u64 - self.max_block_bytes;
+            while over > 0 {
+                match block.txs.pop() {
+                    Some(tx) => over = over.saturating_sub(tx.len() as u64 + 4),
+                    None => break,
+                }
+            }
+            bytes = block.encode();
+            while bytes.len() as u64 > self.max_block_bytes && block.txs.pop().is_some() {
+                bytes = block.encode();
+            }
+        }
         let hash = block.hash_ref();
         let parts = split_block(
             &self.chain_id,
@@ -103,6 +135,17 @@ impl AppState {
             return Ok(None);
         }
         let hash = p.block_hash();
+        if let Err(e) = check_size(p.block_bytes.len(), self.max_block_bytes) {
+            tracing::warn!(proposer = %p.proposer, error = %e, "rejecting a proposal");
+            return Ok(Some(ProposedValue {
+                height: p.height,
+                round: p.round,
+                valid_round: p.pol_round,
+                proposer: p.proposer,
+                value: BlockRef { hash },
+                validity: Validity::Invalid,
+            }));
+        }
         let valid = match DecidedBlock::decode(&p.block_bytes) {
             Ok(block) if block.height == p.height.0 && block.proposer_address == p.proposer.0 => {
                 let tip = Tip {

@@ -51,6 +51,8 @@ pub(crate) struct Startup {
     pub blocks: broadcast::Sender<Arc<CommittedBlock>>,
     /// The node's metrics.
     pub metrics: NodeMetrics,
+    /// Largest encoded block (`consensus_params.block.max_bytes`).
+    pub max_block_bytes: u64,
 }
 
 /// The consensus loop's state: the chain's tip, the blocks in flight and the
@@ -89,6 +91,9 @@ pub(crate) struct AppState {
     /// Equivocation seen and not yet in a block; and what blocks already carried.
     pub(super) evidence_pool: Vec<Misbehavior>,
     pub(super) evidence_done: BTreeSet<([u8; 20], u64)>,
+    /// Largest encoded block this node proposes or accepts
+    /// (`consensus_params.block.max_bytes`).
+    pub(super) max_block_bytes: u64,
 }
 
 impl AppState {
@@ -110,6 +115,7 @@ impl AppState {
             committed,
             blocks,
             metrics,
+            max_block_bytes,
         } = startup;
         let chain_id = ctx.chain_id().to_owned();
         let address = ValidatorAddress::of(&key.public_key());
@@ -166,7 +172,7 @@ impl AppState {
             height: BlockHeight(next_height),
             proposals,
             own_parts,
-            streams: PartStreams::with_limits(StreamLimits::default()),
+            streams: PartStreams::with_limits(StreamLimits::for_blocks_of(max_block_bytes)),
             last_commit,
             last_commit_round,
             last_block_time,
@@ -177,6 +183,7 @@ impl AppState {
             metrics,
             evidence_pool: Vec::new(),
             evidence_done: BTreeSet::new(),
+            max_block_bytes,
         })
     }
 

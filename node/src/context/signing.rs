@@ -334,7 +334,13 @@ impl Ed25519Signer {
             let mut f = std::fs::File::create(&tmp)?;
             f.write_all(&bytes)?;
             f.sync_all()?;
-            std::fs::rename(&tmp, &path)
+            std::fs::rename(&tmp, &path)?;
+            // The rename itself lives in the directory: sync it too, or power
+            // loss may bring back the old state and let us sign twice.
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::File::open(dir)?.sync_all()?;
+            }
+            Ok(())
         };
         write().map_err(state_err)?;
         guard.1 = Some(record);
