@@ -607,6 +607,9 @@ async fn blocks_stay_within_the_genesis_block_max_bytes() {
         }
         landed += b.results.tx_results.iter().filter(|r| r.code == 0).count();
     }
-    assert!(with_txs >= 3, "40 transfers need several 2 KiB blocks, took {with_txs}");
+    assert!(
+        with_txs >= 3,
+        "40 transfers need several 2 KiB blocks, took {with_txs}"
+    );
     node.shutdown().await;
 }

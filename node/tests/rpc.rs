@@ -183,6 +183,39 @@ async fn tendermint_rpc_clients_read_and_write_through_the_node() {
         .await
         .unwrap();
     assert!(by_height.txs.iter().any(|t| t.hash == commit.hash));
+    // By an event attribute, from the event index (no height bound
+    // needed), one per page, newest first.
+    let by_event = |page: u32, order: Order| {
+        client.tx_search(
+            format!("transfer.to='{recipient}' AND transfer.amount >= 7")
+                .parse()
+                .unwrap(),
+            false,
+            page,
+            1,
+            order,
+        )
+    };
+    let newest = by_event(1, Order::Descending).await.unwrap();
+    assert_eq!(newest.total_count, 2, "both transfers to the recipient");
+    assert_eq!(newest.txs.len(), 1, "one per page");
+    assert_eq!(newest.txs[0].tx, second);
+    let oldest = by_event(2, Order::Descending).await.unwrap();
+    assert_eq!(oldest.txs[0].tx, first);
+    assert!(by_event(3, Order::Ascending).await.unwrap().txs.is_empty());
+    let none = client
+        .tx_search(
+            format!("transfer.to='{}'", net.users[0].address())
+                .parse()
+                .unwrap(),
+            false,
+            1,
+            30,
+            Order::Ascending,
+        )
+        .await
+        .unwrap();
+    assert_eq!(none.total_count, 0);
     let unknown = client
         .tx(tendermint::Hash::Sha256([7; 32]), false)
         .await

@@ -290,3 +290,75 @@ fn a_crash_after_commit_but_before_the_next_set_was_saved_resumes_with_the_updat
     );
     assert_ne!(resumed, first);
 }
+
+/// The event index behind `tx_search`: only attributes the app marked
+/// `index`, in block order, bounded by height and count, and a key and value
+/// that merely share a prefix with another's are not confused.
+#[test]
+fn the_event_index_finds_txs_by_attribute_within_heights() {
+    use tendermint_proto::v0_38::abci::{
+        Event, EventAttribute, ExecTxResult, ResponseFinalizeBlock,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let net = TestNet::new(2, 2, ChainParams::default());
+    let store = BlockStore::open(dir.path()).unwrap();
+    let attr = |k: &str, v: &str, index| EventAttribute {
+        key: k.into(),
+        value: v.into(),
+        index,
+    };
+    let result = |attrs: Vec<EventAttribute>| ExecTxResult {
+        events: vec![Event {
+            r#type: "transfer".into(),
+            attributes: attrs,
+        }],
+        ..Default::default()
+    };
+    for h in 1..=4u64 {
+        let block = common::decided(&net, h, vec![b"a".to_vec(), b"b".to_vec()]);
+        store.save_block(&block, b"").unwrap();
+        let results = ResponseFinalizeBlock {
+            tx_results: vec![
+                result(vec![attr("to", "alice", true), attr("memo", "x", false)]),
+                result(vec![attr("to", "alicex", true)]),
+            ],
+            ..Default::default()
+        };
+        store.save_results(h, &results).unwrap();
+    }
+    let found = store
+        .txs_with_event("transfer.to", "alice", 1, 4, 100)
+        .unwrap();
+    assert_eq!(found, vec![(1, 0), (2, 0), (3, 0), (4, 0)]);
+    assert_eq!(
+        store
+            .txs_with_event("transfer.to", "alice", 2, 3, 100)
+            .unwrap(),
+        vec![(2, 0), (3, 0)]
+    );
+    assert_eq!(
+        store
+            .txs_with_event("transfer.to", "alice", 1, 4, 2)
+            .unwrap(),
+        vec![(1, 0), (2, 0)],
+        "at most the limit"
+    );
+    assert_eq!(
+        store
+            .txs_with_event("transfer.to", "alicex", 1, 4, 100)
+            .unwrap()
+            .len(),
+        4
+    );
+    assert!(
+        store
+            .txs_with_event("transfer.memo", "x", 1, 4, 100)
+            .unwrap()
+            .is_empty(),
+        "attributes the app did not mark for indexing are not indexed"
+    );
+    assert!(store
+        .txs_with_event("transfer.t", "oalice", 1, 4, 100)
+        .unwrap()
+        .is_empty());
+}

@@ -206,6 +206,20 @@ pub fn finalize_block(
 
 /// The attributes of ABCI events, flattened as CometBFT indexes them:
 /// `type.key` -> values.
+pub fn proto_event_attributes(
+    events: &[tendermint_proto::v0_38::abci::Event],
+    into: &mut std::collections::BTreeMap<String, Vec<String>>,
+) {
+    for e in events {
+        for a in &e.attributes {
+            into.entry(format!("{}.{}", e.r#type, a.key))
+                .or_default()
+                .push(a.value.clone());
+        }
+    }
+}
+
+/// [`proto_event_attributes`] of the domain type's events.
 pub fn event_attributes(
     events: &[abci::Event],
     into: &mut std::collections::BTreeMap<String, Vec<String>>,

@@ -2,6 +2,8 @@
 //! one `match` over every method this node serves (the handlers are in
 //! `methods/`, one file per group).
 
+use std::sync::Arc;
+
 use serde_json::{json, Value};
 
 use super::{
@@ -36,7 +38,11 @@ pub(super) const METHODS: [&str; 20] = [
 impl Server {
     /// Answers `method` with `params` (named parameters: an object; absent,
     /// null or `[]` mean none).
-    pub(super) async fn dispatch(&self, method: &str, params: Value) -> Result<Value, RpcError> {
+    pub(super) async fn dispatch(
+        self: &Arc<Self>,
+        method: &str,
+        params: Value,
+    ) -> Result<Value, RpcError> {
         let params = match params {
             Value::Null => json!({}),
             Value::Array(a) if a.is_empty() => json!({}),
@@ -56,12 +62,14 @@ impl Server {
             "broadcast_tx_async" => self.broadcast_tx(&params, false).await,
             "broadcast_tx_sync" => self.broadcast_tx(&params, true).await,
             "broadcast_tx_commit" => self.broadcast_tx_commit(params).await,
-            "block" => self.block(&params),
-            "block_results" => self.block_results(&params),
-            "blockchain" => self.blockchain(&params),
-            "tx" => self.tx(&params),
-            "tx_search" => self.tx_search(&params),
-            "validators" => self.validators(&params),
+            // Methods that read the block store run on the blocking pool, so
+            // a slow one never holds up the runtime consensus shares.
+            "block" => self.blocking(move |s| s.block(&params)).await,
+            "block_results" => self.blocking(move |s| s.block_results(&params)).await,
+            "blockchain" => self.blocking(move |s| s.blockchain(&params)).await,
+            "tx" => self.blocking(move |s| s.tx(&params)).await,
+            "tx_search" => self.blocking(move |s| s.tx_search(&params)).await,
+            "validators" => self.blocking(move |s| s.validators(&params)).await,
             "net_info" => self.net_info().await,
             "genesis" => self.genesis(),
             "unconfirmed_txs" => self.unconfirmed_txs(&params, true).await,
@@ -71,5 +79,16 @@ impl Server {
             )),
             other => Err(RpcError::no_method(other, &METHODS)),
         }
+    }
+
+    /// Runs a handler that reads the store on tokio's blocking pool.
+    async fn blocking(
+        self: &Arc<Self>,
+        f: impl FnOnce(&Server) -> Result<Value, RpcError> + Send + 'static,
+    ) -> Result<Value, RpcError> {
+        let server = Arc::clone(self);
+        tokio::task::spawn_blocking(move || f(&server))
+            .await
+            .map_err(|e| RpcError::internal(format!("the handler failed: {e}")))?
     }
 }

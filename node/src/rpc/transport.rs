@@ -117,7 +117,7 @@ async fn http(server: Arc<Server>, req: Request<Body>) -> Response<Body> {
 }
 
 /// Answers one JSON-RPC call object, echoing its `id`.
-async fn call(server: &Server, call: Value) -> Value {
+async fn call(server: &Arc<Server>, call: Value) -> Value {
     let id = call.get("id").cloned().unwrap_or(Value::Null);
     let Some(method) = call.get("method").and_then(Value::as_str) else {
         let err = RpcError::invalid_request("a JSON-RPC call needs a \"method\" string");

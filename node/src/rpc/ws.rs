@@ -133,7 +133,11 @@ where
     let _ = sink.close().await;
 }
 
-async fn handle(server: &Server, subs: &mut BTreeMap<String, Subscription>, text: &str) -> Value {
+async fn handle(
+    server: &Arc<Server>,
+    subs: &mut BTreeMap<String, Subscription>,
+    text: &str,
+) -> Value {
     let call: Value = match serde_json::from_str(text) {
         Ok(v) => v,
         Err(e) => {

@@ -9,20 +9,49 @@ pub const CF_CERTIFICATES: &str = "certificates";
 pub const CF_RESULTS: &str = "results";
 /// Column family of tx hash -> (height, index in block).
 pub const CF_TX_INDEX: &str = "tx_index";
+/// Column family of the txs' indexed event attributes (CometBFT's kv
+/// indexer): [`tx_event`] keys, empty values.
+pub const CF_TX_EVENTS: &str = "tx_events";
 /// Column family of store-wide records.
 pub const CF_META: &str = "meta";
 /// Column family of undecided proposed blocks (ours and accepted ones from
 /// others), by height ++ round ++ block hash; pruned when a height is decided.
 pub const CF_PROPOSALS: &str = "proposals";
 /// All column families.
-pub const COLUMN_FAMILIES: [&str; 6] = [
+pub const COLUMN_FAMILIES: [&str; 7] = [
     CF_BLOCKS,
     CF_CERTIFICATES,
     CF_RESULTS,
     CF_TX_INDEX,
+    CF_TX_EVENTS,
     CF_META,
     CF_PROPOSALS,
 ];
+
+/// Longest event key (`type.attribute`) or value the tx index records;
+/// longer ones are not indexed (a search on them scans heights instead).
+pub const MAX_INDEXED_LEN: usize = 256;
+
+/// The prefix of every index entry of `key` = `value`: both length-prefixed
+/// (big-endian u16), so no key or value can run into the next.
+pub fn tx_event_prefix(key: &str, value: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 + key.len() + value.len() + 12);
+    for part in [key, value] {
+        out.extend_from_slice(&(part.len().min(u16::MAX as usize) as u16).to_be_bytes());
+        out.extend_from_slice(part.as_bytes());
+    }
+    out
+}
+
+/// The index entry of the `index`-th tx of block `height` having the event
+/// attribute `key` = `value`: the prefix, then height and index big-endian,
+/// so one prefix's entries are in block order.
+pub fn tx_event(key: &str, value: &str, height: u64, index: u32) -> Vec<u8> {
+    let mut out = tx_event_prefix(key, value);
+    out.extend_from_slice(&height.to_be_bytes());
+    out.extend_from_slice(&index.to_be_bytes());
+    out
+}
 
 /// Meta key of the latest saved block height.
 pub const META_HEIGHT: &[u8] = b"height";

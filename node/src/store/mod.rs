@@ -1,6 +1,6 @@
 //! The block store (RocksDB): decided blocks, their commit certificates and
-//! `FinalizeBlock` results by height, and transactions by hash. Each save is
-//! one atomic write batch.
+//! `FinalizeBlock` results by height, transactions by hash and by indexed
+//! event attribute. Each save is one atomic write batch.
 
 pub mod keys;
 
@@ -237,7 +237,8 @@ impl BlockStore {
     }
 
     /// Saves the app's `FinalizeBlock` answer for a stored block, and indexes
-    /// its transactions by hash.
+    /// its transactions by hash and by each event attribute the app marked
+    /// `index` (keys and values up to [`MAX_INDEXED_LEN`] bytes).
     pub fn save_results(
         &self,
         h: u64,
@@ -252,7 +253,53 @@ impl BlockStore {
         for (i, tx) in block.txs.iter().enumerate() {
             batch.put_cf(index, crate::mempool::tx_hash(tx), tx_location(h, i as u32));
         }
+        let events = self.cf(CF_TX_EVENTS)?;
+        for (i, r) in results.tx_results.iter().enumerate().take(block.txs.len()) {
+            for e in &r.events {
+                for a in e.attributes.iter().filter(|a| a.index) {
+                    let key = format!("{}.{}", e.r#type, a.key);
+                    if key.len() <= MAX_INDEXED_LEN && a.value.len() <= MAX_INDEXED_LEN {
+                        batch.put_cf(events, tx_event(&key, &a.value, h, i as u32), []);
+                    }
+                }
+            }
+        }
         self.write_synced(batch)
+    }
+
+    /// The txs at heights `lo..=hi` with the indexed event attribute `key` =
+    /// `value`, as (height, index) in block order; at most `limit` of them
+    /// (a caller asks for one more than it serves to tell it was cut).
+    pub fn txs_with_event(
+        &self,
+        key: &str,
+        value: &str,
+        lo: u64,
+        hi: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, u32)>, StoreError> {
+        let prefix = tx_event_prefix(key, value);
+        let mut start = prefix.clone();
+        start.extend_from_slice(&lo.to_be_bytes());
+        let iter = self.db.iterator_cf(
+            self.cf(CF_TX_EVENTS)?,
+            rocksdb::IteratorMode::From(&start, rocksdb::Direction::Forward),
+        );
+        let mut out = Vec::new();
+        for item in iter {
+            let (k, _) = item.map_err(|e| self.db_err(e))?;
+            let Some(rest) = k.strip_prefix(prefix.as_slice()) else {
+                break;
+            };
+            let Some(location) = parse_tx_location(rest) else {
+                continue;
+            };
+            if location.0 > hi || out.len() >= limit {
+                break;
+            }
+            out.push(location);
+        }
+        Ok(out)
     }
 
     /// The block at a height.

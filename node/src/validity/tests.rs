@@ -235,6 +235,12 @@ fn a_block_the_app_can_read_passes_the_conversion_check() {
 fn a_block_over_block_max_bytes_is_refused_before_decoding() {
     assert!(check_size(2048, 2048).is_ok());
     let e = check_size(2049, 2048).unwrap_err();
-    assert!(matches!(e, InvalidBlock::TooLarge { len: 2049, max: 2048 }));
+    assert!(matches!(
+        e,
+        InvalidBlock::TooLarge {
+            len: 2049,
+            max: 2048
+        }
+    ));
     assert!(e.to_string().contains("block.max_bytes = 2048"), "{e}");
 }

@@ -19,6 +19,31 @@ use crate::{
     },
 };
 
+/// Most heights `tx_search` scans when no condition is indexed.
+const MAX_SEARCH_HEIGHTS: u64 = 100_000;
+
+/// Most txs one `tx_search` may match before paging (CometBFT has no bound;
+/// past this the caller must narrow the heights).
+const MAX_SEARCH_MATCHES: usize = 100_000;
+
+/// The first `key = 'value'` condition `tx_search` can answer from the
+/// event index: any key but the ones every tx has (`tm.event`, `tx.height`,
+/// `tx.hash`), with a value that has one text form.
+fn indexed_condition(q: &tendermint_rpc::query::Query) -> Option<(&str, String)> {
+    use tendermint_rpc::query::{Operand, Operation};
+    q.conditions.iter().find_map(|c| {
+        if matches!(c.key.as_str(), "tm.event" | "tx.height" | "tx.hash") {
+            return None;
+        }
+        match &c.operation {
+            Operation::Eq(Operand::String(s)) => Some((c.key.as_str(), s.clone())),
+            Operation::Eq(Operand::Unsigned(n)) => Some((c.key.as_str(), n.to_string())),
+            Operation::Eq(Operand::Signed(n)) => Some((c.key.as_str(), n.to_string())),
+            _ => None,
+        }
+    })
+}
+
 /// How long `broadcast_tx_commit` waits for the tx to be in a block.
 const COMMIT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -173,45 +198,87 @@ impl Server {
                 _ => {}
             }
         }
-        let mut found = Vec::new();
-        let mut consider = |h: u64, i: u32| -> Result<(), RpcError> {
-            let tx = self.tx_at(h, i)?;
-            if query::matches(&q, &tx_attributes(&tx)) {
-                found.push(tx);
-            }
-            Ok(())
-        };
-        if let Some(hash) = by_hash {
-            if let Some((h, i)) = self
-                .ctx
+        // Candidates as (height, index), in block order: by hash, by the
+        // event index, or (only height bounds) every tx of the heights.
+        let candidates: Vec<(u64, u32)> = if let Some(hash) = by_hash {
+            self.ctx
                 .store
                 .tx_location(&hash)
                 .map_err(RpcError::internal)?
-            {
-                consider(h, i)?;
+                .into_iter()
+                .collect()
+        } else if lo > hi {
+            Vec::new()
+        } else if let Some((key, value)) = indexed_condition(&q) {
+            let found = self
+                .ctx
+                .store
+                .txs_with_event(key, &value, lo, hi, MAX_SEARCH_MATCHES + 1)
+                .map_err(RpcError::internal)?;
+            if found.len() > MAX_SEARCH_MATCHES {
+                return Err(RpcError::invalid_params(format!(
+                    "tx_search matched more than {MAX_SEARCH_MATCHES} txs on {key} = {value:?}: bound tx.height"
+                )));
             }
-        } else if lo <= hi {
-            if hi - lo > 100_000 {
-                return Err(RpcError::invalid_params(
-                    "tx_search scans at most 100000 heights: bound tx.height",
-                ));
+            found
+        } else {
+            if hi - lo >= MAX_SEARCH_HEIGHTS {
+                return Err(RpcError::invalid_params(format!(
+                    "tx_search without an indexed condition (key = 'value') scans at most {MAX_SEARCH_HEIGHTS} heights: bound tx.height"
+                )));
             }
+            let mut all = Vec::new();
             for h in lo..=hi {
                 let n = self.stored_block(h)?.txs.len() as u32;
-                for i in 0..n {
-                    consider(h, i)?;
-                }
+                all.extend((0..n).map(|i| (h, i)));
+            }
+            all
+        };
+        // Every condition, on each candidate's height and events (the page's
+        // txs are built in full only once the matches are counted).
+        let needs_hash = q.conditions.iter().any(|c| c.key == "tx.hash");
+        let mut results: Option<(u64, tendermint_proto::v0_38::abci::ResponseFinalizeBlock)> = None;
+        let mut matched = Vec::new();
+        for (h, i) in candidates {
+            if results.as_ref().map(|(at, _)| *at) != Some(h) {
+                let r = self
+                    .ctx
+                    .store
+                    .results(h)
+                    .map_err(RpcError::internal)?
+                    .unwrap_or_default();
+                results = Some((h, r));
+            }
+            let events = results
+                .as_ref()
+                .and_then(|(_, r)| r.tx_results.get(i as usize))
+                .map(|r| r.events.as_slice())
+                .unwrap_or_default();
+            let mut attrs = BTreeMap::new();
+            attrs.insert("tm.event".to_owned(), vec!["Tx".to_owned()]);
+            attrs.insert("tx.height".to_owned(), vec![h.to_string()]);
+            if needs_hash {
+                let tx = self.tx_at(h, i)?;
+                attrs.insert(
+                    "tx.hash".to_owned(),
+                    vec![hex::encode_upper(tx.hash.as_bytes())],
+                );
+            }
+            convert::proto_event_attributes(&events, &mut attrs);
+            if query::matches(&q, &attrs) {
+                matched.push((h, i));
             }
         }
         if descending {
-            found.reverse();
+            matched.reverse();
         }
-        let total = found.len();
-        let txs: Vec<_> = found
+        let total = matched.len();
+        let txs = matched
             .into_iter()
-            .skip((page - 1) * per_page)
+            .skip((page - 1).saturating_mul(per_page))
             .take(per_page)
-            .collect();
+            .map(|(h, i)| self.tx_at(h, i))
+            .collect::<Result<Vec<_>, _>>()?;
         to_json(endpoint::tx_search::Response {
             txs,
             total_count: total as u32,
