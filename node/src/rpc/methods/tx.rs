@@ -264,7 +264,7 @@ impl Server {
                     vec![hex::encode_upper(tx.hash.as_bytes())],
                 );
             }
-            convert::proto_event_attributes(&events, &mut attrs);
+            convert::proto_event_attributes(events, &mut attrs);
             if query::matches(&q, &attrs) {
                 matched.push((h, i));
             }
