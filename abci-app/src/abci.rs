@@ -186,7 +186,7 @@ impl Node {
     /// Handles one mempool-connection request.
     pub fn mempool(&self, req: MempoolRequest) -> Result<MempoolResponse, BoxError> {
         let MempoolRequest::CheckTx(r) = req;
-        let outcome = match lock(&self.mempool).check(&r.tx) {
+        let (outcome, permanent) = match lock(&self.mempool).check_classified(&r.tx) {
             Ok(o) => o,
             // Not a verdict on the tx (e.g. no InitChain yet): answer, don't drop the connection.
             Err(e) => {
@@ -206,6 +206,11 @@ impl Node {
                 String::new()
             } else {
                 "synod".into()
+            },
+            info: if permanent && outcome.code() != 0 {
+                synod_abci_wire::PERMANENT_REJECTION.into()
+            } else {
+                String::new()
             },
             ..Default::default()
         }))

@@ -10,6 +10,14 @@
 
 use prost::Message;
 
+/// The CheckTx `info` a Synod app sets when it refuses a tx for its bytes
+/// alone (undecodable, too large, for another chain, badly signed, a body
+/// that fails its stateless checks): no state can ever make it valid, so a
+/// node penalizes the peer that relayed it (gossip peer scoring). Any other
+/// refusal (a nonce, a balance, a fee) may be a race between the peer's
+/// check and ours, and costs the peer nothing.
+pub const PERMANENT_REJECTION: &str = "synod/permanent";
+
 /// Longest varint prefix: ten 7-bit groups hold a `u64`.
 pub const MAX_PREFIX_BYTES: usize = 10;
 

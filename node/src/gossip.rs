@@ -1,9 +1,13 @@
 //! Mempool gossip: transactions spread between nodes over a libp2p
 //! gossipsub swarm of their own (the consensus swarm carries only consensus
 //! messages). A tx received from a peer is forwarded only after this node's
-//! app accepted it in CheckTx; a tx the app rejects counts against the peer
-//! that sent it (gossipsub's peer scoring), and duplicates are dropped by
-//! message id (the tx hash). Messages are not signed by the relaying node
+//! app accepted it in CheckTx; a tx the app refuses for its bytes alone
+//! (undecodable, badly signed: [`synod_abci_wire::PERMANENT_REJECTION`])
+//! counts against the peer that sent it through gossipsub's peer scoring
+//! ([`peer_score`]), so a peer that relays such txs is soon graylisted: its
+//! messages are dropped unread. A refusal that may be a race (a nonce, a
+//! balance) costs the peer nothing. Duplicates are dropped by message id (the
+//! tx hash). Messages are not signed by the relaying node
 //! (a tx carries its own signature, checked by CheckTx): signing and checking
 //! every forwarded copy cost a seventh of the network's CPU in the bench.
 
@@ -47,6 +51,36 @@ pub fn topic(chain_id: &str) -> IdentTopic {
     IdentTopic::new(format!("synod/mempool/1/{chain_id}"))
 }
 
+/// Gossipsub's peer scoring for the mempool topic: only invalid messages
+/// (P4: txs the app refuses permanently) count, squared and decaying by a
+/// tenth a second, so a peer is graylisted after a handful of them (three
+/// within a second score -90, past the -80 graylist threshold) and
+/// recovers only if it stops; an honest peer checks every tx before it
+/// relays it and never scores below zero. Time in mesh, deliveries and mesh
+/// failures are not scored (a quiet peer is normal here), nor IP colocation
+/// (a local testnet runs every node on one host).
+pub fn peer_score(
+    topic: &IdentTopic,
+) -> (gossipsub::PeerScoreParams, gossipsub::PeerScoreThresholds) {
+    let topic_params = gossipsub::TopicScoreParams {
+        topic_weight: 1.0,
+        time_in_mesh_weight: 0.0,
+        first_message_deliveries_weight: 0.0,
+        mesh_message_deliveries_weight: 0.0,
+        mesh_failure_penalty_weight: 0.0,
+        invalid_message_deliveries_weight: -10.0,
+        invalid_message_deliveries_decay: 0.9,
+        ..gossipsub::TopicScoreParams::default()
+    };
+    let mut params = gossipsub::PeerScoreParams {
+        ip_colocation_factor_weight: 0.0,
+        decay_interval: Duration::from_secs(1),
+        ..gossipsub::PeerScoreParams::default()
+    };
+    params.topics.insert(topic.hash(), topic_params);
+    (params, gossipsub::PeerScoreThresholds::default())
+}
+
 /// Starts the swarm. Txs sent on the returned channel (accepted locally) are
 /// published; txs from peers are checked through `submit` first.
 pub fn start(
@@ -65,6 +99,8 @@ pub fn start(
         .heartbeat_interval(Duration::from_millis(500))
         .build()
         .map_err(|e| err(e.into()))?;
+    let topic = topic(chain_id);
+    let (score_params, score_thresholds) = peer_score(&topic);
     let mut swarm: Swarm<gossipsub::Behaviour> =
         libp2p::SwarmBuilder::with_existing_identity(keypair)
             .with_tokio()
@@ -75,13 +111,14 @@ pub fn start(
             )
             .map_err(|e| err(e.into()))?
             .with_behaviour(|_| {
-                gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Anonymous, config)
-                    .map_err(|e| -> Box<dyn std::error::Error + Send + Sync> { e.into() })
+                let mut b =
+                    gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Anonymous, config)?;
+                b.with_peer_score(score_params, score_thresholds)?;
+                Ok(b)
             })
             .map_err(|e| err(e.into()))?
             .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(3600)))
             .build();
-    let topic = topic(chain_id);
     swarm
         .behaviour_mut()
         .subscribe(&topic)
@@ -163,9 +200,10 @@ async fn run(
                         } else {
                             match verdict.await {
                                 Ok(Ok(_)) => MessageAcceptance::Accept,
-                                Ok(Err(MempoolError::Rejected { .. } | MempoolError::TooLarge { .. })) => {
-                                    MessageAcceptance::Reject
-                                }
+                                Ok(Err(
+                                    MempoolError::Rejected { permanent: true, .. }
+                                    | MempoolError::TooLarge { .. },
+                                )) => MessageAcceptance::Reject,
                                 _ => MessageAcceptance::Ignore,
                             }
                         };

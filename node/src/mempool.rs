@@ -63,6 +63,9 @@ pub enum MempoolError {
         code: u32,
         log: String,
         codespace: String,
+        /// The app says no state can ever accept this tx
+        /// ([`synod_abci_wire::PERMANENT_REJECTION`]).
+        permanent: bool,
     },
     #[error(transparent)]
     Abci(#[from] AbciError),
@@ -187,6 +190,7 @@ impl Mempool {
                 code: r.code,
                 log: r.log,
                 codespace: r.codespace,
+                permanent: r.info == synod_abci_wire::PERMANENT_REJECTION,
             });
         }
         self.insert(hash, tx);

@@ -173,9 +173,26 @@ async fn the_mempool_dedups_bounds_reaps_and_rechecks_after_a_commit() {
         synod_abci_app::testkit::TEST_FEE,
     );
     match pool.add(&f.abci, bad_nonce).await {
-        Err(MempoolError::Rejected { code, log, .. }) => {
+        Err(MempoolError::Rejected {
+            code,
+            log,
+            permanent,
+            ..
+        }) => {
             assert_eq!(code, 7);
             assert!(log.contains("nonce"), "{log}");
+            assert!(!permanent, "a nonce may be a race: not a permanent refusal");
+        }
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+    // Bytes no state can accept: a permanent refusal (the gossip layer
+    // penalizes the peer that relays them).
+    match pool.add(&f.abci, b"not a transaction".to_vec()).await {
+        Err(MempoolError::Rejected {
+            code, permanent, ..
+        }) => {
+            assert_eq!(code, 2);
+            assert!(permanent, "undecodable bytes are refused for good");
         }
         other => panic!("expected a rejection, got {other:?}"),
     }

@@ -49,6 +49,7 @@ fn reject_bad(t: &[u8]) -> Result<[u8; 32], MempoolError> {
             code: 1,
             codespace: String::new(),
             log: "bad".into(),
+            permanent: true,
         })
     } else {
         Ok([0; 32])
@@ -176,6 +177,81 @@ async fn a_flood_waits_for_at_most_the_pending_check_limit() {
     let extra = tokio::time::timeout(Duration::from_secs(3), b_rx.recv()).await;
     assert!(extra.is_err(), "a ninth check started while 8 were pending");
     drop(held);
+    a_task.abort();
+    b_task.abort();
+}
+
+/// "bad…" is refused for its bytes (permanently); "late…" only for now (a
+/// nonce race, say).
+fn reject_bad_or_late(t: &[u8]) -> Result<[u8; 32], MempoolError> {
+    let permanent = t.starts_with(b"bad");
+    if permanent || t.starts_with(b"late") {
+        Err(MempoolError::Rejected {
+            code: 7,
+            codespace: String::new(),
+            log: "refused".into(),
+            permanent,
+        })
+    } else {
+        Ok([0; 32])
+    }
+}
+
+/// Finding 11 of the hardening issue: peer scoring is on. A peer that
+/// relays txs the app refuses permanently is graylisted (its messages are
+/// dropped unread, even valid ones), while refusals that may be races cost
+/// a peer nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_relaying_permanently_invalid_txs_is_graylisted_and_races_cost_nothing() {
+    let (pa, pb) = (free_port(), free_port());
+    let settings = |me: u16, peers: Vec<u16>| GossipSettings {
+        listen_addr: addr(me),
+        peers: peers.into_iter().map(addr).collect(),
+        max_tx_bytes: 1 << 20,
+        max_pending_checks: 1024,
+    };
+    let (a_submit, _a_seen) = checker(accept);
+    let (b_submit, mut b_seen) = checker(reject_bad_or_late);
+    let (a_out, a_task) = start(settings(pa, vec![pb]), [1; 32], "chain", a_submit).unwrap();
+    let (_b_out, b_task) = start(settings(pb, vec![pa]), [2; 32], "chain", b_submit).unwrap();
+    let mut path_up = false;
+    for i in 0..120 {
+        a_out.send(format!("warmup-{i}").into_bytes()).await.unwrap();
+        if next(&mut b_seen, Duration::from_millis(500)).await.is_some() {
+            path_up = true;
+            break;
+        }
+    }
+    assert!(path_up, "no tx ever travelled A -> B");
+
+    // Twenty refusals that may be races: A stays in good standing.
+    for i in 0..20 {
+        let t = format!("late-{i}").into_bytes();
+        a_out.send(t.clone()).await.unwrap();
+        assert!(until(&mut b_seen, &t, Duration::from_secs(20)).await, "B never checked {i}");
+    }
+    a_out.send(b"good-1".to_vec()).await.unwrap();
+    assert!(
+        until(&mut b_seen, b"good-1", Duration::from_secs(20)).await,
+        "B stopped listening to A after refusals that may be races"
+    );
+
+    // Permanent refusals in a burst: A is graylisted.
+    for i in 0..10 {
+        a_out.send(format!("bad-{i}").into_bytes()).await.unwrap();
+    }
+    for i in 0..10 {
+        let t = format!("bad-{i}").into_bytes();
+        if !until(&mut b_seen, &t, Duration::from_secs(5)).await {
+            break; // B may have graylisted A before the last ones arrived.
+        }
+    }
+    // From now on B drops what A sends unread, valid txs included.
+    for i in 0..5 {
+        a_out.send(format!("good-late-{i}").into_bytes()).await.unwrap();
+    }
+    let heard = next(&mut b_seen, Duration::from_secs(3)).await;
+    assert!(heard.is_none(), "B still checks A's txs after its invalid burst: {heard:?}");
     a_task.abort();
     b_task.abort();
 }

@@ -72,6 +72,13 @@ impl Mempool {
 
     /// CheckTx (new or recheck): the full pipeline against the mempool view.
     pub fn check(&mut self, bytes: &[u8]) -> Result<TxOutcome, AppError> {
+        Ok(self.check_classified(bytes)?.0)
+    }
+
+    /// [`Mempool::check`], and whether a refusal is permanent: the bytes
+    /// alone make the tx invalid (stateless checks, signature), so no later
+    /// state can accept it ([`synod_abci_wire::PERMANENT_REJECTION`]).
+    pub fn check_classified(&mut self, bytes: &[u8]) -> Result<(TxOutcome, bool), AppError> {
         let Some(chain_id) = self.chain_id.as_deref() else {
             return Err(AppError::NotInitialized);
         };
@@ -79,10 +86,11 @@ impl Mempool {
         let tx = match execute::decode_tx(bytes, &params, chain_id, &self.components) {
             Ok(tx) => tx,
             Err(e) => {
-                return Ok(TxOutcome {
+                let outcome = TxOutcome {
                     result: Err(e),
                     events: Vec::new(),
-                })
+                };
+                return Ok((outcome, true));
             }
         };
         use sha2::Digest;
@@ -100,6 +108,6 @@ impl Mempool {
         if !known && !bad_signature {
             self.verified.insert(hash);
         }
-        Ok(outcome)
+        Ok((outcome, bad_signature))
     }
 }
