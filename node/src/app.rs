@@ -5,6 +5,8 @@
 //! into `FinalizeBlock` + `Commit`. Its state is in `state`, proposals are
 //! built and judged in `proposal`, decisions executed in `commit`.
 
+#[cfg(feature = "faults")]
+mod byzantine;
 mod commit;
 mod last_commit;
 mod proposal;

@@ -25,6 +25,8 @@ pub mod chain;
 pub mod codec;
 pub mod context;
 pub mod evidence;
+#[cfg(feature = "faults")]
+pub mod faults;
 pub mod gossip;
 pub mod handle;
 pub mod home;

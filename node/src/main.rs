@@ -234,6 +234,10 @@ struct FaultFlags {
     /// network catches it, slashes the stake and tombstones the validator.
     #[arg(long, hide = true)]
     unsafe_equivocate: bool,
+    /// TESTS ONLY: propose only broken blocks (a Byzantine proposer); the
+    /// others refuse each with a nil vote.
+    #[arg(long, hide = true)]
+    unsafe_byzantine_proposer: bool,
 }
 
 /// Without the `faults` feature there are no fault flags.
@@ -246,6 +250,7 @@ impl FaultFlags {
         #[cfg(feature = "faults")]
         return synod_node::node::Faults {
             equivocate_votes: self.unsafe_equivocate,
+            mutate_proposals: self.unsafe_byzantine_proposer,
         };
         #[cfg(not(feature = "faults"))]
         synod_node::node::Faults::default()

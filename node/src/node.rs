@@ -82,6 +82,9 @@ pub struct NodeSettings {
 pub struct Faults {
     /// Sign and send a second, conflicting vote for every vote (equivocation).
     pub equivocate_votes: bool,
+    /// Propose only broken blocks, each in the next of
+    /// `faults::MUTATIONS`' ways (needs the `faults` feature).
+    pub mutate_proposals: bool,
 }
 
 /// Malachite's node configuration, as the engine reads it.
@@ -275,6 +278,7 @@ pub async fn start(
         blocks: blocks.clone(),
         metrics: metrics.clone(),
         max_block_bytes,
+        faults: settings.faults.clone(),
     })?;
     let checker = tokio::spawn(check_txs(
         mempool,

@@ -216,8 +216,14 @@ async fn a_peer_relaying_permanently_invalid_txs_is_graylisted_and_races_cost_no
     let (_b_out, b_task) = start(settings(pb, vec![pa]), [2; 32], "chain", b_submit).unwrap();
     let mut path_up = false;
     for i in 0..120 {
-        a_out.send(format!("warmup-{i}").into_bytes()).await.unwrap();
-        if next(&mut b_seen, Duration::from_millis(500)).await.is_some() {
+        a_out
+            .send(format!("warmup-{i}").into_bytes())
+            .await
+            .unwrap();
+        if next(&mut b_seen, Duration::from_millis(500))
+            .await
+            .is_some()
+        {
             path_up = true;
             break;
         }
@@ -228,7 +234,10 @@ async fn a_peer_relaying_permanently_invalid_txs_is_graylisted_and_races_cost_no
     for i in 0..20 {
         let t = format!("late-{i}").into_bytes();
         a_out.send(t.clone()).await.unwrap();
-        assert!(until(&mut b_seen, &t, Duration::from_secs(20)).await, "B never checked {i}");
+        assert!(
+            until(&mut b_seen, &t, Duration::from_secs(20)).await,
+            "B never checked {i}"
+        );
     }
     a_out.send(b"good-1".to_vec()).await.unwrap();
     assert!(
@@ -248,10 +257,16 @@ async fn a_peer_relaying_permanently_invalid_txs_is_graylisted_and_races_cost_no
     }
     // From now on B drops what A sends unread, valid txs included.
     for i in 0..5 {
-        a_out.send(format!("good-late-{i}").into_bytes()).await.unwrap();
+        a_out
+            .send(format!("good-late-{i}").into_bytes())
+            .await
+            .unwrap();
     }
     let heard = next(&mut b_seen, Duration::from_secs(3)).await;
-    assert!(heard.is_none(), "B still checks A's txs after its invalid burst: {heard:?}");
+    assert!(
+        heard.is_none(),
+        "B still checks A's txs after its invalid burst: {heard:?}"
+    );
     a_task.abort();
     b_task.abort();
 }

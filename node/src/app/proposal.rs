@@ -78,10 +78,18 @@ impl AppState {
             })
             .await?;
         block.txs = prepared.txs.into_iter().map(|t| t.to_vec()).collect();
+        #[cfg(feature = "faults")]
+        if self.mutate_proposals {
+            self.mutate_proposal(&mut block);
+        }
         // An app that kept more than asked must not make us propose a block
         // every other validator refuses: drop txs from the end until it fits.
         let mut bytes = block.encode();
-        if bytes.len() as u64 > self.max_block_bytes {
+        #[cfg(feature = "faults")]
+        let trim = !self.mutate_proposals;
+        #[cfg(not(feature = "faults"))]
+        let trim = true;
+        if trim && bytes.len() as u64 > self.max_block_bytes {
             tracing::warn!(
                 len = bytes.len(),
                 max = self.max_block_bytes,
@@ -169,6 +177,9 @@ impl AppState {
                     .abci
                     .process_proposal(block.process_request(hash))
                     .await?;
+                if !accepted {
+                    tracing::warn!(height = block.height, proposer = %p.proposer, "the app refused the proposal (ProcessProposal)");
+                }
                 if accepted {
                     self.store
                         .save_proposal(p.round.as_u32().unwrap_or(0), &block)?;

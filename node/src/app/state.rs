@@ -53,6 +53,8 @@ pub(crate) struct Startup {
     pub metrics: NodeMetrics,
     /// Largest encoded block (`consensus_params.block.max_bytes`).
     pub max_block_bytes: u64,
+    /// Deliberate faults (tests only).
+    pub faults: crate::node::Faults,
 }
 
 /// The consensus loop's state: the chain's tip, the blocks in flight and the
@@ -94,6 +96,12 @@ pub(crate) struct AppState {
     /// Largest encoded block this node proposes or accepts
     /// (`consensus_params.block.max_bytes`).
     pub(super) max_block_bytes: u64,
+    /// Propose broken blocks (the `faults` feature's Byzantine proposer).
+    #[cfg(feature = "faults")]
+    pub(super) mutate_proposals: bool,
+    /// How many broken blocks this node has proposed.
+    #[cfg(feature = "faults")]
+    pub(super) mutations: u64,
 }
 
 impl AppState {
@@ -116,7 +124,11 @@ impl AppState {
             blocks,
             metrics,
             max_block_bytes,
+            faults,
         } = startup;
+        if faults.mutate_proposals && !cfg!(feature = "faults") {
+            return Err(NodeError::FaultsNotBuilt);
+        }
         let chain_id = ctx.chain_id().to_owned();
         let address = ValidatorAddress::of(&key.public_key());
         metrics.height.set(store.height()? as i64);
@@ -184,6 +196,10 @@ impl AppState {
             evidence_pool: Vec::new(),
             evidence_done: BTreeSet::new(),
             max_block_bytes,
+            #[cfg(feature = "faults")]
+            mutate_proposals: faults.mutate_proposals,
+            #[cfg(feature = "faults")]
+            mutations: 0,
         })
     }
 
