@@ -26,6 +26,9 @@ pub enum Kind {
 pub struct Step {
     pub command: String,
     pub expected: Vec<String>,
+    /// The 0-based index in the document of the first expected line (one
+    /// past the command's last line): where `--bless` writes the output.
+    pub output_at: usize,
 }
 
 /// A runnable (or skipped) block and where it starts (1-based line).
@@ -101,7 +104,7 @@ pub fn blocks(text: &str) -> Result<Vec<Block>, String> {
         let kind = match (skip, lang) {
             (Some(reason), _) => Kind::Skipped(reason),
             (None, "sh") => Kind::Script(body.join("\n")),
-            (None, _) => Kind::Transcript(transcript(&body, start + 2)?),
+            (None, _) => Kind::Transcript(transcript(&body, start + 1)?),
         };
         out.push(Block {
             line: start + 1,
@@ -112,8 +115,8 @@ pub fn blocks(text: &str) -> Result<Vec<Block>, String> {
     Ok(out)
 }
 
-/// The steps of a `console` block whose first line is at `first_line`.
-fn transcript(body: &[&str], first_line: usize) -> Result<Vec<Step>, String> {
+/// The steps of a `console` block whose first line is at index `first`.
+fn transcript(body: &[&str], first: usize) -> Result<Vec<Step>, String> {
     let mut steps: Vec<Step> = Vec::new();
     let mut continuing = false;
     for (n, line) in body.iter().enumerate() {
@@ -121,11 +124,13 @@ fn transcript(body: &[&str], first_line: usize) -> Result<Vec<Step>, String> {
             let step = steps.last_mut().ok_or("continuation without a command")?;
             step.command.push('\n');
             step.command.push_str(line);
+            step.output_at = first + n + 1;
             continuing = line.ends_with('\\');
         } else if let Some(cmd) = line.strip_prefix("$ ") {
             steps.push(Step {
                 command: cmd.to_owned(),
                 expected: Vec::new(),
+                output_at: first + n + 1,
             });
             continuing = cmd.ends_with('\\');
         } else {
@@ -134,7 +139,7 @@ fn transcript(body: &[&str], first_line: usize) -> Result<Vec<Step>, String> {
                 None => {
                     return Err(format!(
                         "line {}: a console block must start with a `$ ` command",
-                        first_line + n
+                        first + n + 1
                     ))
                 }
             }
@@ -160,10 +165,12 @@ mod tests {
                 Step {
                     command: "echo one \\\n  two".into(),
                     expected: vec!["one two".into()],
+                    output_at: 12,
                 },
                 Step {
                     command: "true".into(),
                     expected: vec![],
+                    output_at: 14,
                 },
             ])
         );

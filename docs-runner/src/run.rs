@@ -21,10 +21,15 @@ pub struct Options {
     pub timeout: Duration,
     /// Keep each document's scratch directory.
     pub keep: bool,
+    /// Write what each command printed into the doc where it differs,
+    /// instead of failing (then put `[..]` where a run may differ).
+    pub bless: bool,
 }
 
 /// What became of one document.
 pub struct Report {
+    /// Transcript outputs rewritten by `--bless`.
+    pub blessed: usize,
     pub commands: usize,
     pub scripts: usize,
     pub skipped: Vec<(usize, String)>,
@@ -34,6 +39,7 @@ pub struct Report {
 /// Runs `doc` (relative to the repository root).
 pub fn run_doc(doc: &Path, opts: &Options) -> Report {
     let mut report = Report {
+        blessed: 0,
         commands: 0,
         scripts: 0,
         skipped: Vec::new(),
@@ -111,7 +117,23 @@ pub fn run_doc(doc: &Path, opts: &Options) -> Report {
         }
     };
     let normalizer = Normalizer::new();
-    report.failure = run_blocks(&blocks, &mut session, &normalizer, opts, &mut report);
+    let mut blessings = Vec::new();
+    report.failure = run_blocks(
+        &blocks,
+        &mut session,
+        &normalizer,
+        opts,
+        &mut report,
+        &mut blessings,
+    );
+    if !blessings.is_empty() {
+        report.blessed = blessings.len();
+        if let Err(e) = bless(&opts.repo.join(doc), &text, blessings) {
+            report
+                .failure
+                .get_or_insert(format!("cannot write the blessed doc: {e}"));
+        }
+    }
     // Whatever the doc left running: every testnet it started, then the
     // shell's process group.
     for dir in testnets(&work) {
@@ -140,12 +162,17 @@ pub fn run_doc(doc: &Path, opts: &Options) -> Report {
     report
 }
 
+/// A transcript step's output to write into the doc: (index of its first
+/// expected line, how many expected lines, what it printed).
+type Blessing = (usize, usize, Vec<String>);
+
 fn run_blocks(
     blocks: &[crate::markdown::Block],
     session: &mut Session,
     normalizer: &Normalizer,
     opts: &Options,
     report: &mut Report,
+    blessings: &mut Vec<Blessing>,
 ) -> Option<String> {
     for b in blocks {
         let timeout = b.timeout_secs.map_or(opts.timeout, Duration::from_secs);
@@ -180,7 +207,17 @@ fn run_blocks(
                     };
                     let expected = normalizer.lines(&step.expected.join("\n"));
                     let actual = normalizer.lines(&ran.output);
-                    if !matches(&expected, &actual) {
+                    if !matches(&expected, &actual) && opts.bless {
+                        let mut printed: Vec<String> = ran
+                            .output
+                            .lines()
+                            .map(|l| l.trim_end().to_owned())
+                            .collect();
+                        while printed.last().is_some_and(String::is_empty) {
+                            printed.pop();
+                        }
+                        blessings.push((step.output_at, step.expected.len(), printed));
+                    } else if !matches(&expected, &actual) {
                         return Some(format!(
                             "line {}: `{}` (exit {}) printed something else\n{}",
                             b.line,
@@ -194,6 +231,19 @@ fn run_blocks(
         }
     }
     None
+}
+
+/// Writes each blessed output over the expected lines it replaces.
+fn bless(path: &Path, text: &str, mut blessings: Vec<Blessing>) -> std::io::Result<()> {
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    blessings.sort_by_key(|(at, _, _)| std::cmp::Reverse(*at));
+    for (at, len, printed) in blessings {
+        let end = (at + len).min(lines.len());
+        lines.splice(at.min(end)..end, printed);
+    }
+    let mut out = lines.join("\n");
+    out.push('\n');
+    std::fs::write(path, out)
 }
 
 fn explain(stopped: Stopped) -> String {
@@ -252,4 +302,30 @@ fn clone_status(repo: &Path) -> Option<String> {
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blessing_replaces_each_steps_expected_lines_with_what_it_printed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.md");
+        let text = "```console\n$ a\nold a\n$ b\n$ c\nold c 1\nold c 2\n```\n";
+        let blocks = crate::markdown::blocks(text).unwrap();
+        let Kind::Transcript(steps) = &blocks[0].kind else {
+            panic!("{blocks:?}")
+        };
+        let blessings = vec![
+            (steps[0].output_at, steps[0].expected.len(), vec!["new a".into()]),
+            (steps[1].output_at, 0, vec!["b said".into()]),
+            (steps[2].output_at, 2, vec![]),
+        ];
+        bless(&path, text, blessings).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "```console\n$ a\nnew a\n$ b\nb said\n$ c\n```\n"
+        );
+    }
 }
