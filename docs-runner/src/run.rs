@@ -134,18 +134,22 @@ pub fn run_doc(doc: &Path, opts: &Options) -> Report {
                 .get_or_insert(format!("cannot write the blessed doc: {e}"));
         }
     }
-    // Whatever the doc left running: every testnet it started, then the
-    // shell's process group.
-    for dir in testnets(&work) {
-        let _ = session.command(
-            &format!(
-                "synod-testnet down --dir '{}' >/dev/null 2>&1",
-                dir.display()
-            ),
-            Duration::from_secs(60),
-        );
-    }
+    // Whatever the doc left running: the shell's process group, then every
+    // testnet it started (apart from the session, which a failed block may
+    // have ended; synod-testnet's processes live in sessions of their own).
     session.stop();
+    for dir in testnets(&work) {
+        let down = std::process::Command::new(opts.bin_dir.join("synod-testnet"))
+            .arg("down")
+            .arg("--dir")
+            .arg(&dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+        if !down.is_ok_and(|s| s.success()) {
+            eprintln!("  could not stop the testnet in {}", dir.display());
+        }
+    }
     if report.failure.is_none() {
         let after = clone_status(&opts.repo);
         if after != clone_before {
@@ -318,7 +322,11 @@ mod tests {
             panic!("{blocks:?}")
         };
         let blessings = vec![
-            (steps[0].output_at, steps[0].expected.len(), vec!["new a".into()]),
+            (
+                steps[0].output_at,
+                steps[0].expected.len(),
+                vec!["new a".into()],
+            ),
             (steps[1].output_at, 0, vec!["b said".into()]),
             (steps[2].output_at, 2, vec![]),
         ];
