@@ -130,8 +130,14 @@ fn main() {
     println!("  chain throughput (FinalizeBlock + Commit): {chain_tps:>10.0} tx/s   ({n_txs} txs, wall {:.1}s)", elapsed.as_secs_f64());
     println!("  bare ed25519 verify (one by one):          {single_rate:>10.0} sig/s");
     println!("  bare ed25519 verify (batches of {per_block}):     {batch_rate:>10.0} sig/s");
+    // The chain verifies a block's signatures in one batch, so batched
+    // verification is the bound it really has.
     println!(
-        "  ratio chain / bare single verify:          {:>10.2}   (goal >= 0.5)",
+        "  ratio chain / bare batched verify:         {:>10.2}   (goal >= 0.5)",
+        chain_tps / batch_rate
+    );
+    println!(
+        "  ratio chain / bare single verify:          {:>10.2}",
         chain_tps / single_rate
     );
     println!(

@@ -845,10 +845,28 @@ async fn run(options: Options) -> anyhow::Result<()> {
         .await
         .context("block")?
         .block_id;
-    for v in &vals[1..] {
-        match v.rpc.block(h1 as u32).await {
-            Ok(b) => agree &= b.block_id == reference,
-            Err(_) => agree = false,
+    // A node a few blocks behind is lagging, not disagreeing: wait (at
+    // most 60 s) until it has the block, then compare.
+    let mut lagged = Vec::new();
+    for (i, v) in vals.iter().enumerate().skip(1) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let mut waited = false;
+        let block = loop {
+            match v.rpc.block(h1 as u32).await {
+                Ok(b) => break Some(b),
+                Err(_) if std::time::Instant::now() < deadline => {
+                    waited = true;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(_) => break None,
+            }
+        };
+        if waited {
+            lagged.push(i);
+        }
+        match block {
+            Some(b) => agree &= b.block_id == reference,
+            None => agree = false,
         }
     }
 
@@ -951,8 +969,13 @@ async fn run(options: Options) -> anyhow::Result<()> {
         println!("  first problem: {problem}");
     }
     println!(
-        "  all {VALIDATORS} nodes agree on block {h1}: {}",
-        if agree { "yes" } else { "NO" }
+        "  all {VALIDATORS} nodes agree on block {h1}: {}{}",
+        if agree { "yes" } else { "NO" },
+        if lagged.is_empty() {
+            String::new()
+        } else {
+            format!(" (validators {lagged:?} reached it only after the window)")
+        }
     );
     if options.keep_homes {
         let kept = dir.keep();
