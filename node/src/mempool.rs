@@ -250,14 +250,33 @@ impl Mempool {
         abci: &AbciConnections,
         included: &[Vec<u8>],
     ) -> Result<UpdateReport, AbciError> {
-        let mut report = UpdateReport::default();
+        let included = self.remove_included(included);
+        let mut report = self.recheck(abci).await?;
+        report.included = included;
+        Ok(report)
+    }
+
+    /// The first half of [`Mempool::update`], cheap enough for the consensus
+    /// loop: removes the transactions a committed block included and
+    /// remembers their hashes. Returns how many were pending here.
+    pub fn remove_included(&mut self, included: &[Vec<u8>]) -> usize {
+        let mut removed = 0;
         for tx in included {
             let h = tx_hash(tx);
             self.recent.insert(h);
             if self.remove(&h) {
-                report.included += 1;
+                removed += 1;
             }
         }
+        removed
+    }
+
+    /// The second half of [`Mempool::update`]: rechecks every pending
+    /// transaction in order against the app's new state, dropping what it
+    /// now refuses. The node runs it beside the consensus loop, holding the
+    /// mempool, so no new CheckTx runs until it is over (as in CometBFT).
+    pub async fn recheck(&mut self, abci: &AbciConnections) -> Result<UpdateReport, AbciError> {
+        let mut report = UpdateReport::default();
         let pending: Vec<(TxHash, Vec<u8>)> = self
             .txs
             .values()

@@ -49,12 +49,20 @@ impl AppState {
         // As CometBFT does, no CheckTx runs from before Commit until the
         // recheck is over: the app's check state restarts from the new
         // committed state, and the remaining txs must be replayed first.
-        let mut pool = self.mempool.lock().await;
+        // The recheck itself runs beside the consensus loop, holding the
+        // mempool: the loop goes on to the next height at once (only a
+        // proposer's reap waits for the recheck to end).
+        let mut pool = self.mempool.clone().lock_owned().await;
         let results = apply_decided_block(&self.abci, &self.store, &block, &cert_bytes).await?;
-        pool.update(&self.abci, &block.txs).await?;
-        self.metrics.mempool_txs.set(pool.len() as i64);
-        self.metrics.mempool_bytes.set(pool.bytes() as i64);
-        drop(pool);
+        pool.remove_included(&block.txs);
+        let (abci, metrics) = (self.abci.clone(), self.metrics.clone());
+        tokio::spawn(async move {
+            if let Err(e) = pool.recheck(&abci).await {
+                tracing::error!(error = %e, "mempool recheck failed; the pending txs stay until the next block");
+            }
+            metrics.mempool_txs.set(pool.len() as i64);
+            metrics.mempool_bytes.set(pool.bytes() as i64);
+        });
         self.last_commit = commit_votes(
             self.validators
                 .validators()
