@@ -255,16 +255,21 @@ async fn a_peer_relaying_permanently_invalid_txs_is_graylisted_and_races_cost_no
             break; // B may have graylisted A before the last ones arrived.
         }
     }
-    // From now on B drops what A sends unread, valid txs included.
-    for i in 0..5 {
+    // From now on B drops what A sends unread, valid txs included: of
+    // twenty, B checks next to none (without scoring it would check all).
+    for i in 0..20 {
         a_out
             .send(format!("good-late-{i}").into_bytes())
             .await
             .unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let heard = next(&mut b_seen, Duration::from_secs(3)).await;
+    let mut heard = Vec::new();
+    while let Some(t) = next(&mut b_seen, Duration::from_secs(3)).await {
+        heard.push(String::from_utf8_lossy(&t).into_owned());
+    }
     assert!(
-        heard.is_none(),
+        heard.len() <= 2,
         "B still checks A's txs after its invalid burst: {heard:?}"
     );
     a_task.abort();
