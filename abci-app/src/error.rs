@@ -107,7 +107,7 @@ pub enum TxError {
     NotInVotingPeriod { id: u64, status: String },
     #[error("{voter} has no voting power: only validators in the active set, not jailed or tombstoned, vote")]
     NoBondedStake { voter: Address },
-    #[error("initial deposit {got} usyn is below the minimum {min} usyn ({what})")]
+    #[error("initial deposit {got} is below the minimum {min} ({what})")]
     DepositBelowMinimum {
         got: Amount,
         min: Amount,
@@ -300,5 +300,23 @@ fn execution_note(execution: Amount) -> String {
         String::new()
     } else {
         format!(", of which {execution} pays for verifying the proof (models.verify_fee_per_row_usyn per circuit row)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_in_messages_carry_their_unit_once() {
+        let e = TxError::DepositBelowMinimum {
+            got: Amount(21_800_303),
+            min: Amount(1_000_000_000),
+            what: "initial deposit",
+        };
+        assert_eq!(
+            e.to_string(),
+            "initial deposit 21800303usyn is below the minimum 1000000000usyn (initial deposit)"
+        );
     }
 }

@@ -70,11 +70,12 @@ pub enum ClientError {
         reason: String,
     },
 
-    /// A file operation failed.
-    #[error("{}: {source}", path.display())]
+    /// A file operation failed. The I/O error is part of the message and
+    /// deliberately not a `source`, so a printed chain (`{:#}`) says it once.
+    #[error("{}: {error}", path.display())]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 
@@ -89,10 +90,10 @@ impl ClientError {
         }
     }
 
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> ClientError {
+    pub(crate) fn io(path: impl Into<PathBuf>, error: std::io::Error) -> ClientError {
         ClientError::Io {
             path: path.into(),
-            source,
+            error,
         }
     }
 

@@ -156,7 +156,10 @@ impl Keyring {
             if e.kind() == std::io::ErrorKind::AlreadyExists {
                 ClientError::io(
                     path,
-                    std::io::Error::other("already exists; refusing to overwrite it"),
+                    std::io::Error::new(
+                        std::io::ErrorKind::AlreadyExists,
+                        "already exists; refusing to overwrite it: pick another --file",
+                    ),
                 )
             } else {
                 ClientError::io(path, e)
@@ -264,6 +267,20 @@ mod tests {
         assert!(err.to_string().contains("refusing to overwrite"), "{err}");
         assert!(ring.generate("k").is_err());
         assert_eq!(ring.get("k").unwrap().to_seed(), [1; 32]);
+    }
+
+    #[test]
+    fn exporting_over_an_existing_file_says_why_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ring = Keyring::open(&tmp.path().join("keys")).unwrap();
+        ring.add("k", &SecretKey::from_seed([1; 32])).unwrap();
+        let target = tmp.path().join("k.json");
+        std::fs::write(&target, "mine").unwrap();
+        let err = ring.export_file("k", &target).unwrap_err();
+        // As `synod` prints it: the error with its whole chain.
+        let shown = format!("{:#}", anyhow::Error::new(err));
+        assert_eq!(shown.matches("already exists").count(), 1, "{shown}");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "mine");
     }
 
     #[test]

@@ -42,6 +42,7 @@ pub mod inference;
 pub mod keyfile;
 mod keyring;
 pub mod proposal;
+mod standing;
 mod txbuild;
 mod verify;
 
@@ -51,6 +52,7 @@ pub use client::{
 };
 pub use error::ClientError;
 pub use keyring::{write_private_file, KeyInfo, Keyring, MAX_KEY_NAME_BYTES};
+pub use standing::standing;
 pub use txbuild::{sign, sign_with_min_fee};
 pub use verify::verify_answer;
 

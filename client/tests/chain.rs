@@ -574,3 +574,104 @@ fn the_synod_binary_bonds_unbonds_and_shows_refusals() {
     let code = doc["code"].as_u64().unwrap_or(0);
     assert!(code == 14 || code == 15, "{doc}");
 }
+
+/// What a newcomer meets reading a fresh chain with the `synod` binary:
+/// what the chain does not have exits with status 1 and says so (in JSON
+/// too); a proved read says its height; the lone validator shows as
+/// `active`; the node is not catching up and logs no error for having no
+/// peer to gossip to.
+#[test]
+fn missing_records_exit_1_proofs_name_their_height_and_the_lone_validator_is_active() {
+    let chain = Chain::start(&[]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(chain.client_at_height(3));
+    let tmp = tempfile::tempdir().unwrap();
+    let keyring = tmp.path().join("keys");
+    let stderr = |out: &Output| String::from_utf8_lossy(&out.stderr).into_owned();
+    let nobody = Address([9; 20]).to_string();
+
+    // Not found: status 1 and a message, for every kind of lookup.
+    let missing: [&[&str]; 6] = [
+        &["query", "validator", &nobody],
+        &["query", "validator", &nobody, "--prove"],
+        &["query", "reputation", &nobody],
+        &["query", "model", &"00".repeat(32)],
+        &["gov", "show", "3"],
+        &["gov", "votes", "3"],
+    ];
+    for args in missing {
+        let out = chain.synod(&keyring, args);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "synod {args:?}: {}",
+            stderr(&out)
+        );
+        assert!(out.stdout.is_empty(), "synod {args:?} printed a result");
+        let said = stderr(&out);
+        assert!(
+            said.contains("nothing at") || said.contains("no proposal 3"),
+            "synod {args:?}: {said}"
+        );
+    }
+    // A proved absence says what it was proved against.
+    let out = chain.synod(&keyring, &["query", "validator", &nobody, "--prove"]);
+    assert!(
+        stderr(&out).contains("its absence is proved at height"),
+        "{}",
+        stderr(&out)
+    );
+    // In JSON: one document, the read with `value: null`, marked not found.
+    let out = chain.synod(
+        &keyring,
+        &["--output", "json", "query", "validator", &nobody, "--prove"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["not_found"], true, "{doc}");
+    assert_eq!(doc["value"], serde_json::Value::Null, "{doc}");
+    assert_eq!(doc["proof"]["verified"], true, "{doc}");
+    assert!(
+        doc["error"].as_str().unwrap().contains("nothing at"),
+        "{doc}"
+    );
+
+    // A proved read names the height it answers at; the node is in step.
+    let out = chain.synod(&keyring, &["query", "params", "--prove"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("at height ") && stdout.contains(": proved against app hash"),
+        "{stdout}"
+    );
+    assert!(!stderr(&out).contains("catching up"), "{}", stderr(&out));
+    let doc = json_of(&chain.synod(
+        &keyring,
+        &["--output", "json", "query", "params", "--prove"],
+    ));
+    assert_eq!(doc["catching_up"], false, "{doc}");
+    let status = json_of(&chain.synod(&keyring, &["--output", "json", "status"]));
+    assert_eq!(status["catching_up"], false, "{status}");
+
+    // The validator that signs every block is `active`, not a `candidate`.
+    let out = chain.synod(&keyring, &["query", "validators"]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    let row = table
+        .lines()
+        .find(|l| l.starts_with(&chain.home.operator.to_string()))
+        .unwrap_or_else(|| panic!("no row for the validator:\n{table}"));
+    assert!(row.trim_end().ends_with("active"), "{row}");
+    assert!(!table.contains("candidate"), "{table}");
+
+    // A lone validator has no peer to gossip to: that is not an error.
+    let log = chain.node_log();
+    assert!(
+        !log.contains("NoPeersSubscribedToTopic"),
+        "the node logged its lack of peers as an error:\n{}",
+        log.lines()
+            .filter(|l| l.contains("NoPeersSubscribedToTopic"))
+            .take(3)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}

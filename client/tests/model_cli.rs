@@ -195,6 +195,33 @@ fn importing_a_garbage_file_fails_cleanly() {
 }
 
 #[test]
+fn importing_a_float_model_without_calibration_says_which_flag_to_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("mlp.synod-model");
+    let err = synod_fails(&[
+        "model",
+        "import",
+        models_dir().join("mlp.onnx").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(err.contains("--calibration FILE.json"), "{err}");
+    // The library's own option is not the user's business.
+    assert!(!err.contains("ImportOptions"), "{err}");
+    assert!(!out.exists());
+}
+
+#[test]
+fn a_missing_model_file_is_an_error_with_status_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.synod-model");
+    let out = synod(&["model", "inspect", missing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("missing.synod-model"), "{err}");
+}
+
+#[test]
 fn running_with_a_wrong_length_input_names_the_expected_shape() {
     let dir = tempfile::tempdir().unwrap();
     let (model, _) = import_mlp(dir.path());

@@ -4,19 +4,23 @@
 use std::path::PathBuf;
 
 /// Why a home could not be read, written or generated.
+///
+/// The I/O errors of [`ConfigError::Read`] and [`ConfigError::Write`] are
+/// part of the message and deliberately not a `source`: a caller that
+/// prints the whole chain (`{:#}`) shows the reason once, not twice.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// A file is missing or unreadable.
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}: {error}", path.display())]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// A file or directory could not be created.
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("cannot write {}: {error}", path.display())]
     Write {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The file is not well-formed TOML or JSON at all.
     #[error("{} is not valid {format}: {message}", path.display())]
@@ -69,5 +73,20 @@ impl ConfigError {
         } else {
             ConfigError::key(path, &key, inner.to_string())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_read_error_printed_with_its_chain_names_the_reason_once() {
+        let e = ConfigError::Read {
+            path: PathBuf::from("m.synod-model"),
+            error: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+        };
+        let shown = format!("{:#}", anyhow::Error::new(e).context("--model"));
+        assert_eq!(shown, "--model: cannot read m.synod-model: no such file");
     }
 }

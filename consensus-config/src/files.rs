@@ -1,5 +1,6 @@
 //! Reading and writing the home's files: errors name the file; files holding
-//! private keys are created with mode 0600 (owner read/write only).
+//! private keys are created with mode 0600 (owner read/write only), and a
+//! directory of key files with mode 0700.
 
 use std::io::Write;
 use std::path::Path;
@@ -8,18 +9,36 @@ use crate::error::ConfigError;
 
 /// Reads a UTF-8 text file.
 pub(crate) fn read_text(path: &Path) -> Result<String, ConfigError> {
-    std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+    std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
         path: path.to_path_buf(),
-        source,
+        error,
     })
 }
 
 /// Creates `path`'s directory (and its parents) if absent.
 pub(crate) fn create_dir(path: &Path) -> Result<(), ConfigError> {
-    std::fs::create_dir_all(path).map_err(|source| ConfigError::Write {
+    std::fs::create_dir_all(path).map_err(|error| ConfigError::Write {
         path: path.to_path_buf(),
-        source,
+        error,
     })
+}
+
+/// Creates a directory of private files (a keyring) readable by its owner
+/// only (mode 0700), its parents as [`create_dir`] does; an existing one is
+/// tightened to 0700 too.
+pub(crate) fn create_private_dir(path: &Path) -> Result<(), ConfigError> {
+    create_dir(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)).map_err(
+            |error| ConfigError::Write {
+                path: path.to_path_buf(),
+                error,
+            },
+        )?;
+    }
+    Ok(())
 }
 
 /// Writes a file anyone may read (config, genesis).
@@ -33,9 +52,9 @@ pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ConfigError
 }
 
 fn write_with_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<(), ConfigError> {
-    let fail = |source| ConfigError::Write {
+    let fail = |error| ConfigError::Write {
         path: path.to_path_buf(),
-        source,
+        error,
     };
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         create_dir(parent)?;

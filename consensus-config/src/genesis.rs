@@ -118,9 +118,9 @@ pub fn genesis_model_file(
     modes: &[synod_protocol::state::VerificationMode],
 ) -> Result<synod_protocol::genesis::GenesisModel, ConfigError> {
     use base64::Engine as _;
-    let bytes = std::fs::read(path).map_err(|source| ConfigError::Read {
+    let bytes = std::fs::read(path).map_err(|error| ConfigError::Read {
         path: path.to_path_buf(),
-        source,
+        error,
     })?;
     synod_zkml::ir::Model::from_file_bytes(&bytes).map_err(|e| ConfigError::Syntax {
         path: path.to_path_buf(),

@@ -483,7 +483,8 @@ pub fn generate_network(spec: &NetworkSpec) -> Result<Vec<HomeSummary>, ConfigEr
         })
         .collect::<Result<Vec<_>, _>>()?;
 
-    files::create_dir(&keys_dir)?;
+    // A keyring: 0700, as `synod` makes its own (docs/cli.md).
+    files::create_private_dir(&keys_dir)?;
     for user in &users {
         user.key.write(&keys_dir.join(&user.file))?;
     }

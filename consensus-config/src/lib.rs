@@ -18,6 +18,9 @@
 //!   (`GenesisAppState::problems`, `tx::check_moniker`, `ChainParams::problems`)
 //!   so the chain and this validator apply the same ones.
 //! - [`duration`]: Go's duration text ("500ms", "1m30s") as CometBFT uses it.
+//! - [`cli`]: what the operator tools (`synod-config`, `synod-node`,
+//!   `synod-testnet`) share about printing: stdout lines that end quietly on
+//!   a closed pipe ([`outln!`]) and counts in words ([`cli::count`]).
 //!
 //! The `synod-config` binary wraps these: `validate-genesis FILE` (exit 1 if
 //! any problem, 2 if the file cannot be read), `init --home H --moniker M`,
@@ -46,6 +49,7 @@
 //! # Ok::<(), synod_consensus_config::ConfigError>(())
 //! ```
 
+pub mod cli;
 pub mod config;
 pub mod duration;
 pub mod error;
@@ -53,6 +57,8 @@ mod files;
 pub mod genesis;
 pub mod home;
 pub mod keys;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod validate;
 
 pub use config::CometConfig;

@@ -9,18 +9,18 @@
 //! the others: a genesis with ten mistakes gets ten [`GenesisProblem`]s, each
 //! with the JSON path of the value at fault.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 pub use synod_protocol::genesis::GenesisProblem;
 use synod_protocol::{
-    genesis::{entry_problems, model_entry_problems, param_problems},
+    genesis::{entry_problems, model_entry_problems, param_problems, UnreadEntries},
     params::{
         AccountsParams, GovernanceParams, ModelsParams, ReputationParams, RewardsParams,
         StakingParams,
     },
-    Amount, GenesisAccount, GenesisModel, GenesisValidator, PubKey,
+    Address, Amount, GenesisAccount, GenesisModel, GenesisValidator, PubKey,
 };
 
 use crate::genesis::power_for_bond;
@@ -145,7 +145,7 @@ pub fn check_genesis(text: &str) -> GenesisReport {
         Some(app_state) => check.app_state(app_state),
         None => {
             check.problem("app_state", "missing: Synod needs its app_state");
-            AppState::default()
+            AppState::unreadable()
         }
     };
     if let Some(listed) = root.get("validators") {
@@ -169,6 +169,48 @@ struct AppState {
     staking: Option<StakingParams>,
     account_count: usize,
     validator_count: usize,
+    /// Some validator entry, or the list itself, did not parse: a listed
+    /// key found in none of the readable ones may be in an unreadable one.
+    validators_unread: bool,
+}
+
+impl AppState {
+    /// Nothing of `app_state` could be read (missing, or not an object).
+    fn unreadable() -> AppState {
+        AppState {
+            validators_unread: true,
+            ..AppState::default()
+        }
+    }
+}
+
+/// What of `app_state`'s accounts and validators did not parse, so that one
+/// bad entry is reported once, not again as what follows from its absence
+/// (a validator whose operator's account has a bad balance is not also "more
+/// than the operator's genesis balance 0").
+fn unread_entries(
+    app: &Map<String, Value>,
+    accounts: &[(usize, GenesisAccount)],
+    validators: &[(usize, GenesisValidator)],
+    validator_count: usize,
+) -> UnreadEntries {
+    let parsed: BTreeSet<usize> = accounts.iter().map(|(i, _)| *i).collect();
+    let accounts = match app.get("accounts") {
+        // The address of each entry that did not parse, when it is readable.
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !parsed.contains(i))
+            .filter_map(|(_, item)| item.get("address")?.as_str()?.parse::<Address>().ok())
+            .collect(),
+        // No readable list: no balance is known.
+        _ => validators.iter().map(|(_, v)| v.operator).collect(),
+    };
+    UnreadEntries {
+        accounts,
+        validators: !matches!(app.get("validators"), Some(Value::Array(_)))
+            || validators.len() != validator_count,
+    }
 }
 
 #[derive(Default)]
@@ -462,7 +504,7 @@ impl Check {
                 "app_state",
                 format!("expected Synod's app_state object, found {value}"),
             );
-            return AppState::default();
+            return AppState::unreadable();
         };
         for key in app.keys() {
             if !APP_STATE_FIELDS.contains(&key.as_str()) {
@@ -507,14 +549,20 @@ impl Check {
             self.problems.extend(model_entry_problems(&models));
             self.models(&models, models_params.as_ref());
         }
-        self.problems
-            .extend(entry_problems(&accounts, &validators, staking.as_ref()));
+        let unread = unread_entries(app, &accounts, &validators, validator_count);
+        self.problems.extend(entry_problems(
+            &accounts,
+            &validators,
+            staking.as_ref(),
+            &unread,
+        ));
         AppState {
             accounts,
             validators,
             staking,
             account_count,
             validator_count,
+            validators_unread: unread.validators,
         }
     }
 
@@ -645,6 +693,8 @@ impl Check {
                 self.problem(format!("{path}.pub_key"), "listed twice");
             }
             match expected.get(&key) {
+                // It may be the key of an entry that did not parse (reported already).
+                None if app.validators_unread => {}
                 None => self.problem(
                     format!("{path}.pub_key"),
                     "is not the consensus_key of any validator in app_state.validators",
@@ -784,6 +834,47 @@ mod tests {
             validate_genesis(&genesis_with_models(serde_json::json!([]))),
             vec![]
         );
+    }
+
+    /// A valid one-validator genesis document, as JSON, changed by `edit`.
+    fn one_validator_genesis(edit: impl FnOnce(&mut Value)) -> String {
+        let app_state = synod_protocol::GenesisAppState::one_validator_example();
+        let time = tendermint::Time::from_unix_timestamp(1_700_000_000, 0).unwrap();
+        let doc = crate::genesis::build_genesis("synod-x", time, &app_state).unwrap();
+        let mut json: Value = serde_json::from_str(&crate::genesis::genesis_json(&doc)).unwrap();
+        edit(&mut json);
+        json.to_string()
+    }
+
+    #[test]
+    fn a_bad_balance_is_one_problem_not_also_an_unfunded_validator() {
+        assert_eq!(validate_genesis(&one_validator_genesis(|_| {})), vec![]);
+        for bad in [serde_json::json!("12 bananas"), serde_json::json!(5)] {
+            let problems = validate_genesis(&one_validator_genesis(|g| {
+                g["app_state"]["accounts"][0]["balance"] = bad.clone();
+            }));
+            let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+            assert_eq!(paths, ["app_state.accounts[0].balance"], "{problems:?}");
+        }
+        // A readable balance that is too small is still named where it is.
+        let problems = validate_genesis(&one_validator_genesis(|g| {
+            g["app_state"]["accounts"][0]["balance"] = serde_json::json!("1");
+        }));
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.path == "app_state.validators[0].self_bond"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_bad_validator_entry_is_one_problem_not_also_an_unknown_listed_key() {
+        let problems = validate_genesis(&one_validator_genesis(|g| {
+            g["app_state"]["validators"][0]["self_bond"] = serde_json::json!("lots");
+        }));
+        let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(paths, ["app_state.validators[0].self_bond"], "{problems:?}");
     }
 
     #[test]

@@ -11,6 +11,7 @@ use std::process::Command;
 
 use base64::{engine::general_purpose::STANDARD as BASE64, Engine as _};
 use serde_json::{json, Value};
+use synod_consensus_config::testkit::{assert_ended_quietly, run_with_stdout_closed};
 use synod_consensus_config::{
     duration, generate_network, validate_genesis, HomeSummary, NetworkSpec,
 };
@@ -522,4 +523,94 @@ fn testnet_and_init_write_homes_and_print_where() {
 
     let out = synod_config(&["init", "--home", home.to_str().unwrap(), "--moniker", "bob"]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn a_reader_that_closes_the_pipe_early_ends_synod_config_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = dir.path().join("net");
+    // `synod-config testnet … | head -0`: the reader is gone before the table.
+    let out = run_with_stdout_closed(
+        Command::new(env!("CARGO_BIN_EXE_synod-config"))
+            .args(["testnet", "--validators", "1", "--seed", "2", "--dir"])
+            .arg(&net),
+        None,
+    );
+    assert_ended_quietly(&out, "synod-config testnet");
+    assert!(net.join("node0/config/config.toml").exists());
+}
+
+#[test]
+fn counts_agree_with_their_number_and_a_missing_model_is_named_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = dir.path().join("net");
+    let out = synod_config(&[
+        "testnet",
+        "--validators",
+        "1",
+        "--dir",
+        net.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains(": 1 home under"), "{stdout}");
+    let out = synod_config(&[
+        "validate-genesis",
+        net.join("node0/config/genesis.json").to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("(1 validator, 2 accounts,"), "{stdout}");
+    // The key directory is a keyring: its owner's only.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(net.join("keys"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700);
+    }
+
+    let missing = dir.path().join("missing.synod-model");
+    let out = synod_config(&[
+        "testnet",
+        "--dir",
+        dir.path().join("net2").to_str().unwrap(),
+        "--model",
+        missing.to_str().unwrap(),
+    ]);
+    assert_ne!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("missing.synod-model"), "{stderr}");
+    assert_eq!(
+        stderr.matches("No such file or directory").count(),
+        1,
+        "the cause once: {stderr}"
+    );
+}
+
+#[test]
+fn one_bad_balance_is_one_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut genesis = generated_genesis(&dir.path().join("net"));
+    // The account of validator 0's operator: its self-bond comes from it.
+    let operator = genesis["app_state"]["validators"][0]["operator"].clone();
+    let i = genesis["app_state"]["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|a| a["address"] == operator)
+        .unwrap();
+    genesis["app_state"]["accounts"][i]["balance"] = json!("12 bananas");
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, genesis.to_string()).unwrap();
+    let out = synod_config(&["validate-genesis", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.lines().count(), 1, "only the root problem: {stdout}");
+    assert!(
+        stdout.contains(&format!("app_state.accounts[{i}].balance")),
+        "{stdout}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("1 problem;"), "{stderr}");
 }

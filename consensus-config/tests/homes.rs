@@ -393,6 +393,9 @@ fn full_nodes_agents_and_a_faucet_get_homes_and_funded_keys() {
             let mode = entry.unwrap().metadata().unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+        // The key directory is a keyring: its owner's only, as docs/cli.md says.
+        let mode = std::fs::metadata(&keys).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700, "keys/ is {:o}", mode & 0o777);
     }
 
     // A seed reproduces every key; writing over the keys is refused.

@@ -4,7 +4,11 @@
 //! the [`NodeHandle`] a caller of `node::start` holds. `rpc`,
 //! `gossip` and `metrics` depend on this file, never on the loop.
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    net::SocketAddr,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use malachitebft_app_channel::EngineHandle;
 use tendermint_proto::v0_38::abci as pb;
@@ -200,6 +204,63 @@ pub enum NodeQuery {
     },
 }
 
+/// How far this node's peers have got, as they announce it: each peer's
+/// sync status carries the height it has committed (its tip). The network's
+/// codec writes it (`peers`), the RPC's `status` reads it (`catching_up`).
+/// It holds one height and when it was seen, so it stays bounded whatever
+/// the network sends; a height not heard again for
+/// [`PeerHeights::FRESH_FOR`] is forgotten, so a bogus one (a status is
+/// counted as it is decoded, before the network checks its sender) fades.
+#[derive(Clone, Debug, Default)]
+pub struct PeerHeights(Arc<std::sync::Mutex<Option<PeerTip>>>);
+
+/// The best committed height seen at a peer, and when.
+#[derive(Clone, Copy, Debug)]
+struct PeerTip {
+    height: u64,
+    seen: Instant,
+}
+
+impl PeerHeights {
+    /// How long a seen height counts without being seen again.
+    pub const FRESH_FOR: Duration = Duration::from_secs(30);
+
+    fn tip(&self) -> std::sync::MutexGuard<'_, Option<PeerTip>> {
+        // The data is a plain value: a panic elsewhere cannot leave it half-written.
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A peer announced (at `now`) that it has committed height `committed`.
+    pub fn saw_tip(&self, committed: u64, now: Instant) {
+        let mut tip = self.tip();
+        let keep = tip.is_some_and(|t| {
+            t.height > committed && now.saturating_duration_since(t.seen) < Self::FRESH_FOR
+        });
+        if !keep {
+            *tip = Some(PeerTip {
+                height: committed,
+                seen: now,
+            });
+        }
+    }
+
+    /// The highest height a peer has committed, if one was seen lately.
+    pub fn best(&self, now: Instant) -> Option<u64> {
+        self.tip()
+            .filter(|t| now.saturating_duration_since(t.seen) < Self::FRESH_FOR)
+            .map(|t| t.height)
+    }
+
+    /// Whether a node whose latest block is `latest` is catching up: more
+    /// than one block behind the best peer it knows of.
+    pub fn catching_up(&self, latest: u64, now: Instant) -> bool {
+        self.best(now)
+            .is_some_and(|peer| peer > latest.saturating_add(1))
+    }
+}
+
 /// A running node.
 pub struct NodeHandle {
     /// Submit transactions to the mempool.
@@ -219,6 +280,8 @@ pub struct NodeHandle {
     pub(crate) metrics: Option<tokio::task::JoinHandle<()>>,
     pub(crate) gossip: Option<tokio::task::JoinHandle<()>>,
     pub(crate) checker: Option<tokio::task::JoinHandle<()>>,
+    /// The task comparing the network's block pace with our timeout_commit (`peers`).
+    pub(crate) pace_watch: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for NodeHandle {
@@ -257,9 +320,15 @@ impl NodeHandle {
             self.app.abort();
             let _ = self.app.await;
         }
-        for server in [self.rpc, self.metrics, self.gossip, self.checker]
-            .into_iter()
-            .flatten()
+        for server in [
+            self.rpc,
+            self.metrics,
+            self.gossip,
+            self.checker,
+            self.pace_watch,
+        ]
+        .into_iter()
+        .flatten()
         {
             server.abort();
             let _ = server.await;
@@ -270,6 +339,30 @@ impl NodeHandle {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_node_more_than_one_block_behind_its_peers_is_catching_up() {
+        let peers = PeerHeights::default();
+        let t0 = Instant::now();
+        // Nothing heard: not catching up (a lone validator never is).
+        assert!(!peers.catching_up(5, t0));
+        // A peer has committed height 10.
+        peers.saw_tip(10, t0);
+        assert_eq!(peers.best(t0), Some(10));
+        assert!(peers.catching_up(8, t0));
+        // One block behind (the peers finished a height first) is in step.
+        assert!(!peers.catching_up(9, t0));
+        assert!(!peers.catching_up(10, t0));
+        // A peer further behind does not lower what was seen.
+        peers.saw_tip(4, t0);
+        assert_eq!(peers.best(t0), Some(10));
+        // Not seen again for a while: forgotten; a lower height then counts.
+        let later = t0 + PeerHeights::FRESH_FOR;
+        assert_eq!(peers.best(later), None);
+        assert!(!peers.catching_up(0, later));
+        peers.saw_tip(6, later);
+        assert_eq!(peers.best(later), Some(6));
+    }
 
     #[test]
     fn stop_reasons_read_as_the_node_always_logged_them() {

@@ -322,6 +322,24 @@ pub fn timeouts(consensus: &ConsensusConfig) -> LinearTimeouts {
     }
 }
 
+/// The `[consensus]` section a node runs with, back from its settings (the
+/// inverse of [`timeouts`] and of `target_block_time`): what the RPC's
+/// `consensus_timeouts` reports, so a new node can take the network's.
+pub fn consensus_config(
+    timeouts: &LinearTimeouts,
+    target_block_time: Option<Duration>,
+) -> ConsensusConfig {
+    ConsensusConfig {
+        timeout_propose: timeouts.propose,
+        timeout_propose_delta: timeouts.propose_delta,
+        timeout_prevote: timeouts.prevote,
+        timeout_prevote_delta: timeouts.prevote_delta,
+        timeout_precommit: timeouts.precommit,
+        timeout_precommit_delta: timeouts.precommit_delta,
+        timeout_commit: target_block_time.unwrap_or_default(),
+    }
+}
+
 /// The mempool limits of `[mempool]`.
 pub fn mempool(config: &CometConfig) -> MempoolConfig {
     let size = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
@@ -573,6 +591,24 @@ mod tests {
             mempool_gossip(&config).unwrap_err().to_string(),
             "/ip4/127.0.0.1/tcp/65534: mempool gossip needs a fixed TCP port of at most 65530 (it uses that port plus 5)"
         );
+    }
+
+    #[test]
+    fn the_consensus_section_comes_back_from_the_settings() {
+        let testnet = ConsensusConfig {
+            timeout_propose: Duration::from_secs(2),
+            timeout_commit: Duration::from_millis(500),
+            ..ConsensusConfig::default()
+        };
+        assert_eq!(
+            consensus_config(&timeouts(&testnet), Some(testnet.timeout_commit)),
+            testnet
+        );
+        let no_pause = ConsensusConfig {
+            timeout_commit: Duration::ZERO,
+            ..ConsensusConfig::default()
+        };
+        assert_eq!(consensus_config(&timeouts(&no_pause), None), no_pause);
     }
 
     #[test]

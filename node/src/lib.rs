@@ -15,8 +15,10 @@
 //! with the restart handshake ([`chain`]), the Malachite consensus context
 //! with its signer, verifier and double-sign guard ([`context`]), the wire
 //! codec ([`codec`]), proposal streaming ([`streaming`]), the CometBFT RPC
-//! subset ([`rpc`]), Prometheus metrics ([`metrics`]) and CometBFT homes
-//! ([`home`]). The binary is `synod-node`; see `docs/node-malachite-notes.md`.
+//! subset ([`rpc`]), Prometheus metrics ([`metrics`]), CometBFT homes
+//! ([`home`]) with what a new one takes from a running node ([`from_node`]),
+//! and what the logs leave out ([`logs`]). The binary is `synod-node`; see
+//! `docs/node-malachite-notes.md`.
 
 pub mod abci;
 mod app;
@@ -27,12 +29,15 @@ pub mod context;
 pub mod evidence;
 #[cfg(feature = "faults")]
 pub mod faults;
+pub mod from_node;
 pub mod gossip;
 pub mod handle;
 pub mod home;
+pub mod logs;
 pub mod mempool;
 pub mod metrics;
 pub mod node;
+mod peers;
 pub mod rpc;
 pub mod store;
 pub mod streaming;

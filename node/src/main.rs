@@ -4,10 +4,14 @@
 //! from [`synod_node::node::start`].
 
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use synod_consensus_config::{init_home, CometConfig, GenesisOptions};
+use synod_consensus_config::{
+    config::ConsensusConfig, duration, init_home, outln, CometConfig, GenesisOptions,
+};
 
 /// Embedded consensus node (Tendermint BFT via Malachite) that drives an ABCI
 /// 2.0 app, such as synod-app, over the ABCI socket exactly as CometBFT 0.38
@@ -15,6 +19,7 @@ use synod_consensus_config::{init_home, CometConfig, GenesisOptions};
 ///
 /// Examples:
 ///   synod-node init --home ~/.synod/node --moniker alice --chain-id synod-local
+///   synod-node init --home ~/.synod/node --moniker alice --from-node http://SEED:26657
 ///   synod-app --home ~/.synod/app --abci tcp://127.0.0.1:26658 &
 ///   synod-node start --home ~/.synod/node
 ///   synod-node show-node-id --home ~/.synod/node
@@ -45,6 +50,8 @@ enum Command {
         /// Derive every key from this seed (reproducible test homes); default: fresh random keys.
         #[arg(long)]
         seed: Option<u64>,
+        #[command(flatten)]
+        timeouts: TimeoutFlags,
     },
     /// Run the node from a home until SIGINT or SIGTERM.
     Start {
@@ -96,14 +103,78 @@ enum Command {
     },
 }
 
-fn main() -> anyhow::Result<()> {
-    match Cli::parse().command {
+/// The network's `[consensus]` timeouts for a new home. Every node of a
+/// network must run with the same ones, or it lags behind its peers' rounds:
+/// take them from a running node (`--from-node`), or give the ones the
+/// network's operators publish. A flag given beside `--from-node` wins.
+#[derive(clap::Args, Debug)]
+struct TimeoutFlags {
+    /// Copy every `[consensus]` timeout from the running synod-node whose RPC
+    /// is at URL (its `consensus_timeouts` method), e.g. http://SEED:26657.
+    #[arg(long, value_name = "URL")]
+    from_node: Option<String>,
+    /// `timeout_commit`, the pause after each block (the block time), e.g. 500ms [default: 1s].
+    #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
+    timeout_commit: Option<Duration>,
+    /// `timeout_propose`, how long to wait for a round's proposal, e.g. 2s [default: 3s].
+    #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
+    timeout_propose: Option<Duration>,
+    /// `timeout_prevote` [default: 1s].
+    #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
+    timeout_prevote: Option<Duration>,
+    /// `timeout_precommit` [default: 1s].
+    #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
+    timeout_precommit: Option<Duration>,
+}
+
+impl TimeoutFlags {
+    /// The `[consensus]` section: CometBFT's defaults, or the node's at
+    /// `--from-node`, then each flag given.
+    fn consensus(&self) -> anyhow::Result<ConsensusConfig> {
+        let mut c = match &self.from_node {
+            Some(url) => tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?
+                .block_on(synod_node::from_node::network_timeouts(url))
+                .context("--from-node")?,
+            None => ConsensusConfig::default(),
+        };
+        let flags = [
+            (self.timeout_commit, &mut c.timeout_commit),
+            (self.timeout_propose, &mut c.timeout_propose),
+            (self.timeout_prevote, &mut c.timeout_prevote),
+            (self.timeout_precommit, &mut c.timeout_precommit),
+        ];
+        for (flag, setting) in flags {
+            if let Some(d) = flag {
+                *setting = d;
+            }
+        }
+        Ok(c)
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line, each cause once, as the other Synod tools print errors.
+            eprintln!("error: {}", synod_consensus_config::cli::error_line(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
         Command::Init {
             home,
             moniker,
             chain_id,
             seed,
-        } => init(&home, moniker, &chain_id, seed),
+            timeouts,
+        } => init(&home, moniker, &chain_id, seed, &timeouts),
         Command::Start {
             home,
             proxy_app,
@@ -128,25 +199,29 @@ fn main() -> anyhow::Result<()> {
         Command::ShowNodeId { home } => {
             let id = synod_node::home::node_id(&home)
                 .with_context(|| format!("reading the node key of {}", home.display()))?;
-            println!("{id}");
+            outln!("{id}");
             Ok(())
         }
         Command::ShowValidator { home } => {
             let key = synod_node::home::validator_public_key_json(&home)
                 .with_context(|| format!("reading the validator key of {}", home.display()))?;
-            println!("{key}");
+            outln!("{key}");
             Ok(())
         }
     }
 }
 
 fn init_logs(level: &str) {
+    use tracing_subscriber::{layer::SubscriberExt as _, util::SubscriberInitExt as _};
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .finish()
+        // No error for publishing with no peer to publish to (a lone validator).
+        .with(synod_node::logs::QuietNoPeers)
         .init();
 }
 
@@ -163,24 +238,39 @@ fn init(
     moniker: Option<String>,
     chain_id: &str,
     seed: Option<u64>,
+    timeouts: &TimeoutFlags,
 ) -> anyhow::Result<()> {
     let moniker = moniker.unwrap_or_else(default_moniker);
     let options = GenesisOptions {
         seed,
         ..GenesisOptions::default()
     };
-    let summary = init_home(home, &moniker, chain_id, &CometConfig::default(), &options)
+    let config = CometConfig {
+        consensus: timeouts.consensus()?,
+        ..CometConfig::default()
+    };
+    let summary = init_home(home, &moniker, chain_id, &config, &options)
         .with_context(|| format!("initializing the home {}", home.display()))?;
-    println!("initialized {} for chain {chain_id}", home.display());
-    println!("  moniker            {}", summary.moniker);
-    println!("  node id            {}", summary.node_id);
-    println!("  validator address  {}", summary.validator_address);
-    println!(
+    let c = &config.consensus;
+    outln!("initialized {} for chain {chain_id}", home.display());
+    outln!("  moniker            {}", summary.moniker);
+    outln!("  node id            {}", summary.node_id);
+    outln!("  validator address  {}", summary.validator_address);
+    outln!(
         "  operator account   {} (key in config/operator_key.json)",
         summary.operator
     );
-    println!("  app (proxy_app)    {}", summary.proxy_app);
-    println!(
+    outln!("  app (proxy_app)    {}", summary.proxy_app);
+    outln!(
+        "  consensus          timeout_commit {}, timeout_propose {}{}",
+        duration::format(c.timeout_commit),
+        duration::format(c.timeout_propose),
+        match &timeouts.from_node {
+            Some(url) => format!(" (the network's, from {url})"),
+            None => " (a network's nodes must all use the same: see --from-node)".into(),
+        }
+    );
+    outln!(
         "next: start the app at that address, then `synod-node start --home {}`",
         home.display()
     );
@@ -204,13 +294,13 @@ fn testnet(
     spec.config.instrumentation.prometheus = true;
     let homes = synod_consensus_config::generate_network(&spec)
         .with_context(|| format!("writing the network under {}", dir.display()))?;
-    println!(
-        "{} validators of chain {chain_id} under {}",
-        homes.len(),
+    outln!(
+        "{} of chain {chain_id} under {}",
+        synod_consensus_config::cli::count(homes.len(), "validator", "validators"),
         dir.display()
     );
     for h in &homes {
-        println!(
+        outln!(
             "  {:<14} home {}  p2p {}  rpc {}  app {}",
             h.moniker,
             h.home.display(),
@@ -219,9 +309,7 @@ fn testnet(
             h.proxy_app
         );
     }
-    println!(
-        "start each app at its proxy_app address, then `synod-node start --home HOME` for each"
-    );
+    outln!("start each app at its proxy_app address, then `synod-node start --home HOME` for each");
     Ok(())
 }
 
@@ -273,6 +361,9 @@ async fn start(
     tracing::info!(
         home = %home.display(),
         moniker = %settings.moniker,
+        // Compare with the peers': a node with other timeouts lags behind their rounds.
+        timeout_propose = %duration::format(settings.timeouts.propose),
+        timeout_commit = %duration::format(settings.target_block_time.unwrap_or_default()),
         chain_id = %node_home.init_chain.chain_id,
         node_id = %node_home.node_id,
         validator = %node_home.validator_address,

@@ -28,9 +28,10 @@ use crate::{
     codec::SynodCodec,
     context::{Ed25519Signer, Ed25519Verifier, SynodContext, ValidatorAddress},
     gossip::{self, GossipSettings},
-    handle::{NodeError, NodeHandle, TxSubmission},
+    handle::{NodeError, NodeHandle, PeerHeights, TxSubmission},
     mempool::{Mempool, MempoolConfig},
     metrics::{self, NodeMetrics},
+    peers::{self, PeerWatchingCodec},
     rpc::{self, RpcContext},
     store::BlockStore,
     validators::{resume_set, validator_set_from, validator_set_from_stored, validators_to_save},
@@ -221,12 +222,16 @@ pub async fn start(
     // Malachite's errors are `eyre` reports, which this crate cannot name:
     // boxed as std errors (shown by their debug text, which lists the causes).
     let engine_err = |e: Box<dyn std::error::Error + Send + Sync>| NodeError::ConsensusStart(e);
+    // Peers' heights, as their sync statuses announce them (noted by the
+    // network's codec): the RPC's `catching_up`.
+    let peer_heights = PeerHeights::default();
+    let network_codec = PeerWatchingCodec(peer_heights.clone());
     let (channels, engine) = if settings.faults.equivocate_votes {
         start_faulty_engine(
             ctx.clone(),
             config,
             wal,
-            identity,
+            NetworkContext::new(identity, network_codec),
             consensus,
             address,
             Ed25519Signer::new(chain_id.clone(), key.clone()),
@@ -237,7 +242,7 @@ pub async fn start(
             ctx.clone(),
             config,
             wal,
-            NetworkContext::new(identity, SynodCodec),
+            NetworkContext::new(identity, network_codec),
             consensus,
             SyncContext::new(SynodCodec),
             RequestContext::new(100),
@@ -250,6 +255,11 @@ pub async fn start(
     let (query_in, query_rx) = mpsc::channel(64);
     let (committed, _) = broadcast::channel(64);
     let (blocks, _) = broadcast::channel(256);
+    // A network deciding faster than our timeout_commit: say so in the log.
+    let pace_watch = tokio::spawn(peers::watch_pace(
+        blocks.subscribe(),
+        settings.target_block_time.unwrap_or_default(),
+    ));
     let metrics = NodeMetrics::register(&settings.moniker);
     // Txs from peers come on their own channel: checked like any other,
     // but not published again (gossipsub forwards what we accept).
@@ -313,6 +323,11 @@ pub async fn start(
                 net_requests: channels.net_requests.clone(),
                 genesis_json: settings.genesis_json.clone(),
                 limits: settings.rpc_limits,
+                peer_heights,
+                consensus: crate::home::consensus_config(
+                    &settings.timeouts,
+                    settings.target_block_time,
+                ),
             };
             let (bound, server) = rpc::serve(at, context).await?;
             tracing::info!(address = %bound, "RPC listening");
@@ -348,6 +363,7 @@ pub async fn start(
         metrics,
         gossip: gossip_task,
         checker: Some(checker),
+        pace_watch: Some(pace_watch),
     })
 }
 
@@ -390,7 +406,7 @@ async fn start_faulty_engine(
     ctx: SynodContext,
     config: Config,
     wal: WalContext<SynodCodec>,
-    identity: NetworkIdentity,
+    network: NetworkContext<PeerWatchingCodec>,
     consensus: ConsensusContext<SynodContext>,
     address: ValidatorAddress,
     conflicting_signer: Ed25519Signer,
@@ -407,8 +423,8 @@ async fn start_faulty_engine(
     // The proxy signs the conflicting votes with a signer that keeps no
     // double-sign guard: that is the fault.
     let byzantine = malachitebft_app_channel::ByzantineContext {
-        identity,
-        codec: SynodCodec,
+        identity: network.identity,
+        codec: network.codec,
         config: malachitebft_engine_byzantine::ByzantineConfig {
             equivocate_votes: malachitebft_engine_byzantine::Trigger::Always,
             ..Default::default()
@@ -441,7 +457,7 @@ async fn start_faulty_engine(
     _ctx: SynodContext,
     _config: Config,
     _wal: WalContext<SynodCodec>,
-    _identity: NetworkIdentity,
+    _network: NetworkContext<PeerWatchingCodec>,
     _consensus: ConsensusContext<SynodContext>,
     _address: ValidatorAddress,
     _conflicting_signer: Ed25519Signer,

@@ -27,7 +27,10 @@ const BLOCK_MAX_BYTES: &str = "65536";
 fn honest_logs(vals: &[Validator]) -> String {
     let mut all = String::new();
     for v in &vals[..3] {
-        for f in [v.home.join("node.log"), v.home.join("app").join("synod-app.log")] {
+        for f in [
+            v.home.join("node.log"),
+            v.home.join("app").join("synod-app.log"),
+        ] {
             all.push_str(&std::fs::read_to_string(f).unwrap_or_default());
         }
     }

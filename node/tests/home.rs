@@ -12,6 +12,7 @@ use synod_abci_app::{
     abci_client::AbciClient,
     testkit::{free_port, AppProcess},
 };
+use synod_consensus_config::testkit::{assert_ended_quietly, run_with_stdout_closed};
 use synod_consensus_config::{
     init_home, tendermint::Time, CometConfig, GenesisOptions, NodeKey, PrivValidatorKey,
 };
@@ -219,6 +220,67 @@ fn the_cli_initializes_a_home_once_and_shows_its_ids() {
     assert_eq!(validator["type"], "tendermint/PubKeyEd25519");
 }
 
+#[test]
+fn init_writes_the_timeouts_it_is_given_and_a_closed_pipe_ends_it_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("home");
+    // `synod-node init … | head -0`: the reader is gone before the summary.
+    let out = run_with_stdout_closed(
+        Command::new(NODE_BIN)
+            .args(["init", "--moniker", "carol", "--seed", "5"])
+            .args(["--timeout-commit", "500ms", "--timeout-propose", "2s"])
+            .arg("--home")
+            .arg(&path),
+        None,
+    );
+    assert_ended_quietly(&out, "synod-node init");
+    let loaded = synod_consensus_config::load_home(&path).unwrap();
+    assert_eq!(
+        loaded.config.consensus.timeout_commit,
+        Duration::from_millis(500)
+    );
+    assert_eq!(
+        loaded.config.consensus.timeout_propose,
+        Duration::from_secs(2)
+    );
+    // What was not given keeps CometBFT's default.
+    assert_eq!(
+        loaded.config.consensus.timeout_prevote,
+        Duration::from_secs(1)
+    );
+
+    // No node at --from-node: an error that names it, and no home.
+    let out = Command::new(NODE_BIN)
+        .args(["init", "--from-node", "http://127.0.0.1:1", "--home"])
+        .arg(dir.path().join("other"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("http://127.0.0.1:1"), "{stderr}");
+    assert!(!dir.path().join("other").exists());
+}
+
+/// The body of `GET path` from the HTTP server at `address` (HOST:PORT).
+fn http_get(address: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+        .unwrap_or(response)
+}
+
 /// The `synod-app` binary: built beside `synod-node` (`cargo test --workspace`
 /// builds both; alone, run `cargo build -p synod-abci-app --bin synod-app` first).
 fn app_binary() -> PathBuf {
@@ -305,6 +367,35 @@ fn the_node_binary_drives_the_app_binary_through_blocks_and_stops_on_sigterm() {
         std::thread::sleep(Duration::from_millis(200));
     };
     assert!(height >= 3);
+
+    // A lone validator is never catching up, and having no peer to gossip
+    // to is not an error in its log.
+    let rpc = config.rpc.laddr.trim_start_matches("tcp://").to_string();
+    let status = http_get(&rpc, "/status");
+    assert!(status.contains("\"catching_up\":false"), "{status}");
+    assert!(
+        !node.log().contains("NoPeersSubscribedToTopic"),
+        "{}",
+        node.log()
+    );
+    // A new home takes the network's consensus timeouts from this node.
+    let joiner = dir.path().join("joiner");
+    let init = Command::new(NODE_BIN)
+        .args(["init", "--moniker", "joiner", "--seed", "9", "--from-node"])
+        .arg(format!("http://{rpc}"))
+        .arg("--home")
+        .arg(&joiner)
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "{init:?}");
+    let loaded = synod_consensus_config::load_home(&joiner).unwrap();
+    assert_eq!(loaded.config.consensus, config.consensus);
+    assert!(
+        String::from_utf8_lossy(&init.stdout)
+            .contains("timeout_commit 200ms, timeout_propose 800ms (the network's"),
+        "{}",
+        String::from_utf8_lossy(&init.stdout)
+    );
 
     // SIGTERM: the node shuts down and exits 0.
     let killed = Command::new("kill")

@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use synod_consensus_config::outln;
 
 use anyhow::Context;
 use synod_client::{Client, Keyring, QueryPath};
@@ -33,8 +34,8 @@ pub struct DemoArgs {
 }
 
 fn section(title: &str) {
-    println!();
-    println!("== {title}");
+    outln!();
+    outln!("== {title}");
 }
 
 /// Runs the demo in `dir`.
@@ -66,8 +67,8 @@ pub async fn run(dir: &Path, args: &DemoArgs) -> anyhow::Result<()> {
         eprintln!("the demo failed: {e:#}");
     }
     if args.keep && tour.is_ok() {
-        println!();
-        println!(
+        outln!();
+        outln!(
             "the network keeps running: `synod-testnet status --dir {d} --watch`, `synod-testnet down --dir {d}` stops it",
             d = state.dir.display()
         );
@@ -103,7 +104,7 @@ async fn inference(client: &Client, keyring: &Keyring, path: &Path) -> anyhow::R
     use synod_zkml::{circuit, interp::Tensor, ir::Model};
     let loaded = Model::read_file(path).with_context(|| format!("reading {}", path.display()))?;
     let zk = circuit::ZkModel::from_ir(&loaded.model, circuit::DEFAULT_MAX_K)?;
-    println!(
+    outln!(
         "model {} ({}, {} parameters): circuit of 2^{} rows",
         loaded.id,
         loaded.model.name,
@@ -119,7 +120,7 @@ async fn inference(client: &Client, keyring: &Keyring, path: &Path) -> anyhow::R
     let values = (0..len as i32).map(|i| (i * 37 % 200) - 100).collect();
     let input = Tensor::new(shape, values)?;
     let (output, proof) = circuit::prove_inference(&setup, &input)?;
-    println!(
+    outln!(
         "agent-0 proved output {:?} in {:.1} s ({} proof bytes)",
         output.values(),
         started.elapsed().as_secs_f64(),
@@ -143,7 +144,7 @@ async fn inference(client: &Client, keyring: &Keyring, path: &Path) -> anyhow::R
         .iter()
         .find(|(kind, _)| kind == "inference_verified")
         .context("the block has no inference_verified event")?;
-    println!(
+    outln!(
         "block {}: every validator verified the proof: {} {}",
         out.height.unwrap_or(0),
         verified.0,
@@ -190,7 +191,7 @@ async fn governance(client: &Client, keyring: &Keyring) -> anyhow::Result<()> {
         .and_then(|(_, attrs)| attrs.iter().find(|(k, _)| k == "proposal"))
         .and_then(|(_, v)| v.parse().ok())
         .ok_or_else(|| anyhow::anyhow!("no proposal_submitted event: {}", out.log))?;
-    println!(
+    outln!(
         "proposal {id} in block {}: models.max_proof_bytes {} -> {new}, deposit {}",
         out.height.unwrap_or(0),
         params.models.max_proof_bytes,
@@ -225,11 +226,11 @@ async fn governance(client: &Client, keyring: &Keyring) -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
     };
-    println!(
+    outln!(
         "votes: validator-0..2 yes, validator-3 no; tallied at the end of block {}",
         ended.voting_end_height.map_or(0, |h| h.value())
     );
-    println!(
+    outln!(
         "   {}: {}",
         ended.status,
         ended.outcome.clone().unwrap_or_default()
@@ -238,7 +239,7 @@ async fn governance(client: &Client, keyring: &Keyring) -> anyhow::Result<()> {
         ended.status == ProposalStatus::Passed,
         "proposal {id} did not pass"
     );
-    println!(
+    outln!(
         "   models.max_proof_bytes is now {} (proved query of /params)",
         client
             .query_proved::<synod_protocol::ChainParams>(&QueryPath::Params, None)
@@ -273,13 +274,13 @@ async fn tour(state: &mut TestnetState, model: Option<&Path>) -> anyhow::Result<
             .send(&faucet, TxBody::Transfer { to: who, amount })
             .await
             .with_context(|| format!("the transfer to {name}"))?;
-        println!(
+        outln!(
             "faucet -> {name}: {} in block {} (tx {})",
             amount.to_syn_string(),
             out.height.unwrap_or(0),
             out.hash
         );
-        println!(
+        outln!(
             "   balance of {name}: {}",
             proved_balance(&client, &who).await?
         );
@@ -299,7 +300,7 @@ async fn tour(state: &mut TestnetState, model: Option<&Path>) -> anyhow::Result<
         .await
         .context("the bond")?;
     let after = client.validator(&v1_address).await?.map(|v| v.self_bond);
-    println!(
+    outln!(
         "bond in block {}: self-bond {} -> {}",
         out.height.unwrap_or(0),
         before.map(|a| a.to_syn_string()).unwrap_or_default(),
@@ -336,7 +337,7 @@ async fn tour(state: &mut TestnetState, model: Option<&Path>) -> anyhow::Result<
         tokio::time::sleep(Duration::from_millis(300)).await;
         now = rpc::height(&state.nodes[0]).await.unwrap_or(now);
     }
-    println!(
+    outln!(
         "validator-0 went from height {before} to {now} in {:.1} s without validator-2",
         start.elapsed().as_secs_f64()
     );
@@ -348,7 +349,7 @@ async fn tour(state: &mut TestnetState, model: Option<&Path>) -> anyhow::Result<
         let target = rpc::height(&state.nodes[0]).await.unwrap_or(0);
         let at = rpc::height(&state.nodes[v2]).await.unwrap_or(0);
         if at >= target && target > 0 {
-            println!(
+            outln!(
                 "validator-2 is at height {at}, level with validator-0, {:.1} s after the restart",
                 start.elapsed().as_secs_f64()
             );
@@ -361,6 +362,8 @@ async fn tour(state: &mut TestnetState, model: Option<&Path>) -> anyhow::Result<
     }
 
     section("final status");
-    print!("{}", status::render(&status::gather(state).await));
+    synod_consensus_config::cli::write_stdout(
+        status::render(&status::gather(state).await).as_bytes(),
+    );
     Ok(())
 }

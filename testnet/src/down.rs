@@ -1,8 +1,9 @@
 //! `synod-testnet down` and `synod-testnet logs`.
 
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 use std::time::Duration;
+use synod_consensus_config::{cli::count, outln};
 
 use anyhow::{bail, Context};
 
@@ -28,14 +29,15 @@ pub fn down(dir: &Path, clean: bool) -> anyhow::Result<()> {
         node.node_pid = None;
         node.paused = false;
     }
-    println!(
-        "stopped {live} processes of {} nodes in {}",
-        state.nodes.len(),
+    outln!(
+        "stopped {} of {} in {}",
+        count(live, "process", "processes"),
+        count(state.nodes.len(), "node", "nodes"),
         dir.display()
     );
     if clean {
         std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
-        println!("removed {}", dir.display());
+        outln!("removed {}", dir.display());
     } else {
         state.save()?;
     }
@@ -60,14 +62,13 @@ pub async fn logs(
             path.display()
         );
     }
-    println!("{}", process::log_tail(&path, lines));
+    outln!("{}", process::log_tail(&path, lines));
     if !follow {
         return Ok(());
     }
     let mut file =
         std::fs::File::open(&path).with_context(|| format!("opening {}", path.display()))?;
     let mut pos = file.seek(SeekFrom::End(0))?;
-    let mut out = std::io::stdout();
     loop {
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(200)) => {}
@@ -82,7 +83,6 @@ pub async fn logs(
         let mut buf = Vec::new();
         file.read_to_end(&mut buf)?;
         pos += buf.len() as u64;
-        out.write_all(&buf)?;
-        out.flush()?;
+        synod_consensus_config::cli::write_stdout(&buf);
     }
 }

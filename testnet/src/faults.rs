@@ -8,6 +8,7 @@
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
+use synod_consensus_config::outln;
 
 use anyhow::{bail, Context};
 use nix::sys::signal::Signal;
@@ -35,7 +36,7 @@ pub fn kill(state: &mut TestnetState, index: usize) -> anyhow::Result<()> {
     node.app_pid = None;
     node.node_pid = None;
     node.paused = false;
-    println!("killed {} (app and node, SIGKILL)", node.name);
+    outln!("killed {} (app and node, SIGKILL)", node.name);
     state.save()
 }
 
@@ -52,7 +53,7 @@ pub async fn restart(state: &mut TestnetState, index: usize) -> anyhow::Result<(
     process::start_node(state, index)?;
     let node = &state.nodes[index];
     let height = wait_answering(node, Duration::from_secs(60)).await?;
-    println!(
+    outln!(
         "restarted {} (app pid {}, node pid {}); it is at height {height} and catching up",
         node.name,
         node.app_pid.unwrap_or(0),
@@ -125,7 +126,7 @@ pub fn pause(state: &mut TestnetState, index: usize, pause: bool) -> anyhow::Res
         process::signal(pid, &node.home, sig);
     }
     node.paused = pause;
-    println!(
+    outln!(
         "{} {} (SIG{})",
         if pause { "paused" } else { "resumed" },
         node.name,
@@ -163,7 +164,7 @@ pub async fn isolate(state: &mut TestnetState, index: usize) -> anyhow::Result<(
     process::start_node(state, index)?;
     let node = &state.nodes[index];
     wait_answering(node, Duration::from_secs(60)).await?;
-    println!(
+    outln!(
         "isolated {}: restarted with no peers, listening for p2p on 127.0.0.1:{port} \
          (no peer knows it); original config kept in {}",
         node.name,
@@ -179,6 +180,6 @@ pub async fn heal(state: &mut TestnetState, index: usize) -> anyhow::Result<()> 
         bail!("{} is not isolated", state.nodes[index].name);
     }
     restart(state, index).await?;
-    println!("healed {}: its peers are back", state.nodes[index].name);
+    outln!("healed {}: its peers are back", state.nodes[index].name);
     Ok(())
 }

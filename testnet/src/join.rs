@@ -5,6 +5,7 @@
 //! active set and its signature is in a block's last commit.
 
 use std::time::{Duration, Instant};
+use synod_consensus_config::outln;
 
 use anyhow::{bail, Context};
 use synod_client::{Client, Keyring};
@@ -37,7 +38,7 @@ pub struct JoinArgs {
 }
 
 fn step(n: u32, text: &str) {
-    println!("[join {n}/7] {text}");
+    outln!("[join {n}/7] {text}");
 }
 
 /// The ports of the first index from `index` whose whole block is free.
@@ -175,7 +176,7 @@ pub async fn join(state: &mut TestnetState, args: &JoinArgs) -> anyhow::Result<u
     keyring
         .import_file(&name, &operator_file)
         .with_context(|| format!("adding the operator key to {}", state.keys_dir().display()))?;
-    println!(
+    outln!(
         "         operator {} (key `{name}` in {}), validator address {}",
         summary.operator,
         state.keys_dir().display(),
@@ -213,7 +214,7 @@ pub async fn join(state: &mut TestnetState, args: &JoinArgs) -> anyhow::Result<u
     })
     .await
     .map_err(|e| e.context(process::explain(&node, 20)))?;
-    println!("         at height {synced}");
+    outln!("         at height {synced}");
 
     let client = Client::connect(&from_url)
         .await
@@ -240,7 +241,7 @@ pub async fn join(state: &mut TestnetState, args: &JoinArgs) -> anyhow::Result<u
         )
         .await
         .context("the faucet transfer")?;
-    println!(
+    outln!(
         "         transfer {} in block {}",
         funded.hash,
         funded.height.unwrap_or(0)
@@ -264,7 +265,7 @@ pub async fn join(state: &mut TestnetState, args: &JoinArgs) -> anyhow::Result<u
         )
         .await
         .context("RegisterValidator")?;
-    println!(
+    outln!(
         "         registered in block {} (tx {})",
         registered.height.unwrap_or(0),
         registered.hash
@@ -279,7 +280,7 @@ pub async fn join(state: &mut TestnetState, args: &JoinArgs) -> anyhow::Result<u
             .map(|v| v.power)
     })
     .await?;
-    println!("         in the active set with power {power}");
+    outln!("         in the active set with power {power}");
     let address = summary.validator_address;
     let signed = poll(bound, "its signature in a block", || async {
         let b = rpc_from.latest_block().await.ok()?;
@@ -293,8 +294,8 @@ pub async fn join(state: &mut TestnetState, args: &JoinArgs) -> anyhow::Result<u
     })
     .await
     .map_err(|e| e.context(process::explain(&node, 20)))?;
-    println!("         its precommit is in the last commit of block {signed}");
-    println!(
+    outln!("         its precommit is in the last commit of block {signed}");
+    outln!(
         "{name} joined: rpc {}, home {}",
         node.ports.rpc_url(),
         node.home.display()

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::Serialize;
+use synod_consensus_config::cli::write_stdout;
 use synod_protocol::state::{ValidatorStatus, ValidatorSummary};
 use tendermint_rpc::Client;
 
@@ -88,14 +89,6 @@ fn process_state(node: &NodeRecord) -> String {
     }
 }
 
-fn status_word(s: &ValidatorStatus) -> String {
-    match s {
-        ValidatorStatus::Candidate => "candidate".into(),
-        ValidatorStatus::Jailed { until_height, .. } => format!("jailed until {until_height:?}"),
-        ValidatorStatus::Tombstoned => "tombstoned".into(),
-    }
-}
-
 /// Asks every node; never fails for a node that does not answer.
 pub async fn gather(state: &TestnetState) -> NetworkStatus {
     let mut nodes = Vec::new();
@@ -160,7 +153,7 @@ pub async fn gather(state: &TestnetState) -> NetworkStatus {
                     self_bond_usyn: v.validator.self_bond.0.to_string(),
                     power: v.power,
                     reputation_ppm: v.reputation,
-                    status: status_word(&v.validator.status),
+                    status: synod_client::standing(&v),
                     active: v.active,
                 })
                 .collect();
@@ -302,6 +295,13 @@ pub fn render(s: &NetworkStatus) -> String {
         );
     }
     match &s.agreement {
+        Some(a) if a.app_hashes.len() == 1 => {
+            let _ = writeln!(
+                out,
+                "app hash at height {}: one live node, nothing to compare",
+                a.height
+            );
+        }
         Some(a) if a.agree => {
             let _ = writeln!(
                 out,
@@ -372,26 +372,16 @@ pub async fn run(dir: &std::path::Path, watch: bool, json: bool) -> anyhow::Resu
             render(&s)
         };
         if !watch {
-            return write_out(&text);
+            write_stdout(text.as_bytes());
+            return Ok(());
         }
         // Clear the screen, cursor home, redraw.
-        write_out(&format!(
-            "\x1b[2J\x1b[H{text}\n(refreshing every second; Ctrl-C stops)\n"
-        ))?;
+        write_stdout(
+            format!("\x1b[2J\x1b[H{text}\n(refreshing every second; Ctrl-C stops)\n").as_bytes(),
+        );
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             _ = tokio::signal::ctrl_c() => return Ok(()),
         }
-    }
-}
-
-/// Writes to stdout; a closed pipe (`| head`) ends the command quietly.
-fn write_out(text: &str) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
-        Err(e) => Err(e.into()),
     }
 }

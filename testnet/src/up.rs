@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
+use synod_consensus_config::{cli::count, outln};
 
 use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -209,7 +210,7 @@ pub async fn up(dir: &Path, args: &UpArgs) -> anyhow::Result<Started> {
                 path,
                 &[VerificationMode::Zk, VerificationMode::Optimistic],
             )
-            .with_context(|| format!("--model {}", path.display()))?,
+            .context("--model")?,
         );
     }
     spec.config.consensus.timeout_commit =
@@ -389,23 +390,29 @@ pub fn print_summary(started: &Started) {
         .filter(|n| n.role != Role::FullNode)
         .count();
     let full = state.nodes.len() - validators;
-    println!(
-        "testnet {} is up: {validators} validators, {full} full nodes ({} engine) in {d}",
+    outln!(
+        "testnet {} is up: {}, {} ({} engine) in {d}",
         state.chain_id,
+        count(validators, "validator", "validators"),
+        count(full, "full node", "full nodes"),
         process::engine_binary_name(state.engine)
     );
-    println!(
+    outln!(
         "first block committed {:.1} s after start; every node at height 1 after {:.1} s",
         started.first_block_after.as_secs_f64(),
         started.all_at_height_1_after.as_secs_f64()
     );
-    println!();
-    println!(
+    outln!();
+    outln!(
         "{:<14} {:<10} {:<24} {:<36} {:<16}",
-        "NODE", "ROLE", "RPC", "METRICS", "P2P"
+        "NODE",
+        "ROLE",
+        "RPC",
+        "METRICS",
+        "P2P"
     );
     for n in &state.nodes {
-        println!(
+        outln!(
             "{:<14} {:<10} {:<24} {:<36} {:<16}",
             n.name,
             n.role.to_string(),
@@ -414,17 +421,18 @@ pub fn print_summary(started: &Started) {
             format!("127.0.0.1:{}", n.ports.p2p)
         );
     }
-    println!();
+    outln!();
     let keys = key_names(&state.keys_dir());
-    println!(
+    outln!(
         "keys in {} (for --keyring-dir): {}",
         state.keys_dir().display(),
         keys.join(", ")
     );
     let agents = keys.iter().filter(|k| k.starts_with("agent-")).count();
     if agents > 0 {
-        println!(
-            "{agents} agent keys are funded; agents will start once `synod-agent` exists (nothing runs for them yet)"
+        outln!(
+            "{} funded; agents will start once `synod-agent` exists (nothing runs for them yet)",
+            count(agents, "agent key is", "agent keys are")
         );
     }
     let rpc = state
@@ -434,20 +442,20 @@ pub fn print_summary(started: &Started) {
         .unwrap_or_default();
     let kd = state.keys_dir();
     let kd = kd.display();
-    println!();
-    println!("try:");
-    println!("  synod --keyring-dir {kd} keys list");
-    println!("  synod --node {rpc} --keyring-dir {kd} keys add alice");
-    println!("  synod --node {rpc} --keyring-dir {kd} tx transfer --from faucet alice 5syn");
-    println!("  synod --node {rpc} --keyring-dir {kd} query account alice --prove");
-    println!("  synod --node {rpc} query validators");
-    println!("  synod-testnet status --dir {d} --watch");
-    println!(
+    outln!();
+    outln!("try:");
+    outln!("  synod --keyring-dir {kd} keys list");
+    outln!("  synod --node {rpc} --keyring-dir {kd} keys add alice");
+    outln!("  synod --node {rpc} --keyring-dir {kd} tx transfer --from faucet alice 5syn");
+    outln!("  synod --node {rpc} --keyring-dir {kd} query account alice --prove");
+    outln!("  synod --node {rpc} query validators");
+    outln!("  synod-testnet status --dir {d} --watch");
+    outln!(
         "  synod-testnet kill validator-2 --dir {d}; synod-testnet restart validator-2 --dir {d}"
     );
-    println!("  synod-testnet join --dir {d}                # a new validator, registered by a tx");
-    println!("  synod-testnet logs validator-0 --follow --dir {d}");
-    println!("  synod-testnet down --dir {d} [--clean]");
+    outln!("  synod-testnet join --dir {d}                # a new validator, registered by a tx");
+    outln!("  synod-testnet logs validator-0 --follow --dir {d}");
+    outln!("  synod-testnet down --dir {d} [--clean]");
 }
 
 /// The key names in a key directory (file stems of `*.json`), sorted.

@@ -15,6 +15,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use serde_json::Value;
+use synod_consensus_config::testkit::{assert_ended_quietly, run_with_stdout_closed};
 
 mod common;
 
@@ -43,9 +44,37 @@ fn a_testnet_comes_up_transfers_survives_a_kill_grows_by_join_and_goes_down_clea
         "--model",
         model_file.to_str().unwrap(),
     ]);
-    assert!(up.contains("is up"), "{up}");
+    assert!(up.contains("is up: 4 validators, 0 full nodes"), "{up}");
     assert!(up.contains("first block committed"), "{up}");
     eprintln!("up took {:.1} s", started.elapsed().as_secs_f64());
+    // The keys are a keyring: the directory is its owner's only.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let keys = std::fs::metadata(net.dir.join("keys")).unwrap();
+        assert_eq!(keys.permissions().mode() & 0o777, 0o700);
+    }
+    // `synod-testnet logs … | head`: a reader gone early ends it quietly.
+    for args in [&["logs", "validator-0"][..], &["status"][..]] {
+        let out = run_with_stdout_closed(
+            Command::new(TESTNET_BIN)
+                .args(args)
+                .arg("--dir")
+                .arg(&net.dir),
+            None,
+        );
+        assert_ended_quietly(&out, &format!("synod-testnet {args:?}"));
+    }
+    // Validators that sign blocks show as active, not as candidates.
+    let table = net.ok(&["status"]);
+    let rows: Vec<&str> = table
+        .lines()
+        .filter(|l| l.starts_with("validator-") && l.contains("synod1"))
+        .collect();
+    assert_eq!(rows.len(), 4, "{table}");
+    assert!(
+        rows.iter().all(|r| r.trim_end().ends_with("active")),
+        "{table}"
+    );
 
     // A second `up` on a running testnet is refused, with the way out.
     let again = net.testnet(&["up", "--base-port", &base]);
@@ -78,6 +107,45 @@ fn a_testnet_comes_up_transfers_survives_a_kill_grows_by_join_and_goes_down_clea
 
     // An inference proof of the genesis model, made by the CLI, verified by the chain.
     prove_and_submit(&synod_bin, &net, &rpc, &model_file, 3, models.path());
+
+    // Validator 3's app stops (SIGSTOP): its node stays at its height while
+    // the others go on, and says it is catching up; resumed, it catches up.
+    let app3 = net.state()["nodes"][3]["app_pid"]
+        .as_u64()
+        .unwrap()
+        .to_string();
+    let signal = |sig: &str| {
+        let sent = Command::new("kill").args([sig, &app3]).status().unwrap();
+        assert!(sent.success(), "kill {sig} {app3}");
+    };
+    signal("-STOP");
+    // Its node still answers (`synod-testnet status` shows it as paused and
+    // does not ask it): ask it directly.
+    let rpc3 = format!(
+        "http://127.0.0.1:{}",
+        state["nodes"][3]["ports"]["rpc"].as_u64().unwrap()
+    );
+    let node3 = || synod(&synod_bin, &net, &rpc3, &["status"]);
+    // Peers announce their height every 10 s; the node gives up on an app
+    // silent for 30 s (its ABCI timeout): 25 s to see it.
+    wait_until(
+        25,
+        "validator-3 saying it is catching up while its app is stopped",
+        || node3()["catching_up"] == Value::Bool(true),
+        || format!("{}\n{}", node3(), net.logs("validator-3")),
+    );
+    let behind = node3()["latest_height"].as_u64().unwrap();
+    assert!(
+        net.height("validator-0").unwrap_or(0) > behind + 1,
+        "catching up, yet not more than a block behind"
+    );
+    signal("-CONT");
+    wait_until(
+        60,
+        "validator-3 in step again",
+        || node3()["catching_up"] == Value::Bool(false),
+        || net.logs("validator-3"),
+    );
 
     // Kill validator 2: the other three go on.
     net.ok(&["kill", "2"]);
@@ -189,4 +257,25 @@ fn the_cometbft_engine_needs_cometbft_on_path() {
         err.contains("install CometBFT v0.38 or use --engine embedded"),
         "{err}"
     );
+}
+
+#[test]
+fn a_missing_model_file_is_named_with_its_cause_once() {
+    bins();
+    let net = Net::new();
+    let base = free_port_block(40).to_string();
+    let missing = net.dir.with_file_name("missing.synod-model");
+    let out = net.testnet(&[
+        "up",
+        "--base-port",
+        &base,
+        "--model",
+        missing.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success(), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("error: --model: cannot read "), "{err}");
+    assert!(err.contains("missing.synod-model"), "{err}");
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+    assert!(net.pids().is_empty());
 }

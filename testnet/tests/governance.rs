@@ -101,8 +101,10 @@ fn a_model_imported_from_onnx_is_registered_by_proposal_and_vote() {
         no_stake.to_string().contains("no voting power"),
         "{no_stake}"
     );
-    let unknown = run(&["gov", "show", "99"]);
+    // An unknown proposal is not found: status 1, the read with no value.
+    let unknown = synod_fails(&synod_bin, &net, &rpc, &["gov", "show", "99"]);
     assert_eq!(unknown["value"], Value::Null, "{unknown}");
+    assert_eq!(unknown["not_found"], Value::Bool(true), "{unknown}");
 
     // Three of four validators vote yes on both; the fourth votes no on the model.
     for v in 0..3 {

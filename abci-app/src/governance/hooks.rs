@@ -140,7 +140,7 @@ fn end_block(
         }
         let required = params(state)?.required_deposit(p.expedited);
         let outcome = format!(
-            "deposit period ended with {} usyn of the {} usyn needed",
+            "deposit period ended with {} of the {} needed",
             p.total_deposit, required
         );
         finish(

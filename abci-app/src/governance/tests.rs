@@ -328,6 +328,12 @@ fn deposits_accumulate_then_voting_starts_and_an_unfunded_proposal_expires() {
     let p = g.proposal(id2);
     assert_eq!(p.status, ProposalStatus::Expired);
     assert_eq!(p.deposits, DepositFate::Refunded);
+    let outcome = p.outcome.clone().unwrap_or_default();
+    assert!(
+        outcome.starts_with("deposit period ended with 300000000usyn of the ")
+            && !outcome.contains("usyn usyn"),
+        "{outcome}"
+    );
     assert!(g.balance(&proposer) >= before.checked_add(Amount::syn(300)).unwrap());
 }
 

@@ -36,7 +36,7 @@ pub fn spend_treasury(
     let held = treasury(state)?;
     let left = held.checked_sub(amount).map_err(|_| {
         TxError::InvalidProposal(format!(
-            "the treasury holds {held} usyn, the proposal spends {amount} usyn"
+            "the treasury holds {held}, the proposal spends {amount}"
         ))
     })?;
     state.put(state_key::treasury(), &left);

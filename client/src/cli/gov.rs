@@ -15,7 +15,7 @@ use synod_protocol::{
 };
 
 use super::{
-    output::{outcome_json, outcome_text},
+    output::{outcome_json, outcome_text, NotFound},
     tx::TxFlags,
     Context,
 };
@@ -189,7 +189,10 @@ async fn existing_proposal(client: &Client, id: ProposalId) -> anyhow::Result<Pr
         .await?
         .into_value()
         .ok_or_else(|| {
-            anyhow::anyhow!("there is no proposal {id} on chain (list them with `synod gov list`)")
+            NotFound::new(format!(
+                "there is no proposal {id} on chain (list them with `synod gov list`)"
+            ))
+            .into()
         })
 }
 

@@ -18,7 +18,7 @@ use output::Output;
 const EXAMPLES: &str = "\
 Examples:
   synod keys add alice
-  synod keys import validator-0 ./testnet/node0/config/operator_key.json
+  synod keys import validator-0 ./synod-testnet/node0/config/operator_key.json
   synod tx transfer --from validator-0 alice 12syn
   synod query account alice --prove
   synod --output json query params
@@ -27,20 +27,21 @@ Examples:
   synod gov propose text --title 'Adopt the digits benchmark' --deposit 2500syn --from alice
   synod gov vote 1 yes --from validator-0";
 
+/// The node `synod` talks to when neither `--node` nor `SYNOD_NODE` says.
+pub const DEFAULT_NODE: &str = "http://127.0.0.1:26657";
+
 /// Synod chain client: keys, transactions and proved queries.
 #[derive(Debug, Parser)]
 #[command(name = "synod", version, after_help = EXAMPLES)]
 pub struct Cli {
-    /// The node's CometBFT RPC address.
-    #[arg(
-        long,
-        global = true,
-        env = "SYNOD_NODE",
-        default_value = "http://127.0.0.1:26657"
-    )]
-    pub node: String,
-    /// The keyring directory [default: $HOME/.synod/keys].
-    #[arg(long, global = true, env = "SYNOD_KEYRING")]
+    // The environment variables are read in `run`, not by clap: clap lists an
+    // argument given through its variable in the usage line of every error,
+    // where `--node <NODE>` then reads as if it were required.
+    /// The node's CometBFT RPC address [env: SYNOD_NODE] [default: http://127.0.0.1:26657].
+    #[arg(long, global = true, value_name = "URL")]
+    pub node: Option<String>,
+    /// The keyring directory [env: SYNOD_KEYRING] [default: $HOME/.synod/keys].
+    #[arg(long, global = true, value_name = "DIR")]
     pub keyring_dir: Option<PathBuf>,
     /// `text` for people, `json` for scripts (one JSON document on stdout).
     #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
@@ -62,7 +63,8 @@ pub enum Command {
     Query(query::QueryCommand),
     /// The node's chain id, latest height, app hash and node id.
     Status,
-    /// Import, inspect, run, prove and verify int8 models (no node needed).
+    /// Import, inspect, run, prove and verify int8 models (offline), and
+    /// submit a proof to the chain (`model submit`, the only one that needs a node).
     #[command(subcommand)]
     Model(model::ModelCommand),
     /// Governance: propose, deposit, vote, and follow proposals.
@@ -70,11 +72,19 @@ pub enum Command {
     Gov(gov::GovCommand),
 }
 
+/// A setting from its flag, else from its environment variable (when set
+/// and not empty).
+fn flag_or_env(flag: Option<String>, variable: &str) -> Option<String> {
+    flag.or_else(|| std::env::var(variable).ok().filter(|v| !v.is_empty()))
+}
+
 /// Runs a parsed command.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let ctx = Context {
-        node: cli.node,
-        keyring_dir: cli.keyring_dir,
+        node: flag_or_env(cli.node, "SYNOD_NODE").unwrap_or_else(|| DEFAULT_NODE.into()),
+        keyring_dir: cli
+            .keyring_dir
+            .or_else(|| flag_or_env(None, "SYNOD_KEYRING").map(PathBuf::from)),
         output: cli.output,
     };
     match cli.command {
@@ -166,6 +176,26 @@ mod tests {
     #[test]
     fn the_command_line_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn the_help_says_which_model_command_needs_a_node_and_names_the_variables() {
+        let help = Cli::command().render_long_help().to_string();
+        assert!(
+            help.contains("the only one that needs a node"),
+            "model's line must not say it never needs a node:\n{help}"
+        );
+        assert!(help.contains("[env: SYNOD_NODE]"), "{help}");
+        assert!(help.contains("[env: SYNOD_KEYRING]"), "{help}");
+    }
+
+    #[test]
+    fn the_node_flag_wins_over_the_variable() {
+        assert_eq!(
+            flag_or_env(Some("http://flag:1".into()), "SYNOD_TEST_UNSET_VARIABLE").as_deref(),
+            Some("http://flag:1")
+        );
+        assert_eq!(flag_or_env(None, "SYNOD_TEST_UNSET_VARIABLE"), None);
     }
 
     #[test]

@@ -42,12 +42,44 @@ fn print_line(line: &str) {
     }
 }
 
+/// What the node does not have: a record, a proposal, a transaction. Like
+/// any error it goes to stderr and the exit status is 1 (so scripts can
+/// test for it); in JSON mode the one document on stdout is `doc` (the read
+/// as it would have shown, with `value: null` and, when proved, the proof of
+/// absence) plus `"error"` and `"not_found": true`.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct NotFound {
+    /// What is missing and where to look instead.
+    pub message: String,
+    /// The JSON document of the read.
+    pub doc: Value,
+}
+
+impl NotFound {
+    /// `message`, with no read to show in JSON mode.
+    pub fn new(message: impl Into<String>) -> NotFound {
+        NotFound {
+            message: message.into(),
+            doc: json!({}),
+        }
+    }
+}
+
 /// Prints a failed command's error: always on stderr; in JSON mode also as
 /// one document on stdout (`{"error": ..., "code": ..., "hash": ...}`).
 pub fn report_error(output: Output, e: &anyhow::Error) {
     eprintln!("error: {e:#}");
     if output == Output::Json {
-        let mut doc = json!({ "error": format!("{e:#}") });
+        let mut doc = match e.chain().find_map(|c| c.downcast_ref::<NotFound>()) {
+            Some(missing) => {
+                let mut doc = missing.doc.clone();
+                doc["not_found"] = json!(true);
+                doc
+            }
+            None => json!({}),
+        };
+        doc["error"] = json!(format!("{e:#}"));
         if let Some(ce) = e.chain().find_map(|c| c.downcast_ref::<ClientError>()) {
             match ce {
                 ClientError::CheckTxRefused { code, log, hash } => {
@@ -74,6 +106,13 @@ pub fn report_error(output: Output, e: &anyhow::Error) {
         }
         print_line(&doc.to_string());
     }
+}
+
+/// `n` and the noun that agrees with it: `count(1, "step", "steps")` is
+/// "1 step". (The operator tools have the same in
+/// `synod_consensus_config::cli`, which this crate does not depend on.)
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// A tx outcome as JSON.

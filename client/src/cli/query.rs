@@ -1,13 +1,12 @@
 //! `synod query …`
 
-use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::{json, Value};
 use synod_client::{
     parse_tx_hash,
     proposal::{mode_name, WorkflowFile},
-    Amount, Answer, Client, QueryPath,
+    standing, Amount, Answer, Client, QueryPath,
 };
 use synod_protocol::{
     governance::{WorkflowRecord, WorkflowSpec},
@@ -19,7 +18,7 @@ use synod_protocol::{
 };
 
 use super::{
-    output::{outcome_json, outcome_text},
+    output::{count, outcome_json, outcome_text, NotFound},
     Context,
 };
 
@@ -105,14 +104,21 @@ pub async fn run(ctx: &Context, cmd: QueryCommand) -> anyhow::Result<()> {
         QueryCommand::Account { who, read } => {
             let path = QueryPath::Account(ctx.address_or_key("ADDR", &who)?);
             let client = ctx.client().await?;
-            show::<Account>(ctx, &client, &path, &read, Some(Account::default()), |a| {
-                format!(
-                    "balance: {} ({})\nnonce:   {}",
-                    a.balance.to_syn_string(),
-                    a.balance,
-                    a.nonce
-                )
-            })
+            show::<Account>(
+                ctx,
+                &client,
+                &path,
+                &read,
+                IfAbsent::Show(Account::default()),
+                |a| {
+                    format!(
+                        "balance: {} ({})\nnonce:   {}",
+                        a.balance.to_syn_string(),
+                        a.balance,
+                        a.nonce
+                    )
+                },
+            )
             .await
         }
         QueryCommand::Validators => {
@@ -124,12 +130,18 @@ pub async fn run(ctx: &Context, cmd: QueryCommand) -> anyhow::Result<()> {
         QueryCommand::Validator { who, read } => {
             let path = QueryPath::Validator(ctx.address_or_key("ADDR", &who)?);
             let client = ctx.client().await?;
-            show::<Validator>(ctx, &client, &path, &read, None, validator_text).await
+            let absent = IfAbsent::NotFound(
+                "no validator is operated by this address (list them with `synod query validators`)",
+            );
+            show::<Validator>(ctx, &client, &path, &read, absent, validator_text).await
         }
         QueryCommand::Reputation { who, read } => {
             let path = QueryPath::Reputation(ctx.address_or_key("ADDR", &who)?);
             let client = ctx.client().await?;
-            show::<Reputation>(ctx, &client, &path, &read, None, |r| {
+            let absent = IfAbsent::NotFound(
+                "no reputation recorded for this address (it has never been a validator)",
+            );
+            show::<Reputation>(ctx, &client, &path, &read, absent, |r| {
                 format!(
                     "score:   {} ppm ({:.2}%)\nslashes: {}\nupdated: height {}",
                     r.score,
@@ -142,7 +154,8 @@ pub async fn run(ctx: &Context, cmd: QueryCommand) -> anyhow::Result<()> {
         }
         QueryCommand::Params { read } => {
             let client = ctx.client().await?;
-            show::<ChainParams>(ctx, &client, &QueryPath::Params, &read, None, |p| {
+            let absent = IfAbsent::NotFound("the chain answered without parameters");
+            show::<ChainParams>(ctx, &client, &QueryPath::Params, &read, absent, |p| {
                 serde_json::to_string_pretty(p).unwrap_or_default()
             })
             .await
@@ -155,7 +168,7 @@ pub async fn run(ctx: &Context, cmd: QueryCommand) -> anyhow::Result<()> {
                 &client,
                 &path,
                 &read,
-                Some(Unbondings::default()),
+                IfAbsent::Show(Unbondings::default()),
                 |u| {
                     if u.entries.is_empty() {
                         return "no pending unbondings".into();
@@ -179,7 +192,10 @@ pub async fn run(ctx: &Context, cmd: QueryCommand) -> anyhow::Result<()> {
         QueryCommand::Model { id, read } => {
             let path = QueryPath::Model(model_id_arg(&id)?);
             let client = ctx.client().await?;
-            show::<ModelRecord>(ctx, &client, &path, &read, None, model_text).await
+            let absent = IfAbsent::NotFound(
+                "no model with this id is registered (list them with `synod query models`)",
+            );
+            show::<ModelRecord>(ctx, &client, &path, &read, absent, model_text).await
         }
         QueryCommand::Models => {
             let client = ctx.client().await?;
@@ -213,7 +229,7 @@ pub async fn run(ctx: &Context, cmd: QueryCommand) -> anyhow::Result<()> {
                 &client,
                 &QueryPath::Treasury,
                 &read,
-                Some(Amount::ZERO),
+                IfAbsent::Show(Amount::ZERO),
                 |a| format!("treasury: {} ({a})", a.to_syn_string()),
             )
             .await
@@ -221,12 +237,15 @@ pub async fn run(ctx: &Context, cmd: QueryCommand) -> anyhow::Result<()> {
         QueryCommand::Workflow { name, read } => {
             let path = QueryPath::Workflow(workflow_name_arg(&name)?);
             let client = ctx.client().await?;
+            let absent = IfAbsent::NotFound(
+                "no workflow of this name is registered (list them with `synod query workflows`)",
+            );
             show_with(
                 ctx,
                 &client,
                 &path,
                 &read,
-                None,
+                absent,
                 workflow_json,
                 workflow_text,
             )
@@ -244,10 +263,10 @@ pub async fn run(ctx: &Context, cmd: QueryCommand) -> anyhow::Result<()> {
                     list.iter()
                         .map(|w| {
                             format!(
-                                "{}  version {}  {} steps  spec {}",
+                                "{}  version {}  {}  spec {}",
                                 w.spec.name,
                                 w.version,
-                                w.spec.steps.len(),
+                                count(w.spec.steps.len(), "step", "steps"),
                                 hex::encode(w.spec_hash)
                             )
                         })
@@ -261,7 +280,11 @@ pub async fn run(ctx: &Context, cmd: QueryCommand) -> anyhow::Result<()> {
             let hash = parse_tx_hash("HASH", &hash)?;
             let client = ctx.client().await?;
             let Some(found) = client.tx(hash).await? else {
-                anyhow::bail!("transaction {hash} is not known to the node at {} (not included yet, or never sent)", ctx.node);
+                return Err(NotFound::new(format!(
+                    "transaction {hash} is not known to the node at {} (not included yet, or never sent)",
+                    ctx.node
+                ))
+                .into());
             };
             let mut doc = outcome_json(&found.outcome);
             doc["tx"] = json!(found.tx);
@@ -283,16 +306,25 @@ pub async fn run(ctx: &Context, cmd: QueryCommand) -> anyhow::Result<()> {
     }
 }
 
-/// Reads `path` (proved when asked), prints the record or says it is absent.
+/// What a read shows when the record does not exist.
+enum IfAbsent<T> {
+    /// The record's empty value (an account that never received funds).
+    Show(T),
+    /// Nothing: a [`NotFound`] error (exit status 1) saying this.
+    NotFound(&'static str),
+}
+
+/// Reads `path` (proved when asked), prints the record, or fails with
+/// [`NotFound`] when it is absent and has no empty value to show.
 async fn show<T: Serialize + DeserializeOwned>(
     ctx: &Context,
     client: &Client,
     path: &QueryPath,
     read: &ReadFlags,
-    default: Option<T>,
+    absent: IfAbsent<T>,
     text: impl Fn(&T) -> String,
 ) -> anyhow::Result<()> {
-    show_with(ctx, client, path, read, default, |v| json!(v), text).await
+    show_with(ctx, client, path, read, absent, |v| json!(v), text).await
 }
 
 /// [`show`] with the record's JSON made by `to_json` (for records whose
@@ -302,26 +334,52 @@ async fn show_with<T: Serialize + DeserializeOwned>(
     client: &Client,
     path: &QueryPath,
     read: &ReadFlags,
-    default: Option<T>,
+    absent: IfAbsent<T>,
     to_json: impl Fn(&T) -> Value,
     text: impl Fn(&T) -> String,
 ) -> anyhow::Result<()> {
     let answer = client.read::<T>(path, read.height, read.prove).await?;
     let mut doc = answer_doc(path, &answer);
+    if read.prove {
+        doc["catching_up"] = json!(warn_if_catching_up(client).await);
+    }
     let footer = proof_footer(&answer);
-    let value = answer.into_value().or(default);
-    doc["value"] = value.as_ref().map(&to_json).unwrap_or(Value::Null);
-    ctx.output.emit(doc, || {
-        let body = match &value {
-            Some(v) => text(v),
-            None => format!("no record at {path}"),
-        };
-        match footer {
-            Some(footer) => format!("{body}\n{footer}"),
-            None => body,
+    let proved_absent = absence_note(&answer);
+    let value = match (answer.into_value(), absent) {
+        (Some(v), _) | (None, IfAbsent::Show(v)) => v,
+        (None, IfAbsent::NotFound(why)) => {
+            doc["value"] = Value::Null;
+            return Err(NotFound {
+                message: format!("nothing at {path}: {why}{proved_absent}"),
+                doc,
+            }
+            .into());
         }
+    };
+    doc["value"] = to_json(&value);
+    ctx.output.emit(doc, || match footer {
+        Some(footer) => format!("{}\n{footer}", text(&value)),
+        None => text(&value),
     });
     Ok(())
+}
+
+/// Warns on stderr when the node says it is catching up (more than a block
+/// behind its peers): a proof then shows its state, which the network has
+/// moved past. Returns whether it did; a node that cannot say counts as not.
+pub(super) async fn warn_if_catching_up(client: &Client) -> bool {
+    match client.status().await {
+        Ok(s) if s.catching_up => {
+            eprintln!(
+                "warning: the node at {} is catching up (at height {}, behind its peers): \
+                 this answer is of its state, which may be older than the network's",
+                client.url(),
+                s.latest_height
+            );
+            true
+        }
+        _ => false,
+    }
 }
 
 /// The JSON document of a read, without its value:
@@ -342,16 +400,32 @@ pub(super) fn answer_doc<T>(path: &QueryPath, answer: &Answer<T>) -> Value {
     }
 }
 
-/// The line saying what a proved read was checked against.
+/// The line saying at which height a proved read answers and what it was
+/// checked against.
 pub(super) fn proof_footer<T>(answer: &Answer<T>) -> Option<String> {
     match answer {
         Answer::Unproved(_) => None,
         Answer::Proved(proved) => Some(format!(
-            "proved against app hash {} of block {} (state after block {}; the header is trusted from the node)",
+            "at height {}: proved against app hash {} of block {} (state after block {}; the header is trusted from the node)",
+            proved.height,
             hex::encode_upper(&proved.app_hash),
             proved.height + 1,
             proved.height
         )),
+    }
+}
+
+/// For a proved read that found nothing: ` (its absence is proved at
+/// height H against app hash … of block H+1)`; empty when not proved.
+pub(super) fn absence_note<T>(answer: &Answer<T>) -> String {
+    match answer {
+        Answer::Unproved(_) => String::new(),
+        Answer::Proved(proved) => format!(
+            " (its absence is proved at height {} against app hash {} of block {})",
+            proved.height,
+            hex::encode_upper(&proved.app_hash),
+            proved.height + 1
+        ),
     }
 }
 
@@ -362,9 +436,7 @@ pub(super) fn model_id_arg(arg: &str) -> anyhow::Result<[u8; 32]> {
     }
     let path = std::path::Path::new(arg);
     if path.exists() {
-        let loaded = synod_zkml::Model::read_file(path)
-            .with_context(|| format!("reading the model file {arg}"))?;
-        return Ok(loaded.id.0);
+        return Ok(super::model::load_model(path)?.id.0);
     }
     anyhow::bail!("bad ID {arg:?}: neither a model id (64 hex digits) nor a .synod-model file")
 }
@@ -495,7 +567,7 @@ fn validators_table(list: &[ValidatorSummary]) -> String {
             percent(v.reputation),
             if v.active { "yes" } else { "no" },
             v.validator.self_bond.to_syn_string(),
-            status_text(&v.validator.status)
+            standing(v)
         ));
     }
     s

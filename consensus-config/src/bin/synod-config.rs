@@ -12,8 +12,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use synod_consensus_config::{
-    check_genesis, duration, generate_network, init_home, CometConfig, GenesisOptions, HomeSummary,
-    NetworkSpec,
+    check_genesis, cli::count, duration, generate_network, init_home, outln, CometConfig,
+    GenesisOptions, HomeSummary, NetworkSpec,
 };
 use synod_protocol::state::VerificationMode;
 
@@ -98,7 +98,7 @@ fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", synod_consensus_config::cli::error_line(&e));
             ExitCode::from(2)
         }
     }
@@ -125,14 +125,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 &options,
             )
             .with_context(|| format!("writing the home {}", home.display()))?;
-            println!("home {} for chain {chain_id}", h.home.display());
-            println!("  moniker   {}", h.moniker);
-            println!("  node id   {}", h.node_id);
-            println!("  validator {}", h.validator_address);
-            println!("  operator  {}", h.operator);
-            println!(
+            outln!("home {} for chain {chain_id}", h.home.display());
+            outln!("  moniker   {}", h.moniker);
+            outln!("  node id   {}", h.node_id);
+            outln!("  validator {}", h.validator_address);
+            outln!("  operator  {}", h.operator);
+            outln!(
                 "  rpc {}  p2p {}  app {}",
-                h.rpc_laddr, h.p2p_laddr, h.proxy_app
+                h.rpc_laddr,
+                h.p2p_laddr,
+                h.proxy_app
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -154,7 +156,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         path,
                         &[VerificationMode::Zk, VerificationMode::Optimistic],
                     )
-                    .with_context(|| format!("--model {}", path.display()))?,
+                    .context("--model")?,
                 );
             }
             spec.full_nodes = full_nodes;
@@ -167,10 +169,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             spec.config.instrumentation.prometheus = true;
             let homes = generate_network(&spec)
                 .with_context(|| format!("writing the network under {}", dir.display()))?;
-            print!("{}", network_table(&homes));
-            println!(
-                "\nchain {chain_id}: {} homes under {}",
-                homes.len(),
+            synod_consensus_config::cli::write_stdout(network_table(&homes).as_bytes());
+            outln!(
+                "\nchain {chain_id}: {} under {}",
+                count(homes.len(), "home", "homes"),
                 dir.display()
             );
             let keys = spec.keys_dir();
@@ -180,7 +182,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ""
             };
             let agents = if agents > 0 { "agent-N.json, " } else { "" };
-            println!(
+            outln!(
                 "keys ({faucet}{agents}<name>.json for each node's operator) in {}",
                 keys.display()
             );
@@ -196,24 +198,24 @@ fn validate(file: &Path, output: Output) -> anyhow::Result<ExitCode> {
     match output {
         Output::Text => {
             for problem in &report.problems {
-                println!("{}: {problem}", file.display());
+                outln!("{}: {problem}", file.display());
             }
             if report.is_valid() {
                 let supply = report
                     .total_supply
                     .map_or_else(|| "overflow".to_string(), |s| s.to_syn_string());
-                println!(
-                    "{}: valid genesis for chain {} ({} validators, {} accounts, total supply {supply})",
+                outln!(
+                    "{}: valid genesis for chain {} ({}, {}, total supply {supply})",
                     file.display(),
                     report.chain_id.as_deref().unwrap_or(""),
-                    report.validators,
-                    report.accounts,
+                    count(report.validators, "validator", "validators"),
+                    count(report.accounts, "account", "accounts"),
                 );
             } else {
                 eprintln!(
-                    "{}: {} problem(s); fix each and run this again",
+                    "{}: {}; fix each and run this again",
                     file.display(),
-                    report.problems.len()
+                    count(report.problems.len(), "problem", "problems")
                 );
             }
         }
@@ -227,7 +229,7 @@ fn validate(file: &Path, output: Output) -> anyhow::Result<ExitCode> {
                 "total_supply_usyn": report.total_supply.map(|s| s.0.to_string()),
                 "problems": report.problems,
             });
-            println!("{json:#}");
+            outln!("{json:#}");
         }
     }
     Ok(if report.is_valid() {

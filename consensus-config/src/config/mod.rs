@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::{duration, error::ConfigError, files};
 
@@ -96,8 +96,9 @@ pub struct MempoolConfig {
     pub cache_size: u64,
 }
 
-/// `[consensus]` timeouts.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+/// `[consensus]` timeouts. As JSON (synod-node's `consensus_timeouts` RPC
+/// method) the keys and duration texts are those of `config.toml`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ConsensusConfig {
     #[serde(with = "duration::serde_go")]

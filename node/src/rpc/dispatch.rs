@@ -12,7 +12,7 @@ use super::{
 };
 
 /// Every method served, as `GET /` lists them.
-pub(super) const METHODS: [&str; 20] = [
+pub(super) const METHODS: [&str; 21] = [
     "abci_info",
     "abci_query",
     "block",
@@ -21,6 +21,7 @@ pub(super) const METHODS: [&str; 20] = [
     "broadcast_tx_async",
     "broadcast_tx_commit",
     "broadcast_tx_sync",
+    "consensus_timeouts",
     "genesis",
     "health",
     "net_info",
@@ -72,6 +73,7 @@ impl Server {
             "validators" => self.blocking(move |s| s.validators(&params)).await,
             "net_info" => self.net_info().await,
             "genesis" => self.genesis(),
+            "consensus_timeouts" => self.consensus_timeouts(),
             "unconfirmed_txs" => self.unconfirmed_txs(&params, true).await,
             "num_unconfirmed_txs" => self.unconfirmed_txs(&params, false).await,
             "subscribe" | "unsubscribe" | "unsubscribe_all" => Err(RpcError::internal(

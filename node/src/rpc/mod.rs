@@ -18,7 +18,7 @@ mod convert;
 mod dispatch;
 mod jsonrpc;
 mod methods;
-mod params;
+pub mod params;
 pub mod query;
 mod server;
 mod transport;

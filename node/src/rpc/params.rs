@@ -8,7 +8,7 @@ use super::jsonrpc::RpcError;
 
 /// The URI form's query string (`a=1&b="x"`) as named parameters: values
 /// percent-decoded, CometBFT's surrounding quotes removed.
-pub(super) fn uri_params(query: &str) -> Value {
+pub fn uri_params(query: &str) -> Value {
     let mut params = serde_json::Map::new();
     for pair in query.split('&') {
         if let Some((k, v)) = pair.split_once('=') {
@@ -21,7 +21,7 @@ pub(super) fn uri_params(query: &str) -> Value {
 }
 
 /// A whole-number parameter (a number or a numeric string); absent, null or "": `None`.
-pub(super) fn u64_param(params: &Value, name: &str) -> Result<Option<u64>, RpcError> {
+pub fn u64_param(params: &Value, name: &str) -> Result<Option<u64>, RpcError> {
     match params.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => n
@@ -39,7 +39,7 @@ pub(super) fn u64_param(params: &Value, name: &str) -> Result<Option<u64>, RpcEr
 }
 
 /// The `tx` parameter: base64 in JSON-RPC, `0x`-hex in the URI form.
-pub(super) fn tx_param(params: &Value) -> Result<Vec<u8>, RpcError> {
+pub fn tx_param(params: &Value) -> Result<Vec<u8>, RpcError> {
     use base64::Engine;
     let s = params
         .get("tx")
@@ -58,7 +58,7 @@ pub(super) fn tx_param(params: &Value) -> Result<Vec<u8>, RpcError> {
 }
 
 /// The `hash` parameter of `tx`: base64 in JSON-RPC, `0x`-hex in the URI form.
-pub(super) fn hash_param(params: &Value) -> Result<[u8; 32], RpcError> {
+pub fn hash_param(params: &Value) -> Result<[u8; 32], RpcError> {
     use base64::Engine;
     let s = params
         .get("hash")

@@ -5,12 +5,13 @@ use std::{net::SocketAddr, sync::Arc};
 
 use malachitebft_app_channel::NetworkRequest;
 use serde_json::json;
+use synod_consensus_config::config::ConsensusConfig;
 use tendermint::node;
 use tokio::sync::{broadcast, mpsc};
 
 use crate::{
     abci::AbciConnections,
-    handle::{CommittedBlock, NodeQuery, TxSubmission},
+    handle::{CommittedBlock, NodeQuery, PeerHeights, TxSubmission},
     store::BlockStore,
 };
 
@@ -42,6 +43,10 @@ pub struct RpcContext {
     pub genesis_json: Option<String>,
     /// Bounds on what one client may ask at once.
     pub limits: RpcLimits,
+    /// How far the peers have got (`status`'s `catching_up`).
+    pub peer_heights: PeerHeights,
+    /// The `[consensus]` timeouts the node runs with (`consensus_timeouts`).
+    pub consensus: ConsensusConfig,
 }
 
 /// Bounds on what RPC clients may ask at once (CometBFT's `[rpc]` limits).

@@ -161,7 +161,7 @@ pub enum OnnxError {
         problem: String,
     },
     #[error(
-        "tensor `{tensor}` has no stated quantization: a float model needs calibration inputs (ImportOptions::calibration)"
+        "tensor `{tensor}` has no stated quantization: a float model needs calibration inputs (sample inputs from which its activation ranges are measured)"
     )]
     NeedsCalibration { tensor: String },
     #[error("calibration: {problem}")]

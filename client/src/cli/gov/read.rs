@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 use synod_client::{
     proposal::{mode_name, NextStep, WorkflowFile},
-    QueryPath,
+    Client, QueryPath,
 };
 use synod_protocol::{
     governance::{
@@ -16,7 +16,10 @@ use synod_protocol::{
 use synod_zkml::Model;
 
 use super::{
-    super::query::{answer_doc, proof_footer, workflow_steps_text},
+    super::{
+        output::NotFound,
+        query::{absence_note, answer_doc, proof_footer, warn_if_catching_up, workflow_steps_text},
+    },
     Context,
 };
 
@@ -28,12 +31,17 @@ pub async fn show(ctx: &Context, id: ProposalId, prove: bool) -> anyhow::Result<
     let footer = proof_footer(&answer)
         .map(|f| format!("\n{f}"))
         .unwrap_or_default();
+    if prove {
+        doc["catching_up"] = json!(warn_if_catching_up(&client).await);
+    }
+    let proved_absent = absence_note(&answer);
     let Some(p) = answer.into_value() else {
         doc["value"] = Value::Null;
-        ctx.output.emit(doc, || {
-            format!("no proposal {id} (list them with `synod gov list`){footer}")
-        });
-        return Ok(());
+        return Err(NotFound {
+            message: format!("no proposal {id} (list them with `synod gov list`){proved_absent}"),
+            doc,
+        }
+        .into());
     };
     let gov = client.params().await?.governance;
     let tally = match (p.status, &p.final_tally) {
@@ -66,9 +74,24 @@ pub async fn list(ctx: &Context, status: Option<ProposalStatus>) -> anyhow::Resu
     Ok(())
 }
 
+/// Fails with [`NotFound`] when proposal `id` does not exist, so that an
+/// empty list of its votes or deposits is never mistaken for a proposal.
+async fn must_exist(client: &Client, id: ProposalId) -> anyhow::Result<()> {
+    if client.proposal(id, false).await?.into_value().is_none() {
+        return Err(NotFound::new(format!(
+            "no proposal {id} (list them with `synod gov list`)"
+        ))
+        .into());
+    }
+    Ok(())
+}
+
 pub async fn votes(ctx: &Context, id: ProposalId) -> anyhow::Result<()> {
     let client = ctx.client().await?;
     let votes = client.votes(id).await?;
+    if votes.is_empty() {
+        must_exist(&client, id).await?;
+    }
     let doc: Vec<Value> = votes
         .iter()
         .map(|v| json!({"voter": v.voter.to_string(), "option": v.option, "height": v.height.value()}))
@@ -94,6 +117,9 @@ pub async fn votes(ctx: &Context, id: ProposalId) -> anyhow::Result<()> {
 pub async fn deposits(ctx: &Context, id: ProposalId) -> anyhow::Result<()> {
     let client = ctx.client().await?;
     let deposits = client.deposits(id).await?;
+    if deposits.is_empty() {
+        must_exist(&client, id).await?;
+    }
     let doc: Vec<Value> = deposits
         .iter()
         .map(|d| json!({"depositor": d.depositor.to_string(), "amount": d.amount}))

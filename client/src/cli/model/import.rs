@@ -161,11 +161,11 @@ pub fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
             card_path.display()
         );
         s.push_str(&format!(
-            "shape:      {} -> {}\nops:        {} ({} nodes)\nparameters: {}\nMACs:       {}\n\n",
+            "shape:      {} -> {}\nops:        {} ({})\nparameters: {}\nMACs:       {}\n\n",
             shape_text(&model.input.shape),
             shape_text(&info.output().shape),
             ops.join(", "),
-            ops.len(),
+            crate::cli::output::count(ops.len(), "node", "nodes"),
             info.parameter_count,
             info.mac_count
         ));

@@ -44,8 +44,8 @@ fn requant_text(requant: &Requant, channels: &[ChannelRequant]) -> String {
         .map(ratio)
         .fold((f64::MAX, 0.0f64), |(lo, hi), r| (lo.min(r), hi.max(r)));
     format!(
-        "requant per channel ({} channels, ratio {lo:.3e} .. {hi:.3e}), zero point {}",
-        channels.len(),
+        "requant per channel ({}, ratio {lo:.3e} .. {hi:.3e}), zero point {}",
+        crate::cli::output::count(channels.len(), "channel", "channels"),
         requant.zero_point
     )
 }

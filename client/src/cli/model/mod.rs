@@ -16,7 +16,7 @@ use synod_client::{
     TxBody,
 };
 use synod_zkml::{
-    ir::{ElementKind, LoadedModel},
+    ir::{ElementKind, IrError, LoadedModel},
     onnx::quantize_input,
     Model, Tensor,
 };
@@ -149,9 +149,14 @@ impl InputFlags {
     }
 }
 
-/// Reads and checks a `.synod-model` file.
+/// Reads and checks a `.synod-model` file. The error names the file once.
 pub fn load_model(path: &Path) -> anyhow::Result<LoadedModel> {
-    Model::read_file(path).with_context(|| format!("reading the model file {}", path.display()))
+    Model::read_file(path).map_err(|e| match e {
+        // "PATH: REASON" already.
+        IrError::Io { .. } => anyhow::anyhow!("cannot read the model file {e}"),
+        e => anyhow::Error::new(e)
+            .context(format!("the model file {} does not load", path.display())),
+    })
 }
 
 /// The index of the first maximum (the contract's ArgMax).

@@ -137,7 +137,8 @@ pub fn run(ctx: &Context, args: RunArgs) -> anyhow::Result<()> {
         }
         if args.trace {
             s.push_str(&format!(
-                "trace:   root {trace_root}, {leaves} leaves ({} bytes of leaves, {} bytes of tensor states)\n",
+                "trace:   root {trace_root}, {} ({} bytes of leaves, {} bytes of tensor states)\n",
+                crate::cli::output::count(leaves, "leaf", "leaves"),
                 execution.trace().trace_size_bytes(),
                 execution.state_size_bytes()
             ));

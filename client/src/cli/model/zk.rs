@@ -15,6 +15,7 @@ use synod_zkml::{
 pub use synod_zkml::circuit::ZkModel;
 
 use super::{load_model, progress, secs, shape_text, Context, InputFlags};
+use crate::cli::output::count as count_of;
 
 #[derive(Debug, Args)]
 pub struct ProveArgs {
@@ -283,7 +284,7 @@ pub fn bench(ctx: &Context, args: BenchArgs) -> anyhow::Result<()> {
     });
     ctx.output.emit(doc, || {
         format!(
-            "model {} ({} parameters, {} MACs), k = {k}, {cores} cores, {count} proofs\n\
+            "model {} ({} parameters, {} MACs), k = {k}, {}, {}\n\
              params:           {:>9.3} s\n\
              verifying key:    {:>9.3} s\n\
              proving key:      {:>9.3} s\n\
@@ -294,6 +295,8 @@ pub fn bench(ctx: &Context, args: BenchArgs) -> anyhow::Result<()> {
             loaded.id,
             loaded.info.parameter_count,
             loaded.info.mac_count,
+            count_of(cores, "core", "cores"),
+            count_of(count, "proof", "proofs"),
             params_time.as_secs_f64(),
             vk_time.as_secs_f64(),
             pk_time.as_secs_f64(),

@@ -1,6 +1,7 @@
-//! The node itself: `status`, `net_info` and `genesis`.
+//! The node itself: `status`, `net_info`, `genesis` and (Synod's own)
+//! `consensus_timeouts`.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use malachitebft_app_channel::NetworkRequest;
 use serde_json::{json, Value};
@@ -58,7 +59,8 @@ impl Server {
                 latest_app_hash: la,
                 latest_block_height: convert::height(h).map_err(RpcError::internal)?,
                 latest_block_time: lt,
-                catching_up: false,
+                // More than one block behind the best height a peer was seen at.
+                catching_up: self.ctx.peer_heights.catching_up(h, Instant::now()),
             },
             validator_info: validator::Info::new(
                 pub_key,
@@ -131,6 +133,15 @@ impl Server {
             "n_peers": peers.len().to_string(),
             "peers": serde_json::to_value(&peers).map_err(RpcError::internal)?,
         }))
+    }
+
+    /// `consensus_timeouts` (Synod's, not CometBFT's): the `[consensus]`
+    /// timeouts this node runs with, keys and durations as in `config.toml`
+    /// (`{"timeout_propose": "2s", ..., "timeout_commit": "500ms"}`), so a
+    /// new node can take the network's (`synod-node init --from-node URL`)
+    /// and a status tool can see nodes that differ. Read-only, from settings.
+    pub(in crate::rpc) fn consensus_timeouts(&self) -> Result<Value, RpcError> {
+        serde_json::to_value(&self.ctx.consensus).map_err(RpcError::internal)
     }
 
     /// `genesis`: the genesis document the node was started with.
