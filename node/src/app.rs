@@ -181,7 +181,10 @@ async fn handle(
             }
             let _ = reply.send(out);
         }
-        // A block fetched by sync: the certificate proves the decision; check it decodes.
+        // A block fetched by sync: the certificate proves the decision; check
+        // it decodes. Saved before the verdict, as a proposal we judged is:
+        // consensus logs the value, and a restart that replays the decision
+        // must find the block.
         AppMsg::ProcessSyncedValue {
             height,
             round,
@@ -192,6 +195,9 @@ async fn handle(
             let outcome = match DecidedBlock::decode(&value_bytes) {
                 Ok(block) if block.height == height.0 => {
                     let hash = block.hash_ref();
+                    state
+                        .store
+                        .save_proposal(round.as_u32().unwrap_or(0), &block)?;
                     state.proposals.insert(hash, (round, block));
                     SyncedValueOutcome::Verdict(ProposedValue {
                         height,

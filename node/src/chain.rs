@@ -58,7 +58,9 @@ pub async fn apply_decided_block(
     block: &DecidedBlock,
     certificate: &[u8],
 ) -> Result<pb::ResponseFinalizeBlock, ChainError> {
+    crate::failpoint::hit("before_save_block");
     store.save_block(block, certificate)?;
+    crate::failpoint::hit("after_save_block");
     execute_stored(abci, store, block, None).await
 }
 
@@ -71,6 +73,7 @@ async fn execute_stored(
     recorded: Option<&pb::ResponseFinalizeBlock>,
 ) -> Result<pb::ResponseFinalizeBlock, ChainError> {
     let results = abci.finalize_block(block.finalize_request()).await?;
+    crate::failpoint::hit("after_finalize_block");
     if let Some(recorded) = recorded {
         if recorded.app_hash != results.app_hash {
             return Err(ChainError::AppHashMismatch {
@@ -81,7 +84,9 @@ async fn execute_stored(
         }
     }
     store.save_results(block.height, &results)?;
+    crate::failpoint::hit("after_save_results");
     abci.commit().await?;
+    crate::failpoint::hit("after_app_commit");
     Ok(results)
 }
 

@@ -27,6 +27,7 @@ pub mod chain;
 pub mod codec;
 pub mod context;
 pub mod evidence;
+pub mod failpoint;
 #[cfg(feature = "faults")]
 pub mod faults;
 pub mod from_node;

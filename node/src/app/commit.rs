@@ -81,6 +81,7 @@ impl AppState {
         self.validators = apply_updates(&self.validators, &results.validator_updates)?;
         self.store
             .save_validators(block.height + 1, &validators_to_save(&self.validators))?;
+        crate::failpoint::hit("after_save_validators");
         self.proposals.retain(|_, (_, b)| b.height > block.height);
         self.own_parts.retain(|h, _| self.proposals.contains_key(h));
         self.height = BlockHeight(block.height + 1);
