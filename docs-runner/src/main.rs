@@ -68,17 +68,7 @@ fn main() -> anyhow::Result<()> {
             .context("synod-docs has no parent directory")?,
     };
     let files = if cli.files.is_empty() {
-        let all = all_docs(&repo)?;
-        let (pending, run): (Vec<PathBuf>, Vec<PathBuf>) = all
-            .into_iter()
-            .partition(|f| PENDING.iter().any(|p| f == std::path::Path::new(p)));
-        for p in &pending {
-            eprintln!(
-                "{}: NOT RUN YET (its blocks still hold placeholders)",
-                p.display()
-            );
-        }
-        run
+        all_docs(&repo)?
     } else {
         cli.files
     };
@@ -157,10 +147,6 @@ fn main() -> anyhow::Result<()> {
     eprintln!("all {} docs run as written", files.len());
     Ok(())
 }
-
-/// Docs whose blocks still hold placeholders (the docs issue converts them
-/// one by one): listed, never silently passed.
-const PENDING: [&str; 1] = ["docs/operators.md"];
 
 /// README.md and every docs/*.md, in name order.
 fn all_docs(repo: &std::path::Path) -> anyhow::Result<Vec<PathBuf>> {

@@ -128,12 +128,26 @@ pub async fn run(ctx: &Context, cmd: QueryCommand) -> anyhow::Result<()> {
             Ok(())
         }
         QueryCommand::Validator { who, read } => {
-            let path = QueryPath::Validator(ctx.address_or_key("ADDR", &who)?);
+            let operator = ctx.address_or_key("ADDR", &who)?;
+            let path = QueryPath::Validator(operator);
             let client = ctx.client().await?;
             let absent = IfAbsent::NotFound(
                 "no validator is operated by this address (list them with `synod query validators`)",
             );
-            show::<Validator>(ctx, &client, &path, &read, absent, validator_text).await
+            // Whether it is in the active set, and its power, are no part of
+            // the record: the latest set tells, as `query validators` shows it
+            // (so only for a read of the latest state).
+            let summary =
+                match read.height {
+                    None => client.validators().await.ok().and_then(|list| {
+                        list.into_iter().find(|s| s.validator.operator == operator)
+                    }),
+                    Some(_) => None,
+                };
+            show::<Validator>(ctx, &client, &path, &read, absent, |v| {
+                validator_text(v, summary.as_ref())
+            })
+            .await
         }
         QueryCommand::Reputation { who, read } => {
             let path = QueryPath::Reputation(ctx.address_or_key("ADDR", &who)?);
@@ -522,14 +536,28 @@ fn model_text(m: &ModelRecord) -> String {
     )
 }
 
-fn validator_text(v: &Validator) -> String {
+/// A validator's record; with its entry in the latest set, its standing
+/// (`active`, `inactive`, ...) in the words of `synod query validators`,
+/// its power and its reputation.
+fn validator_text(v: &Validator, summary: Option<&ValidatorSummary>) -> String {
+    let status = match (summary, &v.status) {
+        (Some(s), ValidatorStatus::Candidate) => standing(s),
+        _ => status_text(&v.status),
+    };
+    let status = match summary {
+        Some(s) => format!(
+            "{status} (power {}, reputation {})",
+            s.power,
+            percent(s.reputation)
+        ),
+        None => status,
+    };
     format!(
-        "operator:      {}\nmoniker:       {}\nconsensus key: {}\nself-bond:     {}\nstatus:        {}\nregistered:    height {}",
+        "operator:      {}\nmoniker:       {}\nconsensus key: {}\nself-bond:     {}\nstatus:        {status}\nregistered:    height {}",
         v.operator,
         v.moniker,
         v.consensus_key,
         v.self_bond.to_syn_string(),
-        status_text(&v.status),
         v.registered_height.value()
     )
 }
