@@ -46,6 +46,22 @@ pub struct GossipSettings {
 /// Default of [`GossipSettings::max_pending_checks`].
 pub const DEFAULT_MAX_PENDING_CHECKS: usize = 1024;
 
+/// How long a received tx may wait for its CheckTx verdict. Past it the tx
+/// is neither forwarded nor held against its sender (`Ignore`).
+pub const CHECK_DEADLINE: Duration = Duration::from_secs(10);
+
+/// Gossipsub's heartbeat.
+const HEARTBEAT: Duration = Duration::from_millis(500);
+
+/// Heartbeats a received message stays in gossipsub's message cache. A
+/// verdict reported after its message left the cache is lost: an accepted
+/// tx is not forwarded and, worse, a rejected one costs its sender nothing
+/// (the cache is where gossipsub finds whom to penalize). So the cache
+/// outlives the check deadline: 12 s at 500 ms (the default, 5 heartbeats,
+/// is 2.5 s, less than a CheckTx takes on a loaded node).
+const MESSAGE_CACHE_HEARTBEATS: usize =
+    (CHECK_DEADLINE.as_millis() / HEARTBEAT.as_millis()) as usize + 4;
+
 /// The gossip topic of a chain.
 pub fn topic(chain_id: &str) -> IdentTopic {
     IdentTopic::new(format!("synod/mempool/1/{chain_id}"))
@@ -96,7 +112,8 @@ pub fn start(
         .validate_messages()
         .message_id_fn(|m: &gossipsub::Message| MessageId::from(tx_hash(&m.data).to_vec()))
         .max_transmit_size(settings.max_tx_bytes + 1024)
-        .heartbeat_interval(Duration::from_millis(500))
+        .heartbeat_interval(HEARTBEAT)
+        .history_length(MESSAGE_CACHE_HEARTBEATS)
         .build()
         .map_err(|e| err(e.into()))?;
     let topic = topic(chain_id);
@@ -198,12 +215,12 @@ async fn run(
                         let acceptance = if submit.send((message.data, reply)).await.is_err() {
                             MessageAcceptance::Ignore
                         } else {
-                            match verdict.await {
-                                Ok(Ok(_)) => MessageAcceptance::Accept,
-                                Ok(Err(
+                            match tokio::time::timeout(CHECK_DEADLINE, verdict).await {
+                                Ok(Ok(Ok(_))) => MessageAcceptance::Accept,
+                                Ok(Ok(Err(
                                     MempoolError::Rejected { permanent: true, .. }
                                     | MempoolError::TooLarge { .. },
-                                )) => MessageAcceptance::Reject,
+                                ))) => MessageAcceptance::Reject,
                                 _ => MessageAcceptance::Ignore,
                             }
                         };
