@@ -105,8 +105,12 @@ impl Node {
         let mut app = lock(&self.app);
         Ok(match req {
             ConsensusRequest::InitChain(r) => {
-                let out =
-                    app.init_chain(&r.chain_id, &r.app_state_bytes, r.initial_height.value())?;
+                let out = app.init_chain_with_gas_limit(
+                    &r.chain_id,
+                    &r.app_state_bytes,
+                    r.initial_height.value(),
+                    crate::gas::block_limit(r.consensus_params.block.max_gas),
+                )?;
                 *lock(&self.mempool) = Mempool::new(&app);
                 ConsensusResponse::InitChain(rsp::InitChain {
                     consensus_params: None,
@@ -212,6 +216,7 @@ impl Node {
             } else {
                 String::new()
             },
+            gas_wanted: gas_i64(outcome.gas),
             ..Default::default()
         }))
     }
@@ -335,6 +340,13 @@ fn to_exec_result(o: &TxOutcome) -> ExecTxResult {
         } else {
             "synod".into()
         },
+        gas_wanted: gas_i64(o.gas),
+        gas_used: gas_i64(o.gas),
         ..Default::default()
     }
+}
+
+/// Gas as ABCI's signed field (saturating; gas never nears `i64::MAX`).
+fn gas_i64(gas: u64) -> i64 {
+    i64::try_from(gas).unwrap_or(i64::MAX)
 }

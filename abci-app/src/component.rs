@@ -156,6 +156,13 @@ pub trait Component: Send + Sync {
         Ok(Amount::ZERO)
     }
 
+    /// The gas this body's own work wants on top of every transaction's
+    /// ([`crate::gas`]): what it costs to execute, where
+    /// [`Component::execution_fee`] is what it pays.
+    fn execution_gas(&self, _state: &State, _body: &TxBody) -> Result<u64, StateError> {
+        Ok(0)
+    }
+
     /// Checks a body against state, then executes it (Penumbra's
     /// `check_and_execute`): every check comes before the first write, and
     /// it runs in a state layer of its own, so an error drops every write.

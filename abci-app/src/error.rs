@@ -129,6 +129,8 @@ pub enum TxError {
     LastValidator(Address),
     #[error("{validator} already has {max} unbondings in flight, the most allowed: wait for one to be released")]
     TooManyUnbondings { validator: Address, max: usize },
+    #[error("transaction wants {gas} gas, more than a whole block may use ({max}, consensus_params.block.max_gas)")]
+    GasOverBlockLimit { gas: u64, max: u64 },
 }
 
 impl TxError {
@@ -175,6 +177,7 @@ impl TxError {
             TxError::InvalidConsensusKey { .. } => 39,
             TxError::LastValidator(_) => 40,
             TxError::TooManyUnbondings { .. } => 41,
+            TxError::GasOverBlockLimit { .. } => 42,
         }
     }
 }

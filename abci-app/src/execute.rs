@@ -16,13 +16,18 @@ use crate::{
 pub struct TxOutcome {
     pub result: Result<(), TxError>,
     pub events: Vec<Event>,
+    /// The gas it wants ([`crate::gas::tx_gas`]; 0 if it does not decode):
+    /// ABCI's `gas_wanted`, and `gas_used` in a block.
+    pub gas: u64,
 }
 
 impl TxOutcome {
-    fn rejected(e: TxError) -> TxOutcome {
+    /// Refused before anything was charged.
+    pub fn rejected(e: TxError, gas: u64) -> TxOutcome {
         TxOutcome {
             result: Err(e),
             events: Vec::new(),
+            gas,
         }
     }
 
@@ -148,12 +153,13 @@ pub fn execute_tx(
     proofs: ProofMode<'_>,
 ) -> Result<TxOutcome, StateError> {
     let signer = tx.sender();
+    let gas = crate::gas::tx_gas(state, components, tx, encoded_len)?;
     let sig_ok = signature_ok.unwrap_or_else(|| tx.verify_signature().is_ok());
     if !sig_ok {
-        return Ok(TxOutcome::rejected(TxError::BadSignature { signer }));
+        return Ok(TxOutcome::rejected(TxError::BadSignature { signer }, gas));
     }
     if let Err(e) = check_fee(state, components, tx, encoded_len)? {
-        return Ok(TxOutcome::rejected(e));
+        return Ok(TxOutcome::rejected(e, gas));
     }
 
     let charged = state.atomic(|state| {
@@ -162,7 +168,7 @@ pub fn execute_tx(
     });
     match charged {
         Ok(()) => {}
-        Err(HandlerError::Tx(e)) => return Ok(TxOutcome::rejected(e)),
+        Err(HandlerError::Tx(e)) => return Ok(TxOutcome::rejected(e, gas)),
         Err(HandlerError::State(e)) => return Err(e),
     }
     let mut events = vec![Event::FeePaid {
@@ -187,11 +193,13 @@ pub fn execute_tx(
             Ok(TxOutcome {
                 result: Ok(()),
                 events,
+                gas,
             })
         }
         Err(HandlerError::Tx(e)) => Ok(TxOutcome {
             result: Err(e),
             events,
+            gas,
         }),
         Err(HandlerError::State(e)) => Err(e),
     }

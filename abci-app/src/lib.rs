@@ -18,6 +18,7 @@ pub mod app;
 pub mod component;
 pub mod error;
 pub mod execute;
+pub mod gas;
 pub mod genesis;
 pub mod governance;
 pub mod models;

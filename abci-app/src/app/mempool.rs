@@ -17,6 +17,7 @@ use crate::{
 pub struct Mempool {
     state: State,
     chain_id: Option<String>,
+    max_block_gas: Option<u64>,
     height: Height,
     verified: SignatureCache,
     components: Components,
@@ -56,6 +57,7 @@ impl Mempool {
         Mempool {
             state: State::new(app.storage.clone()),
             chain_id: app.chain_id.clone(),
+            max_block_gas: app.max_block_gas,
             height: Height(app.info().map_or(1, |(h, _)| h + 1)),
             verified: SignatureCache::default(),
             components: app.components.clone(),
@@ -86,13 +88,16 @@ impl Mempool {
         let tx = match execute::decode_tx(bytes, &params, chain_id, &self.components) {
             Ok(tx) => tx,
             Err(e) => {
-                let outcome = TxOutcome {
-                    result: Err(e),
-                    events: Vec::new(),
-                };
+                let outcome = TxOutcome::rejected(e, 0);
                 return Ok((outcome, true));
             }
         };
+        // A tx no block may hold never will: refused for its bytes alone.
+        let gas = crate::gas::tx_gas(&self.state, &self.components, &tx, bytes.len())?;
+        if let Some(max) = self.max_block_gas.filter(|max| gas > *max) {
+            let outcome = TxOutcome::rejected(TxError::GasOverBlockLimit { gas, max }, gas);
+            return Ok((outcome, true));
+        }
         use sha2::Digest;
         let hash: [u8; 32] = sha2::Sha256::digest(bytes).into();
         let known = self.verified.contains(&hash);

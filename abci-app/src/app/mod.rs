@@ -78,6 +78,9 @@ pub struct InitOutput {
 pub struct App {
     storage: Storage,
     chain_id: Option<String>,
+    /// Most gas a block's transactions may want in all ([`crate::gas`]);
+    /// `None`: no limit.
+    max_block_gas: Option<u64>,
     pending: Option<PreparedCommit>,
     /// Verifying keys of the registered models (derived from state).
     verifiers: VerifierCache,
@@ -91,11 +94,13 @@ impl App {
     pub fn new(storage: Storage) -> Result<App, AppError> {
         let state = State::new(storage.clone());
         let chain_id = state.get::<String>(&state_key::chain_id())?;
+        let max_block_gas = state.get::<u64>(&state_key::max_block_gas())?;
         let verifiers = VerifierCache::rebuild(&state)?;
         let components = components(&verifiers);
         Ok(App {
             storage,
             chain_id,
+            max_block_gas,
             pending: None,
             verifiers,
             components,
@@ -120,6 +125,11 @@ impl App {
     /// The chain id, once InitChain has run.
     pub fn chain_id(&self) -> Option<&str> {
         self.chain_id.as_deref()
+    }
+
+    /// The block gas limit genesis set (`None`: no limit).
+    pub fn max_block_gas(&self) -> Option<u64> {
+        self.max_block_gas
     }
 
     /// Last committed state version and app hash (`initial_height - 1` and
@@ -153,6 +163,19 @@ impl App {
         app_state: &[u8],
         initial_height: u64,
     ) -> Result<InitOutput, AppError> {
+        self.init_chain_with_gas_limit(chain_id, app_state, initial_height, None)
+    }
+
+    /// [`App::init_chain`] with the block gas limit of genesis'
+    /// `consensus_params.block.max_gas` ([`crate::gas::block_limit`]), kept
+    /// in state (a limit is part of what every node must agree on).
+    pub fn init_chain_with_gas_limit(
+        &mut self,
+        chain_id: &str,
+        app_state: &[u8],
+        initial_height: u64,
+        max_block_gas: Option<u64>,
+    ) -> Result<InitOutput, AppError> {
         if let Some(committed) = self.storage.committed() {
             return match &self.chain_id {
                 Some(id) if id == chain_id && committed.version + 1 == initial_height.max(1) => {
@@ -175,12 +198,16 @@ impl App {
         let validators =
             genesis::init_genesis(&mut state, &genesis, Height(version), &self.components)?;
         state.put(state_key::chain_id(), &chain_id.to_string());
+        if let Some(limit) = max_block_gas {
+            state.put(state_key::max_block_gas(), &limit);
+        }
         state.put(state_key::height(), &version);
         state.put(state_key::genesis_version(), &version);
         let prepared = self.storage.prepare(&state.into_changes(), version)?;
         let app_hash = prepared.root();
         self.storage.commit(prepared)?;
         self.chain_id = Some(chain_id.to_string());
+        self.max_block_gas = max_block_gas;
         tracing::info!(chain_id, validators = validators.len(), app_hash = %hex::encode(app_hash), "genesis committed");
         Ok(InitOutput {
             validators,
@@ -247,10 +274,7 @@ impl App {
         let mut tx_results = Vec::with_capacity(block.txs.len());
         for (bytes, d) in block.txs.iter().zip(decoded) {
             let outcome = match d {
-                Err(e) => TxOutcome {
-                    result: Err(e),
-                    events: Vec::new(),
-                },
+                Err(e) => TxOutcome::rejected(e, 0),
                 Ok(tx) => {
                     let ok = sig_ok.next().unwrap_or(false);
                     execute::execute_tx(
@@ -295,7 +319,8 @@ impl App {
     }
 
     /// PrepareProposal: keeps mempool transactions, in order, that fit in
-    /// `max_tx_bytes` and would succeed on top of the ones kept before them.
+    /// `max_tx_bytes` and the block gas limit, and would succeed on top of
+    /// the ones kept before them.
     pub fn prepare_proposal(
         &self,
         txs: &[Vec<u8>],
@@ -310,6 +335,7 @@ impl App {
         let mut state = State::new(self.storage.clone());
         let params = accounts::params(&state)?;
         let mut total = 0u64;
+        let mut gas = 0u64;
         let mut kept = Vec::new();
         for bytes in txs {
             // CometBFT counts each tx with its protobuf framing (at most 1 + 10 bytes).
@@ -329,7 +355,16 @@ impl App {
                 None,
             )?;
             if outcome.result.is_ok() {
+                if self
+                    .max_block_gas
+                    .is_some_and(|max| gas.saturating_add(outcome.gas) > max)
+                {
+                    // Its writes stay in the scratch state, so the txs after
+                    // it could depend on it: stop here.
+                    break;
+                }
                 total += cost;
+                gas = gas.saturating_add(outcome.gas);
                 kept.push(bytes.clone());
             }
         }
@@ -339,7 +374,8 @@ impl App {
     /// ProcessProposal: accepts a block only if every transaction decodes
     /// canonically, fits the size limit, names this chain, is signed
     /// correctly, and, run in block order on a scratch layer over the
-    /// committed state, pays its fee with the right nonce. A transaction
+    /// committed state, pays its fee with the right nonce; and only if its
+    /// transactions want no more gas in all than the block gas limit. A transaction
     /// whose body then fails is fine (it paid for its place, and its body
     /// may well succeed after the block's begin hooks); one that cannot pay
     /// would ride in the block for free, so the block is refused and this
@@ -367,6 +403,7 @@ impl App {
             return Ok(false);
         }
         let height = Height(committed.version + 1);
+        let mut gas = 0u64;
         for (i, (tx, bytes)) in decoded.iter().zip(txs).enumerate() {
             let outcome = execute::execute_tx(
                 &mut state,
@@ -379,6 +416,16 @@ impl App {
             )?;
             if !outcome.paid() {
                 tracing::warn!(tx = i, reason = %outcome.log(), "rejecting proposal with a transaction that does not pay its way");
+                return Ok(false);
+            }
+            gas = gas.saturating_add(outcome.gas);
+            if let Some(max) = self.max_block_gas.filter(|max| gas > *max) {
+                tracing::warn!(
+                    tx = i,
+                    gas,
+                    max,
+                    "rejecting proposal over the block gas limit (consensus_params.block.max_gas)"
+                );
                 return Ok(false);
             }
         }

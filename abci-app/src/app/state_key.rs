@@ -18,3 +18,8 @@ pub fn genesis_version() -> Vec<u8> {
 pub fn time() -> Vec<u8> {
     b"app/time".to_vec()
 }
+/// The block gas limit from genesis' `consensus_params.block.max_gas`
+/// (absent: no limit).
+pub fn max_block_gas() -> Vec<u8> {
+    b"app/max_block_gas".to_vec()
+}

@@ -52,6 +52,18 @@ impl Component for Models {
         })
     }
 
+    /// A proof of inference costs `2^k` rows of verification at
+    /// [`crate::gas::GAS_PER_PROOF_ROW`] each.
+    fn execution_gas(&self, state: &State, body: &TxBody) -> Result<u64, StateError> {
+        let TxBody::SubmitInferenceProof { model, .. } = body else {
+            return Ok(0);
+        };
+        Ok(match super::model(state, model)? {
+            Some(record) => crate::gas::GAS_PER_PROOF_ROW.saturating_mul(1u64 << record.k.min(32)),
+            None => 0,
+        })
+    }
+
     fn check_and_execute(
         &self,
         state: &mut State,

@@ -627,9 +627,16 @@ fn a_proof_pays_for_its_verification_by_circuit_size() {
     )
     .unwrap();
     assert!(batched.is_empty(), "underpaid claims are never verified");
-    let out = chain.block(vec![tx]).unwrap();
+    let out = chain.block(vec![tx.clone()]).unwrap();
     let r = &out.tx_results[0];
     assert_eq!(r.code(), 8, "{}", r.log());
+    // Its gas counts the circuit's rows too, whatever became of it.
+    assert_eq!(
+        r.gas,
+        crate::gas::GAS_PER_TX
+            + crate::gas::GAS_PER_BYTE * tx.len() as u64
+            + (crate::gas::GAS_PER_PROOF_ROW << record.k)
+    );
     assert!(
         r.log().contains("pays for verifying the proof"),
         "{}",
