@@ -15,15 +15,21 @@ use tendermint_proto::v0_38::abci as pb;
 
 use crate::{error::ConfigError, files, keys};
 
-/// Parameters CometBFT 0.38 puts in a new genesis (22 MB blocks, no gas
-/// limit, 48 h / 100,000 blocks evidence age, ed25519 keys, no vote
-/// extensions). tendermint-rs also writes the obsolete `block.time_iota_ms`,
-/// which CometBFT ignores.
+/// The block gas limit a new Synod genesis sets (`block.max_gas`; CometBFT
+/// writes -1, no limit): about 4,000 transfers or 37 proofs at `k` = 12 per
+/// block, which one core executes in about 0.2 s (see `abci-app/src/gas.rs`),
+/// so every validator can execute a full block well within a round.
+pub const DEFAULT_MAX_BLOCK_GAS: i64 = 10_000_000;
+
+/// Parameters CometBFT 0.38 puts in a new genesis (22 MB blocks, 48 h /
+/// 100,000 blocks evidence age, ed25519 keys, no vote extensions), with
+/// Synod's block gas limit ([`DEFAULT_MAX_BLOCK_GAS`]). tendermint-rs also
+/// writes the obsolete `block.time_iota_ms`, which CometBFT ignores.
 pub fn default_consensus_params() -> consensus::Params {
     consensus::Params {
         block: block::Size {
             max_bytes: 22_020_096,
-            max_gas: -1,
+            max_gas: DEFAULT_MAX_BLOCK_GAS,
             time_iota_ms: block::Size::default_time_iota_ms(),
         },
         evidence: evidence::Params {
