@@ -27,6 +27,7 @@
 //! | `--keep-homes` | `SYNOD_BENCH_KEEP_HOMES` | 0 | 1: keep the homes and logs afterwards |
 //! | `--rate` | `SYNOD_BENCH_RATE` | 0 | total tx/s the senders offer (0: as fast as the nodes take them) |
 //! | `--idle-secs` | `SYNOD_BENCH_IDLE_SECS` | 5 | idle time before the load, for the idle memory figure |
+//! | `--max-gas` | `SYNOD_BENCH_MAX_GAS` | 0 | the genesis' `block.max_gas` (0: as `synod-testnet` writes it) |
 //!
 //! Besides throughput it reports the time from starting the processes to the
 //! first committed block, and each validator's resident memory (RSS of
@@ -79,6 +80,8 @@ struct Options {
     keep_homes: bool,
     rate: u64,
     idle: Duration,
+    /// `consensus_params.block.max_gas` of the genesis; `None`: as written.
+    max_gas: Option<i64>,
 }
 
 impl Options {
@@ -113,6 +116,10 @@ impl Options {
             keep_homes: number("--keep-homes", "SYNOD_BENCH_KEEP_HOMES", 0)? != 0,
             rate: number("--rate", "SYNOD_BENCH_RATE", 0)?,
             idle: Duration::from_secs(number("--idle-secs", "SYNOD_BENCH_IDLE_SECS", 5)?),
+            max_gas: match number("--max-gas", "SYNOD_BENCH_MAX_GAS", 0)? {
+                0 => None,
+                n => Some(i64::try_from(n).context("--max-gas must fit an i64")?),
+            },
         };
         if options.accounts == 0 || options.txs < options.accounts {
             bail!(
@@ -656,6 +663,19 @@ async fn run(options: Options) -> anyhow::Result<()> {
         c.mempool.max_txs_bytes
     );
     let homes = generate_network(&spec).context("generate the network's homes")?;
+    if let Some(max_gas) = options.max_gas {
+        for h in &homes {
+            set_max_gas(&h.home.join("config").join("genesis.json"), max_gas)?;
+        }
+    }
+    let genesis_text = std::fs::read_to_string(homes[0].home.join("config").join("genesis.json"))
+        .context("read the genesis")?;
+    let genesis: serde_json::Value =
+        serde_json::from_str(&genesis_text).context("parse the genesis")?;
+    println!(
+        "  genesis: block.max_gas {}",
+        genesis["consensus_params"]["block"]["max_gas"]
+    );
 
     // Start the 8 processes (guards kill them however this function ends).
     let started = Instant::now();
@@ -983,4 +1003,14 @@ async fn run(options: Options) -> anyhow::Result<()> {
     }
     drop(vals);
     Ok(())
+}
+
+/// Sets `consensus_params.block.max_gas` in a genesis file.
+fn set_max_gas(path: &Path, max_gas: i64) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?;
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("parse {}", path.display()))?;
+    doc["consensus_params"]["block"]["max_gas"] = serde_json::Value::from(max_gas.to_string());
+    let text = serde_json::to_string_pretty(&doc)?;
+    std::fs::write(path, text).with_context(|| format!("write {}", path.display()))
 }
