@@ -133,9 +133,6 @@ pub enum ServeError {
     /// hyper refused the bound socket.
     #[error(transparent)]
     Http(#[from] hyper::Error),
-    /// The RPC's node info (`status`) cannot be built from the settings.
-    #[error("node info: {0}")]
-    NodeInfo(#[source] serde_json::Error),
 }
 
 /// Why the mempool gossip swarm cannot start. It lives here, beside

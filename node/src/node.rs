@@ -149,6 +149,7 @@ pub async fn start(
         &settings.home.join("data").join("blocks.db"),
     )?);
     let genesis_validators = init_chain.validators.clone();
+    let consensus_params = init_chain.consensus_params.clone();
     let max_block_bytes = block_max_bytes(&init_chain);
     let initial_height = u64::try_from(init_chain.initial_height).unwrap_or(1).max(1);
     let outcome = handshake(&abci, &store, || init_chain).await?;
@@ -322,6 +323,7 @@ pub async fn start(
                 blocks: blocks.clone(),
                 net_requests: channels.net_requests.clone(),
                 genesis_json: settings.genesis_json.clone(),
+                consensus_params,
                 limits: settings.rpc_limits,
                 peer_heights,
                 consensus: crate::home::consensus_config(

@@ -1,5 +1,7 @@
-//! The CometBFT RPC subset, exercised with tendermint-rpc's own HTTP and
-//! websocket clients against a running validator and the real Synod app.
+//! The CometBFT RPC, exercised with tendermint-rs' own clients
+//! (`tendermint_rpc::HttpClient` and `WebSocketClient`, CometBFT 0.38
+//! dialect) against a running validator and the real Synod app: every
+//! method the client offers, and the `NewBlock` and `Tx` subscriptions.
 
 #![allow(clippy::unwrap_used)]
 
@@ -7,50 +9,15 @@ mod common;
 
 use std::time::Duration;
 
+use common::rpc_node::{rpc_settings, RpcNode};
 use futures::StreamExt;
-use synod_abci_app::testkit::{key, TestNet};
-use synod_node::{
-    mempool::MempoolConfig,
-    node::{start, NodeSettings},
-};
+use synod_abci_app::testkit::TestNet;
+use synod_node::node::start;
 use synod_protocol::{codec, params::ChainParams, state::Account, Amount, TxBody};
 use tendermint_rpc::{
     client::CompatMode, endpoint, event::EventData, query::Query, Client, HttpClient, Order,
-    SubscriptionClient, WebSocketClient,
+    Paging, SubscriptionClient, WebSocketClient,
 };
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A lone validator serving RPC on a free port; its app is at `dir/app`.
-fn rpc_settings(dir: &std::path::Path, moniker: &str, node_key: [u8; 32]) -> NodeSettings {
-    NodeSettings {
-        home: dir.join("node"),
-        moniker: moniker.into(),
-        consensus_key: key("consensus-0").to_seed(),
-        node_key,
-        listen_addr: format!("/ip4/127.0.0.1/tcp/{}", free_port())
-            .parse()
-            .unwrap(),
-        persistent_peers: vec![],
-        peer_discovery: false,
-        abci_address: format!("unix://{}", dir.join("app").join("abci.sock").display()),
-        timeouts: Default::default(),
-        target_block_time: Some(Duration::from_millis(200)),
-        mempool: MempoolConfig::default(),
-        rpc_address: Some("127.0.0.1:0".parse().unwrap()),
-        rpc_limits: Default::default(),
-        metrics_address: None,
-        genesis_json: None,
-        mempool_gossip: None,
-        faults: Default::default(),
-    }
-}
 
 async fn wait_for_height(client: &HttpClient, h: u64) {
     for _ in 0..600 {
@@ -66,31 +33,18 @@ async fn wait_for_height(client: &HttpClient, h: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tendermint_rpc_clients_read_and_write_through_the_node() {
-    let dir = tempfile::tempdir().unwrap();
-    let net = TestNet::new(1, 3, ChainParams::default());
-    common::serve_app(&dir.path().join("app")).await;
-    let genesis = serde_json::json!({
-        "genesis_time": "2023-11-14T22:13:20Z",
-        "chain_id": synod_abci_app::testkit::CHAIN_ID,
-        "initial_height": "1",
-        "consensus_params": {
-            "block": {"max_bytes": "22020096", "max_gas": "-1"},
-            "evidence": {"max_age_num_blocks": "100000", "max_age_duration": "172800000000000", "max_bytes": "1048576"},
-            "validator": {"pub_key_types": ["ed25519"]},
-            "version": {"app": "0"}
-        },
-        "validators": [],
-        "app_hash": "",
-        "app_state": serde_json::from_slice::<serde_json::Value>(&net.app_state_json()).unwrap(),
-    });
-    let mut settings = rpc_settings(dir.path(), "rpc-node", [42; 32]);
-    settings.metrics_address = Some("127.0.0.1:0".parse().unwrap());
-    settings.genesis_json = Some(genesis.to_string());
-    let node = start(settings, common::init_request(&net)).await.unwrap();
-    let url = format!("http://{}", node.rpc_address.unwrap());
-    let client = HttpClient::builder(url.parse().unwrap())
+    let rpc = RpcNode::start_with("rpc-node", [42; 32], 3, |s| {
+        s.metrics_address = Some("127.0.0.1:0".parse().unwrap());
+    })
+    .await;
+    let (node, net) = (&rpc.node, &rpc.net);
+    let client = HttpClient::builder(rpc.url().parse().unwrap())
         .compat_mode(CompatMode::V0_38)
         .build()
+        .unwrap();
+    client
+        .wait_until_healthy(Duration::from_secs(10))
+        .await
         .unwrap();
 
     // Liveness and identity.
@@ -112,7 +66,7 @@ async fn tendermint_rpc_clients_read_and_write_through_the_node() {
     assert!(info.last_block_height.value() >= 1);
 
     // Websocket subscriptions, opened before the txs are sent.
-    let ws_url = format!("ws://{}/websocket", node.rpc_address.unwrap());
+    let ws_url = format!("ws://{}/websocket", rpc.addr);
     let (ws, driver) = WebSocketClient::builder(ws_url.parse().unwrap())
         .compat_mode(CompatMode::V0_38)
         .build()
@@ -147,6 +101,9 @@ async fn tendermint_rpc_clients_read_and_write_through_the_node() {
     assert!(commit.check_tx.code.is_ok());
     assert!(commit.tx_result.code.is_ok(), "{}", commit.tx_result.log);
     let h = commit.height;
+    let commit_tx_hash = commit.hash;
+    // So that the block of `h` has a successor (its commit is canonical).
+    wait_for_height(&client, h.value() + 1).await;
     assert!(h.value() > 0);
 
     // The app rejects garbage in CheckTx: a code and a log, not a transport error.
@@ -202,7 +159,13 @@ async fn tendermint_rpc_clients_read_and_write_through_the_node() {
     assert_eq!(newest.txs[0].tx, second);
     let oldest = by_event(2, Order::Descending).await.unwrap();
     assert_eq!(oldest.txs[0].tx, first);
-    assert!(by_event(3, Order::Ascending).await.unwrap().txs.is_empty());
+    // Past the last page is an error, as in CometBFT.
+    let past = by_event(3, Order::Ascending).await.unwrap_err();
+    assert!(
+        past.to_string()
+            .contains("page should be within [1, 2] range"),
+        "{past}"
+    );
     let none = client
         .tx_search(
             format!("transfer.to='{}'", net.users[0].address())
@@ -238,11 +201,20 @@ async fn tendermint_rpc_clients_read_and_write_through_the_node() {
         .all(|w| w[0].header.height > w[1].header.height));
 
     // Validators, ABCI queries, genesis, peers.
-    let vals = client
-        .validators(h, tendermint_rpc::Paging::All)
+    let vals = client.validators(h, Paging::All).await.unwrap();
+    assert_eq!(vals.validators.len(), 1);
+    assert_eq!(vals.validators[0].power, status.validator_info.power);
+    let page = client
+        .validators(
+            h,
+            Paging::Specific {
+                page_number: 1usize.into(),
+                per_page: 5u8.into(),
+            },
+        )
         .await
         .unwrap();
-    assert_eq!(vals.validators.len(), 1);
+    assert_eq!(page.total, 1);
     let q = client
         .abci_query(Some(format!("/account/{recipient}")), vec![], None, false)
         .await
@@ -263,6 +235,64 @@ async fn tendermint_rpc_clients_read_and_write_through_the_node() {
     );
     let peers = client.net_info().await.unwrap();
     assert_eq!(peers.n_peers, 0);
+
+    // The rest of what the client offers.
+    let by_hash = client.block_by_hash(block.block_id.hash).await.unwrap();
+    assert_eq!(by_hash.block.unwrap().header, block.block.header);
+    assert!(client.latest_block().await.unwrap().block.header.height >= h);
+    let header = client.header(h).await.unwrap();
+    assert_eq!(header.header, block.block.header);
+    let header = client.header_by_hash(block.block_id.hash).await.unwrap();
+    assert_eq!(header.header.unwrap(), block.block.header);
+    let commit = client.commit(h).await.unwrap();
+    assert!(commit.canonical, "block {h} has a successor");
+    assert_eq!(commit.signed_header.commit.block_id, block.block_id);
+    assert_eq!(commit.signed_header.header, block.block.header);
+    let latest = client.latest_commit().await.unwrap();
+    assert!(!latest.canonical, "the latest commit is this node's own");
+    assert!(!latest.signed_header.commit.signatures.is_empty());
+    client.latest_block_results().await.unwrap();
+    let params = client.consensus_params(h).await.unwrap();
+    assert_eq!(params.consensus_params.block.max_bytes, 22_020_096);
+    client.latest_consensus_params().await.unwrap();
+    let found = client
+        .block_search(
+            format!("block.height = {}", h.value()).parse().unwrap(),
+            1,
+            10,
+            Order::Descending,
+        )
+        .await
+        .unwrap();
+    assert_eq!(found.total_count, 1);
+    assert_eq!(found.blocks[0].block_id, block.block_id);
+    let proven = client.tx(commit_tx_hash, true).await.unwrap();
+    let proof = proven.proof.unwrap();
+    assert_eq!(proof.root_hash, block.block.header.data_hash.unwrap());
+    let chunk = client.genesis_chunked(0).await.unwrap();
+    assert_eq!((chunk.chunk, chunk.total), (0, 1));
+    let streamed: Vec<Vec<u8>> = client
+        .genesis_chunked_stream()
+        .await
+        .map(|c| c.unwrap())
+        .collect()
+        .await;
+    assert_eq!(streamed.concat(), chunk.data);
+    let third = net.users[2].clone().sign(TxBody::Transfer {
+        to: recipient,
+        amount: Amount(1),
+    });
+    let queued = client.broadcast_tx_async(third).await.unwrap();
+    assert!(queued.code.is_ok());
+    // CometBFT methods without meaning here: errors that say so.
+    let e = client.consensus_state().await.unwrap_err();
+    assert!(e.to_string().contains("not supported by synod-node"), "{e}");
+    // The websocket client answers plain calls too.
+    assert_eq!(
+        ws.status().await.unwrap().node_info.moniker.to_string(),
+        "rpc-node"
+    );
+    assert_eq!(ws.block(h).await.unwrap().block_id, block.block_id);
 
     // Both subscriptions delivered.
     let ev = tokio::time::timeout(Duration::from_secs(30), new_blocks.next())
@@ -316,7 +346,7 @@ async fn tendermint_rpc_clients_read_and_write_through_the_node() {
 
     ws.close().unwrap();
     let _ = tokio::time::timeout(Duration::from_secs(5), driver).await;
-    node.shutdown().await;
+    rpc.node.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -349,7 +379,11 @@ async fn bad_requests_get_json_rpc_errors_that_say_what_was_wrong() {
     assert_eq!(r["error"]["code"], -32700);
     let r = post(r#"{"jsonrpc":"2.0","id":1,"method":"no_such"}"#).await;
     assert_eq!(r["error"]["code"], -32601);
-    assert!(r["error"]["data"].as_str().unwrap().contains("status"));
+    assert_eq!(r["error"]["message"], "Method not found");
+    assert!(
+        r["error"].get("data").is_none(),
+        "CometBFT says no more: {r}"
+    );
     let r = post(r#"{"jsonrpc":"2.0","id":2,"method":"block","params":{"height":"abc"}}"#).await;
     assert_eq!(r["error"]["code"], -32602);
     assert!(r["error"]["data"].as_str().unwrap().contains("height"));
@@ -361,18 +395,20 @@ async fn bad_requests_get_json_rpc_errors_that_say_what_was_wrong() {
     let r =
         post(r#"{"jsonrpc":"2.0","id":5,"method":"tx_search","params":{"query":"tx.height >"}}"#)
             .await;
-    assert_eq!(r["error"]["code"], -32602);
+    // CometBFT reports a query it cannot parse as an internal error.
+    assert_eq!(r["error"]["code"], -32603, "{r}");
+    assert!(r["error"]["data"].as_str().unwrap().contains("tx.height"));
     let r = post(r#"{"jsonrpc":"2.0","id":6,"method":"genesis"}"#).await;
     assert!(r["error"]["data"].as_str().unwrap().contains("genesis"));
-    // A height the app cannot read is refused here, and the query
-    // connection goes on answering.
+    // A height the app cannot read (above Go's int64) is refused here, and
+    // the query connection goes on answering.
     let r = post(r#"{"jsonrpc":"2.0","id":9,"method":"abci_query","params":{"path":"/params","height":"9223372036854775808"}}"#).await;
     assert_eq!(r["error"]["code"], -32602, "{r}");
     assert!(
         r["error"]["data"]
             .as_str()
             .unwrap()
-            .contains("largest height"),
+            .contains("height: expected an integer"),
         "{r}"
     );
     let r = post(r#"{"jsonrpc":"2.0","id":10,"method":"abci_query","params":{"path":"/params"}}"#)

@@ -4,11 +4,11 @@
 use std::{net::SocketAddr, sync::Arc};
 
 use malachitebft_app_channel::NetworkRequest;
-use serde_json::json;
 use synod_consensus_config::config::ConsensusConfig;
-use tendermint::node;
+use tendermint_proto::v0_38::types as pbtypes;
 use tokio::sync::{broadcast, mpsc};
 
+use super::cometbft::node::{listen_addr, NodeInfo};
 use crate::{
     abci::AbciConnections,
     handle::{CommittedBlock, NodeQuery, PeerHeights, TxSubmission},
@@ -23,13 +23,13 @@ pub struct RpcContext {
     pub moniker: String,
     /// The node's p2p identity (ed25519 public key).
     pub node_key: [u8; 32],
-    /// The consensus swarm's listen address.
+    /// The consensus swarm's listen address (a libp2p multiaddr).
     pub listen_addr: String,
     /// The node's consensus public key.
     pub validator_key: [u8; 32],
     /// The block store.
     pub store: Arc<BlockStore>,
-    /// The app (`abci_info`, `abci_query`).
+    /// The app (`abci_info`, `abci_query`, `check_tx`).
     pub abci: Arc<AbciConnections>,
     /// Where submitted txs go (CheckTx).
     pub txs: mpsc::Sender<TxSubmission>,
@@ -39,8 +39,11 @@ pub struct RpcContext {
     pub blocks: broadcast::Sender<Arc<CommittedBlock>>,
     /// Questions to the consensus network (`net_info`).
     pub net_requests: mpsc::Sender<NetworkRequest>,
-    /// The genesis document, served by `genesis`.
+    /// The genesis document, served by `genesis` and `genesis_chunked`.
     pub genesis_json: Option<String>,
+    /// The genesis' consensus parameters (InitChain's), served by
+    /// `consensus_params`; `None`: CometBFT's defaults.
+    pub consensus_params: Option<pbtypes::ConsensusParams>,
     /// Bounds on what one client may ask at once.
     pub limits: RpcLimits,
     /// How far the peers have got (`status`'s `catching_up`).
@@ -73,34 +76,42 @@ pub fn node_id(public_key: &[u8; 32]) -> String {
     hex::encode(synod_consensus_config::keys::key_hash(public_key))
 }
 
+/// The version `node_info` reports: CometBFT's protocol line (clients such
+/// as cosmjs pick their dialect by its `0.38.` prefix), then this node's.
+pub const NODE_VERSION: &str = concat!("0.38.0+synod-node-", env!("CARGO_PKG_VERSION"));
+
 /// The RPC server's shared state: one per node, behind an `Arc`.
 pub(super) struct Server {
     pub(super) ctx: RpcContext,
-    pub(super) node_info: node::Info,
+    pub(super) node_info: NodeInfo,
+    /// The consensus key's CometBFT address.
+    pub(super) validator_address: [u8; 20],
     /// One permit per websocket client connected.
     pub(super) websocket_clients: Arc<tokio::sync::Semaphore>,
 }
 
 impl Server {
     /// The server of `ctx`, answering on `bound`.
-    pub(super) fn new(ctx: RpcContext, bound: SocketAddr) -> Result<Server, serde_json::Error> {
-        let node_info: node::Info = serde_json::from_value(json!({
-            "protocol_version": {"p2p": "8", "block": "11", "app": "0"},
-            "id": node_id(&ctx.node_key),
-            "listen_addr": ctx.listen_addr,
-            "network": ctx.chain_id,
-            "version": concat!("0.38.0+synod-node-", env!("CARGO_PKG_VERSION")),
-            "channels": "40202122233038606100",
-            "moniker": ctx.moniker,
-            "other": {"tx_index": "on", "rpc_address": format!("tcp://{bound}")},
-        }))?;
+    pub(super) fn new(ctx: RpcContext, bound: SocketAddr) -> Server {
+        let node_info = NodeInfo {
+            id: node_id(&ctx.node_key),
+            listen_addr: listen_addr(&ctx.listen_addr),
+            network: ctx.chain_id.clone(),
+            version: NODE_VERSION.into(),
+            channels: "40202122233038606100".into(),
+            moniker: ctx.moniker.clone(),
+            tx_index: "on".into(),
+            rpc_address: format!("tcp://{bound}"),
+        };
+        let validator_address = synod_consensus_config::keys::key_hash(&ctx.validator_key);
         let websocket_clients = Arc::new(tokio::sync::Semaphore::new(
             ctx.limits.max_websocket_clients,
         ));
-        Ok(Server {
+        Server {
             ctx,
             node_info,
+            validator_address,
             websocket_clients,
-        })
+        }
     }
 }

@@ -1,5 +1,8 @@
 //! `/websocket`: JSON-RPC over a websocket, with `subscribe`, `unsubscribe`
-//! and `unsubscribe_all` for `NewBlock` and `Tx` events matched by query.
+//! and `unsubscribe_all`. Each committed block publishes, as CometBFT's
+//! event bus does, `NewBlock`, `NewBlockHeader`, `NewBlockEvents` and one
+//! `Tx` per transaction; a subscription gets those its query matches, as
+//! answers to its `subscribe` call's id (`{"query", "data", "events"}`).
 
 use std::{collections::BTreeMap, sync::Arc};
 
@@ -11,16 +14,16 @@ use async_tungstenite::{
 use futures::{SinkExt, StreamExt};
 use hyper::{Body, Request, Response, StatusCode};
 use serde_json::{json, Value};
-use tendermint_rpc::{
-    event::{self, Event, EventData, TxInfo, TxResult},
-    query::Query,
-};
+use tendermint_rpc::query::Query;
 use tokio::sync::broadcast;
 
 use super::{
+    cometbft::{abci, json::int},
     convert,
-    jsonrpc::{reply, RpcError},
+    dispatch::{route_of, Serve},
+    jsonrpc::{reply, Id, RpcError},
     methods::tx::tx_attributes,
+    params::Params,
     query,
     server::Server,
 };
@@ -28,6 +31,9 @@ use crate::handle::CommittedBlock;
 
 /// Most subscriptions one connection may hold (CometBFT's default is 5).
 const MAX_SUBSCRIPTIONS: usize = 16;
+
+/// Longest query accepted (CometBFT's `maxQueryLength`).
+const MAX_QUERY_LENGTH: usize = 512;
 
 pub(super) fn upgrade(server: Arc<Server>, req: Request<Body>) -> Response<Body> {
     let wants_ws = req
@@ -79,7 +85,8 @@ pub(super) fn upgrade(server: Arc<Server>, req: Request<Body>) -> Response<Body>
 }
 
 struct Subscription {
-    id: Value,
+    /// The `subscribe` call's id: every event is an answer to it.
+    id: Id,
     query: Query,
 }
 
@@ -103,7 +110,9 @@ where
                         break;
                     }
                 };
-                let answer = handle(&server, &mut subs, &text).await;
+                let Some(answer) = handle(&server, &mut subs, &text).await else {
+                    continue;
+                };
                 if sink.send(Message::Text(answer.to_string())).await.is_err() {
                     break;
                 }
@@ -115,7 +124,14 @@ where
                         tracing::warn!(missed = n, "a websocket subscriber fell behind; events were dropped");
                         continue;
                     }
-                    Err(broadcast::error::RecvError::Closed) => break,
+                    Err(broadcast::error::RecvError::Closed) => {
+                        // CometBFT's answer when its event bus stops.
+                        for s in subs.values() {
+                            let gone = RpcError::server_error("subscription was canceled (reason: CometBFT exited)");
+                            let _ = sink.send(Message::Text(reply(Some(&s.id), Err(gone)).to_string())).await;
+                        }
+                        break;
+                    }
                 };
                 let mut failed = false;
                 for message in events_for(&server, &subs, &block) {
@@ -133,58 +149,86 @@ where
     let _ = sink.close().await;
 }
 
+/// The answer to one message (`None` for a notification).
 async fn handle(
     server: &Arc<Server>,
     subs: &mut BTreeMap<String, Subscription>,
     text: &str,
-) -> Value {
+) -> Option<Value> {
     let call: Value = match serde_json::from_str(text) {
-        Ok(v) => v,
+        Ok(v @ Value::Object(_)) => v,
+        Ok(other) => {
+            let e = format!("error unmarshaling request: a call must be an object, got {other}");
+            return Some(reply(None, Err(RpcError::parse_error(e))));
+        }
         Err(e) => {
-            return reply(&Value::Null, Err(RpcError::parse_error(e)));
+            let e = format!("error unmarshaling request: {e}");
+            return Some(reply(None, Err(RpcError::parse_error(e))));
         }
     };
-    let id = call.get("id").cloned().unwrap_or(Value::Null);
+    let id = match Id::of(&call) {
+        Ok(Some(id)) => id,
+        Ok(None) => return None,
+        Err(e) => return Some(reply(None, Err(e))),
+    };
     let method = call.get("method").and_then(Value::as_str).unwrap_or("");
-    let params = call.get("params").cloned().unwrap_or(Value::Null);
-    let query_text = params
-        .get("query")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    let result = match method {
-        "subscribe" => match query_text {
-            None => Err(RpcError::invalid_params("subscribe needs a \"query\"")),
-            Some(q) => match q.parse::<Query>() {
-                Err(e) => Err(RpcError::invalid_params(format!("query {q:?}: {e}"))),
-                Ok(_) if subs.len() >= MAX_SUBSCRIPTIONS && !subs.contains_key(&q) => {
-                    Err(RpcError::internal(format!(
-                        "a connection holds at most {MAX_SUBSCRIPTIONS} subscriptions"
-                    )))
-                }
-                Ok(query) => {
-                    subs.insert(
-                        q,
-                        Subscription {
-                            id: id.clone(),
-                            query,
-                        },
-                    );
-                    Ok(json!({}))
-                }
-            },
-        },
-        "unsubscribe" => match query_text {
-            Some(q) if subs.remove(&q).is_some() => Ok(json!({})),
-            Some(q) => Err(RpcError::internal(format!("not subscribed to {q:?}"))),
-            None => Err(RpcError::invalid_params("unsubscribe needs a \"query\"")),
-        },
-        "unsubscribe_all" => {
-            subs.clear();
+    let Some(route) = route_of(method) else {
+        return Some(reply(Some(&id), Err(RpcError::method_not_found())));
+    };
+    let raw = call.get("params").cloned().unwrap_or(Value::Null);
+    // CometBFT's websocket reports unreadable parameters as internal errors.
+    let params = match Params::json(route.args, raw) {
+        Ok(p) => p,
+        Err(e) => return Some(reply(Some(&id), Err(RpcError::internal(e.data)))),
+    };
+    let result = if route.serve == Serve::WebsocketOnly {
+        subscription_call(subs, method, &id, &params)
+    } else {
+        server.dispatch(route, params).await
+    };
+    Some(reply(Some(&id), result))
+}
+
+/// `subscribe`, `unsubscribe` and `unsubscribe_all`, with CometBFT's errors.
+fn subscription_call(
+    subs: &mut BTreeMap<String, Subscription>,
+    method: &str,
+    id: &Id,
+    params: &Params,
+) -> Result<Value, RpcError> {
+    if method == "unsubscribe_all" {
+        subs.clear();
+        return Ok(json!({}));
+    }
+    let text = params.string("query")?.unwrap_or_default();
+    if method == "subscribe" && subs.len() >= MAX_SUBSCRIPTIONS {
+        return Err(RpcError::internal(format!(
+            "max_subscriptions_per_client {MAX_SUBSCRIPTIONS} reached"
+        )));
+    }
+    if text.len() > MAX_QUERY_LENGTH {
+        return Err(RpcError::internal("maximum query length exceeded"));
+    }
+    let query: Query = text
+        .parse()
+        .map_err(|e| RpcError::internal(format!("failed to parse query: {e}")))?;
+    match method {
+        "subscribe" if subs.contains_key(&text) => Err(RpcError::internal("already subscribed")),
+        "subscribe" => {
+            subs.insert(
+                text,
+                Subscription {
+                    id: id.clone(),
+                    query,
+                },
+            );
             Ok(json!({}))
         }
-        other => server.dispatch(other, params).await,
-    };
-    reply(&id, result)
+        _ => match subs.remove(&text) {
+            Some(_) => Ok(json!({})),
+            None => Err(RpcError::internal("subscription not found")),
+        },
+    }
 }
 
 /// The event messages one committed block produces for the subscriptions.
@@ -196,84 +240,82 @@ fn events_for(
     let mut out = Vec::new();
     let ctx = &server.ctx;
     let b = &committed.block;
-    let finalize = convert::finalize_block(&committed.results).ok();
-    // NewBlock.
+    let results = &committed.results;
+    // The block-level events (`NewBlock`, `NewBlockEvents`): the app's
+    // FinalizeBlock events; `NewBlockHeader` carries only its type.
     let mut block_attrs = query::Attributes::new();
-    block_attrs.insert("tm.event".into(), vec!["NewBlock".into()]);
-    block_attrs.insert("block.height".into(), vec![b.height.to_string()]);
-    if let Some(f) = &finalize {
-        convert::event_attributes(&f.events, &mut block_attrs);
-    }
-    let wanted: Vec<_> = subs
-        .iter()
-        .filter(|(_, s)| query::matches(&s.query, &block_attrs))
-        .collect();
-    if !wanted.is_empty() {
-        match convert::block(&ctx.store, &ctx.chain_id, b) {
-            Ok(block) => {
-                for (text, s) in wanted {
-                    let ev = Event {
-                        query: text.clone(),
-                        data: EventData::NewBlock {
-                            block: Some(Box::new(block.clone())),
-                            block_id: convert::block_id(committed.hash),
-                            result_finalize_block: finalize.clone(),
-                        },
-                        events: Some(block_attrs.clone()),
-                    };
-                    out.push(event_message(&s.id, ev));
-                }
-            }
-            Err(e) => {
-                tracing::warn!(height = b.height, error = %e, "cannot show block to subscribers")
-            }
+    convert::event_attributes(&results.events, &mut block_attrs);
+    let matching = |kind: &str,
+                    attrs: &query::Attributes|
+     -> (query::Attributes, Vec<(&String, &Subscription)>) {
+        let mut attrs = attrs.clone();
+        attrs.insert("tm.event".into(), vec![kind.into()]);
+        let wanted = subs
+            .iter()
+            .filter(|(_, s)| query::matches(&s.query, &attrs))
+            .collect();
+        (attrs, wanted)
+    };
+    let mut publish = |kind: &str, attrs: &query::Attributes, data: &dyn Fn() -> Option<Value>| {
+        let (attrs, wanted) = matching(kind, attrs);
+        if wanted.is_empty() {
+            return;
         }
-    }
+        let Some(value) = data() else { return };
+        for (text, s) in wanted {
+            let event = json!({
+                "query": text,
+                "data": {"type": format!("tendermint/event/{kind}"), "value": value},
+                "events": attrs,
+            });
+            out.push(reply(Some(&s.id), Ok(event)));
+        }
+    };
+    let shown = |what: &str, e: &dyn std::fmt::Display| {
+        tracing::warn!(height = b.height, error = %e, "cannot show the {what} to subscribers");
+    };
+    publish(
+        "NewBlock",
+        &block_attrs,
+        &|| match convert::block(&ctx.store, &ctx.chain_id, b) {
+            Ok(block) => Some(json!({
+                "block": block.to_json(),
+                "block_id": convert::block_id(b).to_json(),
+                "result_finalize_block": abci::finalize_block(results),
+            })),
+            Err(e) => {
+                shown("block", &e);
+                None
+            }
+        },
+    );
+    publish(
+        "NewBlockHeader",
+        &query::Attributes::new(),
+        &|| match convert::header(&ctx.store, &ctx.chain_id, b) {
+            Ok(header) => Some(json!({ "header": header.to_json() })),
+            Err(e) => {
+                shown("header", &e);
+                None
+            }
+        },
+    );
+    publish("NewBlockEvents", &block_attrs, &|| {
+        Some(json!({
+            "height": int(b.height),
+            "events": abci::events_or_null(&results.events),
+            "num_txs": int(b.txs.len()),
+        }))
+    });
     // One Tx event per transaction.
     for (i, tx) in b.txs.iter().enumerate() {
-        let Some(result) = finalize.as_ref().and_then(|f| f.tx_results.get(i)) else {
+        let Some(result) = results.tx_results.get(i) else {
             continue;
         };
-        let Ok(height) = convert::height(b.height) else {
-            continue;
-        };
-        let response = tendermint_rpc::endpoint::tx::Response {
-            hash: tendermint::Hash::Sha256(crate::mempool::tx_hash(tx)),
-            height,
-            index: i as u32,
-            tx_result: result.clone(),
-            tx: tx.clone(),
-            proof: None,
-        };
-        let attrs = tx_attributes(&response);
-        for (text, s) in subs {
-            if !query::matches(&s.query, &attrs) {
-                continue;
-            }
-            let ev = Event {
-                query: text.clone(),
-                data: EventData::Tx {
-                    tx_result: TxInfo {
-                        height: b.height as i64,
-                        index: Some(i as i64),
-                        tx: tx.clone(),
-                        result: TxResult {
-                            log: Some(result.log.clone()),
-                            gas_wanted: Some(result.gas_wanted.to_string()),
-                            gas_used: Some(result.gas_used.to_string()),
-                            events: result.events.clone(),
-                        },
-                    },
-                },
-                events: Some(attrs.clone()),
-            };
-            out.push(event_message(&s.id, ev));
-        }
+        let attrs = tx_attributes(tx, b.height, &result.events);
+        publish("Tx", &attrs, &|| {
+            Some(json!({"TxResult": abci::tx_result(b.height, i as u32, tx, result)}))
+        });
     }
     out
-}
-
-fn event_message(id: &Value, ev: Event) -> Value {
-    let ser = event::v0_38::SerEvent::from(ev);
-    json!({"jsonrpc": "2.0", "id": id, "result": ser})
 }

@@ -17,8 +17,11 @@ pub const CF_META: &str = "meta";
 /// Column family of undecided proposed blocks (ours and accepted ones from
 /// others), by height ++ round ++ block hash; pruned when a height is decided.
 pub const CF_PROPOSALS: &str = "proposals";
+/// Column family of block hash -> height (the RPC's `block_by_hash` and
+/// `header_by_hash`); written with each block from the version that added it.
+pub const CF_BLOCK_HASHES: &str = "block_hashes";
 /// All column families.
-pub const COLUMN_FAMILIES: [&str; 7] = [
+pub const COLUMN_FAMILIES: [&str; 8] = [
     CF_BLOCKS,
     CF_CERTIFICATES,
     CF_RESULTS,
@@ -26,6 +29,7 @@ pub const COLUMN_FAMILIES: [&str; 7] = [
     CF_TX_EVENTS,
     CF_META,
     CF_PROPOSALS,
+    CF_BLOCK_HASHES,
 ];
 
 /// Longest event key (`type.attribute`) or value the tx index records;

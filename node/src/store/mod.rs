@@ -159,6 +159,11 @@ impl BlockStore {
         }
         let mut batch = WriteBatch::default();
         batch.put_cf(self.cf(CF_BLOCKS)?, height(block.height), block.encode());
+        batch.put_cf(
+            self.cf(CF_BLOCK_HASHES)?,
+            block.hash(),
+            height(block.height),
+        );
         batch.put_cf(self.cf(CF_CERTIFICATES)?, height(block.height), certificate);
         batch.put_cf(self.cf(CF_META)?, META_HEIGHT, height(block.height));
         // Proposals for this height and below are settled.
@@ -371,6 +376,15 @@ impl BlockStore {
                 })
             })
             .transpose()
+    }
+
+    /// The height of the stored block whose hash is `hash`. Blocks saved
+    /// before the hash index existed are not found.
+    pub fn height_of_block(&self, hash: &[u8; 32]) -> Result<Option<u64>, StoreError> {
+        Ok(self
+            .get(CF_BLOCK_HASHES, hash)?
+            .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
+            .map(u64::from_be_bytes))
     }
 
     /// Where a transaction was included: (height, index in the block).

@@ -2,7 +2,9 @@
 
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod openapi;
 pub mod procs;
+pub mod rpc_node;
 
 use std::path::Path;
 use std::time::Duration;

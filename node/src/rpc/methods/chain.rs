@@ -1,16 +1,20 @@
-//! The chain as stored: `block`, `block_results`, `blockchain` and
-//! `validators`, and the height helpers the other methods share.
+//! The chain as stored: `block`, `block_by_hash`, `header`,
+//! `header_by_hash`, `commit`, `block_results` and `blockchain`, and the
+//! height helpers the other methods share.
 
-use serde_json::Value;
-use tendermint::{block, validator};
-use tendermint_rpc::endpoint;
+use serde_json::{json, Value};
 
 use crate::{
     block::DecidedBlock,
     rpc::{
+        cometbft::{
+            abci,
+            block::BlockId,
+            json::{bytes_or_null, int},
+        },
         convert,
-        jsonrpc::{to_json, RpcError},
-        params::u64_param,
+        jsonrpc::RpcError,
+        params::Params,
         server::Server,
     },
 };
@@ -20,119 +24,155 @@ const MAX_BLOCKCHAIN_RANGE: u64 = 20;
 
 impl Server {
     /// `block`: the block at `height` (absent: the latest).
-    pub(in crate::rpc) fn block(&self, params: &Value) -> Result<Value, RpcError> {
-        let h = self.height_param(params, "height")?;
-        let b = self.stored_block(h)?;
-        to_json(endpoint::block::Response {
-            block_id: convert::block_id(b.hash()),
-            block: convert::block(&self.ctx.store, &self.ctx.chain_id, &b)
-                .map_err(RpcError::internal)?,
-        })
+    pub(in crate::rpc) fn block(&self, params: &Params) -> Result<Value, RpcError> {
+        let h = self.height_up_to(params, self.latest_height()?)?;
+        let b = self.ctx.store.block(h).map_err(RpcError::internal)?;
+        self.block_answer(b.as_ref())
+    }
+
+    /// `block_by_hash`: the block with this hash (base64), or an empty answer.
+    pub(in crate::rpc) fn block_by_hash(&self, params: &Params) -> Result<Value, RpcError> {
+        let hash = params.bytes("hash")?.unwrap_or_default();
+        let b = self.block_with_hash(&hash)?;
+        self.block_answer(b.as_ref())
+    }
+
+    /// `header`: the header at `height` (absent: the latest).
+    pub(in crate::rpc) fn header(&self, params: &Params) -> Result<Value, RpcError> {
+        let h = self.height_up_to(params, self.latest_height()?)?;
+        let b = self.ctx.store.block(h).map_err(RpcError::internal)?;
+        self.header_answer(b.as_ref())
+    }
+
+    /// `header_by_hash`: the header of the block with this hash (hex).
+    pub(in crate::rpc) fn header_by_hash(&self, params: &Params) -> Result<Value, RpcError> {
+        let hash = params.hex_bytes("hash")?.unwrap_or_default();
+        let b = self.block_with_hash(&hash)?;
+        self.header_answer(b.as_ref())
+    }
+
+    /// `commit`: the header at `height` (absent: the latest) with the
+    /// precommits that decided it; canonical once the next block records
+    /// them, else the ones this node gathered.
+    pub(in crate::rpc) fn commit(&self, params: &Params) -> Result<Value, RpcError> {
+        let h = self.height_up_to(params, self.latest_height()?)?;
+        let Some(b) = self.ctx.store.block(h).map_err(RpcError::internal)? else {
+            return Ok(Value::Null);
+        };
+        let Some((commit, canonical)) =
+            convert::commit(&self.ctx.store, h).map_err(RpcError::internal)?
+        else {
+            return Ok(Value::Null);
+        };
+        let header =
+            convert::header(&self.ctx.store, &self.ctx.chain_id, &b).map_err(RpcError::internal)?;
+        Ok(json!({
+            "signed_header": {"header": header.to_json(), "commit": commit.to_json()},
+            "canonical": canonical,
+        }))
     }
 
     /// `block_results`: what the app answered to the block's `FinalizeBlock`.
-    pub(in crate::rpc) fn block_results(&self, params: &Value) -> Result<Value, RpcError> {
-        let h = self.height_param(params, "height")?;
+    pub(in crate::rpc) fn block_results(&self, params: &Params) -> Result<Value, RpcError> {
+        let h = self.height_up_to(params, self.latest_height()?)?;
         let r = self
             .ctx
             .store
             .results(h)
             .map_err(RpcError::internal)?
-            .ok_or_else(|| {
-                RpcError::internal(format!("no results for height {h}: not executed yet"))
-            })?;
-        let fb = convert::finalize_block(&r).map_err(RpcError::internal)?;
-        to_json(endpoint::block_results::Response {
-            height: convert::height(h).map_err(RpcError::internal)?,
-            txs_results: Some(fb.tx_results),
-            finalize_block_events: fb.events,
-            begin_block_events: None,
-            end_block_events: None,
-            validator_updates: fb.validator_updates,
-            consensus_param_updates: fb.consensus_param_updates,
-            app_hash: fb.app_hash,
-        })
+            .ok_or_else(|| RpcError::internal(format!("could not find results for height #{h}")))?;
+        let txs_results = if r.tx_results.is_empty() {
+            Value::Null
+        } else {
+            Value::Array(r.tx_results.iter().map(abci::exec_tx_result).collect())
+        };
+        Ok(json!({
+            "height": int(h),
+            "txs_results": txs_results,
+            "finalize_block_events": abci::events_or_null(&r.events),
+            "validator_updates": abci::validator_updates(&r.validator_updates),
+            "consensus_param_updates": r
+                .consensus_param_updates
+                .as_ref()
+                .map(abci::consensus_params_update),
+            "app_hash": bytes_or_null(&r.app_hash),
+        }))
     }
 
-    /// `blockchain`: the metas of up to 20 blocks, newest first.
-    pub(in crate::rpc) fn blockchain(&self, params: &Value) -> Result<Value, RpcError> {
+    /// `blockchain`: the metas of up to 20 blocks between `minHeight` and
+    /// `maxHeight`, newest first (CometBFT's `filterMinMax`).
+    pub(in crate::rpc) fn blockchain(&self, params: &Params) -> Result<Value, RpcError> {
         let latest = self.latest_height()?;
-        let earliest = self.earliest_height()?;
-        let max = u64_param(params, "maxHeight")?
-            .filter(|h| *h > 0)
-            .unwrap_or(latest)
-            .min(latest);
-        let min = u64_param(params, "minHeight")?
-            .filter(|h| *h > 0)
-            .unwrap_or(1)
-            .max(earliest)
-            .max(max.saturating_sub(MAX_BLOCKCHAIN_RANGE - 1));
-        if min > max && latest > 0 {
-            return Err(RpcError::invalid_params(format!(
+        let base = self.earliest_height()?;
+        let (min, max) = (
+            params.int("minHeight")?.unwrap_or(0),
+            params.int("maxHeight")?.unwrap_or(0),
+        );
+        if min < 0 || max < 0 {
+            return Err(RpcError::internal("heights must be non-negative"));
+        }
+        let max = if max == 0 {
+            latest
+        } else {
+            (max as u64).min(latest)
+        };
+        let min = (if min == 0 { 1 } else { min as u64 })
+            .max(base)
+            .max((max + 1).saturating_sub(MAX_BLOCKCHAIN_RANGE));
+        if min > max {
+            return Err(RpcError::internal(format!(
                 "min height {min} can't be greater than max height {max}"
             )));
         }
         let mut metas = Vec::new();
-        for h in (min..=max).rev().filter(|h| *h > 0) {
+        for h in (min..=max).rev() {
             let b = self.stored_block(h)?;
             let header = convert::header(&self.ctx.store, &self.ctx.chain_id, &b)
                 .map_err(RpcError::internal)?;
-            metas.push(block::Meta {
-                block_id: convert::block_id(b.hash()),
-                block_size: b.encode().len() as i64,
-                header,
-                num_txs: b.txs.len() as i64,
-            });
+            metas.push(json!({
+                "block_id": convert::block_id(&b).to_json(),
+                "block_size": int(b.encode().len()),
+                "header": header.to_json(),
+                "num_txs": int(b.txs.len()),
+            }));
         }
-        to_json(endpoint::blockchain::Response {
-            last_height: convert::height(latest).map_err(RpcError::internal)?,
-            block_metas: metas,
-        })
+        Ok(json!({"last_height": int(latest), "block_metas": metas}))
     }
 
-    /// `validators`: the set of `height` (absent: the latest), paginated.
-    pub(in crate::rpc) fn validators(&self, params: &Value) -> Result<Value, RpcError> {
-        let latest = self.latest_height()?;
-        let h = match u64_param(params, "height")? {
-            None | Some(0) => latest.max(1),
-            Some(h) if h > latest + 1 => {
-                return Err(RpcError::internal(format!(
-                    "height {h} must be less than or equal to the next height {}",
-                    latest + 1
-                )))
-            }
-            Some(h) => h,
+    /// `{"block_id", "block"}` of a block, or CometBFT's empty answer.
+    fn block_answer(&self, b: Option<&DecidedBlock>) -> Result<Value, RpcError> {
+        let Some(b) = b else {
+            return Ok(json!({"block_id": BlockId::default().to_json(), "block": null}));
         };
-        let set = self
-            .ctx
-            .store
-            .validators_at(h)
+        let block =
+            convert::block(&self.ctx.store, &self.ctx.chain_id, b).map_err(RpcError::internal)?;
+        Ok(json!({"block_id": convert::block_id(b).to_json(), "block": block.to_json()}))
+    }
+
+    /// `{"header"}` of a block, or `null` in it.
+    fn header_answer(&self, b: Option<&DecidedBlock>) -> Result<Value, RpcError> {
+        let header = match b {
+            Some(b) => convert::header(&self.ctx.store, &self.ctx.chain_id, b)
+                .map_err(RpcError::internal)?
+                .to_json(),
+            None => Value::Null,
+        };
+        Ok(json!({ "header": header }))
+    }
+
+    /// The stored block whose hash is `hash`, if any.
+    fn block_with_hash(&self, hash: &[u8]) -> Result<Option<DecidedBlock>, RpcError> {
+        let Ok(hash) = <[u8; 32]>::try_from(hash) else {
+            return Ok(None);
+        };
+        let store = &self.ctx.store;
+        let Some(h) = store.height_of_block(&hash).map_err(RpcError::internal)? else {
+            return Ok(None);
+        };
+        Ok(store
+            .block(h)
             .map_err(RpcError::internal)?
-            .ok_or_else(|| {
-                RpcError::internal(format!("no validator set recorded for height {h}"))
-            })?;
-        let page = u64_param(params, "page")?.unwrap_or(1).max(1) as usize;
-        let per_page = u64_param(params, "per_page")?.unwrap_or(30).clamp(1, 100) as usize;
-        let mut all = Vec::new();
-        for (k, p) in &set {
-            let pk = tendermint::PublicKey::from_raw_ed25519(k)
-                .ok_or_else(|| RpcError::internal("a stored validator key is not ed25519"))?;
-            all.push(validator::Info::new(
-                pk,
-                (*p).try_into().map_err(RpcError::internal)?,
-            ));
-        }
-        let total = all.len() as i32;
-        let validators: Vec<_> = all
-            .into_iter()
-            .skip((page - 1) * per_page)
-            .take(per_page)
-            .collect();
-        to_json(endpoint::validators::Response::new(
-            convert::height(h).map_err(RpcError::internal)?,
-            validators,
-            total,
-        ))
+            .filter(|b| b.hash() == hash))
     }
 
     /// The last committed height (0 before the first block).
@@ -140,16 +180,35 @@ impl Server {
         self.ctx.store.height().map_err(RpcError::internal)
     }
 
-    /// A height parameter (a number or a numeric string); absent: the latest.
-    pub(in crate::rpc) fn height_param(&self, params: &Value, name: &str) -> Result<u64, RpcError> {
-        let latest = self.latest_height()?;
-        match u64_param(params, name)? {
-            None | Some(0) => Ok(latest),
-            Some(h) if h > latest => Err(RpcError::internal(format!(
-                "height {h} must be less than or equal to the current blockchain height {latest}"
-            ))),
-            Some(h) => Ok(h),
+    /// The `height` parameter as CometBFT's `getHeight` reads it: absent,
+    /// `latest`; else it must be positive, at most `latest` and not below
+    /// the first stored block.
+    pub(in crate::rpc) fn height_up_to(
+        &self,
+        params: &Params,
+        latest: u64,
+    ) -> Result<u64, RpcError> {
+        let Some(h) = params.int("height")? else {
+            return Ok(latest);
+        };
+        if h <= 0 {
+            return Err(RpcError::internal(format!(
+                "height must be greater than 0, but got {h}"
+            )));
         }
+        let h = h as u64;
+        if h > latest {
+            return Err(RpcError::internal(format!(
+                "height {h} must be less than or equal to the current blockchain height {latest}"
+            )));
+        }
+        let base = self.earliest_height()?;
+        if h < base {
+            return Err(RpcError::internal(format!(
+                "height {h} is not available, lowest height is {base}"
+            )));
+        }
+        Ok(h)
     }
 
     /// The block at `h`, or an error naming the height.
@@ -167,30 +226,23 @@ impl Server {
         if h == 0 {
             return Ok(0);
         }
-        // The first stored block (a chain may start above 1).
-        let mut lo = 1;
-        while lo < h
-            && self
+        // The first stored block (a chain may start above 1): blocks are
+        // stored without gaps from it to `h`, so a binary search finds it.
+        let (mut lo, mut hi) = (1, h);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let stored = self
                 .ctx
                 .store
-                .block(lo)
+                .block(mid)
                 .map_err(RpcError::internal)?
-                .is_none()
-        {
-            lo += 1;
+                .is_some();
+            if stored {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
         }
         Ok(lo)
-    }
-
-    /// The set recorded for `h`, else the latest saved one.
-    pub(in crate::rpc) fn validator_set(&self, h: u64) -> Result<Vec<([u8; 32], u64)>, RpcError> {
-        let store = &self.ctx.store;
-        match store.validators_at(h).map_err(RpcError::internal)? {
-            Some(set) => Ok(set),
-            None => Ok(store
-                .validators()
-                .map_err(RpcError::internal)?
-                .unwrap_or_default()),
-        }
     }
 }

@@ -4,36 +4,43 @@
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
+use super::{DEFAULT_PER_PAGE, MAX_PER_PAGE};
 use crate::{
     handle::{MempoolView, NodeQuery},
-    rpc::{jsonrpc::RpcError, params::u64_param, server::Server},
+    rpc::{
+        cometbft::json::{base64, int},
+        jsonrpc::RpcError,
+        params::Params,
+        server::Server,
+    },
 };
 
 impl Server {
-    /// `unconfirmed_txs` (`list_txs`: with up to `limit` txs, default 30,
-    /// at most 100) and `num_unconfirmed_txs` (counts only).
-    pub(in crate::rpc) async fn unconfirmed_txs(
-        &self,
-        params: &Value,
-        list_txs: bool,
-    ) -> Result<Value, RpcError> {
-        let limit = if list_txs {
-            u64_param(params, "limit")?.unwrap_or(30).min(100) as usize
-        } else {
-            0
+    /// `unconfirmed_txs`: up to `limit` txs in reap order (30 by default,
+    /// at most 100), with the mempool's count and size.
+    pub(in crate::rpc) async fn unconfirmed_txs(&self, params: &Params) -> Result<Value, RpcError> {
+        let limit = match params.int("limit")? {
+            Some(n) if n >= 1 => (n as u64).min(MAX_PER_PAGE as u64) as usize,
+            _ => DEFAULT_PER_PAGE,
         };
         let view = self.mempool(limit).await?;
-        use base64::Engine;
-        let txs: Vec<String> = view
-            .txs
-            .iter()
-            .map(|t| base64::engine::general_purpose::STANDARD.encode(t))
-            .collect();
+        let txs: Vec<String> = view.txs.iter().map(|t| base64(t)).collect();
         Ok(json!({
-            "n_txs": view.txs.len().to_string(),
-            "total": view.count.to_string(),
-            "total_bytes": view.bytes.to_string(),
-            "txs": if list_txs { json!(txs) } else { Value::Null },
+            "n_txs": int(txs.len()),
+            "total": int(view.count),
+            "total_bytes": int(view.bytes),
+            "txs": txs,
+        }))
+    }
+
+    /// `num_unconfirmed_txs`: the mempool's count and size (`txs` is null).
+    pub(in crate::rpc) async fn num_unconfirmed_txs(&self) -> Result<Value, RpcError> {
+        let view = self.mempool(0).await?;
+        Ok(json!({
+            "n_txs": int(view.count),
+            "total": int(view.count),
+            "total_bytes": int(view.bytes),
+            "txs": null,
         }))
     }
 

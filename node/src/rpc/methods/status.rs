@@ -1,75 +1,73 @@
-//! The node itself: `status`, `net_info`, `genesis` and (Synod's own)
-//! `consensus_timeouts`.
+//! The node itself: `status`, `net_info`, `genesis`, `genesis_chunked` and
+//! (Synod's own) `consensus_timeouts`.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use malachitebft_app_channel::NetworkRequest;
-use serde_json::{json, Value};
-use tendermint::{node, validator, Hash};
-use tendermint_rpc::endpoint;
+use serde_json::{json, Map, Value};
 
-use crate::rpc::{
-    convert,
-    jsonrpc::RpcError,
-    server::{node_id, Server},
+use crate::{
+    block::BlockTime,
+    rpc::{
+        cometbft::{
+            json::{base64, hex, int, time},
+            node::{
+                consensus_params, default_consensus_params, idle_connection_status, listen_addr,
+                validator_info, NodeInfo,
+            },
+        },
+        jsonrpc::RpcError,
+        params::Params,
+        server::{node_id, Server},
+    },
 };
 
+/// Size of one `genesis_chunked` chunk (CometBFT's `genesisChunkSize`, 16 MiB).
+const GENESIS_CHUNK_BYTES: usize = 16 * 1024 * 1024;
+
 impl Server {
-    /// `status`: node info, the earliest and latest blocks, and our voting power.
-    pub(in crate::rpc) fn status(&self) -> Result<endpoint::status::Response, RpcError> {
+    /// `status`: node info, the earliest and latest blocks (their hash, the
+    /// app hash their header carries, their time), and our voting power at
+    /// the next height.
+    pub(in crate::rpc) fn status(&self) -> Result<Value, RpcError> {
         let store = &self.ctx.store;
-        let h = self.latest_height()?;
-        let edge = |h: u64| -> Result<(Hash, tendermint::AppHash, tendermint::Time), RpcError> {
-            let Some(b) = store.block(h).map_err(RpcError::internal)? else {
-                return Ok((
-                    Hash::None,
-                    tendermint::AppHash::default(),
-                    tendermint::Time::unix_epoch(),
-                ));
-            };
-            let app_hash = store
-                .results(h)
-                .map_err(RpcError::internal)?
-                .map(|r| r.app_hash.to_vec())
-                .unwrap_or_default();
-            Ok((
-                Hash::Sha256(b.hash()),
-                tendermint::AppHash::try_from(app_hash).map_err(RpcError::internal)?,
-                convert::time(b.time).map_err(RpcError::internal)?,
-            ))
-        };
+        let latest = self.latest_height()?;
         let earliest = self.earliest_height()?;
-        let (eh, ea, et) = edge(earliest)?;
-        let (lh, la, lt) = edge(h)?;
+        let edge = |h: u64| -> Result<(Value, Value, Value), RpcError> {
+            match store.block(h).map_err(RpcError::internal)? {
+                Some(b) if h > 0 => Ok((hex(&b.hash()), hex(&b.app_hash), time(b.time))),
+                // CometBFT's answer before the first block: empty hashes, the Unix epoch.
+                _ => Ok((hex(&[]), hex(&[]), time(BlockTime::default()))),
+            }
+        };
+        let (earliest_hash, earliest_app_hash, earliest_time) = edge(earliest)?;
+        let (latest_hash, latest_app_hash, latest_time) = edge(latest)?;
         let power = self
-            .validator_set(h + 1)?
+            .validator_set(latest + 1)?
             .into_iter()
             .find(|(k, _)| *k == self.ctx.validator_key)
             .map_or(0, |(_, p)| p);
-        let pub_key = tendermint::PublicKey::from_raw_ed25519(&self.ctx.validator_key)
-            .ok_or_else(|| RpcError::internal("bad consensus key"))?;
-        Ok(endpoint::status::Response {
-            node_info: self.node_info.clone(),
-            sync_info: endpoint::status::SyncInfo {
-                earliest_block_hash: eh,
-                earliest_app_hash: ea,
-                earliest_block_height: convert::height(earliest).map_err(RpcError::internal)?,
-                earliest_block_time: et,
-                latest_block_hash: lh,
-                latest_app_hash: la,
-                latest_block_height: convert::height(h).map_err(RpcError::internal)?,
-                latest_block_time: lt,
+        Ok(json!({
+            "node_info": self.node_info.to_json(),
+            "sync_info": {
+                "latest_block_hash": latest_hash,
+                "latest_app_hash": latest_app_hash,
+                "latest_block_height": int(latest),
+                "latest_block_time": latest_time,
+                "earliest_block_hash": earliest_hash,
+                "earliest_app_hash": earliest_app_hash,
+                "earliest_block_height": int(earliest),
+                "earliest_block_time": earliest_time,
                 // More than one block behind the best height a peer was seen at.
-                catching_up: self.ctx.peer_heights.catching_up(h, Instant::now()),
+                "catching_up": self.ctx.peer_heights.catching_up(latest, Instant::now()),
             },
-            validator_info: validator::Info::new(
-                pub_key,
-                power.try_into().map_err(RpcError::internal)?,
-            ),
-        })
+            "validator_info": validator_info(&self.validator_address, &self.ctx.validator_key, power),
+        }))
     }
 
-    /// `net_info`: the consensus peers this node is connected to.
+    /// `net_info`: the consensus peers this node is connected to. The
+    /// consensus network keeps no traffic figures, so each connection's
+    /// monitors read zero.
     pub(in crate::rpc) async fn net_info(&self) -> Result<Value, RpcError> {
         let dump = NetworkRequest::dump_state(&self.ctx.net_requests)
             .await
@@ -87,51 +85,30 @@ impl Server {
             let remote_ip = parts
                 .windows(2)
                 .find(|w| w[0] == "ip4" || w[0] == "ip6")
-                .and_then(|w| w[1].parse().ok())
-                .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
-            let node_info: node::Info = serde_json::from_value(json!({
-                "protocol_version": {"p2p": "8", "block": "11", "app": "0"},
-                "id": node_id(&key),
-                "listen_addr": info.address.to_string(),
-                "network": self.ctx.chain_id,
-                "version": "",
-                "channels": "",
-                "moniker": info.moniker,
-                "other": {"tx_index": "on", "rpc_address": ""},
-            }))
-            .map_err(RpcError::internal)?;
-            let monitor = endpoint::net_info::Monitor {
-                active: true,
-                start: tendermint::Time::unix_epoch(),
-                duration: Duration::ZERO,
-                idle: Duration::ZERO,
-                bytes: 0,
-                samples: 0,
-                inst_rate: 0,
-                cur_rate: 0,
-                avg_rate: 0,
-                peak_rate: 0,
-                bytes_rem: 0,
-                time_rem: 0,
-                progress: 0,
+                .map_or_else(String::new, |w| w[1].to_owned());
+            let node_info = NodeInfo {
+                id: node_id(&key),
+                listen_addr: listen_addr(&address),
+                network: self.ctx.chain_id.clone(),
+                version: String::new(),
+                channels: String::new(),
+                moniker: info.moniker.clone(),
+                tx_index: "on".into(),
+                rpc_address: String::new(),
             };
-            peers.push(endpoint::net_info::PeerInfo {
-                node_info,
-                is_outbound: format!("{:?}", info.connection_direction).contains("Outbound"),
-                connection_status: endpoint::net_info::ConnectionStatus {
-                    duration: Duration::ZERO,
-                    send_monitor: monitor.clone(),
-                    recv_monitor: monitor,
-                    channels: vec![],
-                },
-                remote_ip,
-            });
+            peers.push(json!({
+                "node_info": node_info.to_json(),
+                "is_outbound": format!("{:?}", info.connection_direction).contains("Outbound"),
+                "connection_status": idle_connection_status(),
+                "remote_ip": remote_ip,
+            }));
         }
+        let listener = listen_addr(&self.ctx.listen_addr);
         Ok(json!({
             "listening": true,
-            "listeners": [self.ctx.listen_addr],
-            "n_peers": peers.len().to_string(),
-            "peers": serde_json::to_value(&peers).map_err(RpcError::internal)?,
+            "listeners": [format!("Listener(@{})", listener.trim_start_matches("tcp://"))],
+            "n_peers": int(peers.len()),
+            "peers": peers,
         }))
     }
 
@@ -144,12 +121,67 @@ impl Server {
         serde_json::to_value(&self.ctx.consensus).map_err(RpcError::internal)
     }
 
-    /// `genesis`: the genesis document the node was started with.
+    /// `genesis`: the genesis document the node was started with, as
+    /// CometBFT writes its `GenesisDoc` (refused, as there, when it is over
+    /// one 16 MiB chunk: `genesis_chunked` serves those).
     pub(in crate::rpc) fn genesis(&self) -> Result<Value, RpcError> {
+        let genesis = self.genesis_doc()?;
+        if genesis.to_string().len() > GENESIS_CHUNK_BYTES {
+            return Err(RpcError::internal(
+                "genesis response is large, please use the genesis_chunked API instead",
+            ));
+        }
+        Ok(json!({ "genesis": genesis }))
+    }
+
+    /// `genesis_chunked`: chunk `chunk` of the genesis document's JSON, in
+    /// base64, and how many chunks there are.
+    pub(in crate::rpc) fn genesis_chunked(&self, params: &Params) -> Result<Value, RpcError> {
+        let id = params.int("chunk")?.unwrap_or(0);
+        let text = self.genesis_doc()?.to_string();
+        let chunks: Vec<&[u8]> = text.as_bytes().chunks(GENESIS_CHUNK_BYTES).collect();
+        let chunk = usize::try_from(id)
+            .ok()
+            .and_then(|i| chunks.get(i))
+            .ok_or_else(|| {
+                RpcError::internal(format!(
+                    "there are {} chunks, {id} is invalid",
+                    chunks.len().saturating_sub(1)
+                ))
+            })?;
+        Ok(json!({"chunk": int(id), "total": int(chunks.len()), "data": base64(chunk)}))
+    }
+
+    /// The genesis document as CometBFT writes its `GenesisDoc`: its fields
+    /// in order, a missing `initial_height` as 1, the consensus parameters
+    /// in full, `app_state` only when there is one.
+    fn genesis_doc(&self) -> Result<Value, RpcError> {
         let text = self.ctx.genesis_json.as_deref().ok_or_else(|| {
             RpcError::internal("this node was started without a genesis document")
         })?;
-        let genesis: Value = serde_json::from_str(text).map_err(RpcError::internal)?;
-        Ok(json!({ "genesis": genesis }))
+        let doc: Map<String, Value> = serde_json::from_str(text).map_err(RpcError::internal)?;
+        let field = |k: &str| doc.get(k).cloned().unwrap_or(Value::Null);
+        let params = self
+            .ctx
+            .consensus_params
+            .clone()
+            .unwrap_or_else(default_consensus_params);
+        let mut out = Map::new();
+        out.insert("genesis_time".into(), field("genesis_time"));
+        out.insert("chain_id".into(), field("chain_id"));
+        out.insert(
+            "initial_height".into(),
+            doc.get("initial_height").cloned().unwrap_or(json!("1")),
+        );
+        out.insert("consensus_params".into(), consensus_params(&params));
+        out.insert("validators".into(), field("validators"));
+        out.insert(
+            "app_hash".into(),
+            doc.get("app_hash").cloned().unwrap_or(json!("")),
+        );
+        if let Some(state) = doc.get("app_state").filter(|s| !s.is_null()) {
+            out.insert("app_state".into(), state.clone());
+        }
+        Ok(Value::Object(out))
     }
 }
