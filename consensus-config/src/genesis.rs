@@ -13,7 +13,7 @@ use synod_protocol::{GenesisAppState, PubKey};
 use tendermint::{block, consensus, evidence, public_key, validator, vote, Time};
 use tendermint_proto::v0_38::abci as pb;
 
-use crate::{error::ConfigError, files, keys};
+use crate::{error::ConfigError, files, keys, listed_keys};
 
 /// The block gas limit a new Synod genesis sets (`block.max_gas`; CometBFT
 /// writes -1, no limit): about 4,000 transfers or 37 proofs at `k` = 12 per
@@ -166,8 +166,12 @@ impl GenesisFile {
     }
 
     /// Parses and checks genesis text as CometBFT does (chain id, validator
-    /// addresses and powers); `path` is only used in errors.
+    /// addresses and powers); `path` is only used in errors. The listed
+    /// validators' keys are checked before tendermint-rs reads them (its
+    /// base64 decoder panics on some malformed keys: see `listed_keys`).
     pub fn parse(path: &Path, text: String) -> Result<GenesisFile, ConfigError> {
+        listed_keys::check_genesis_text(&text)
+            .map_err(|refused| ConfigError::key(path, &refused.path, refused.message))?;
         let mut de = serde_json::Deserializer::from_str(&text);
         let doc: tendermint::Genesis<Box<RawValue>> =
             serde_path_to_error::deserialize(&mut de).map_err(|e| ConfigError::json(path, e))?;
@@ -335,6 +339,18 @@ mod tests {
         let err = GenesisFile::parse(Path::new("/h/genesis.json"), json.to_string()).unwrap_err();
         assert!(err.to_string().contains("validators[0].address"), "{err}");
         assert!(err.to_string().contains("/h/genesis.json"), "{err}");
+    }
+
+    #[test]
+    fn a_listed_key_that_panics_tendermint_is_refused_with_an_error() {
+        let mut json: serde_json::Value = serde_json::from_str(&written()).unwrap();
+        json["validators"][0]["pub_key"]["value"] = "AAAA=".into();
+        let err = GenesisFile::parse(Path::new("g.json"), json.to_string()).unwrap_err();
+        assert!(
+            err.to_string().contains("validators[0].pub_key.value"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("not standard base64"), "{err}");
     }
 
     #[test]

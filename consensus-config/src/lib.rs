@@ -57,6 +57,7 @@ mod files;
 pub mod genesis;
 pub mod home;
 pub mod keys;
+mod listed_keys;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod validate;

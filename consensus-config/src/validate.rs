@@ -7,9 +7,14 @@
 //! The document is walked as untyped JSON, and each account, validator and
 //! parameter module is parsed on its own, so one bad element does not hide
 //! the others: a genesis with ten mistakes gets ten [`GenesisProblem`]s, each
-//! with the JSON path of the value at fault.
+//! with the JSON path of the value at fault. Last, a document with no fault
+//! found outside `app_state` is read as `synod-node` reads it
+//! ([`GenesisFile::parse`]), so what the node refuses is refused here too.
+
+mod repeated_keys;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -23,9 +28,10 @@ use synod_protocol::{
     Address, Amount, GenesisAccount, GenesisModel, GenesisValidator, PubKey,
 };
 
-use crate::genesis::power_for_bond;
+use crate::genesis::{power_for_bond, GenesisFile};
+use crate::{error::ConfigError, listed_keys};
 
-/// The longest chain id CometBFT accepts.
+/// The longest chain id CometBFT accepts, in bytes.
 pub const MAX_CHAIN_ID_LEN: usize = 50;
 /// CometBFT's largest block (`types.MaxBlockSizeBytes`, 100 MiB).
 pub const MAX_BLOCK_SIZE_BYTES: i64 = 104_857_600;
@@ -76,16 +82,22 @@ pub fn validate_genesis(text: &str) -> Vec<GenesisProblem> {
 
 /// Validates the genesis document `text`, collecting every problem:
 ///
-/// - JSON syntax (with line and column);
-/// - CometBFT: unknown top-level fields; `chain_id` non-empty and at most 50
-///   characters; `genesis_time` in RFC 3339; `initial_height` >= 0 (0 means 1); the
-///   consensus parameters' bounds (block and evidence sizes, evidence age,
-///   ed25519 as the only key type); the listed `validators` (address of their
-///   key, power) agreeing with `app_state`'s validators;
+/// - JSON syntax (with line and column), and every key an object gives more
+///   than once (readers disagree on which one counts);
+/// - CometBFT: unknown top-level fields; `chain_id` non-empty, at most 50
+///   bytes, of `a-z A-Z 0-9 - _ .` only (tendermint-rs' rule); `genesis_time`
+///   in RFC 3339; `initial_height` >= 0 (0 means 1); the consensus
+///   parameters' bounds and shape (block and evidence sizes, evidence age,
+///   ed25519 as the only key type, `version.app`); the listed `validators`
+///   (a strictly encoded ed25519 key, its address, power) agreeing with
+///   `app_state`'s validators;
 /// - Synod's `app_state`: unknown fields in any entry, duplicate accounts,
 ///   operators or consensus keys, self-bonds below the minimum or above the
 ///   operator's balance, bad monikers, no validator, total supply overflow,
-///   and every out-of-bounds parameter.
+///   and every out-of-bounds parameter;
+/// - when nothing outside `app_state` was found: `synod-node`'s own reading
+///   of the document (as `tendermint::Genesis`, then its InitChain request),
+///   whose first error is reported.
 pub fn check_genesis(text: &str) -> GenesisReport {
     let mut check = Check::default();
     let mut report = GenesisReport {
@@ -108,6 +120,15 @@ pub fn check_genesis(text: &str) -> GenesisReport {
         report.problems = check.problems;
         return report;
     };
+    for repeated in repeated_keys::repeated_keys(text) {
+        check.problem(
+            repeated.path,
+            format!(
+                "the key {:?} appears more than once in its object; readers disagree on which one counts (the last, the first, or neither): keep one",
+                repeated.key
+            ),
+        );
+    }
     for key in root.keys() {
         if !TOP_LEVEL_FIELDS.contains(&key.as_str()) {
             check.problem(
@@ -121,25 +142,37 @@ pub fn check_genesis(text: &str) -> GenesisReport {
     }
     report.chain_id = check.chain_id(root.get("chain_id"));
     check.genesis_time(root.get("genesis_time"));
-    if let Some(height) = root.get("initial_height") {
-        if let Some(h) = check.int64("initial_height", height) {
-            // CometBFT reads 0 as 1 (what `cometbft init` writes); below 0 is an error.
-            if h < 0 {
-                check.problem("initial_height", format!("{h} is negative"));
+    match root.get("initial_height") {
+        Some(height) => {
+            if let Some(h) = check.int64("initial_height", height) {
+                // CometBFT reads 0 as 1 (what `cometbft init` writes); below 0 is an error.
+                if h < 0 {
+                    check.problem("initial_height", format!("{h} is negative"));
+                }
             }
         }
+        None => check.problem(
+            "initial_height",
+            "missing (synod-node needs it: \"1\" for a new chain)",
+        ),
     }
     match root.get("consensus_params") {
         Some(params) => check.consensus_params(params),
         None => check.problem("consensus_params", "missing"),
     }
-    if let Some(hash) = root.get("app_hash") {
-        let ok = hash
-            .as_str()
-            .is_some_and(|h| h.len() % 2 == 0 && h.bytes().all(|b| b.is_ascii_hexdigit()));
-        if !ok {
-            check.problem("app_hash", "must be a hex string (empty for a new chain)");
+    match root.get("app_hash") {
+        Some(hash) => {
+            let ok = hash
+                .as_str()
+                .is_some_and(|h| h.len() % 2 == 0 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+            if !ok {
+                check.problem("app_hash", "must be a hex string (empty for a new chain)");
+            }
         }
+        None => check.problem(
+            "app_hash",
+            "missing (synod-node needs it: \"\" for a new chain)",
+        ),
     }
     let app = match root.get("app_state") {
         Some(app_state) => check.app_state(app_state),
@@ -150,6 +183,13 @@ pub fn check_genesis(text: &str) -> GenesisReport {
     };
     if let Some(listed) = root.get("validators") {
         check.listed_validators(listed, &app);
+    }
+    if check
+        .problems
+        .iter()
+        .all(|p| p.path == "app_state" || p.path.starts_with("app_state."))
+    {
+        check.node_reading(text);
     }
     report.validators = app.validator_count;
     report.accounts = app.account_count;
@@ -306,12 +346,22 @@ impl Check {
         };
         if id.is_empty() {
             self.problem("chain_id", "must not be empty");
-        } else if id.chars().count() > MAX_CHAIN_ID_LEN {
+        } else if id.len() > MAX_CHAIN_ID_LEN {
             self.problem(
                 "chain_id",
                 format!(
-                    "is {} characters long; CometBFT allows at most {MAX_CHAIN_ID_LEN}",
-                    id.chars().count()
+                    "is {} bytes long; CometBFT allows at most {MAX_CHAIN_ID_LEN}",
+                    id.len()
+                ),
+            );
+        }
+        // tendermint-rs' rule (`chain::Id`), which synod-node reads it with.
+        let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+        if let Some(c) = id.chars().find(|&c| !allowed(c)) {
+            self.problem(
+                "chain_id",
+                format!(
+                    "{id:?} holds {c:?}: a chain id may hold only a-z, A-Z, 0-9, '-', '_' and '.'"
                 ),
             );
         }
@@ -345,18 +395,22 @@ impl Check {
         if let Some(block) = self.object(params, base, "block") {
             let base = "consensus_params.block";
             if let Some(max) = self.int64_field(block, base, "max_bytes") {
-                if max == 0 || max < -1 {
+                if max == -1 {
+                    // CometBFT reads -1 as its largest block; tendermint-rs
+                    // reads the field unsigned, so synod-node refuses it.
                     self.problem(
                         join(base, "max_bytes"),
-                        format!("{max} must be > 0, or -1 for the largest block"),
+                        format!("-1 (CometBFT's largest block) is refused by synod-node, which reads the size unsigned: write \"{MAX_BLOCK_SIZE_BYTES}\""),
                     );
+                } else if max <= 0 {
+                    self.problem(join(base, "max_bytes"), format!("{max} must be > 0"));
                 } else if max > MAX_BLOCK_SIZE_BYTES {
                     self.problem(
                         join(base, "max_bytes"),
                         format!("{max} is above CometBFT's largest block, {MAX_BLOCK_SIZE_BYTES}"),
                     );
                 } else {
-                    block_max_bytes = Some(if max == -1 { MAX_BLOCK_SIZE_BYTES } else { max });
+                    block_max_bytes = Some(max);
                 }
             }
             if let Some(gas) = self.int64_field(block, base, "max_gas") {
@@ -414,20 +468,12 @@ impl Check {
                 None => self.problem(path, "missing"),
             }
         }
-        if let Some(version) = params.get("version").and_then(Value::as_object) {
-            if let Some(app) = version.get("app") {
-                let path = "consensus_params.version.app";
-                let ok = app.as_str().is_some_and(|s| s.parse::<u64>().is_ok());
-                if !ok {
-                    self.problem(
-                        path,
-                        format!("{app} must be an unsigned integer in a string"),
-                    );
-                }
-            }
-        }
-        if let Some(abci) = params.get("abci").and_then(Value::as_object) {
-            if let Some(height) = abci.get("vote_extensions_enable_height") {
+        self.version_params(params.get("version"));
+        if let Some(abci) = self.optional_object(params, base, "abci") {
+            if let Some(height) = abci
+                .get("vote_extensions_enable_height")
+                .filter(|h| !h.is_null())
+            {
                 let path = "consensus_params.abci.vote_extensions_enable_height";
                 if let Some(h) = self.int64(path, height) {
                     if h < 0 {
@@ -435,6 +481,88 @@ impl Check {
                     }
                 }
             }
+        }
+    }
+
+    /// `consensus_params.version` in the shape tendermint-rs reads: absent,
+    /// null, `{}`, or an object with `app` (or its alias `app_version`), an
+    /// unsigned integer in a string.
+    fn version_params(&mut self, value: Option<&Value>) {
+        let base = "consensus_params.version";
+        let version = match value {
+            None | Some(Value::Null) => return,
+            Some(Value::Object(v)) if v.is_empty() => return,
+            Some(Value::Object(v)) => v,
+            Some(other) => {
+                self.problem(base, format!("expected an object, found {other}"));
+                return;
+            }
+        };
+        let (key, app) = match (version.get("app"), version.get("app_version")) {
+            (Some(_), Some(_)) => {
+                self.problem(
+                    base,
+                    "gives both `app` and its alias `app_version`: keep `app`",
+                );
+                return;
+            }
+            (Some(app), None) => ("app", app),
+            (None, Some(app)) => ("app_version", app),
+            (None, None) => {
+                let keys: Vec<&str> = version.keys().map(String::as_str).collect();
+                self.problem(
+                    join(base, "app"),
+                    format!(
+                        "missing: version holds {} but not `app` (e.g. {{\"app\": \"0\"}}, or leave version empty)",
+                        keys.join(", ")
+                    ),
+                );
+                return;
+            }
+        };
+        let readable = app.as_str().is_some_and(|s| s.parse::<u64>().is_ok());
+        if !readable {
+            self.problem(
+                join(base, key),
+                format!("{app} must be an unsigned integer in a string"),
+            );
+        }
+    }
+
+    /// An object field of `parent` that may be absent.
+    fn optional_object<'a>(
+        &mut self,
+        parent: &'a Map<String, Value>,
+        base: &str,
+        field: &str,
+    ) -> Option<&'a Map<String, Value>> {
+        match parent.get(field) {
+            None => None,
+            Some(Value::Object(o)) => Some(o),
+            Some(other) => {
+                self.problem(
+                    join(base, field),
+                    format!("expected an object, found {other}"),
+                );
+                None
+            }
+        }
+    }
+
+    /// `synod-node`'s own reading of the document: `GenesisFile::parse` (as
+    /// `tendermint::Genesis`, with its checks of the listed validators) and
+    /// the InitChain request. Only its first error is known.
+    fn node_reading(&mut self, text: &str) {
+        let refused = |e: ConfigError| match e {
+            ConfigError::Key { key, message, .. } => (key, message),
+            ConfigError::Syntax { message, .. } => ("(document)".to_owned(), message),
+            other => ("(document)".to_owned(), other.to_string()),
+        };
+        let outcome = GenesisFile::parse(Path::new("genesis.json"), text.to_owned())
+            .and_then(|file| file.init_chain_request())
+            .map_err(refused);
+        if let Err((path, message)) = outcome {
+            self.problem(path, format!("synod-node refuses the document: {message}"));
         }
     }
 
@@ -666,9 +794,24 @@ impl Check {
             .map(|(i, v)| (v.consensus_key, (*i, v.self_bond)))
             .collect();
         let mut listed = BTreeMap::new();
+        // Some entry did not parse: a key missing from the readable ones
+        // may be in it (reported already).
+        let mut listed_unread = false;
         for (i, item) in items.iter().enumerate() {
             let path = format!("validators[{i}]");
+            // tendermint-rs panics on some malformed keys: check them first.
+            if let Err(refused) = listed_keys::check_listed_validator(item) {
+                let at = if refused.path.is_empty() {
+                    path
+                } else {
+                    join(&path, &refused.path)
+                };
+                self.problem(at, refused.message);
+                listed_unread = true;
+                continue;
+            }
             let Some(info) = self.parse::<tendermint::validator::Info>(&path, item) else {
+                listed_unread = true;
                 continue;
             };
             let address = tendermint::account::Id::from(info.pub_key);
@@ -716,7 +859,7 @@ impl Check {
             }
         }
         for (key, (j, _)) in &expected {
-            if !listed.contains_key(key) {
+            if !listed_unread && !listed.contains_key(key) {
                 self.problem(
                     format!("app_state.validators[{j}].consensus_key"),
                     "is missing from the top-level validators list (list every genesis validator there, or none)",
@@ -875,6 +1018,143 @@ mod tests {
         }));
         let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
         assert_eq!(paths, ["app_state.validators[0].self_bond"], "{problems:?}");
+    }
+
+    /// The paths of `text`'s problems.
+    fn problem_paths(text: &str) -> Vec<String> {
+        validate_genesis(text).into_iter().map(|p| p.path).collect()
+    }
+
+    #[test]
+    fn a_genesis_that_repeats_a_key_is_refused_naming_the_key() {
+        let text = crate::genesis::genesis_json(
+            &crate::genesis::build_genesis(
+                "synod-x",
+                tendermint::Time::from_unix_timestamp(1_700_000_000, 0).unwrap(),
+                &synod_protocol::GenesisAppState::one_validator_example(),
+            )
+            .unwrap(),
+        );
+        assert_eq!(validate_genesis(&text), vec![]);
+        // The first models entry is one the app refuses; a reader that keeps
+        // the last value sees an empty list.
+        let twice = text.replacen(
+            "\"models\": []",
+            "\"models\": [{\"modes\": [\"zk\"]}],\n    \"models\": []",
+            1,
+        );
+        assert_ne!(twice, text);
+        let problems = validate_genesis(&twice);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].path, "app_state.models");
+        assert!(
+            problems[0]
+                .message
+                .contains("\"models\" appears more than once"),
+            "{}",
+            problems[0]
+        );
+        let chain_twice = text.replacen(
+            "\"chain_id\"",
+            "\"chain_id\": \"synod-y\",\n  \"chain_id\"",
+            1,
+        );
+        assert_eq!(problem_paths(&chain_twice), ["chain_id"]);
+    }
+
+    #[test]
+    fn a_chain_id_is_at_most_50_bytes_of_the_characters_tendermint_allows() {
+        for bad in ["synod test", "synod/1", "synod:x", "ßynod"] {
+            let paths = problem_paths(&one_validator_genesis(|g| g["chain_id"] = bad.into()));
+            assert_eq!(paths, ["chain_id"], "{bad}");
+        }
+        // 26 characters, 52 bytes.
+        let problems = validate_genesis(&one_validator_genesis(|g| {
+            g["chain_id"] = "é".repeat(26).into()
+        }));
+        assert!(
+            problems.iter().any(|p| p.message.contains("52 bytes long")),
+            "{problems:?}"
+        );
+        let longest = "a-Z_0.9".repeat(7) + "x";
+        assert_eq!(longest.len(), MAX_CHAIN_ID_LEN);
+        assert_eq!(
+            validate_genesis(&one_validator_genesis(|g| g["chain_id"] = longest.into())),
+            vec![]
+        );
+    }
+
+    #[test]
+    fn consensus_params_are_checked_in_the_shape_the_node_reads() {
+        let paths = |edit: &dyn Fn(&mut Value)| problem_paths(&one_validator_genesis(edit));
+        assert_eq!(
+            paths(&|g| {
+                g["consensus_params"]["version"] =
+                    serde_json::json!({"vote_extensions_enable_height": "0"})
+            }),
+            ["consensus_params.version.app"]
+        );
+        assert_eq!(
+            paths(&|g| g["consensus_params"]["version"] = serde_json::json!([])),
+            ["consensus_params.version"]
+        );
+        assert_eq!(
+            paths(&|g| g["consensus_params"]["abci"] = Value::Null),
+            ["consensus_params.abci"]
+        );
+        assert_eq!(
+            paths(&|g| g["consensus_params"]["block"]["max_bytes"] = "-1".into()),
+            ["consensus_params.block.max_bytes"]
+        );
+        // What the node reads as absent passes.
+        for version in [
+            serde_json::json!({}),
+            Value::Null,
+            serde_json::json!({"app_version": "3"}),
+        ] {
+            assert_eq!(
+                paths(&|g| g["consensus_params"]["version"] = version.clone()),
+                Vec::<String>::new()
+            );
+        }
+    }
+
+    #[test]
+    fn what_only_the_node_refuses_is_reported_with_its_path() {
+        let problems = validate_genesis(&one_validator_genesis(|g| {
+            g["consensus_params"]["block"]["time_iota_ms"] = "soon".into()
+        }));
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].path, "consensus_params.block.time_iota_ms");
+        assert!(
+            problems[0]
+                .message
+                .starts_with("synod-node refuses the document"),
+            "{}",
+            problems[0]
+        );
+        let paths = problem_paths(&one_validator_genesis(|g| {
+            let root = g.as_object_mut().unwrap();
+            root.remove("initial_height");
+            root.remove("app_hash");
+        }));
+        assert_eq!(paths, ["initial_height", "app_hash"]);
+    }
+
+    #[test]
+    fn a_listed_key_that_panics_tendermint_is_a_problem_not_a_crash() {
+        for value in ["AAAA=", "=", "AAAAAAAA===="] {
+            let problems = validate_genesis(&one_validator_genesis(|g| {
+                g["validators"][0]["pub_key"]["value"] = value.into()
+            }));
+            assert_eq!(problems.len(), 1, "{problems:?}");
+            assert_eq!(problems[0].path, "validators[0].pub_key.value");
+            assert!(
+                problems[0].message.contains("not standard base64"),
+                "{}",
+                problems[0]
+            );
+        }
     }
 
     #[test]

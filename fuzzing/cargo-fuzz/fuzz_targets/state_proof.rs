@@ -1,0 +1,9 @@
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| synod_fuzzing::libfuzzer::run(
+    "state_proof",
+    synod_fuzzing::state_proof,
+    data
+));
