@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use malachitebft_app_channel::app::config::{
-    ConsensusConfig, DiscoveryConfig, NodeConfig, P2pConfig, ValueSyncConfig,
+    ConsensusConfig, DiscoveryConfig, NodeConfig, P2pConfig, Selector, ValueSyncConfig,
 };
 use malachitebft_app_channel::app::net::Multiaddr;
 use malachitebft_app_channel::app::types::core::LinearTimeouts;
@@ -206,6 +206,15 @@ pub async fn start(
                 persistent_peers: settings.persistent_peers.clone(),
                 discovery: DiscoveryConfig {
                     enabled: settings.peer_discovery,
+                    // Malachite 0.8.2's Kademlia selector picks from the
+                    // routing table, which keeps a peer after its last
+                    // connection closed, while the exclusion list only
+                    // covers identified peers: once a peer dies, repair
+                    // selects it, finds it already requested, frees the
+                    // slot and selects it again, a busy loop writing ~30k
+                    // warnings a second on every node that knew it. The
+                    // random selector draws from identified peers only.
+                    selector: Selector::Random,
                     ..DiscoveryConfig::default()
                 },
                 ..P2pConfig::default()

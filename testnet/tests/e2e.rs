@@ -148,6 +148,12 @@ fn a_testnet_comes_up_transfers_survives_a_kill_grows_by_join_and_goes_down_clea
     );
 
     // Kill validator 2: the other three go on.
+    let log_lines = || {
+        std::fs::read(net.dir.join("node0").join("node.log"))
+            .map(|log| log.iter().filter(|&&b| b == b'\n').count())
+            .unwrap_or(0)
+    };
+    let lines_before = log_lines();
     net.ok(&["kill", "2"]);
     let status = net.status();
     assert_eq!(status["nodes"][2]["process"], "dead", "{status}");
@@ -162,6 +168,16 @@ fn a_testnet_comes_up_transfers_survives_a_kill_grows_by_join_and_goes_down_clea
                 .all(|&i| hs[i].1.unwrap_or(0) >= h0 + 3)
         },
         || net.logs("validator-0"),
+    );
+    // A dead peer costs its neighbours nothing: Malachite's Kademlia
+    // selector once kept re-selecting it in a busy loop (30k warnings a
+    // second, a core each). A block logs ~40 lines at the default level.
+    let blocks = net.height("validator-0").unwrap_or(h0).saturating_sub(h0) + 1;
+    let per_block = log_lines().saturating_sub(lines_before) as u64 / blocks;
+    assert!(
+        per_block < 1_000,
+        "validator-0 logged {per_block} lines a block after validator-2 died:\n{}",
+        net.logs("validator-0")
     );
 
     // Restart it: it catches up.
