@@ -16,7 +16,7 @@ use tendermint_rpc::{
     client::CompatMode, endpoint::abci_query::AbciQuery, Client as _, HttpClient, HttpClientUrl,
 };
 
-use crate::{txbuild, verify::verify_answer, ClientError};
+use crate::{guard, txbuild, verify::verify_answer, ClientError};
 
 /// How long [`Client::send`] waits for inclusion unless told otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -136,10 +136,20 @@ impl Client {
             .timeout(DEFAULT_TIMEOUT)
             .build()
             .map_err(|e| ClientError::bad("node URL", rpc_url, e))?;
-        let status = rpc.status().await.map_err(|e| ClientError::Unreachable {
-            url: rpc_url.to_string(),
-            reason: rpc_reason(&e),
-        })?;
+        let status = guard::rpc(rpc.status())
+            .await
+            .map_err(|e| match e.detail() {
+                // It answered, but not as a node would.
+                tendermint_rpc::error::ErrorDetail::ClientInternal(_) => ClientError::Rpc {
+                    call: "status",
+                    url: rpc_url.to_string(),
+                    reason: rpc_reason(&e),
+                },
+                _ => ClientError::Unreachable {
+                    url: rpc_url.to_string(),
+                    reason: rpc_reason(&e),
+                },
+            })?;
         Ok(Client {
             rpc,
             url: rpc_url.to_string(),
@@ -158,7 +168,9 @@ impl Client {
         &self.url
     }
 
-    /// The underlying RPC client, for calls this library does not wrap.
+    /// The underlying RPC client, for calls this library does not wrap; run
+    /// them through [`guard::rpc`], as this library does, so a malformed
+    /// answer is an error rather than a panic.
     pub fn rpc(&self) -> &HttpClient {
         &self.rpc
     }
@@ -184,9 +196,7 @@ impl Client {
 
     /// `/status`.
     pub async fn status(&self) -> Result<NodeStatus, ClientError> {
-        let s = self
-            .rpc
-            .status()
+        let s = guard::rpc(self.rpc.status())
             .await
             .map_err(|e| self.rpc_error("status", e))?;
         Ok(NodeStatus {
@@ -210,10 +220,12 @@ impl Client {
             .filter(|h| *h > 0)
             .map(|h| Height::try_from(h).map_err(|e| ClientError::bad("height", &h.to_string(), e)))
             .transpose()?;
-        self.rpc
-            .abci_query(Some(path.to_string()), Vec::new(), height, prove)
-            .await
-            .map_err(|e| self.rpc_error("abci_query", e))
+        guard::rpc(
+            self.rpc
+                .abci_query(Some(path.to_string()), Vec::new(), height, prove),
+        )
+        .await
+        .map_err(|e| self.rpc_error("abci_query", e))
     }
 
     /// An unproved query at `height` (`None`: the latest): the decoded record,
@@ -350,7 +362,7 @@ impl Client {
             Height::try_from(next).map_err(|e| ClientError::bad("height", &next.to_string(), e))?;
         let deadline = Instant::now() + self.timeout;
         loop {
-            match self.rpc.block(h).await {
+            match guard::rpc(self.rpc.block(h)).await {
                 Ok(b) => return Ok(b.block.header.app_hash.as_bytes().to_vec()),
                 Err(e) if Instant::now() >= deadline => {
                     let e = rpc_reason(&e);
@@ -442,9 +454,7 @@ impl Client {
         let bytes = tx.encode();
         let hash = TxHash::of(&bytes);
         tracing::debug!(%hash, nonce = tx.nonce, fee = %tx.fee, kind = tx.body.kind(), "broadcasting");
-        let r = self
-            .rpc
-            .broadcast_tx_sync(bytes)
+        let r = guard::rpc(self.rpc.broadcast_tx_sync(bytes))
             .await
             .map_err(|e| self.rpc_error("broadcast_tx_sync", e))?;
         if r.code.value() != 0 {
@@ -468,7 +478,7 @@ impl Client {
     pub async fn wait_for_tx(&self, hash: TxHash) -> Result<TxOutcome, ClientError> {
         let deadline = Instant::now() + self.timeout;
         loop {
-            match self.rpc.tx(Hash::Sha256(hash.0), false).await {
+            match guard::rpc(self.rpc.tx(Hash::Sha256(hash.0), false)).await {
                 Ok(r) => return Ok(outcome_of(hash, &r)),
                 Err(e) => tracing::debug!(%hash, error = %rpc_reason(&e), "not included yet"),
             }
@@ -484,7 +494,7 @@ impl Client {
 
     /// Looks a tx up once: `None` if the node does not know it (yet).
     pub async fn tx(&self, hash: TxHash) -> Result<Option<IncludedTx>, ClientError> {
-        match self.rpc.tx(Hash::Sha256(hash.0), false).await {
+        match guard::rpc(self.rpc.tx(Hash::Sha256(hash.0), false)).await {
             Ok(r) => Ok(Some(IncludedTx {
                 outcome: outcome_of(hash, &r),
                 tx: SignedTx::decode(&r.tx, codec::MAX_DECODE_BYTES).ok(),

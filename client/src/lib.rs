@@ -38,6 +38,7 @@ mod args;
 mod client;
 mod error;
 mod gov;
+pub mod guard;
 pub mod inference;
 pub mod keyfile;
 mod keyring;

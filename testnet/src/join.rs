@@ -113,12 +113,14 @@ pub async fn join(state: &mut TestnetState, args: &JoinArgs) -> anyhow::Result<u
     );
     let rpc_from = rpc::client(&from)?;
     let genesis: tendermint::Genesis<serde_json::Value> =
-        rpc_from.genesis().await.with_context(|| {
-            format!(
-                "fetching the genesis from {from_url} (is {} running?)",
-                from.name
-            )
-        })?;
+        synod_client::guard::rpc(rpc_from.genesis())
+            .await
+            .with_context(|| {
+                format!(
+                    "fetching the genesis from {from_url} (is {} running?)",
+                    from.name
+                )
+            })?;
     if genesis.chain_id.as_str() != state.chain_id {
         bail!(
             "{} serves chain {}, not {}",

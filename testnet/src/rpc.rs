@@ -27,7 +27,7 @@ pub fn client(node: &NodeRecord) -> anyhow::Result<HttpClient> {
 /// The node's `/status`, or `None` if it does not answer in time.
 pub async fn status(node: &NodeRecord) -> Option<tendermint_rpc::endpoint::status::Response> {
     let client = client(node).ok()?;
-    tokio::time::timeout(RPC_TIMEOUT, client.status())
+    tokio::time::timeout(RPC_TIMEOUT, synod_client::guard::rpc(client.status()))
         .await
         .ok()?
         .ok()

@@ -203,7 +203,9 @@ async fn agreement(
     for &i in live {
         let client = rpc::client(&state.nodes[i]).ok()?;
         let h = u32::try_from(height).ok()?;
-        if let Ok(Ok(b)) = tokio::time::timeout(rpc::RPC_TIMEOUT, client.block(h)).await {
+        if let Ok(Ok(b)) =
+            tokio::time::timeout(rpc::RPC_TIMEOUT, synod_client::guard::rpc(client.block(h))).await
+        {
             app_hashes.insert(
                 nodes[i].name.clone(),
                 hex_upper(b.block.header.app_hash.as_bytes()),
@@ -232,7 +234,11 @@ async fn rates(node: &NodeRecord, top: u64) -> (Option<f64>, Option<f64>) {
     ) else {
         return (None, None);
     };
-    let Ok(Ok(chain)) = tokio::time::timeout(rpc::RPC_TIMEOUT, client.blockchain(low, high)).await
+    let Ok(Ok(chain)) = tokio::time::timeout(
+        rpc::RPC_TIMEOUT,
+        synod_client::guard::rpc(client.blockchain(low, high)),
+    )
+    .await
     else {
         return (None, None);
     };
