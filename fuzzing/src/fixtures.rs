@@ -14,8 +14,9 @@ use synod_abci_app::{
     testkit::TestNet,
 };
 use synod_node::{
-    context::{vote_sign_bytes, BlockHash, BlockHeight, ValidatorAddress, Vote},
+    context::{vote_sign_bytes, BlockHeight, BlockId, ValidatorAddress, Vote},
     store::StoredValidator,
+    time::BlockTime,
 };
 use synod_protocol::{params::ChainParams, Amount};
 use synod_zkml::{
@@ -77,18 +78,25 @@ pub fn accounts_params() -> synod_protocol::params::AccountsParams {
     ChainParams::default().accounts
 }
 
-/// A precommit by validator `i` for `block` at `height` and `round`, signed.
-pub fn precommit(i: usize, height: u64, round: u32, block: [u8; 32]) -> [u8; 64] {
+/// The time of every seed vote.
+pub const VOTE_TIME: BlockTime = BlockTime {
+    seconds: 1_700_000_000,
+    nanos: 500_000_000,
+};
+
+/// A precommit by validator `i` for `block` at `height` and `round`, signed
+/// at [`VOTE_TIME`].
+pub fn precommit(i: usize, height: u64, round: u32, block: BlockId) -> [u8; 64] {
     let vote = Vote {
         vote_type: VoteType::Precommit,
         height: BlockHeight(height),
         round: Round::new(round),
-        value: NilOrVal::Val(BlockHash(block)),
+        value: NilOrVal::Val(block),
         validator: consensus_address(i),
         extension: None,
     };
     consensus_key(i)
-        .sign(&vote_sign_bytes(CHAIN_ID, &vote))
+        .sign(&vote_sign_bytes(CHAIN_ID, &vote, VOTE_TIME))
         .to_bytes()
 }
 

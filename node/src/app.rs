@@ -83,12 +83,12 @@ async fn handle(
                 .proposals
                 .iter()
                 .filter(|(_, (r, b))| *r == round && b.height == height.0)
-                .map(|(hash, (_, b))| ProposedValue {
+                .map(|(id, (_, b))| ProposedValue {
                     height,
                     round,
                     valid_round: Round::Nil,
                     proposer: ValidatorAddress(b.proposer_address),
-                    value: BlockRef { hash: *hash },
+                    value: BlockRef { id: *id },
                     validity: Validity::Valid,
                 })
                 .collect();
@@ -113,7 +113,11 @@ async fn handle(
                 Some(h) => h,
                 None => state.build_block(height, round).await?,
             };
-            let _ = reply.send(LocallyProposedValue::new(height, round, BlockRef { hash }));
+            let _ = reply.send(LocallyProposedValue::new(
+                height,
+                round,
+                BlockRef { id: hash },
+            ));
             for part in state.own_parts.get(&hash).cloned().unwrap_or_default() {
                 let _ = network.send(NetworkMsg::PublishProposalPart(part)).await;
             }
@@ -181,10 +185,11 @@ async fn handle(
             }
             let _ = reply.send(out);
         }
-        // A block fetched by sync: the certificate proves the decision; check
-        // it decodes. Saved before the verdict, as a proposal we judged is:
-        // consensus logs the value, and a restart that replays the decision
-        // must find the block.
+        // A block fetched by sync: the certificate proves the decision (of
+        // the id computed here from the block); check it decodes and has a
+        // CometBFT header. Saved before the verdict, as a proposal we judged
+        // is: consensus logs the value, and a restart that replays the
+        // decision must find the block.
         AppMsg::ProcessSyncedValue {
             height,
             round,
@@ -192,9 +197,12 @@ async fn handle(
             value_bytes,
             reply,
         } => {
-            let outcome = match DecidedBlock::decode(&value_bytes) {
-                Ok(block) if block.height == height.0 => {
-                    let hash = block.hash_ref();
+            let decoded = DecidedBlock::decode(&value_bytes)
+                .ok()
+                .filter(|b| b.height == height.0 && b.chain_id == state.chain_id)
+                .and_then(|b| b.id().ok().map(|id| (b, id)));
+            let outcome = match decoded {
+                Some((block, hash)) => {
                     state
                         .store
                         .save_proposal(round.as_u32().unwrap_or(0), &block)?;
@@ -204,11 +212,11 @@ async fn handle(
                         round,
                         valid_round: Round::Nil,
                         proposer,
-                        value: BlockRef { hash },
+                        value: BlockRef { id: hash },
                         validity: Validity::Valid,
                     })
                 }
-                _ => SyncedValueOutcome::PeerFault,
+                None => SyncedValueOutcome::PeerFault,
             };
             let _ = reply.send(outcome);
         }

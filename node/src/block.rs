@@ -1,75 +1,14 @@
-//! Decided blocks as the node stores and replays them: exactly what
-//! `FinalizeBlock` needs, in a canonical (borsh) encoding whose SHA-256 is the
-//! block hash.
+//! Decided blocks as the node streams, stores and replays them: a CometBFT
+//! block's header fields, last commit (with each signature's vote time),
+//! evidence and txs, in a canonical (borsh) encoding. The block's CometBFT
+//! header, protobuf form and id are computed from these fields (`header`).
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use sha2::{Digest, Sha256};
-use tendermint_proto::{google::protobuf::Timestamp, v0_38::abci as pb};
+use tendermint_proto::v0_38::abci as pb;
 
-use crate::{context::BlockHash, evidence::EvidenceVote};
-
-/// A header timestamp.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, BorshSerialize, BorshDeserialize)]
-pub struct BlockTime {
-    pub seconds: i64,
-    pub nanos: i32,
-}
-
-impl BlockTime {
-    /// The local wall clock, for the blocks this node proposes and for the
-    /// drift check on others' (never read by the app: it takes the header's).
-    pub fn now() -> BlockTime {
-        let d = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
-        BlockTime {
-            seconds: d.as_secs() as i64,
-            nanos: d.subsec_nanos() as i32,
-        }
-    }
-
-    /// Nanoseconds since the Unix epoch.
-    pub fn as_nanos(self) -> i128 {
-        i128::from(self.seconds) * 1_000_000_000 + i128::from(self.nanos)
-    }
-
-    /// The protobuf timestamp of this time, as ABCI carries it.
-    pub fn timestamp(self) -> Timestamp {
-        Timestamp {
-            seconds: self.seconds,
-            nanos: self.nanos,
-        }
-    }
-
-    /// This time as the app's ABCI layer reads it (tendermint-rs' `Time`):
-    /// refused, as there, unless `0 <= nanos < 10^9` and the date lies in
-    /// the years 1 to 9999. A time the node lets through here but the app
-    /// could not read would stop every app that receives the block.
-    pub fn to_tendermint(self) -> Result<tendermint::Time, tendermint::Error> {
-        tendermint::Time::try_from(self.timestamp())
-    }
-
-    /// This time plus `d`.
-    pub fn plus(self, d: std::time::Duration) -> BlockTime {
-        let total = self.as_nanos() + d.as_nanos() as i128;
-        BlockTime {
-            seconds: (total.div_euclid(1_000_000_000)) as i64,
-            nanos: total.rem_euclid(1_000_000_000) as i32,
-        }
-    }
-}
-
-impl PartialOrd for BlockTime {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for BlockTime {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.as_nanos().cmp(&other.as_nanos())
-    }
-}
+pub use crate::time::BlockTime;
+use crate::{context::BlockId, evidence::EvidenceVote};
 
 /// One validator's vote in the previous block's commit.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
@@ -81,12 +20,16 @@ pub struct CommitVote {
     pub signed: bool,
     /// The precommit's signature when `signed`: every validator checks it.
     pub signature: Option<[u8; 64]>,
+    /// The precommit's own time (signed with it); ignored when not `signed`.
+    pub timestamp: BlockTime,
 }
 
 /// Evidence of equivocation included in a block.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct Misbehavior {
     pub address: [u8; 20],
+    /// The offender's index in the validator set of the infraction's height.
+    pub validator_index: u32,
     pub power: i64,
     /// Height of the infraction.
     pub height: u64,
@@ -96,23 +39,45 @@ pub struct Misbehavior {
     pub votes: Vec<EvidenceVote>,
 }
 
+/// The hashes a CometBFT header carries besides the app hash. Every
+/// validator recomputes each one before it votes for a block.
+#[derive(Clone, Debug, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct HeaderHashes {
+    /// Merkle root of the last commit's `CommitSig` protos.
+    pub last_commit: [u8; 32],
+    /// Merkle root of the txs' SHA-256.
+    pub data: [u8; 32],
+    /// Merkle root of this height's validators (`SimpleValidator` protos).
+    pub validators: [u8; 32],
+    /// The same for the next height's validators.
+    pub next_validators: [u8; 32],
+    /// SHA-256 of `HashedParams` (block max bytes and max gas).
+    pub consensus: [u8; 32],
+    /// Merkle root of the previous block's deterministic `ExecTxResult`s.
+    pub last_results: [u8; 32],
+    /// Merkle root of the evidence protos.
+    pub evidence: [u8; 32],
+}
+
 /// A block consensus decided.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct DecidedBlock {
+    pub chain_id: String,
     pub height: u64,
+    /// The round it was proposed in (not part of CometBFT's block).
     pub round: u32,
     pub time: BlockTime,
     pub proposer_address: [u8; 20],
-    /// Hash of the previous block (zeros at the chain's first height).
-    pub last_block_hash: [u8; 32],
+    /// Id of the previous block (zero at the chain's first height).
+    pub last_block_id: BlockId,
     /// The app hash after the previous block (after InitChain at the first
     /// height): every validator checks it against its own app's.
     pub app_hash: Vec<u8>,
+    pub hashes: HeaderHashes,
     /// Round of the previous block's commit and who signed it.
     pub last_commit_round: u32,
     pub last_commit: Vec<CommitVote>,
     pub misbehavior: Vec<Misbehavior>,
-    pub next_validators_hash: [u8; 32],
     pub txs: Vec<Vec<u8>>,
 }
 
@@ -127,33 +92,30 @@ impl DecidedBlock {
         borsh::from_slice(bytes)
     }
 
-    /// SHA-256 of the canonical encoding.
-    pub fn hash(&self) -> [u8; 32] {
+    /// SHA-256 of the canonical encoding: a key for the store's undecided
+    /// proposals, not the block's hash (that is its header's, `header`).
+    pub fn digest(&self) -> [u8; 32] {
         Sha256::digest(self.encode()).into()
     }
 
-    /// The block's hash as the consensus value id.
-    pub fn hash_ref(&self) -> BlockHash {
-        BlockHash(self.hash())
-    }
-
     /// The `ProcessProposal` request that asks the app to judge this block,
-    /// proposed under `hash`.
-    pub fn process_request(&self, hash: BlockHash) -> pb::RequestProcessProposal {
+    /// whose header hash is `hash`.
+    pub fn process_request(&self, hash: [u8; 32]) -> pb::RequestProcessProposal {
         pb::RequestProcessProposal {
             txs: self.txs.iter().map(|t| t.clone().into()).collect(),
             proposed_last_commit: None,
             misbehavior: vec![],
-            hash: hash.0.to_vec().into(),
+            hash: hash.to_vec().into(),
             height: self.height as i64,
             time: Some(self.time.timestamp()),
-            next_validators_hash: vec![0; 32].into(),
+            next_validators_hash: self.hashes.next_validators.to_vec().into(),
             proposer_address: self.proposer_address.to_vec().into(),
         }
     }
 
-    /// The `FinalizeBlock` request that executes this block.
-    pub fn finalize_request(&self) -> pb::RequestFinalizeBlock {
+    /// The `FinalizeBlock` request that executes this block, whose header
+    /// hash is `hash`.
+    pub fn finalize_request(&self, hash: [u8; 32]) -> pb::RequestFinalizeBlock {
         let ts = |t: BlockTime| Some(t.timestamp());
         pb::RequestFinalizeBlock {
             txs: self.txs.iter().map(|t| t.clone().into()).collect(),
@@ -186,29 +148,11 @@ impl DecidedBlock {
                     total_voting_power: m.total_voting_power,
                 })
                 .collect(),
-            hash: self.hash().to_vec().into(),
+            hash: hash.to_vec().into(),
             height: self.height as i64,
             time: ts(self.time),
-            next_validators_hash: self.next_validators_hash.to_vec().into(),
+            next_validators_hash: self.hashes.next_validators.to_vec().into(),
             proposer_address: self.proposer_address.to_vec().into(),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::Duration;
-
-    fn t(seconds: i64, nanos: i32) -> BlockTime {
-        BlockTime { seconds, nanos }
-    }
-
-    #[test]
-    fn adding_durations_carries_nanoseconds() {
-        assert_eq!(
-            t(1, 900_000_000).plus(Duration::from_millis(200)),
-            t(2, 100_000_000)
-        );
     }
 }

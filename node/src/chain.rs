@@ -31,6 +31,11 @@ pub enum ChainError {
     },
     #[error("block {height} is missing from the block store")]
     MissingBlock { height: u64 },
+    #[error("stored block {height} has no CometBFT header: {source}")]
+    Header {
+        height: u64,
+        source: crate::header::HeaderError,
+    },
 }
 
 /// What the handshake did.
@@ -50,18 +55,19 @@ pub struct HandshakeOutcome {
     pub init_validators: Vec<pb::ValidatorUpdate>,
 }
 
-/// Executes a decided block: saves it, runs `FinalizeBlock`, saves the
-/// results, runs `Commit`. Returns the app's answer.
+/// Executes a decided block whose header hash is `hash`: saves it, runs
+/// `FinalizeBlock`, saves the results, runs `Commit`. Returns the app's answer.
 pub async fn apply_decided_block(
     abci: &AbciConnections,
     store: &BlockStore,
     block: &DecidedBlock,
+    hash: [u8; 32],
     certificate: &[u8],
 ) -> Result<pb::ResponseFinalizeBlock, ChainError> {
     crate::failpoint::hit("before_save_block");
-    store.save_block(block, certificate)?;
+    store.save_block(block, &hash, certificate)?;
     crate::failpoint::hit("after_save_block");
-    execute_stored(abci, store, block, None).await
+    execute_stored(abci, store, block, hash, None).await
 }
 
 /// FinalizeBlock, check the app hash against `recorded` (results saved before
@@ -70,9 +76,10 @@ async fn execute_stored(
     abci: &AbciConnections,
     store: &BlockStore,
     block: &DecidedBlock,
+    hash: [u8; 32],
     recorded: Option<&pb::ResponseFinalizeBlock>,
 ) -> Result<pb::ResponseFinalizeBlock, ChainError> {
-    let results = abci.finalize_block(block.finalize_request()).await?;
+    let results = abci.finalize_block(block.finalize_request(hash)).await?;
     crate::failpoint::hit("after_finalize_block");
     if let Some(recorded) = recorded {
         if recorded.app_hash != results.app_hash {
@@ -127,7 +134,11 @@ pub async fn handshake(
             .block(height)?
             .ok_or(ChainError::MissingBlock { height })?;
         let recorded = store.results(height)?;
-        let results = execute_stored(abci, store, &block, recorded.as_ref()).await?;
+        let hash = block
+            .id()
+            .map_err(|source| ChainError::Header { height, source })?
+            .hash;
+        let results = execute_stored(abci, store, &block, hash, recorded.as_ref()).await?;
         app_hash = results.app_hash.to_vec();
         replayed += 1;
     }

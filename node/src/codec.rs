@@ -6,6 +6,7 @@
 
 use std::ops::RangeInclusive;
 
+use crate::context::{BlockHeight, BlockRef, ProposalPart, SynodContext, ValidatorAddress};
 use bytes::Bytes;
 use malachitebft_app_channel::app::consensus::LivenessMsg;
 use malachitebft_app_channel::app::engine::util::streaming::StreamContent;
@@ -16,18 +17,13 @@ use malachitebft_app_channel::app::types::core::{
 };
 use malachitebft_app_channel::app::types::sync::{RawDecidedValue, Request, Response, Status};
 use malachitebft_app_channel::app::types::{PeerId, ProposedValue, SignedConsensusMsg};
-use malachitebft_signing_ed25519::Signature;
-
-use crate::context::{
-    BlockHash, BlockHeight, BlockRef, ProposalPart, SynodContext, ValidatorAddress,
-};
 
 mod wire;
 
 pub use wire::CodecError;
 use wire::{
-    from_bytes, round_of, sig, to_bytes, Sig, WConsensus, WExtCert, WLiveness, WPart, WPolka,
-    WProposal, WProposedValue, WResponse, WRoundCert, WStream, WVote,
+    from_bytes, round_of, sig, to_bytes, unsig, Sig, WConsensus, WExtCert, WLiveness, WPart,
+    WPolka, WProposal, WProposedValue, WResponse, WRoundCert, WStream, WVote,
 };
 
 /// Synod's codec for network, WAL and sync messages.
@@ -61,12 +57,9 @@ codec!(
     }),
     |b| Ok(match from_bytes::<WConsensus>(&b)? {
         WConsensus::Vote(v, s) =>
-            SignedConsensusMsg::Vote(SignedMessage::new(v.into_vote()?, Signature::from_bytes(s))),
+            SignedConsensusMsg::Vote(SignedMessage::new(v.into_vote()?, unsig(s))),
         WConsensus::Proposal(p, s) => {
-            SignedConsensusMsg::Proposal(SignedMessage::new(
-                p.into_proposal()?,
-                Signature::from_bytes(s),
-            ))
+            SignedConsensusMsg::Proposal(SignedMessage::new(p.into_proposal()?, unsig(s)))
         }
     })
 );
@@ -79,8 +72,7 @@ codec!(
         LivenessMsg::SkipRoundCertificate(c) => WLiveness::SkipRound(WRoundCert::from(c)),
     }),
     |b| Ok(match from_bytes::<WLiveness>(&b)? {
-        WLiveness::Vote(v, s) =>
-            LivenessMsg::Vote(SignedMessage::new(v.into_vote()?, Signature::from_bytes(s))),
+        WLiveness::Vote(v, s) => LivenessMsg::Vote(SignedMessage::new(v.into_vote()?, unsig(s))),
         WLiveness::Polka(c) => LivenessMsg::PolkaCertificate(c.into_cert()?),
         WLiveness::SkipRound(c) => LivenessMsg::SkipRoundCertificate(c.into_cert()?),
     })
@@ -112,7 +104,7 @@ codec!(
     |m| to_bytes(&(m.public_key.clone(), m.peer_id.clone(), sig(&m.signature))),
     |b| {
         let (pk, peer, s) = from_bytes::<(Vec<u8>, Vec<u8>, Sig)>(&b)?;
-        Ok(ValidatorProof::new(pk, peer, Signature::from_bytes(s)))
+        Ok(ValidatorProof::new(pk, peer, unsig(s)))
     }
 );
 
@@ -129,7 +121,7 @@ codec!(
         round: m.round.as_i64(),
         valid_round: m.valid_round.as_i64(),
         proposer: m.proposer.0,
-        value: m.value.hash.0,
+        value: m.value.id,
         valid: m.validity.is_valid(),
     }),
     |b| {
@@ -139,9 +131,7 @@ codec!(
             round: round_of(w.round)?,
             valid_round: round_of(w.valid_round)?,
             proposer: ValidatorAddress(w.proposer),
-            value: BlockRef {
-                hash: BlockHash(w.value),
-            },
+            value: BlockRef { id: w.value },
             validity: Validity::from_bool(w.valid),
         })
     }

@@ -9,11 +9,10 @@
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use malachitebft_app_channel::app::types::core::{NilOrVal, Round, SignedVote, VoteType};
-use malachitebft_signing_ed25519::{PublicKey, Signature};
+use malachitebft_signing_ed25519::PublicKey;
 
-use crate::context::{
-    vote_sign_bytes, BlockHash, BlockHeight, SynodContext, ValidatorAddress, Vote,
-};
+use crate::context::{vote_sign_bytes, BlockHeight, BlockId, SynodContext, ValidatorAddress, Vote};
+use crate::time::BlockTime;
 
 /// One signed vote, as evidence carries it.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
@@ -23,9 +22,11 @@ pub struct EvidenceVote {
     pub height: u64,
     pub round: u32,
     /// `None` is a vote for nil.
-    pub value: Option<[u8; 32]>,
+    pub value: Option<BlockId>,
     pub validator: [u8; 20],
     pub signature: [u8; 64],
+    /// The vote's time (part of what was signed).
+    pub timestamp: BlockTime,
 }
 
 impl EvidenceVote {
@@ -40,10 +41,11 @@ impl EvidenceVote {
             round: v.message.round.as_u32().unwrap_or(0),
             value: match v.message.value {
                 NilOrVal::Nil => None,
-                NilOrVal::Val(h) => Some(h.0),
+                NilOrVal::Val(id) => Some(id),
             },
             validator: v.message.validator.0,
-            signature: v.signature.to_bytes(),
+            signature: v.signature.signature.to_bytes(),
+            timestamp: v.signature.timestamp,
         }
     }
 
@@ -58,7 +60,7 @@ impl EvidenceVote {
             round: Round::new(self.round),
             value: match self.value {
                 None => NilOrVal::Nil,
-                Some(h) => NilOrVal::Val(BlockHash(h)),
+                Some(id) => NilOrVal::Val(id),
             },
             validator: ValidatorAddress(self.validator),
             extension: None,
@@ -71,7 +73,7 @@ impl EvidenceVote {
 pub enum EvidenceError {
     #[error("the two votes are not for the same validator, height, round and step")]
     NotSamePosition,
-    #[error("the two votes are for the same value: no equivocation")]
+    #[error("the two votes are for the same value (perhaps at two times): no equivocation")]
     SameValue,
     #[error("vote kind {0} is neither prevote (1) nor precommit (2)")]
     BadKind(u8),
@@ -100,9 +102,12 @@ pub fn verify_double_vote(
         return Err(EvidenceError::SameValue);
     }
     for v in [a, b] {
-        let bytes = vote_sign_bytes(chain_id, &v.vote());
-        key.verify(&bytes, &Signature::from_bytes(v.signature))
-            .map_err(|_| EvidenceError::BadSignature)?;
+        let bytes = vote_sign_bytes(chain_id, &v.vote(), v.timestamp);
+        key.verify(
+            &bytes,
+            &malachitebft_signing_ed25519::Signature::from_bytes(v.signature),
+        )
+        .map_err(|_| EvidenceError::BadSignature)?;
     }
     Ok(())
 }
@@ -112,7 +117,17 @@ mod tests {
     use super::*;
     use malachitebft_signing_ed25519::PrivateKey;
 
-    fn signed(key: &PrivateKey, value: Option<[u8; 32]>) -> EvidenceVote {
+    fn id(byte: u8) -> BlockId {
+        BlockId {
+            hash: [byte; 32],
+            parts: crate::context::PartSetHeader {
+                total: 1,
+                hash: [byte; 32],
+            },
+        }
+    }
+
+    fn signed_at(key: &PrivateKey, value: Option<BlockId>, seconds: i64) -> EvidenceVote {
         let mut v = EvidenceVote {
             kind: 1,
             height: 7,
@@ -120,16 +135,49 @@ mod tests {
             value,
             validator: ValidatorAddress::of(&key.public_key()).0,
             signature: [0; 64],
+            timestamp: BlockTime { seconds, nanos: 0 },
         };
-        v.signature = key.sign(&vote_sign_bytes("c", &v.vote())).to_bytes();
+        v.signature = key
+            .sign(&vote_sign_bytes("c", &v.vote(), v.timestamp))
+            .to_bytes();
         v
+    }
+
+    fn signed(key: &PrivateKey, value: Option<BlockId>) -> EvidenceVote {
+        signed_at(key, value, 1_700_000_000)
+    }
+
+    #[test]
+    fn one_value_voted_at_two_times_is_not_equivocation_but_two_values_are() {
+        let key = PrivateKey::from([9; 32]);
+        let early = signed_at(&key, Some(id(1)), 1_700_000_000);
+        let late = signed_at(&key, Some(id(1)), 1_700_000_005);
+        assert_eq!(
+            verify_double_vote("c", &key.public_key(), &early, &late),
+            Err(EvidenceError::SameValue)
+        );
+        // Same header hash, another part set: another block id.
+        let mut other_parts = id(1);
+        other_parts.parts.total = 2;
+        let other = signed_at(&key, Some(other_parts), 1_700_000_005);
+        assert_eq!(
+            verify_double_vote("c", &key.public_key(), &early, &other),
+            Ok(())
+        );
+        // A tampered time breaks the signature.
+        let mut tampered = other;
+        tampered.timestamp.seconds += 1;
+        assert_eq!(
+            verify_double_vote("c", &key.public_key(), &early, &tampered),
+            Err(EvidenceError::BadSignature)
+        );
     }
 
     #[test]
     fn a_real_double_vote_verifies_and_forgeries_do_not() {
         let key = PrivateKey::from([9; 32]);
         let other = PrivateKey::from([8; 32]);
-        let a = signed(&key, Some([1; 32]));
+        let a = signed(&key, Some(id(1)));
         let b = signed(&key, None);
         assert_eq!(verify_double_vote("c", &key.public_key(), &a, &b), Ok(()));
         assert_eq!(

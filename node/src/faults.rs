@@ -14,7 +14,7 @@ pub struct Mutation {
 }
 
 /// Every mutation, in the order a Byzantine proposer applies them.
-pub const MUTATIONS: [Mutation; 9] = [
+pub const MUTATIONS: [Mutation; 10] = [
     Mutation {
         name: "negative-nanos",
         refused_with: "is not a valid timestamp",
@@ -25,7 +25,7 @@ pub const MUTATIONS: [Mutation; 9] = [
     },
     Mutation {
         name: "wrong-app-hash",
-        refused_with: "disagrees with our last block or app hash",
+        refused_with: "the header's app hash is",
     },
     Mutation {
         name: "garbage-tx",
@@ -50,5 +50,9 @@ pub const MUTATIONS: [Mutation; 9] = [
     Mutation {
         name: "unsigned-commit-vote",
         refused_with: "marked as signed without a signature",
+    },
+    Mutation {
+        name: "wrong-validators-hash",
+        refused_with: "the header's validators_hash is",
     },
 ];

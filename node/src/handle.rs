@@ -19,7 +19,7 @@ use crate::{
     block::DecidedBlock,
     chain::ChainError,
     codec::CodecError,
-    context::{BlockHash, SignRefused},
+    context::{BlockId, SignRefused},
     mempool::{MempoolError, TxHash},
     store::StoreError,
     validators::ValidatorUpdateError,
@@ -74,7 +74,7 @@ pub enum NodeError {
     #[error("consensus engine: decided block {hash} is unknown")]
     UnknownDecision {
         /// The decided value id.
-        hash: BlockHash,
+        hash: BlockId,
     },
     /// The network decided a block built on another app hash than this
     /// node's app reached: this node's state diverged; it stops rather than fork.
@@ -95,6 +95,8 @@ pub enum NodeError {
     },
     /// The app's validators (InitChain, genesis, an update, or the stored
     /// set) cannot form a consensus validator set.
+    #[error("consensus engine: a block this node holds has no CometBFT header: {0}")]
+    Header(#[from] crate::header::HeaderError),
     #[error("invalid validator set from the app: {0}")]
     InvalidValidatorSet(#[from] ValidatorUpdateError),
     /// The validator set to resume with after a restart cannot be known.
@@ -172,8 +174,8 @@ pub type TxSubmission = (Vec<u8>, oneshot::Sender<Result<TxHash, MempoolError>>)
 pub struct CommittedBlock {
     /// The block.
     pub block: DecidedBlock,
-    /// Its hash (SHA-256 of its canonical encoding).
-    pub hash: [u8; 32],
+    /// Its id (header hash and part-set header).
+    pub id: BlockId,
     /// What the app answered to its `FinalizeBlock`.
     pub results: pb::ResponseFinalizeBlock,
 }

@@ -8,7 +8,9 @@
 //! RPC, the gossip and the caller share with the loop (the node's handle and
 //! error, submitted txs, committed blocks). Around them: the async
 //! ABCI client with CometBFT's four connections ([`abci`]), the mempool
-//! ([`mempool`]) and its gossip ([`gossip`]), decided blocks ([`block`]),
+//! ([`mempool`]) and its gossip ([`gossip`]), decided blocks ([`block`],
+//! with their timestamps in [`time`]) and their CometBFT headers and ids
+//! ([`header`]),
 //! the checks on a proposed block ([`validity`]) and on evidence of
 //! equivocation ([`evidence`]), the validator set from the app's updates
 //! ([`validators`]), the RocksDB block store ([`store`]), the chain executor
@@ -33,6 +35,7 @@ pub mod faults;
 pub mod from_node;
 pub mod gossip;
 pub mod handle;
+pub mod header;
 pub mod home;
 pub mod logs;
 pub mod mempool;
@@ -42,5 +45,6 @@ mod peers;
 pub mod rpc;
 pub mod store;
 pub mod streaming;
+pub mod time;
 pub mod validators;
 pub mod validity;

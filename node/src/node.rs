@@ -136,6 +136,19 @@ pub fn block_max_bytes(init_chain: &pb::RequestInitChain) -> u64 {
     }
 }
 
+/// The hash of genesis' consensus params every header carries
+/// (`HashedParams`: block max bytes and max gas, CometBFT's defaults when
+/// genesis leaves them out).
+pub fn consensus_params_hash(
+    params: Option<&tendermint_proto::v0_38::types::ConsensusParams>,
+) -> [u8; 32] {
+    let block = params.and_then(|p| p.block.as_ref());
+    crate::header::consensus_hash(
+        block.map_or(DEFAULT_BLOCK_MAX_BYTES as i64, |b| b.max_bytes),
+        block.map_or(-1, |b| b.max_gas),
+    )
+}
+
 /// Starts a validator node: ABCI handshake with the app, then consensus.
 pub async fn start(
     settings: NodeSettings,
@@ -173,6 +186,14 @@ pub async fn start(
         },
     };
     store.save_validators(next_height, &validators_to_save(&validators))?;
+    // The set after it: saved when the block before was decided; on a new
+    // chain the same set (CometBFT's genesis state: next = current).
+    let next_validators = match resume_set(&store, next_height + 1)? {
+        Some(set) => set,
+        None => validators.clone(),
+    };
+    store.save_validators(next_height + 1, &validators_to_save(&next_validators))?;
+    let consensus_hash = consensus_params_hash(consensus_params.as_ref());
 
     let key = PrivateKey::from(settings.consensus_key);
     // Double-sign protection survives restarts: the last signed position is on disk.
@@ -290,6 +311,8 @@ pub async fn start(
         store: store.clone(),
         mempool: mempool.clone(),
         validators,
+        next_validators,
+        consensus_hash,
         timeouts: settings.timeouts,
         target_block_time: settings.target_block_time,
         next_height,
@@ -428,7 +451,7 @@ async fn start_faulty_engine(
     ),
     NodeError,
 > {
-    use crate::context::BlockHash;
+    use crate::context::BlockId;
     let engine_err = |e: Box<dyn std::error::Error + Send + Sync>| NodeError::ConsensusStart(e);
     tracing::warn!("FAULTY MODE: this validator equivocates on every vote (tests only)");
     // The proxy signs the conflicting votes with a signer that keeps no
@@ -443,10 +466,13 @@ async fn start_faulty_engine(
         signer: Box::new(conflicting_signer),
         address,
         conflicting_value_fn: None,
-        conflicting_vote_value_fn: Some(Box::new(|v: Option<&BlockHash>| {
-            let mut h = v.map_or([0xEE; 32], |h| h.0);
-            h[31] ^= 0xFF;
-            BlockHash(h)
+        conflicting_vote_value_fn: Some(Box::new(|v: Option<&BlockId>| {
+            let mut id = v.copied().unwrap_or(BlockId {
+                hash: [0xEE; 32],
+                parts: Default::default(),
+            });
+            id.hash[31] ^= 0xFF;
+            id
         })),
     };
     malachitebft_app_channel::EngineBuilder::new(ctx.clone(), config)

@@ -13,7 +13,7 @@ use malachitebft_app_channel::app::types::core::Round;
 use malachitebft_signing_ed25519::{PrivateKey, PublicKey, Signature};
 use sha2::{Digest, Sha256};
 
-use crate::context::{BlockHash, BlockHeight, ProposalPart, ValidatorAddress};
+use crate::context::{BlockHeight, ProposalPart, ValidatorAddress};
 
 /// Default size of a block chunk.
 pub const DEFAULT_CHUNK_BYTES: usize = 64 * 1024;
@@ -30,9 +30,10 @@ pub struct ReceivedProposal {
 }
 
 impl ReceivedProposal {
-    /// SHA-256 of the block bytes: the consensus value id.
-    pub fn block_hash(&self) -> BlockHash {
-        BlockHash(Sha256::digest(&self.block_bytes).into())
+    /// SHA-256 of the block bytes, which the proposer signs (the
+    /// consensus value is the block's id, computed once it is decoded).
+    pub fn block_digest(&self) -> [u8; 32] {
+        Sha256::digest(&self.block_bytes).into()
     }
 
     /// Whether `key` (the proposer's consensus key) signed exactly these parts.
@@ -43,7 +44,7 @@ impl ReceivedProposal {
             self.round,
             self.pol_round,
             self.proposer,
-            &self.block_hash(),
+            &self.block_digest(),
         );
         key.verify(&msg, &self.signature).is_ok()
     }
@@ -56,7 +57,7 @@ pub fn fin_sign_bytes(
     round: Round,
     pol_round: Round,
     proposer: ValidatorAddress,
-    block: &BlockHash,
+    block_digest: &[u8; 32],
 ) -> Vec<u8> {
     let mut out = b"synod-proposal-parts-v1\0".to_vec();
     let _ = (
@@ -65,7 +66,7 @@ pub fn fin_sign_bytes(
         round.as_i64(),
         pol_round.as_i64(),
         proposer.0,
-        block.0,
+        block_digest,
     )
         .serialize(&mut out);
     out
@@ -102,9 +103,9 @@ pub fn split_block(
             .chunks(chunk_bytes.max(1))
             .map(|c| ProposalPart::Chunk(Bytes::copy_from_slice(c))),
     );
-    let hash = BlockHash(Sha256::digest(block_bytes).into());
+    let digest: [u8; 32] = Sha256::digest(block_bytes).into();
     let signature = key.sign(&fin_sign_bytes(
-        chain_id, height, round, pol_round, proposer, &hash,
+        chain_id, height, round, pol_round, proposer, &digest,
     ));
     parts.push(ProposalPart::Fin { signature });
     let mut out: Vec<StreamMessage<ProposalPart>> = parts

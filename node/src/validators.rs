@@ -107,33 +107,30 @@ pub enum ResumeSetError {
     Missing { height: u64 },
 }
 
-/// The validator set for `next_height` after a restart: as saved, or, when
-/// the node stopped after the app committed the block before it but before
-/// the set that block's updates make was saved (a crash in between),
-/// rebuilt from the set that decided that block and the updates in its
-/// stored results. `None` before the first block: InitChain's set applies.
-pub fn resume_set(
-    store: &BlockStore,
-    next_height: u64,
-) -> Result<Option<ValidatorSet>, ResumeSetError> {
-    if let Some(saved) = store.validators_at(next_height)? {
+/// The validator set of `height` after a restart: as saved, or, when the
+/// node stopped after the app committed the block two heights below but
+/// before the set that block's updates make was saved (a crash in between),
+/// rebuilt from the set of the height before and the updates in that
+/// block's stored results (updates take effect two heights later, as in
+/// CometBFT). `None` before the first block: InitChain's set applies.
+pub fn resume_set(store: &BlockStore, height: u64) -> Result<Option<ValidatorSet>, ResumeSetError> {
+    if let Some(saved) = store.validators_at(height)? {
         return Ok(Some(validator_set_from_stored(saved)?));
     }
     let top = store.height()?;
     if top == 0 {
         return Ok(None);
     }
-    let missing = ResumeSetError::Missing { height: top };
-    let decided = store.validators_at(top)?.ok_or(missing)?;
-    let results = store
-        .results(top)?
-        .ok_or(ResumeSetError::Missing { height: top })?;
+    let missing = || ResumeSetError::Missing { height: top };
+    let made_by = height.checked_sub(2).ok_or_else(missing)?;
+    let before = store.validators_at(height - 1)?.ok_or_else(missing)?;
+    let results = store.results(made_by)?.ok_or_else(missing)?;
     tracing::warn!(
-        height = top,
-        "the validator set after block {top} was not saved before the node stopped: rebuilt from its results"
+        height,
+        "the validator set after block {made_by} was not saved before the node stopped: rebuilt from its results (the set of height {height})"
     );
     Ok(Some(apply_updates(
-        &validator_set_from_stored(decided)?,
+        &validator_set_from_stored(before)?,
         &results.validator_updates,
     )?))
 }

@@ -1,7 +1,10 @@
 //! What every validator checks in a proposed block before its app sees it
-//! (`ProcessProposal`): the header extends this node's last block and app
-//! hash, the header time advances and is not ahead of the clock, the record
-//! of the previous commit is true, and every piece of evidence proves itself.
+//! (`ProcessProposal`): the header is for this chain and extends this node's
+//! last block and app hash, every hash in it is the one this node computes
+//! (validators, next validators, consensus params, last results from its
+//! own state; last commit, data and evidence from the block's contents),
+//! the header time advances and is not ahead of the clock, the record of
+//! the previous commit is true, and every piece of evidence proves itself.
 //! A block that fails gets a nil vote, never a crash (DESIGN.md, trust
 //! boundaries).
 
@@ -12,8 +15,9 @@ use malachitebft_signing_ed25519::{PublicKey, Signature};
 
 use crate::{
     block::{BlockTime, DecidedBlock},
-    context::{vote_sign_bytes, BlockHash, BlockHeight, ValidatorAddress, Vote},
+    context::{vote_sign_bytes, BlockHeight, BlockId, ValidatorAddress, Vote},
     evidence::{verify_double_vote, EvidenceError},
+    header::HeaderError,
     store::{BlockStore, StoreError, StoredValidator},
 };
 
@@ -39,18 +43,51 @@ pub enum InvalidBlock {
         /// The limit.
         max: u64,
     },
-    /// The header names another parent block or app hash than ours.
+    /// The header is for another chain.
+    #[error("the header is for chain {theirs:?}, not {ours:?}")]
+    WrongChain {
+        /// The chain id the header carries.
+        theirs: String,
+        /// Ours.
+        ours: String,
+    },
+    /// The header names another parent block than ours.
+    #[error("the header's last block id is {theirs}, ours is {ours}")]
+    WrongLastBlock {
+        /// The id the header carries.
+        theirs: Box<BlockId>,
+        /// The id of our last committed block.
+        ours: Box<BlockId>,
+    },
+    /// The header names another app hash than ours.
     #[error(
-        "the header disagrees with our last block or app hash (theirs {}, ours {})",
+        "the header's app hash is {}, this node's is {}",
         hex::encode(.theirs),
         hex::encode(.ours)
     )]
-    WrongParent {
+    WrongAppHash {
         /// The app hash the header carries.
         theirs: Vec<u8>,
         /// The app hash after our last committed block.
         ours: Vec<u8>,
     },
+    /// A hash in the header is not the one this node computes.
+    #[error(
+        "the header's {field} is {}, this node computes {}",
+        hex::encode(.theirs),
+        hex::encode(.ours)
+    )]
+    WrongHash {
+        /// The header field.
+        field: &'static str,
+        /// The hash the header carries.
+        theirs: [u8; 32],
+        /// The hash this node computes.
+        ours: [u8; 32],
+    },
+    /// The block has no CometBFT header (and so no id to vote for).
+    #[error(transparent)]
+    Header(#[from] HeaderError),
     /// The header time does not advance or runs ahead of our clock.
     #[error(transparent)]
     Time(#[from] BlockTimeError),
@@ -143,6 +180,14 @@ pub enum LastCommitError {
         /// The validator marked as signed.
         validator: ValidatorAddress,
     },
+    /// A precommit's time is not a valid timestamp.
+    #[error("{validator}'s precommit time {time:?} is not a valid timestamp")]
+    BadTime {
+        /// The validator whose vote it is.
+        validator: ValidatorAddress,
+        /// The time given.
+        time: BlockTime,
+    },
     /// A precommit signature does not verify with the validator's key.
     #[error("{validator}'s precommit signature does not verify")]
     BadSignature {
@@ -200,6 +245,14 @@ pub enum InvalidEvidence {
     /// The accused was not in the set of the infraction's height.
     #[error("evidence against someone who was not a validator")]
     NotAValidator,
+    /// The record names another index in the set than the accused's.
+    #[error("evidence names validator index {got}, the accused is at {expected}")]
+    WrongIndex {
+        /// The index the record names.
+        got: u32,
+        /// The accused's index in the set.
+        expected: u32,
+    },
     /// The record's power or total power differs from the stored set's.
     #[error("evidence misstates the validator's power")]
     WrongPower,
@@ -208,38 +261,89 @@ pub enum InvalidEvidence {
     DoubleVote(#[from] EvidenceError),
 }
 
-/// This node's view of the chain's tip, which a proposed block must extend.
+/// This node's view of the chain's tip, which a proposed block must extend,
+/// and the hashes it expects in the next header.
 #[derive(Clone, Copy, Debug)]
 pub struct Tip<'a> {
     /// The chain id every signature is bound to.
     pub chain_id: &'a str,
-    /// Hash of our last committed block (zeros before the first block).
-    pub last_block_hash: [u8; 32],
+    /// Id of our last committed block (zero before the first block).
+    pub last_block_id: BlockId,
     /// Our app's hash after that block.
     pub last_app_hash: &'a [u8],
     /// Header time of our last committed block.
     pub last_block_time: Option<BlockTime>,
+    /// The hashes of the height's validators, the next height's, the
+    /// consensus params and our last block's results.
+    pub validators_hash: [u8; 32],
+    pub next_validators_hash: [u8; 32],
+    pub consensus_hash: [u8; 32],
+    pub last_results_hash: [u8; 32],
 }
 
 /// What this node checks in a proposed block before the app sees it: its
-/// header against our last block and app hash, its time, its record of the
-/// last commit, and its evidence. `now` is this node's clock.
+/// header against our chain, last block, app hash and the hashes we
+/// compute, its time, its record of the last commit, and its evidence.
+/// `now` is this node's clock.
 pub fn check_proposed(
     tip: &Tip<'_>,
     store: &BlockStore,
     block: &DecidedBlock,
     now: BlockTime,
 ) -> Result<(), InvalidBlock> {
-    if block.last_block_hash != tip.last_block_hash || block.app_hash != tip.last_app_hash {
-        return Err(InvalidBlock::WrongParent {
-            theirs: block.app_hash.clone(),
-            ours: tip.last_app_hash.to_vec(),
-        });
-    }
+    check_header(tip, block)?;
     check_block_time(tip.last_block_time, block.time, now, MAX_CLOCK_DRIFT)?;
     check_last_commit(tip, store, block)?;
     check_evidence(tip.chain_id, store, block)?;
     check_readable(block)
+}
+
+/// Every header field of a proposed block that is not its own choice (its
+/// time and txs are): the chain, the parent, the app hash, and each hash,
+/// recomputed here. Each wrong one is named.
+pub fn check_header(tip: &Tip<'_>, block: &DecidedBlock) -> Result<(), InvalidBlock> {
+    if block.chain_id != tip.chain_id {
+        return Err(InvalidBlock::WrongChain {
+            theirs: block.chain_id.clone(),
+            ours: tip.chain_id.to_owned(),
+        });
+    }
+    if block.last_block_id != tip.last_block_id {
+        return Err(InvalidBlock::WrongLastBlock {
+            theirs: Box::new(block.last_block_id),
+            ours: Box::new(tip.last_block_id),
+        });
+    }
+    if block.app_hash != tip.last_app_hash {
+        return Err(InvalidBlock::WrongAppHash {
+            theirs: block.app_hash.clone(),
+            ours: tip.last_app_hash.to_vec(),
+        });
+    }
+    let (last_commit, data, evidence) = block.content_hashes();
+    let h = &block.hashes;
+    for (field, theirs, ours) in [
+        ("last_commit_hash", h.last_commit, last_commit),
+        ("data_hash", h.data, data),
+        ("validators_hash", h.validators, tip.validators_hash),
+        (
+            "next_validators_hash",
+            h.next_validators,
+            tip.next_validators_hash,
+        ),
+        ("consensus_hash", h.consensus, tip.consensus_hash),
+        ("last_results_hash", h.last_results, tip.last_results_hash),
+        ("evidence_hash", h.evidence, evidence),
+    ] {
+        if theirs != ours {
+            return Err(InvalidBlock::WrongHash {
+                field,
+                theirs,
+                ours,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// A proposed block's encoded size against `block.max_bytes`: checked on
@@ -260,12 +364,16 @@ pub fn check_size(len: usize, max_block_bytes: u64) -> Result<(), InvalidBlock> 
 /// stop an app that executes it. The checks above give the clearer reasons;
 /// this one catches whatever they do not name.
 pub fn check_readable(block: &DecidedBlock) -> Result<(), InvalidBlock> {
-    tendermint::abci::request::ProcessProposal::try_from(block.process_request(block.hash_ref()))
-        .map_err(|source| InvalidBlock::Unreadable {
-        request: "ProcessProposal",
-        source,
-    })?;
-    tendermint::abci::request::FinalizeBlock::try_from(block.finalize_request()).map_err(
+    // The hash does not change whether a request reads; the block's id
+    // may not even compute for a block refused here.
+    let hash = block.digest();
+    tendermint::abci::request::ProcessProposal::try_from(block.process_request(hash)).map_err(
+        |source| InvalidBlock::Unreadable {
+            request: "ProcessProposal",
+            source,
+        },
+    )?;
+    tendermint::abci::request::FinalizeBlock::try_from(block.finalize_request(hash)).map_err(
         |source| InvalidBlock::Unreadable {
             request: "FinalizeBlock",
             source,
@@ -311,7 +419,7 @@ fn check_last_commit(
     store: &BlockStore,
     block: &DecidedBlock,
 ) -> Result<(), LastCommitError> {
-    if tip.last_block_hash == [0; 32] {
+    if tip.last_block_id.is_zero() {
         return if block.last_commit.is_empty() {
             Ok(())
         } else {
@@ -357,16 +465,22 @@ pub fn verify_last_commit(
         let signature = v
             .signature
             .ok_or(LastCommitError::MissingSignature { validator: address })?;
+        if v.timestamp.to_tendermint().is_err() {
+            return Err(LastCommitError::BadTime {
+                validator: address,
+                time: v.timestamp,
+            });
+        }
         let vote = Vote {
             vote_type: VoteType::Precommit,
             height: BlockHeight(previous),
             round: Round::new(block.last_commit_round),
-            value: NilOrVal::Val(BlockHash(block.last_block_hash)),
+            value: NilOrVal::Val(block.last_block_id),
             validator: address,
             extension: None,
         };
         key.verify(
-            &vote_sign_bytes(chain_id, &vote),
+            &vote_sign_bytes(chain_id, &vote, v.timestamp),
             &Signature::from_bytes(signature),
         )
         .map_err(|_| LastCommitError::BadSignature { validator: address })?;
@@ -406,17 +520,32 @@ fn check_evidence(
         if a.validator != m.address || a.height != m.height {
             return Err(InvalidEvidence::VotesMismatch);
         }
+        for t in [a.timestamp, b.timestamp] {
+            if let Err(e) = t.to_tendermint() {
+                return Err(InvalidEvidence::BadTime {
+                    time: t,
+                    reason: e.to_string(),
+                });
+            }
+        }
         let set = store
             .validators_at(m.height)?
             .ok_or(InvalidEvidence::NoValidatorSet { height: m.height })?;
         let total: u64 = set.iter().map(|(_, p)| p).sum();
-        let (key, power) = set
+        let (index, key, power) = set
             .iter()
-            .find_map(|(k, p)| {
+            .enumerate()
+            .find_map(|(i, (k, p))| {
                 let pk = PublicKey::from_bytes(*k).ok()?;
-                (ValidatorAddress::of(&pk).0 == m.address).then_some((pk, *p))
+                (ValidatorAddress::of(&pk).0 == m.address).then_some((i as u32, pk, *p))
             })
             .ok_or(InvalidEvidence::NotAValidator)?;
+        if m.validator_index != index {
+            return Err(InvalidEvidence::WrongIndex {
+                got: m.validator_index,
+                expected: index,
+            });
+        }
         if m.power != power as i64 || m.total_voting_power != total as i64 {
             return Err(InvalidEvidence::WrongPower);
         }

@@ -82,7 +82,7 @@ struct StateAfter {
     store_height: u64,
     /// Whether the results of `t` are saved.
     results_saved: bool,
-    /// Whether the set for `t + 1` is saved.
+    /// Whether the set that `t`'s results make (for `t + 2`) is saved.
     next_set_saved: bool,
     /// The app's committed height.
     app_height: u64,
@@ -581,10 +581,10 @@ async fn a_validator_crashed_anywhere_on_the_commit_path_restarts_and_agrees() {
                         "{point}: results of {target} saved"
                     );
                     assert_eq!(
-                        store.validators_at(target + 1).unwrap().is_some(),
+                        store.validators_at(target + 2).unwrap().is_some(),
                         expected.next_set_saved,
                         "{point}: set for {} saved",
-                        target + 1
+                        target + 2
                     );
                 }
                 assert_eq!(

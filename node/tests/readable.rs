@@ -38,6 +38,7 @@ fn commit_vote() -> impl Strategy<Value = CommitVote> {
             power,
             signed,
             signature: None,
+            timestamp: BlockTime::GO_ZERO,
         })
 }
 
@@ -52,6 +53,7 @@ fn misbehavior() -> impl Strategy<Value = Misbehavior> {
         .prop_map(
             |(address, power, height, time, total_voting_power)| Misbehavior {
                 address,
+                validator_index: 0,
                 power,
                 height,
                 time,
@@ -71,18 +73,22 @@ fn block() -> impl Strategy<Value = DecidedBlock> {
         any::<[u8; 32]>(),
     )
         .prop_map(
-            |(time, proposer_address, last_commit, misbehavior, txs, next_validators_hash)| {
+            |(time, proposer_address, last_commit, misbehavior, txs, next_validators)| {
                 DecidedBlock {
+                    chain_id: "synod-test".into(),
                     height: 1,
                     round: 0,
                     time,
                     proposer_address,
-                    last_block_hash: [0; 32],
+                    last_block_id: Default::default(),
                     app_hash: vec![],
+                    hashes: synod_node::block::HeaderHashes {
+                        next_validators,
+                        ..Default::default()
+                    },
                     last_commit_round: 0,
                     last_commit,
                     misbehavior,
-                    next_validators_hash,
                     txs,
                 }
             },
@@ -110,9 +116,9 @@ proptest! {
         let net = TestNet::new(2, 1, ChainParams::default());
         let dir = tempfile::tempdir().unwrap();
         let app = fresh_app(dir.path(), &net);
-        let pp = request::ProcessProposal::try_from(block.process_request(block.hash_ref())).unwrap();
+        let pp = request::ProcessProposal::try_from(block.process_request(block.digest())).unwrap();
         prop_assert!(app.consensus(ConsensusRequest::ProcessProposal(pp)).is_ok());
-        let fb = request::FinalizeBlock::try_from(block.finalize_request()).unwrap();
+        let fb = request::FinalizeBlock::try_from(block.finalize_request(block.digest())).unwrap();
         let finalized = app.consensus(ConsensusRequest::FinalizeBlock(fb));
         prop_assert!(finalized.is_ok(), "{:?}", finalized.err());
         prop_assert!(app.consensus(ConsensusRequest::Commit).is_ok());

@@ -36,9 +36,13 @@ fn undecided_proposals_survive_a_reopen_until_their_height_is_decided() {
     );
     assert_eq!(store.proposals_from(1).unwrap().len(), 3);
     // Deciding height 1 drops its proposals and keeps the later ones.
-    store.save_block(&at_1, b"cert-1").unwrap();
+    store
+        .save_block(&at_1, &common::hash_of(&at_1), b"cert-1")
+        .unwrap();
     assert_eq!(store.proposals_from(0).unwrap().len(), 2);
-    store.save_block(&at_2, b"cert-2").unwrap();
+    store
+        .save_block(&at_2, &common::hash_of(&at_2), b"cert-2")
+        .unwrap();
     assert!(store.proposals_from(0).unwrap().is_empty());
 }
 
@@ -50,14 +54,16 @@ fn blocks_results_and_the_tx_index_survive_a_reopen() {
     {
         let store = BlockStore::open(dir.path()).unwrap();
         assert_eq!(store.height().unwrap(), 0);
-        store.save_block(&block, b"cert-1").unwrap();
+        store
+            .save_block(&block, &common::hash_of(&block), b"cert-1")
+            .unwrap();
         let results = tendermint_proto::v0_38::abci::ResponseFinalizeBlock {
             app_hash: vec![9; 32].into(),
             ..Default::default()
         };
         store.save_results(1, &results).unwrap();
         let err = store
-            .save_block(&common::decided(&net, 3, vec![]), b"")
+            .save_block(&common::decided(&net, 3, vec![]), &[3; 32], b"")
             .unwrap_err();
         assert!(
             matches!(err, StoreError::OutOfOrder { got: 3, at: 1 }),
@@ -106,9 +112,15 @@ async fn a_fresh_app_is_initialized_and_replayed_to_the_stores_app_hash() {
     let mut last_hash = Vec::new();
     for h in 1..=30 {
         let block = common::decided(&net, h, fuzz.block(6));
-        let results = apply_decided_block(&first, &store, &block, format!("cert-{h}").as_bytes())
-            .await
-            .unwrap();
+        let results = apply_decided_block(
+            &first,
+            &store,
+            &block,
+            common::hash_of(&block),
+            format!("cert-{h}").as_bytes(),
+        )
+        .await
+        .unwrap();
         assert_eq!(results.tx_results.len(), 6);
         last_hash = results.app_hash.to_vec();
     }
@@ -152,13 +164,19 @@ async fn a_block_saved_but_never_executed_is_replayed_after_a_crash() {
         .unwrap();
     let mut fuzz = TxFuzzer::new(8, &net);
     for h in 1..=5 {
-        apply_decided_block(&app, &store, &common::decided(&net, h, fuzz.block(4)), b"")
-            .await
-            .unwrap();
+        apply_decided_block(
+            &app,
+            &store,
+            &common::decided(&net, h, fuzz.block(4)),
+            [h as u8; 32],
+            b"",
+        )
+        .await
+        .unwrap();
     }
     // The node saved block 6, then died before FinalizeBlock.
     store
-        .save_block(&common::decided(&net, 6, fuzz.block(4)), b"")
+        .save_block(&common::decided(&net, 6, fuzz.block(4)), &[6; 32], b"")
         .unwrap();
     let outcome = handshake(&app, &store, || unreachable!()).await.unwrap();
     assert_eq!(
@@ -183,9 +201,15 @@ async fn a_replay_that_disagrees_with_the_recorded_app_hash_stops_with_the_heigh
         .unwrap();
     let mut fuzz = TxFuzzer::new(9, &net);
     for h in 1..=3 {
-        apply_decided_block(&app, &store, &common::decided(&net, h, fuzz.block(3)), b"")
-            .await
-            .unwrap();
+        apply_decided_block(
+            &app,
+            &store,
+            &common::decided(&net, h, fuzz.block(3)),
+            [h as u8; 32],
+            b"",
+        )
+        .await
+        .unwrap();
     }
     // Falsify the recorded outcome of block 2.
     let mut forged = store.results(2).unwrap().unwrap();
@@ -216,9 +240,15 @@ async fn an_app_ahead_of_the_block_store_is_refused() {
     handshake(&app, &store, || common::init_request(&net))
         .await
         .unwrap();
-    apply_decided_block(&app, &store, &common::decided(&net, 1, vec![]), b"")
-        .await
-        .unwrap();
+    apply_decided_block(
+        &app,
+        &store,
+        &common::decided(&net, 1, vec![]),
+        [1; 32],
+        b"",
+    )
+    .await
+    .unwrap();
     let other_store = BlockStore::open(&dir.path().join("other-blocks")).unwrap();
     let err = handshake(&app, &other_store, || common::init_request(&net))
         .await
@@ -256,15 +286,19 @@ fn a_crash_after_commit_but_before_the_next_set_was_saved_resumes_with_the_updat
         update(&net.consensus_keys[1], 10),
     ])
     .unwrap();
-    store
-        .save_validators(1, &validators_to_save(&first))
-        .unwrap();
+    // A new chain: the set of the first height and of the next are genesis'.
+    for h in [1, 2] {
+        store
+            .save_validators(h, &validators_to_save(&first))
+            .unwrap();
+    }
     assert_eq!(resume_set(&store, 1).unwrap().unwrap(), first);
 
     // Block 1 is stored and executed, the app committed it, and its results
-    // change validator 1's power; the node stops before saving the set.
+    // change validator 1's power (for height 3, as in CometBFT); the node
+    // stops before saving that set.
     store
-        .save_block(&common::decided(&net, 1, vec![]), b"cert")
+        .save_block(&common::decided(&net, 1, vec![]), &[1; 32], b"cert")
         .unwrap();
     let results = tendermint_proto::v0_38::abci::ResponseFinalizeBlock {
         validator_updates: vec![update(&net.consensus_keys[1], 25)],
@@ -275,7 +309,8 @@ fn a_crash_after_commit_but_before_the_next_set_was_saved_resumes_with_the_updat
     drop(store);
 
     let store = BlockStore::open(dir.path()).unwrap();
-    let resumed = resume_set(&store, 2).unwrap().unwrap();
+    assert_eq!(resume_set(&store, 2).unwrap().unwrap(), first);
+    let resumed = resume_set(&store, 3).unwrap().unwrap();
     let powers: Vec<u64> = resumed
         .validators()
         .iter()
@@ -316,7 +351,9 @@ fn the_event_index_finds_txs_by_attribute_within_heights() {
     };
     for h in 1..=4u64 {
         let block = common::decided(&net, h, vec![b"a".to_vec(), b"b".to_vec()]);
-        store.save_block(&block, b"").unwrap();
+        store
+            .save_block(&block, &common::hash_of(&block), b"")
+            .unwrap();
         let results = ResponseFinalizeBlock {
             tx_results: vec![
                 result(vec![attr("to", "alice", true), attr("memo", "x", false)]),

@@ -20,11 +20,11 @@ use malachitebft_app_channel::app::types::sync::{RawDecidedValue, Request, Respo
 use malachitebft_app_channel::app::types::{PeerId, ProposedValue, SignedConsensusMsg};
 use malachitebft_signing_ed25519::{PublicKey, Signature};
 use synod_node::{
-    block::{BlockTime, CommitVote, DecidedBlock, Misbehavior},
+    block::{BlockTime, CommitVote, DecidedBlock, HeaderHashes, Misbehavior},
     codec::{decode_certificate, encode_certificate, CodecError, SynodCodec},
     context::{
-        proposal_sign_bytes, vote_sign_bytes, BlockHash, BlockHeight, BlockRef, Proposal,
-        ProposalPart, SynodContext, ValidatorAddress, Vote,
+        proposal_sign_bytes, vote_sign_bytes, BlockHeight, BlockId, BlockRef, Proposal,
+        ProposalPart, SynodContext, TimedSignature, ValidatorAddress, Vote,
     },
     evidence::{verify_double_vote, EvidenceVote},
     streaming::split_block,
@@ -120,8 +120,11 @@ fn check_proposed_block(b: &DecidedBlock) {
             let _ = verify_double_vote(fixtures::CHAIN_ID, &key, first, second);
         }
     }
-    let _ = b.process_request(b.hash_ref());
-    let _ = b.finalize_request();
+    let _ = b.process_request(b.digest());
+    let _ = b.finalize_request(b.digest());
+    // The CometBFT header, protobuf block and id of any decoded block.
+    let _ = b.id();
+    let _ = b.content_hashes();
 }
 
 fn wire_round_trip<T>(data: &[u8])
@@ -151,20 +154,27 @@ pub fn decided_blocks() -> Result<Vec<DecidedBlock>, FuzzError> {
         nanos: 250_000_000,
     };
     let proposer = |h: u64| fixtures::consensus_address(h as usize % fixtures::VALIDATORS).0;
-    let first = DecidedBlock {
+    let hashes = HeaderHashes {
+        validators: [3; 32],
+        next_validators: [3; 32],
+        ..HeaderHashes::default()
+    };
+    let mut first = DecidedBlock {
+        chain_id: fixtures::CHAIN_ID.into(),
         height: 1,
         round: 0,
         time: time(1),
         proposer_address: proposer(1),
-        last_block_hash: [0; 32],
+        last_block_id: BlockId::default(),
         app_hash: vec![],
+        hashes: hashes.clone(),
         last_commit_round: 0,
         last_commit: vec![],
         misbehavior: vec![],
-        next_validators_hash: [0; 32],
         txs: txs.iter().take(3).cloned().collect(),
     };
-    let commit = |height: u64, block: [u8; 32], absent: Option<usize>| -> Vec<CommitVote> {
+    first.seal();
+    let commit = |height: u64, block: BlockId, absent: Option<usize>| -> Vec<CommitVote> {
         (0..fixtures::VALIDATORS)
             .map(|i| {
                 let signed = absent != Some(i);
@@ -173,24 +183,28 @@ pub fn decided_blocks() -> Result<Vec<DecidedBlock>, FuzzError> {
                     power: fixtures::POWER as i64,
                     signed,
                     signature: signed.then(|| fixtures::precommit(i, height, 0, block)),
+                    timestamp: fixtures::VOTE_TIME,
                 }
             })
             .collect()
     };
-    let second = DecidedBlock {
+    let first_id = id(&first)?;
+    let mut second = DecidedBlock {
+        chain_id: fixtures::CHAIN_ID.into(),
         height: 2,
         round: 1,
         time: time(2),
         proposer_address: proposer(2),
-        last_block_hash: first.hash(),
+        last_block_id: first_id,
         app_hash: vec![7; 32],
+        hashes: hashes.clone(),
         last_commit_round: 0,
-        last_commit: commit(1, first.hash(), None),
+        last_commit: commit(1, first_id, None),
         misbehavior: vec![],
-        next_validators_hash: [3; 32],
         txs: txs.iter().skip(3).take(1).cloned().collect(),
     };
-    let double_vote = |value: Option<[u8; 32]>| {
+    second.seal();
+    let double_vote = |value: Option<BlockId>| {
         let mut v = EvidenceVote {
             kind: 1,
             height: 1,
@@ -198,66 +212,107 @@ pub fn decided_blocks() -> Result<Vec<DecidedBlock>, FuzzError> {
             value,
             validator: fixtures::consensus_address(2).0,
             signature: [0; 64],
+            timestamp: fixtures::VOTE_TIME,
         };
         let vote = Vote {
             vote_type: VoteType::Prevote,
             height: BlockHeight(1),
             round: Round::new(0),
-            value: value.map_or(NilOrVal::Nil, |h| NilOrVal::Val(BlockHash(h))),
+            value: value.map_or(NilOrVal::Nil, NilOrVal::Val),
             validator: fixtures::consensus_address(2),
             extension: None,
         };
         v.signature = fixtures::consensus_key(2)
-            .sign(&vote_sign_bytes(fixtures::CHAIN_ID, &vote))
+            .sign(&vote_sign_bytes(
+                fixtures::CHAIN_ID,
+                &vote,
+                fixtures::VOTE_TIME,
+            ))
             .to_bytes();
         v
     };
-    let third = DecidedBlock {
+    let accused = fixtures::consensus_address(2);
+    let accused_index = fixtures::validator_set()
+        .iter()
+        .position(|(k, _)| {
+            PublicKey::from_bytes(*k).is_ok_and(|key| ValidatorAddress::of(&key) == accused)
+        })
+        .unwrap_or(0);
+    let second_id = id(&second)?;
+    let mut third = DecidedBlock {
+        chain_id: fixtures::CHAIN_ID.into(),
         height: 3,
         round: 0,
         time: time(3),
         proposer_address: proposer(3),
-        last_block_hash: second.hash(),
+        last_block_id: second_id,
         app_hash: vec![8; 32],
+        hashes,
         last_commit_round: 1,
-        last_commit: commit(2, second.hash(), Some(3)),
+        last_commit: commit(2, second_id, Some(3)),
         misbehavior: vec![Misbehavior {
-            address: fixtures::consensus_address(2).0,
+            address: accused.0,
+            validator_index: accused_index as u32,
             power: fixtures::POWER as i64,
             height: 1,
             time: time(1),
             total_voting_power: (fixtures::POWER * fixtures::VALIDATORS as u64) as i64,
-            votes: vec![double_vote(Some(first.hash())), double_vote(None)],
+            votes: vec![double_vote(Some(first_id)), double_vote(None)],
         }],
-        next_validators_hash: [3; 32],
         txs: vec![],
     };
+    third.seal();
     Ok(vec![first, second, third])
 }
 
-fn signature(i: usize, message: &[u8]) -> Signature {
-    fixtures::consensus_key(i).sign(message)
+/// The id of a seed block.
+fn id(block: &DecidedBlock) -> Result<BlockId, FuzzError> {
+    block.id().map_err(|e| FuzzError::Seed {
+        target: "block",
+        reason: format!("block {}: {e}", block.height),
+    })
 }
 
-fn certificate(block: &DecidedBlock) -> ExtendedCommitCertificate<SynodContext> {
-    ExtendedCommitCertificate {
+/// A signature over a message without a time.
+fn signature(i: usize, message: &[u8]) -> TimedSignature {
+    TimedSignature::untimed(fixtures::consensus_key(i).sign(message))
+}
+
+/// Validator `i`'s signature of `vote`, made at the seeds' vote time.
+fn vote_signature(i: usize, vote: &Vote) -> TimedSignature {
+    TimedSignature {
+        signature: fixtures::consensus_key(i).sign(&vote_sign_bytes(
+            fixtures::CHAIN_ID,
+            vote,
+            fixtures::VOTE_TIME,
+        )),
+        timestamp: fixtures::VOTE_TIME,
+    }
+}
+
+fn certificate(block: &DecidedBlock) -> Result<ExtendedCommitCertificate<SynodContext>, FuzzError> {
+    let value_id = id(block)?;
+    Ok(ExtendedCommitCertificate {
         height: BlockHeight(block.height),
         round: Round::new(block.round),
-        value_id: block.hash_ref(),
+        value_id,
         commit_signatures: (0..fixtures::VALIDATORS)
             .map(|i| {
-                let sig = fixtures::precommit(i, block.height, block.round, block.hash());
+                let sig = fixtures::precommit(i, block.height, block.round, value_id);
                 let extension = (i == 0).then(|| {
                     SignedMessage::new(Bytes::from_static(b"extension"), signature(i, b"ext"))
                 });
                 ExtendedCommitSignature::new(
                     fixtures::consensus_address(i),
-                    Signature::from_bytes(sig),
+                    TimedSignature {
+                        signature: Signature::from_bytes(sig),
+                        timestamp: fixtures::VOTE_TIME,
+                    },
                     extension,
                 )
             })
             .collect(),
-    }
+    })
 }
 
 /// A libp2p peer id: the identity multihash of a protobuf ed25519 key.
@@ -289,7 +344,8 @@ fn seeds() -> Result<Vec<Seed>, FuzzError> {
         .map(|b| (format!("decided_block_{}.bin", b.height), b.encode()))
         .collect();
     let second = &blocks[1];
-    let cert = certificate(second);
+    let cert = certificate(second)?;
+    let second_id = id(second)?;
     let bytes = encode_certificate(&cert).map_err(|e| FuzzError::Seed {
         target: "block",
         reason: format!("certificate: {e}"),
@@ -305,11 +361,11 @@ fn seeds() -> Result<Vec<Seed>, FuzzError> {
         extension: None,
     };
     let signed_vote = |vote: Vote, i: usize| {
-        let sig = signature(i, &vote_sign_bytes(fixtures::CHAIN_ID, &vote));
+        let sig = vote_signature(i, &vote);
         SignedMessage::new(vote, sig)
     };
-    let prevote = ctx_vote(VoteType::Prevote, NilOrVal::Val(second.hash_ref()), 1);
-    let mut precommit = ctx_vote(VoteType::Precommit, NilOrVal::Val(second.hash_ref()), 2);
+    let prevote = ctx_vote(VoteType::Prevote, NilOrVal::Val(second_id), 1);
+    let mut precommit = ctx_vote(VoteType::Precommit, NilOrVal::Val(second_id), 2);
     precommit.extension = Some(SignedMessage::new(
         Bytes::from_static(b"vote extension"),
         signature(2, b"vote extension"),
@@ -318,9 +374,7 @@ fn seeds() -> Result<Vec<Seed>, FuzzError> {
     let proposal = Proposal {
         height: BlockHeight(2),
         round: Round::new(1),
-        value: BlockRef {
-            hash: second.hash_ref(),
-        },
+        value: BlockRef { id: second_id },
         pol_round: Round::new(0),
         proposer: fixtures::consensus_address(2),
     };
@@ -344,14 +398,11 @@ fn seeds() -> Result<Vec<Seed>, FuzzError> {
     let polka = PolkaCertificate::<SynodContext> {
         height: BlockHeight(2),
         round: Round::new(1),
-        value_id: second.hash_ref(),
+        value_id: second_id,
         polka_signatures: (0..3)
             .map(|i| {
-                let vote = ctx_vote(VoteType::Prevote, NilOrVal::Val(second.hash_ref()), i);
-                PolkaSignature::new(
-                    fixtures::consensus_address(i),
-                    signature(i, &vote_sign_bytes(fixtures::CHAIN_ID, &vote)),
-                )
+                let vote = ctx_vote(VoteType::Prevote, NilOrVal::Val(second_id), i);
+                PolkaSignature::new(fixtures::consensus_address(i), vote_signature(i, &vote))
             })
             .collect(),
     };
@@ -369,13 +420,13 @@ fn seeds() -> Result<Vec<Seed>, FuzzError> {
                 VoteType::Prevote,
                 NilOrVal::Nil,
                 fixtures::consensus_address(3),
-                signature(3, &vote_sign_bytes(fixtures::CHAIN_ID, &nil)),
+                vote_signature(3, &nil),
             ),
             RoundSignature::new(
                 VoteType::Prevote,
-                NilOrVal::Val(second.hash_ref()),
+                NilOrVal::Val(second_id),
                 fixtures::consensus_address(1),
-                signature(1, &vote_sign_bytes(fixtures::CHAIN_ID, &prevote)),
+                vote_signature(1, &prevote),
             ),
         ],
     };
@@ -425,9 +476,7 @@ fn seeds() -> Result<Vec<Seed>, FuzzError> {
             round: Round::new(1),
             valid_round: Round::Nil,
             proposer: fixtures::consensus_address(2),
-            value: BlockRef {
-                hash: second.hash_ref(),
-            },
+            value: BlockRef { id: second_id },
             validity: Validity::Valid,
         },
     )?);

@@ -36,6 +36,7 @@ impl AppState {
                 let mut m = match self.validators.validators().first() {
                     Some(v) => crate::block::Misbehavior {
                         address: v.address.0,
+                        validator_index: 0,
                         power: v.voting_power as i64,
                         height: block.height.saturating_sub(1).max(1),
                         time: block.time,
@@ -61,8 +62,12 @@ impl AppState {
                 Some(v) => v.signature = None,
                 None => garbage(block),
             },
+            "wrong-validators-hash" => block.hashes.validators[0] ^= 0xff,
             _ => garbage(block),
         }
+        // The header's content hashes follow the broken contents, so the
+        // check each mutation is aimed at is the one that catches it.
+        block.seal();
         tracing::warn!(
             height = block.height,
             mutation = MUTATIONS[which].name,

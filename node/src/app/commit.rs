@@ -28,13 +28,13 @@ impl AppState {
         certificate: CommitCertificate<SynodContext>,
         extensions: VoteExtensions<SynodContext>,
     ) -> Result<(), NodeError> {
-        let hash = certificate.value_id;
-        let Some((_, block)) = self.proposals.get(&hash).cloned() else {
-            return Err(NodeError::UnknownDecision { hash });
+        let id = certificate.value_id;
+        let Some((_, block)) = self.proposals.get(&id).cloned() else {
+            return Err(NodeError::UnknownDecision { hash: id });
         };
         // A decided header whose parent or app hash differs from ours means
         // this node's app diverged from the network: stop rather than fork.
-        if block.last_block_hash != self.last_block_hash || block.app_hash != self.last_app_hash {
+        if block.last_block_id != self.last_block_id || block.app_hash != self.last_app_hash {
             return Err(NodeError::AppDiverged {
                 height: block.height,
                 network_app_hash: block.app_hash.clone(),
@@ -53,7 +53,8 @@ impl AppState {
         // mempool: the loop goes on to the next height at once (only a
         // proposer's reap waits for the recheck to end).
         let mut pool = self.mempool.clone().lock_owned().await;
-        let results = apply_decided_block(&self.abci, &self.store, &block, &cert_bytes).await?;
+        let results =
+            apply_decided_block(&self.abci, &self.store, &block, id.hash, &cert_bytes).await?;
         pool.remove_included(&block.txs);
         let (abci, metrics) = (self.abci.clone(), self.metrics.clone());
         tokio::spawn(async move {
@@ -77,10 +78,15 @@ impl AppState {
         let done = &self.evidence_done;
         self.evidence_pool
             .retain(|m| !done.contains(&(m.address, m.height)));
-        self.decided_validators = self.validators.clone();
-        self.validators = apply_updates(&self.validators, &results.validator_updates)?;
+        // As CometBFT: the app's updates at height h make the set of h + 2,
+        // so every header names its next height's validators.
+        let after_next = apply_updates(&self.next_validators, &results.validator_updates)?;
         self.store
-            .save_validators(block.height + 1, &validators_to_save(&self.validators))?;
+            .save_validators(block.height + 2, &validators_to_save(&after_next))?;
+        self.decided_validators = std::mem::replace(
+            &mut self.validators,
+            std::mem::replace(&mut self.next_validators, after_next),
+        );
         crate::failpoint::hit("after_save_validators");
         self.proposals.retain(|_, (_, b)| b.height > block.height);
         self.own_parts.retain(|h, _| self.proposals.contains_key(h));
@@ -95,15 +101,14 @@ impl AppState {
         self.metrics.txs_per_block.observe(block.txs.len() as f64);
         self.metrics.committed_txs.inc_by(block.txs.len() as u64);
         self.last_block_time = Some(block.time);
-        self.last_block_hash = block.hash();
+        self.last_block_id = id;
         self.last_app_hash = results.app_hash.to_vec();
         let _ = self
             .committed
             .send((block.height, results.app_hash.to_vec()));
-        let hash = block.hash();
         let _ = self.blocks.send(Arc::new(CommittedBlock {
             block: block.clone(),
-            hash,
+            id,
             results: results.clone(),
         }));
         tracing::info!(height = block.height, txs = block.txs.len(), app_hash = %hex::encode(&results.app_hash), "committed");
@@ -180,8 +185,14 @@ impl AppState {
                 continue;
             }
             tracing::warn!(validator = %v.address, height, "equivocation: evidence will go into the next block");
+            let index = set
+                .validators()
+                .iter()
+                .position(|x| x.address == v.address)
+                .unwrap_or(0);
             self.evidence_pool.push(Misbehavior {
                 address: v.address.0,
+                validator_index: index as u32,
                 power: v.voting_power as i64,
                 height,
                 time: self.last_block_time.unwrap_or_default(),

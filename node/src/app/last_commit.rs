@@ -11,25 +11,38 @@ use malachitebft_app_channel::app::types::core::{
 use malachitebft_signing_ed25519::PublicKey;
 
 use crate::{
-    block::CommitVote,
+    block::{BlockTime, CommitVote},
     codec::{decode_certificate, encode_certificate},
-    context::{SynodContext, ValidatorAddress},
+    context::{SynodContext, TimedSignature, ValidatorAddress},
     handle::NodeError,
     store::BlockStore,
 };
 
+/// Commit signatures by validator address: the signature and its vote's time.
+pub(crate) type SignaturesByAddress = BTreeMap<[u8; 20], ([u8; 64], BlockTime)>;
+
+/// Signatures by validator address, from (address, signature) pairs.
+pub(crate) fn signatures_of<'a>(
+    signatures: impl Iterator<Item = (&'a ValidatorAddress, &'a TimedSignature)>,
+) -> SignaturesByAddress {
+    signatures
+        .map(|(a, s)| (a.0, (s.signature.to_bytes(), s.timestamp)))
+        .collect()
+}
+
 /// Who signed a commit, in validator-set order, with their signatures.
-pub(super) fn commit_votes(
+pub(crate) fn commit_votes(
     set: impl Iterator<Item = ([u8; 20], u64)>,
-    signatures: &BTreeMap<[u8; 20], [u8; 64]>,
+    signatures: &SignaturesByAddress,
 ) -> Vec<CommitVote> {
     set.map(|(address, power)| {
-        let signature = signatures.get(&address).copied();
+        let signed = signatures.get(&address).copied();
         CommitVote {
             address,
             power: power as i64,
-            signed: signature.is_some(),
-            signature,
+            signed: signed.is_some(),
+            signature: signed.map(|(s, _)| s),
+            timestamp: signed.map_or(BlockTime::GO_ZERO, |(_, t)| t),
         }
     })
     .collect()
@@ -38,7 +51,7 @@ pub(super) fn commit_votes(
 /// What the node keeps of a decided certificate.
 pub(super) struct CertificateParts {
     /// The commit signatures by validator address.
-    pub(super) signatures: BTreeMap<[u8; 20], [u8; 64]>,
+    pub(super) signatures: SignaturesByAddress,
     pub(super) round: u32,
     /// The stored encoding (with the vote extensions).
     pub(super) bytes: Bytes,
@@ -50,11 +63,12 @@ pub(super) fn certificate_parts(
     certificate: CommitCertificate<SynodContext>,
     extensions: VoteExtensions<SynodContext>,
 ) -> Result<CertificateParts, NodeError> {
-    let signatures = certificate
-        .commit_signatures
-        .iter()
-        .map(|s| (s.address.0, s.signature.to_bytes()))
-        .collect();
+    let signatures = signatures_of(
+        certificate
+            .commit_signatures
+            .iter()
+            .map(|s| (&s.address, &s.signature)),
+    );
     let round = certificate.round.as_u32().unwrap_or(0);
     let extended =
         ExtendedCommitCertificate::from_commit_certificate_and_extensions(certificate, extensions);
@@ -76,11 +90,11 @@ pub(super) fn stored_last_commit(
         return Ok((Vec::new(), 0));
     };
     let cert = decode_certificate(&cert).map_err(NodeError::Codec)?;
-    let signatures: BTreeMap<[u8; 20], [u8; 64]> = cert
-        .commit_signatures
-        .iter()
-        .map(|s| (s.address.0, s.signature.to_bytes()))
-        .collect();
+    let signatures = signatures_of(
+        cert.commit_signatures
+            .iter()
+            .map(|s| (&s.address, &s.signature)),
+    );
     let members = set.iter().filter_map(|(k, p)| {
         PublicKey::from_bytes(*k)
             .ok()

@@ -9,11 +9,11 @@ use tendermint_proto::{google::protobuf::Timestamp, v0_38::abci as pb};
 
 use super::state::AppState;
 use crate::{
-    block::{BlockTime, DecidedBlock},
-    context::{BlockHash, BlockHeight, BlockRef, SynodContext},
+    block::{BlockTime, DecidedBlock, HeaderHashes},
+    context::{BlockHeight, BlockId, BlockRef, SynodContext},
     handle::NodeError,
     streaming::{split_block, ReceivedProposal, DEFAULT_CHUNK_BYTES},
-    validity::{check_proposed, check_size, Tip, MAX_EVIDENCE_PER_BLOCK},
+    validity::{check_proposed, check_size, MAX_EVIDENCE_PER_BLOCK},
 };
 
 impl AppState {
@@ -25,7 +25,7 @@ impl AppState {
         &mut self,
         height: BlockHeight,
         round: Round,
-    ) -> Result<BlockHash, NodeError> {
+    ) -> Result<BlockId, NodeError> {
         // Block times strictly advance, even if this node's clock lags.
         let time = match self.last_block_time {
             Some(previous) => BlockTime::now().max(previous.plus(Duration::from_millis(1))),
@@ -37,17 +37,25 @@ impl AppState {
             .take(MAX_EVIDENCE_PER_BLOCK)
             .cloned()
             .collect();
+        let tip = self.tip()?;
         let mut block = DecidedBlock {
+            chain_id: self.chain_id.clone(),
             height: height.0,
             round: round.as_u32().unwrap_or(0),
             time,
             proposer_address: self.address.0,
-            last_block_hash: self.last_block_hash,
+            last_block_id: self.last_block_id,
             app_hash: self.last_app_hash.clone(),
+            hashes: HeaderHashes {
+                validators: tip.validators_hash,
+                next_validators: tip.next_validators_hash,
+                consensus: tip.consensus_hash,
+                last_results: tip.last_results_hash,
+                ..HeaderHashes::default()
+            },
             last_commit_round: self.last_commit_round,
             last_commit: self.last_commit.clone(),
             misbehavior: evidence,
-            next_validators_hash: [0; 32],
             txs: Vec::new(),
         };
         // What the txs may take: the block's limit less the block without
@@ -73,11 +81,12 @@ impl AppState {
                     seconds: time.seconds,
                     nanos: time.nanos,
                 }),
-                next_validators_hash: vec![0; 32].into(),
+                next_validators_hash: block.hashes.next_validators.to_vec().into(),
                 proposer_address: self.address.0.to_vec().into(),
             })
             .await?;
         block.txs = prepared.txs.into_iter().map(|t| t.to_vec()).collect();
+        block.seal();
         #[cfg(feature = "faults")]
         if self.mutate_proposals {
             self.mutate_proposal(&mut block);
@@ -102,12 +111,14 @@ impl AppState {
                     None => break,
                 }
             }
+            block.seal();
             bytes = block.encode();
             while bytes.len() as u64 > self.max_block_bytes && block.txs.pop().is_some() {
+                block.seal();
                 bytes = block.encode();
             }
         }
-        let hash = block.hash_ref();
+        let hash = self.id_of_own(&block)?;
         let parts = split_block(
             &self.chain_id,
             &self.key,
@@ -123,6 +134,21 @@ impl AppState {
         self.own_parts.insert(hash, parts);
         self.proposals.insert(hash, (round, block));
         Ok(hash)
+    }
+
+    /// The id of a block this node built. Only a deliberately broken block
+    /// (the `faults` feature) can lack one; it is proposed under a made-up
+    /// id that no other node computes, so they never vote for it.
+    fn id_of_own(&self, block: &DecidedBlock) -> Result<BlockId, NodeError> {
+        match block.id() {
+            Ok(id) => Ok(id),
+            #[cfg(feature = "faults")]
+            Err(_) if self.mutate_proposals => Ok(BlockId {
+                hash: block.digest(),
+                parts: Default::default(),
+            }),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Judges a whole proposal from a peer: `None` if it is not for this
@@ -142,60 +168,59 @@ impl AppState {
             tracing::warn!(proposer = %p.proposer, "proposal from the wrong proposer or with a bad signature");
             return Ok(None);
         }
-        let hash = p.block_hash();
-        if let Err(e) = check_size(p.block_bytes.len(), self.max_block_bytes) {
-            tracing::warn!(proposer = %p.proposer, error = %e, "rejecting a proposal");
-            return Ok(Some(ProposedValue {
-                height: p.height,
-                round: p.round,
-                valid_round: p.pol_round,
-                proposer: p.proposer,
-                value: BlockRef { hash },
-                validity: Validity::Invalid,
-            }));
-        }
-        let valid = match DecidedBlock::decode(&p.block_bytes) {
+        // The value is the block's id, computed from the block: a stream
+        // that is no block, or a block without a CometBFT header, has none
+        // to vote for (consensus then times out and prevotes nil).
+        let block = match DecidedBlock::decode(&p.block_bytes) {
             Ok(block) if block.height == p.height.0 && block.proposer_address == p.proposer.0 => {
-                let tip = Tip {
-                    chain_id: &self.chain_id,
-                    last_block_hash: self.last_block_hash,
-                    last_app_hash: &self.last_app_hash,
-                    last_block_time: self.last_block_time,
-                };
-                if let Err(e) = check_proposed(&tip, &self.store, &block, BlockTime::now()) {
-                    tracing::warn!(height = block.height, proposer = %p.proposer, error = %e, "rejecting a proposal");
-                    return Ok(Some(ProposedValue {
-                        height: p.height,
-                        round: p.round,
-                        valid_round: p.pol_round,
-                        proposer: p.proposer,
-                        value: BlockRef { hash },
-                        validity: Validity::Invalid,
-                    }));
-                }
-                let accepted = self
-                    .abci
-                    .process_proposal(block.process_request(hash))
-                    .await?;
-                if !accepted {
-                    tracing::warn!(height = block.height, proposer = %p.proposer, "the app refused the proposal (ProcessProposal)");
-                }
-                if accepted {
-                    self.store
-                        .save_proposal(p.round.as_u32().unwrap_or(0), &block)?;
-                }
-                self.proposals.insert(hash, (p.round, block));
-                accepted
+                block
             }
-            _ => false,
+            Ok(_) => {
+                tracing::warn!(proposer = %p.proposer, "rejecting a proposal: its block is for another height or proposer");
+                return Ok(None);
+            }
+            Err(e) => {
+                tracing::warn!(proposer = %p.proposer, error = %e, "rejecting a proposal: its block does not decode");
+                return Ok(None);
+            }
         };
-        Ok(Some(ProposedValue {
+        let hash = match block.id() {
+            Ok(id) => id,
+            Err(e) => {
+                tracing::warn!(proposer = %p.proposer, error = %e, "rejecting a proposal: it has no CometBFT header");
+                return Ok(None);
+            }
+        };
+        let invalid = ProposedValue {
             height: p.height,
             round: p.round,
             valid_round: p.pol_round,
             proposer: p.proposer,
-            value: BlockRef { hash },
+            value: BlockRef { id: hash },
+            validity: Validity::Invalid,
+        };
+        if let Err(e) = check_size(p.block_bytes.len(), self.max_block_bytes) {
+            tracing::warn!(proposer = %p.proposer, error = %e, "rejecting a proposal");
+            return Ok(Some(invalid));
+        }
+        if let Err(e) = check_proposed(&self.tip()?, &self.store, &block, BlockTime::now()) {
+            tracing::warn!(height = block.height, proposer = %p.proposer, error = %e, "rejecting a proposal");
+            return Ok(Some(invalid));
+        }
+        let valid = self
+            .abci
+            .process_proposal(block.process_request(hash.hash))
+            .await?;
+        if valid {
+            self.store
+                .save_proposal(p.round.as_u32().unwrap_or(0), &block)?;
+        } else {
+            tracing::warn!(height = block.height, proposer = %p.proposer, "the app refused the proposal (ProcessProposal)");
+        }
+        self.proposals.insert(hash, (p.round, block));
+        Ok(Some(ProposedValue {
             validity: Validity::from_bool(valid),
+            ..invalid
         }))
     }
 }

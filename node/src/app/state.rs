@@ -15,12 +15,14 @@ use super::last_commit::stored_last_commit;
 use crate::{
     abci::AbciConnections,
     block::{BlockTime, CommitVote, DecidedBlock, Misbehavior},
-    context::{BlockHash, BlockHeight, ProposalPart, SynodContext, ValidatorAddress, ValidatorSet},
+    context::{BlockHeight, BlockId, ProposalPart, SynodContext, ValidatorAddress, ValidatorSet},
     handle::{CommittedBlock, NodeError},
+    header::{results_hash, validators_hash},
     mempool::Mempool,
     metrics::NodeMetrics,
     store::BlockStore,
     streaming::{split_block, PartStreams, StreamLimits, DEFAULT_CHUNK_BYTES},
+    validity::Tip,
 };
 
 /// What the loop starts from, as `node::start` gathered it.
@@ -35,8 +37,13 @@ pub(crate) struct Startup {
     pub store: Arc<BlockStore>,
     /// The mempool, shared with the CheckTx task.
     pub mempool: Arc<Mutex<Mempool>>,
-    /// The validator set of the next height.
+    /// The validator set of the height consensus starts at.
     pub validators: ValidatorSet,
+    /// The set of the height after it (CometBFT's next validators: the
+    /// app's updates take effect two heights after the block that made them).
+    pub next_validators: ValidatorSet,
+    /// Hash of the consensus params every header carries.
+    pub consensus_hash: [u8; 32],
     /// Round timeouts.
     pub timeouts: LinearTimeouts,
     /// Target duration of a height.
@@ -68,22 +75,25 @@ pub(crate) struct AppState {
     pub(super) store: Arc<BlockStore>,
     /// Shared with the CheckTx task, so checking txs never holds up consensus.
     pub(super) mempool: Arc<Mutex<Mempool>>,
+    /// This height's validators, and the next height's.
     pub(super) validators: ValidatorSet,
+    pub(super) next_validators: ValidatorSet,
+    pub(super) consensus_hash: [u8; 32],
     pub(super) timeouts: LinearTimeouts,
     pub(super) target: Option<Duration>,
     pub(super) height: BlockHeight,
-    /// Blocks proposed or received and not yet decided, by hash.
-    pub(super) proposals: BTreeMap<BlockHash, (Round, DecidedBlock)>,
+    /// Blocks proposed or received and not yet decided, by id.
+    pub(super) proposals: BTreeMap<BlockId, (Round, DecidedBlock)>,
     /// Our own proposals' parts, to restream.
-    pub(super) own_parts: BTreeMap<BlockHash, Vec<StreamMessage<ProposalPart>>>,
+    pub(super) own_parts: BTreeMap<BlockId, Vec<StreamMessage<ProposalPart>>>,
     pub(super) streams: PartStreams<PeerId>,
     pub(super) last_commit: Vec<CommitVote>,
     pub(super) last_commit_round: u32,
     /// Header time of the last committed block (block times must advance).
     pub(super) last_block_time: Option<BlockTime>,
-    /// Hash of the last committed block and the app hash after it: the next
+    /// Id of the last committed block and the app hash after it: the next
     /// block's header carries both.
-    pub(super) last_block_hash: [u8; 32],
+    pub(super) last_block_id: BlockId,
     pub(super) last_app_hash: Vec<u8>,
     pub(super) committed: broadcast::Sender<(u64, Vec<u8>)>,
     pub(super) blocks: broadcast::Sender<Arc<CommittedBlock>>,
@@ -116,6 +126,8 @@ impl AppState {
             store,
             mempool,
             validators,
+            next_validators,
+            consensus_hash,
             timeouts,
             target_block_time,
             next_height,
@@ -142,13 +154,17 @@ impl AppState {
             Some(b) => stored_last_commit(&store, b.height)?,
             None => (Vec::new(), 0),
         };
-        let last_block_hash = last_block.as_ref().map_or([0; 32], DecidedBlock::hash);
+        let last_block_id = match &last_block {
+            Some(b) => b.id()?,
+            None => BlockId::default(),
+        };
         // Undecided proposals survive restarts: the consensus log may replay
         // votes for them, and we must propose our own again unchanged.
         let mut proposals = BTreeMap::new();
         let mut own_parts = BTreeMap::new();
         for (round, block) in store.proposals_from(next_height)? {
-            let hash = block.hash_ref();
+            // Saved proposals were checked (or built) here, so their ids compute.
+            let Ok(hash) = block.id() else { continue };
             if block.proposer_address == address.0 {
                 own_parts.insert(
                     hash,
@@ -179,6 +195,8 @@ impl AppState {
             mempool,
             decided_validators: validators.clone(),
             validators,
+            next_validators,
+            consensus_hash,
             timeouts,
             target: target_block_time,
             height: BlockHeight(next_height),
@@ -188,7 +206,7 @@ impl AppState {
             last_commit,
             last_commit_round,
             last_block_time,
-            last_block_hash,
+            last_block_id,
             last_app_hash: app_hash,
             committed,
             blocks,
@@ -200,6 +218,27 @@ impl AppState {
             mutate_proposals: faults.mutate_proposals,
             #[cfg(feature = "faults")]
             mutations: 0,
+        })
+    }
+
+    /// The tip a block of the height in progress must extend, with the
+    /// hashes its header must carry.
+    pub(super) fn tip(&self) -> Result<Tip<'_>, NodeError> {
+        let last_results = match self.height.0.checked_sub(1) {
+            Some(h) if h > 0 => self.store.results(h)?,
+            _ => None,
+        };
+        Ok(Tip {
+            chain_id: &self.chain_id,
+            last_block_id: self.last_block_id,
+            last_app_hash: &self.last_app_hash,
+            last_block_time: self.last_block_time,
+            validators_hash: validators_hash(&self.validators),
+            next_validators_hash: validators_hash(&self.next_validators),
+            consensus_hash: self.consensus_hash,
+            last_results_hash: results_hash(
+                last_results.as_ref().map_or(&[][..], |r| &r.tx_results),
+            ),
         })
     }
 

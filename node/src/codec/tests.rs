@@ -10,12 +10,15 @@ use malachitebft_app_channel::app::types::core::{
 };
 use malachitebft_app_channel::app::types::sync::{RawDecidedValue, Request, Response, Status};
 use malachitebft_app_channel::app::types::{PeerId, ProposedValue, SignedConsensusMsg};
-use malachitebft_signing_ed25519::{PrivateKey, Signature};
+use malachitebft_signing_ed25519::PrivateKey;
 use proptest::prelude::*;
 
 use super::{CodecError, SynodCodec};
-use crate::context::{BlockHash, BlockHeight, BlockRef, SynodContext, ValidatorAddress};
+use crate::context::{
+    BlockHeight, BlockId, BlockRef, PartSetHeader, SynodContext, TimedSignature, ValidatorAddress,
+};
 use crate::streaming::split_block;
+use crate::time::BlockTime;
 
 fn round_trip<T: Debug + PartialEq>(value: T)
 where
@@ -25,8 +28,24 @@ where
     assert_eq!(SynodCodec.decode(bytes).unwrap(), value);
 }
 
-fn sig(i: u8) -> Signature {
-    PrivateKey::from([i; 32]).sign(b"m")
+fn sig(i: u8) -> TimedSignature {
+    TimedSignature {
+        signature: PrivateKey::from([i; 32]).sign(b"m"),
+        timestamp: BlockTime {
+            seconds: 1_700_000_000 + i64::from(i),
+            nanos: i32::from(i),
+        },
+    }
+}
+
+fn bid(i: u8) -> BlockId {
+    BlockId {
+        hash: [i; 32],
+        parts: PartSetHeader {
+            total: u32::from(i),
+            hash: [i.wrapping_add(1); 32],
+        },
+    }
 }
 
 fn addr(i: u8) -> ValidatorAddress {
@@ -42,7 +61,7 @@ fn consensus_messages_round_trip() {
     let mut vote = ctx().new_precommit(
         BlockHeight(7),
         Round::new(3),
-        NilOrVal::Val(BlockHash([1; 32])),
+        NilOrVal::Val(bid(1)),
         addr(1),
     );
     vote.extension = Some(SignedMessage::new(Bytes::from_static(b"ext"), sig(2)));
@@ -56,9 +75,7 @@ fn consensus_messages_round_trip() {
     let proposal = ctx().new_proposal(
         BlockHeight(7),
         Round::new(1),
-        BlockRef {
-            hash: BlockHash([4; 32]),
-        },
+        BlockRef { id: bid(4) },
         Round::Nil,
         addr(3),
     );
@@ -74,7 +91,7 @@ fn consensus_messages_round_trip() {
         PolkaCertificate {
             height: BlockHeight(7),
             round: Round::new(2),
-            value_id: BlockHash([9; 32]),
+            value_id: bid(9),
             polka_signatures: vec![
                 PolkaSignature::new(addr(1), sig(6)),
                 PolkaSignature::new(addr(2), sig(7)),
@@ -87,12 +104,7 @@ fn consensus_messages_round_trip() {
         cert_type: RoundCertificateType::Skip,
         round_signatures: vec![
             RoundSignature::new(VoteType::Prevote, NilOrVal::Nil, addr(1), sig(8)),
-            RoundSignature::new(
-                VoteType::Precommit,
-                NilOrVal::Val(BlockHash([2; 32])),
-                addr(2),
-                sig(9),
-            ),
+            RoundSignature::new(VoteType::Precommit, NilOrVal::Val(bid(2)), addr(2), sig(9)),
         ],
     };
     round_trip(LivenessMsg::<SynodContext>::SkipRoundCertificate(skip));
@@ -106,9 +118,7 @@ fn consensus_messages_round_trip() {
         round: Round::new(0),
         valid_round: Round::Nil,
         proposer: addr(4),
-        value: BlockRef {
-            hash: BlockHash([5; 32]),
-        },
+        value: BlockRef { id: bid(5) },
         validity: Validity::Invalid,
     });
 }
@@ -127,7 +137,7 @@ fn sync_messages_round_trip_and_report_their_length() {
     let cert = ExtendedCommitCertificate::<SynodContext> {
         height: BlockHeight(3),
         round: Round::new(0),
-        value_id: BlockHash([3; 32]),
+        value_id: bid(3),
         commit_signatures: vec![
             ExtendedCommitSignature::new(addr(1), sig(1), None),
             ExtendedCommitSignature::new(
@@ -212,11 +222,11 @@ fn an_out_of_range_round_is_invalid_not_a_panic() {
             1u8,
             7u64,
             -5i64,
-            None::<[u8; 32]>,
+            None::<BlockId>,
             [0u8; 20],
-            None::<(Vec<u8>, [u8; 64])>,
+            None::<(Vec<u8>, ([u8; 64], i64, i32))>,
         ),
-        [0u8; 64],
+        ([0u8; 64], 0i64, 0i32),
     ))
     .unwrap();
     let r = <SynodCodec as Codec<SignedConsensusMsg<SynodContext>>>::decode(

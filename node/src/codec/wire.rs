@@ -11,8 +11,10 @@ use malachitebft_app_channel::app::types::core::{
 use malachitebft_signing_ed25519::Signature;
 
 use crate::context::{
-    BlockHash, BlockHeight, BlockRef, Proposal, ProposalPart, SynodContext, ValidatorAddress, Vote,
+    BlockHeight, BlockId, BlockRef, Proposal, ProposalPart, SynodContext, TimedSignature,
+    ValidatorAddress, Vote,
 };
+use crate::time::BlockTime;
 
 /// Why bytes did not decode into a message.
 #[derive(Debug, thiserror::Error)]
@@ -26,10 +28,22 @@ pub enum CodecError {
     Invalid(&'static str),
 }
 
-pub(super) type Sig = [u8; 64];
+/// A signature with its time: (ed25519 signature, seconds, nanoseconds).
+pub(super) type Sig = ([u8; 64], i64, i32);
 
-pub(super) fn sig(s: &Signature) -> Sig {
-    s.to_bytes()
+pub(super) fn sig(s: &TimedSignature) -> Sig {
+    (
+        s.signature.to_bytes(),
+        s.timestamp.seconds,
+        s.timestamp.nanos,
+    )
+}
+
+pub(super) fn unsig((signature, seconds, nanos): Sig) -> TimedSignature {
+    TimedSignature {
+        signature: Signature::from_bytes(signature),
+        timestamp: BlockTime { seconds, nanos },
+    }
 }
 
 pub(super) fn round_of(r: i64) -> Result<Round, CodecError> {
@@ -56,15 +70,15 @@ pub(super) fn vote_type_of(c: u8) -> Result<VoteType, CodecError> {
     }
 }
 
-pub(super) fn nil_or(v: &NilOrVal<BlockHash>) -> Option<[u8; 32]> {
+pub(super) fn nil_or(v: &NilOrVal<BlockId>) -> Option<BlockId> {
     match v {
         NilOrVal::Nil => None,
-        NilOrVal::Val(h) => Some(h.0),
+        NilOrVal::Val(id) => Some(*id),
     }
 }
 
-pub(super) fn nil_or_of(v: Option<[u8; 32]>) -> NilOrVal<BlockHash> {
-    v.map_or(NilOrVal::Nil, |h| NilOrVal::Val(BlockHash(h)))
+pub(super) fn nil_or_of(v: Option<BlockId>) -> NilOrVal<BlockId> {
+    v.map_or(NilOrVal::Nil, NilOrVal::Val)
 }
 
 #[derive(BorshSerialize, BorshDeserialize)]
@@ -83,10 +97,7 @@ impl WExt {
         }
     }
     pub(super) fn into_ext(self) -> SignedExt {
-        SignedMessage::new(
-            Bytes::from(self.extension),
-            Signature::from_bytes(self.signature),
-        )
+        SignedMessage::new(Bytes::from(self.extension), unsig(self.signature))
     }
 }
 
@@ -95,7 +106,7 @@ pub(super) struct WVote {
     pub(super) vote_type: u8,
     pub(super) height: u64,
     pub(super) round: i64,
-    pub(super) value: Option<[u8; 32]>,
+    pub(super) value: Option<BlockId>,
     pub(super) validator: [u8; 20],
     pub(super) extension: Option<WExt>,
 }
@@ -127,7 +138,7 @@ impl WVote {
 pub(super) struct WProposal {
     pub(super) height: u64,
     pub(super) round: i64,
-    pub(super) value: [u8; 32],
+    pub(super) value: BlockId,
     pub(super) pol_round: i64,
     pub(super) proposer: [u8; 20],
 }
@@ -137,7 +148,7 @@ impl WProposal {
         WProposal {
             height: p.height.0,
             round: p.round.as_i64(),
-            value: p.value.hash.0,
+            value: p.value.id,
             pol_round: p.pol_round.as_i64(),
             proposer: p.proposer.0,
         }
@@ -146,9 +157,7 @@ impl WProposal {
         Ok(Proposal {
             height: BlockHeight(self.height),
             round: round_of(self.round)?,
-            value: BlockRef {
-                hash: BlockHash(self.value),
-            },
+            value: BlockRef { id: self.value },
             pol_round: round_of(self.pol_round)?,
             proposer: ValidatorAddress(self.proposer),
         })
@@ -165,7 +174,7 @@ pub(super) enum WConsensus {
 pub(super) struct WPolka {
     pub(super) height: u64,
     pub(super) round: i64,
-    pub(super) value: [u8; 32],
+    pub(super) value: BlockId,
     pub(super) signatures: Vec<([u8; 20], Sig)>,
 }
 
@@ -174,7 +183,7 @@ impl WPolka {
         WPolka {
             height: c.height.0,
             round: c.round.as_i64(),
-            value: c.value_id.0,
+            value: c.value_id,
             signatures: c
                 .polka_signatures
                 .iter()
@@ -186,18 +195,18 @@ impl WPolka {
         Ok(PolkaCertificate {
             height: BlockHeight(self.height),
             round: round_of(self.round)?,
-            value_id: BlockHash(self.value),
+            value_id: self.value,
             polka_signatures: self
                 .signatures
                 .into_iter()
-                .map(|(a, s)| PolkaSignature::new(ValidatorAddress(a), Signature::from_bytes(s)))
+                .map(|(a, s)| PolkaSignature::new(ValidatorAddress(a), unsig(s)))
                 .collect(),
         })
     }
 }
 
 /// (vote type, voted value or nil, validator, signature).
-pub(super) type WRoundSignature = (u8, Option<[u8; 32]>, [u8; 20], Sig);
+pub(super) type WRoundSignature = (u8, Option<BlockId>, [u8; 20], Sig);
 
 #[derive(BorshSerialize, BorshDeserialize)]
 pub(super) struct WRoundCert {
@@ -234,7 +243,7 @@ impl WRoundCert {
                 vote_type_of(t)?,
                 nil_or_of(v),
                 ValidatorAddress(a),
-                Signature::from_bytes(s),
+                unsig(s),
             ));
         }
         Ok(RoundCertificate {
@@ -266,7 +275,7 @@ pub(super) enum WPart {
         proposer: [u8; 20],
     },
     Chunk(Vec<u8>),
-    Fin(Sig),
+    Fin([u8; 64]),
 }
 
 impl WPart {
@@ -284,7 +293,7 @@ impl WPart {
                 proposer: proposer.0,
             },
             ProposalPart::Chunk(c) => WPart::Chunk(c.to_vec()),
-            ProposalPart::Fin { signature } => WPart::Fin(sig(signature)),
+            ProposalPart::Fin { signature } => WPart::Fin(signature.to_bytes()),
         }
     }
     pub(super) fn into_part(self) -> Result<ProposalPart, CodecError> {
@@ -320,7 +329,7 @@ pub(super) struct WStream {
 pub(super) struct WExtCert {
     pub(super) height: u64,
     pub(super) round: i64,
-    pub(super) value: [u8; 32],
+    pub(super) value: BlockId,
     pub(super) signatures: Vec<([u8; 20], Sig, Option<WExt>)>,
 }
 
@@ -329,7 +338,7 @@ impl WExtCert {
         WExtCert {
             height: c.height.0,
             round: c.round.as_i64(),
-            value: c.value_id.0,
+            value: c.value_id,
             signatures: c
                 .commit_signatures
                 .iter()
@@ -347,14 +356,14 @@ impl WExtCert {
         Ok(ExtendedCommitCertificate {
             height: BlockHeight(self.height),
             round: round_of(self.round)?,
-            value_id: BlockHash(self.value),
+            value_id: self.value,
             commit_signatures: self
                 .signatures
                 .into_iter()
                 .map(|(a, s, e)| {
                     ExtendedCommitSignature::new(
                         ValidatorAddress(a),
-                        Signature::from_bytes(s),
+                        unsig(s),
                         e.map(WExt::into_ext),
                     )
                 })
@@ -375,7 +384,7 @@ pub(super) struct WProposedValue {
     pub(super) round: i64,
     pub(super) valid_round: i64,
     pub(super) proposer: [u8; 20],
-    pub(super) value: [u8; 32],
+    pub(super) value: BlockId,
     pub(super) valid: bool,
 }
 

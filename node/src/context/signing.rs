@@ -1,8 +1,12 @@
 //! Signing and verifying consensus messages with ed25519 consensus keys.
 //!
-//! Sign bytes are a domain tag followed by the borsh encoding of the message's
-//! fields and the chain id: canonical, so every node derives the same bytes,
-//! and bound to the chain, so a signature cannot be replayed elsewhere.
+//! Votes are signed over CometBFT's canonical sign bytes (the
+//! length-delimited `CanonicalVote`: type, height, round, block id, the
+//! vote's timestamp and the chain id), so a commit certificate is a
+//! CometBFT commit that light clients verify. Proposals and vote extensions
+//! are signed over a domain tag and the borsh encoding of their fields and
+//! the chain id. Every sign byte is canonical, so every node derives the
+//! same, and bound to the chain, so a signature cannot be replayed elsewhere.
 
 use async_trait::async_trait;
 use borsh::BorshSerialize;
@@ -13,8 +17,12 @@ use malachitebft_app_channel::app::types::core::{
 use malachitebft_app_channel::{Signer, Verifier};
 use malachitebft_signing::{Error, VerificationResult};
 use malachitebft_signing_ed25519::{PrivateKey, PublicKey, Signature};
+use prost::Message;
+use tendermint_proto::v0_38::types as pbt;
 
-use super::types::{Proposal, SynodContext, Vote};
+use super::scheme::TimedSignature;
+use super::types::{BlockId, Proposal, SynodContext, Vote};
+use crate::time::BlockTime;
 
 fn round_number(r: Round) -> i64 {
     r.as_i64()
@@ -27,27 +35,64 @@ fn tagged(tag: &[u8], body: impl BorshSerialize) -> Vec<u8> {
     out
 }
 
-/// The bytes a validator signs for a vote.
-pub fn vote_sign_bytes(chain_id: &str, vote: &Vote) -> Vec<u8> {
-    let kind: u8 = match vote.vote_type {
-        VoteType::Prevote => 1,
-        VoteType::Precommit => 2,
-    };
-    let value: Option<[u8; 32]> = match vote.value {
+/// CometBFT's canonical block id of a voted value (none for nil).
+fn canonical_block_id(value: &NilOrVal<BlockId>) -> Option<pbt::CanonicalBlockId> {
+    match value {
         NilOrVal::Nil => None,
-        NilOrVal::Val(h) => Some(h.0),
+        NilOrVal::Val(id) => Some(pbt::CanonicalBlockId {
+            hash: id.hash.to_vec(),
+            part_set_header: Some(pbt::CanonicalPartSetHeader {
+                total: id.parts.total,
+                hash: id.parts.hash.to_vec(),
+            }),
+        }),
+    }
+}
+
+/// The bytes a validator signs for a vote made at `timestamp`: CometBFT's
+/// `VoteSignBytes`, the length-delimited `CanonicalVote`.
+pub fn vote_sign_bytes(chain_id: &str, vote: &Vote, timestamp: BlockTime) -> Vec<u8> {
+    pbt::CanonicalVote {
+        r#type: match vote.vote_type {
+            VoteType::Prevote => pbt::SignedMsgType::Prevote as i32,
+            VoteType::Precommit => pbt::SignedMsgType::Precommit as i32,
+        },
+        height: i64::try_from(vote.height.0).unwrap_or(i64::MAX),
+        round: round_number(vote.round),
+        block_id: canonical_block_id(&vote.value),
+        timestamp: Some(timestamp.timestamp()),
+        chain_id: chain_id.to_owned(),
+    }
+    .encode_length_delimited_to_vec()
+}
+
+/// The time in a vote's sign bytes, and whether `a` and `b` are the sign
+/// bytes of one vote made at two times (CometBFT's signer then answers
+/// with its first signature, not a refusal).
+fn same_vote_but_time(a: &[u8], b: &[u8]) -> bool {
+    let untimed = |bytes: &[u8]| {
+        pbt::CanonicalVote::decode_length_delimited(bytes)
+            .ok()
+            .map(|v| pbt::CanonicalVote {
+                timestamp: None,
+                ..v
+            })
     };
-    tagged(
-        b"synod-vote-v1\0",
-        (
-            chain_id,
-            kind,
-            vote.height.0,
-            round_number(vote.round),
-            value,
-            vote.validator.0,
-        ),
-    )
+    match (untimed(a), untimed(b)) {
+        (Some(a), Some(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// The timestamp in a vote's canonical sign bytes.
+fn vote_time(sign_bytes: &[u8]) -> Option<BlockTime> {
+    let t = pbt::CanonicalVote::decode_length_delimited(sign_bytes)
+        .ok()?
+        .timestamp?;
+    Some(BlockTime {
+        seconds: t.seconds,
+        nanos: t.nanos,
+    })
 }
 
 /// The bytes a proposer signs for a proposal.
@@ -58,7 +103,7 @@ pub fn proposal_sign_bytes(chain_id: &str, p: &Proposal) -> Vec<u8> {
             chain_id,
             p.height.0,
             round_number(p.round),
-            p.value.hash.0,
+            p.value.id,
             round_number(p.pol_round),
             p.proposer.0,
         ),
@@ -77,7 +122,7 @@ pub fn vote_extension_sign_bytes(
             chain_id,
             scope.height.0,
             round_number(scope.round),
-            scope.value_id.0,
+            scope.value_id,
             scope.validator_address.0,
             extension.as_ref(),
         ),
@@ -291,10 +336,18 @@ impl Ed25519Signer {
         })
     }
 
-    /// Signs `message` at `position`, enforcing and recording the sign state.
-    fn sign_at(&self, position: SignPosition, message: &[u8]) -> Result<Signature, SignRefused> {
+    /// Signs `message` at `position`, enforcing and recording the sign
+    /// state. At the position already signed, a message `equivalent` to the
+    /// one signed there gets that first signature, returned with the bytes
+    /// it signed.
+    fn sign_at(
+        &self,
+        position: SignPosition,
+        message: &[u8],
+        equivalent: impl Fn(&[u8], &[u8]) -> bool,
+    ) -> Result<(Signature, Vec<u8>), SignRefused> {
         let Some(state) = &self.state else {
-            return Ok(self.key.sign(message));
+            return Ok((self.key.sign(message), message.to_vec()));
         };
         let mut guard = state.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(last) = &guard.1 {
@@ -305,8 +358,11 @@ impl Ed25519Signer {
                 });
             }
             if position == last.position {
-                return if last.sign_bytes == message {
-                    Ok(Signature::from_bytes(last.signature))
+                return if last.sign_bytes == message || equivalent(&last.sign_bytes, message) {
+                    Ok((
+                        Signature::from_bytes(last.signature),
+                        last.sign_bytes.clone(),
+                    ))
                 } else {
                     Err(SignRefused::Conflict { at: position })
                 };
@@ -344,7 +400,7 @@ impl Ed25519Signer {
         };
         write().map_err(state_err)?;
         guard.1 = Some(record);
-        Ok(signature)
+        Ok((signature, message.to_vec()))
     }
 
     /// The consensus public key.
@@ -372,6 +428,19 @@ fn check(key: &PublicKey, message: &[u8], signature: &Signature) -> Verification
     VerificationResult::from_bool(key.verify(message, signature).is_ok())
 }
 
+/// Checks a signature over a message without a time: it must carry
+/// [`TimedSignature::UNTIMED`], so no one can vary a signed message's bytes.
+fn check_untimed(
+    key: &PublicKey,
+    message: &[u8],
+    signature: &TimedSignature,
+) -> VerificationResult {
+    if signature.timestamp != TimedSignature::UNTIMED {
+        return VerificationResult::Invalid;
+    }
+    check(key, message, &signature.signature)
+}
+
 #[async_trait]
 impl Signer<SynodContext> for Ed25519Signer {
     async fn sign_vote(&self, vote: Vote) -> Result<SignedMessage<SynodContext, Vote>, Error> {
@@ -383,10 +452,20 @@ impl Signer<SynodContext> for Ed25519Signer {
                 VoteType::Precommit => 3,
             },
         };
-        let signature = self
-            .sign_at(position, &vote_sign_bytes(&self.chain_id, &vote))
+        let message = vote_sign_bytes(&self.chain_id, &vote, BlockTime::now());
+        let (signature, signed) = self
+            .sign_at(position, &message, same_vote_but_time)
             .map_err(Error::from_source)?;
-        Ok(SignedMessage::new(vote, signature))
+        // The time of what was signed: ours, or the first signature's when
+        // this vote was signed before (after a restart).
+        let timestamp = vote_time(&signed).unwrap_or(TimedSignature::UNTIMED);
+        Ok(SignedMessage::new(
+            vote,
+            TimedSignature {
+                signature,
+                timestamp,
+            },
+        ))
     }
 
     async fn sign_proposal(
@@ -398,10 +477,17 @@ impl Signer<SynodContext> for Ed25519Signer {
             round: proposal.round.as_u32().unwrap_or(0),
             step: 1,
         };
-        let signature = self
-            .sign_at(position, &proposal_sign_bytes(&self.chain_id, &proposal))
+        let (signature, _) = self
+            .sign_at(
+                position,
+                &proposal_sign_bytes(&self.chain_id, &proposal),
+                |_, _| false,
+            )
             .map_err(Error::from_source)?;
-        Ok(SignedMessage::new(proposal, signature))
+        Ok(SignedMessage::new(
+            proposal,
+            TimedSignature::untimed(signature),
+        ))
     }
 
     async fn sign_vote_extension(
@@ -414,7 +500,10 @@ impl Signer<SynodContext> for Ed25519Signer {
             &scope,
             &extension,
         ));
-        Ok(SignedMessage::new(extension, signature))
+        Ok(SignedMessage::new(
+            extension,
+            TimedSignature::untimed(signature),
+        ))
     }
 
     async fn sign_validator_proof(
@@ -428,7 +517,11 @@ impl Signer<SynodContext> for Ed25519Signer {
                 &public_key,
                 &peer_id,
             ));
-        Ok(ValidatorProof::new(public_key, peer_id, signature))
+        Ok(ValidatorProof::new(
+            public_key,
+            peer_id,
+            TimedSignature::untimed(signature),
+        ))
     }
 }
 
@@ -437,23 +530,27 @@ impl Verifier<SynodContext> for Ed25519Verifier {
     async fn verify_signed_vote(
         &self,
         vote: &Vote,
-        signature: &Signature,
+        signature: &TimedSignature,
         key: &PublicKey,
     ) -> Result<VerificationResult, Error> {
+        // A vote time no CometBFT client could read is refused with the vote.
+        if signature.timestamp.to_tendermint().is_err() {
+            return Ok(VerificationResult::Invalid);
+        }
         Ok(check(
             key,
-            &vote_sign_bytes(&self.chain_id, vote),
-            signature,
+            &vote_sign_bytes(&self.chain_id, vote, signature.timestamp),
+            &signature.signature,
         ))
     }
 
     async fn verify_signed_proposal(
         &self,
         proposal: &Proposal,
-        signature: &Signature,
+        signature: &TimedSignature,
         key: &PublicKey,
     ) -> Result<VerificationResult, Error> {
-        Ok(check(
+        Ok(check_untimed(
             key,
             &proposal_sign_bytes(&self.chain_id, proposal),
             signature,
@@ -464,10 +561,10 @@ impl Verifier<SynodContext> for Ed25519Verifier {
         &self,
         scope: &VoteExtensionScope<SynodContext>,
         extension: &Bytes,
-        signature: &Signature,
+        signature: &TimedSignature,
         key: &PublicKey,
     ) -> Result<VerificationResult, Error> {
-        Ok(check(
+        Ok(check_untimed(
             key,
             &vote_extension_sign_bytes(&self.chain_id, scope, extension),
             signature,
@@ -480,7 +577,7 @@ impl Verifier<SynodContext> for Ed25519Verifier {
     ) -> Result<VerificationResult, Error> {
         // A proof whose key does not decode is simply invalid, not an error of ours.
         match proof.decoded_public_key() {
-            Ok(key) => Ok(check(&key, &proof.preimage(), &proof.signature)),
+            Ok(key) => Ok(check_untimed(&key, &proof.preimage(), &proof.signature)),
             Err(_) => Ok(VerificationResult::Invalid),
         }
     }

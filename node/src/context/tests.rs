@@ -20,10 +20,18 @@ fn set(powers: &[u64]) -> ValidatorSet {
     .unwrap()
 }
 
-fn block(h: u8) -> BlockRef {
-    BlockRef {
-        hash: BlockHash([h; 32]),
+fn bid(h: u8) -> BlockId {
+    BlockId {
+        hash: [h; 32],
+        parts: PartSetHeader {
+            total: 1,
+            hash: [h ^ 0xff; 32],
+        },
     }
+}
+
+fn block(h: u8) -> BlockRef {
+    BlockRef { id: bid(h) }
 }
 
 #[tokio::test]
@@ -35,12 +43,7 @@ async fn votes_proposals_and_extensions_verify_only_unchanged_and_on_their_chain
     let me = ValidatorAddress::of(&signer.public_key());
     let pk = signer.public_key();
 
-    let vote = ctx.new_precommit(
-        BlockHeight(5),
-        Round::new(1),
-        NilOrVal::Val(BlockHash([7; 32])),
-        me,
-    );
+    let vote = ctx.new_precommit(BlockHeight(5), Round::new(1), NilOrVal::Val(bid(7)), me);
     let signed = signer.sign_vote(vote.clone()).await.unwrap();
     assert!(verifier
         .verify_signed_vote(&vote, &signed.signature, &pk)
@@ -58,12 +61,37 @@ async fn votes_proposals_and_extensions_verify_only_unchanged_and_on_their_chain
         .await
         .unwrap()
         .is_invalid());
-    let prevote = ctx.new_prevote(
-        BlockHeight(5),
-        Round::new(1),
-        NilOrVal::Val(BlockHash([7; 32])),
-        me,
-    );
+    // The vote's time is signed: moved by a nanosecond, or made unreadable,
+    // the signature no longer verifies.
+    let mut moved_time = signed.signature;
+    moved_time.timestamp.nanos = (moved_time.timestamp.nanos + 1) % 1_000_000_000;
+    assert!(verifier
+        .verify_signed_vote(&vote, &moved_time, &pk)
+        .await
+        .unwrap()
+        .is_invalid());
+    let mut unreadable = signed.signature;
+    unreadable.timestamp.nanos = -1;
+    assert!(verifier
+        .verify_signed_vote(&vote, &unreadable, &pk)
+        .await
+        .unwrap()
+        .is_invalid());
+    // Another block id with the same header hash is another value.
+    let mut other_parts = vote.clone();
+    other_parts.value = NilOrVal::Val(BlockId {
+        parts: PartSetHeader {
+            total: 2,
+            ..bid(7).parts
+        },
+        ..bid(7)
+    });
+    assert!(verifier
+        .verify_signed_vote(&other_parts, &signed.signature, &pk)
+        .await
+        .unwrap()
+        .is_invalid());
+    let prevote = ctx.new_prevote(BlockHeight(5), Round::new(1), NilOrVal::Val(bid(7)), me);
     assert!(
         verifier
             .verify_signed_vote(&prevote, &signed.signature, &pk)
@@ -80,6 +108,14 @@ async fn votes_proposals_and_extensions_verify_only_unchanged_and_on_their_chain
         .await
         .unwrap()
         .is_valid());
+    // A proposal signature carries no time: one with a time is refused.
+    let mut timed = sp.signature;
+    timed.timestamp.seconds = 1;
+    assert!(verifier
+        .verify_signed_proposal(&proposal, &timed, &pk)
+        .await
+        .unwrap()
+        .is_invalid());
     let moved = ctx.new_proposal(BlockHeight(6), Round::new(0), block(3), Round::Nil, me);
     assert!(verifier
         .verify_signed_proposal(&moved, &sp.signature, &pk)
@@ -87,7 +123,7 @@ async fn votes_proposals_and_extensions_verify_only_unchanged_and_on_their_chain
         .unwrap()
         .is_invalid());
 
-    let scope = VoteExtensionScope::new(BlockHeight(5), Round::new(0), BlockHash([3; 32]), me);
+    let scope = VoteExtensionScope::new(BlockHeight(5), Round::new(0), bid(3), me);
     let ext = bytes::Bytes::from_static(b"extension");
     let se = signer
         .sign_vote_extension(scope.clone(), ext.clone())
@@ -200,20 +236,12 @@ async fn the_signer_never_signs_two_messages_for_one_position_even_after_a_resta
     let ctx = SynodContext::new("synod-test");
     let signer = Ed25519Signer::with_state_file("synod-test", key(1), path.clone()).unwrap();
     let me = ValidatorAddress::of(&signer.public_key());
-    let vote_a = ctx.new_prevote(
-        BlockHeight(5),
-        Round::new(0),
-        NilOrVal::Val(BlockHash([1; 32])),
-        me,
-    );
-    let vote_b = ctx.new_prevote(
-        BlockHeight(5),
-        Round::new(0),
-        NilOrVal::Val(BlockHash([2; 32])),
-        me,
-    );
+    let vote_a = ctx.new_prevote(BlockHeight(5), Round::new(0), NilOrVal::Val(bid(1)), me);
+    let vote_b = ctx.new_prevote(BlockHeight(5), Round::new(0), NilOrVal::Val(bid(2)), me);
     let first = signer.sign_vote(vote_a.clone()).await.unwrap();
-    // The same message again: the same signature (a restart may ask again).
+    std::thread::sleep(std::time::Duration::from_millis(2));
+    // The same vote again, later: the same signature and time (CometBFT's
+    // signer does the same; a restart may ask again).
     assert_eq!(
         signer.sign_vote(vote_a.clone()).await.unwrap().signature,
         first.signature
@@ -231,12 +259,7 @@ async fn the_signer_never_signs_two_messages_for_one_position_even_after_a_resta
     let err = restarted.sign_vote(older).await.unwrap_err();
     assert!(err.to_string().contains("double-sign"), "{err}");
     // Moving forward is fine: precommit after prevote, then the next height's proposal.
-    let precommit = ctx.new_precommit(
-        BlockHeight(5),
-        Round::new(0),
-        NilOrVal::Val(BlockHash([1; 32])),
-        me,
-    );
+    let precommit = ctx.new_precommit(BlockHeight(5), Round::new(0), NilOrVal::Val(bid(1)), me);
     restarted.sign_vote(precommit).await.unwrap();
     // The file is CometBFT's format.
     let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();

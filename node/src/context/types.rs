@@ -6,12 +6,15 @@
 
 use std::fmt;
 
+use borsh::{BorshDeserialize, BorshSerialize};
 use bytes::Bytes;
 use malachitebft_app_channel::app::types::core::{
     self as core, Context, LinearTimeouts, NilOrVal, Round, SignedExtension, ValidatorSet as _,
     VoteType, VotingPower,
 };
-use malachitebft_signing_ed25519::{Ed25519, PublicKey, Signature};
+use malachitebft_signing_ed25519::{PublicKey, Signature};
+
+use super::scheme::TimedEd25519;
 use sha2::{Digest, Sha256};
 
 /// The consensus context of one chain. Its chain id is bound into every
@@ -46,7 +49,7 @@ impl Context for SynodContext {
     type Value = BlockRef;
     type Vote = Vote;
     type Extension = Bytes;
-    type SigningScheme = Ed25519;
+    type SigningScheme = TimedEd25519;
 
     /// Stake-weighted and deterministic: a point in `[0, total power)` drawn
     /// from SHA-256(height, round) picks the validator whose cumulative power
@@ -99,7 +102,7 @@ impl Context for SynodContext {
         &self,
         height: BlockHeight,
         round: Round,
-        value_id: NilOrVal<BlockHash>,
+        value_id: NilOrVal<BlockId>,
         address: ValidatorAddress,
     ) -> Vote {
         Vote {
@@ -116,7 +119,7 @@ impl Context for SynodContext {
         &self,
         height: BlockHeight,
         round: Round,
-        value_id: NilOrVal<BlockHash>,
+        value_id: NilOrVal<BlockId>,
         address: ValidatorAddress,
     ) -> Vote {
         Vote {
@@ -183,19 +186,60 @@ impl core::Height for BlockHeight {
     }
 }
 
-/// SHA-256 of an encoded block: what consensus votes on.
-#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct BlockHash(pub [u8; 32]);
+/// A CometBFT `PartSetHeader`: how many 64 KiB parts the block's protobuf
+/// encoding is cut into, and the Merkle root of those parts.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    BorshSerialize,
+    BorshDeserialize,
+)]
+pub struct PartSetHeader {
+    pub total: u32,
+    pub hash: [u8; 32],
+}
 
-impl fmt::Display for BlockHash {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&hex::encode_upper(self.0))
+/// CometBFT's `BlockID`: the header hash (the Merkle root of the header's
+/// fields) and the part-set header. It is what consensus votes on, so a
+/// precommit for it is a CometBFT commit signature. The zero value is the
+/// absent id (the chain's first block's `last_block_id`).
+#[derive(
+    Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, BorshSerialize, BorshDeserialize,
+)]
+pub struct BlockId {
+    pub hash: [u8; 32],
+    pub parts: PartSetHeader,
+}
+
+impl BlockId {
+    /// Whether this is the absent id.
+    pub fn is_zero(&self) -> bool {
+        *self == BlockId::default()
     }
 }
 
-impl fmt::Debug for BlockHash {
+impl fmt::Display for BlockId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "BlockHash({self})")
+        write!(
+            f,
+            "{}:{}:{}",
+            hex::encode_upper(self.hash),
+            self.parts.total,
+            hex::encode_upper(self.parts.hash)
+        )
+    }
+}
+
+impl fmt::Debug for BlockId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "BlockId({self})")
     }
 }
 
@@ -203,14 +247,14 @@ impl fmt::Debug for BlockHash {
 /// proposal parts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct BlockRef {
-    pub hash: BlockHash,
+    pub id: BlockId,
 }
 
 impl core::Value for BlockRef {
-    type Id = BlockHash;
+    type Id = BlockId;
 
-    fn id(&self) -> BlockHash {
-        self.hash
+    fn id(&self) -> BlockId {
+        self.id
     }
 }
 
@@ -276,7 +320,7 @@ pub struct Vote {
     pub vote_type: VoteType,
     pub height: BlockHeight,
     pub round: Round,
-    pub value: NilOrVal<BlockHash>,
+    pub value: NilOrVal<BlockId>,
     pub validator: ValidatorAddress,
     pub extension: Option<SignedExtension<SynodContext>>,
 }
@@ -288,10 +332,10 @@ impl core::Vote<SynodContext> for Vote {
     fn round(&self) -> Round {
         self.round
     }
-    fn value(&self) -> &NilOrVal<BlockHash> {
+    fn value(&self) -> &NilOrVal<BlockId> {
         &self.value
     }
-    fn take_value(self) -> NilOrVal<BlockHash> {
+    fn take_value(self) -> NilOrVal<BlockId> {
         self.value
     }
     fn vote_type(&self) -> VoteType {

@@ -1,34 +1,22 @@
 //! Stored blocks as CometBFT's block types ([`super::cometbft::block`]):
 //! headers, block ids, commits and evidence filled from what the block
-//! store holds.
-//!
-//! What is real and what is not yet (docs/rpc.md, "Known gaps"): the block
-//! hash is Synod's (SHA-256 of the block's canonical encoding, the same
-//! everywhere this node reports one), the part-set header is CometBFT's
-//! split of *that* encoding into 64 KiB parts with their Merkle root, the
-//! data hash is CometBFT's (the Merkle root of the txs' SHA-256, so `tx`
-//! proofs verify against it), the app hash is the app's; the validators
-//! hash is Synod's digest of the set, and the last-commit, consensus,
-//! results and evidence hashes are left empty (`""`, CometBFT's absent
-//! value) until headers carry CometBFT's own hashes.
+//! store holds. Every block carries its CometBFT header fields, and its id
+//! is computed as consensus computed it ([`crate::header`]), so what the RPC
+//! shows is what validators signed.
 
 use std::collections::BTreeMap;
 
-use sha2::{Digest, Sha256};
-
-use super::{
-    cometbft::{
-        block::{
-            Block, BlockId, Commit, CommitSig, DuplicateVoteEvidence, Header, PartSetHeader, Vote,
-        },
-        node::PROTOCOL_BLOCK,
+use super::cometbft::{
+    block::{
+        Block, BlockId, Commit, CommitSig, DuplicateVoteEvidence, Header, PartSetHeader, Vote,
     },
-    merkle,
+    node::PROTOCOL_BLOCK,
 };
 use crate::{
     block::{BlockTime, CommitVote, DecidedBlock, Misbehavior},
     codec::{decode_certificate, CodecError},
-    mempool::tx_hash,
+    context,
+    header::HeaderError,
     store::{BlockStore, StoreError},
 };
 
@@ -47,97 +35,61 @@ pub enum ConvertError {
         /// What the codec refused.
         source: CodecError,
     },
+    /// A stored block has no CometBFT header.
+    #[error("stored block: {0}")]
+    Header(#[from] HeaderError),
 }
 
-/// Bytes of one block part (CometBFT's `BlockPartSizeBytes`).
-const BLOCK_PART_SIZE_BYTES: usize = 65_536;
-
-/// The part-set header of a block: its encoding in 64 KiB parts and their
-/// Merkle root.
-pub fn part_set_header(b: &DecidedBlock) -> PartSetHeader {
-    let bytes = b.encode();
-    let parts: Vec<&[u8]> = bytes.chunks(BLOCK_PART_SIZE_BYTES).collect();
-    PartSetHeader {
-        total: parts.len() as u32,
-        hash: merkle::root(&parts).to_vec(),
+/// A consensus block id in the RPC's form.
+pub fn rpc_block_id(id: &context::BlockId) -> BlockId {
+    if id.is_zero() {
+        return BlockId::default();
     }
-}
-
-/// The id of a block: its hash and part-set header.
-pub fn block_id(b: &DecidedBlock) -> BlockId {
     BlockId {
-        hash: b.hash().to_vec(),
-        parts: part_set_header(b),
-    }
-}
-
-/// CometBFT's data hash: the Merkle root of the txs' SHA-256.
-pub fn data_hash(txs: &[Vec<u8>]) -> [u8; 32] {
-    let hashes: Vec<[u8; 32]> = txs.iter().map(|t| tx_hash(t)).collect();
-    merkle::root(&hashes)
-}
-
-/// The id of the block `b` builds on: zero at the chain's first height; the
-/// hash alone (no part set) if that block is not stored here.
-fn last_block_id(store: &BlockStore, b: &DecidedBlock) -> Result<BlockId, ConvertError> {
-    if b.last_block_hash == [0; 32] {
-        return Ok(BlockId::default());
-    }
-    let previous = match b.height.checked_sub(1) {
-        Some(h) => store.block(h)?,
-        None => None,
-    };
-    Ok(match previous {
-        Some(p) if p.hash() == b.last_block_hash => block_id(&p),
-        _ => BlockId {
-            hash: b.last_block_hash.to_vec(),
-            parts: PartSetHeader::default(),
+        hash: id.hash.to_vec(),
+        parts: PartSetHeader {
+            total: id.parts.total,
+            hash: id.parts.hash.to_vec(),
         },
-    })
+    }
 }
 
-/// SHA-256 of the validator set recorded for `h` (borsh of (key, power)
-/// pairs); empty when none is recorded.
-fn validators_hash(store: &BlockStore, h: u64) -> Result<Vec<u8>, ConvertError> {
-    Ok(match store.validators_at(h)? {
-        Some(set) => Sha256::digest(borsh::to_vec(&set).unwrap_or_default()).to_vec(),
-        None => Vec::new(),
-    })
+/// The id of a block: its header hash and part-set header.
+pub fn block_id(b: &DecidedBlock) -> Result<BlockId, ConvertError> {
+    Ok(rpc_block_id(&b.id()?))
 }
 
-/// The header of a stored block.
-pub fn header(
-    store: &BlockStore,
-    chain_id: &str,
-    b: &DecidedBlock,
-) -> Result<Header, ConvertError> {
-    Ok(Header {
+/// The header of a stored block, as it carries it.
+pub fn header(b: &DecidedBlock) -> Header {
+    let h = &b.hashes;
+    Header {
         version_block: PROTOCOL_BLOCK,
         version_app: 0,
-        chain_id: chain_id.to_owned(),
+        chain_id: b.chain_id.clone(),
         height: b.height,
         time: b.time,
-        last_block_id: last_block_id(store, b)?,
-        last_commit_hash: Vec::new(),
-        data_hash: data_hash(&b.txs).to_vec(),
-        validators_hash: validators_hash(store, b.height)?,
-        next_validators_hash: validators_hash(store, b.height + 1)?,
-        consensus_hash: Vec::new(),
+        last_block_id: rpc_block_id(&b.last_block_id),
+        last_commit_hash: h.last_commit.to_vec(),
+        data_hash: h.data.to_vec(),
+        validators_hash: h.validators.to_vec(),
+        next_validators_hash: h.next_validators.to_vec(),
+        consensus_hash: h.consensus.to_vec(),
         app_hash: b.app_hash.clone(),
-        last_results_hash: Vec::new(),
-        evidence_hash: Vec::new(),
+        last_results_hash: h.last_results.to_vec(),
+        evidence_hash: h.evidence.to_vec(),
         proposer_address: b.proposer_address,
-    })
+    }
 }
 
-/// The commit signatures of `votes` (validator-set order), stamped `time`.
-fn signatures(votes: &[CommitVote], time: BlockTime) -> Vec<CommitSig> {
+/// The commit signatures of `votes` (validator-set order), each with its
+/// vote's time.
+fn signatures(votes: &[CommitVote]) -> Vec<CommitSig> {
     votes
         .iter()
         .map(|v| match (v.signed, v.signature) {
             (true, Some(signature)) => CommitSig::Commit {
                 validator_address: v.address,
-                timestamp: time,
+                timestamp: v.timestamp,
                 signature: signature.to_vec(),
             },
             _ => CommitSig::Absent,
@@ -146,18 +98,18 @@ fn signatures(votes: &[CommitVote], time: BlockTime) -> Vec<CommitSig> {
 }
 
 /// The previous block's commit as `b` records it: the signatures its
-/// proposer put in (checked by every validator), stamped with `b`'s time;
-/// the zero commit at the chain's first height.
-pub fn last_commit(store: &BlockStore, b: &DecidedBlock) -> Result<Commit, ConvertError> {
-    if b.last_block_hash == [0; 32] && b.last_commit.is_empty() {
-        return Ok(Commit::default());
+/// proposer put in (checked by every validator); the zero commit at the
+/// chain's first height.
+pub fn last_commit(b: &DecidedBlock) -> Commit {
+    if b.last_block_id.is_zero() && b.last_commit.is_empty() {
+        return Commit::default();
     }
-    Ok(Commit {
+    Commit {
         height: b.height.saturating_sub(1),
         round: b.last_commit_round,
-        block_id: last_block_id(store, b)?,
-        signatures: signatures(&b.last_commit, b.time),
-    })
+        block_id: rpc_block_id(&b.last_block_id),
+        signatures: signatures(&b.last_commit),
+    }
 }
 
 /// The commit of height `h` and whether it is canonical: the one the next
@@ -166,7 +118,7 @@ pub fn last_commit(store: &BlockStore, b: &DecidedBlock) -> Result<Commit, Conve
 /// no block is stored at `h`.
 pub fn commit(store: &BlockStore, h: u64) -> Result<Option<(Commit, bool)>, ConvertError> {
     if let Some(next) = store.block(h + 1)? {
-        return Ok(Some((last_commit(store, &next)?, true)));
+        return Ok(Some((last_commit(&next), true)));
     }
     let Some(b) = store.block(h)? else {
         return Ok(None);
@@ -176,7 +128,7 @@ pub fn commit(store: &BlockStore, h: u64) -> Result<Option<(Commit, bool)>, Conv
             Commit {
                 height: h,
                 round: b.round,
-                block_id: block_id(&b),
+                block_id: block_id(&b)?,
                 signatures: Vec::new(),
             },
             false,
@@ -184,21 +136,27 @@ pub fn commit(store: &BlockStore, h: u64) -> Result<Option<(Commit, bool)>, Conv
     };
     let certificate = decode_certificate(&certificate)
         .map_err(|source| ConvertError::Certificate { height: h, source })?;
-    let signed: BTreeMap<[u8; 20], [u8; 64]> = certificate
+    let signed: BTreeMap<[u8; 20], ([u8; 64], BlockTime)> = certificate
         .commit_signatures
         .iter()
-        .map(|s| (s.address.0, s.signature.to_bytes()))
+        .map(|s| {
+            (
+                s.address.0,
+                (s.signature.signature.to_bytes(), s.signature.timestamp),
+            )
+        })
         .collect();
     let votes: Vec<CommitVote> = set
         .iter()
         .map(|(key, power)| {
             let address = synod_consensus_config::keys::key_hash(key);
-            let signature = signed.get(&address).copied();
+            let vote = signed.get(&address).copied();
             CommitVote {
                 address,
                 power: *power as i64,
-                signed: signature.is_some(),
-                signature,
+                signed: vote.is_some(),
+                signature: vote.map(|(s, _)| s),
+                timestamp: vote.map_or(BlockTime::GO_ZERO, |(_, t)| t),
             }
         })
         .collect();
@@ -206,67 +164,47 @@ pub fn commit(store: &BlockStore, h: u64) -> Result<Option<(Commit, bool)>, Conv
         Commit {
             height: h,
             round: certificate.round.as_u32().unwrap_or(b.round),
-            block_id: block_id(&b),
-            signatures: signatures(&votes, b.time),
+            block_id: block_id(&b)?,
+            signatures: signatures(&votes),
         },
         false,
     )))
 }
 
-/// A block's evidence as `DuplicateVoteEvidence`: the two signed votes, the
-/// offender's index in the set of the infraction's height (-1 when that set
-/// is not recorded), and the infraction's block time as the vote times.
-fn evidence(
-    store: &BlockStore,
-    m: &Misbehavior,
-) -> Result<Option<DuplicateVoteEvidence>, ConvertError> {
+/// A block's evidence as `DuplicateVoteEvidence`: the two signed votes,
+/// each with its own time, and the offender's index in the set of the
+/// infraction's height.
+fn evidence(m: &Misbehavior) -> Option<DuplicateVoteEvidence> {
     let [a, b] = m.votes.as_slice() else {
-        return Ok(None);
+        return None;
     };
-    let index = store
-        .validators_at(m.height)?
-        .and_then(|set| {
-            set.iter()
-                .position(|(k, _)| synod_consensus_config::keys::key_hash(k) == m.address)
-        })
-        .map_or(-1, |i| i as i32);
     let vote = |v: &crate::evidence::EvidenceVote| Vote {
         kind: v.kind,
         height: v.height,
         round: v.round,
-        block_id: v
-            .value
-            .map(|hash| BlockId {
-                hash: hash.to_vec(),
-                parts: PartSetHeader::default(),
-            })
-            .unwrap_or_default(),
-        timestamp: m.time,
+        block_id: rpc_block_id(&v.value.unwrap_or_default()),
+        timestamp: v.timestamp,
         validator_address: v.validator,
-        validator_index: index,
+        validator_index: i32::try_from(m.validator_index).unwrap_or(-1),
         signature: v.signature.to_vec(),
     };
-    Ok(Some(DuplicateVoteEvidence {
+    Some(DuplicateVoteEvidence {
         vote_a: vote(a),
         vote_b: vote(b),
         total_voting_power: m.total_voting_power,
         validator_power: m.power,
         timestamp: m.time,
-    }))
+    })
 }
 
 /// A stored block as CometBFT's `Block`.
-pub fn block(store: &BlockStore, chain_id: &str, b: &DecidedBlock) -> Result<Block, ConvertError> {
-    let mut evidence_list = Vec::with_capacity(b.misbehavior.len());
-    for m in &b.misbehavior {
-        evidence_list.extend(evidence(store, m)?);
-    }
-    Ok(Block {
-        header: header(store, chain_id, b)?,
+pub fn block(b: &DecidedBlock) -> Block {
+    Block {
+        header: header(b),
         txs: b.txs.clone(),
-        evidence: evidence_list,
-        last_commit: last_commit(store, b)?,
-    })
+        evidence: b.misbehavior.iter().filter_map(evidence).collect(),
+        last_commit: last_commit(b),
+    }
 }
 
 /// The attributes of ABCI events, flattened as CometBFT indexes them:

@@ -134,7 +134,7 @@ where
                     }
                 };
                 let mut failed = false;
-                for message in events_for(&server, &subs, &block) {
+                for message in events_for(&subs, &block) {
                     if sink.send(Message::Text(message.to_string())).await.is_err() {
                         failed = true;
                         break;
@@ -232,13 +232,8 @@ fn subscription_call(
 }
 
 /// The event messages one committed block produces for the subscriptions.
-fn events_for(
-    server: &Server,
-    subs: &BTreeMap<String, Subscription>,
-    committed: &CommittedBlock,
-) -> Vec<Value> {
+fn events_for(subs: &BTreeMap<String, Subscription>, committed: &CommittedBlock) -> Vec<Value> {
     let mut out = Vec::new();
-    let ctx = &server.ctx;
     let b = &committed.block;
     let results = &committed.results;
     // The block-level events (`NewBlock`, `NewBlockEvents`): the app's
@@ -271,35 +266,16 @@ fn events_for(
             out.push(reply(Some(&s.id), Ok(event)));
         }
     };
-    let shown = |what: &str, e: &dyn std::fmt::Display| {
-        tracing::warn!(height = b.height, error = %e, "cannot show the {what} to subscribers");
-    };
-    publish(
-        "NewBlock",
-        &block_attrs,
-        &|| match convert::block(&ctx.store, &ctx.chain_id, b) {
-            Ok(block) => Some(json!({
-                "block": block.to_json(),
-                "block_id": convert::block_id(b).to_json(),
-                "result_finalize_block": abci::finalize_block(results),
-            })),
-            Err(e) => {
-                shown("block", &e);
-                None
-            }
-        },
-    );
-    publish(
-        "NewBlockHeader",
-        &query::Attributes::new(),
-        &|| match convert::header(&ctx.store, &ctx.chain_id, b) {
-            Ok(header) => Some(json!({ "header": header.to_json() })),
-            Err(e) => {
-                shown("header", &e);
-                None
-            }
-        },
-    );
+    publish("NewBlock", &block_attrs, &|| {
+        Some(json!({
+            "block": convert::block(b).to_json(),
+            "block_id": convert::rpc_block_id(&committed.id).to_json(),
+            "result_finalize_block": abci::finalize_block(results),
+        }))
+    });
+    publish("NewBlockHeader", &query::Attributes::new(), &|| {
+        Some(json!({ "header": convert::header(b).to_json() }))
+    });
     publish("NewBlockEvents", &block_attrs, &|| {
         Some(json!({
             "height": int(b.height),

@@ -147,9 +147,15 @@ impl BlockStore {
         }
     }
 
-    /// Saves the next decided block and its commit certificate (opaque bytes).
-    /// The first block may have any height (a chain's `initial_height`).
-    pub fn save_block(&self, block: &DecidedBlock, certificate: &[u8]) -> Result<(), StoreError> {
+    /// Saves the next decided block, indexed by its header hash `hash`, and
+    /// its commit certificate (opaque bytes). The first block may have any
+    /// height (a chain's `initial_height`).
+    pub fn save_block(
+        &self,
+        block: &DecidedBlock,
+        hash: &[u8; 32],
+        certificate: &[u8],
+    ) -> Result<(), StoreError> {
         let at = self.height()?;
         if at != 0 && block.height != at + 1 {
             return Err(StoreError::OutOfOrder {
@@ -159,11 +165,7 @@ impl BlockStore {
         }
         let mut batch = WriteBatch::default();
         batch.put_cf(self.cf(CF_BLOCKS)?, height(block.height), block.encode());
-        batch.put_cf(
-            self.cf(CF_BLOCK_HASHES)?,
-            block.hash(),
-            height(block.height),
-        );
+        batch.put_cf(self.cf(CF_BLOCK_HASHES)?, hash, height(block.height));
         batch.put_cf(self.cf(CF_CERTIFICATES)?, height(block.height), certificate);
         batch.put_cf(self.cf(CF_META)?, META_HEIGHT, height(block.height));
         // Proposals for this height and below are settled.
@@ -207,7 +209,7 @@ impl BlockStore {
         self.db
             .put_cf_opt(
                 self.cf(CF_PROPOSALS)?,
-                proposal(block.height, round, &block.hash()),
+                proposal(block.height, round, &block.digest()),
                 block.encode(),
                 &write,
             )
@@ -233,7 +235,7 @@ impl BlockStore {
             let (h, round) = parse_proposal(&key)
                 .ok_or_else(|| corrupt(format!("bad key {}", hex::encode(&key))))?;
             let block = DecidedBlock::decode(&value).map_err(|e| corrupt(e.to_string()))?;
-            if block.height != h || proposal(h, round, &block.hash())[..] != key[..] {
+            if block.height != h || proposal(h, round, &block.digest())[..] != key[..] {
                 return Err(corrupt("the block does not match its key".into()));
             }
             out.push((round, block));

@@ -1,6 +1,17 @@
 use super::*;
-use crate::block::CommitVote;
+use crate::block::{CommitVote, HeaderHashes};
+use crate::context::PartSetHeader;
 use malachitebft_signing_ed25519::PrivateKey;
+
+fn parent_id() -> BlockId {
+    BlockId {
+        hash: [3; 32],
+        parts: PartSetHeader {
+            total: 1,
+            hash: [4; 32],
+        },
+    }
+}
 
 fn t(seconds: i64, nanos: i32) -> BlockTime {
     BlockTime { seconds, nanos }
@@ -33,42 +44,46 @@ fn block_times_must_advance_and_not_run_ahead_of_the_clock() {
 }
 
 fn commit_block(keys: &[PrivateKey], signers: &[usize]) -> DecidedBlock {
-    let parent = [3; 32];
+    let parent = parent_id();
     let last_commit = keys
         .iter()
         .enumerate()
         .map(|(i, k)| {
             let address = ValidatorAddress::of(&k.public_key());
+            // Each precommit has its own time.
+            let timestamp = t(1_000 + i as i64, 7);
             let signature = signers.contains(&i).then(|| {
                 let vote = Vote {
                     vote_type: VoteType::Precommit,
                     height: BlockHeight(4),
                     round: Round::new(1),
-                    value: NilOrVal::Val(BlockHash(parent)),
+                    value: NilOrVal::Val(parent),
                     validator: address,
                     extension: None,
                 };
-                k.sign(&vote_sign_bytes("c", &vote)).to_bytes()
+                k.sign(&vote_sign_bytes("c", &vote, timestamp)).to_bytes()
             });
             CommitVote {
                 address: address.0,
                 power: 10,
                 signed: signature.is_some(),
                 signature,
+                timestamp,
             }
         })
         .collect();
     DecidedBlock {
+        chain_id: "c".into(),
         height: 5,
         round: 0,
         time: Default::default(),
         proposer_address: [0; 20],
-        last_block_hash: parent,
+        last_block_id: parent,
         app_hash: vec![],
+        hashes: HeaderHashes::default(),
         last_commit_round: 1,
         last_commit,
         misbehavior: vec![],
-        next_validators_hash: [0; 32],
         txs: vec![],
     }
 }
@@ -101,6 +116,20 @@ fn a_last_commit_must_be_signed_by_more_than_two_thirds_and_cannot_be_forged() {
         verify_last_commit("c", &set, &forged),
         Err(LastCommitError::BadSignature { .. })
     ));
+    // A precommit's time moved: its signature no longer verifies.
+    let mut moved = commit_block(&keys, &[0, 1, 2]);
+    moved.last_commit[0].timestamp.nanos += 1;
+    assert!(matches!(
+        verify_last_commit("c", &set, &moved),
+        Err(LastCommitError::BadSignature { .. })
+    ));
+    // A commit for another block id (same hash, other parts).
+    let mut other = commit_block(&keys, &[0, 1, 2]);
+    other.last_block_id.parts.total = 2;
+    assert!(matches!(
+        verify_last_commit("c", &set, &other),
+        Err(LastCommitError::BadSignature { .. })
+    ));
     // Signed without a signature.
     let mut bare = commit_block(&keys, &[0, 1, 2]);
     bare.last_commit[3].signed = true;
@@ -131,13 +160,13 @@ fn a_last_commit_must_be_signed_by_more_than_two_thirds_and_cannot_be_forged() {
 #[test]
 fn refusals_read_as_before_the_typed_errors() {
     // Operators grep the logs for these texts: the typed errors keep them.
-    let wrong_parent = InvalidBlock::WrongParent {
+    let wrong_app_hash = InvalidBlock::WrongAppHash {
         theirs: vec![0xab],
         ours: vec![0xcd],
     };
     assert_eq!(
-        wrong_parent.to_string(),
-        "the header disagrees with our last block or app hash (theirs ab, ours cd)"
+        wrong_app_hash.to_string(),
+        "the header's app hash is ab, this node's is cd"
     );
     let short = InvalidBlock::from(LastCommitError::WrongLength {
         listed: 3,
@@ -189,16 +218,17 @@ fn a_time_the_app_cannot_read_is_refused_at_every_height() {
 
 fn block_at(time: BlockTime) -> DecidedBlock {
     DecidedBlock {
+        chain_id: "c".into(),
         height: 5,
         round: 0,
         time,
         proposer_address: [0; 20],
-        last_block_hash: [3; 32],
+        last_block_id: parent_id(),
         app_hash: vec![],
+        hashes: HeaderHashes::default(),
         last_commit_round: 0,
         last_commit: vec![],
         misbehavior: vec![],
-        next_validators_hash: [0; 32],
         txs: vec![b"tx".to_vec()],
     }
 }
@@ -210,6 +240,7 @@ fn evidence_with_a_time_the_app_cannot_read_is_refused() {
     let mut block = block_at(t(1_000, 0));
     block.misbehavior = vec![crate::block::Misbehavior {
         address: [1; 20],
+        validator_index: 0,
         power: 10,
         height: 3,
         time: t(900, -1),
@@ -243,4 +274,85 @@ fn a_block_over_block_max_bytes_is_refused_before_decoding() {
         }
     ));
     assert!(e.to_string().contains("block.max_bytes = 2048"), "{e}");
+}
+
+/// A tip and a block that extends it with every header hash right.
+fn tip_and_block() -> (Tip<'static>, DecidedBlock) {
+    let tip = Tip {
+        chain_id: "c",
+        last_block_id: parent_id(),
+        last_app_hash: &[9, 9],
+        last_block_time: Some(t(999, 0)),
+        validators_hash: [11; 32],
+        next_validators_hash: [12; 32],
+        consensus_hash: [13; 32],
+        last_results_hash: [14; 32],
+    };
+    let mut block = block_at(t(1_000, 0));
+    block.app_hash = vec![9, 9];
+    block.hashes = HeaderHashes {
+        validators: [11; 32],
+        next_validators: [12; 32],
+        consensus: [13; 32],
+        last_results: [14; 32],
+        ..HeaderHashes::default()
+    };
+    block.seal();
+    (tip, block)
+}
+
+/// A change to one of a header's hashes.
+type BreakHash = fn(&mut HeaderHashes);
+
+#[test]
+fn a_proposal_with_any_wrong_header_field_is_refused_and_names_it() {
+    let (tip, block) = tip_and_block();
+    check_header(&tip, &block).unwrap();
+    let hashes: Vec<(&str, BreakHash)> = vec![
+        ("last_commit_hash", |h| h.last_commit[0] ^= 1),
+        ("data_hash", |h| h.data[0] ^= 1),
+        ("validators_hash", |h| h.validators[0] ^= 1),
+        ("next_validators_hash", |h| h.next_validators[0] ^= 1),
+        ("consensus_hash", |h| h.consensus[0] ^= 1),
+        ("last_results_hash", |h| h.last_results[0] ^= 1),
+        ("evidence_hash", |h| h.evidence[0] ^= 1),
+    ];
+    for (name, break_it) in hashes {
+        let mut wrong = block.clone();
+        break_it(&mut wrong.hashes);
+        let e = check_header(&tip, &wrong).unwrap_err();
+        assert!(
+            matches!(e, InvalidBlock::WrongHash { field, .. } if field == name),
+            "{name}: {e}"
+        );
+        assert!(e.to_string().contains(name), "{e}");
+    }
+    // Contents that no longer match their hashes: a tx added after sealing.
+    let mut more = block.clone();
+    more.txs.push(b"another".to_vec());
+    assert!(matches!(
+        check_header(&tip, &more),
+        Err(InvalidBlock::WrongHash {
+            field: "data_hash",
+            ..
+        })
+    ));
+    let mut other_chain = block.clone();
+    other_chain.chain_id = "d".into();
+    assert!(matches!(
+        check_header(&tip, &other_chain),
+        Err(InvalidBlock::WrongChain { .. })
+    ));
+    let mut other_parent = block.clone();
+    other_parent.last_block_id.parts.hash[0] ^= 1;
+    assert!(matches!(
+        check_header(&tip, &other_parent),
+        Err(InvalidBlock::WrongLastBlock { .. })
+    ));
+    let mut other_app = block;
+    other_app.app_hash.push(0);
+    assert!(matches!(
+        check_header(&tip, &other_app),
+        Err(InvalidBlock::WrongAppHash { .. })
+    ));
 }

@@ -65,7 +65,8 @@ pub fn init_request(net: &TestNet) -> pb::RequestInitChain {
 /// A decided block at `height` carrying `txs`, signed by every genesis validator.
 pub fn decided(net: &TestNet, height: u64, txs: Vec<Vec<u8>>) -> DecidedBlock {
     let n = net.consensus_keys.len();
-    DecidedBlock {
+    let mut block = DecidedBlock {
+        chain_id: CHAIN_ID.into(),
         height,
         round: 0,
         time: BlockTime {
@@ -73,8 +74,9 @@ pub fn decided(net: &TestNet, height: u64, txs: Vec<Vec<u8>>) -> DecidedBlock {
             nanos: 0,
         },
         proposer_address: net.consensus_address(height as usize % n),
-        last_block_hash: [0; 32],
+        last_block_id: Default::default(),
         app_hash: vec![],
+        hashes: Default::default(),
         last_commit_round: 0,
         last_commit: if height == 1 {
             vec![]
@@ -85,11 +87,21 @@ pub fn decided(net: &TestNet, height: u64, txs: Vec<Vec<u8>>) -> DecidedBlock {
                     power: 1,
                     signed: true,
                     signature: None,
+                    timestamp: BlockTime {
+                        seconds: 1_700_000_000 + height as i64 - 1,
+                        nanos: 0,
+                    },
                 })
                 .collect()
         },
         misbehavior: vec![],
-        next_validators_hash: [0; 32],
         txs,
-    }
+    };
+    block.seal();
+    block
+}
+
+/// The header hash of a block built by [`decided`].
+pub fn hash_of(block: &DecidedBlock) -> [u8; 32] {
+    block.id().unwrap().hash
 }

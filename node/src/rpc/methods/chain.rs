@@ -64,8 +64,7 @@ impl Server {
         else {
             return Ok(Value::Null);
         };
-        let header =
-            convert::header(&self.ctx.store, &self.ctx.chain_id, &b).map_err(RpcError::internal)?;
+        let header = convert::header(&b);
         Ok(json!({
             "signed_header": {"header": header.to_json(), "commit": commit.to_json()},
             "canonical": canonical,
@@ -127,10 +126,9 @@ impl Server {
         let mut metas = Vec::new();
         for h in (min..=max).rev() {
             let b = self.stored_block(h)?;
-            let header = convert::header(&self.ctx.store, &self.ctx.chain_id, &b)
-                .map_err(RpcError::internal)?;
+            let header = convert::header(&b);
             metas.push(json!({
-                "block_id": convert::block_id(&b).to_json(),
+                "block_id": convert::block_id(&b).map_err(RpcError::internal)?.to_json(),
                 "block_size": int(b.encode().len()),
                 "header": header.to_json(),
                 "num_txs": int(b.txs.len()),
@@ -144,17 +142,14 @@ impl Server {
         let Some(b) = b else {
             return Ok(json!({"block_id": BlockId::default().to_json(), "block": null}));
         };
-        let block =
-            convert::block(&self.ctx.store, &self.ctx.chain_id, b).map_err(RpcError::internal)?;
-        Ok(json!({"block_id": convert::block_id(b).to_json(), "block": block.to_json()}))
+        let id = convert::block_id(b).map_err(RpcError::internal)?;
+        Ok(json!({"block_id": id.to_json(), "block": convert::block(b).to_json()}))
     }
 
     /// `{"header"}` of a block, or `null` in it.
     fn header_answer(&self, b: Option<&DecidedBlock>) -> Result<Value, RpcError> {
         let header = match b {
-            Some(b) => convert::header(&self.ctx.store, &self.ctx.chain_id, b)
-                .map_err(RpcError::internal)?
-                .to_json(),
+            Some(b) => convert::header(b).to_json(),
             None => Value::Null,
         };
         Ok(json!({ "header": header }))
@@ -172,7 +167,7 @@ impl Server {
         Ok(store
             .block(h)
             .map_err(RpcError::internal)?
-            .filter(|b| b.hash() == hash))
+            .filter(|b| b.id().is_ok_and(|id| id.hash == hash)))
     }
 
     /// The last committed height (0 before the first block).

@@ -235,11 +235,9 @@ impl Server {
         let mut blocks = Vec::new();
         for h in Page::of(params, total)?.of_list(matched) {
             let b = self.stored_block(h)?;
-            let block = convert::block(&self.ctx.store, &self.ctx.chain_id, &b)
-                .map_err(RpcError::internal)?;
             blocks.push(json!({
-                "block_id": convert::block_id(&b).to_json(),
-                "block": block.to_json(),
+                "block_id": convert::block_id(&b).map_err(RpcError::internal)?.to_json(),
+                "block": convert::block(&b).to_json(),
             }));
         }
         Ok(json!({"blocks": blocks, "total_count": int(total)}))

@@ -35,7 +35,10 @@ impl Server {
         let earliest = self.earliest_height()?;
         let edge = |h: u64| -> Result<(Value, Value, Value), RpcError> {
             match store.block(h).map_err(RpcError::internal)? {
-                Some(b) if h > 0 => Ok((hex(&b.hash()), hex(&b.app_hash), time(b.time))),
+                Some(b) if h > 0 => {
+                    let id = b.id().map_err(RpcError::internal)?;
+                    Ok((hex(&id.hash), hex(&b.app_hash), time(b.time)))
+                }
                 // CometBFT's answer before the first block: empty hashes, the Unix epoch.
                 _ => Ok((hex(&[]), hex(&[]), time(BlockTime::default()))),
             }

@@ -198,7 +198,7 @@ fn tx_proof(txs: &[Vec<u8>], index: usize) -> Value {
         proof.insert("aunts".into(), json!(aunts));
     }
     json!({
-        "root_hash": hex(&convert::data_hash(txs)),
+        "root_hash": hex(&crate::header::data_hash(txs)),
         "data": base64(&txs[index]),
         "proof": proof,
     })
