@@ -105,7 +105,10 @@ mod tests {
 
     #[test]
     fn model_lists_are_sorted_and_refused_when_empty_long_or_repeated() {
-        assert_eq!(sorted_models(&[[2; 32], [1; 32]], 4), Ok(vec![[1; 32], [2; 32]]));
+        assert_eq!(
+            sorted_models(&[[2; 32], [1; 32]], 4),
+            Ok(vec![[1; 32], [2; 32]])
+        );
         assert_eq!(sorted_models(&[], 4), Err(AgentFieldError::NoModels));
         assert_eq!(
             sorted_models(&[[1; 32], [2; 32], [3; 32]], 2),

@@ -160,16 +160,25 @@ pub enum Event {
         models: u32,
     },
     /// An agent changed its models or metadata.
-    AgentUpdated { agent: Address, models: u32 },
+    AgentUpdated {
+        agent: Address,
+        models: u32,
+    },
     /// An agent added to its bond.
-    AgentBonded { agent: Address, amount: Amount },
+    AgentBonded {
+        agent: Address,
+        amount: Amount,
+    },
     /// An agent asked to exit; its bond returns at `release_height`.
     AgentExiting {
         agent: Address,
         release_height: Height,
     },
     /// An exited agent's bond returned to its account.
-    AgentBondReleased { agent: Address, amount: Amount },
+    AgentBondReleased {
+        agent: Address,
+        amount: Amount,
+    },
 }
 
 impl Event {

@@ -85,15 +85,21 @@ fn event() -> impl Strategy<Value = Event> {
         address().prop_map(|validator| Event::Unjailed { validator }),
         (address(), any::<u64>())
             .prop_map(|(validator, power)| Event::ValidatorSetChanged { validator, power }),
-        (address(), amount(), any::<u32>())
-            .prop_map(|(agent, bond, models)| Event::AgentRegistered { agent, bond, models }),
+        (address(), amount(), any::<u32>()).prop_map(|(agent, bond, models)| {
+            Event::AgentRegistered {
+                agent,
+                bond,
+                models,
+            }
+        }),
         (address(), any::<u32>()).prop_map(|(agent, models)| Event::AgentUpdated { agent, models }),
         (address(), amount()).prop_map(|(agent, amount)| Event::AgentBonded { agent, amount }),
         (address(), height()).prop_map(|(agent, release_height)| Event::AgentExiting {
             agent,
             release_height
         }),
-        (address(), amount()).prop_map(|(agent, amount)| Event::AgentBondReleased { agent, amount }),
+        (address(), amount())
+            .prop_map(|(agent, amount)| Event::AgentBondReleased { agent, amount }),
         (address(), amount(), text()).prop_map(|(recipient, amount, reason)| Event::Rewarded {
             recipient,
             amount,

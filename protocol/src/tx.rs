@@ -299,7 +299,10 @@ mod tests {
                     bond: Amount(n),
                     metadata,
                 }),
-            (proptest::collection::vec(any::<[u8; 32]>(), 0..4), "[ -~]{0,24}")
+            (
+                proptest::collection::vec(any::<[u8; 32]>(), 0..4),
+                "[ -~]{0,24}"
+            )
                 .prop_map(|(models, metadata)| TxBody::UpdateAgent { models, metadata }),
             any::<u128>().prop_map(|n| TxBody::AddAgentBond { amount: Amount(n) }),
             Just(TxBody::ExitAgent),
