@@ -130,28 +130,25 @@ fn slots(slack: i128, y: i128, lo: i128) -> [i128; REQUANT_ROWS * LIMB_COLUMNS] 
     slots
 }
 
-impl Circuit<Fp> for ModelCircuit {
-    type Config = ModelConfig;
-    type FloorPlanner = SimpleFloorPlanner;
+/// What the model region leaves for the public values: the input values,
+/// the output cells (with their values) and the cells holding a copy of
+/// model input `i`.
+pub(crate) struct ModelCells {
+    pub(crate) input: Vec<Value<i32>>,
+    pub(crate) outputs: Vec<(Cell, Value<i32>)>,
+    pub(crate) input_copies: Vec<(usize, Cell)>,
+}
 
-    fn without_witnesses(&self) -> Self {
-        Self {
-            graph: Arc::clone(&self.graph),
-            input: None,
-            #[cfg(feature = "testkit")]
-            tamper: None,
-        }
-    }
-
-    fn configure(meta: &mut ConstraintSystem<Fp>) -> ModelConfig {
-        ModelConfig::configure(meta)
-    }
-
-    fn synthesize(
+impl ModelCircuit {
+    /// Lays out the byte table and the model region: every layer's rows.
+    /// Returns the input values, the output cells and the cells that hold a
+    /// copy of a model input; the caller ties those to the public instance
+    /// (or to a commitment, see `bound.rs`).
+    pub(crate) fn lay_out_model(
         &self,
-        config: ModelConfig,
-        mut layouter: impl Layouter<Fp>,
-    ) -> Result<(), Error> {
+        config: &ModelConfig,
+        layouter: &mut impl Layouter<Fp>,
+    ) -> Result<ModelCells, Error> {
         layouter.assign_table(
             || "bytes",
             |mut table| {
@@ -177,7 +174,7 @@ impl Circuit<Fp> for ModelCircuit {
             || "model",
             |mut region| {
                 let mut layout = Layout {
-                    config: &config,
+                    config,
                     region: &mut region,
                     row: 0,
                     constants: BTreeMap::new(),
@@ -337,6 +334,42 @@ impl Circuit<Fp> for ModelCircuit {
         if outputs.len() != graph.output_len {
             return Err(Error::Synthesis);
         }
+        Ok(ModelCells {
+            input,
+            outputs,
+            input_copies,
+        })
+    }
+}
+
+impl Circuit<Fp> for ModelCircuit {
+    type Config = ModelConfig;
+    type FloorPlanner = SimpleFloorPlanner;
+
+    fn without_witnesses(&self) -> Self {
+        Self {
+            graph: Arc::clone(&self.graph),
+            input: None,
+            #[cfg(feature = "testkit")]
+            tamper: None,
+        }
+    }
+
+    fn configure(meta: &mut ConstraintSystem<Fp>) -> ModelConfig {
+        ModelConfig::configure(meta)
+    }
+
+    fn synthesize(
+        &self,
+        config: ModelConfig,
+        mut layouter: impl Layouter<Fp>,
+    ) -> Result<(), Error> {
+        let graph = &self.graph;
+        let ModelCells {
+            input,
+            outputs,
+            input_copies,
+        } = self.lay_out_model(&config, &mut layouter)?;
         let values: Vec<Value<i32>> = input
             .iter()
             .copied()
