@@ -13,6 +13,7 @@ mod batch;
 mod bound;
 mod commit_chip;
 mod config;
+mod errors;
 #[cfg(feature = "testkit")]
 pub mod fixtures;
 mod graph;
