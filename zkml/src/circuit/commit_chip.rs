@@ -203,3 +203,106 @@ impl CommitConfig {
         Ok((cells, digest))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use halo2_proofs::{
+        circuit::SimpleFloorPlanner,
+        dev::{FailureLocation, MockProver, VerifyFailure},
+        plonk::Circuit,
+    };
+
+    use super::*;
+    use crate::commitment::TensorCommitment;
+
+    /// Commits to raw values (any i32, not only int8) and shows the
+    /// commitment as instance row 0.
+    #[derive(Clone, Debug)]
+    struct CommitCircuit {
+        values: Vec<i32>,
+    }
+
+    impl Circuit<Fp> for CommitCircuit {
+        type Config = (ModelConfig, CommitConfig);
+        type FloorPlanner = SimpleFloorPlanner;
+
+        fn without_witnesses(&self) -> Self {
+            self.clone()
+        }
+
+        fn configure(meta: &mut ConstraintSystem<Fp>) -> Self::Config {
+            let model = ModelConfig::configure(meta);
+            let commit = CommitConfig::configure(meta, &model);
+            (model, commit)
+        }
+
+        fn synthesize(
+            &self,
+            (model, commit): Self::Config,
+            mut layouter: impl Layouter<Fp>,
+        ) -> Result<(), Error> {
+            layouter.assign_table(
+                || "bytes",
+                |mut table| {
+                    for b in 0..256u64 {
+                        table.assign_cell(
+                            || "byte",
+                            model.byte_table,
+                            b as usize,
+                            || Value::known(Fp::from(b)),
+                        )?;
+                    }
+                    Ok(())
+                },
+            )?;
+            let values: Vec<Value<i32>> = self.values.iter().map(|&v| Value::known(v)).collect();
+            let (_, digest) = commit.commit(&mut layouter, &values)?;
+            layouter.assign_region(
+                || "public",
+                |mut region| {
+                    commit.q_exact.enable(&mut region, 0)?;
+                    let cell = digest.copy_advice(|| "commitment", &mut region, model.public, 0)?;
+                    region.constrain_equal(cell.cell(), digest.cell())
+                },
+            )
+        }
+    }
+
+    fn mock(values: Vec<i32>, commitment: Fp) -> Result<(), Vec<VerifyFailure>> {
+        MockProver::run(9, &CommitCircuit { values }, vec![vec![commitment]])
+            .expect("synthesizes")
+            .verify()
+    }
+
+    #[test]
+    fn the_circuit_commits_as_the_native_function_does_at_every_chunk_boundary() {
+        for len in [1usize, 4, 27, 28, 29, 56, 57] {
+            let values: Vec<i8> = (0..len).map(|i| (i as i32 * 37 - 100) as i8).collect();
+            let native = TensorCommitment::of(&values).expect("commits").to_field();
+            let raw = values.iter().map(|&v| i32::from(v)).collect();
+            assert_eq!(mock(raw, native), Ok(()), "length {len}");
+        }
+    }
+
+    #[test]
+    fn values_outside_int8_that_pack_to_the_same_chunk_are_refused() {
+        let honest: Vec<i8> = vec![10, 20, 30, 40, 50];
+        let native = TensorCommitment::of(&honest).expect("commits").to_field();
+        // b[0] - 1 and b[1] + 256 give the same big-endian chunk: only the
+        // byte range check tells these values from the honest ones.
+        let mut forged: Vec<i32> = honest.iter().map(|&v| i32::from(v)).collect();
+        forged[0] -= 1;
+        forged[1] += 256;
+        let failures = mock(forged, native).expect_err("refused");
+        assert!(
+            failures.iter().all(|f| matches!(
+                f,
+                VerifyFailure::Lookup {
+                    location: FailureLocation::InRegion { .. },
+                    ..
+                }
+            )),
+            "{failures:?}"
+        );
+    }
+}
