@@ -38,5 +38,6 @@ pub use synth::ModelCircuit;
 #[cfg(feature = "testkit")]
 pub use synth::{RequantTamper, Tamper};
 pub use visibility::{
-    ContextBinding, Statement, TensorClaim, TensorVisibility, Visibility, WeightVisibility,
+    ContextBinding, Statement, TensorClaim, TensorVisibility, Visibility, VisibilityParseError,
+    WeightVisibility,
 };

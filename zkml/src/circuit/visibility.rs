@@ -9,8 +9,10 @@
 //! commitment), the output part (the same), then the context if bound.
 
 use std::fmt;
+use std::str::FromStr;
 
 use halo2_proofs::pasta::Fp;
+use thiserror::Error;
 
 use super::config::PUBLIC_OFFSET;
 use super::synth::field;
@@ -112,6 +114,96 @@ impl fmt::Display for Visibility {
     }
 }
 
+/// Why a visibility string (`input=committed,output=public,...`) is refused.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum VisibilityParseError {
+    /// A part that is not `key=value`.
+    #[error("`{part}` is not key=value (keys: input, output, weights, context)")]
+    NotKeyValue {
+        /// The part.
+        part: String,
+    },
+    /// A key other than `input`, `output`, `weights`, `context`.
+    #[error("unknown visibility key `{key}` (keys: input, output, weights, context)")]
+    UnknownKey {
+        /// The key.
+        key: String,
+    },
+    /// A key given twice.
+    #[error("visibility key `{key}` is given twice")]
+    Repeated {
+        /// The key.
+        key: String,
+    },
+    /// A value the key does not take.
+    #[error("`{key}={value}`: {key} takes {allowed}")]
+    Value {
+        /// The key.
+        key: String,
+        /// The value.
+        value: String,
+        /// What it takes.
+        allowed: &'static str,
+    },
+}
+
+impl FromStr for Visibility {
+    type Err = VisibilityParseError;
+
+    /// `input=public|committed,output=public|committed,weights=fixed,context=none|bound`,
+    /// keys in any order, each at most once; a missing key keeps
+    /// [`Visibility::PUBLIC`]'s choice.
+    fn from_str(s: &str) -> Result<Visibility, VisibilityParseError> {
+        let mut v = Visibility::PUBLIC;
+        let mut seen: Vec<&str> = Vec::new();
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (key, value) =
+                part.split_once('=')
+                    .ok_or_else(|| VisibilityParseError::NotKeyValue {
+                        part: part.to_owned(),
+                    })?;
+            let (key, value) = (key.trim(), value.trim());
+            if seen.contains(&key) {
+                return Err(VisibilityParseError::Repeated {
+                    key: key.to_owned(),
+                });
+            }
+            let bad = |allowed| VisibilityParseError::Value {
+                key: key.to_owned(),
+                value: value.to_owned(),
+                allowed,
+            };
+            let tensor = |value: &str| match value {
+                "public" => Ok(TensorVisibility::Public),
+                "committed" => Ok(TensorVisibility::Committed),
+                _ => Err(bad("public or committed")),
+            };
+            match key {
+                "input" => v.input = tensor(value)?,
+                "output" => v.output = tensor(value)?,
+                "weights" => match value {
+                    "fixed" => v.weights = WeightVisibility::Fixed,
+                    _ => return Err(bad("fixed (committed weights are not supported yet)")),
+                },
+                "context" => {
+                    v.context = match value {
+                        "none" => ContextBinding::Unbound,
+                        "bound" => ContextBinding::Bound,
+                        _ => return Err(bad("none or bound")),
+                    }
+                }
+                _ => {
+                    return Err(VisibilityParseError::UnknownKey {
+                        key: key.to_owned(),
+                    })
+                }
+            }
+            seen.push(key);
+        }
+        Ok(v)
+    }
+}
+
 /// A tensor as a statement shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TensorClaim {
@@ -182,4 +274,59 @@ pub(crate) fn instance_rows(visibility: &Visibility, input_len: usize, output_le
     part(visibility.input, input_len)
         + part(visibility.output, output_len)
         + usize::from(visibility.context == ContextBinding::Bound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn visibility_strings_round_trip_and_default_to_public() {
+        for v in [
+            Visibility::PUBLIC,
+            Visibility::COMMITTED,
+            Visibility {
+                input: TensorVisibility::Committed,
+                ..Visibility::PUBLIC
+            },
+        ] {
+            assert_eq!(v.to_string().parse::<Visibility>(), Ok(v));
+        }
+        assert_eq!("".parse::<Visibility>(), Ok(Visibility::PUBLIC));
+        assert_eq!(
+            "output=committed, input=committed"
+                .parse::<Visibility>()
+                .map(|v| (v.input, v.output, v.context)),
+            Ok((
+                TensorVisibility::Committed,
+                TensorVisibility::Committed,
+                ContextBinding::Unbound
+            ))
+        );
+    }
+
+    #[test]
+    fn bad_visibility_strings_say_what_is_wrong() {
+        let err = |s: &str| s.parse::<Visibility>().expect_err(s);
+        assert!(matches!(
+            err("input"),
+            VisibilityParseError::NotKeyValue { .. }
+        ));
+        assert!(matches!(
+            err("model=public"),
+            VisibilityParseError::UnknownKey { .. }
+        ));
+        assert!(matches!(
+            err("input=public,input=committed"),
+            VisibilityParseError::Repeated { .. }
+        ));
+        assert!(matches!(
+            err("input=hidden"),
+            VisibilityParseError::Value { .. }
+        ));
+        assert_eq!(
+            err("weights=committed").to_string(),
+            "`weights=committed`: weights takes fixed (committed weights are not supported yet)"
+        );
+    }
 }
