@@ -333,3 +333,33 @@ fn a_committed_output_is_the_next_steps_committed_input() {
     // The chain checks the link without seeing the logits.
     assert_eq!(step1.statement.output, step2.statement.input);
 }
+
+#[test]
+fn a_long_committed_tensor_gets_the_rows_its_hashes_need() {
+    use synod_zkml::circuit::fixtures::{random_input, random_mlp};
+    // 672 inputs: 24 chunks, 24 Poseidon hashes of 41 rows = 984 rows,
+    // more than the model's own rows and the byte table. With halo2's 9
+    // reserved rows that is 993 of k = 10's 1024, so one row more per hash
+    // would not lay out (MockProver checks every row against k), and one
+    // chunk more needs k = 11.
+    let n = 672;
+    let model = random_mlp(&[n, 2], 11).to_ir();
+    let zk = ZkModel::from_ir_with(
+        &model,
+        DEFAULT_MAX_K,
+        visibility(TensorVisibility::Committed, TensorVisibility::Public, false),
+    )
+    .expect("fits");
+    assert_eq!((zk.rows(), zk.k()), (993, 10));
+    let longer = random_mlp(&[n + 28, 2], 11).to_ir();
+    let committed = visibility(TensorVisibility::Committed, TensorVisibility::Public, false);
+    let zk_longer = ZkModel::from_ir_with(&longer, DEFAULT_MAX_K, committed).expect("fits");
+    assert_eq!(zk_longer.k(), 11);
+    let x = Tensor::from_i8(vec![n as u32], &random_input(n, 1)).expect("input");
+    let y = synod_zkml::run(&model, &x).expect("runs");
+    let mut instance = vec![TensorCommitment::of(&int8(&x)).expect("commits").to_field()];
+    instance.extend(y.values().iter().map(|&v| Fp::from((v + 128) as u64)));
+    let circuit = zk.circuit_with_context(Some(&int8(&x)), None);
+    let prover = MockProver::run(zk.k(), &circuit, vec![instance]).expect("fits in k");
+    assert_eq!(prover.verify(), Ok(()));
+}

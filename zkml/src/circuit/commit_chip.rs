@@ -37,9 +37,10 @@ pub const PACK_WIDTH: usize = 4;
 /// Rows of one chunk: the packing rows and the row holding the chunk.
 pub const PACK_ROWS_PER_CHUNK: usize = CHUNK_BYTES / PACK_WIDTH + 1;
 /// Rows one `ConstantLength<2>` Poseidon hash takes in the Pow5 chip's
-/// columns: the initial state (1), absorbing (2), the permutation (the
-/// loaded state, 8 full rounds a row each, 56 partial rounds two a row).
-pub const POSEIDON_ROWS_PER_HASH: usize = 1 + 2 + 1 + 8 + 28;
+/// columns: the initial state (1), absorbing (state, input, sum: 3), the
+/// permutation (the loaded state, 8 full rounds a row each, 56 partial
+/// rounds two a row: 37).
+pub const POSEIDON_ROWS_PER_HASH: usize = 1 + 3 + 1 + 8 + 28;
 /// Constants one hash pins (the initial state's three words).
 pub const POSEIDON_CONSTANTS_PER_HASH: usize = 3;
 
