@@ -242,20 +242,7 @@ mod tests {
             (model, commit): Self::Config,
             mut layouter: impl Layouter<Fp>,
         ) -> Result<(), Error> {
-            layouter.assign_table(
-                || "bytes",
-                |mut table| {
-                    for b in 0..256u64 {
-                        table.assign_cell(
-                            || "byte",
-                            model.byte_table,
-                            b as usize,
-                            || Value::known(Fp::from(b)),
-                        )?;
-                    }
-                    Ok(())
-                },
-            )?;
+            model.assign_byte_table(&mut layouter)?;
             let values: Vec<Value<i32>> = self.values.iter().map(|&v| Value::known(v)).collect();
             let (_, digest) = commit.commit(&mut layouter, &values)?;
             layouter.assign_region(

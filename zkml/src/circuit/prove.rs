@@ -1,8 +1,8 @@
 //! Proving an inference.
 
 use halo2_proofs::{
-    pasta::EqAffine,
-    plonk::{create_proof, Error as PlonkError},
+    pasta::{EqAffine, Fp},
+    plonk::{create_proof, Circuit, Error as PlonkError},
     transcript::{Blake2bWrite, Challenge255},
 };
 use rand_010::{rand_core::UnwrapErr, rngs::SysRng};
@@ -60,14 +60,24 @@ pub fn prove_inference(
     let values: Vec<i8> = input.values().iter().map(|&v| v as i8).collect();
     let circuit = setup.model.model_circuit(Some(&values));
     let instance = ModelCircuit::instance(input.values(), output.values());
+    Ok((output, proof_bytes(setup, circuit, &instance)?))
+}
+
+/// Proves `circuit` (of `setup`'s keys) for the public `instance`, with
+/// blinding from the OS's randomness.
+pub(super) fn proof_bytes(
+    setup: &ProvingSetup,
+    circuit: impl Circuit<Fp>,
+    instance: &[Fp],
+) -> Result<Vec<u8>, ProveError> {
     let mut transcript = Blake2bWrite::<_, EqAffine, Challenge255<_>>::init(Vec::new());
     create_proof(
         &setup.params,
         &setup.pk,
         &[circuit],
-        &[&[&instance[..]]],
+        &[&[instance]],
         UnwrapErr(SysRng),
         &mut transcript,
     )?;
-    Ok((output, transcript.finalize()))
+    Ok(transcript.finalize())
 }

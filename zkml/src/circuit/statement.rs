@@ -6,13 +6,11 @@
 
 use halo2_proofs::{
     pasta::{EqAffine, Fp},
-    plonk::create_proof,
     poly::commitment::Params,
-    transcript::{Blake2bWrite, Challenge255},
 };
-use rand_010::{rand_core::UnwrapErr, rngs::SysRng};
 
 use super::keys::{check_params, check_tensor, verify_instance};
+use super::prove::proof_bytes;
 use super::visibility::{claim_instance, ContextBinding, Statement, TensorClaim, TensorVisibility};
 use super::{prove_inference, ProveError, ProvingSetup, VerifierKey, VerifyError};
 use crate::commitment::{ProofContext, TensorCommitment};
@@ -95,19 +93,11 @@ pub fn prove_statement(
     let circuit = setup
         .model
         .bound_circuit(Some(&input_values), context.map(ProofContext::to_field));
-    let mut transcript = Blake2bWrite::<_, EqAffine, Challenge255<_>>::init(Vec::new());
-    create_proof(
-        &setup.params,
-        &setup.pk,
-        &[circuit],
-        &[&[&instance[..]]],
-        UnwrapErr(SysRng),
-        &mut transcript,
-    )?;
+    let proof = proof_bytes(setup, circuit, &instance)?;
     Ok(ProvedStatement {
         output,
         statement,
-        proof: transcript.finalize(),
+        proof,
     })
 }
 

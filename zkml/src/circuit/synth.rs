@@ -104,20 +104,7 @@ impl ModelCircuit {
         config: &ModelConfig,
         layouter: &mut impl Layouter<Fp>,
     ) -> Result<ModelCells, Error> {
-        layouter.assign_table(
-            || "bytes",
-            |mut table| {
-                for b in 0..256u64 {
-                    table.assign_cell(
-                        || "byte",
-                        config.byte_table,
-                        b as usize,
-                        || Value::known(Fp::from(b)),
-                    )?;
-                }
-                Ok(())
-            },
-        )?;
+        config.assign_byte_table(layouter)?;
 
         let graph = &self.graph;
         let input = match &self.input {
