@@ -363,3 +363,34 @@ fn a_long_committed_tensor_gets_the_rows_its_hashes_need() {
     let prover = MockProver::run(zk.k(), &circuit, vec![instance]).expect("fits in k");
     assert_eq!(prover.verify(), Ok(()));
 }
+
+#[test]
+fn a_context_binds_a_proof_of_public_tensors_too() {
+    let model = mlp();
+    let bound = visibility(TensorVisibility::Public, TensorVisibility::Public, true);
+    let keys = keys(model, bound);
+    let x = image(model, 7);
+    let proved = prove_statement(&keys.setup, &x, Some(context("public run"))).expect("proves");
+    assert_eq!(proved.statement.input, TensorClaim::Public(x.clone()));
+    verify_statement(&keys.params, &keys.key, &proved.statement, &proved.proof).expect("verifies");
+    let mut replayed = proved.statement.clone();
+    replayed.context = Some(ProofContext::derive(
+        "synod-test-1",
+        &[8; 20],
+        b"public run",
+    ));
+    assert!(matches!(
+        verify_statement(&keys.params, &keys.key, &replayed, &proved.proof),
+        Err(VerifyError::Invalid)
+    ));
+    assert!(matches!(
+        prove_statement(&keys.setup, &x, None),
+        Err(ProveError::Context { given: false, .. })
+    ));
+    assert_eq!(
+        prove_statement(&keys.setup, &x, None)
+            .expect_err("no context")
+            .to_string(),
+        "visibility input=public,output=public,weights=fixed,context=bound binds a context, but none was given"
+    );
+}
