@@ -131,6 +131,16 @@ pub enum TxError {
     TooManyUnbondings { validator: Address, max: usize },
     #[error("transaction wants {gas} gas, more than a whole block may use ({max}, consensus_params.block.max_gas)")]
     GasOverBlockLimit { gas: u64, max: u64 },
+    #[error("{0} is already an agent: change it with UpdateAgent or AddAgentBond")]
+    AlreadyAgent(Address),
+    #[error("{0} is not a registered agent: register with RegisterAgent")]
+    UnknownAgent(Address),
+    #[error("agent {agent} is exiting (its bond returns at height {release_height}): it takes no new work and cannot change")]
+    AgentExiting { agent: Address, release_height: Height },
+    #[error("invalid agent: {0}")]
+    InvalidAgent(String),
+    #[error("agent bond {got} is below the minimum {min} (params.agents.min_bond)")]
+    AgentBondBelowMinimum { got: Amount, min: Amount },
 }
 
 impl TxError {
@@ -178,6 +188,11 @@ impl TxError {
             TxError::LastValidator(_) => 40,
             TxError::TooManyUnbondings { .. } => 41,
             TxError::GasOverBlockLimit { .. } => 42,
+            TxError::AlreadyAgent(_) => 43,
+            TxError::UnknownAgent(_) => 44,
+            TxError::AgentExiting { .. } => 45,
+            TxError::InvalidAgent(_) => 46,
+            TxError::AgentBondBelowMinimum { .. } => 47,
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod abci;
 #[cfg(any(test, feature = "testkit"))]
 pub mod abci_client;
 pub mod accounts;
+pub mod agents;
 pub mod app;
 pub mod component;
 pub mod error;

@@ -12,7 +12,7 @@ use synod_protocol::{
 };
 
 use crate::{
-    accounts, governance, models, reputation, rewards, staking, state::State, storage::Storage,
+    accounts, agents, governance, models, reputation, rewards, staking, state::State, storage::Storage,
     workflows,
 };
 
@@ -87,11 +87,12 @@ pub fn query(storage: &Storage, path: &str, height: u64, prove: bool) -> QueryOu
         QueryPath::Proposal(id) => keyed(governance::state_key::proposal(id), true),
         QueryPath::Workflow(name) => keyed(workflows::state_key::workflow(&name), true),
         QueryPath::Treasury => keyed(rewards::state_key::treasury(), false),
+        QueryPath::Agent(a) => keyed(agents::state_key::agent(&a), true),
         computed_path => {
             if prove {
                 return QueryOutput::error(
                     code::PROOF_UNSUPPORTED,
-                    format!("{computed_path} is a computed list without proof; query one record (/account, /validator, /model, /proposal, /workflow) with prove=true for proofs"),
+                    format!("{computed_path} is a computed list without proof; query one record (/account, /validator, /model, /proposal, /workflow, /agent) with prove=true for proofs"),
                     version,
                 );
             }
@@ -161,6 +162,7 @@ fn computed(
             Err(e) => return Ok(Err(e)),
         },
         QueryPath::Workflows => codec::encode(&workflows::workflows(&state)?),
+        QueryPath::Agents => codec::encode(&agents::agents(&state)?),
         other => return Ok(Err(NotFound::NotComputed(other.to_string()))),
     }))
 }

@@ -346,12 +346,15 @@ impl TestChain {
 
 /// A seeded generator of blocks of random transactions over a [`TestNet`]'s
 /// accounts: mostly valid transfers and bonds, governance proposals, votes and
-/// deposits, mixed with every kind of bad transaction (wrong nonce, bad
+/// deposits, agent registrations, bonds and exits, mixed with every kind of bad transaction (wrong nonce, bad
 /// signature, wrong chain, low fee, garbage, overdraft). Same seed, same blocks.
 pub struct TxFuzzer {
     rng: rand_chacha::ChaCha8Rng,
     users: Vec<TestAccount>,
     operators: Vec<TestAccount>,
+    /// Model ids agents register for (registered ones succeed; without
+    /// any, agent registrations name unknown models and are refused).
+    models: Vec<[u8; 32]>,
 }
 
 impl TxFuzzer {
@@ -362,7 +365,44 @@ impl TxFuzzer {
             rng: rand_chacha::ChaCha8Rng::seed_from_u64(seed),
             users: net.users.clone(),
             operators: net.operators.clone(),
+            models: Vec::new(),
         }
+    }
+
+    /// Lets agent registrations and updates name `models` (most of the
+    /// time; an unknown id otherwise).
+    pub fn with_models(mut self, models: Vec<[u8; 32]>) -> TxFuzzer {
+        self.models = models;
+        self
+    }
+
+    /// An agent transaction: registrations, updates, bonds and exits, some
+    /// of them bad (unknown models, bonds below the minimum, no agent).
+    fn agent_tx(&mut self, from: usize) -> Vec<u8> {
+        let model = match self.models.len() as u64 {
+            0 => [0xee; 32],
+            _ if self.below(8) == 0 => [0xee; 32],
+            n => {
+                let i = self.below(n) as usize;
+                self.models[i]
+            }
+        };
+        let body = match self.below(6) {
+            0 | 1 => TxBody::RegisterAgent {
+                models: vec![model],
+                bond: Amount::syn(self.below(300)),
+                metadata: format!("agent-{from}"),
+            },
+            2 => TxBody::UpdateAgent {
+                models: vec![model],
+                metadata: String::new(),
+            },
+            3 | 4 => TxBody::AddAgentBond {
+                amount: Amount::syn(self.below(50)),
+            },
+            _ => TxBody::ExitAgent,
+        };
+        self.users[from].sign(body)
     }
 
     fn below(&mut self, n: u64) -> u64 {
@@ -383,7 +423,7 @@ impl TxFuzzer {
         let to = self.users[to_index].address();
         let amount = Amount(1 + self.below(100_000_000) as u128);
         let transfer = TxBody::Transfer { to, amount };
-        match self.below(19) {
+        match self.below(21) {
             0..=7 => {
                 let to = if to == self.users[from].address() {
                     Address([7; 20])
@@ -473,11 +513,12 @@ impl TxFuzzer {
                 let proposal = 1 + self.below(8);
                 self.operators[op].sign(TxBody::Vote { proposal, option })
             }
-            _ => {
+            18 => {
                 let proposal = 1 + self.below(8);
                 let amount = Amount::syn(1 + self.below(500));
                 self.users[from].sign(TxBody::Deposit { proposal, amount })
             }
+            _ => self.agent_tx(from),
         }
     }
 }

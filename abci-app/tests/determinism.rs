@@ -5,7 +5,9 @@
 
 use proptest::prelude::*;
 use synod_abci_app::{
-    accounts, governance, rewards, staking,
+    accounts, agents, governance,
+    models::testkit::{genesis_model, shipped_mlp},
+    rewards, staking,
     testkit::{TestChain, TestNet, TxFuzzer},
     Mempool, StorageOptions,
 };
@@ -29,6 +31,7 @@ fn conserved_supply(chain: &TestChain) -> (Amount, Amount) {
             total = total.checked_add(e.amount).unwrap();
         }
     }
+    total = total.checked_add(agents::bonded(&state).unwrap()).unwrap();
     (total, accounts::supply(&state).unwrap())
 }
 
@@ -43,7 +46,15 @@ fn two_nodes_fed_the_same_1000_random_blocks_agree_on_every_app_hash() {
     params.governance.max_deposit_blocks = 15;
     params.governance.voting_blocks = 12;
     params.governance.expedited_voting_blocks = 6;
-    let net = TestNet::new(4, 12, params);
+    params.agents.unbonding_blocks = 10;
+    let mut net = TestNet::new(4, 12, params);
+    // An optimistic-only model (no key to derive) that agents can serve.
+    let mlp = shipped_mlp();
+    net.genesis.models = vec![genesis_model(
+        &mlp,
+        &[synod_protocol::state::VerificationMode::Optimistic],
+    )];
+    let mlp_id = synod_zkml::ModelId::of(&mlp).0;
     let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     // Different pruning windows must not change the hashes.
     let mut a =
@@ -52,10 +63,11 @@ fn two_nodes_fed_the_same_1000_random_blocks_agree_on_every_app_hash() {
         TestChain::start_with(d2.path(), net.clone(), StorageOptions { prune_window: 16 }).unwrap();
     assert_eq!(a.app.info(), b.app.info(), "genesis hashes differ");
 
-    let mut fuzz = TxFuzzer::new(7, &net);
+    let mut fuzz = TxFuzzer::new(7, &net).with_models(vec![mlp_id]);
     let mut seen = std::collections::BTreeSet::new();
     let mut ended = std::collections::BTreeSet::new();
     let mut accepted = 0usize;
+    let mut agent_events = std::collections::BTreeSet::new();
     for h in 1..=1000u64 {
         let block = a.next_block(fuzz.block((h % 13) as usize));
         let (oa, ob) = (a.apply(&block).unwrap(), b.apply(&block).unwrap());
@@ -65,16 +77,35 @@ fn two_nodes_fed_the_same_1000_random_blocks_agree_on_every_app_hash() {
         assert_eq!(codes_a, codes_b, "tx results differ at height {h}");
         assert_eq!(oa.validator_updates, ob.validator_updates);
         accepted += codes_a.iter().filter(|c| **c == 0).count();
-        for e in &oa.events {
+        let tx_events = oa.tx_results.iter().flat_map(|r| &r.events);
+        for e in oa.events.iter().chain(tx_events) {
             if let synod_protocol::Event::ProposalEnded { status, .. } = e {
                 ended.insert(*status);
             }
+            if e.kind().starts_with("agent_") {
+                agent_events.insert(e.kind());
+            }
         }
         seen.extend(codes_a);
+        if h % 25 == 0 {
+            let (total, supply) = conserved_supply(&a);
+            assert_eq!(total, supply, "supply not conserved at height {h}");
+        }
     }
+    // Agents registered, bonded, exited and got their bonds back.
+    assert_eq!(
+        agent_events.into_iter().collect::<Vec<_>>(),
+        [
+            "agent_bond_released",
+            "agent_bonded",
+            "agent_exiting",
+            "agent_registered",
+            "agent_updated"
+        ],
+    );
     // The generator exercised success and many distinct rejection codes.
     assert!(accepted > 2_000, "only {accepted} txs succeeded");
-    for code in [0, 2, 5, 6, 7, 8, 30, 32, 34] {
+    for code in [0, 2, 5, 6, 7, 8, 30, 32, 34, 23, 43, 44, 45, 47] {
         assert!(
             seen.contains(&code),
             "no tx ended with code {code}: {seen:?}"
@@ -85,7 +116,7 @@ fn two_nodes_fed_the_same_1000_random_blocks_agree_on_every_app_hash() {
     let (total, supply) = conserved_supply(&a);
     assert_eq!(
         total, supply,
-        "balances + bonds + unbonding + treasury + governance deposits must equal the supply"
+        "balances + bonds + unbonding + treasury + governance deposits + agent bonds must equal the supply"
     );
 }
 

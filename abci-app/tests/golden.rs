@@ -1,6 +1,7 @@
 //! The app hash is the protocol. A fixed sequence of blocks (transfers,
 //! bonds and unbonds, a validator joining, downtime jailing, a double-sign
-//! slash, a proof of inference, proposals of every kind) runs on a fresh
+//! slash, a proof of inference, proposals of every kind, agents registering,
+//! bonding and exiting) runs on a fresh
 //! chain, and the app hash after every block must equal the one pinned
 //! here. A restructuring of the code must leave every pinned hash
 //! unchanged; a protocol change updates them on purpose (run with
@@ -9,7 +10,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use synod_abci_app::{
-    governance, models,
+    agents, governance, models,
     models::testkit::{genesis_model, sample_input, shipped_model, Prover},
     staking,
     staking::Evidence,
@@ -38,6 +39,7 @@ fn params() -> ChainParams {
     p.governance.voting_blocks = 3;
     p.governance.expedited_voting_blocks = 2;
     p.governance.max_proposals_per_proposer = 4;
+    p.agents.unbonding_blocks = 3;
     p
 }
 
@@ -335,6 +337,48 @@ fn run() -> Vec<String> {
         step(&mut chain, &mut hashes, vec![], 0);
     }
 
+    // 31: two agents register for the CNN; a third names an unknown model.
+    let register = |bond: u64| TxBody::RegisterAgent {
+        models: vec![cnn_id],
+        bond: Amount::syn(bond),
+        metadata: "golden".into(),
+    };
+    let txs = vec![
+        sign(&mut chain.net.users[0], register(200)),
+        sign(&mut chain.net.users[1], register(100)),
+        sign(
+            &mut chain.net.users[2],
+            TxBody::RegisterAgent {
+                models: vec![[0xee; 32]],
+                bond: Amount::syn(100),
+                metadata: String::new(),
+            },
+        ),
+    ];
+    step(&mut chain, &mut hashes, txs, 2);
+    // 32: one adds to its bond and changes its metadata, then exits.
+    let txs = vec![
+        sign(
+            &mut chain.net.users[0],
+            TxBody::AddAgentBond {
+                amount: Amount::syn(50),
+            },
+        ),
+        sign(
+            &mut chain.net.users[0],
+            TxBody::UpdateAgent {
+                models: vec![cnn_id],
+                metadata: "golden, updated".into(),
+            },
+        ),
+        sign(&mut chain.net.users[0], TxBody::ExitAgent),
+    ];
+    step(&mut chain, &mut hashes, txs, 3);
+    // 33..35: its 250 syn return at height 35.
+    while chain.height < 35 {
+        step(&mut chain, &mut hashes, vec![], 0);
+    }
+
     // The sequence did what it says: every proposal outcome, the upgraded
     // model retired after its grace period (the CNN stays: its retirement
     // missed the quorum), the workflow at version 2.
@@ -360,6 +404,13 @@ fn run() -> Vec<String> {
         2
     );
     assert_eq!(staking::params(&state).unwrap().max_validators, 7);
+    let user = |i: usize| chain.net.users[i].address();
+    assert_eq!(agents::agent(&state, &user(0)).unwrap(), None);
+    assert_eq!(
+        agents::agent(&state, &user(1)).unwrap().unwrap().bond,
+        Amount::syn(100)
+    );
+    assert_eq!(agents::bonded(&state).unwrap(), Amount::syn(100));
     hashes
 }
 
@@ -371,38 +422,46 @@ fn run() -> Vec<String> {
 /// governance counts only active, unjailed validators, a missed quorum
 /// refunds (`burn_vote_quorum`), and proofs pay `verify_fee_per_row_usyn`;
 /// and once more because an expired proposal's stored outcome no longer
-/// prints its unit twice ("… 0usyn of the 1000000000usyn needed").
+/// prints its unit twice ("… 0usyn of the 1000000000usyn needed"); then
+/// for the agents module (issue 16): its params are a seventh section of
+/// the chain's, written at genesis, and blocks 31 to 35 register agents,
+/// bond, update, exit and release.
 const GOLDEN: &[&str] = &[
-    "c5e95e8007ac69bd53352cb018e52d5c0d9dfa1dc170afbb9b88b2a55ac645fb",
-    "bf98e25629b76744448971c45c52a1a9509246720fcbe727a048358ffdf92591",
-    "162f44ea3c5dc6a003a7841c341115b0055c92da914f711c9c816bfbe71a5aa9",
-    "ad6f1b6c0067133d1abba2362e4c4e5472201e8a0ec3d14126921f0f59f288f0",
-    "e40e037448052a7a0be36fdff02bcf619127ee8d3b4b1caac3937c959f4b5435",
-    "c394f61af379be89e3586f0274db4c96ad1c6df24a8334b6b46a03a713016f02",
-    "33533101761a1257d7e41ea8f965a960b03ba349ae4180b85d18169161cecd2a",
-    "005bfee2b788c08a50139edf72ce0450c21053b94fd36b3d0f936a5daadbb8cb",
-    "054b570f5b337cd39cf3033839411316351ac909c9ced99e84c2a3448944026d",
-    "3c0f41ba5d29ed74351ecb0e63c220dcc7c11a5e8a860770c366d89a6e1d946f",
-    "c14e778987340c491d898a6ad0a5d01f61c88d0e67d3b890580935206dbcd40d",
-    "9ac04f9f55bb8da23a9daca88116d1037b4a082161c2a9a3cf62a1fa1e627469",
-    "04f59b3d84f729b3a40ac92a19c76fa01ad926eada6bfe1908d3ebf9a4df318c",
-    "eae68aa43b6f09c6b2669083552cc05bbd571c436f330d8c58d1e18b9dc0156c",
-    "c9dad74ad0de4aee03db3322146fc1691016f622fce14ca2d64429de89709b4a",
-    "25a3c6759c91e5d25c37989220dc16a021a45937dfd5ce20423dea75a64f30d9",
-    "4af911e75f01f82c3ebf5b9dd71463467a355e109c3a162c3bcc56e131fd69db",
-    "650e4ce610069ca2d8a66ab3766e00f9f588a7aeace087b7d1b5b6977355ec58",
-    "e80caacf0a565aa8fa5fb444dee5c1a41b8e8e6163010fb006db869f81b86076",
-    "002f0c6b852290df6ddcb5a0423c18802a845249ddd2b3fb88061c0b8174873a",
-    "f3cb4d1171bac881d6061be0c248e216c3573fcb686ae36ccf51b7f9b3eeada4",
-    "adbbaf4c22b225189bb9bcfa2ffd58c414b100832677e41e45bee4da1ac4ed83",
-    "2d41b75449425a6c7eadd99ab1644f73894160a75e5c69a7ad3003ac228cc3ed",
-    "ef0d535ae22e4c3e0782f10f2709bfb992fb336f8b4a87d10babfe83a9ae324c",
-    "587c2f379181bff64fc579100b2d9cc353dbdbb1fb420ffe0f75f9c49f95868d",
-    "2b128918d5d3cd7e0b2f94dc3544859b80d0f26c58f7a10658a4c7468539722c",
-    "e7b3f898cb16e6311ff2db1bd1e0489772288512e98de35eecc9211c2c607ac7",
-    "6c4c3979b2539647d9796b4ab8765c58f2375e1c2e79090855391870e4ba2c3f",
-    "8125b46a3dc4de73acb13b1a04b7fa00a1fc0048c64face197ff327d6b2c8dfe",
-    "e6cfd55d6764632466e248aec9300948e8a955c79b31b2c37ccd599fd184442f",
+    "e1af6abb53efc92f091eedeb2d6a594c097aa1d41b38d91592b06405354a35a6",
+    "bd390e93b922f1c73416ea69de06338308aedf0c9d941803d0f64140191f4cd3",
+    "dec36952e86954e3fd5b057d2fc419ba3dabe1919407c5fa389dc3d5370d399a",
+    "bfcbb5a0800dea8d0fead74dbfeab5d013c1df2b6a3701db53295a79243851bd",
+    "faf0cae8fcd7215d3803d5fd1483a4238f09030cafa10bbc12482638e23587f4",
+    "3b0aaa3f1131e66b3012fb9ac69b1622fe111c5b3a80f810b167a8920e19f170",
+    "4113d91cf6be5179d0fd0342b204b099fd7c1154defc9fc43ac9b89d6dabf227",
+    "381f1a901288a9093c6da5898062b1751b3655ec9e9b44cb11c9346df71fdeb7",
+    "812c23323c8de315e8123fbe125662644afb8819863e66a43bf816142440a9de",
+    "66cb29ccb7f19c63c7793ec2d74220627f01a6f752da2247e5fe55f8eefe350c",
+    "af7fc1c28fbf345f7d3bf11a68d15fc5ec63518abf6ffb5c9f8fabdaccf6073a",
+    "3cd8c9a5efc6af4dcf70b5864894dae5b757ba08bf2e6e5c563004bbd8c4b8af",
+    "7e8003f90059a9ed44c35f6b7068dd673f4c7c029b127307e24500ba4033f8b7",
+    "3fcf835ed225feaa7f411fe0141f04f383ea3c3b085fb9d784b7279210797c49",
+    "77d3ca29328f26fa84bde51f9c883ea984f0e60db07900a27101543d34156271",
+    "d66022031840ec4ef7b0c0d8fd7959daabab1e6f9e7926770c811696c8ecf5ec",
+    "cc5f97ba6fe3431eea169e956d902126110eaed536ec181ba88b597ccd87f469",
+    "628200516ab7d406969f6162d66d52d12ecd7bf646775076e130574128e253d3",
+    "9abc3e3f12e2f274339be99532c8b270b456585ff181e34f4455fb675fe94795",
+    "cf7e873b337af1ecf82882c66ca83b827ad165d4cd5aa93a6b69751ee921acaa",
+    "2468e8bef99b6f172de16056d5e9d1da60f5fed1f14543dfe570ec9cd32d7173",
+    "efc2142841e5b199175df53d3579a7377cc98295174c3bf7848ae070b2cf3944",
+    "1153f07d813b25bf55626b1192403afa87219ace93d40a22c5ef987a3559eae4",
+    "91fe1736967dfc31cacad9078d14a66665f31427ee34975b50309ea739e9c460",
+    "9f894b1e725e0fddd848257cc88c413b5a20e0b5bdc0846bf100825c8393eb60",
+    "f169ba9b714bd6b9944f99ff860ab6a3e93757ee794fbe63d4d30b908e2cfbbe",
+    "e4195732b41a1a0849f649fa6cf51df92d895ed1305c7a438d82b6f23333d78c",
+    "a1c90056609725f7eeae48d8cefc55c18507d43d04de3a176bece86ad45e3dde",
+    "d480546eb31106c08ce878f7b8b9e9afe1b1a4cc04ce82c2421135514717d18c",
+    "8fe7cb730f0eca676e0059cae06f2d8b8120cec83a48d149cc8894b2646d6e9b",
+    "bb32f96f9249e37363a072016bf5c6e919f29b6dc91d263f12ff9d57a4982122",
+    "a0948e6f782497afaa539604141ce5b7971f87b1e7f68ed7fa631332ef780b4a",
+    "61bb7badae3d5ac2f5d36dfe034d8593fd7b47a8b95acbd763ef645bf8589c96",
+    "089a059cf8746d8e139dabd779f5a7e04b717d72cc9728a7b4a8ca3d76657011",
+    "75846741f9c21c3e68521897761dc94bbe6aede17a54b01cb9657d5e943471bc",
 ];
 
 #[test]
@@ -413,7 +472,7 @@ fn a_fixed_block_sequence_reaches_the_pinned_app_hash_at_every_height() {
             println!("    \"{h}\",");
         }
     }
-    assert_eq!(hashes.len(), 30);
+    assert_eq!(hashes.len(), 35);
     for (i, (got, want)) in hashes.iter().zip(GOLDEN).enumerate() {
         assert_eq!(got, want, "app hash at height {} changed", i + 1);
     }

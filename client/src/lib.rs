@@ -34,6 +34,7 @@
 //! so a proof protects against a node that misreads or corrupts its state
 //! store, not against a node that lies about the header itself.
 
+mod agents;
 mod args;
 mod client;
 mod error;

@@ -56,6 +56,7 @@ pub fn verify_answer(
                 codec::encode(&params.rewards),
                 codec::encode(&params.models),
                 codec::encode(&params.governance),
+                codec::encode(&params.agents),
             ];
             if parts.concat() != v {
                 return Err(fail(format!(

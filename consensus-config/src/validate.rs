@@ -24,8 +24,8 @@ pub use synod_protocol::genesis::GenesisProblem;
 use synod_protocol::{
     genesis::{entry_problems, model_entry_problems, param_problems, UnreadEntries},
     params::{
-        AccountsParams, GovernanceParams, ModelsParams, ReputationParams, RewardsParams,
-        StakingParams,
+        AccountsParams, AgentsParams, GovernanceParams, ModelsParams, ReputationParams,
+        RewardsParams, StakingParams,
     },
     Address, Amount, GenesisAccount, GenesisModel, GenesisValidator, PubKey,
 };
@@ -50,9 +50,9 @@ const TOP_LEVEL_FIELDS: [&str; 7] = [
 ];
 /// The fields of Synod's `app_state` (`models` may be absent).
 const APP_STATE_FIELDS: [&str; 4] = ["accounts", "validators", "params", "models"];
-/// The parameter modules of `app_state.params` (`models` and `governance`
-/// may be absent: their defaults).
-const PARAM_MODULES: [&str; 6] = synod_protocol::params::ChainParams::MODULES;
+/// The parameter modules of `app_state.params` (`models`, `governance` and
+/// `agents` may be absent: their defaults).
+const PARAM_MODULES: [&str; 7] = synod_protocol::params::ChainParams::MODULES;
 
 /// What validation found: the problems, and a summary of what was readable.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -153,6 +153,32 @@ pub enum Event {
         version: u32,
         spec_hash: [u8; 32],
     },
+    /// An agent registered with its first bond.
+    AgentRegistered {
+        agent: Address,
+        bond: Amount,
+        models: u32,
+    },
+    /// An agent changed its models or metadata.
+    AgentUpdated {
+        agent: Address,
+        models: u32,
+    },
+    /// An agent added to its bond.
+    AgentBonded {
+        agent: Address,
+        amount: Amount,
+    },
+    /// An agent asked to exit; its bond returns at `release_height`.
+    AgentExiting {
+        agent: Address,
+        release_height: Height,
+    },
+    /// An exited agent's bond returned to its account.
+    AgentBondReleased {
+        agent: Address,
+        amount: Amount,
+    },
 }
 
 impl Event {
@@ -185,6 +211,11 @@ impl Event {
             Event::ParamChanged { .. } => "param_changed",
             Event::TreasurySpent { .. } => "treasury_spent",
             Event::WorkflowRegistered { .. } => "workflow_registered",
+            Event::AgentRegistered { .. } => "agent_registered",
+            Event::AgentUpdated { .. } => "agent_updated",
+            Event::AgentBonded { .. } => "agent_bonded",
+            Event::AgentExiting { .. } => "agent_exiting",
+            Event::AgentBondReleased { .. } => "agent_bond_released",
         }
     }
 
@@ -385,6 +416,28 @@ impl Event {
                 ("name", name.clone()),
                 ("version", version.to_string()),
                 ("spec_hash", hex::encode(spec_hash)),
+            ],
+            Event::AgentRegistered {
+                agent,
+                bond,
+                models,
+            } => vec![
+                ("agent", a(agent)),
+                ("bond", n(bond)),
+                ("models", models.to_string()),
+            ],
+            Event::AgentUpdated { agent, models } => {
+                vec![("agent", a(agent)), ("models", models.to_string())]
+            }
+            Event::AgentBonded { agent, amount } | Event::AgentBondReleased { agent, amount } => {
+                vec![("agent", a(agent)), ("amount", n(amount))]
+            }
+            Event::AgentExiting {
+                agent,
+                release_height,
+            } => vec![
+                ("agent", a(agent)),
+                ("release_height", release_height.to_string()),
             ],
         }
     }

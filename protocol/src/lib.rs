@@ -7,6 +7,7 @@
 //! I/O.
 
 pub mod address;
+pub mod agents;
 pub mod amount;
 pub mod codec;
 pub mod event;

@@ -179,6 +179,20 @@ pub struct GovernanceParams {
     pub burn_vote_quorum: bool,
 }
 
+/// `agents` parameters: what an agent must bond and how it leaves.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentsParams {
+    /// Smallest bond an agent may register with (and keep).
+    pub min_bond: Amount,
+    /// Blocks between `ExitAgent` and the release of the bond.
+    pub unbonding_blocks: u64,
+    /// Most models one agent may serve.
+    pub max_models: u32,
+    /// Longest agent metadata, in bytes.
+    pub max_metadata_bytes: u32,
+}
+
 /// All parameters of the chain. The canonical encoding is the modules'
 /// encodings back to back, in field order (what the `/params` query proves
 /// part by part); new modules are appended.
@@ -195,6 +209,9 @@ pub struct ChainParams {
     /// Absent in genesis files written before the module existed: the defaults.
     #[serde(default)]
     pub governance: GovernanceParams,
+    /// Absent in genesis files written before the module existed: the defaults.
+    #[serde(default)]
+    pub agents: AgentsParams,
 }
 
 impl Default for AccountsParams {
@@ -262,6 +279,17 @@ impl Default for GovernanceParams {
             veto_threshold_ppm: 334_000,
             max_proposals_per_proposer: 5,
             burn_vote_quorum: false,
+        }
+    }
+}
+
+impl Default for AgentsParams {
+    fn default() -> Self {
+        AgentsParams {
+            min_bond: Amount::syn(100),
+            unbonding_blocks: 100,
+            max_models: 16,
+            max_metadata_bytes: 256,
         }
     }
 }

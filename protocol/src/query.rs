@@ -45,12 +45,16 @@ pub enum QueryPath {
     Workflows,
     /// `/treasury` -> [`crate::Amount`], the community treasury balance.
     Treasury,
+    /// `/agent/{addr}` -> [`crate::agents::AgentRecord`].
+    Agent(Address),
+    /// `/agents` -> `Vec<`[`crate::agents::AgentRecord`]`>` in address order (no proof).
+    Agents,
 }
 
 /// Why a query path was not understood.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum QueryPathError {
-    #[error("unknown query path {path:?}; known: /account/{{addr}}, /validator/{{addr}}, /validators, /reputation/{{addr}}, /params, /unbonding/{{addr}}, /model/{{id}}, /models, /proposal/{{id}}, /proposals[/{{status}}], /tally/{{id}}, /votes/{{id}}, /deposits/{{id}}, /workflow/{{name}}, /workflows, /treasury")]
+    #[error("unknown query path {path:?}; known: /account/{{addr}}, /validator/{{addr}}, /validators, /reputation/{{addr}}, /params, /unbonding/{{addr}}, /model/{{id}}, /models, /proposal/{{id}}, /proposals[/{{status}}], /tally/{{id}}, /votes/{{id}}, /deposits/{{id}}, /workflow/{{name}}, /workflows, /treasury, /agent/{{addr}}, /agents")]
     Unknown { path: String },
     #[error("bad proposal id in query path {path:?}: a proposal id is a positive integer")]
     BadProposalId { path: String },
@@ -104,6 +108,8 @@ impl FromStr for QueryPath {
             ["workflow", name] if !name.is_empty() => Ok(QueryPath::Workflow(name.to_string())),
             ["workflows"] => Ok(QueryPath::Workflows),
             ["treasury"] => Ok(QueryPath::Treasury),
+            ["agent", a] => Ok(QueryPath::Agent(addr(a)?)),
+            ["agents"] => Ok(QueryPath::Agents),
             _ => Err(QueryPathError::Unknown {
                 path: path.to_string(),
             }),
@@ -140,6 +146,8 @@ impl fmt::Display for QueryPath {
             QueryPath::Workflow(name) => write!(f, "/workflow/{name}"),
             QueryPath::Workflows => write!(f, "/workflows"),
             QueryPath::Treasury => write!(f, "/treasury"),
+            QueryPath::Agent(a) => write!(f, "/agent/{a}"),
+            QueryPath::Agents => write!(f, "/agents"),
         }
     }
 }
@@ -161,7 +169,9 @@ impl QueryPath {
             QueryPath::Proposal(id) => vec![state_key::governance::proposal(*id)],
             QueryPath::Workflow(name) => vec![state_key::workflows::workflow(name)],
             QueryPath::Treasury => vec![state_key::rewards::treasury()],
+            QueryPath::Agent(a) => vec![state_key::agents::agent(a)],
             QueryPath::Models
+            | QueryPath::Agents
             | QueryPath::Proposals(_)
             | QueryPath::Tally(_)
             | QueryPath::Votes(_)
@@ -182,7 +192,7 @@ pub mod code {
     /// The height is not committed yet or was pruned.
     pub const HEIGHT_UNAVAILABLE: u32 = 3;
     /// The path has no proof (the computed lists: `/validators`, `/models`,
-    /// `/proposals`, `/tally`, `/votes`, `/deposits`, `/workflows`).
+    /// `/proposals`, `/tally`, `/votes`, `/deposits`, `/workflows`, `/agents`).
     pub const PROOF_UNSUPPORTED: u32 = 4;
     /// The node failed to answer.
     pub const INTERNAL: u32 = 5;
@@ -216,6 +226,8 @@ mod tests {
             QueryPath::Workflow("digits".into()),
             QueryPath::Workflows,
             QueryPath::Treasury,
+            QueryPath::Agent(a),
+            QueryPath::Agents,
         ] {
             assert_eq!(p.to_string().parse::<QueryPath>().unwrap(), p);
         }
@@ -228,7 +240,11 @@ mod tests {
             QueryPath::Account(a).proved_keys(),
             vec![state_key::accounts::account(&a)]
         );
-        assert_eq!(QueryPath::Params.proved_keys().len(), 6);
+        assert_eq!(QueryPath::Params.proved_keys().len(), 7);
+        assert_eq!(
+            QueryPath::Agent(a).proved_keys(),
+            vec![state_key::agents::agent(&a)]
+        );
         assert!(matches!(
             "/proposal/0".parse::<QueryPath>(),
             Err(QueryPathError::BadProposalId { .. })

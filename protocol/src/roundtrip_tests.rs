@@ -4,6 +4,7 @@
 use proptest::prelude::*;
 
 use crate::{
+    agents::{AgentRecord, AgentStatus},
     codec,
     genesis::GenesisModel,
     governance::{
@@ -11,8 +12,8 @@ use crate::{
         WorkflowSpec, WorkflowStep,
     },
     params::{
-        AccountsParams, ChainParams, GovernanceParams, ModelsParams, ReputationParams,
-        RewardsParams, StakingParams,
+        AccountsParams, AgentsParams, ChainParams, GovernanceParams, ModelsParams,
+        ReputationParams, RewardsParams, StakingParams,
     },
     state::{
         Account, ActiveValidator, ModelRecord, ModelStatus, Reputation, SigningInfo,
@@ -84,6 +85,21 @@ fn event() -> impl Strategy<Value = Event> {
         address().prop_map(|validator| Event::Unjailed { validator }),
         (address(), any::<u64>())
             .prop_map(|(validator, power)| Event::ValidatorSetChanged { validator, power }),
+        (address(), amount(), any::<u32>()).prop_map(|(agent, bond, models)| {
+            Event::AgentRegistered {
+                agent,
+                bond,
+                models,
+            }
+        }),
+        (address(), any::<u32>()).prop_map(|(agent, models)| Event::AgentUpdated { agent, models }),
+        (address(), amount()).prop_map(|(agent, amount)| Event::AgentBonded { agent, amount }),
+        (address(), height()).prop_map(|(agent, release_height)| Event::AgentExiting {
+            agent,
+            release_height
+        }),
+        (address(), amount())
+            .prop_map(|(agent, amount)| Event::AgentBondReleased { agent, amount }),
         (address(), amount(), text()).prop_map(|(recipient, amount, reason)| Event::Rewarded {
             recipient,
             amount,
@@ -246,7 +262,43 @@ fn params() -> impl Strategy<Value = ChainParams> {
                 max_proposals_per_proposer: m.2 ^ max,
                 burn_vote_quorum: a[3] % 2 == 1,
             },
+            agents: AgentsParams {
+                min_bond: issuance,
+                unbonding_blocks: a[5] ^ b[6],
+                max_models: max ^ m.0,
+                max_metadata_bytes: m.2,
+            },
         })
+}
+
+fn agent() -> impl Strategy<Value = AgentRecord> {
+    (
+        address(),
+        proptest::collection::vec(any::<[u8; 32]>(), 0..4),
+        amount(),
+        text(),
+        proptest::option::of((height(), height())),
+        (height(), height()),
+    )
+        .prop_map(
+            |(address, models, bond, metadata, exiting, (registered_height, updated_height))| {
+                AgentRecord {
+                    address,
+                    models,
+                    bond,
+                    metadata,
+                    status: match exiting {
+                        None => AgentStatus::Active,
+                        Some((since, release_height)) => AgentStatus::Exiting {
+                            since,
+                            release_height,
+                        },
+                    },
+                    registered_height,
+                    updated_height,
+                }
+            },
+        )
 }
 
 fn genesis() -> impl Strategy<Value = GenesisAppState> {
@@ -458,6 +510,13 @@ proptest! {
         json_round_trip(&g.params)?;
         binary_round_trip(&g)?;
         json_round_trip(&g)?;
+    }
+
+    #[test]
+    fn agent_records_round_trip(r in agent()) {
+        binary_round_trip(&r)?;
+        json_round_trip(&r)?;
+        binary_round_trip(&vec![r])?;
     }
 
     #[test]

@@ -103,11 +103,26 @@ pub mod models {
     }
 }
 
+/// Keys of the `agents` module.
+pub mod agents {
+    use crate::address::Address;
+
+    /// An agent, by address ([`crate::agents::AgentRecord`]).
+    pub fn agent(address: &Address) -> Vec<u8> {
+        format!("agents/agent/{}", address.to_hex()).into_bytes()
+    }
+
+    /// Module parameters ([`crate::params::AgentsParams`]).
+    pub fn params() -> Vec<u8> {
+        b"agents/params".to_vec()
+    }
+}
+
 /// The parameter keys, in the order the fields of
 /// [`crate::params::ChainParams`] are encoded (accounts, staking, reputation,
-/// rewards, models, governance): the `/params` query value is their values
-/// back to back.
-pub fn chain_params() -> [Vec<u8>; 6] {
+/// rewards, models, governance, agents): the `/params` query value is their
+/// values back to back.
+pub fn chain_params() -> [Vec<u8>; 7] {
     [
         accounts::params(),
         staking::params(),
@@ -115,6 +130,7 @@ pub fn chain_params() -> [Vec<u8>; 6] {
         rewards::params(),
         models::params(),
         governance::params(),
+        agents::params(),
     ]
 }
 
@@ -164,7 +180,12 @@ mod tests {
                 b"rewards/params".to_vec(),
                 b"models/params".to_vec(),
                 b"governance/params".to_vec(),
+                b"agents/params".to_vec(),
             ]
+        );
+        assert_eq!(
+            agents::agent(&a),
+            format!("agents/agent/{hex}").into_bytes()
         );
     }
 }

@@ -110,6 +110,23 @@ pub enum TxBody {
         proposal: ProposalId,
         option: VoteOption,
     },
+    /// Register the signer as an agent serving `models` (registered, active
+    /// model ids), bonding `bond` (at least `params.agents.min_bond`) from
+    /// its balance into the agents' ledger.
+    RegisterAgent {
+        models: Vec<[u8; 32]>,
+        bond: Amount,
+        metadata: String,
+    },
+    /// Replace an active agent's models and metadata.
+    UpdateAgent {
+        models: Vec<[u8; 32]>,
+        metadata: String,
+    },
+    /// Add to an active agent's bond.
+    AddAgentBond { amount: Amount },
+    /// Stop taking work; the bond returns after `params.agents.unbonding_blocks`.
+    ExitAgent,
 }
 
 impl TxBody {
@@ -125,6 +142,10 @@ impl TxBody {
             TxBody::Propose { .. } => "propose",
             TxBody::Deposit { .. } => "deposit",
             TxBody::Vote { .. } => "vote",
+            TxBody::RegisterAgent { .. } => "register_agent",
+            TxBody::UpdateAgent { .. } => "update_agent",
+            TxBody::AddAgentBond { .. } => "add_agent_bond",
+            TxBody::ExitAgent => "exit_agent",
         }
     }
 
@@ -139,6 +160,10 @@ impl TxBody {
             | TxBody::Unjail => "staking",
             TxBody::SubmitInferenceProof { .. } => "models",
             TxBody::Propose { .. } | TxBody::Deposit { .. } | TxBody::Vote { .. } => "governance",
+            TxBody::RegisterAgent { .. }
+            | TxBody::UpdateAgent { .. }
+            | TxBody::AddAgentBond { .. }
+            | TxBody::ExitAgent => "agents",
         }
     }
 }
@@ -264,6 +289,23 @@ mod tests {
                 }
             }),
             Just(TxBody::Unjail),
+            (
+                proptest::collection::vec(any::<[u8; 32]>(), 0..4),
+                any::<u128>(),
+                "[ -~]{0,24}",
+            )
+                .prop_map(|(models, n, metadata)| TxBody::RegisterAgent {
+                    models,
+                    bond: Amount(n),
+                    metadata,
+                }),
+            (
+                proptest::collection::vec(any::<[u8; 32]>(), 0..4),
+                "[ -~]{0,24}"
+            )
+                .prop_map(|(models, metadata)| TxBody::UpdateAgent { models, metadata }),
+            any::<u128>().prop_map(|n| TxBody::AddAgentBond { amount: Amount(n) }),
+            Just(TxBody::ExitAgent),
             (
                 any::<[u8; 32]>(),
                 proptest::collection::vec(any::<i32>(), 0..8),

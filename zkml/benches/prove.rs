@@ -3,9 +3,9 @@
 //! with the first 20 calibration images. Run with
 //! `cargo bench -p synod-zkml --bench prove`.
 
-use std::path::PathBuf;
 use std::time::Instant;
 
+use synod_zkml::circuit::fixtures::{calibration_images, models_dir};
 use synod_zkml::circuit::{
     fixtures::{random_input, random_mlp},
     params, prove_inference, verify_inference, verify_inference_batch, ZkModel, DEFAULT_MAX_K,
@@ -17,29 +17,6 @@ use synod_zkml::onnx::{import, quantize_input, ImportOptions};
 const BATCH: usize = 32;
 /// Rounds of (verify every proof alone, verify them as one batch) per model.
 const VERIFY_ROUNDS: usize = 5;
-
-fn models_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models")
-}
-
-/// The images of `digits-calibration.json` (machine-written, no whitespace).
-fn calibration_images() -> Vec<Vec<f32>> {
-    let text = std::fs::read_to_string(models_dir().join("digits-calibration.json"))
-        .expect("calibration file");
-    let start = text.find("\"inputs\":[").expect("inputs") + "\"inputs\":[".len();
-    let mut images = Vec::new();
-    for chunk in text[start..].split(']') {
-        let Some(body) = chunk.trim_start_matches(',').strip_prefix('[') else {
-            break;
-        };
-        images.push(
-            body.split(',')
-                .map(|v| v.parse::<f32>().expect("a number"))
-                .collect(),
-        );
-    }
-    images
-}
 
 fn import_shipped(file: &str, images: &[Vec<f32>]) -> Model {
     let bytes = std::fs::read(models_dir().join(file)).expect("model file");

@@ -4,12 +4,14 @@
 //! `output = model(input)` (for zk verification).
 
 pub mod circuit;
+pub mod commitment;
 pub mod interp;
 pub mod ir;
 pub mod merkle;
 pub mod onnx;
 pub mod trace;
 
+pub use commitment::{CommitmentError, ProofContext, TensorCommitment};
 pub use interp::{execute_node, run, InterpError, Interpreter, Tensor};
 pub use ir::{
     verify_node_proof, IrError, LoadedModel, Model, ModelId, ModelInfo, Node, Op, Requant,

@@ -2,8 +2,7 @@
 //! calibration): prove, verify, reject tampering and the wrong key,
 //! batch-verify; keys are deterministic.
 
-use std::path::PathBuf;
-
+use synod_zkml::circuit::fixtures::{calibration_images, models_dir};
 use synod_zkml::circuit::{
     params, prove_inference, verify_inference, verify_inference_batch, vk_hash, VerifyError,
     ZkModel, DEFAULT_MAX_K,
@@ -11,31 +10,6 @@ use synod_zkml::circuit::{
 use synod_zkml::interp::Tensor;
 use synod_zkml::ir::Model;
 use synod_zkml::onnx::{import, quantize_input, ImportOptions};
-
-fn models_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models")
-}
-
-/// The images of `digits-calibration.json`: the arrays of numbers nested
-/// in its `"inputs"` array (the file is machine-written, no whitespace).
-fn calibration_images() -> Vec<Vec<f32>> {
-    let text =
-        std::fs::read_to_string(models_dir().join("digits-calibration.json")).expect("data file");
-    let start = text.find("\"inputs\":[").expect("inputs") + "\"inputs\":[".len();
-    let mut images = Vec::new();
-    for chunk in text[start..].split(']') {
-        let chunk = chunk.trim_start_matches(',');
-        let Some(body) = chunk.strip_prefix('[') else {
-            break;
-        };
-        images.push(
-            body.split(',')
-                .map(|v| v.parse::<f32>().expect("a number"))
-                .collect(),
-        );
-    }
-    images
-}
 
 fn import_shipped(file: &str) -> Model {
     let bytes = std::fs::read(models_dir().join(file)).expect("model file");

@@ -9,7 +9,7 @@ pub use mempool::Mempool;
 use synod_protocol::{Event, Height, SignedTx};
 
 use crate::{
-    accounts,
+    accounts, agents,
     component::{
         BlockContext, BlockEffects, Components, Evidence, ProofMode, ValidatorUpdate, VoteInfo,
     },
@@ -38,6 +38,7 @@ pub fn components(verifiers: &VerifierCache) -> Components {
             verifiers: verifiers.clone(),
         }),
         Box::new(workflows::hooks::Workflows),
+        Box::new(agents::hooks::Agents),
         Box::new(governance::hooks::Governance {
             verifiers: verifiers.clone(),
         }),

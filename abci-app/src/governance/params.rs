@@ -6,7 +6,7 @@ use synod_protocol::params::{ChainParams, GovernanceParams};
 
 use super::state_key;
 use crate::{
-    accounts, models, reputation, rewards, staking,
+    accounts, agents, models, reputation, rewards, staking,
     state::{State, StateError},
 };
 
@@ -30,6 +30,7 @@ pub fn chain_params(state: &State) -> Result<ChainParams, StateError> {
         rewards: rewards::params(state)?,
         models: models::params(state)?,
         governance: params(state)?,
+        agents: agents::params(state)?,
     })
 }
 
@@ -42,5 +43,6 @@ pub(super) fn set_chain_params(state: &mut State, p: &ChainParams) -> Result<(),
     rewards::update_params(state, &p.rewards);
     models::update_params(state, &p.models);
     update_params(state, &p.governance);
+    agents::update_params(state, &p.agents);
     Ok(())
 }

@@ -866,7 +866,7 @@ fn queries_answer_proposals_tallies_votes_deposits_and_treasury() {
     assert_eq!(treasury.proofs.len(), 1);
     assert!(codec::decode::<Amount>(&treasury.value).unwrap() > Amount::ZERO);
     let params = query::query(storage, "/params", 0, true);
-    assert_eq!(params.proofs.len(), 6);
+    assert_eq!(params.proofs.len(), ChainParams::MODULES.len());
     assert_eq!(
         codec::decode::<ChainParams>(&params.value)
             .unwrap()

@@ -151,7 +151,7 @@ fn genesis_registers_the_model_with_its_key_hash_and_shapes() {
     assert_eq!(missing.code, code::NOT_FOUND);
     let params = query::query(chain.app.storage(), "/params", 0, true);
     assert_eq!(params.code, code::OK, "{}", params.log);
-    assert_eq!(params.proofs.len(), 6);
+    assert_eq!(params.proofs.len(), ChainParams::MODULES.len());
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! The `synod` command line.
 
+pub mod agent;
 pub mod gov;
 pub mod keys;
 pub mod model;
@@ -25,7 +26,8 @@ Examples:
   synod status
   synod model import zkml/models/mlp.onnx --calibration zkml/models/digits-calibration.json
   synod gov propose text --title 'Adopt the digits benchmark' --deposit 2500syn --from alice
-  synod gov vote 1 yes --from validator-0";
+  synod gov vote 1 yes --from validator-0
+  synod agent register --model <MODEL ID> --bond 100syn --from alice";
 
 /// The node `synod` talks to when neither `--node` nor `SYNOD_NODE` says.
 pub const DEFAULT_NODE: &str = "http://127.0.0.1:26657";
@@ -70,6 +72,9 @@ pub enum Command {
     /// Governance: propose, deposit, vote, and follow proposals.
     #[command(subcommand)]
     Gov(gov::GovCommand),
+    /// Agents: register the --from key as an agent, change it, bond, exit; show and list agents.
+    #[command(subcommand)]
+    Agent(agent::AgentCommand),
 }
 
 /// A setting from its flag, else from its environment variable (when set
@@ -94,6 +99,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Status => status(&ctx).await,
         Command::Model(cmd) => model::run(&ctx, cmd).await,
         Command::Gov(cmd) => gov::run(&ctx, cmd).await,
+        Command::Agent(cmd) => agent::run(&ctx, cmd).await,
     }
 }
 

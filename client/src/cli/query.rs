@@ -321,7 +321,7 @@ pub async fn run(ctx: &Context, cmd: QueryCommand) -> anyhow::Result<()> {
 }
 
 /// What a read shows when the record does not exist.
-enum IfAbsent<T> {
+pub(super) enum IfAbsent<T> {
     /// The record's empty value (an account that never received funds).
     Show(T),
     /// Nothing: a [`NotFound`] error (exit status 1) saying this.
@@ -343,7 +343,7 @@ async fn show<T: Serialize + DeserializeOwned>(
 
 /// [`show`] with the record's JSON made by `to_json` (for records whose
 /// derived JSON is unfit for people, such as byte arrays for ids).
-async fn show_with<T: Serialize + DeserializeOwned>(
+pub(super) async fn show_with<T: Serialize + DeserializeOwned>(
     ctx: &Context,
     client: &Client,
     path: &QueryPath,

@@ -49,6 +49,9 @@ impl Check {
             if params.contains_key("governance") {
                 self.module(params, "governance", GovernanceParams::problems);
             }
+            if params.contains_key("agents") {
+                self.module(params, "agents", AgentsParams::problems);
+            }
         }
         if app.contains_key("models") {
             let (_, models) = self.entries::<GenesisModel>(app, "models");

@@ -34,13 +34,14 @@ pub enum ParamChangeError {
 
 impl ChainParams {
     /// The module names, as `ParamChange::module` spells them.
-    pub const MODULES: [&'static str; 6] = [
+    pub const MODULES: [&'static str; 7] = [
         "accounts",
         "staking",
         "reputation",
         "rewards",
         "models",
         "governance",
+        "agents",
     ];
 
     /// These params with `module.name` set to the JSON text `value`, checked

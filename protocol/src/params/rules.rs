@@ -307,6 +307,7 @@ impl ChainParams {
         out.extend(self.rewards.problems());
         out.extend(self.models.problems());
         out.extend(self.governance.problems());
+        out.extend(self.agents.problems());
         out
     }
 
@@ -430,5 +431,51 @@ impl GovernanceParams {
     pub fn min_initial_deposit(&self, expedited: bool) -> Amount {
         self.required_deposit(expedited)
             .mul_ratio(self.min_initial_deposit_ppm, PPM)
+    }
+}
+
+impl AgentsParams {
+    /// Every bound this module breaks, in field order (empty when all hold).
+    pub fn problems(&self) -> Vec<ParamError> {
+        let mut out = Vec::new();
+        let m = "agents";
+        check(
+            &mut out,
+            !self.min_bond.is_zero(),
+            m,
+            "min_bond",
+            self.min_bond,
+            "> 0 (an identity must cost something)",
+        );
+        check(
+            &mut out,
+            (1..=10_000_000).contains(&self.unbonding_blocks),
+            m,
+            "unbonding_blocks",
+            self.unbonding_blocks,
+            "1 ..= 10000000",
+        );
+        check(
+            &mut out,
+            (1..=256).contains(&self.max_models),
+            m,
+            "max_models",
+            self.max_models,
+            "1 ..= 256",
+        );
+        check(
+            &mut out,
+            self.max_metadata_bytes <= 4096,
+            m,
+            "max_metadata_bytes",
+            self.max_metadata_bytes,
+            "<= 4096",
+        );
+        out
+    }
+
+    /// The first bound this module breaks, if any.
+    pub fn validate(&self) -> Result<(), ParamError> {
+        first(self.problems())
     }
 }

@@ -159,6 +159,7 @@ fn the_encoding_is_the_module_encodings_back_to_back() {
         crate::codec::encode(&p.rewards),
         crate::codec::encode(&p.models),
         crate::codec::encode(&p.governance),
+        crate::codec::encode(&p.agents),
     ];
     assert_eq!(parts.concat(), crate::codec::encode(&p));
 }
@@ -168,4 +169,23 @@ fn unknown_fields_are_rejected_in_json() {
     let mut v = serde_json::to_value(ChainParams::default()).unwrap();
     v["staking"]["bogus"] = serde_json::json!(1);
     assert!(serde_json::from_value::<ChainParams>(v).is_err());
+}
+
+#[test]
+fn agent_params_have_bounds_and_default_when_absent() {
+    let mut p = ChainParams::default();
+    assert!(p.agents.validate().is_ok());
+    p.agents.min_bond = Amount::ZERO;
+    p.agents.max_models = 0;
+    let names: Vec<_> = p.problems().iter().map(|e| e.name).collect();
+    assert_eq!(names, ["min_bond", "max_models"]);
+    // A genesis written before the module existed reads with its defaults.
+    let mut v = serde_json::to_value(ChainParams::default()).unwrap();
+    v.as_object_mut().unwrap().remove("agents");
+    let back: ChainParams = serde_json::from_value(v).unwrap();
+    assert_eq!(back.agents, AgentsParams::default());
+    let q = ChainParams::default()
+        .with_change("agents", "min_bond", "\"5000000\"")
+        .unwrap();
+    assert_eq!(q.agents.min_bond, Amount(5_000_000));
 }

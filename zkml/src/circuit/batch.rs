@@ -65,6 +65,7 @@ pub fn verify_inference_batch_with_workers(
     workers: NonZeroUsize,
 ) -> Result<(), VerifyError> {
     check_params(params, key)?;
+    key.require_public()?;
     let shapes = key.shapes();
     let instances = items
         .iter()

@@ -33,10 +33,11 @@
 //! copy-constrained to those.
 
 use halo2_proofs::{
+    circuit::{Layouter, Value},
     pasta::Fp,
     plonk::{
-        Advice, Column, ConstraintSystem, Constraints, Expression, Fixed, Instance, Selector,
-        TableColumn,
+        Advice, Column, ConstraintSystem, Constraints, Error, Expression, Fixed, Instance,
+        Selector, TableColumn,
     },
     poly::Rotation,
 };
@@ -187,6 +188,24 @@ impl ModelConfig {
             meta.lookup(|cells| vec![(cells.query_advice(column, Rotation::cur()), byte_table)]);
         }
         config
+    }
+
+    /// Fills `byte_table` with `0..256`.
+    pub fn assign_byte_table(&self, layouter: &mut impl Layouter<Fp>) -> Result<(), Error> {
+        layouter.assign_table(
+            || "bytes",
+            |mut table| {
+                for b in 0..256u64 {
+                    table.assign_cell(
+                        || "byte",
+                        self.byte_table,
+                        b as usize,
+                        || Value::known(Fp::from(b)),
+                    )?;
+                }
+                Ok(())
+            },
+        )
     }
 
     fn mac_gates(&self, meta: &mut ConstraintSystem<Fp>) {

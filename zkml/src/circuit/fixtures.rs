@@ -49,3 +49,53 @@ pub fn random_input(len: usize, seed: u64) -> Vec<i8> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     (0..len).map(|_| rng.next_u32() as i8).collect()
 }
+
+/// `zkml/models/`, where the shipped digits models and data sets live.
+pub fn models_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models")
+}
+
+/// The images of `digits-calibration.json`: the arrays of numbers nested in
+/// its `"inputs"` array (the file is machine-written, without whitespace).
+/// Panics if the shipped file is missing or malformed.
+pub fn calibration_images() -> Vec<Vec<f32>> {
+    let text = std::fs::read_to_string(models_dir().join("digits-calibration.json"))
+        .expect("zkml/models/digits-calibration.json is readable");
+    let key = "\"inputs\":[";
+    let start = text.find(key).expect("the data set has inputs") + key.len();
+    let mut images = Vec::new();
+    for chunk in text[start..].split(']') {
+        let Some(body) = chunk.trim_start_matches(',').strip_prefix('[') else {
+            break;
+        };
+        images.push(
+            body.split(',')
+                .map(|v| v.parse::<f32>().expect("a number"))
+                .collect(),
+        );
+    }
+    images
+}
+
+/// A shipped ONNX model (`mlp.onnx`, `cnn.onnx`, ...) imported as
+/// `synod model import FILE --calibration zkml/models/digits-calibration.json`
+/// does when `calibration` is `None` (every calibration image), or with the
+/// first `n` images. Panics if the shipped file does not import.
+pub fn shipped_model(file: &str, calibration: Option<usize>) -> crate::ir::Model {
+    let bytes = std::fs::read(models_dir().join(file)).expect("a shipped model file");
+    let mut images = calibration_images();
+    if let Some(n) = calibration {
+        images.truncate(n);
+    }
+    let stem = file.strip_suffix(".onnx").unwrap_or(file);
+    crate::onnx::import(
+        &bytes,
+        &crate::onnx::ImportOptions {
+            calibration: Some(images),
+            name: stem.to_owned(),
+            ..Default::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("{file}: {e}"))
+    .model
+}

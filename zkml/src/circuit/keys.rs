@@ -16,14 +16,15 @@ use halo2_proofs::{
     transcript::{Blake2bRead, Challenge255},
 };
 use sha2::{Digest, Sha256};
-use thiserror::Error;
 
+use super::bound::{bound_rows, BoundModelCircuit};
 use super::config::ModelConfig;
+pub use super::errors::{SetupError, VerifyError};
 use super::graph::Graph;
-use super::spec::SpecError;
 use super::synth::ModelCircuit;
+use super::visibility::Visibility;
 use crate::interp::Tensor;
-use crate::ir::{IrError, Model, ModelId, OpKind};
+use crate::ir::{Model, ModelId};
 
 /// Smallest `k` the circuit accepts: the byte table has 256 rows.
 pub const MIN_K: u32 = 9;
@@ -31,128 +32,6 @@ pub const MIN_K: u32 = 9;
 pub const DEFAULT_MAX_K: u32 = 16;
 /// Largest `k` halo2's parameter generation supports.
 const HALO2_MAX_K: u32 = 31;
-
-/// Why keys could not be derived for a model.
-#[derive(Debug, Error)]
-pub enum SetupError {
-    /// The model itself is malformed.
-    #[error("invalid model: {0}")]
-    Spec(#[from] SpecError),
-    /// The IR model does not validate.
-    #[error("invalid model: {0}")]
-    Model(#[from] IrError),
-    /// A node the circuit cannot prove.
-    #[error("node {index} ({op}) cannot be proved: {reason}")]
-    Unsupported {
-        /// Node index.
-        index: usize,
-        /// Its op.
-        op: OpKind,
-        /// Why.
-        reason: String,
-    },
-    /// The model needs more rows than the cap allows.
-    #[error("the model needs k = {needed} (2^{needed} rows) but the cap is k = {max_k}; split the model or raise the cap")]
-    TooLarge {
-        /// Smallest `k` that fits the model.
-        needed: u32,
-        /// The cap.
-        max_k: u32,
-    },
-    /// `k` is below what the model needs.
-    #[error("k = {k} is too small for this model, which needs k >= {needed}")]
-    KTooSmall {
-        /// Requested `k`.
-        k: u32,
-        /// Smallest `k` that fits the model.
-        needed: u32,
-    },
-    /// The parameters were made for another `k`.
-    #[error("the parameters are for k = {params_k}, the key needs k = {k}")]
-    ParamsMismatch {
-        /// `k` of the given parameters.
-        params_k: u32,
-        /// `k` of the key.
-        k: u32,
-    },
-    /// halo2 key generation failed.
-    #[error("key generation failed: {0}")]
-    Keygen(#[from] PlonkError),
-}
-
-/// Why a proof was not accepted.
-#[derive(Debug, Error)]
-pub enum VerifyError {
-    /// The public input has the wrong length for this model.
-    #[error("the model takes {expected} inputs, got {actual}")]
-    InputLength {
-        /// Model input length.
-        expected: usize,
-        /// Given length.
-        actual: usize,
-    },
-    /// The public output has the wrong length for this model.
-    #[error("the model produces {expected} outputs, got {actual}")]
-    OutputLength {
-        /// Model output length.
-        expected: usize,
-        /// Given length.
-        actual: usize,
-    },
-    /// A tensor with the right number of values but the wrong shape.
-    #[error("the {what} has shape {actual:?}, the model's is {expected:?}")]
-    Shape {
-        /// `"input"` or `"output"`.
-        what: &'static str,
-        /// The model's shape.
-        expected: Vec<u32>,
-        /// The given shape.
-        actual: Vec<u32>,
-    },
-    /// A value outside int8 (or a negative ArgMax index).
-    #[error("{what} value {value} at position {position} is out of range")]
-    ValueOutOfRange {
-        /// `"input"` or `"output"`.
-        what: &'static str,
-        /// Position in the tensor.
-        position: usize,
-        /// The value.
-        value: i32,
-    },
-    /// The parameters were made for another `k` than the key.
-    #[error("the parameters are for k = {params_k}, the verifying key for k = {k}")]
-    ParamsMismatch {
-        /// `k` of the parameters.
-        params_k: u32,
-        /// `k` of the key.
-        k: u32,
-    },
-    /// The proof bytes do not parse (truncated, not a point or scalar).
-    #[error("proof {index} is malformed: {reason}")]
-    Malformed {
-        /// Position in the batch (0 for a single proof).
-        index: usize,
-        /// What the parser reported.
-        reason: String,
-    },
-    /// The proof has bytes after its end.
-    #[error("proof {index} has {extra} trailing bytes")]
-    TrailingBytes {
-        /// Position in the batch (0 for a single proof).
-        index: usize,
-        /// Number of unread bytes.
-        extra: usize,
-    },
-    /// The proof does not prove this output for this input and model.
-    #[error("the proof does not verify for this model, input and output")]
-    Invalid,
-    /// A batch in which some proof does not verify.
-    #[error("the batch of {count} proofs does not verify (at least one is invalid)")]
-    BatchInvalid {
-        /// Number of proofs in the batch.
-        count: usize,
-    },
-}
 
 /// What a verifier needs for one model: the verifying key and the model's
 /// public input and output shapes (a shorter instance would silently be
@@ -165,6 +44,9 @@ pub struct VerifierKey {
     pub vk: VerifyingKey<EqAffine>,
     /// Rows exponent the key was derived for.
     pub k: u32,
+    /// What the instance shows of each tensor (part of the key: each
+    /// visibility has its own).
+    pub visibility: Visibility,
     /// Model input length.
     pub input_len: usize,
     /// Model output length.
@@ -208,6 +90,8 @@ pub struct ZkModel {
     graph: Arc<Graph>,
     id: ModelId,
     k: u32,
+    rows: usize,
+    visibility: Visibility,
 }
 
 /// Rows halo2 reserves at the end of the domain (blinding factors and more).
@@ -223,18 +107,33 @@ const CONSTANT_ROWS: usize = 258;
 
 impl ZkModel {
     /// Validates `model`, maps every node to the circuit and picks the
-    /// smallest `k` that fits; [`SetupError::TooLarge`] past `max_k`.
+    /// smallest `k` that fits; [`SetupError::TooLarge`] past `max_k`. All
+    /// tensors public, no context ([`Visibility::PUBLIC`]).
     pub fn from_ir(model: &Model, max_k: u32) -> Result<ZkModel, SetupError> {
+        Self::from_ir_with(model, max_k, Visibility::PUBLIC)
+    }
+
+    /// [`ZkModel::from_ir`] for a proof under `visibility`: committed
+    /// tensors add their packing and hashing rows, so `k` may grow.
+    pub fn from_ir_with(
+        model: &Model,
+        max_k: u32,
+        visibility: Visibility,
+    ) -> Result<ZkModel, SetupError> {
         let info = model.validate()?;
         let shapes: Vec<Vec<u32>> = info.tensors.iter().map(|t| t.shape.clone()).collect();
         let kinds: Vec<_> = info.tensors.iter().map(|t| t.kind).collect();
         let graph = Graph::from_ir(model, &shapes, &kinds);
-        let rows = graph
-            .rows()
-            .max(256)
-            .max(CONSTANT_ROWS)
-            .max(graph.input_len.saturating_add(graph.output_len))
-            .saturating_add(reserved_rows());
+        let rows = if visibility.is_public() {
+            graph
+                .rows()
+                .max(256)
+                .max(CONSTANT_ROWS)
+                .max(graph.input_len.saturating_add(graph.output_len))
+                .saturating_add(reserved_rows())
+        } else {
+            bound_rows(&graph, &visibility, CONSTANT_ROWS)
+        };
         let mut k = MIN_K;
         while k < usize::BITS - 1 && (1usize << k) < rows {
             k += 1;
@@ -251,7 +150,20 @@ impl ZkModel {
             graph: Arc::new(graph),
             id: ModelId::of(model),
             k,
+            rows,
+            visibility,
         })
+    }
+
+    /// Rows the circuit needs (halo2's reserved rows included): `2^k` is
+    /// the smallest power of two at or above it.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// What a proof of this circuit shows of each tensor.
+    pub fn visibility(&self) -> Visibility {
+        self.visibility
     }
 
     /// Rows exponent of the circuit.
@@ -272,6 +184,32 @@ impl ZkModel {
     /// The circuit for `input` (the keygen circuit without one).
     pub(crate) fn model_circuit(&self, input: Option<&[i8]>) -> ModelCircuit {
         ModelCircuit::new(Arc::clone(&self.graph), input.map(<[i8]>::to_vec))
+    }
+
+    /// The bound circuit (visibility other than public) for `input` and
+    /// `context` (the keygen circuit without an input).
+    pub(crate) fn bound_circuit(
+        &self,
+        input: Option<&[i8]>,
+        context: Option<Fp>,
+    ) -> BoundModelCircuit {
+        let context = match (input, context) {
+            (Some(_), Some(c)) => halo2_proofs::circuit::Value::known(c),
+            // The context row is unused without a bound context.
+            (Some(_), None) => halo2_proofs::circuit::Value::known(Fp::zero()),
+            (None, _) => halo2_proofs::circuit::Value::unknown(),
+        };
+        BoundModelCircuit::new(self.model_circuit(input), self.visibility, context)
+    }
+
+    /// The bound circuit, for tests that run halo2's MockProver.
+    #[cfg(feature = "testkit")]
+    pub fn circuit_with_context(
+        &self,
+        input: Option<&[i8]>,
+        context: Option<Fp>,
+    ) -> BoundModelCircuit {
+        self.bound_circuit(input, context)
     }
 
     /// The circuit for `input` (the keygen circuit without one), for tests
@@ -297,6 +235,7 @@ impl ZkModel {
             vk_hash: vk_hash(&vk),
             vk,
             k: self.k,
+            visibility: self.visibility,
             input_len: self.graph.input_len,
             output_len: self.graph.output_len,
             input_shape: self.graph.input_shape.clone(),
@@ -309,16 +248,26 @@ impl ZkModel {
     /// Deterministic: every node derives the same key for the same model.
     pub fn verifier_key(&self, params: &Params<EqAffine>) -> Result<VerifierKey, SetupError> {
         self.check_params(params)?;
-        let vk = keygen_vk(params, &self.model_circuit(None))?;
+        let vk = if self.visibility.is_public() {
+            keygen_vk(params, &self.model_circuit(None))?
+        } else {
+            keygen_vk(params, &self.bound_circuit(None, None))?
+        };
         Ok(self.key(vk))
     }
 
     /// The prover's keys (and a copy of `params`).
     pub fn setup(&self, params: &Params<EqAffine>) -> Result<ProvingSetup, SetupError> {
         self.check_params(params)?;
-        let circuit = self.model_circuit(None);
-        let vk = keygen_vk(params, &circuit)?;
-        let pk = keygen_pk(params, vk.clone(), &circuit)?;
+        let (vk, pk) = if self.visibility.is_public() {
+            let circuit = self.model_circuit(None);
+            let vk = keygen_vk(params, &circuit)?;
+            (vk.clone(), keygen_pk(params, vk, &circuit)?)
+        } else {
+            let circuit = self.bound_circuit(None, None);
+            let vk = keygen_vk(params, &circuit)?;
+            (vk.clone(), keygen_pk(params, vk, &circuit)?)
+        };
         Ok(ProvingSetup {
             params: params.clone(),
             pk,
@@ -382,6 +331,19 @@ impl VerifierKey {
         self.vk_hash
     }
 
+    /// [`VerifyError::Visibility`] unless the key is for
+    /// [`Visibility::PUBLIC`] (what `verify_inference` and batches check).
+    pub(super) fn require_public(&self) -> Result<(), VerifyError> {
+        if self.visibility.is_public() {
+            Ok(())
+        } else {
+            Err(VerifyError::Visibility {
+                key: self.visibility,
+                statement: Visibility::PUBLIC,
+            })
+        }
+    }
+
     pub(super) fn shapes(&self) -> Shapes<'_> {
         Shapes {
             input: &self.input_shape,
@@ -391,7 +353,7 @@ impl VerifierKey {
     }
 }
 
-fn check_tensor(
+pub(super) fn check_tensor(
     what: &'static str,
     expected: &[u32],
     t: &Tensor,
@@ -480,14 +442,25 @@ pub fn verify_inference(
     proof: &[u8],
 ) -> Result<(), VerifyError> {
     check_params(params, key)?;
+    key.require_public()?;
     let instance = instance_for(&key.shapes(), input, output)?;
+    verify_instance(params, key, &instance, proof)
+}
+
+/// Checks `proof` against the key and a complete public instance.
+pub(super) fn verify_instance(
+    params: &Params<EqAffine>,
+    key: &VerifierKey,
+    instance: &[Fp],
+    proof: &[u8],
+) -> Result<(), VerifyError> {
     let mut rest = proof;
     let mut transcript = Blake2bRead::<_, EqAffine, Challenge255<_>>::init(&mut rest);
     verify_proof(
         params,
         &key.vk,
         SingleVerifier::new(params),
-        &[&[&instance[..]]],
+        &[&[instance]],
         &mut transcript,
     )
     .map_err(|e| verify_error(0, e))?;

@@ -2,20 +2,30 @@
 //! integer contract of `docs/zkml-arithmetic.md`.
 //!
 //! The weights and biases are fixed columns, so the verifying key commits to
-//! the model; the input and output are public instances. [`ZkModel::from_ir`]
+//! the model. With [`Visibility::PUBLIC`] the input and output are public
+//! instances ([`prove_inference`], [`verify_inference`]); any other
+//! [`Visibility`] commits a tensor with in-circuit Poseidon
+//! (`crate::commitment`) and may bind a context ([`prove_statement`],
+//! [`verify_statement`]). [`ZkModel::from_ir`]
 //! maps every IR op (Dense, Conv2d, Add, Relu, MaxPool, Reshape, ArgMax).
 
 mod batch;
+mod bound;
+mod commit_chip;
 mod config;
+mod errors;
 #[cfg(feature = "testkit")]
 pub mod fixtures;
 mod graph;
 mod keys;
 mod prove;
 mod spec;
+mod statement;
 mod synth;
+mod visibility;
 
 pub use batch::{verify_inference_batch, verify_inference_batch_with_workers};
+pub use bound::BoundModelCircuit;
 pub use config::{ModelConfig, MAC_WIDTH};
 pub use keys::{
     params, verify_inference, vk_hash, ProvingSetup, SetupError, VerifierKey, VerifyError, ZkModel,
@@ -23,6 +33,11 @@ pub use keys::{
 };
 pub use prove::{prove_inference, ProveError};
 pub use spec::{CircuitLayer, ModelCircuitSpec, Requant, SpecError};
+pub use statement::{prove_statement, verify_statement, ProvedStatement};
 pub use synth::ModelCircuit;
 #[cfg(feature = "testkit")]
 pub use synth::{RequantTamper, Tamper};
+pub use visibility::{
+    ContextBinding, Statement, TensorClaim, TensorVisibility, Visibility, VisibilityParseError,
+    WeightVisibility,
+};

@@ -5,21 +5,19 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use halo2_proofs::{
-    circuit::{Cell, Layouter, Region, SimpleFloorPlanner, Value},
+    circuit::{Cell, Layouter, SimpleFloorPlanner, Value},
     pasta::Fp,
-    plonk::{Advice, Circuit, Column, ConstraintSystem, Error, Fixed},
+    plonk::{Circuit, ConstraintSystem, Error},
 };
 
-use super::config::{
-    limb_slot, ModelConfig, RequantGate, LIMB_COLUMNS, MAC_WIDTH, PUBLIC_OFFSET, RELU_ZERO_POINT,
-    REQUANT_ROWS, SLACK_BITS, SLACK_LIMBS, SLOT_Y_MINUS_LO, SLOT_Y_PLUS_128,
-};
-use super::graph::{mac_rows, Graph, Op2, PoolShape};
+use super::config::{ModelConfig, MAC_WIDTH, PUBLIC_OFFSET, REQUANT_ROWS};
+use super::graph::{Graph, Op2};
 use super::spec::Requant;
-use crate::ir::ConvGeometry;
 
+mod layout;
 #[cfg(feature = "testkit")]
 mod tamper;
+use layout::Layout;
 #[cfg(feature = "testkit")]
 use tamper::Tampering;
 #[cfg(feature = "testkit")]
@@ -87,85 +85,26 @@ struct Activation {
     value: Value<i32>,
 }
 
-/// The witness of one requantization.
-struct RequantWitness {
-    y: i8,
-    b_hi: bool,
-    b_lo: bool,
-    slots: [i128; REQUANT_ROWS * LIMB_COLUMNS],
+/// What the model region leaves for the public values: the input values,
+/// the output cells (with their values) and the cells holding a copy of
+/// model input `i`.
+pub(crate) struct ModelCells {
+    pub(crate) input: Vec<Value<i32>>,
+    pub(crate) outputs: Vec<(Cell, Value<i32>)>,
+    pub(crate) input_copies: Vec<(usize, Cell)>,
 }
 
-fn requant_witness(acc: i64, r: Requant, lower_bound: i8) -> RequantWitness {
-    let s = u32::from(r.shift);
-    let two_s = 1i128 << s;
-    let v = i128::from(acc) * i128::from(r.multiplier) + (two_s >> 1);
-    let zy = i128::from(r.zero_point);
-    let lo = i128::from(lower_bound);
-    let t = (v >> s) + zy;
-    let (y, b_hi, b_lo, slack) = if t > 127 {
-        (127, true, false, v - (128 - zy) * two_s)
-    } else if t < lo {
-        (lo, false, true, (lo - zy + 1) * two_s - 1 - v)
-    } else {
-        (t, false, false, (v - (t - zy) * two_s) << (SLACK_BITS - s))
-    };
-    RequantWitness {
-        y: y as i8,
-        b_hi,
-        b_lo,
-        slots: slots(slack, y, lo),
-    }
-}
-
-/// Limb slots: the slack's low eight bytes, its remaining high part (a
-/// byte for an honest slack below `2^72`), `y - lo` and `y + 128`.
-fn slots(slack: i128, y: i128, lo: i128) -> [i128; REQUANT_ROWS * LIMB_COLUMNS] {
-    let mut slots = [0i128; REQUANT_ROWS * LIMB_COLUMNS];
-    for (i, slot) in slots.iter_mut().take(SLACK_LIMBS - 1).enumerate() {
-        *slot = (slack >> (8 * i)) & 0xff;
-    }
-    slots[SLACK_LIMBS - 1] = slack >> (8 * (SLACK_LIMBS - 1));
-    slots[SLOT_Y_MINUS_LO] = y - lo;
-    slots[SLOT_Y_PLUS_128] = y + 128;
-    slots
-}
-
-impl Circuit<Fp> for ModelCircuit {
-    type Config = ModelConfig;
-    type FloorPlanner = SimpleFloorPlanner;
-
-    fn without_witnesses(&self) -> Self {
-        Self {
-            graph: Arc::clone(&self.graph),
-            input: None,
-            #[cfg(feature = "testkit")]
-            tamper: None,
-        }
-    }
-
-    fn configure(meta: &mut ConstraintSystem<Fp>) -> ModelConfig {
-        ModelConfig::configure(meta)
-    }
-
-    fn synthesize(
+impl ModelCircuit {
+    /// Lays out the byte table and the model region: every layer's rows.
+    /// Returns the input values, the output cells and the cells that hold a
+    /// copy of a model input; the caller ties those to the public instance
+    /// (or to a commitment, see `bound.rs`).
+    pub(crate) fn lay_out_model(
         &self,
-        config: ModelConfig,
-        mut layouter: impl Layouter<Fp>,
-    ) -> Result<(), Error> {
-        layouter.assign_table(
-            || "bytes",
-            |mut table| {
-                for b in 0..256u64 {
-                    table.assign_cell(
-                        || "byte",
-                        config.byte_table,
-                        b as usize,
-                        || Value::known(Fp::from(b)),
-                    )?;
-                }
-                Ok(())
-            },
-        )?;
+        config: &ModelConfig,
+        layouter: &mut impl Layouter<Fp>,
+    ) -> Result<ModelCells, Error> {
+        config.assign_byte_table(layouter)?;
 
         let graph = &self.graph;
         let input = match &self.input {
@@ -177,7 +116,7 @@ impl Circuit<Fp> for ModelCircuit {
             || "model",
             |mut region| {
                 let mut layout = Layout {
-                    config: &config,
+                    config,
                     region: &mut region,
                     row: 0,
                     constants: BTreeMap::new(),
@@ -337,6 +276,42 @@ impl Circuit<Fp> for ModelCircuit {
         if outputs.len() != graph.output_len {
             return Err(Error::Synthesis);
         }
+        Ok(ModelCells {
+            input,
+            outputs,
+            input_copies,
+        })
+    }
+}
+
+impl Circuit<Fp> for ModelCircuit {
+    type Config = ModelConfig;
+    type FloorPlanner = SimpleFloorPlanner;
+
+    fn without_witnesses(&self) -> Self {
+        Self {
+            graph: Arc::clone(&self.graph),
+            input: None,
+            #[cfg(feature = "testkit")]
+            tamper: None,
+        }
+    }
+
+    fn configure(meta: &mut ConstraintSystem<Fp>) -> ModelConfig {
+        ModelConfig::configure(meta)
+    }
+
+    fn synthesize(
+        &self,
+        config: ModelConfig,
+        mut layouter: impl Layouter<Fp>,
+    ) -> Result<(), Error> {
+        let graph = &self.graph;
+        let ModelCells {
+            input,
+            outputs,
+            input_copies,
+        } = self.lay_out_model(&config, &mut layouter)?;
         let values: Vec<Value<i32>> = input
             .iter()
             .copied()
@@ -364,377 +339,6 @@ impl Circuit<Fp> for ModelCircuit {
                 Ok(())
             },
         )
-    }
-}
-
-struct Layout<'a, 'r> {
-    config: &'a ModelConfig,
-    region: &'a mut Region<'r, Fp>,
-    row: usize,
-    /// The first cell pinned to each constant; later copies equal it.
-    constants: BTreeMap<i128, Cell>,
-    /// Cells holding a copy of model input `i`, to constrain to its public cell.
-    input_copies: Vec<(usize, Cell)>,
-    /// The dishonest witness not yet laid out (mutation tests only).
-    #[cfg(feature = "testkit")]
-    tamper: Tampering,
-}
-
-impl Layout<'_, '_> {
-    /// Pins `cell` to the constant `v`.
-    fn pin(&mut self, cell: Cell, v: i128) -> Result<(), Error> {
-        match self.constants.get(&v) {
-            Some(&first) => self.region.constrain_equal(first, cell),
-            None => {
-                self.region.constrain_constant(cell, field(v))?;
-                self.constants.insert(v, cell);
-                Ok(())
-            }
-        }
-    }
-
-    /// Assigns `a` into advice cell (`column`, `row`), equal to its source.
-    fn copy_in(
-        &mut self,
-        a: Activation,
-        column: Column<Advice>,
-        row: usize,
-    ) -> Result<Cell, Error> {
-        match a.source {
-            Source::Input(i) => {
-                let assigned = self.advice(column, row, a.value.map(i128::from))?;
-                self.input_copies.push((i, assigned));
-                Ok(assigned)
-            }
-            Source::Cell(cell) => {
-                let assigned = self.advice(column, row, a.value.map(i128::from))?;
-                self.region.constrain_equal(cell, assigned)?;
-                Ok(assigned)
-            }
-            Source::Constant(v) => {
-                let assigned = self.advice(column, row, a.value.map(i128::from))?;
-                self.pin(assigned, i128::from(v))?;
-                Ok(assigned)
-            }
-        }
-    }
-
-    fn advice(
-        &mut self,
-        column: Column<Advice>,
-        row: usize,
-        value: Value<i128>,
-    ) -> Result<Cell, Error> {
-        Ok(self
-            .region
-            .assign_advice(|| "", column, row, || value.map(field))?
-            .cell())
-    }
-
-    fn fixed(&mut self, column: Column<Fixed>, row: usize, value: i128) -> Result<(), Error> {
-        self.region
-            .assign_fixed(|| "", column, row, || Value::known(field(value)))?;
-        Ok(())
-    }
-
-    /// One neuron: `acc = bias + sum taps[i] * weights[i]` on MAC rows, then
-    /// the requantization row. The caller adds the spill rows of the last
-    /// neuron of a layer.
-    fn neuron(
-        &mut self,
-        taps: &[Activation],
-        weights: &[i64],
-        bias: i64,
-        requant: Requant,
-        lower_bound: i8,
-    ) -> Result<Activation, Error> {
-        if taps.len() != weights.len() {
-            return Err(Error::Synthesis);
-        }
-        let config = self.config;
-        let rows = mac_rows(taps.len());
-        let known: Value<Vec<i32>> = taps.iter().map(|a| a.value).collect();
-        let s = u32::from(requant.shift);
-        let start = self.row;
-        config.q_bias.enable(self.region, start)?;
-        self.fixed(config.bias, start, i128::from(bias))?;
-        let mut acc = known.as_ref().map(|_| bias);
-        self.advice(config.acc, start, acc.map(i128::from))?;
-        for c in 0..rows {
-            let row = start + c;
-            config.q_mac.enable(self.region, row)?;
-            for j in 0..MAC_WIDTH {
-                let i = c * MAC_WIDTH + j;
-                if i < taps.len() {
-                    self.copy_in(taps[i], config.x[j], row)?;
-                    self.fixed(config.w[j], row, i128::from(weights[i]))?;
-                } else {
-                    self.advice(config.x[j], row, Value::known(0))?;
-                    self.fixed(config.w[j], row, 0)?;
-                }
-            }
-            let end = ((c + 1) * MAC_WIDTH).min(taps.len());
-            acc = acc.zip(known.as_ref()).map(|(acc, x)| {
-                acc + (c * MAC_WIDTH..end)
-                    .map(|i| i64::from(x[i]) * weights[i])
-                    .sum::<i64>()
-            });
-            self.advice(config.acc, row + 1, acc.map(i128::from))?;
-        }
-
-        let result = start + rows;
-        config.q_requant.enable(self.region, result)?;
-        let constants = [
-            (RequantGate::MULTIPLIER, i128::from(requant.multiplier)),
-            (RequantGate::TWO_POW_S, 1i128 << s),
-            (RequantGate::HALF, 1i128 << (s - 1)),
-            (RequantGate::REMAINDER_SCALE, 1i128 << (SLACK_BITS - s)),
-            (RequantGate::ZERO_POINT, i128::from(requant.zero_point)),
-            (RequantGate::LOWER_BOUND, i128::from(lower_bound)),
-        ];
-        for (column, value) in constants {
-            self.fixed(config.w[column], result, value)?;
-        }
-        let witness = acc.map(|acc| {
-            let w = requant_witness(acc, requant, lower_bound);
-            (i128::from(w.y), w.b_hi, w.b_lo, w.slots)
-        });
-        #[cfg(feature = "testkit")]
-        let witness = self
-            .tamper
-            .requant_witness(witness, acc, requant, lower_bound);
-        let y_wide = witness.as_ref().map(|w| w.0);
-        let y_cell = self.advice(config.y, result, y_wide)?;
-        self.advice(
-            config.b_hi,
-            result,
-            witness.as_ref().map(|w| i128::from(w.1)),
-        )?;
-        self.advice(
-            config.b_lo,
-            result,
-            witness.as_ref().map(|w| i128::from(w.2)),
-        )?;
-        for slot in 0..REQUANT_ROWS * LIMB_COLUMNS {
-            let (column, offset) = limb_slot(slot);
-            let value = witness.as_ref().map(|w| w.3[slot]);
-            self.advice(config.limbs[column], result + offset, value)?;
-        }
-        self.row = result + 1;
-        Ok(Activation {
-            source: Source::Cell(y_cell),
-            value: y_wide.map(|y| y as i32),
-        })
-    }
-
-    /// One neuron per output of a `[C, H, W]` input of `in_size` `[H, W]`
-    /// and an output of `[OH, OW]`, its taps those of [`ConvGeometry::taps`].
-    #[allow(clippy::too_many_arguments)]
-    fn conv(
-        &mut self,
-        act: &[Activation],
-        geometry: &ConvGeometry,
-        in_size: [usize; 2],
-        [out_h, out_w]: [usize; 2],
-        input_zero_point: i8,
-        weights: &[i8],
-        bias: &[i32],
-        requant: &[Requant],
-        lower_bound: i8,
-    ) -> Result<Vec<Activation>, Error> {
-        let fan_in = geometry.fan_in() as usize;
-        let out_channels = geometry.out_channels as usize;
-        if act.len() != geometry.in_channels as usize * in_size[0] * in_size[1]
-            || weights.len() != out_channels * fan_in
-            || bias.len() != out_channels
-            || requant.len() != out_channels
-        {
-            return Err(Error::Synthesis);
-        }
-        let honest_padding = Activation {
-            source: Source::Constant(input_zero_point),
-            value: Value::known(i32::from(input_zero_point)),
-        };
-        // The first padding cell laid out holds `padding`, every other one
-        // `honest_padding` (they differ only when a mutation test asks).
-        let padding = honest_padding;
-        #[cfg(feature = "testkit")]
-        let padding = self.tamper.conv_padding(padding);
-        let mut first_padding = true;
-        let mut outs = Vec::with_capacity(out_channels * out_h * out_w);
-        for ((filter, &b), &requant) in weights.chunks_exact(fan_in).zip(bias).zip(requant) {
-            let w: Vec<i64> = filter.iter().map(|&w| i64::from(w)).collect();
-            for oy in 0..out_h {
-                for ox in 0..out_w {
-                    let taps: Vec<Activation> = geometry
-                        .taps(in_size, oy, ox)
-                        .map(|t| match t {
-                            Some(i) => act[i],
-                            None if first_padding => {
-                                first_padding = false;
-                                padding
-                            }
-                            None => honest_padding,
-                        })
-                        .collect();
-                    outs.push(self.neuron(&taps, &w, i64::from(b), requant, lower_bound)?);
-                }
-            }
-        }
-        self.row += REQUANT_ROWS - 1;
-        Ok(outs)
-    }
-
-    fn relu(&mut self, act: &[Activation], zero_point: i8) -> Result<Vec<Activation>, Error> {
-        let config = self.config;
-        let z = i128::from(zero_point);
-        let mut outputs = Vec::with_capacity(act.len());
-        for &a in act {
-            let row = self.row;
-            config.q_relu.enable(self.region, row)?;
-            self.fixed(config.w[RELU_ZERO_POINT], row, z)?;
-            self.copy_in(a, config.acc, row)?;
-            let x = a.value.map(i128::from);
-            let y = x.map(|x| x.max(z));
-            let y_cell = self.advice(config.y, row, y)?;
-            let diffs = [
-                x.zip(y).map(|(x, y)| y - x),
-                y.map(|y| y - z),
-                y.map(|y| y + 128),
-            ];
-            for (column, value) in config.limbs.iter().zip(diffs) {
-                self.advice(*column, row, value)?;
-            }
-            outputs.push(Activation {
-                source: Source::Cell(y_cell),
-                value: a.value.map(|v| v.max(i32::from(zero_point))),
-            });
-            self.row += 1;
-        }
-        Ok(outputs)
-    }
-
-    /// One window per output: `n` comparison rows and a tail row (see
-    /// [`ModelConfig::pool_gate`]).
-    fn max_pool(
-        &mut self,
-        act: &[Activation],
-        shape: &PoolShape,
-    ) -> Result<Vec<Activation>, Error> {
-        let config = self.config;
-        if act.len() != shape.channels * shape.height * shape.width {
-            return Err(Error::Synthesis);
-        }
-        #[cfg(feature = "testkit")]
-        let tamper = self.tamper.pool_output();
-        let mut outs = Vec::with_capacity(shape.channels * shape.out_h * shape.out_w);
-        for c in 0..shape.channels {
-            for oy in 0..shape.out_h {
-                for ox in 0..shape.out_w {
-                    let window: Vec<Activation> = shape.window(c, oy, ox).map(|i| act[i]).collect();
-                    let values: Value<Vec<i32>> = window.iter().map(|a| a.value).collect();
-                    let y = values
-                        .as_ref()
-                        .map(|v| v.iter().copied().max().unwrap_or(i32::from(i8::MIN)));
-                    #[cfg(feature = "testkit")]
-                    let y = match tamper {
-                        Some((index, value)) if index == outs.len() => y.map(|_| i32::from(value)),
-                        _ => y,
-                    };
-                    let y_wide = y.map(i128::from);
-                    let start = self.row;
-                    let mut p = Value::known(Fp::one());
-                    let mut y_cell = None;
-                    for (j, a) in window.iter().enumerate() {
-                        let row = start + j;
-                        config.q_pool.enable(self.region, row)?;
-                        self.copy_in(*a, config.acc, row)?;
-                        let cell = self.advice(config.y, row, y_wide)?;
-                        y_cell.get_or_insert(cell);
-                        let p_cell = self
-                            .region
-                            .assign_advice(|| "p", config.b_lo, row, || p)?
-                            .cell();
-                        if j == 0 {
-                            self.pin(p_cell, 1)?;
-                        }
-                        let diff = y_wide.zip(a.value).map(|(y, x)| y - i128::from(x));
-                        self.advice(config.limbs[0], row, diff)?;
-                        p = p.zip(diff).map(|(p, d)| p * field(d));
-                    }
-                    let tail = start + window.len();
-                    self.advice(config.y, tail, y_wide)?;
-                    let p_cell = self
-                        .region
-                        .assign_advice(|| "p", config.b_lo, tail, || p)?
-                        .cell();
-                    self.pin(p_cell, 0)?;
-                    self.row = tail + 1;
-                    outs.push(Activation {
-                        source: Source::Cell(y_cell.ok_or(Error::Synthesis)?),
-                        value: y,
-                    });
-                }
-            }
-        }
-        Ok(outs)
-    }
-
-    /// `n` comparison rows and a tail row holding the index (see
-    /// [`ModelConfig::argmax_gate`]).
-    fn arg_max(&mut self, act: &[Activation]) -> Result<Activation, Error> {
-        let config = self.config;
-        let values: Value<Vec<i32>> = act.iter().map(|a| a.value).collect();
-        let index = values.as_ref().map(|v| {
-            let mut best = 0;
-            for (i, &x) in v.iter().enumerate() {
-                if x > v[best] {
-                    best = i;
-                }
-            }
-            best
-        });
-        #[cfg(feature = "testkit")]
-        let index = self.tamper.arg_max_index(index);
-        let m = values
-            .as_ref()
-            .zip(index)
-            .map(|(v, i)| i128::from(v.get(i).copied().unwrap_or(0)));
-        let start = self.row;
-        let (mut c, mut r) = (Value::known(0i128), Value::known(0i128));
-        for (j, a) in act.iter().enumerate() {
-            let row = start + j;
-            config.q_argmax.enable(self.region, row)?;
-            self.copy_in(*a, config.acc, row)?;
-            self.advice(config.y, row, m)?;
-            let s = index.map(|i| i128::from(i == j));
-            self.advice(config.b_hi, row, s)?;
-            let c_cell = self.advice(config.b_lo, row, c)?;
-            let r_cell = self.advice(config.x[0], row, r)?;
-            if j == 0 {
-                self.pin(c_cell, 0)?;
-                self.pin(r_cell, 0)?;
-            }
-            let before = c.zip(s).map(|(c, s)| 1 - c - s);
-            let diff = m
-                .zip(a.value)
-                .zip(before)
-                .map(|((m, x), b)| m - i128::from(x) - b);
-            self.advice(config.limbs[0], row, diff)?;
-            c = c.zip(s).map(|(c, s)| c + s);
-            r = r.zip(before).map(|(r, b)| r + b);
-        }
-        let tail = start + act.len();
-        self.advice(config.y, tail, m)?;
-        let c_cell = self.advice(config.b_lo, tail, c)?;
-        self.pin(c_cell, 1)?;
-        let index_cell = self.advice(config.x[0], tail, r)?;
-        self.row = tail + 1;
-        Ok(Activation {
-            source: Source::Cell(index_cell),
-            // At most the IR's tensor size limit (2^24): fits an i32.
-            value: r.map(|r| r as i32),
-        })
     }
 }
 

@@ -4,7 +4,8 @@
 
 use halo2_proofs::circuit::Value;
 
-use super::{slots, Activation, ModelCircuit, Requant};
+use super::layout::slots;
+use super::{Activation, ModelCircuit, Requant};
 use crate::circuit::config::{LIMB_COLUMNS, REQUANT_ROWS, SLACK_BITS};
 
 /// A dishonest requantization witness for the first output of a layer: the
