@@ -11,6 +11,7 @@ use tendermint_proto::v0_38::abci as pb;
 use crate::{
     abci::{AbciConnections, AbciError},
     block::DecidedBlock,
+    context::BlockId,
     store::{BlockStore, StoreError},
 };
 
@@ -55,19 +56,19 @@ pub struct HandshakeOutcome {
     pub init_validators: Vec<pb::ValidatorUpdate>,
 }
 
-/// Executes a decided block whose header hash is `hash`: saves it, runs
+/// Executes a decided block whose id is `id`: saves it, runs
 /// `FinalizeBlock`, saves the results, runs `Commit`. Returns the app's answer.
 pub async fn apply_decided_block(
     abci: &AbciConnections,
     store: &BlockStore,
     block: &DecidedBlock,
-    hash: [u8; 32],
+    id: &BlockId,
     certificate: &[u8],
 ) -> Result<pb::ResponseFinalizeBlock, ChainError> {
     crate::failpoint::hit("before_save_block");
-    store.save_block(block, &hash, certificate)?;
+    store.save_block(block, id, certificate)?;
     crate::failpoint::hit("after_save_block");
-    execute_stored(abci, store, block, hash, None).await
+    execute_stored(abci, store, block, id.hash, None).await
 }
 
 /// FinalizeBlock, check the app hash against `recorded` (results saved before
@@ -134,10 +135,15 @@ pub async fn handshake(
             .block(height)?
             .ok_or(ChainError::MissingBlock { height })?;
         let recorded = store.results(height)?;
-        let hash = block
-            .id()
-            .map_err(|source| ChainError::Header { height, source })?
-            .hash;
+        let hash = match store.block_id(height)? {
+            Some(id) => id.hash,
+            None => {
+                block
+                    .id()
+                    .map_err(|source| ChainError::Header { height, source })?
+                    .hash
+            }
+        };
         let results = execute_stored(abci, store, &block, hash, recorded.as_ref()).await?;
         app_hash = results.app_hash.to_vec();
         replayed += 1;

@@ -37,11 +37,11 @@ fn undecided_proposals_survive_a_reopen_until_their_height_is_decided() {
     assert_eq!(store.proposals_from(1).unwrap().len(), 3);
     // Deciding height 1 drops its proposals and keeps the later ones.
     store
-        .save_block(&at_1, &common::hash_of(&at_1), b"cert-1")
+        .save_block(&at_1, &common::id_of(&at_1), b"cert-1")
         .unwrap();
     assert_eq!(store.proposals_from(0).unwrap().len(), 2);
     store
-        .save_block(&at_2, &common::hash_of(&at_2), b"cert-2")
+        .save_block(&at_2, &common::id_of(&at_2), b"cert-2")
         .unwrap();
     assert!(store.proposals_from(0).unwrap().is_empty());
 }
@@ -55,7 +55,7 @@ fn blocks_results_and_the_tx_index_survive_a_reopen() {
         let store = BlockStore::open(dir.path()).unwrap();
         assert_eq!(store.height().unwrap(), 0);
         store
-            .save_block(&block, &common::hash_of(&block), b"cert-1")
+            .save_block(&block, &common::id_of(&block), b"cert-1")
             .unwrap();
         let results = tendermint_proto::v0_38::abci::ResponseFinalizeBlock {
             app_hash: vec![9; 32].into(),
@@ -63,7 +63,11 @@ fn blocks_results_and_the_tx_index_survive_a_reopen() {
         };
         store.save_results(1, &results).unwrap();
         let err = store
-            .save_block(&common::decided(&net, 3, vec![]), &[3; 32], b"")
+            .save_block(
+                &common::decided(&net, 3, vec![]),
+                &common::made_up_id(3),
+                b"",
+            )
             .unwrap_err();
         assert!(
             matches!(err, StoreError::OutOfOrder { got: 3, at: 1 }),
@@ -78,6 +82,11 @@ fn blocks_results_and_the_tx_index_survive_a_reopen() {
     assert_eq!(store.height().unwrap(), 1);
     assert_eq!(store.block(1).unwrap().unwrap(), block);
     assert_eq!(store.certificate(1).unwrap().unwrap(), b"cert-1");
+    // The decided id, and the height by its header hash.
+    let id = common::id_of(&block);
+    assert_eq!(store.block_id(1).unwrap(), Some(id));
+    assert_eq!(store.height_of_block(&id.hash).unwrap(), Some(1));
+    assert_eq!(store.block_id(2).unwrap(), None);
     assert_eq!(
         store.results(1).unwrap().unwrap().app_hash.as_ref(),
         &[9; 32]
@@ -116,7 +125,7 @@ async fn a_fresh_app_is_initialized_and_replayed_to_the_stores_app_hash() {
             &first,
             &store,
             &block,
-            common::hash_of(&block),
+            &common::id_of(&block),
             format!("cert-{h}").as_bytes(),
         )
         .await
@@ -168,7 +177,7 @@ async fn a_block_saved_but_never_executed_is_replayed_after_a_crash() {
             &app,
             &store,
             &common::decided(&net, h, fuzz.block(4)),
-            [h as u8; 32],
+            &common::made_up_id(h as u8),
             b"",
         )
         .await
@@ -176,7 +185,11 @@ async fn a_block_saved_but_never_executed_is_replayed_after_a_crash() {
     }
     // The node saved block 6, then died before FinalizeBlock.
     store
-        .save_block(&common::decided(&net, 6, fuzz.block(4)), &[6; 32], b"")
+        .save_block(
+            &common::decided(&net, 6, fuzz.block(4)),
+            &common::made_up_id(6),
+            b"",
+        )
         .unwrap();
     let outcome = handshake(&app, &store, || unreachable!()).await.unwrap();
     assert_eq!(
@@ -205,7 +218,7 @@ async fn a_replay_that_disagrees_with_the_recorded_app_hash_stops_with_the_heigh
             &app,
             &store,
             &common::decided(&net, h, fuzz.block(3)),
-            [h as u8; 32],
+            &common::made_up_id(h as u8),
             b"",
         )
         .await
@@ -244,7 +257,7 @@ async fn an_app_ahead_of_the_block_store_is_refused() {
         &app,
         &store,
         &common::decided(&net, 1, vec![]),
-        [1; 32],
+        &common::made_up_id(1),
         b"",
     )
     .await
@@ -298,7 +311,11 @@ fn a_crash_after_commit_but_before_the_next_set_was_saved_resumes_with_the_updat
     // change validator 1's power (for height 3, as in CometBFT); the node
     // stops before saving that set.
     store
-        .save_block(&common::decided(&net, 1, vec![]), &[1; 32], b"cert")
+        .save_block(
+            &common::decided(&net, 1, vec![]),
+            &common::made_up_id(1),
+            b"cert",
+        )
         .unwrap();
     let results = tendermint_proto::v0_38::abci::ResponseFinalizeBlock {
         validator_updates: vec![update(&net.consensus_keys[1], 25)],
@@ -352,7 +369,7 @@ fn the_event_index_finds_txs_by_attribute_within_heights() {
     for h in 1..=4u64 {
         let block = common::decided(&net, h, vec![b"a".to_vec(), b"b".to_vec()]);
         store
-            .save_block(&block, &common::hash_of(&block), b"")
+            .save_block(&block, &common::id_of(&block), b"")
             .unwrap();
         let results = ResponseFinalizeBlock {
             tx_results: vec![

@@ -54,7 +54,7 @@ impl AppState {
         // proposer's reap waits for the recheck to end).
         let mut pool = self.mempool.clone().lock_owned().await;
         let results =
-            apply_decided_block(&self.abci, &self.store, &block, id.hash, &cert_bytes).await?;
+            apply_decided_block(&self.abci, &self.store, &block, &id, &cert_bytes).await?;
         pool.remove_included(&block.txs);
         let (abci, metrics) = (self.abci.clone(), self.metrics.clone());
         tokio::spawn(async move {

@@ -155,7 +155,10 @@ impl AppState {
             None => (Vec::new(), 0),
         };
         let last_block_id = match &last_block {
-            Some(b) => b.id()?,
+            Some(b) => match store.block_id(b.height)? {
+                Some(id) => id,
+                None => b.id()?,
+            },
             None => BlockId::default(),
         };
         // Undecided proposals survive restarts: the consensus log may replay

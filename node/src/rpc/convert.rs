@@ -54,9 +54,14 @@ pub fn rpc_block_id(id: &context::BlockId) -> BlockId {
     }
 }
 
-/// The id of a block: its header hash and part-set header.
-pub fn block_id(b: &DecidedBlock) -> Result<BlockId, ConvertError> {
-    Ok(rpc_block_id(&b.id()?))
+/// The id of a stored block: as consensus decided it (computed again only
+/// for a block stored without it).
+pub fn block_id(store: &BlockStore, b: &DecidedBlock) -> Result<BlockId, ConvertError> {
+    let id = match store.block_id(b.height)? {
+        Some(id) => id,
+        None => b.id()?,
+    };
+    Ok(rpc_block_id(&id))
 }
 
 /// The header of a stored block, as it carries it.
@@ -128,7 +133,7 @@ pub fn commit(store: &BlockStore, h: u64) -> Result<Option<(Commit, bool)>, Conv
             Commit {
                 height: h,
                 round: b.round,
-                block_id: block_id(&b)?,
+                block_id: block_id(store, &b)?,
                 signatures: Vec::new(),
             },
             false,
@@ -164,7 +169,7 @@ pub fn commit(store: &BlockStore, h: u64) -> Result<Option<(Commit, bool)>, Conv
         Commit {
             height: h,
             round: certificate.round.as_u32().unwrap_or(b.round),
-            block_id: block_id(&b)?,
+            block_id: block_id(store, &b)?,
             signatures: signatures(&votes),
         },
         false,

@@ -20,8 +20,11 @@ pub const CF_PROPOSALS: &str = "proposals";
 /// Column family of block hash -> height (the RPC's `block_by_hash` and
 /// `header_by_hash`); written with each block from the version that added it.
 pub const CF_BLOCK_HASHES: &str = "block_hashes";
+/// Column family of decided blocks' CometBFT ids (borsh), by height: what
+/// consensus decided, so the RPC shows ids without recomputing them.
+pub const CF_BLOCK_IDS: &str = "block_ids";
 /// All column families.
-pub const COLUMN_FAMILIES: [&str; 8] = [
+pub const COLUMN_FAMILIES: [&str; 9] = [
     CF_BLOCKS,
     CF_CERTIFICATES,
     CF_RESULTS,
@@ -30,6 +33,7 @@ pub const COLUMN_FAMILIES: [&str; 8] = [
     CF_META,
     CF_PROPOSALS,
     CF_BLOCK_HASHES,
+    CF_BLOCK_IDS,
 ];
 
 /// Longest event key (`type.attribute`) or value the tx index records;

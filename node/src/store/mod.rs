@@ -10,7 +10,7 @@ use prost::Message;
 use rocksdb::{ColumnFamilyDescriptor, Options, WriteBatch, DB};
 use tendermint_proto::v0_38::abci as pb;
 
-use crate::block::DecidedBlock;
+use crate::{block::DecidedBlock, context::BlockId};
 use keys::*;
 
 /// A validator as the store keeps it: ed25519 consensus key and power.
@@ -147,13 +147,13 @@ impl BlockStore {
         }
     }
 
-    /// Saves the next decided block, indexed by its header hash `hash`, and
-    /// its commit certificate (opaque bytes). The first block may have any
-    /// height (a chain's `initial_height`).
+    /// Saves the next decided block with its id (indexed by its header
+    /// hash) and its commit certificate (opaque bytes). The first block may
+    /// have any height (a chain's `initial_height`).
     pub fn save_block(
         &self,
         block: &DecidedBlock,
-        hash: &[u8; 32],
+        id: &BlockId,
         certificate: &[u8],
     ) -> Result<(), StoreError> {
         let at = self.height()?;
@@ -165,7 +165,16 @@ impl BlockStore {
         }
         let mut batch = WriteBatch::default();
         batch.put_cf(self.cf(CF_BLOCKS)?, height(block.height), block.encode());
-        batch.put_cf(self.cf(CF_BLOCK_HASHES)?, hash, height(block.height));
+        batch.put_cf(self.cf(CF_BLOCK_HASHES)?, id.hash, height(block.height));
+        batch.put_cf(
+            self.cf(CF_BLOCK_IDS)?,
+            height(block.height),
+            borsh::to_vec(id).map_err(|e| StoreError::Corrupt {
+                column_family: CF_BLOCK_IDS,
+                height: block.height,
+                reason: e.to_string(),
+            })?,
+        );
         batch.put_cf(self.cf(CF_CERTIFICATES)?, height(block.height), certificate);
         batch.put_cf(self.cf(CF_META)?, META_HEIGHT, height(block.height));
         // Proposals for this height and below are settled.
@@ -315,6 +324,19 @@ impl BlockStore {
             .map(|b| {
                 DecidedBlock::decode(&b).map_err(|e| StoreError::Corrupt {
                     column_family: CF_BLOCKS,
+                    height: h,
+                    reason: e.to_string(),
+                })
+            })
+            .transpose()
+    }
+
+    /// The id consensus decided for the block at a height.
+    pub fn block_id(&self, h: u64) -> Result<Option<BlockId>, StoreError> {
+        self.get(CF_BLOCK_IDS, &height(h))?
+            .map(|b| {
+                borsh::from_slice(&b).map_err(|e| StoreError::Corrupt {
+                    column_family: CF_BLOCK_IDS,
                     height: h,
                     reason: e.to_string(),
                 })

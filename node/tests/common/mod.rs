@@ -101,7 +101,18 @@ pub fn decided(net: &TestNet, height: u64, txs: Vec<Vec<u8>>) -> DecidedBlock {
     block
 }
 
-/// The header hash of a block built by [`decided`].
-pub fn hash_of(block: &DecidedBlock) -> [u8; 32] {
-    block.id().unwrap().hash
+/// The id of a block built by [`decided`].
+pub fn id_of(block: &DecidedBlock) -> synod_node::context::BlockId {
+    block.id().unwrap()
+}
+
+/// A made-up block id (for blocks whose id no test reads).
+pub fn made_up_id(byte: u8) -> synod_node::context::BlockId {
+    synod_node::context::BlockId {
+        hash: [byte; 32],
+        parts: synod_node::context::PartSetHeader {
+            total: 1,
+            hash: [byte; 32],
+        },
+    }
 }

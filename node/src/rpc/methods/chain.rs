@@ -128,7 +128,7 @@ impl Server {
             let b = self.stored_block(h)?;
             let header = convert::header(&b);
             metas.push(json!({
-                "block_id": convert::block_id(&b).map_err(RpcError::internal)?.to_json(),
+                "block_id": convert::block_id(&self.ctx.store, &b).map_err(RpcError::internal)?.to_json(),
                 "block_size": int(b.encode().len()),
                 "header": header.to_json(),
                 "num_txs": int(b.txs.len()),
@@ -142,7 +142,7 @@ impl Server {
         let Some(b) = b else {
             return Ok(json!({"block_id": BlockId::default().to_json(), "block": null}));
         };
-        let id = convert::block_id(b).map_err(RpcError::internal)?;
+        let id = convert::block_id(&self.ctx.store, b).map_err(RpcError::internal)?;
         Ok(json!({"block_id": id.to_json(), "block": convert::block(b).to_json()}))
     }
 
@@ -164,10 +164,11 @@ impl Server {
         let Some(h) = store.height_of_block(&hash).map_err(RpcError::internal)? else {
             return Ok(None);
         };
-        Ok(store
-            .block(h)
-            .map_err(RpcError::internal)?
-            .filter(|b| b.id().is_ok_and(|id| id.hash == hash)))
+        let Some(b) = store.block(h).map_err(RpcError::internal)? else {
+            return Ok(None);
+        };
+        let id = convert::block_id(store, &b).map_err(RpcError::internal)?;
+        Ok((id.hash == hash).then_some(b))
     }
 
     /// The last committed height (0 before the first block).

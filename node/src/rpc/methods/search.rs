@@ -236,7 +236,7 @@ impl Server {
         for h in Page::of(params, total)?.of_list(matched) {
             let b = self.stored_block(h)?;
             blocks.push(json!({
-                "block_id": convert::block_id(&b).map_err(RpcError::internal)?.to_json(),
+                "block_id": convert::block_id(&self.ctx.store, &b).map_err(RpcError::internal)?.to_json(),
                 "block": convert::block(&b).to_json(),
             }));
         }

@@ -16,6 +16,7 @@ use crate::{
                 validator_info, NodeInfo,
             },
         },
+        convert,
         jsonrpc::RpcError,
         params::Params,
         server::{node_id, Server},
@@ -36,7 +37,7 @@ impl Server {
         let edge = |h: u64| -> Result<(Value, Value, Value), RpcError> {
             match store.block(h).map_err(RpcError::internal)? {
                 Some(b) if h > 0 => {
-                    let id = b.id().map_err(RpcError::internal)?;
+                    let id = convert::block_id(store, &b).map_err(RpcError::internal)?;
                     Ok((hex(&id.hash), hex(&b.app_hash), time(b.time)))
                 }
                 // CometBFT's answer before the first block: empty hashes, the Unix epoch.
