@@ -283,3 +283,30 @@ async fn the_signer_never_signs_two_messages_for_one_position_even_after_a_resta
         assert!(e.to_string().contains(": corrupt: "), "{e}");
     }
 }
+
+#[tokio::test]
+async fn malachites_vote_keeper_sees_one_vote_at_two_times_as_no_equivocation_but_two_values_as_one(
+) {
+    use malachitebft_app_channel::app::types::core::ThresholdParams;
+    use malachitebft_core_votekeeper::keeper::VoteKeeper;
+    let ctx = SynodContext::new("synod-test");
+    // No sign-state file: this signer stamps every signature afresh.
+    let signer = Ed25519Signer::new("synod-test", key(1));
+    let me = ValidatorAddress::of(&signer.public_key());
+    let mut keeper =
+        VoteKeeper::<SynodContext>::new(set(&[10, 10, 10, 10]), ThresholdParams::default());
+    let vote = |id| ctx.new_prevote(BlockHeight(5), Round::new(0), NilOrVal::Val(id), me);
+    let early = signer.sign_vote(vote(bid(1))).await.unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2));
+    let late = signer.sign_vote(vote(bid(1))).await.unwrap();
+    assert_ne!(early.signature.timestamp, late.signature.timestamp);
+    keeper.apply_vote(early, Round::new(0));
+    keeper.apply_vote(late, Round::new(0));
+    assert!(
+        keeper.evidence().is_empty(),
+        "one vote at two times is no equivocation"
+    );
+    let other = signer.sign_vote(vote(bid(2))).await.unwrap();
+    keeper.apply_vote(other, Round::new(0));
+    assert_eq!(keeper.evidence().get(&me).map(Vec::len), Some(1));
+}
