@@ -3,9 +3,11 @@
 //! with tendermint-rs' `HttpClient` verify with `tendermint-light-client-
 //! verifier`'s `ProdVerifier`, unchanged: every height from the one before
 //! (adjacent: +2/3 of the new set signed), and the top from the first
-//! (skipping: +1/3 of the trusted set signed). Every block hash recomputes
-//! from its header's fields with tendermint-rs, every block names its
-//! parent's id, and a forged header or a tampered commit is refused.
+//! (skipping: +1/3 of the trusted set signed), across a change of the
+//! validator set (a bond, which takes effect two heights after its block,
+//! as in CometBFT). Every block hash recomputes from its header's fields
+//! with tendermint-rs, every block names its parent's id, and a forged
+//! header, a tampered commit or a wrong validator set is refused.
 
 #![allow(clippy::unwrap_used)]
 
@@ -15,7 +17,8 @@ use std::time::Duration;
 
 use common::procs::{free_port_block, wait_all_at, Validator};
 use synod_abci_app::testkit::{TestAccount, CHAIN_ID};
-use synod_consensus_config::{generate_network, NetworkSpec};
+use synod_consensus_config::{generate_network, home::OPERATOR_KEY_FILE, NetworkSpec, OperatorKey};
+use synod_node::mempool::tx_hash;
 use synod_protocol::{genesis::GenesisAccount, Amount, TxBody};
 use tendermint::{block::signed_header::SignedHeader, validator, Time};
 use tendermint_light_client_verifier::{
@@ -64,6 +67,21 @@ fn untrusted(f: &Fetched) -> UntrustedBlockState<'_> {
     }
 }
 
+/// Sends `tx` and waits (bounded) for the height of the block that has it.
+async fn commit_tx(client: &HttpClient, tx: Vec<u8>) -> u64 {
+    let hash = tendermint::Hash::Sha256(tx_hash(&tx));
+    let r = client.broadcast_tx_sync(tx).await.unwrap();
+    assert!(r.code.is_ok(), "the tx was refused: {}", r.log);
+    for _ in 0..300 {
+        if let Ok(found) = client.tx(hash, false).await {
+            assert!(found.tx_result.code.is_ok(), "{}", found.tx_result.log);
+            return found.height.value();
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("the tx {hash} was not in a block within 60 s");
+}
+
 fn options() -> Options {
     Options {
         trust_threshold: TrustThreshold::ONE_THIRD,
@@ -109,9 +127,25 @@ async fn the_light_client_verifies_every_header_adjacent_and_skipping() {
         let r = vals[0].rpc.broadcast_tx_sync(tx).await.unwrap();
         assert!(r.code.is_ok(), "{r:?}");
     }
-    let top = vals[0].height().await.unwrap() + 4;
+    // Validator 2's operator bonds more: the set of two heights later changes.
+    let mut operator = TestAccount {
+        key: OperatorKey::read(&homes[2].home.join(OPERATOR_KEY_FILE))
+            .unwrap()
+            .0,
+        nonce: 0,
+    };
+    let bond = operator.sign(TxBody::Bond {
+        amount: Amount::syn(10),
+    });
+    let bonded_at = commit_tx(&vals[0].rpc, bond).await;
+    let top = bonded_at + 4;
     wait_all_at(&vals, &[0, 1, 2, 3], top, 120).await;
     let client = &vals[1].rpc;
+    let results = client.block_results(bonded_at as u32).await.unwrap();
+    assert!(
+        !results.validator_updates.is_empty(),
+        "the bond changes the set"
+    );
 
     // Block hashes are CometBFT's: the Merkle root of the header's fields,
     // and each block names its parent's full id.
@@ -146,6 +180,21 @@ async fn the_light_client_verifies_every_header_adjacent_and_skipping() {
             from.signed_header.header.height
         );
     }
+    // The set changed two heights after the bond's block, and the header
+    // before named it as its next set.
+    let at = |h: u64| &fetched[(h - 1) as usize].signed_header.header;
+    assert_eq!(
+        at(bonded_at + 1).validators_hash,
+        at(bonded_at).validators_hash
+    );
+    assert_ne!(
+        at(bonded_at + 2).validators_hash,
+        at(bonded_at + 1).validators_hash
+    );
+    assert_eq!(
+        at(bonded_at + 1).next_validators_hash,
+        at(bonded_at + 2).validators_hash
+    );
     // Skipping: the top straight from the first height.
     assert_eq!(
         verify(&fetched[0], &fetched[fetched.len() - 1]),
