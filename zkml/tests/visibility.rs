@@ -98,7 +98,7 @@ fn the_public_visibility_keeps_the_registered_mlp_key() {
         .expect("vk");
     assert_eq!(
         hex::encode(key.vk_hash()),
-        "7855d330d0bb4e7b72a27f7dbd9c95e7817d00f9bc17babdd25c85aaeb77ae54"
+        "75a4dc3737ac04f98dedaf1555f9b01ede695640989f202715e8d88b02ae6043"
     );
 }
 

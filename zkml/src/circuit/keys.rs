@@ -2,7 +2,7 @@
 //!
 //! IPA parameters depend only on `k` (`Params::new` hashes to the curve, no
 //! trusted setup), so every node derives the same parameters and, from the
-//! model, the same verifying key; [`vk_hash`] is what a model registry stores.
+//! model, the same verifying key; its `vk_hash` is what a model registry stores.
 
 use std::sync::Arc;
 
@@ -15,7 +15,6 @@ use halo2_proofs::{
     poly::commitment::Params,
     transcript::{Blake2bRead, Challenge255},
 };
-use sha2::{Digest, Sha256};
 
 use super::bound::{bound_rows, BoundModelCircuit};
 use super::config::ModelConfig;
@@ -23,6 +22,7 @@ pub use super::errors::{SetupError, VerifyError};
 use super::graph::Graph;
 use super::synth::ModelCircuit;
 use super::visibility::Visibility;
+use super::vk_identity::vk_hash_with;
 use crate::interp::Tensor;
 use crate::ir::{Model, ModelId};
 
@@ -57,8 +57,8 @@ pub struct VerifierKey {
     pub output_shape: Vec<u32>,
     /// The output is an ArgMax index, not int8 values.
     pub output_is_index: bool,
-    /// [`vk_hash`] of `vk`, computed once when the key is derived (hashing
-    /// formats the whole pinned key).
+    /// [`vk_hash_with`] of `vk` and `visibility`, computed once when the
+    /// key is derived.
     vk_hash: [u8; 32],
 }
 
@@ -232,7 +232,7 @@ impl ZkModel {
 
     fn key(&self, vk: VerifyingKey<EqAffine>) -> VerifierKey {
         VerifierKey {
-            vk_hash: vk_hash(&vk),
+            vk_hash: vk_hash_with(&vk, self.visibility),
             vk,
             k: self.k,
             visibility: self.visibility,
@@ -306,18 +306,6 @@ pub fn params(k: u32) -> Result<Params<EqAffine>, SetupError> {
     Ok(Params::new(k))
 }
 
-/// SHA-256 of the verifying key's pinned description (domain, constraint
-/// system, fixed and permutation commitments: everything verification uses),
-/// under a domain tag. Equal on every node for the same model and `k`.
-pub fn vk_hash(vk: &VerifyingKey<EqAffine>) -> [u8; 32] {
-    let mut hasher = Sha256::new();
-    hasher.update(b"synod-zkml/halo2-vk/v1");
-    let pinned = format!("{:?}", vk.pinned());
-    hasher.update((pinned.len() as u64).to_le_bytes());
-    hasher.update(pinned.as_bytes());
-    hasher.finalize().into()
-}
-
 pub(super) struct Shapes<'a> {
     input: &'a [u32],
     output: &'a [u32],
@@ -325,8 +313,8 @@ pub(super) struct Shapes<'a> {
 }
 
 impl VerifierKey {
-    /// [`vk_hash`] of the key, computed when the key was derived (the value
-    /// a model registry stores).
+    /// [`vk_hash_with`] of the key and its visibility, computed when the key
+    /// was derived (the value a model registry stores).
     pub fn vk_hash(&self) -> [u8; 32] {
         self.vk_hash
     }

@@ -23,12 +23,13 @@ mod spec;
 mod statement;
 mod synth;
 mod visibility;
+mod vk_identity;
 
 pub use batch::{verify_inference_batch, verify_inference_batch_with_workers};
 pub use bound::BoundModelCircuit;
 pub use config::{ModelConfig, MAC_WIDTH};
 pub use keys::{
-    params, verify_inference, vk_hash, ProvingSetup, SetupError, VerifierKey, VerifyError, ZkModel,
+    params, verify_inference, ProvingSetup, SetupError, VerifierKey, VerifyError, ZkModel,
     DEFAULT_MAX_K, MIN_K,
 };
 pub use prove::{prove_inference, ProveError};
@@ -41,3 +42,4 @@ pub use visibility::{
     ContextBinding, Statement, TensorClaim, TensorVisibility, Visibility, VisibilityParseError,
     WeightVisibility,
 };
+pub use vk_identity::{visibility_bytes, vk_bytes, vk_hash, vk_hash_with};
