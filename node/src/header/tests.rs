@@ -10,8 +10,9 @@ use tendermint_light_client_verifier::{
 
 use super::*;
 use crate::{
-    block::{CommitVote, HeaderHashes},
+    block::{CommitVote, HeaderHashes, Misbehavior},
     context::{vote_sign_bytes, BlockHeight, Ed25519Signer, Validator, ValidatorAddress, Vote},
+    evidence::EvidenceVote,
 };
 
 const CHAIN: &str = "synod-test";
@@ -305,4 +306,124 @@ async fn a_commit_of_our_precommits_verifies_with_the_light_client_and_tampering
     let forged_header =
         block::signed_header::SignedHeader::new(other, header.commit.clone()).unwrap();
     assert!(matches!(verdict(&forged_header, &set), Verdict::Invalid(_)));
+}
+
+/// A block a CometBFT v0.38 network decided (chain `provi`, height 549,
+/// with a last commit of three signatures and one duplicate-vote evidence),
+/// as its RPC served it; the values are those of tendermint-rs' fixture
+/// `tendermint-rpc/tests/kvstore_fixtures/v0_38/incoming/block_search_evidence.json`.
+/// Our encoding must give back the hashes and the block id CometBFT
+/// computed for it.
+fn cometbft_block_549() -> DecidedBlock {
+    let h = |s: &str| -> [u8; 32] { hex::decode(s).unwrap().try_into().unwrap() };
+    let a = |s: &str| -> [u8; 20] { hex::decode(s).unwrap().try_into().unwrap() };
+    let sig = |s: &str| -> [u8; 64] { hex::decode(s).unwrap().try_into().unwrap() };
+    let t = |seconds, nanos| BlockTime { seconds, nanos };
+    let commit = |address: &str, time: BlockTime, signature: &str| CommitVote {
+        address: a(address),
+        power: 1,
+        signed: true,
+        signature: Some(sig(signature)),
+        timestamp: time,
+    };
+    let offender = a("C888306A908A217B9A943D1DAD8790044D0947A4");
+    let vote = |value, timestamp, signature: &str| EvidenceVote {
+        kind: 2,
+        height: 547,
+        round: 0,
+        value,
+        validator: offender,
+        signature: sig(signature),
+        timestamp,
+    };
+    DecidedBlock {
+        chain_id: "provi".into(),
+        height: 549,
+        round: 0,
+        time: t(1_726_243_109, 677_606_671),
+        proposer_address: a("99BD3A72EF12CD024E7584B3AC900AE3743C6ADF"),
+        last_block_id: BlockId {
+            hash: h("02E7201800A013798DE9CC5E158D227F465C6082C02891C27967CBB2E8D8322E"),
+            parts: PartSetHeader {
+                total: 1,
+                hash: h("F60555618ED4ABB2BECBA4A5D3C8B366FD1B2040F660774275B02ADEB6E8F1CA"),
+            },
+        },
+        app_hash: h("EEDC3EA34934725E9D2BF94C1D861B9E4438D7CBB76275B7F6C0C9EE23134238").to_vec(),
+        hashes: HeaderHashes {
+            last_commit: h("BA41D70D0B4133C8E088D627034AD9B0AB1C4B7B471F11CBE078E54FB78F8459"),
+            data: h("E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855"),
+            validators: h("CD0FED96CC6A2F96F9D6220901E3FF609DC6B8C80A32D90C9F466ED14F97AF30"),
+            next_validators: h("FAE16F233FBF640966E76C54102B09010A54786E227A26227353E4BD4F0EDF54"),
+            consensus: h("048091BC7DDC283F77BFBF91D73C44DA58C3DF8A9CBC867405D8B7F3DAADA22F"),
+            last_results: h("E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855"),
+            evidence: h("051CD844C65A51852281128722BC6BE700F2CC288F6C4AB808E06D9EF82170E5"),
+        },
+        last_commit_round: 0,
+        last_commit: vec![
+            commit(
+                "06C0F3E47CC5C748269088DC2F36411D3AAA27C6",
+                t(1_726_243_109, 677_606_671),
+                "f6ff8f1472e9d3248ec6f55a532d2485c4a1bc051c47794d1134238ea0f639c62fc144ac4ad6b7fe60adb8311208de85565ff4f0d92390f9ac46bd007628790e",
+            ),
+            commit(
+                "99BD3A72EF12CD024E7584B3AC900AE3743C6ADF",
+                t(1_726_243_109, 574_657_588),
+                "88c630b4e123ac495841fbf976be350096d69f94074056e90e1d460ed1fea05f84f2399d6bb740e4a51958de05b87c0a522f9c2ea90daf40227caea2ce10d209",
+            ),
+            commit(
+                "C888306A908A217B9A943D1DAD8790044D0947A4",
+                t(1_726_243_109, 575_293_338),
+                "8083ac620e38b36c8f6f0147d73f2c36a8056fc042985b4be46c94a0c7c893c00e336e7978ea5305d73c6b8b8dfda56f2852e555d63ece870b6d7ae8ed3d5c08",
+            ),
+        ],
+        misbehavior: vec![Misbehavior {
+            address: offender,
+            validator_index: 2,
+            power: 99,
+            height: 547,
+            time: t(1_726_243_107, 59_566_170),
+            total_voting_power: 1509,
+            votes: vec![
+                vote(
+                    None,
+                    t(1_726_243_108, 469_186_921),
+                    "854ecde89e394ca28783bff1b1bccbcd2bd9b2ee712610c2d7049416960ba8cfed71a75aba0c27ec10d1c1716178a55da06551fdbe20f376d730d78e38808006",
+                ),
+                vote(
+                    Some(BlockId {
+                        hash: h("36A6DC9D9DC15034156C81083294FE0F48F62CBBECBAB58D50E6873323ADC1DE"),
+                        parts: PartSetHeader {
+                            total: 1,
+                            hash: h("BA930F53061BDAEFB9C761E44CAB36817009DAC8BDE1B1E16B2A527B4B30F30C"),
+                        },
+                    }),
+                    t(1_726_243_108, 364_807_546),
+                    "d312f8b2f87152f42bb19159a9769eafea4a234d1de23d178b4deea9820833307460a806a959497c2f36f282626535f7883f5bb7fc502bbd9e28caa17574b70a",
+                ),
+            ],
+        }],
+        txs: vec![],
+    }
+}
+
+#[test]
+fn a_block_cometbft_decided_gives_back_cometbfts_hashes_and_block_id() {
+    let b = cometbft_block_549();
+    let (last_commit, data, evidence) = b.content_hashes();
+    assert_eq!(last_commit, b.hashes.last_commit, "last_commit_hash");
+    assert_eq!(data, b.hashes.data, "data_hash");
+    assert_eq!(evidence, b.hashes.evidence, "evidence_hash");
+    let id = b.id().unwrap();
+    assert_eq!(
+        hex::encode_upper(id.hash),
+        "9A32DFAD3F04AB0573D91D08F12766A159E5ADFE4FA14DFD569B234DA5933ADB",
+        "header hash"
+    );
+    assert_eq!(id.parts.total, 1);
+    assert_eq!(
+        hex::encode_upper(id.parts.hash),
+        "D3C3646B934B783DF7F469EF0BC610AE0CE713A5DDE2A452B5F9395513CF542E",
+        "part-set hash: our protobuf block is byte for byte CometBFT's"
+    );
 }
