@@ -171,8 +171,11 @@ pub fn mode_name(mode: VerificationMode) -> &'static str {
 ///             "mode": "zk", "timeout_blocks": 20, "reward": "1syn"}]}
 /// ```
 ///
-/// `inputs` (indices of earlier steps; default none: the run's input) may be
-/// left out; `reward` is an amount (`"1syn"`, `"5000usyn"`) or a number of usyn.
+/// `inputs` (indices of earlier steps, whose outputs are concatenated in
+/// this order; default none: the run's input) may be left out; `reward` is
+/// an amount (`"1syn"`, `"5000usyn"`) or a number of usyn. Optional:
+/// `min_bond` (an amount), `min_reputation` (ppm of the maximum score) and
+/// `retries` (reassignments after a missed timeout), each 0 by default.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WorkflowFile {
@@ -194,6 +197,23 @@ pub struct WorkflowFileStep {
     pub timeout_blocks: u64,
     /// An amount string, or a JSON number of usyn.
     pub reward: Value,
+    /// The least agent bond an executor must hold (an amount; default none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_bond: Option<Value>,
+    /// The least reputation (ppm of the maximum) an executor must have.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub min_reputation: u64,
+    /// Reassignments after missed timeouts before the run fails.
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub retries: u32,
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
+}
+
+fn is_zero_u32(v: &u32) -> bool {
+    *v == 0
 }
 
 impl WorkflowFile {
@@ -246,6 +266,10 @@ impl WorkflowFile {
                     .map_err(|e| at("model", e.to_string()))?;
                 let mode = parse_mode(&step.mode).map_err(|e| at("mode", e.to_string()))?;
                 let reward = reward_amount(&step.reward).map_err(|e| at("reward", e))?;
+                let min_bond = match &step.min_bond {
+                    Some(v) => reward_amount(v).map_err(|e| at("min_bond", e))?,
+                    None => Amount::ZERO,
+                };
                 Ok(WorkflowStep {
                     name: step.name.clone(),
                     model: model.0,
@@ -253,6 +277,9 @@ impl WorkflowFile {
                     mode,
                     timeout_blocks: step.timeout_blocks,
                     reward,
+                    min_bond,
+                    min_reputation: step.min_reputation,
+                    retries: step.retries,
                 })
             })
             .collect::<Result<Vec<_>, String>>()?;
@@ -277,6 +304,10 @@ impl WorkflowFile {
                     mode: mode_name(s.mode).to_string(),
                     timeout_blocks: s.timeout_blocks,
                     reward: Value::String(s.reward.to_string()),
+                    min_bond: (!s.min_bond.is_zero())
+                        .then(|| Value::String(s.min_bond.to_string())),
+                    min_reputation: s.min_reputation,
+                    retries: s.retries,
                 })
                 .collect(),
         }
@@ -507,6 +538,9 @@ mod tests {
                 mode: VerificationMode::Zk,
                 timeout_blocks: 20,
                 reward: Amount::syn(1),
+                min_bond: Amount::ZERO,
+                min_reputation: 0,
+                retries: 0,
             }
         );
         assert_eq!(spec.steps[1].mode, VerificationMode::Optimistic);
@@ -516,6 +550,27 @@ mod tests {
         assert_eq!(WorkflowFile::parse(&no_inputs, "wf.json").unwrap(), spec);
         let printed = serde_json::to_string(&WorkflowFile::from_spec(&spec)).unwrap();
         assert_eq!(WorkflowFile::parse(&printed, "printed").unwrap(), spec);
+    }
+
+    #[test]
+    fn executor_requirements_are_read_and_printed_back() {
+        let step = step_json("classify", "[]", "zk", r#""1syn""#).replacen(
+            "}",
+            r#", "min_bond": "5syn", "min_reputation": 200000, "retries": 2}"#,
+            1,
+        );
+        let spec = WorkflowFile::parse(&workflow_json(&step), "wf.json").unwrap();
+        let s = &spec.steps[0];
+        assert_eq!(
+            (s.min_bond, s.min_reputation, s.retries),
+            (Amount::syn(5), 200_000, 2)
+        );
+        let printed = serde_json::to_string(&WorkflowFile::from_spec(&spec)).unwrap();
+        assert!(printed.contains(r#""min_bond":"5000000usyn""#), "{printed}");
+        assert_eq!(WorkflowFile::parse(&printed, "printed").unwrap(), spec);
+        let bad = step_json("classify", "[]", "zk", "1").replacen("}", r#", "min_bond": true}"#, 1);
+        let e = WorkflowFile::parse(&workflow_json(&bad), "wf.json").unwrap_err();
+        assert!(e.to_string().contains("min_bond"), "{e}");
     }
 
     #[test]

@@ -37,6 +37,9 @@ pub const MAX_WORKFLOW_NAME_BYTES: usize = 64;
 /// Most steps in one workflow.
 pub const MAX_WORKFLOW_STEPS: usize = 64;
 
+/// The most reassignments a workflow step may allow after missed timeouts.
+pub const MAX_STEP_RETRIES: u32 = 16;
+
 /// A vote. A later vote by the same voter replaces the earlier one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -121,6 +124,17 @@ pub struct WorkflowStep {
     pub timeout_blocks: u64,
     /// Paid to the agent whose result finalizes.
     pub reward: Amount,
+    /// The least agent bond an executor of this step must hold.
+    #[serde(default)]
+    pub min_bond: Amount,
+    /// The least reputation score (ppm of the maximum) an executor of this
+    /// step must have.
+    #[serde(default)]
+    pub min_reputation: u64,
+    /// How many times the step is reassigned after a missed timeout before
+    /// the run fails (at most [`MAX_STEP_RETRIES`]).
+    #[serde(default)]
+    pub retries: u32,
 }
 
 /// A workflow: a DAG of model steps, in topological order (each step only
@@ -166,6 +180,27 @@ impl WorkflowSpec {
             if step.timeout_blocks == 0 {
                 return Err(ProposalError::BadWorkflow(format!(
                     "step {i} ({}) has a zero timeout",
+                    step.name
+                )));
+            }
+            if step.retries > MAX_STEP_RETRIES {
+                return Err(ProposalError::BadWorkflow(format!(
+                    "step {i} ({}) allows {} retries, at most {MAX_STEP_RETRIES}",
+                    step.name, step.retries
+                )));
+            }
+            if step.min_reputation > crate::params::PPM {
+                return Err(ProposalError::BadWorkflow(format!(
+                    "step {i} ({}) asks for reputation {}, above the maximum score {}",
+                    step.name,
+                    step.min_reputation,
+                    crate::params::PPM
+                )));
+            }
+            let mut seen = std::collections::BTreeSet::new();
+            if let Some(dup) = step.inputs.iter().find(|j| !seen.insert(**j)) {
+                return Err(ProposalError::BadWorkflow(format!(
+                    "step {i} ({}) consumes step {dup} twice",
                     step.name
                 )));
             }

@@ -357,6 +357,9 @@ fn workflow() -> impl Strategy<Value = WorkflowSpec> {
                         mode: VerificationMode::Optimistic,
                         timeout_blocks,
                         reward,
+                        min_bond: Amount::ZERO,
+                        min_reputation: 0,
+                        retries: 0,
                     }
                 }),
             0..3,

@@ -772,6 +772,9 @@ fn bad_governance_transactions_get_a_code_and_change_nothing_but_fee_and_nonce()
                             mode: VerificationMode::Zk,
                             timeout_blocks: 5,
                             reward: Amount::syn(1),
+                            min_bond: Amount::ZERO,
+                            min_reputation: 0,
+                            retries: 0,
                         }],
                     },
                 },
@@ -932,6 +935,9 @@ fn models_enter_and_are_upgraded_by_proposal() {
         mode: VerificationMode::Zk,
         timeout_blocks: 10,
         reward: Amount::syn(1),
+        min_bond: Amount::ZERO,
+        min_reputation: 0,
+        retries: 0,
     };
     let wf = WorkflowSpec {
         name: "digits".into(),

@@ -22,6 +22,9 @@ fn spec(name: &str, steps: usize) -> WorkflowSpec {
                 mode: VerificationMode::Zk,
                 timeout_blocks: 10,
                 reward: Amount::syn(1),
+                min_bond: Amount::ZERO,
+                min_reputation: 0,
+                retries: 0,
             })
             .collect(),
     }

@@ -80,6 +80,9 @@ pub fn signed_txs() -> Result<Vec<Seed>, FuzzError> {
                 mode: VerificationMode::Zk,
                 timeout_blocks: 20,
                 reward: Amount::syn(1),
+                min_bond: Amount::ZERO,
+                min_reputation: 0,
+                retries: 0,
             },
             WorkflowStep {
                 name: "check".into(),
@@ -88,6 +91,9 @@ pub fn signed_txs() -> Result<Vec<Seed>, FuzzError> {
                 mode: VerificationMode::Optimistic,
                 timeout_blocks: 30,
                 reward: Amount(5),
+                min_bond: Amount::ZERO,
+                min_reputation: 0,
+                retries: 0,
             },
         ],
     };

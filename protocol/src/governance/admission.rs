@@ -108,6 +108,18 @@ pub enum AdmissionError<E> {
         mode: VerificationMode,
         allowed: Vec<VerificationMode>,
     },
+    /// A step's input length is not what it is fed: the run's input (the
+    /// same for every step without inputs) or its producers' outputs,
+    /// concatenated in the order listed.
+    #[error("step {step} ({step_name}): its model takes {takes} values but is fed {fed} ({from})")]
+    StepShapeMismatch {
+        step: usize,
+        step_name: String,
+        takes: u64,
+        fed: u64,
+        /// What feeds it, in words.
+        from: String,
+    },
     /// A `ParamChange` that cannot be applied to the current parameters.
     #[error("invalid parameter change: {0}")]
     InvalidParamChange(ParamChangeError),
@@ -209,6 +221,7 @@ fn check_step_models<V: AdmissionView>(
     view: &V,
     workflow: &WorkflowSpec,
 ) -> Result<(), AdmissionError<V::Error>> {
+    let mut current_models = Vec::with_capacity(workflow.steps.len());
     for (step, spec) in workflow.steps.iter().enumerate() {
         let current =
             read(current_version(&spec.model, |id| view.model(id)))?.ok_or_else(|| {
@@ -232,6 +245,59 @@ fn check_step_models<V: AdmissionView>(
                 model: current.id,
                 mode: spec.mode,
                 allowed: current.modes,
+            });
+        }
+        current_models.push(current);
+    }
+    check_step_shapes(workflow, &current_models)
+}
+
+/// Every step's model takes as many values as it is fed: the steps without
+/// inputs all read the run's input (so their models take the same length),
+/// and a step with inputs reads its producers' outputs concatenated in the
+/// order listed. `models[i]` is step `i`'s model (its current version).
+/// Checked when a workflow is registered and again when a run starts (an
+/// upgrade may change a model's output shape).
+pub fn check_step_shapes<E>(
+    workflow: &WorkflowSpec,
+    models: &[crate::state::ModelRecord],
+) -> Result<(), AdmissionError<E>> {
+    let mut run_input: Option<(usize, u64)> = None;
+    for (i, (spec, model)) in workflow.steps.iter().zip(models).enumerate() {
+        let takes = model.input_len();
+        let (fed, from) = if spec.inputs.is_empty() {
+            match run_input {
+                None => {
+                    run_input = Some((i, takes));
+                    continue;
+                }
+                Some((first, len)) => (
+                    len,
+                    format!("the run's input, which step {first} reads as {len} values"),
+                ),
+            }
+        } else {
+            let fed = spec
+                .inputs
+                .iter()
+                .filter_map(|&j| models.get(j as usize))
+                .map(|m| m.output_len())
+                .sum();
+            let from = spec
+                .inputs
+                .iter()
+                .map(|j| format!("step {j}"))
+                .collect::<Vec<_>>()
+                .join(" + ");
+            (fed, format!("the outputs of {from}"))
+        };
+        if fed != takes {
+            return Err(AdmissionError::StepShapeMismatch {
+                step: i,
+                step_name: spec.name.clone(),
+                takes,
+                fed,
+                from,
             });
         }
     }

@@ -155,6 +155,9 @@ fn step(name: &str, inputs: Vec<u32>) -> WorkflowStep {
         mode: VerificationMode::Zk,
         timeout_blocks: 10,
         reward: Amount(5),
+        min_bond: Amount::ZERO,
+        min_reputation: 0,
+        retries: 0,
     }
 }
 

@@ -311,6 +311,9 @@ mod tests {
                     mode: VerificationMode::Zk,
                     timeout_blocks: 5,
                     reward: Amount::syn(1),
+                    min_bond: Amount::ZERO,
+                    min_reputation: 0,
+                    retries: 0,
                 }],
             },
         };

@@ -97,6 +97,9 @@ fn workflow(name: &str, model: [u8; 32], mode: VerificationMode) -> WorkflowSpec
             mode,
             timeout_blocks: 10,
             reward: Amount(5),
+            min_bond: Amount::ZERO,
+            min_reputation: 0,
+            retries: 0,
         }],
     }
 }
@@ -427,4 +430,93 @@ fn a_proposer_at_the_limit_is_refused() {
         err.to_string().contains("max_proposals_per_proposer"),
         "{err}"
     );
+}
+
+/// A step of model `model` consuming `inputs`.
+fn dag_step(name: &str, model: u8, inputs: Vec<u32>) -> WorkflowStep {
+    WorkflowStep {
+        inputs,
+        ..workflow("x", [model; 32], VerificationMode::Zk).steps[0].clone()
+    }
+    .named(name)
+}
+
+impl WorkflowStep {
+    fn named(mut self, name: &str) -> WorkflowStep {
+        self.name = name.into();
+        self
+    }
+}
+
+#[test]
+fn step_lengths_must_match_what_feeds_them() {
+    // Model 1 takes 4 and gives 2; model 3 takes 4 (2 + 2) and gives 2;
+    // model 4 takes 2.
+    let mut r = registry();
+    r.models.insert([3; 32], record(3));
+    let mut four = record(4);
+    four.input_shape = vec![2];
+    r.models.insert([4; 32], four);
+    let dag = |steps: Vec<WorkflowStep>| ProposalKind::RegisterWorkflow {
+        workflow: WorkflowSpec {
+            name: "dag".into(),
+            steps,
+        },
+    };
+    // Two roots on the run's input, a join of both, a tail on the join.
+    let good = dag(vec![
+        dag_step("a", 1, vec![]),
+        dag_step("b", 1, vec![]),
+        dag_step("join", 3, vec![0, 1]),
+        dag_step("tail", 4, vec![2]),
+    ]);
+    assert!(matches!(check_proposal(&good, &r), Ok(None)));
+    // The join fed one output (2 values) where it takes 4.
+    let short = dag(vec![dag_step("a", 1, vec![]), dag_step("join", 3, vec![0])]);
+    let e = check_proposal(&short, &r).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            AdmissionError::StepShapeMismatch {
+                step: 1,
+                takes: 4,
+                fed: 2,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(e.to_string().contains("the outputs of step 0"), "{e}");
+    // Two roots whose models take different lengths cannot share the input.
+    let roots = dag(vec![dag_step("a", 1, vec![]), dag_step("b", 4, vec![])]);
+    let e = check_proposal(&roots, &r).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            AdmissionError::StepShapeMismatch {
+                step: 1,
+                takes: 2,
+                fed: 4,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(e.to_string().contains("the run's input"), "{e}");
+}
+
+#[test]
+fn step_requirements_are_bounded_and_inputs_listed_once() {
+    let mut w = workflow("w", [1; 32], VerificationMode::Zk);
+    w.steps[0].retries = crate::governance::MAX_STEP_RETRIES;
+    w.steps[0].min_reputation = crate::params::PPM;
+    assert!(w.check().is_ok());
+    w.steps[0].retries += 1;
+    assert!(w.check().unwrap_err().to_string().contains("retries"));
+    w.steps[0].retries = 0;
+    w.steps[0].min_reputation += 1;
+    assert!(w.check().unwrap_err().to_string().contains("reputation"));
+    w.steps[0].min_reputation = 0;
+    w.steps.push(dag_step("twice", 3, vec![0, 0]));
+    assert!(w.check().unwrap_err().to_string().contains("twice"));
 }
