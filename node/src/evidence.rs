@@ -68,6 +68,34 @@ impl EvidenceVote {
     }
 }
 
+/// CometBFT's `BlockID.Key()` of a vote's value: the header hash followed
+/// by the part-set header's proto (both empty for nil). Duplicate-vote
+/// evidence lists the vote with the smaller key first.
+fn block_id_key(value: &Option<BlockId>) -> Vec<u8> {
+    use prost::Message;
+    let Some(id) = value else {
+        return Vec::new();
+    };
+    let mut key = id.hash.to_vec();
+    tendermint_proto::v0_38::types::PartSetHeader {
+        total: id.parts.total,
+        hash: id.parts.hash.to_vec(),
+    }
+    .encode(&mut key)
+    .unwrap_or_default();
+    key
+}
+
+/// The two votes of a double vote in CometBFT's order: the one whose block
+/// id has the smaller key first.
+pub fn in_cometbft_order(a: EvidenceVote, b: EvidenceVote) -> [EvidenceVote; 2] {
+    if block_id_key(&a.value) < block_id_key(&b.value) {
+        [a, b]
+    } else {
+        [b, a]
+    }
+}
+
 /// Why a piece of evidence is refused.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum EvidenceError {
@@ -75,6 +103,8 @@ pub enum EvidenceError {
     NotSamePosition,
     #[error("the two votes are for the same value (perhaps at two times): no equivocation")]
     SameValue,
+    #[error("the votes are not in CometBFT's order (the smaller block id first)")]
+    NotInOrder,
     #[error("vote kind {0} is neither prevote (1) nor precommit (2)")]
     BadKind(u8),
     #[error("a vote's signature does not verify with the validator's key")]
@@ -100,6 +130,9 @@ pub fn verify_double_vote(
     }
     if a.value == b.value {
         return Err(EvidenceError::SameValue);
+    }
+    if block_id_key(&a.value) >= block_id_key(&b.value) {
+        return Err(EvidenceError::NotInOrder);
     }
     for v in [a, b] {
         let bytes = vote_sign_bytes(chain_id, &v.vote(), v.timestamp);
@@ -177,9 +210,13 @@ mod tests {
     fn a_real_double_vote_verifies_and_forgeries_do_not() {
         let key = PrivateKey::from([9; 32]);
         let other = PrivateKey::from([8; 32]);
-        let a = signed(&key, Some(id(1)));
-        let b = signed(&key, None);
+        let [a, b] = in_cometbft_order(signed(&key, Some(id(1))), signed(&key, None));
+        assert_eq!(b.value, Some(id(1)), "nil has the smallest key");
         assert_eq!(verify_double_vote("c", &key.public_key(), &a, &b), Ok(()));
+        assert_eq!(
+            verify_double_vote("c", &key.public_key(), &b, &a),
+            Err(EvidenceError::NotInOrder)
+        );
         assert_eq!(
             verify_double_vote("c", &key.public_key(), &a, &a),
             Err(EvidenceError::SameValue)

@@ -257,7 +257,8 @@ pub fn decided_blocks() -> Result<Vec<DecidedBlock>, FuzzError> {
             height: 1,
             time: time(1),
             total_voting_power: (fixtures::POWER * fixtures::VALIDATORS as u64) as i64,
-            votes: vec![double_vote(Some(first_id)), double_vote(None)],
+            // CometBFT's order: the vote with the smaller block id (nil) first.
+            votes: vec![double_vote(None), double_vote(Some(first_id))],
         }],
         txs: vec![],
     };

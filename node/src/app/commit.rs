@@ -14,7 +14,7 @@ use crate::{
     block::Misbehavior,
     chain::apply_decided_block,
     context::{BlockHeight, SynodContext},
-    evidence::EvidenceVote,
+    evidence::{in_cometbft_order, EvidenceVote},
     handle::{CommittedBlock, NodeError},
     validators::{apply_updates, validators_to_save},
 };
@@ -197,7 +197,7 @@ impl AppState {
                 height,
                 time: self.last_block_time.unwrap_or_default(),
                 total_voting_power: total as i64,
-                votes: vec![EvidenceVote::of(a), EvidenceVote::of(b)],
+                votes: in_cometbft_order(EvidenceVote::of(a), EvidenceVote::of(b)).to_vec(),
             });
         }
     }
