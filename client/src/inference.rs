@@ -9,10 +9,17 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use synod_zkml::{ir::ModelId, Tensor};
+use synod_zkml::{
+    circuit::{Statement, TensorClaim, Visibility},
+    commitment::{ProofContext, TensorCommitment},
+    ir::ModelId,
+    Tensor,
+};
 
-/// The `format` tag of an inference proof file.
+/// The `format` tag of an inference proof file of public tensors.
 pub const PROOF_FILE_FORMAT: &str = "synod-inference-proof/v1";
+/// The `format` tag of a statement proof file (any visibility).
+pub const STATEMENT_PROOF_FILE_FORMAT: &str = "synod-inference-proof/v2";
 /// The `format` tag of an import card.
 pub const IMPORT_CARD_FORMAT: &str = "synod-import-card/v1";
 
@@ -207,6 +214,224 @@ impl InferenceProofFile {
         let proof =
             hex::decode(self.proof.trim()).map_err(|e| bad("proof", format!("not hex ({e})")))?;
         Ok((id, input, output, proof))
+    }
+}
+
+/// A tensor of a statement proof file: its values, or its commitment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged, deny_unknown_fields)]
+pub enum TensorField {
+    /// A public tensor: shape and int8 values (an ArgMax output: the index).
+    Public { shape: Vec<u32>, values: Vec<i32> },
+    /// A committed tensor: hex of its `synod-tensor/v1` commitment.
+    Committed { commitment: String },
+}
+
+impl TensorField {
+    /// The field of `claim`.
+    pub fn of(claim: &TensorClaim) -> TensorField {
+        match claim {
+            TensorClaim::Public(t) => TensorField::Public {
+                shape: t.shape().to_vec(),
+                values: t.values().to_vec(),
+            },
+            TensorClaim::Committed(c) => TensorField::Committed {
+                commitment: c.to_string(),
+            },
+        }
+    }
+
+    fn claim(&self, what: &str) -> Result<TensorClaim, InferenceFileError> {
+        let bad = |problem: String| InferenceFileError::Input {
+            what: format!("proof file field `{what}`"),
+            problem,
+        };
+        match self {
+            TensorField::Public { shape, values } => Tensor::new(shape.clone(), values.clone())
+                .map(TensorClaim::Public)
+                .map_err(|e| bad(e.to_string())),
+            TensorField::Committed { commitment } => {
+                let bytes = hex32(commitment).map_err(bad)?;
+                TensorCommitment::from_bytes(bytes)
+                    .map(TensorClaim::Committed)
+                    .map_err(|e| bad(e.to_string()))
+            }
+        }
+    }
+}
+
+/// 32 bytes from 64 hex digits.
+fn hex32(text: &str) -> Result<[u8; 32], String> {
+    let bytes = hex::decode(text.trim()).map_err(|e| format!("not hex ({e})"))?;
+    <[u8; 32]>::try_from(bytes.as_slice())
+        .map_err(|_| format!("{} bytes, expected 32 (64 hex digits)", bytes.len()))
+}
+
+/// A proof of a statement under any visibility, as `synod model prove
+/// --visibility` writes it: each tensor shown or committed, the context if
+/// the visibility binds one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatementProofFile {
+    /// [`STATEMENT_PROOF_FILE_FORMAT`].
+    pub format: String,
+    /// Hex model id.
+    pub model_id: String,
+    /// The circuit size exponent the proof was made for (`2^k` rows).
+    pub k: u32,
+    /// Hex vk hash of the model's key under `visibility`.
+    pub vk_hash: String,
+    /// `input=…,output=…,weights=fixed,context=…`.
+    pub visibility: String,
+    pub input: TensorField,
+    pub output: TensorField,
+    /// Hex of the `synod-context/v1` context, when the visibility binds one.
+    pub context: Option<String>,
+    /// The halo2 proof bytes, hex.
+    pub proof: String,
+}
+
+/// What a checked statement proof file holds.
+#[derive(Clone, Debug)]
+pub struct StatementParts {
+    pub model_id: ModelId,
+    pub visibility: Visibility,
+    pub statement: Statement,
+    pub proof: Vec<u8>,
+}
+
+impl StatementProofFile {
+    /// The file of a proved statement.
+    pub fn new(
+        model_id: &ModelId,
+        k: u32,
+        vk_hash: [u8; 32],
+        statement: &Statement,
+        proof: &[u8],
+    ) -> Self {
+        StatementProofFile {
+            format: STATEMENT_PROOF_FILE_FORMAT.into(),
+            model_id: model_id.to_string(),
+            k,
+            vk_hash: hex::encode(vk_hash),
+            visibility: statement.visibility().to_string(),
+            input: TensorField::of(&statement.input),
+            output: TensorField::of(&statement.output),
+            context: statement.context.map(|c| c.to_string()),
+            proof: hex::encode(proof),
+        }
+    }
+
+    /// Writes the proof file.
+    pub fn write(&self, path: &Path) -> Result<(), InferenceFileError> {
+        write_json(path, self)
+    }
+
+    /// The model id, visibility, statement and proof bytes, each checked;
+    /// the stated visibility must be the statement's.
+    pub fn parts(&self) -> Result<StatementParts, InferenceFileError> {
+        let bad = |what: &str, problem: String| InferenceFileError::Input {
+            what: format!("proof file field `{what}`"),
+            problem,
+        };
+        let model_id: ModelId = self
+            .model_id
+            .parse()
+            .map_err(|e: synod_zkml::ir::BadModelId| bad("model_id", e.to_string()))?;
+        let visibility: Visibility =
+            self.visibility
+                .parse()
+                .map_err(|e: synod_zkml::circuit::VisibilityParseError| {
+                    bad("visibility", e.to_string())
+                })?;
+        let context = match &self.context {
+            None => None,
+            Some(text) => {
+                let bytes = hex32(text).map_err(|p| bad("context", p))?;
+                Some(ProofContext::from_bytes(bytes).map_err(|e| bad("context", e.to_string()))?)
+            }
+        };
+        let statement = Statement {
+            input: self.input.claim("input")?,
+            output: self.output.claim("output")?,
+            context,
+        };
+        if statement.visibility() != visibility {
+            return Err(bad(
+                "visibility",
+                format!(
+                    "states {visibility}, but the tensors and context are {}",
+                    statement.visibility()
+                ),
+            ));
+        }
+        let proof =
+            hex::decode(self.proof.trim()).map_err(|e| bad("proof", format!("not hex ({e})")))?;
+        Ok(StatementParts {
+            model_id,
+            visibility,
+            statement,
+            proof,
+        })
+    }
+}
+
+/// A proof file of either version.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProofFile {
+    /// `synod-inference-proof/v1`: public input and output, no context.
+    V1(InferenceProofFile),
+    /// `synod-inference-proof/v2`: a statement under any visibility.
+    V2(StatementProofFile),
+}
+
+impl ProofFile {
+    /// Reads a proof file of either version (by its `format`).
+    pub fn read(path: &Path) -> Result<ProofFile, InferenceFileError> {
+        #[derive(Deserialize)]
+        struct Format {
+            format: String,
+        }
+        let format = parse_json::<Format>(path)?.format;
+        match format.as_str() {
+            PROOF_FILE_FORMAT => InferenceProofFile::read(path).map(ProofFile::V1),
+            STATEMENT_PROOF_FILE_FORMAT => parse_json(path).map(ProofFile::V2),
+            other => Err(InferenceFileError::Json {
+                path: path.display().to_string(),
+                reason: format!(
+                    "format is {other:?}, expected {PROOF_FILE_FORMAT:?} or {STATEMENT_PROOF_FILE_FORMAT:?}"
+                ),
+            }),
+        }
+    }
+
+    /// The model id, visibility, statement and proof bytes (a v1 file is a
+    /// statement of public tensors without a context).
+    pub fn parts(&self) -> Result<StatementParts, InferenceFileError> {
+        match self {
+            ProofFile::V1(file) => {
+                let (model_id, input, output, proof) = file.parts()?;
+                Ok(StatementParts {
+                    model_id,
+                    visibility: Visibility::PUBLIC,
+                    statement: Statement {
+                        input: TensorClaim::Public(input),
+                        output: TensorClaim::Public(output),
+                        context: None,
+                    },
+                    proof,
+                })
+            }
+            ProofFile::V2(file) => file.parts(),
+        }
+    }
+
+    /// The circuit size exponent the file states.
+    pub fn k(&self) -> u32 {
+        match self {
+            ProofFile::V1(file) => file.k,
+            ProofFile::V2(file) => file.k,
+        }
     }
 }
 

@@ -234,3 +234,160 @@ fn running_with_a_wrong_length_input_names_the_expected_shape() {
     ]);
     assert!(err.contains("[64]") && err.contains("3 values"), "{err}");
 }
+
+const SUBMITTER: &str = "synod1q3rhnepx3sj7tmfyazlkhft4rtj9xl50y3yj3m";
+
+/// `synod model prove` of test image 0 under `visibility` (with a context
+/// for `context=bound`), written to `out`; returns the command's document.
+fn prove_with(model: &str, visibility: &str, tag: Option<&str>, out: &Path) -> Value {
+    let data = test_data();
+    let mut args = vec![
+        "model",
+        "prove",
+        model,
+        "--input-file",
+        &data,
+        "--float",
+        "--visibility",
+        visibility,
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    if let Some(tag) = tag {
+        args.extend([
+            "--context-chain-id",
+            "synod-test",
+            "--context-submitter",
+            SUBMITTER,
+            "--context-tag",
+            tag,
+        ]);
+    }
+    synod_json(&args)
+}
+
+#[test]
+fn a_committed_input_proof_file_keeps_the_input_private_and_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, _) = import_mlp(dir.path());
+    let model = model.to_str().unwrap();
+    let proof = dir.path().join("committed.json");
+    let visibility = "input=committed,output=public,context=bound";
+    let proved = prove_with(model, visibility, Some("run 7 step 2"), &proof);
+    let full = "input=committed,output=public,weights=fixed,context=bound";
+    assert_eq!(proved["visibility"], full);
+
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(&proof).unwrap()).unwrap();
+    assert_eq!(file["format"], "synod-inference-proof/v2");
+    assert_eq!(file["visibility"], full);
+    assert_eq!(file["input"]["commitment"].as_str().unwrap().len(), 64);
+    assert!(file["input"].get("values").is_none(), "{file}");
+    assert_eq!(file["output"]["values"], proved["output"]);
+    assert_eq!(file["context"].as_str().unwrap().len(), 64);
+
+    let verified = synod_json(&["model", "verify", model, proof.to_str().unwrap()]);
+    assert_eq!(verified["valid"], true);
+    assert_eq!(verified["visibility"], full);
+    assert_eq!(verified["vk_hash"], file["vk_hash"]);
+
+    // inspect --vk --visibility prints the key the proof was made with.
+    let inspected = synod_json(&[
+        "model",
+        "inspect",
+        model,
+        "--vk",
+        "--visibility",
+        visibility,
+    ]);
+    assert_eq!(inspected["vk_hash"], file["vk_hash"]);
+    let public = synod_json(&["model", "inspect", model, "--vk"]);
+    assert_ne!(public["vk_hash"], file["vk_hash"]);
+
+    let bad_path = dir.path().join("tampered.json");
+    let refused = |edit: &dyn Fn(&mut Value)| {
+        let mut bad = file.clone();
+        edit(&mut bad);
+        std::fs::write(&bad_path, bad.to_string()).unwrap();
+        synod_fails(&["model", "verify", model, bad_path.to_str().unwrap()])
+    };
+    // Another submitter's context (a proof cannot be replayed by someone else).
+    let other = dir.path().join("other.json");
+    let other_doc = prove_with(model, visibility, Some("run 7 step 3"), &other);
+    assert_eq!(other_doc["output"], proved["output"]);
+    let other_file: Value =
+        serde_json::from_str(&std::fs::read_to_string(&other).unwrap()).unwrap();
+    assert_ne!(other_file["context"], file["context"]);
+    let err = refused(&|f| f["context"] = other_file["context"].clone());
+    assert!(err.contains("does not verify"), "{err}");
+    // A claimed output the proof does not show (nothing to re-run: the input is private).
+    let err = refused(&|f| {
+        let first = f["output"]["values"][0].as_i64().unwrap();
+        f["output"]["values"][0] = Value::from(if first == 127 { 126 } else { first + 1 });
+    });
+    assert!(err.contains("does not verify"), "{err}");
+    // Another commitment.
+    let err = refused(&|f| f["input"]["commitment"] = f["context"].clone());
+    assert!(err.contains("does not verify"), "{err}");
+    // A stated visibility the statement does not have.
+    let err = refused(&|f| f["visibility"] = Value::from("input=committed,output=committed"));
+    assert!(err.contains("visibility"), "{err}");
+    // A dropped context.
+    let err = refused(&|f| f["context"] = Value::Null);
+    assert!(err.contains("visibility"), "{err}");
+}
+
+#[test]
+fn a_fully_committed_proof_verifies_and_submit_refuses_it_until_the_chain_takes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, _) = import_mlp(dir.path());
+    let model = model.to_str().unwrap();
+    let proof = dir.path().join("committed.json");
+    let proved = prove_with(model, "input=committed,output=committed", None, &proof);
+    assert_eq!(proved["statement"]["context"], Value::Null);
+    let verified = synod_json(&["model", "verify", model, proof.to_str().unwrap()]);
+    assert_eq!(verified["valid"], true);
+    assert_eq!(verified["output"], Value::Null);
+    assert_eq!(verified["statement"], proved["statement"]);
+    // Refused before any node or key is needed.
+    let err = synod_fails(&[
+        "model",
+        "submit",
+        proof.to_str().unwrap(),
+        "--from",
+        "alice",
+        "--node",
+        "http://127.0.0.1:9",
+    ]);
+    assert!(err.contains("the chain accepts only"), "{err}");
+}
+
+#[test]
+fn context_flags_and_a_bound_visibility_go_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, _) = import_mlp(dir.path());
+    let model = model.to_str().unwrap();
+    let data = test_data();
+    let out = dir.path().join("p.json");
+    let base = [
+        "model",
+        "prove",
+        model,
+        "--input-file",
+        &data,
+        "--float",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let with = |extra: &[&str]| {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        synod_fails(&args)
+    };
+    let err = with(&["--visibility", "input=committed,context=bound"]);
+    assert!(err.contains("--context-chain-id"), "{err}");
+    let err = with(&["--context-tag", "run 1"]);
+    assert!(err.contains("add context=bound"), "{err}");
+    let err = with(&["--visibility", "input=hidden"]);
+    assert!(err.contains("public or committed"), "{err}");
+    assert!(!out.exists());
+}

@@ -11,6 +11,7 @@ use synod_zkml::{
     onnx::quantize::scale_value,
 };
 
+use super::statement::VisibilityFlag;
 use super::{
     load_model, progress, secs, shape_text,
     zk::{self, ZkModel},
@@ -24,6 +25,9 @@ pub struct InspectArgs {
     /// Also derive the verifying key and print its hash (takes a moment).
     #[arg(long)]
     vk: bool,
+    /// The circuit (k and verifying key) for this visibility.
+    #[command(flatten)]
+    visibility: VisibilityFlag,
     /// The largest circuit size exponent accepted (2^k rows).
     #[arg(long, default_value_t = DEFAULT_MAX_K)]
     max_k: u32,
@@ -150,7 +154,8 @@ pub fn run(ctx: &Context, args: InspectArgs) -> anyhow::Result<()> {
     let loaded = load_model(&args.model)?;
     let (model, info) = (&loaded.model, &loaded.info);
     let card = ImportCard::read_for(&args.model, &loaded.id)?;
-    let zk = ZkModel::from_ir(model, args.max_k);
+    let visibility = args.visibility.visibility;
+    let zk = ZkModel::from_ir_with(model, args.max_k, visibility);
     let k = zk.as_ref().map(ZkModel::k).map_err(|e| e.to_string());
     let vk = match (&zk, args.vk) {
         (Ok(zk), true) => {
@@ -182,6 +187,7 @@ pub fn run(ctx: &Context, args: InspectArgs) -> anyhow::Result<()> {
         "k": k.as_ref().ok(),
         "max_k": args.max_k,
         "not_provable": k.as_ref().err(),
+        "visibility": visibility.to_string(),
         "vk_hash": vk.as_ref().map(|(h, _)| h),
         "vk_seconds": vk.as_ref().map(|(_, t)| secs(*t)),
         "import_card": card,
@@ -204,7 +210,13 @@ pub fn run(ctx: &Context, args: InspectArgs) -> anyhow::Result<()> {
         ));
         match &k {
             Ok(k) => s.push_str(&format!("circuit:    k = {k} (2^{k} rows; cap {})\n", args.max_k)),
+            Err(e) if !visibility.is_public() => {
+                s.push_str(&format!("circuit:    not provable with {visibility}: {e}\n"))
+            }
             Err(e) => s.push_str(&format!("circuit:    not provable: {e}\n")),
+        }
+        if !visibility.is_public() {
+            s.push_str(&format!("visibility: {visibility}\n"));
         }
         match &vk {
             Some((h, took)) => s.push_str(&format!("vk hash:    {h} (derived in {:.2}s)\n", took.as_secs_f64())),

@@ -5,6 +5,7 @@ mod import;
 mod inspect;
 mod progress;
 mod run;
+mod statement;
 mod zk;
 
 use std::path::{Path, PathBuf};
@@ -12,10 +13,11 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use synod_client::{
-    inference::{InferenceProofFile, InputValues},
+    inference::{InputValues, ProofFile, StatementParts},
     TxBody,
 };
 use synod_zkml::{
+    circuit::TensorClaim,
     ir::{ElementKind, IrError, LoadedModel},
     onnx::quantize_input,
     Model, Tensor,
@@ -34,6 +36,10 @@ Examples:
   synod model run zkml/models/mlp.synod-model --input-file zkml/models/digits-test.json --index 0 --float
   synod model prove zkml/models/mlp.synod-model --input-file zkml/models/digits-test.json --float --out proof.json
   synod model verify zkml/models/mlp.synod-model proof.json
+  synod model prove zkml/models/mlp.synod-model --input-file zkml/models/digits-test.json --float \\
+      --visibility input=committed,output=public,context=bound --context-chain-id synod-1 \\
+      --context-submitter synod1... --context-tag 'run 7 step 2' --out committed.json
+  synod model inspect zkml/models/mlp.synod-model --vk --visibility input=committed,output=committed
   synod model bench zkml/models/mlp.synod-model --proofs 8
   synod model submit proof.json --from alice";
 
@@ -76,12 +82,29 @@ pub async fn run(ctx: &Context, cmd: ModelCommand) -> anyhow::Result<()> {
 /// Sends the proof in `path` as a `SubmitInferenceProof` transaction; the
 /// chain verifies it against the registered model's verifying key.
 async fn submit(ctx: &Context, path: &Path, flags: &TxFlags) -> anyhow::Result<()> {
-    let file = InferenceProofFile::read(path)?;
-    let (id, input, output, proof) = file
+    let file = ProofFile::read(path)?;
+    let StatementParts {
+        model_id,
+        visibility,
+        statement,
+        proof,
+    } = file
         .parts()
         .with_context(|| format!("reading the proof file {}", path.display()))?;
+    // The chain verifies proofs of public tensors only (SubmitInferenceProof
+    // carries the input and output values); committed statements wait for
+    // issue 15's chain integration.
+    let (TensorClaim::Public(input), TensorClaim::Public(output), None) =
+        (statement.input, statement.output, statement.context)
+    else {
+        anyhow::bail!(
+            "{} proves a statement with visibility {visibility}; the chain accepts only \
+             input=public,output=public,context=none so far (prove again without --visibility)",
+            path.display()
+        );
+    };
     let body = TxBody::SubmitInferenceProof {
-        model: id.0,
+        model: model_id.0,
         input: input.into_values(),
         output: output.into_values(),
         proof,

@@ -5,15 +5,18 @@ use std::{path::PathBuf, time::Instant};
 use anyhow::Context as _;
 use clap::Args;
 use serde_json::json;
-use synod_client::inference::{InferenceProofFile, PROOF_FILE_FORMAT};
+use synod_client::inference::{
+    InferenceProofFile, ProofFile, StatementParts, StatementProofFile, PROOF_FILE_FORMAT,
+};
 use synod_zkml::{
-    circuit::{self, DEFAULT_MAX_K},
+    circuit::{self, TensorClaim, Visibility, DEFAULT_MAX_K},
     interp::Interpreter,
     Tensor,
 };
 
 pub use synod_zkml::circuit::ZkModel;
 
+use super::statement::{ContextFlags, VisibilityFlag};
 use super::{load_model, progress, secs, shape_text, Context, InputFlags};
 use crate::cli::output::count as count_of;
 
@@ -23,9 +26,14 @@ pub struct ProveArgs {
     model: PathBuf,
     #[command(flatten)]
     input: InputFlags,
-    /// Where to write the proof file (JSON).
+    /// Where to write the proof file (JSON; v1 for the default visibility,
+    /// v2 with the statement for any other).
     #[arg(long, value_name = "PROOF.json")]
     out: PathBuf,
+    #[command(flatten)]
+    visibility: VisibilityFlag,
+    #[command(flatten)]
+    context: ContextFlags,
     /// The largest circuit size exponent accepted (2^k rows).
     #[arg(long, default_value_t = DEFAULT_MAX_K)]
     max_k: u32,
@@ -54,7 +62,7 @@ pub struct BenchArgs {
     max_k: u32,
 }
 
-/// Derives the verifying key of `zk` and returns its hash.
+/// Derives the verifying key of `zk` (under its visibility) and returns its hash.
 pub fn vk_hash_of(zk: &ZkModel) -> anyhow::Result<[u8; 32]> {
     let params = circuit::params(zk.k()).context("deriving the parameters")?;
     let vk = zk
@@ -65,7 +73,25 @@ pub fn vk_hash_of(zk: &ZkModel) -> anyhow::Result<[u8; 32]> {
 
 /// The model as a circuit, or an error that says why it cannot be proved.
 fn zk_model(model: &synod_zkml::Model, max_k: u32) -> anyhow::Result<ZkModel> {
-    ZkModel::from_ir(model, max_k).context("this model cannot be proved")
+    zk_model_with(model, max_k, Visibility::PUBLIC)
+}
+
+/// [`zk_model`] under `visibility`.
+pub fn zk_model_with(
+    model: &synod_zkml::Model,
+    max_k: u32,
+    visibility: Visibility,
+) -> anyhow::Result<ZkModel> {
+    ZkModel::from_ir_with(model, max_k, visibility)
+        .with_context(|| format!("this model cannot be proved with visibility {visibility}"))
+}
+
+/// A tensor claim as one line: the values, or `committed HEX`.
+fn claim_text(claim: &TensorClaim) -> String {
+    match claim {
+        TensorClaim::Public(t) => format!("{} {:?}", shape_text(t.shape()), t.values()),
+        TensorClaim::Committed(c) => format!("committed {c}"),
+    }
 }
 
 pub fn prove(ctx: &Context, args: ProveArgs) -> anyhow::Result<()> {
@@ -75,7 +101,9 @@ pub fn prove(ctx: &Context, args: ProveArgs) -> anyhow::Result<()> {
     Interpreter::new(&loaded.model)?
         .run(&input.tensor)
         .context("running the model on the input")?;
-    let zk = zk_model(&loaded.model, args.max_k)?;
+    let visibility = args.visibility.visibility;
+    let context = args.context.context(visibility)?;
+    let zk = zk_model_with(&loaded.model, args.max_k, visibility)?;
     let k = zk.k();
     let (params, params_time) =
         progress::spin(&format!("deriving IPA parameters (k = {k})"), || {
@@ -85,24 +113,31 @@ pub fn prove(ctx: &Context, args: ProveArgs) -> anyhow::Result<()> {
     let (setup, keys_time) = progress::spin("deriving the proving key", || zk.setup(&params));
     let setup = setup.context("deriving the proving key")?;
     let (proved, prove_time) = progress::spin("proving", || {
-        circuit::prove_inference(&setup, &input.tensor)
+        circuit::prove_statement(&setup, &input.tensor, context)
     });
-    let (output, proof) = proved.context("proving")?;
+    let proved = proved.context("proving")?;
+    let (output, proof, statement) = (proved.output, proved.proof, proved.statement);
     let vk_hash = hex::encode(setup.verifier.vk_hash());
-    let file = InferenceProofFile {
-        format: PROOF_FILE_FORMAT.into(),
-        model_id: loaded.id.to_string(),
-        k,
-        vk_hash: vk_hash.clone(),
-        input_shape: input.tensor.shape().to_vec(),
-        input: input.tensor.values().to_vec(),
-        output_shape: output.shape().to_vec(),
-        output: output.values().to_vec(),
-        proof: hex::encode(&proof),
-    };
-    file.write(&args.out)?;
-    let doc = json!({
-        "model_id": file.model_id,
+    if visibility.is_public() {
+        // The default statement keeps the v1 file the chain accepts.
+        InferenceProofFile {
+            format: PROOF_FILE_FORMAT.into(),
+            model_id: loaded.id.to_string(),
+            k,
+            vk_hash: vk_hash.clone(),
+            input_shape: input.tensor.shape().to_vec(),
+            input: input.tensor.values().to_vec(),
+            output_shape: output.shape().to_vec(),
+            output: output.values().to_vec(),
+            proof: hex::encode(&proof),
+        }
+        .write(&args.out)?;
+    } else {
+        StatementProofFile::new(&loaded.id, k, setup.verifier.vk_hash(), &statement, &proof)
+            .write(&args.out)?;
+    }
+    let mut doc = json!({
+        "model_id": loaded.id.to_string(),
         "k": k,
         "vk_hash": vk_hash,
         "output": output.values(),
@@ -114,26 +149,53 @@ pub fn prove(ctx: &Context, args: ProveArgs) -> anyhow::Result<()> {
             "prove": secs(prove_time),
         },
     });
+    if !visibility.is_public() {
+        doc["visibility"] = json!(visibility.to_string());
+        doc["statement"] = json!({
+            "input": claim_text(&statement.input),
+            "output": claim_text(&statement.output),
+            "context": statement.context.map(|c| c.to_string()),
+        });
+    }
     ctx.output.emit(doc, || {
-        format!(
-            "model id:  {}\nk:         {k}\nvk hash:   {vk_hash}\noutput {}: {:?}\nproof:     {} bytes, written to {}\ntimings:   params {:.2}s, proving key {:.2}s, prove {:.2}s",
+        let mut text = format!(
+            "model id:  {}\nk:         {k}\nvk hash:   {vk_hash}\noutput {}: {:?}\n",
             loaded.id,
             shape_text(output.shape()),
             output.values(),
+        );
+        if !visibility.is_public() {
+            text.push_str(&format!(
+                "statement: {visibility}\n  input:   {}\n  output:  {}\n",
+                claim_text(&statement.input),
+                claim_text(&statement.output)
+            ));
+            if let Some(c) = statement.context {
+                text.push_str(&format!("  context: {c}\n"));
+            }
+        }
+        text.push_str(&format!(
+            "proof:     {} bytes, written to {}\ntimings:   params {:.2}s, proving key {:.2}s, prove {:.2}s",
             proof.len(),
             args.out.display(),
             params_time.as_secs_f64(),
             keys_time.as_secs_f64(),
             prove_time.as_secs_f64(),
-        )
+        ));
+        text
     });
     Ok(())
 }
 
 pub fn verify(ctx: &Context, args: VerifyArgs) -> anyhow::Result<()> {
     let loaded = load_model(&args.model)?;
-    let file = InferenceProofFile::read(&args.proof)?;
-    let (id, input, output, proof) = file
+    let file = ProofFile::read(&args.proof)?;
+    let StatementParts {
+        model_id: id,
+        visibility,
+        statement,
+        proof,
+    } = file
         .parts()
         .with_context(|| format!("reading the proof file {}", args.proof.display()))?;
     if id != loaded.id {
@@ -144,25 +206,32 @@ pub fn verify(ctx: &Context, args: VerifyArgs) -> anyhow::Result<()> {
             loaded.id
         );
     }
-    // Re-executing is cheap and names the problem precisely; the proof check
-    // below is what a verifier without the weights' execution relies on.
-    let computed = Interpreter::new(&loaded.model)?
-        .run(&input)
-        .with_context(|| format!("running the model on the input of {}", args.proof.display()))?;
-    if computed != output {
-        anyhow::bail!(
-            "mismatched output: the proof file claims output {:?} {:?}, but the model computes {:?} {:?} on its input",
-            output.shape(),
-            output.values(),
-            computed.shape(),
-            computed.values()
-        );
+    // With both tensors shown, re-executing is cheap and names the problem
+    // precisely; the proof check below is what a verifier without the
+    // weights' execution (or without a committed tensor) relies on.
+    if let (TensorClaim::Public(input), TensorClaim::Public(output)) =
+        (&statement.input, &statement.output)
+    {
+        let computed = Interpreter::new(&loaded.model)?
+            .run(input)
+            .with_context(|| {
+                format!("running the model on the input of {}", args.proof.display())
+            })?;
+        if computed != *output {
+            anyhow::bail!(
+                "mismatched output: the proof file claims output {:?} {:?}, but the model computes {:?} {:?} on its input",
+                output.shape(),
+                output.values(),
+                computed.shape(),
+                computed.values()
+            );
+        }
     }
-    let zk = zk_model(&loaded.model, args.max_k)?;
-    if file.k != zk.k() {
+    let zk = zk_model_with(&loaded.model, args.max_k, visibility)?;
+    if file.k() != zk.k() {
         anyhow::bail!(
-            "the proof file states k = {}, but this model's circuit has k = {}",
-            file.k,
+            "the proof file states k = {}, but this model's circuit with visibility {visibility} has k = {}",
+            file.k(),
             zk.k()
         );
     }
@@ -174,25 +243,54 @@ pub fn verify(ctx: &Context, args: VerifyArgs) -> anyhow::Result<()> {
     let (params, vk) = key.context("deriving the verifying key")?;
     let vk_hash = hex::encode(vk.vk_hash());
     let start = Instant::now();
-    circuit::verify_inference(&params, &vk, &input, &output, &proof).with_context(|| {
+    circuit::verify_statement(&params, &vk, &statement, &proof).with_context(|| {
         format!(
             "the proof in {} does not verify (bad proof bytes, or a proof of another statement)",
             args.proof.display()
         )
     })?;
     let verify_time = start.elapsed();
-    let doc = json!({
+    // A committed output has no values here: `statement.output` holds its commitment.
+    let output_values = match &statement.output {
+        TensorClaim::Public(t) => json!(t.values()),
+        TensorClaim::Committed(_) => serde_json::Value::Null,
+    };
+    let mut doc = json!({
         "valid": true,
         "model_id": loaded.id.to_string(),
         "k": zk.k(),
         "vk_hash": vk_hash,
-        "output": output.values(),
+        "output": output_values,
         "seconds": { "vk": secs(vk_time), "verify": secs(verify_time) },
     });
+    if !visibility.is_public() {
+        doc["visibility"] = json!(visibility.to_string());
+        doc["statement"] = json!({
+            "input": claim_text(&statement.input),
+            "output": claim_text(&statement.output),
+            "context": statement.context.map(|c| c.to_string()),
+        });
+    }
     ctx.output.emit(doc, || {
+        let shows = match (&statement.output, visibility.is_public()) {
+            (TensorClaim::Public(t), true) => format!("output {:?} = model(input)", t.values()),
+            _ => format!(
+                "output {} = model(input {}){}",
+                claim_text(&statement.output),
+                claim_text(&statement.input),
+                statement
+                    .context
+                    .map(|c| format!(" under context {c}"))
+                    .unwrap_or_default()
+            ),
+        };
+        let statement_line = if visibility.is_public() {
+            String::new()
+        } else {
+            format!("statement: {visibility}\n")
+        };
         format!(
-            "valid: the proof shows output {:?} = model(input)\nmodel id: {}\nvk hash:  {vk_hash} (k = {})\ntimings:  verifying key {:.2}s, verify {:.3}s",
-            output.values(),
+            "valid: the proof shows {shows}\n{statement_line}model id: {}\nvk hash:  {vk_hash} (k = {})\ntimings:  verifying key {:.2}s, verify {:.3}s",
             loaded.id,
             zk.k(),
             vk_time.as_secs_f64(),
