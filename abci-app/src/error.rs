@@ -136,11 +136,48 @@ pub enum TxError {
     #[error("{0} is not a registered agent: register with RegisterAgent")]
     UnknownAgent(Address),
     #[error("agent {agent} is exiting (its bond returns at height {release_height}): it takes no new work and cannot change")]
-    AgentExiting { agent: Address, release_height: Height },
+    AgentExiting {
+        agent: Address,
+        release_height: Height,
+    },
     #[error("invalid agent: {0}")]
     InvalidAgent(String),
     #[error("agent bond {got} is below the minimum {min} (params.agents.min_bond)")]
     AgentBondBelowMinimum { got: Amount, min: Amount },
+    #[error("unknown workflow {workflow:?} version {version}{}", current.map(|v| format!(" (the registered version is {v})")).unwrap_or_default())]
+    UnknownWorkflowVersion {
+        workflow: String,
+        version: u32,
+        current: Option<u32>,
+    },
+    #[error("budget {budget} is below the {needed} the workflow's step rewards need")]
+    BudgetBelowRewards { budget: Amount, needed: Amount },
+    #[error(
+        "{submitter} already has {max} runs running (params.runs.max_open_runs_per_submitter)"
+    )]
+    TooManyOpenRuns { submitter: Address, max: u32 },
+    #[error("invalid run: {0}")]
+    InvalidRun(String),
+    #[error("step {step} (model {model}) has no eligible agent: none active serves the model with bond >= {min_bond} and reputation >= {min_reputation}")]
+    NoEligibleAgent {
+        step: u32,
+        model: String,
+        min_bond: Amount,
+        min_reputation: u64,
+    },
+    #[error("unknown run {0}: query /runs for the running ones")]
+    UnknownRun(u64),
+    #[error("run {run} is {status}: it takes no more results")]
+    RunNotRunning { run: u64, status: String },
+    #[error("step {step} of run {run} is {held}, not assigned to {signer}")]
+    NotAssignee {
+        run: u64,
+        step: u32,
+        signer: Address,
+        held: String,
+    },
+    #[error("agent {agent} holds step {step} of run {run}: deliver it (or let it time out) before exiting")]
+    AgentHoldsStep { agent: Address, run: u64, step: u32 },
 }
 
 impl TxError {
@@ -193,6 +230,15 @@ impl TxError {
             TxError::AgentExiting { .. } => 45,
             TxError::InvalidAgent(_) => 46,
             TxError::AgentBondBelowMinimum { .. } => 47,
+            TxError::UnknownWorkflowVersion { .. } => 48,
+            TxError::BudgetBelowRewards { .. } => 49,
+            TxError::TooManyOpenRuns { .. } => 50,
+            TxError::InvalidRun(_) => 51,
+            TxError::NoEligibleAgent { .. } => 52,
+            TxError::UnknownRun(_) => 53,
+            TxError::RunNotRunning { .. } => 54,
+            TxError::NotAssignee { .. } => 55,
+            TxError::AgentHoldsStep { .. } => 56,
         }
     }
 }

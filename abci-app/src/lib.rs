@@ -26,6 +26,7 @@ pub mod models;
 pub mod query;
 pub mod reputation;
 pub mod rewards;
+pub mod runs;
 pub mod staking;
 pub mod state;
 pub mod storage;

@@ -12,8 +12,8 @@ use synod_protocol::{
 };
 
 use crate::{
-    accounts, agents, governance, models, reputation, rewards, staking, state::State, storage::Storage,
-    workflows,
+    accounts, agents, governance, models, reputation, rewards, runs, staking, state::State,
+    storage::Storage, workflows,
 };
 
 /// Stable query result codes (defined in the protocol, where clients read them).
@@ -88,11 +88,13 @@ pub fn query(storage: &Storage, path: &str, height: u64, prove: bool) -> QueryOu
         QueryPath::Workflow(name) => keyed(workflows::state_key::workflow(&name), true),
         QueryPath::Treasury => keyed(rewards::state_key::treasury(), false),
         QueryPath::Agent(a) => keyed(agents::state_key::agent(&a), true),
+        QueryPath::Run(id) => keyed(runs::state_key::run(id), true),
+        QueryPath::Verified(h) => keyed(runs::state_key::verified(&h), true),
         computed_path => {
             if prove {
                 return QueryOutput::error(
                     code::PROOF_UNSUPPORTED,
-                    format!("{computed_path} is a computed list without proof; query one record (/account, /validator, /model, /proposal, /workflow, /agent) with prove=true for proofs"),
+                    format!("{computed_path} is a computed list without proof; query one record (/account, /validator, /model, /proposal, /workflow, /agent, /run, /verified) with prove=true for proofs"),
                     version,
                 );
             }
@@ -163,6 +165,7 @@ fn computed(
         },
         QueryPath::Workflows => codec::encode(&workflows::workflows(&state)?),
         QueryPath::Agents => codec::encode(&agents::agents(&state)?),
+        QueryPath::Runs => codec::encode(&runs::running(&state)?),
         other => return Ok(Err(NotFound::NotComputed(other.to_string()))),
     }))
 }

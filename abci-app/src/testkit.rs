@@ -107,6 +107,7 @@ impl TestNet {
                 validators: genesis_validators,
                 params,
                 models: Vec::new(),
+                workflows: Vec::new(),
             },
             operators,
             consensus_keys,

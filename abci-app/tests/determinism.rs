@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use synod_abci_app::{
     accounts, agents, governance,
     models::testkit::{genesis_model, shipped_mlp},
-    rewards, staking,
+    rewards, runs, staking,
     testkit::{TestChain, TestNet, TxFuzzer},
     Mempool, StorageOptions,
 };
@@ -32,6 +32,7 @@ fn conserved_supply(chain: &TestChain) -> (Amount, Amount) {
         }
     }
     total = total.checked_add(agents::bonded(&state).unwrap()).unwrap();
+    total = total.checked_add(runs::escrowed(&state).unwrap()).unwrap();
     (total, accounts::supply(&state).unwrap())
 }
 

@@ -212,6 +212,7 @@ fn genesis_state(
         validators,
         params: options.params.clone(),
         models: options.models.clone(),
+        workflows: Vec::new(),
     }
 }
 

@@ -24,7 +24,7 @@ pub use synod_protocol::genesis::GenesisProblem;
 use synod_protocol::{
     genesis::{entry_problems, model_entry_problems, param_problems, UnreadEntries},
     params::{
-        AccountsParams, AgentsParams, GovernanceParams, ModelsParams, ReputationParams,
+        AccountsParams, AgentsParams, GovernanceParams, RunsParams, ModelsParams, ReputationParams,
         RewardsParams, StakingParams,
     },
     Address, Amount, GenesisAccount, GenesisModel, GenesisValidator, PubKey,
@@ -48,11 +48,11 @@ const TOP_LEVEL_FIELDS: [&str; 7] = [
     "app_hash",
     "app_state",
 ];
-/// The fields of Synod's `app_state` (`models` may be absent).
-const APP_STATE_FIELDS: [&str; 4] = ["accounts", "validators", "params", "models"];
-/// The parameter modules of `app_state.params` (`models`, `governance` and
-/// `agents` may be absent: their defaults).
-const PARAM_MODULES: [&str; 7] = synod_protocol::params::ChainParams::MODULES;
+/// The fields of Synod's `app_state` (`models` and `workflows` may be absent).
+const APP_STATE_FIELDS: [&str; 5] = ["accounts", "validators", "params", "models", "workflows"];
+/// The parameter modules of `app_state.params` (`models`, `governance`,
+/// `agents` and `runs` may be absent: their defaults).
+const PARAM_MODULES: [&str; 8] = synod_protocol::params::ChainParams::MODULES;
 
 /// What validation found: the problems, and a summary of what was readable.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -179,6 +179,53 @@ pub enum Event {
         agent: Address,
         amount: Amount,
     },
+    /// A run started, its budget escrowed.
+    RunSubmitted {
+        run: u64,
+        workflow: String,
+        version: u32,
+        submitter: Address,
+        budget: Amount,
+    },
+    /// A step was given to `agent`, to deliver by the end of block `deadline`.
+    StepAssigned {
+        run: u64,
+        step: u32,
+        agent: Address,
+        deadline: Height,
+    },
+    /// A step's result is final; its executor earned `reward`.
+    StepFinal {
+        run: u64,
+        step: u32,
+        agent: Address,
+        reward: Amount,
+    },
+    /// `agent` missed a step's deadline and forfeited `slashed` of its bond.
+    StepTimedOut {
+        run: u64,
+        step: u32,
+        agent: Address,
+        slashed: Amount,
+    },
+    /// A run failed at `step`; `refund` went back to the submitter.
+    RunFailed {
+        run: u64,
+        step: u32,
+        reason: String,
+        refund: Amount,
+    },
+    /// The paper's `WorkflowVerified(workflowHash, verifier)`: every step of
+    /// run `run` is final; `refund` (the unspent escrow) went back to the
+    /// submitter.
+    WorkflowVerified {
+        workflow_hash: [u8; 32],
+        verifier: Address,
+        workflow: String,
+        version: u32,
+        run: u64,
+        refund: Amount,
+    },
 }
 
 impl Event {
@@ -216,6 +263,12 @@ impl Event {
             Event::AgentBonded { .. } => "agent_bonded",
             Event::AgentExiting { .. } => "agent_exiting",
             Event::AgentBondReleased { .. } => "agent_bond_released",
+            Event::RunSubmitted { .. } => "run_submitted",
+            Event::StepAssigned { .. } => "step_assigned",
+            Event::StepFinal { .. } => "step_final",
+            Event::StepTimedOut { .. } => "step_timed_out",
+            Event::RunFailed { .. } => "run_failed",
+            Event::WorkflowVerified { .. } => "workflow_verified",
         }
     }
 
@@ -438,6 +491,78 @@ impl Event {
             } => vec![
                 ("agent", a(agent)),
                 ("release_height", release_height.to_string()),
+            ],
+            Event::RunSubmitted {
+                run,
+                workflow,
+                version,
+                submitter,
+                budget,
+            } => vec![
+                ("run", run.to_string()),
+                ("workflow", workflow.clone()),
+                ("version", version.to_string()),
+                ("submitter", a(submitter)),
+                ("budget", n(budget)),
+            ],
+            Event::StepAssigned {
+                run,
+                step,
+                agent,
+                deadline,
+            } => vec![
+                ("run", run.to_string()),
+                ("step", step.to_string()),
+                ("agent", a(agent)),
+                ("deadline", deadline.to_string()),
+            ],
+            Event::StepFinal {
+                run,
+                step,
+                agent,
+                reward,
+            } => vec![
+                ("run", run.to_string()),
+                ("step", step.to_string()),
+                ("agent", a(agent)),
+                ("reward", n(reward)),
+            ],
+            Event::StepTimedOut {
+                run,
+                step,
+                agent,
+                slashed,
+            } => vec![
+                ("run", run.to_string()),
+                ("step", step.to_string()),
+                ("agent", a(agent)),
+                ("slashed", n(slashed)),
+            ],
+            Event::RunFailed {
+                run,
+                step,
+                reason,
+                refund,
+            } => vec![
+                ("run", run.to_string()),
+                ("step", step.to_string()),
+                ("reason", reason.clone()),
+                ("refund", n(refund)),
+            ],
+            Event::WorkflowVerified {
+                workflow_hash,
+                verifier,
+                workflow,
+                version,
+                run,
+                refund,
+            } => vec![
+                ("workflow_hash", hex::encode(workflow_hash)),
+                ("verifier", a(verifier)),
+                ("workflow", workflow.clone()),
+                ("version", version.to_string()),
+                ("run", run.to_string()),
+                ("refund", n(refund)),
             ],
         }
     }

@@ -56,6 +56,10 @@ pub struct GenesisAppState {
     /// Models registered at genesis (absent in older genesis files: none).
     #[serde(default)]
     pub models: Vec<GenesisModel>,
+    /// Workflows registered at genesis, after the models (absent: none);
+    /// each is version 1, as if registered by proposal 0.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub workflows: Vec<crate::governance::WorkflowSpec>,
 }
 
 /// The rules over genesis models that need no model decoding: at least one
@@ -288,6 +292,7 @@ impl GenesisAppState {
             }],
             params: ChainParams::default(),
             models: Vec::new(),
+            workflows: Vec::new(),
         }
     }
 }

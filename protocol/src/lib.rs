@@ -19,6 +19,7 @@ pub mod models;
 pub mod params;
 pub mod proof;
 pub mod query;
+pub mod runs;
 pub mod state;
 pub mod state_key;
 pub mod tx;

@@ -193,6 +193,21 @@ pub struct AgentsParams {
     pub max_metadata_bytes: u32,
 }
 
+/// `runs` parameters: what a run may hold and what a missed step costs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunsParams {
+    /// Runs one submitter may have running at once.
+    pub max_open_runs_per_submitter: u32,
+    /// Most int8 values a run holds: its input and every step's output.
+    pub max_values_held: u32,
+    /// Share of its bond an executor forfeits for a missed step timeout (ppm).
+    pub timeout_slash_ppm: u64,
+    /// Share of its reputation above the floor an executor loses for a
+    /// missed step timeout (ppm): a little, where fraud costs a lot.
+    pub timeout_reputation_penalty_ppm: u64,
+}
+
 /// All parameters of the chain. The canonical encoding is the modules'
 /// encodings back to back, in field order (what the `/params` query proves
 /// part by part); new modules are appended.
@@ -212,6 +227,9 @@ pub struct ChainParams {
     /// Absent in genesis files written before the module existed: the defaults.
     #[serde(default)]
     pub agents: AgentsParams,
+    /// Absent in genesis files written before the module existed: the defaults.
+    #[serde(default)]
+    pub runs: RunsParams,
 }
 
 impl Default for AccountsParams {
@@ -290,6 +308,17 @@ impl Default for AgentsParams {
             unbonding_blocks: 100,
             max_models: 16,
             max_metadata_bytes: 256,
+        }
+    }
+}
+
+impl Default for RunsParams {
+    fn default() -> Self {
+        RunsParams {
+            max_open_runs_per_submitter: 8,
+            max_values_held: 4096,
+            timeout_slash_ppm: 10_000,
+            timeout_reputation_penalty_ppm: 50_000,
         }
     }
 }

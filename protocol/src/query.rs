@@ -49,12 +49,19 @@ pub enum QueryPath {
     Agent(Address),
     /// `/agents` -> `Vec<`[`crate::agents::AgentRecord`]`>` in address order (no proof).
     Agents,
+    /// `/run/{id}` -> [`crate::runs::RunRecord`].
+    Run(u64),
+    /// `/runs` -> `Vec<`[`crate::runs::RunRecord`]`>` of the runs still running, in id order (no proof).
+    Runs,
+    /// `/verified/{64 hex digits}` -> [`crate::runs::VerifiedWorkflow`]: the
+    /// paper's `verifiedWorkflows` mapping.
+    Verified([u8; 32]),
 }
 
 /// Why a query path was not understood.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum QueryPathError {
-    #[error("unknown query path {path:?}; known: /account/{{addr}}, /validator/{{addr}}, /validators, /reputation/{{addr}}, /params, /unbonding/{{addr}}, /model/{{id}}, /models, /proposal/{{id}}, /proposals[/{{status}}], /tally/{{id}}, /votes/{{id}}, /deposits/{{id}}, /workflow/{{name}}, /workflows, /treasury, /agent/{{addr}}, /agents")]
+    #[error("unknown query path {path:?}; known: /account/{{addr}}, /validator/{{addr}}, /validators, /reputation/{{addr}}, /params, /unbonding/{{addr}}, /model/{{id}}, /models, /proposal/{{id}}, /proposals[/{{status}}], /tally/{{id}}, /votes/{{id}}, /deposits/{{id}}, /workflow/{{name}}, /workflows, /treasury, /agent/{{addr}}, /agents, /run/{{id}}, /runs, /verified/{{hash}}")]
     Unknown { path: String },
     #[error("bad proposal id in query path {path:?}: a proposal id is a positive integer")]
     BadProposalId { path: String },
@@ -62,8 +69,10 @@ pub enum QueryPathError {
     BadStatus { path: String, reason: String },
     #[error("bad address in query path {path:?}: {reason}")]
     BadAddress { path: String, reason: String },
-    #[error("bad model id in query path {path:?}: a model id is 64 hex digits")]
+    #[error("bad id in query path {path:?}: a model id or a workflow hash is 64 hex digits")]
     BadModelId { path: String },
+    #[error("bad run id in query path {path:?}: a run id is a positive integer")]
+    BadRunId { path: String },
 }
 
 impl FromStr for QueryPath {
@@ -110,6 +119,22 @@ impl FromStr for QueryPath {
             ["treasury"] => Ok(QueryPath::Treasury),
             ["agent", a] => Ok(QueryPath::Agent(addr(a)?)),
             ["agents"] => Ok(QueryPath::Agents),
+            ["run", id] => id
+                .parse::<u64>()
+                .ok()
+                .filter(|&n| n > 0)
+                .map(QueryPath::Run)
+                .ok_or_else(|| QueryPathError::BadRunId {
+                    path: path.to_string(),
+                }),
+            ["runs"] => Ok(QueryPath::Runs),
+            ["verified", hash] => hex::decode(hash)
+                .ok()
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .map(QueryPath::Verified)
+                .ok_or_else(|| QueryPathError::BadModelId {
+                    path: path.to_string(),
+                }),
             _ => Err(QueryPathError::Unknown {
                 path: path.to_string(),
             }),
@@ -148,6 +173,9 @@ impl fmt::Display for QueryPath {
             QueryPath::Treasury => write!(f, "/treasury"),
             QueryPath::Agent(a) => write!(f, "/agent/{a}"),
             QueryPath::Agents => write!(f, "/agents"),
+            QueryPath::Run(id) => write!(f, "/run/{id}"),
+            QueryPath::Runs => write!(f, "/runs"),
+            QueryPath::Verified(h) => write!(f, "/verified/{}", hex::encode(h)),
         }
     }
 }
@@ -170,8 +198,11 @@ impl QueryPath {
             QueryPath::Workflow(name) => vec![state_key::workflows::workflow(name)],
             QueryPath::Treasury => vec![state_key::rewards::treasury()],
             QueryPath::Agent(a) => vec![state_key::agents::agent(a)],
+            QueryPath::Run(id) => vec![state_key::runs::run(*id)],
+            QueryPath::Verified(h) => vec![state_key::runs::verified(h)],
             QueryPath::Models
             | QueryPath::Agents
+            | QueryPath::Runs
             | QueryPath::Proposals(_)
             | QueryPath::Tally(_)
             | QueryPath::Votes(_)
@@ -228,6 +259,9 @@ mod tests {
             QueryPath::Treasury,
             QueryPath::Agent(a),
             QueryPath::Agents,
+            QueryPath::Run(4),
+            QueryPath::Runs,
+            QueryPath::Verified([0xab; 32]),
         ] {
             assert_eq!(p.to_string().parse::<QueryPath>().unwrap(), p);
         }
@@ -240,7 +274,7 @@ mod tests {
             QueryPath::Account(a).proved_keys(),
             vec![state_key::accounts::account(&a)]
         );
-        assert_eq!(QueryPath::Params.proved_keys().len(), 7);
+        assert_eq!(QueryPath::Params.proved_keys().len(), 8);
         assert_eq!(
             QueryPath::Agent(a).proved_keys(),
             vec![state_key::agents::agent(&a)]

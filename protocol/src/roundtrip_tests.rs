@@ -13,7 +13,7 @@ use crate::{
     },
     params::{
         AccountsParams, AgentsParams, ChainParams, GovernanceParams, ModelsParams,
-        ReputationParams, RewardsParams, StakingParams,
+        ReputationParams, RewardsParams, RunsParams, StakingParams,
     },
     state::{
         Account, ActiveValidator, ModelRecord, ModelStatus, Reputation, SigningInfo,
@@ -268,6 +268,12 @@ fn params() -> impl Strategy<Value = ChainParams> {
                 max_models: max ^ m.0,
                 max_metadata_bytes: m.2,
             },
+            runs: RunsParams {
+                max_open_runs_per_submitter: m.0 ^ 7,
+                max_values_held: max,
+                timeout_slash_ppm: a[6] ^ b[7],
+                timeout_reputation_penalty_ppm: a[7] ^ b[6],
+            },
         })
 }
 
@@ -331,6 +337,7 @@ fn genesis() -> impl Strategy<Value = GenesisAppState> {
             validators,
             params,
             models,
+            workflows: Vec::new(),
         })
 }
 

@@ -118,11 +118,30 @@ pub mod agents {
     }
 }
 
+/// Keys of the `runs` module.
+pub mod runs {
+    /// A run by id ([`crate::runs::RunRecord`]); ids are zero-padded so key
+    /// order is id order.
+    pub fn run(id: u64) -> Vec<u8> {
+        format!("runs/run/{id:020}").into_bytes()
+    }
+
+    /// A verified execution by workflow hash ([`crate::runs::VerifiedWorkflow`]).
+    pub fn verified(workflow_hash: &[u8; 32]) -> Vec<u8> {
+        format!("runs/verified/{}", hex::encode(workflow_hash)).into_bytes()
+    }
+
+    /// Module parameters ([`crate::params::RunsParams`]).
+    pub fn params() -> Vec<u8> {
+        b"runs/params".to_vec()
+    }
+}
+
 /// The parameter keys, in the order the fields of
 /// [`crate::params::ChainParams`] are encoded (accounts, staking, reputation,
-/// rewards, models, governance, agents): the `/params` query value is their
-/// values back to back.
-pub fn chain_params() -> [Vec<u8>; 7] {
+/// rewards, models, governance, agents, runs): the `/params` query value is
+/// their values back to back.
+pub fn chain_params() -> [Vec<u8>; 8] {
     [
         accounts::params(),
         staking::params(),
@@ -131,6 +150,7 @@ pub fn chain_params() -> [Vec<u8>; 7] {
         models::params(),
         governance::params(),
         agents::params(),
+        runs::params(),
     ]
 }
 
@@ -181,6 +201,7 @@ mod tests {
                 b"models/params".to_vec(),
                 b"governance/params".to_vec(),
                 b"agents/params".to_vec(),
+                b"runs/params".to_vec(),
             ]
         );
         assert_eq!(

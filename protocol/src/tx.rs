@@ -127,6 +127,22 @@ pub enum TxBody {
     AddAgentBond { amount: Amount },
     /// Stop taking work; the bond returns after `params.agents.unbonding_blocks`.
     ExitAgent,
+    /// Run version `version` of workflow `workflow` on `input` (int8 values),
+    /// escrowing `budget` (at least the sum of its steps' rewards).
+    SubmitRun {
+        workflow: String,
+        version: u32,
+        input: Vec<i32>,
+        budget: Amount,
+    },
+    /// The assigned executor's result of a zk step: `output`, and a halo2
+    /// proof that the step's model maps the step's input to it.
+    SubmitResult {
+        run: u64,
+        step: u32,
+        output: Vec<i32>,
+        proof: Vec<u8>,
+    },
 }
 
 impl TxBody {
@@ -146,6 +162,8 @@ impl TxBody {
             TxBody::UpdateAgent { .. } => "update_agent",
             TxBody::AddAgentBond { .. } => "add_agent_bond",
             TxBody::ExitAgent => "exit_agent",
+            TxBody::SubmitRun { .. } => "submit_run",
+            TxBody::SubmitResult { .. } => "submit_result",
         }
     }
 
@@ -164,6 +182,7 @@ impl TxBody {
             | TxBody::UpdateAgent { .. }
             | TxBody::AddAgentBond { .. }
             | TxBody::ExitAgent => "agents",
+            TxBody::SubmitRun { .. } | TxBody::SubmitResult { .. } => "runs",
         }
     }
 }
@@ -306,6 +325,30 @@ mod tests {
                 .prop_map(|(models, metadata)| TxBody::UpdateAgent { models, metadata }),
             any::<u128>().prop_map(|n| TxBody::AddAgentBond { amount: Amount(n) }),
             Just(TxBody::ExitAgent),
+            (
+                "[a-z]{1,8}",
+                any::<u32>(),
+                proptest::collection::vec(any::<i32>(), 0..8),
+                any::<u128>()
+            )
+                .prop_map(|(workflow, version, input, n)| TxBody::SubmitRun {
+                    workflow,
+                    version,
+                    input,
+                    budget: Amount(n),
+                }),
+            (
+                any::<u64>(),
+                any::<u32>(),
+                proptest::collection::vec(any::<i32>(), 0..4),
+                proptest::collection::vec(any::<u8>(), 0..16)
+            )
+                .prop_map(|(run, step, output, proof)| TxBody::SubmitResult {
+                    run,
+                    step,
+                    output,
+                    proof
+                }),
             (
                 any::<[u8; 32]>(),
                 proptest::collection::vec(any::<i32>(), 0..8),

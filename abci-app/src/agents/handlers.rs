@@ -185,6 +185,14 @@ pub fn exit(
 ) -> Result<(), HandlerError> {
     let p = params(state)?;
     let mut a = active_agent(state, address)?;
+    if let Some((run, step)) = crate::runs::held_step(state, address)? {
+        return Err(TxError::AgentHoldsStep {
+            agent: *address,
+            run,
+            step,
+        }
+        .into());
+    }
     let release_height = height.plus(p.unbonding_blocks);
     a.status = AgentStatus::Exiting {
         since: height,

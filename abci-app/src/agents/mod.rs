@@ -17,9 +17,13 @@ pub mod state_key;
 #[cfg(test)]
 mod tests;
 
-use synod_protocol::{agents::AgentRecord, Address, Amount};
+use synod_protocol::{agents::AgentRecord, params::PPM, Address, Amount};
 
-use crate::state::{State, StateError};
+use crate::{
+    accounts,
+    error::HandlerError,
+    state::{State, StateError},
+};
 
 pub use params::{params, update_params};
 
@@ -48,6 +52,22 @@ pub fn bonded(state: &State) -> Result<Amount, StateError> {
         })?;
     }
     Ok(total)
+}
+
+/// Takes `ppm` of `agent`'s bond (a missed step, later a lost dispute) and
+/// burns it; returns the amount taken (zero for an unknown agent).
+pub fn slash(state: &mut State, agent: &Address, ppm: u64) -> Result<Amount, HandlerError> {
+    let Some(mut record) = self::agent(state, agent)? else {
+        return Ok(Amount::ZERO);
+    };
+    let cut = Amount(
+        record.bond.0 / u128::from(PPM) * u128::from(ppm.min(PPM))
+            + record.bond.0 % u128::from(PPM) * u128::from(ppm.min(PPM)) / u128::from(PPM),
+    );
+    record.bond = record.bond.checked_sub(cut)?;
+    put_agent(state, &record);
+    accounts::burn(state, cut)?;
+    Ok(cut)
 }
 
 /// Writes an agent record.

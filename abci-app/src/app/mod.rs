@@ -17,7 +17,7 @@ use crate::{
     execute::{self, TxOutcome},
     genesis, governance, models,
     models::VerifierCache,
-    reputation, rewards, staking,
+    reputation, rewards, runs, staking,
     state::State,
     storage::{PreparedCommit, Storage},
     workflows,
@@ -39,6 +39,9 @@ pub fn components(verifiers: &VerifierCache) -> Components {
         }),
         Box::new(workflows::hooks::Workflows),
         Box::new(agents::hooks::Agents),
+        Box::new(runs::hooks::Runs {
+            verifiers: verifiers.clone(),
+        }),
         Box::new(governance::hooks::Governance {
             verifiers: verifiers.clone(),
         }),

@@ -6,7 +6,7 @@ use synod_protocol::params::{ChainParams, GovernanceParams};
 
 use super::state_key;
 use crate::{
-    accounts, agents, models, reputation, rewards, staking,
+    accounts, agents, models, reputation, rewards, runs, staking,
     state::{State, StateError},
 };
 
@@ -31,6 +31,7 @@ pub fn chain_params(state: &State) -> Result<ChainParams, StateError> {
         models: models::params(state)?,
         governance: params(state)?,
         agents: agents::params(state)?,
+        runs: runs::params(state)?,
     })
 }
 
@@ -44,5 +45,6 @@ pub(super) fn set_chain_params(state: &mut State, p: &ChainParams) -> Result<(),
     models::update_params(state, &p.models);
     update_params(state, &p.governance);
     agents::update_params(state, &p.agents);
+    runs::update_params(state, &p.runs);
     Ok(())
 }

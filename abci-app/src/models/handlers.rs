@@ -51,6 +51,21 @@ pub fn check_submission(
         }
         .into());
     }
+    check_claim(&p, &record, input, output, proof)?;
+    Ok(record)
+}
+
+/// The checks of a claim against its model's record, whatever the model's
+/// status: it accepts zk proofs, the proof fits `max_proof_bytes`, input and
+/// output have the model's sizes (and fit `max_input_len`), the input is int8.
+fn check_claim(
+    p: &synod_protocol::params::ModelsParams,
+    record: &ModelRecord,
+    input: &[i32],
+    output: &[i32],
+    proof: &[u8],
+) -> Result<(), HandlerError> {
+    let name = hex::encode(record.id);
     if !record.modes.contains(&VerificationMode::Zk) {
         let modes: Vec<String> = record.modes.iter().map(|m| format!("{m:?}")).collect();
         return Err(TxError::ZkNotAllowed {
@@ -98,7 +113,20 @@ pub fn check_submission(
         }
         .into());
     }
-    Ok(record)
+    Ok(())
+}
+
+/// The cheap checks of a proof for a model a run pinned (a workflow
+/// step's result): as for [`check_submission`], except that the model may
+/// have been retired since the run started, whose runs still finish.
+pub fn check_pinned(
+    state: &State,
+    record: &ModelRecord,
+    input: &[i32],
+    output: &[i32],
+    proof: &[u8],
+) -> Result<(), HandlerError> {
+    check_claim(&params(state)?, record, input, output, proof)
 }
 
 /// `SubmitInferenceProof { model, input, output, proof }`: the cheap checks,

@@ -102,6 +102,39 @@ pub fn record_block(
     Ok(())
 }
 
+/// Records a finalized task (a workflow step whose result became final):
+/// the score rises as for a block of honest work.
+pub fn record_task_success(
+    state: &mut State,
+    who: &Address,
+    height: Height,
+) -> Result<(), StateError> {
+    record_block(state, who, true, height)
+}
+
+/// Records a missed task deadline: the score loses `penalty_ppm` of its
+/// excess above the floor (a little, where a slash for fraud costs a lot).
+pub fn record_task_timeout(
+    state: &mut State,
+    who: &Address,
+    penalty_ppm: u64,
+    height: Height,
+) -> Result<(), StateError> {
+    let p = params(state)?;
+    let mut rep = get(state, who)?.unwrap_or(Reputation {
+        score: p.floor_score,
+        slashes: 0,
+        updated_height: height,
+    });
+    let score = rep.score.max(p.floor_score);
+    let excess = score - p.floor_score;
+    let cut = u128::from(excess) * u128::from(penalty_ppm.min(PPM)) / u128::from(PPM);
+    rep.score = score - cut as u64;
+    rep.updated_height = height;
+    state.put(state_key::score(who), &rep);
+    Ok(())
+}
+
 /// Records a slash: the score drops sharply.
 pub fn record_slash(state: &mut State, who: &Address, height: Height) -> Result<(), StateError> {
     let p = params(state)?;

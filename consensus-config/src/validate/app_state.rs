@@ -52,6 +52,9 @@ impl Check {
             if params.contains_key("agents") {
                 self.module(params, "agents", AgentsParams::problems);
             }
+            if params.contains_key("runs") {
+                self.module(params, "runs", RunsParams::problems);
+            }
         }
         if app.contains_key("models") {
             let (_, models) = self.entries::<GenesisModel>(app, "models");

@@ -34,7 +34,7 @@ pub enum ParamChangeError {
 
 impl ChainParams {
     /// The module names, as `ParamChange::module` spells them.
-    pub const MODULES: [&'static str; 7] = [
+    pub const MODULES: [&'static str; 8] = [
         "accounts",
         "staking",
         "reputation",
@@ -42,6 +42,7 @@ impl ChainParams {
         "models",
         "governance",
         "agents",
+        "runs",
     ];
 
     /// These params with `module.name` set to the JSON text `value`, checked

@@ -308,6 +308,7 @@ impl ChainParams {
         out.extend(self.models.problems());
         out.extend(self.governance.problems());
         out.extend(self.agents.problems());
+        out.extend(self.runs.problems());
         out
     }
 
@@ -470,6 +471,52 @@ impl AgentsParams {
             "max_metadata_bytes",
             self.max_metadata_bytes,
             "<= 4096",
+        );
+        out
+    }
+
+    /// The first bound this module breaks, if any.
+    pub fn validate(&self) -> Result<(), ParamError> {
+        first(self.problems())
+    }
+}
+
+impl RunsParams {
+    /// Every bound this module breaks, in field order (empty when all hold).
+    pub fn problems(&self) -> Vec<ParamError> {
+        let mut out = Vec::new();
+        let m = "runs";
+        check(
+            &mut out,
+            (1..=1_000).contains(&self.max_open_runs_per_submitter),
+            m,
+            "max_open_runs_per_submitter",
+            self.max_open_runs_per_submitter,
+            "1 ..= 1000",
+        );
+        check(
+            &mut out,
+            (1..=1 << 20).contains(&self.max_values_held),
+            m,
+            "max_values_held",
+            self.max_values_held,
+            "1 ..= 1048576",
+        );
+        check(
+            &mut out,
+            self.timeout_slash_ppm <= PPM,
+            m,
+            "timeout_slash_ppm",
+            self.timeout_slash_ppm,
+            "<= 1000000",
+        );
+        check(
+            &mut out,
+            self.timeout_reputation_penalty_ppm <= PPM,
+            m,
+            "timeout_reputation_penalty_ppm",
+            self.timeout_reputation_penalty_ppm,
+            "<= 1000000",
         );
         out
     }
