@@ -151,6 +151,10 @@ impl ModelCircuit {
                             if act.len() != *inputs {
                                 return Err(Error::Synthesis);
                             }
+                            #[cfg(feature = "testkit")]
+                            let tampered = layout.tamper.layer_copy(act);
+                            #[cfg(feature = "testkit")]
+                            let act = &tampered[..];
                             let mut outs = Vec::with_capacity(*out);
                             if requant.len() != *out {
                                 return Err(Error::Synthesis);

@@ -157,6 +157,12 @@ impl Layout<'_, '_> {
         config.q_bias.enable(self.region, start)?;
         self.fixed(config.bias, start, i128::from(bias))?;
         let mut acc = known.as_ref().map(|_| bias);
+        #[cfg(feature = "testkit")]
+        let acc_tamper = self.tamper.acc();
+        #[cfg(feature = "testkit")]
+        if let Some(super::tamper::AccTamper::Bias(d)) = acc_tamper {
+            acc = acc.map(|a| a + d);
+        }
         self.advice(config.acc, start, acc.map(i128::from))?;
         for c in 0..rows {
             let row = start + c;
@@ -177,6 +183,10 @@ impl Layout<'_, '_> {
                     .map(|i| i64::from(x[i]) * weights[i])
                     .sum::<i64>()
             });
+            #[cfg(feature = "testkit")]
+            if let (0, Some(super::tamper::AccTamper::PartialSum(d))) = (c, acc_tamper) {
+                acc = acc.map(|a| a + d);
+            }
             self.advice(config.acc, row + 1, acc.map(i128::from))?;
         }
 
@@ -259,6 +269,8 @@ impl Layout<'_, '_> {
         #[cfg(feature = "testkit")]
         let padding = self.tamper.conv_padding(padding);
         let mut first_padding = true;
+        #[cfg(feature = "testkit")]
+        self.tamper.arm_conv();
         let mut outs = Vec::with_capacity(out_channels * out_h * out_w);
         for ((filter, &b), &requant) in weights.chunks_exact(fan_in).zip(bias).zip(requant) {
             let w: Vec<i64> = filter.iter().map(|&w| i64::from(w)).collect();
@@ -290,6 +302,8 @@ impl Layout<'_, '_> {
     ) -> Result<Vec<Activation>, Error> {
         let config = self.config;
         let z = i128::from(zero_point);
+        #[cfg(feature = "testkit")]
+        let tamper = self.tamper.relu_output();
         let mut outputs = Vec::with_capacity(act.len());
         for &a in act {
             let row = self.row;
@@ -298,6 +312,11 @@ impl Layout<'_, '_> {
             self.copy_in(a, config.acc, row)?;
             let x = a.value.map(i128::from);
             let y = x.map(|x| x.max(z));
+            #[cfg(feature = "testkit")]
+            let y = match tamper {
+                Some((index, value)) if index == outputs.len() => y.map(|_| i128::from(value)),
+                _ => y,
+            };
             let y_cell = self.advice(config.y, row, y)?;
             let diffs = [
                 x.zip(y).map(|(x, y)| y - x),
@@ -309,7 +328,8 @@ impl Layout<'_, '_> {
             }
             outputs.push(Activation {
                 source: Source::Cell(y_cell),
-                value: a.value.map(|v| v.max(i32::from(zero_point))),
+                // y is an int8 (or a tampered claim of one).
+                value: y.map(|y| y as i32),
             });
             self.row += 1;
         }
@@ -403,13 +423,17 @@ impl Layout<'_, '_> {
             .zip(index)
             .map(|(v, i)| i128::from(v.get(i).copied().unwrap_or(0)));
         let start = self.row;
+        let bits: Value<Vec<i128>> =
+            index.map(|i| (0..act.len()).map(|j| i128::from(i == j)).collect());
+        #[cfg(feature = "testkit")]
+        let bits = self.tamper.arg_max_bits(bits);
         let (mut c, mut r) = (Value::known(0i128), Value::known(0i128));
         for (j, a) in act.iter().enumerate() {
             let row = start + j;
             config.q_argmax.enable(self.region, row)?;
             self.copy_in(*a, config.acc, row)?;
             self.advice(config.y, row, m)?;
-            let s = index.map(|i| i128::from(i == j));
+            let s = bits.as_ref().map(|b| b.get(j).copied().unwrap_or(0));
             self.advice(config.b_hi, row, s)?;
             let c_cell = self.advice(config.b_lo, row, c)?;
             let r_cell = self.advice(config.x[0], row, r)?;

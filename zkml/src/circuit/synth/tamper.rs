@@ -5,7 +5,7 @@
 use halo2_proofs::circuit::Value;
 
 use super::layout::slots;
-use super::{Activation, ModelCircuit, Requant};
+use super::{Activation, ModelCircuit, Requant, Source};
 use crate::circuit::config::{LIMB_COLUMNS, REQUANT_ROWS, SLACK_BITS};
 
 /// A dishonest requantization witness for the first output of a layer: the
@@ -40,6 +40,56 @@ pub enum Tamper {
     ArgMaxIndex(usize),
     /// The first padding cell of the first Conv2d holds `value`.
     ConvPadding(i8),
+    /// The first output of the first Conv2d.
+    Conv(RequantTamper),
+    /// The first output of the first Conv2d claims `y` on the in-range
+    /// branch with a zero slack: every limb is a byte, so only the
+    /// requantization equation can object.
+    ConvZeroSlack(i64),
+    /// Output `index` of the first standalone ReLU claims `value`.
+    ReluOutput {
+        /// Output position.
+        index: usize,
+        /// Claimed output.
+        value: i8,
+    },
+    /// The first ArgMax's selection bits at `positions` hold `values` (the
+    /// others and everything derived from the bits follow them).
+    ArgMaxBits {
+        /// Two input positions.
+        positions: [usize; 2],
+        /// Their bits.
+        values: [i8; 2],
+    },
+    /// The first neuron of the first Dense starts its accumulator at
+    /// `bias + delta` (the MAC rows and requantization follow it).
+    BiasRow(i64),
+    /// The first neuron of the first Dense adds `delta` to the partial sum
+    /// of its first MAC row (the later rows and requantization follow it).
+    PartialSum(i64),
+    /// The first Dense that reads another layer's output sees its first
+    /// value off by `delta` (a copy unequal to its source; the neuron
+    /// follows it).
+    LayerCopy(i32),
+}
+
+/// A dishonest requantization witness.
+#[derive(Clone, Copy, Debug)]
+enum RequantClaim {
+    /// The slack follows the claimed branch's formula.
+    Formula(RequantTamper),
+    /// The in-range branch with `y` and a zero slack.
+    ZeroSlack(i64),
+}
+
+/// A dishonest accumulator of one neuron (see [`Tamper::BiasRow`] and
+/// [`Tamper::PartialSum`]).
+#[derive(Clone, Copy, Debug)]
+pub(super) enum AccTamper {
+    /// Added to the bias row.
+    Bias(i64),
+    /// Added to the first MAC row's partial sum.
+    PartialSum(i64),
 }
 
 impl ModelCircuit {
@@ -64,8 +114,10 @@ type RequantRow = (i128, bool, bool, [i128; REQUANT_ROWS * LIMB_COLUMNS]);
 pub(super) struct Tampering {
     /// Not yet applied.
     pending: Option<Tamper>,
-    /// For the next neuron's requantization (armed by a Dense or Add step).
-    next_requant: Option<RequantTamper>,
+    /// For the next neuron's requantization (armed by a Dense, Conv2d or Add step).
+    next_requant: Option<RequantClaim>,
+    /// For the next neuron's accumulator (armed by a Dense step).
+    next_acc: Option<AccTamper>,
 }
 
 impl Tampering {
@@ -73,6 +125,7 @@ impl Tampering {
         Self {
             pending: tamper,
             next_requant: None,
+            next_acc: None,
         }
     }
 
@@ -89,16 +142,81 @@ impl Tampering {
     /// its first neuron.
     pub(super) fn arm_dense(&mut self) {
         self.next_requant = self.take(|t| match t {
-            Tamper::Dense(r) => Some(r),
+            Tamper::Dense(r) => Some(RequantClaim::Formula(r)),
             _ => None,
         });
+        self.next_acc = self.take(|t| match t {
+            Tamper::BiasRow(d) => Some(AccTamper::Bias(d)),
+            Tamper::PartialSum(d) => Some(AccTamper::PartialSum(d)),
+            _ => None,
+        });
+    }
+
+    /// At the start of a Conv2d step: a pending [`Tamper::Conv`] goes to
+    /// its first neuron.
+    pub(super) fn arm_conv(&mut self) {
+        self.next_requant = self.take(|t| match t {
+            Tamper::Conv(r) => Some(RequantClaim::Formula(r)),
+            Tamper::ConvZeroSlack(y) => Some(RequantClaim::ZeroSlack(y)),
+            _ => None,
+        });
+    }
+
+    /// The armed accumulator tamper of the next neuron, if any.
+    pub(super) fn acc(&mut self) -> Option<AccTamper> {
+        self.next_acc.take()
+    }
+
+    /// A Dense step's input: the first value moved by a pending
+    /// [`Tamper::LayerCopy`] when it is another layer's output.
+    pub(super) fn layer_copy(&mut self, act: &[Activation]) -> Vec<Activation> {
+        let mut act = act.to_vec();
+        if let Some(first) = act.first_mut() {
+            if matches!(first.source, Source::Cell(_)) {
+                if let Some(delta) = self.take(|t| match t {
+                    Tamper::LayerCopy(d) => Some(d),
+                    _ => None,
+                }) {
+                    first.value = first.value.map(|v| v + delta);
+                }
+            }
+        }
+        act
+    }
+
+    /// At the start of a standalone ReLU step: the output and the value a
+    /// pending [`Tamper::ReluOutput`] claims.
+    pub(super) fn relu_output(&mut self) -> Option<(usize, i8)> {
+        self.take(|t| match t {
+            Tamper::ReluOutput { index, value } => Some((index, value)),
+            _ => None,
+        })
+    }
+
+    /// An ArgMax step's selection bits: `honest`, with the positions a
+    /// pending [`Tamper::ArgMaxBits`] names replaced.
+    pub(super) fn arg_max_bits(&mut self, honest: Value<Vec<i128>>) -> Value<Vec<i128>> {
+        match self.take(|t| match t {
+            Tamper::ArgMaxBits { positions, values } => Some((positions, values)),
+            _ => None,
+        }) {
+            Some((positions, values)) => honest.map(|mut bits| {
+                for (p, v) in positions.into_iter().zip(values) {
+                    if let Some(bit) = bits.get_mut(p) {
+                        *bit = i128::from(v);
+                    }
+                }
+                bits
+            }),
+            None => honest,
+        }
     }
 
     /// At the start of an Add step: a pending [`Tamper::Add`] goes to its
     /// first neuron.
     pub(super) fn arm_add(&mut self) {
         self.next_requant = self.take(|t| match t {
-            Tamper::Add(r) => Some(r),
+            Tamper::Add(r) => Some(RequantClaim::Formula(r)),
             _ => None,
         });
     }
@@ -112,7 +230,13 @@ impl Tampering {
         lower_bound: i8,
     ) -> Value<RequantRow> {
         match self.next_requant.take() {
-            Some(t) => acc.map(|acc| tampered_witness(acc, requant, lower_bound, t)),
+            Some(RequantClaim::Formula(t)) => {
+                acc.map(|acc| tampered_witness(acc, requant, lower_bound, t))
+            }
+            Some(RequantClaim::ZeroSlack(y)) => acc.map(|_| {
+                let y = i128::from(y);
+                (y, false, false, slots(0, y, i128::from(lower_bound)))
+            }),
             None => honest,
         }
     }
