@@ -62,6 +62,8 @@ pub struct HeaderHashes {
 /// A block consensus decided.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct DecidedBlock {
+    /// The app protocol version the header carries (`version.app`).
+    pub version_app: u64,
     pub chain_id: String,
     pub height: u64,
     /// The round it was proposed in (not part of CometBFT's block).

@@ -44,6 +44,8 @@ pub enum ChainError {
 pub struct HandshakeOutcome {
     /// The app's height before the handshake.
     pub app_height: u64,
+    /// The app's protocol version (`Info.app_version`).
+    pub app_version: u64,
     /// Whether InitChain ran.
     pub initialized: bool,
     /// Blocks replayed.
@@ -157,6 +159,7 @@ pub async fn handshake(
     }
     Ok(HandshakeOutcome {
         app_height,
+        app_version: info.app_version,
         initialized,
         replayed,
         height: store_height.max(app_height),

@@ -301,7 +301,7 @@ impl DecidedBlock {
         Ok(block::Header {
             version: block::header::Version {
                 block: BLOCK_PROTOCOL,
-                app: 0,
+                app: self.version_app,
             },
             chain_id,
             height,

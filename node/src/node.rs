@@ -194,6 +194,12 @@ pub async fn start(
     };
     store.save_validators(next_height + 1, &validators_to_save(&next_validators))?;
     let consensus_hash = consensus_params_hash(consensus_params.as_ref());
+    // The app version headers carry: CometBFT takes the app's on a new
+    // chain and keeps it (no consensus-param update changes it here).
+    let version_app = match store.block(store.height()?)? {
+        Some(last) => last.version_app,
+        None => outcome.app_version,
+    };
 
     let key = PrivateKey::from(settings.consensus_key);
     // Double-sign protection survives restarts: the last signed position is on disk.
@@ -313,6 +319,7 @@ pub async fn start(
         validators,
         next_validators,
         consensus_hash,
+        version_app,
         timeouts: settings.timeouts,
         target_block_time: settings.target_block_time,
         next_height,

@@ -43,6 +43,14 @@ pub enum InvalidBlock {
         /// The limit.
         max: u64,
     },
+    /// The header names another app version than the chain's.
+    #[error("the header's app version is {theirs}, the chain's is {ours}")]
+    WrongAppVersion {
+        /// The version the header carries.
+        theirs: u64,
+        /// The chain's.
+        ours: u64,
+    },
     /// The header is for another chain.
     #[error("the header is for chain {theirs:?}, not {ours:?}")]
     WrongChain {
@@ -267,6 +275,8 @@ pub enum InvalidEvidence {
 pub struct Tip<'a> {
     /// The chain id every signature is bound to.
     pub chain_id: &'a str,
+    /// The app protocol version headers carry.
+    pub version_app: u64,
     /// Id of our last committed block (zero before the first block).
     pub last_block_id: BlockId,
     /// Our app's hash after that block.
@@ -306,6 +316,12 @@ pub fn check_header(tip: &Tip<'_>, block: &DecidedBlock) -> Result<(), InvalidBl
         return Err(InvalidBlock::WrongChain {
             theirs: block.chain_id.clone(),
             ours: tip.chain_id.to_owned(),
+        });
+    }
+    if block.version_app != tip.version_app {
+        return Err(InvalidBlock::WrongAppVersion {
+            theirs: block.version_app,
+            ours: tip.version_app,
         });
     }
     if block.last_block_id != tip.last_block_id {

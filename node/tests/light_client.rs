@@ -151,8 +151,12 @@ async fn the_light_client_verifies_every_header_adjacent_and_skipping() {
     // and each block names its parent's full id.
     let mut previous_id = None;
     let mut txs_seen = 0;
+    // As in CometBFT, headers carry the app's protocol version from `Info`.
+    let app_version = client.abci_info().await.unwrap().app_version;
+    assert!(app_version > 0, "synod-app states its version");
     for h in 1..=top {
         let b = client.block(h as u32).await.unwrap();
+        assert_eq!(b.block.header.version.app, app_version, "height {h}");
         assert_eq!(b.block.header.hash(), b.block_id.hash, "height {h}");
         assert_eq!(b.block.header.last_block_id, previous_id, "height {h}");
         assert!(b.block_id.part_set_header.total >= 1);

@@ -75,6 +75,7 @@ fn block() -> impl Strategy<Value = DecidedBlock> {
         .prop_map(
             |(time, proposer_address, last_commit, misbehavior, txs, next_validators)| {
                 DecidedBlock {
+                    version_app: 0,
                     chain_id: "synod-test".into(),
                     height: 1,
                     round: 0,

@@ -160,6 +160,7 @@ pub fn decided_blocks() -> Result<Vec<DecidedBlock>, FuzzError> {
         ..HeaderHashes::default()
     };
     let mut first = DecidedBlock {
+        version_app: 0,
         chain_id: fixtures::CHAIN_ID.into(),
         height: 1,
         round: 0,
@@ -190,6 +191,7 @@ pub fn decided_blocks() -> Result<Vec<DecidedBlock>, FuzzError> {
     };
     let first_id = id(&first)?;
     let mut second = DecidedBlock {
+        version_app: 0,
         chain_id: fixtures::CHAIN_ID.into(),
         height: 2,
         round: 1,
@@ -240,6 +242,7 @@ pub fn decided_blocks() -> Result<Vec<DecidedBlock>, FuzzError> {
         .unwrap_or(0);
     let second_id = id(&second)?;
     let mut third = DecidedBlock {
+        version_app: 0,
         chain_id: fixtures::CHAIN_ID.into(),
         height: 3,
         round: 0,

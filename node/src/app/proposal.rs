@@ -39,6 +39,7 @@ impl AppState {
             .collect();
         let tip = self.tip()?;
         let mut block = DecidedBlock {
+            version_app: self.version_app,
             chain_id: self.chain_id.clone(),
             height: height.0,
             round: round.as_u32().unwrap_or(0),

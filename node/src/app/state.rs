@@ -44,6 +44,9 @@ pub(crate) struct Startup {
     pub next_validators: ValidatorSet,
     /// Hash of the consensus params every header carries.
     pub consensus_hash: [u8; 32],
+    /// The app version headers carry: the last block's, or on a new chain
+    /// the app's `Info.app_version` (as CometBFT's handshake sets it).
+    pub version_app: u64,
     /// Round timeouts.
     pub timeouts: LinearTimeouts,
     /// Target duration of a height.
@@ -79,6 +82,7 @@ pub(crate) struct AppState {
     pub(super) validators: ValidatorSet,
     pub(super) next_validators: ValidatorSet,
     pub(super) consensus_hash: [u8; 32],
+    pub(super) version_app: u64,
     pub(super) timeouts: LinearTimeouts,
     pub(super) target: Option<Duration>,
     pub(super) height: BlockHeight,
@@ -128,6 +132,7 @@ impl AppState {
             validators,
             next_validators,
             consensus_hash,
+            version_app,
             timeouts,
             target_block_time,
             next_height,
@@ -200,6 +205,7 @@ impl AppState {
             validators,
             next_validators,
             consensus_hash,
+            version_app,
             timeouts,
             target: target_block_time,
             height: BlockHeight(next_height),
@@ -233,6 +239,7 @@ impl AppState {
         };
         Ok(Tip {
             chain_id: &self.chain_id,
+            version_app: self.version_app,
             last_block_id: self.last_block_id,
             last_app_hash: &self.last_app_hash,
             last_block_time: self.last_block_time,

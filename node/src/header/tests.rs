@@ -28,6 +28,7 @@ fn set() -> ValidatorSet {
 fn block(height: u64) -> DecidedBlock {
     let set = set();
     let mut b = DecidedBlock {
+        version_app: 1,
         chain_id: CHAIN.into(),
         height,
         round: 0,
@@ -78,6 +79,7 @@ fn the_block_hash_is_tendermint_rs_header_hash_and_every_field_changes_it() {
         "the part set is the protobuf block's"
     );
     let mutations: Vec<(&str, Mutation)> = vec![
+        ("app version", |b| b.version_app += 1),
         ("chain id", |b| b.chain_id.push('x')),
         ("height", |b| b.height += 1),
         ("time", |b| b.time.nanos += 1),
@@ -337,6 +339,7 @@ fn cometbft_block_549() -> DecidedBlock {
         timestamp,
     };
     DecidedBlock {
+        version_app: 0,
         chain_id: "provi".into(),
         height: 549,
         round: 0,

@@ -69,7 +69,7 @@ pub fn header(b: &DecidedBlock) -> Header {
     let h = &b.hashes;
     Header {
         version_block: PROTOCOL_BLOCK,
-        version_app: 0,
+        version_app: b.version_app,
         chain_id: b.chain_id.clone(),
         height: b.height,
         time: b.time,

@@ -73,6 +73,7 @@ fn commit_block(keys: &[PrivateKey], signers: &[usize]) -> DecidedBlock {
         })
         .collect();
     DecidedBlock {
+        version_app: 0,
         chain_id: "c".into(),
         height: 5,
         round: 0,
@@ -218,6 +219,7 @@ fn a_time_the_app_cannot_read_is_refused_at_every_height() {
 
 fn block_at(time: BlockTime) -> DecidedBlock {
     DecidedBlock {
+        version_app: 0,
         chain_id: "c".into(),
         height: 5,
         round: 0,
@@ -280,6 +282,7 @@ fn a_block_over_block_max_bytes_is_refused_before_decoding() {
 fn tip_and_block() -> (Tip<'static>, DecidedBlock) {
     let tip = Tip {
         chain_id: "c",
+        version_app: 0,
         last_block_id: parent_id(),
         last_app_hash: &[9, 9],
         last_block_time: Some(t(999, 0)),
@@ -336,6 +339,12 @@ fn a_proposal_with_any_wrong_header_field_is_refused_and_names_it() {
             field: "data_hash",
             ..
         })
+    ));
+    let mut other_version = block.clone();
+    other_version.version_app = 2;
+    assert!(matches!(
+        check_header(&tip, &other_version),
+        Err(InvalidBlock::WrongAppVersion { theirs: 2, ours: 0 })
     ));
     let mut other_chain = block.clone();
     other_chain.chain_id = "d".into();

@@ -66,6 +66,7 @@ pub fn init_request(net: &TestNet) -> pb::RequestInitChain {
 pub fn decided(net: &TestNet, height: u64, txs: Vec<Vec<u8>>) -> DecidedBlock {
     let n = net.consensus_keys.len();
     let mut block = DecidedBlock {
+        version_app: 0,
         chain_id: CHAIN_ID.into(),
         height,
         round: 0,
