@@ -433,7 +433,7 @@ impl Client {
     }
 
     /// The fee `body`'s own work needs on top of the per-byte fee: for a
-    /// proof of inference, verifying a proof of the model's `2^k` rows
+    /// proof of inference or a step's result, verifying a proof of the model's `2^k` rows
     /// ([`synod_protocol::params::ModelsParams::verify_fee`]); zero for an
     /// unknown model (the chain refuses the tx anyway) and other bodies.
     pub async fn execution_fee(
@@ -441,10 +441,20 @@ impl Client {
         body: &TxBody,
         params: &ChainParams,
     ) -> Result<Amount, ClientError> {
-        let TxBody::SubmitInferenceProof { model, .. } = body else {
-            return Ok(Amount::ZERO);
+        let model = match body {
+            TxBody::SubmitInferenceProof { model, .. } => *model,
+            // A step's result: the model the run pinned for that step.
+            TxBody::SubmitResult { run, step, .. } => {
+                let run: Option<synod_protocol::runs::RunRecord> =
+                    self.query_at(&QueryPath::Run(*run), None).await?;
+                match run.and_then(|r| r.models.get(*step as usize).copied()) {
+                    Some(model) => model,
+                    None => return Ok(Amount::ZERO),
+                }
+            }
+            _ => return Ok(Amount::ZERO),
         };
-        let record: Option<ModelRecord> = self.query_at(&QueryPath::Model(*model), None).await?;
+        let record: Option<ModelRecord> = self.query_at(&QueryPath::Model(model), None).await?;
         Ok(record.map_or(Amount::ZERO, |r| params.models.verify_fee(r.k)))
     }
 

@@ -44,6 +44,7 @@ pub mod inference;
 pub mod keyfile;
 mod keyring;
 pub mod proposal;
+mod runs;
 mod standing;
 mod txbuild;
 mod verify;

@@ -96,6 +96,8 @@ pub struct GenesisOptions {
     pub params: ChainParams,
     /// Models registered at genesis (`.synod-model` files, base64).
     pub models: Vec<synod_protocol::genesis::GenesisModel>,
+    /// Workflows registered at genesis (after the models they name).
+    pub workflows: Vec<synod_protocol::governance::WorkflowSpec>,
 }
 
 impl Default for GenesisOptions {
@@ -109,6 +111,7 @@ impl Default for GenesisOptions {
             extra_accounts: Vec::new(),
             params: ChainParams::default(),
             models: Vec::new(),
+            workflows: Vec::new(),
         }
     }
 }
@@ -212,7 +215,7 @@ fn genesis_state(
         validators,
         params: options.params.clone(),
         models: options.models.clone(),
-        workflows: Vec::new(),
+        workflows: options.workflows.clone(),
     }
 }
 

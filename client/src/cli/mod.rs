@@ -7,6 +7,7 @@ pub mod model;
 pub mod output;
 pub mod query;
 pub mod tx;
+pub mod workflow;
 
 use std::path::PathBuf;
 
@@ -75,6 +76,9 @@ pub enum Command {
     /// Agents: register the --from key as an agent, change it, bond, exit; show and list agents.
     #[command(subcommand)]
     Agent(agent::AgentCommand),
+    /// Workflow runs: submit, follow, show, execute an assigned step; verified executions.
+    #[command(subcommand)]
+    Workflow(workflow::WorkflowCommand),
 }
 
 /// A setting from its flag, else from its environment variable (when set
@@ -100,6 +104,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Model(cmd) => model::run(&ctx, cmd).await,
         Command::Gov(cmd) => gov::run(&ctx, cmd).await,
         Command::Agent(cmd) => agent::run(&ctx, cmd).await,
+        Command::Workflow(cmd) => workflow::run(&ctx, cmd).await,
     }
 }
 

@@ -92,6 +92,14 @@ pub enum QueryCommand {
     },
     /// Every registered workflow, by name (no proof: a computed list).
     Workflows,
+    /// A verified workflow execution, by workflow hash (the paper's
+    /// `verifiedWorkflows`).
+    Verified {
+        /// 64 hex digits, as `workflow_verified` names it.
+        hash: String,
+        #[command(flatten)]
+        read: ReadFlags,
+    },
     /// A transaction's result, by hash.
     Tx {
         /// 64 hex digits.
@@ -289,6 +297,9 @@ pub async fn run(ctx: &Context, cmd: QueryCommand) -> anyhow::Result<()> {
                 },
             );
             Ok(())
+        }
+        QueryCommand::Verified { hash, read } => {
+            super::workflow::show_verified(ctx, &hash, &read).await
         }
         QueryCommand::Tx { hash } => {
             let hash = parse_tx_hash("HASH", &hash)?;

@@ -105,6 +105,15 @@ impl Chain {
         funded: &[(Address, Amount)],
         models: Vec<synod_protocol::GenesisModel>,
     ) -> Chain {
+        Chain::start_with_workflows(funded, models, Vec::new())
+    }
+
+    /// [`Chain::start_with`] with `workflows` registered at genesis too.
+    pub fn start_with_workflows(
+        funded: &[(Address, Amount)],
+        models: Vec<synod_protocol::GenesisModel>,
+        workflows: Vec<synod_protocol::governance::WorkflowSpec>,
+    ) -> Chain {
         let app_bin = sibling_binary("synod-app");
         let node_bin = sibling_binary("synod-node");
         let dir = tempfile::tempdir().unwrap();
@@ -113,6 +122,7 @@ impl Chain {
         spec.base_port = free_port_block(PORTS_PER_NODE);
         spec.genesis.seed = Some(11);
         spec.genesis.models = models;
+        spec.genesis.workflows = workflows;
         spec.genesis.extra_accounts = funded
             .iter()
             .map(|(address, balance)| GenesisAccount {
@@ -208,4 +218,3 @@ pub fn json_of(out: &Output) -> serde_json::Value {
         )
     })
 }
-

@@ -3,7 +3,7 @@
 
 mod import;
 mod inspect;
-mod progress;
+pub(crate) mod progress;
 mod run;
 mod statement;
 mod zk;
