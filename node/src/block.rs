@@ -3,12 +3,17 @@
 //! evidence and txs, in a canonical (borsh) encoding. The block's CometBFT
 //! header, protobuf form and id are computed from these fields (`header`).
 
+use std::collections::BTreeMap;
+
 use borsh::{BorshDeserialize, BorshSerialize};
 use sha2::{Digest, Sha256};
 use tendermint_proto::v0_38::abci as pb;
 
 pub use crate::time::BlockTime;
-use crate::{context::BlockId, evidence::EvidenceVote};
+use crate::{
+    context::{BlockId, TimedSignature, ValidatorAddress},
+    evidence::EvidenceVote,
+};
 
 /// One validator's vote in the previous block's commit.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
@@ -22,6 +27,36 @@ pub struct CommitVote {
     pub signature: Option<[u8; 64]>,
     /// The precommit's own time (signed with it); ignored when not `signed`.
     pub timestamp: BlockTime,
+}
+
+/// Commit signatures by validator address: the signature and its vote's time.
+pub type SignaturesByAddress = BTreeMap<[u8; 20], ([u8; 64], BlockTime)>;
+
+/// Signatures by validator address, from (address, signature) pairs.
+pub fn signatures_of<'a>(
+    signatures: impl Iterator<Item = (&'a ValidatorAddress, &'a TimedSignature)>,
+) -> SignaturesByAddress {
+    signatures
+        .map(|(a, s)| (a.0, (s.signature.to_bytes(), s.timestamp)))
+        .collect()
+}
+
+/// Who signed a commit, in validator-set order, with their signatures.
+pub fn commit_votes(
+    set: impl Iterator<Item = ([u8; 20], u64)>,
+    signatures: &SignaturesByAddress,
+) -> Vec<CommitVote> {
+    set.map(|(address, power)| {
+        let signed = signatures.get(&address).copied();
+        CommitVote {
+            address,
+            power: power as i64,
+            signed: signed.is_some(),
+            signature: signed.map(|(s, _)| s),
+            timestamp: signed.map_or(BlockTime::GO_ZERO, |(_, t)| t),
+        }
+    })
+    .collect()
 }
 
 /// Evidence of equivocation included in a block.

@@ -7,11 +7,11 @@ use malachitebft_app_channel::app::types::core::{CommitCertificate, VoteExtensio
 use malachitebft_app_channel::app::types::MisbehaviorEvidence;
 
 use super::{
-    last_commit::{certificate_parts, commit_votes, CertificateParts},
+    last_commit::{certificate_parts, CertificateParts},
     state::AppState,
 };
 use crate::{
-    block::Misbehavior,
+    block::{commit_votes, Misbehavior},
     chain::apply_decided_block,
     context::{BlockHeight, SynodContext},
     evidence::{in_cometbft_order, EvidenceVote},

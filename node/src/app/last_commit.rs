@@ -2,8 +2,6 @@
 //! block, with their signatures), read from a commit certificate: one just
 //! decided, or one the store kept from before a restart.
 
-use std::collections::BTreeMap;
-
 use bytes::Bytes;
 use malachitebft_app_channel::app::types::core::{
     CommitCertificate, ExtendedCommitCertificate, VoteExtensions,
@@ -11,42 +9,12 @@ use malachitebft_app_channel::app::types::core::{
 use malachitebft_signing_ed25519::PublicKey;
 
 use crate::{
-    block::{BlockTime, CommitVote},
+    block::{commit_votes, signatures_of, CommitVote, SignaturesByAddress},
     codec::{decode_certificate, encode_certificate},
-    context::{SynodContext, TimedSignature, ValidatorAddress},
+    context::{SynodContext, ValidatorAddress},
     handle::NodeError,
     store::BlockStore,
 };
-
-/// Commit signatures by validator address: the signature and its vote's time.
-pub(crate) type SignaturesByAddress = BTreeMap<[u8; 20], ([u8; 64], BlockTime)>;
-
-/// Signatures by validator address, from (address, signature) pairs.
-pub(crate) fn signatures_of<'a>(
-    signatures: impl Iterator<Item = (&'a ValidatorAddress, &'a TimedSignature)>,
-) -> SignaturesByAddress {
-    signatures
-        .map(|(a, s)| (a.0, (s.signature.to_bytes(), s.timestamp)))
-        .collect()
-}
-
-/// Who signed a commit, in validator-set order, with their signatures.
-pub(crate) fn commit_votes(
-    set: impl Iterator<Item = ([u8; 20], u64)>,
-    signatures: &SignaturesByAddress,
-) -> Vec<CommitVote> {
-    set.map(|(address, power)| {
-        let signed = signatures.get(&address).copied();
-        CommitVote {
-            address,
-            power: power as i64,
-            signed: signed.is_some(),
-            signature: signed.map(|(s, _)| s),
-            timestamp: signed.map_or(BlockTime::GO_ZERO, |(_, t)| t),
-        }
-    })
-    .collect()
-}
 
 /// What the node keeps of a decided certificate.
 pub(super) struct CertificateParts {

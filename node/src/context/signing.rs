@@ -66,9 +66,9 @@ pub fn vote_sign_bytes(chain_id: &str, vote: &Vote, timestamp: BlockTime) -> Vec
     .encode_length_delimited_to_vec()
 }
 
-/// The time in a vote's sign bytes, and whether `a` and `b` are the sign
-/// bytes of one vote made at two times (CometBFT's signer then answers
-/// with its first signature, not a refusal).
+/// Whether `a` and `b` are the sign bytes of one vote made at two times
+/// (CometBFT's signer then answers with its first signature and time, not
+/// a refusal).
 fn same_vote_but_time(a: &[u8], b: &[u8]) -> bool {
     let untimed = |bytes: &[u8]| {
         pbt::CanonicalVote::decode_length_delimited(bytes)

@@ -13,7 +13,7 @@ use super::cometbft::{
     node::PROTOCOL_BLOCK,
 };
 use crate::{
-    block::{BlockTime, CommitVote, DecidedBlock, Misbehavior},
+    block::{commit_votes, signatures_of, CommitVote, DecidedBlock, Misbehavior},
     codec::{decode_certificate, CodecError},
     context,
     header::HeaderError,
@@ -141,30 +141,17 @@ pub fn commit(store: &BlockStore, h: u64) -> Result<Option<(Commit, bool)>, Conv
     };
     let certificate = decode_certificate(&certificate)
         .map_err(|source| ConvertError::Certificate { height: h, source })?;
-    let signed: BTreeMap<[u8; 20], ([u8; 64], BlockTime)> = certificate
-        .commit_signatures
-        .iter()
-        .map(|s| {
-            (
-                s.address.0,
-                (s.signature.signature.to_bytes(), s.signature.timestamp),
-            )
-        })
-        .collect();
-    let votes: Vec<CommitVote> = set
-        .iter()
-        .map(|(key, power)| {
-            let address = synod_consensus_config::keys::key_hash(key);
-            let vote = signed.get(&address).copied();
-            CommitVote {
-                address,
-                power: *power as i64,
-                signed: vote.is_some(),
-                signature: vote.map(|(s, _)| s),
-                timestamp: vote.map_or(BlockTime::GO_ZERO, |(_, t)| t),
-            }
-        })
-        .collect();
+    let signed = signatures_of(
+        certificate
+            .commit_signatures
+            .iter()
+            .map(|s| (&s.address, &s.signature)),
+    );
+    let votes = commit_votes(
+        set.iter()
+            .map(|(key, power)| (synod_consensus_config::keys::key_hash(key), *power)),
+        &signed,
+    );
     Ok(Some((
         Commit {
             height: h,
