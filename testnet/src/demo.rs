@@ -53,6 +53,7 @@ pub async fn run(dir: &Path, args: &DemoArgs) -> anyhow::Result<()> {
         reset: true,
         start_timeout_secs: 60,
         models: args.model.iter().cloned().collect(),
+        workflows: Vec::new(),
         voting_blocks: 20,
     };
     section("starting 4 validators (seed 1, 300 ms blocks)");

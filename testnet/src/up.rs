@@ -78,6 +78,10 @@ pub struct UpArgs {
     /// genesis, zk and optimistic results allowed; repeat for more models.
     #[arg(long = "model", value_name = "FILE")]
     pub models: Vec<PathBuf>,
+    /// Register this workflow file (the `register-workflow` format of
+    /// `synod gov propose`) at genesis, after the models; repeat for more.
+    #[arg(long = "workflow", value_name = "FILE")]
+    pub workflows: Vec<PathBuf>,
     /// Governance voting period in blocks (expedited: half of it; deposit
     /// period: five times it). Short, so proposals can be tried by hand; the
     /// minimum deposit is 1,000 syn (5,000 expedited).
@@ -212,6 +216,19 @@ pub async fn up(dir: &Path, args: &UpArgs) -> anyhow::Result<Started> {
             )
             .context("--model")?,
         );
+    }
+    for path in &args.workflows {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("--workflow: reading {}", path.display()))?;
+        let workflow =
+            synod_client::proposal::WorkflowFile::parse(&text, &path.display().to_string())
+                .map_err(anyhow::Error::msg)
+                .context("--workflow")?;
+        workflow
+            .check()
+            .map_err(anyhow::Error::msg)
+            .with_context(|| format!("--workflow {}", path.display()))?;
+        spec.genesis.workflows.push(workflow);
     }
     spec.config.consensus.timeout_commit =
         synod_consensus_config::duration::parse(&args.block_time)

@@ -511,8 +511,23 @@ pub(super) fn workflow_steps_text(spec: &WorkflowSpec) -> String {
         } else {
             format!("steps {:?}", step.inputs)
         };
+        let mut needs = Vec::new();
+        if !step.min_bond.is_zero() {
+            needs.push(format!("bond >= {}", step.min_bond.to_syn_string()));
+        }
+        if step.min_reputation > 0 {
+            needs.push(format!("reputation >= {}", step.min_reputation));
+        }
+        if step.retries > 0 {
+            needs.push(format!("{} retries", step.retries));
+        }
+        let needs = if needs.is_empty() {
+            String::new()
+        } else {
+            format!("; executor {}", needs.join(", "))
+        };
         s.push_str(&format!(
-            "  {i}. {}: model {} ({}) on {inputs}, timeout {} blocks, reward {}\n",
+            "  {i}. {}: model {} ({}) on {inputs}, timeout {} blocks, reward {}{needs}\n",
             step.name,
             hex::encode(step.model),
             mode_name(step.mode),

@@ -61,6 +61,20 @@ impl Check {
             self.problems.extend(model_entry_problems(&models));
             self.models(&models, models_params.as_ref());
         }
+        if app.contains_key("workflows") {
+            let (_, workflows) =
+                self.entries::<synod_protocol::governance::WorkflowSpec>(app, "workflows");
+            let mut names = BTreeSet::new();
+            for (i, spec) in &workflows {
+                let path = format!("app_state.workflows[{i}]");
+                if let Err(e) = spec.check() {
+                    self.problem(path.clone(), e.to_string());
+                }
+                if !names.insert(spec.name.clone()) {
+                    self.problem(path, format!("workflow {:?} is listed twice", spec.name));
+                }
+            }
+        }
         let unread = unread_entries(app, &accounts, &validators, validator_count);
         self.problems.extend(entry_problems(
             &accounts,

@@ -300,3 +300,28 @@ fn numbers_where_cometbft_expects_strings_are_named() {
         "{problems:?}"
     );
 }
+
+#[test]
+fn genesis_workflows_are_read_and_checked() {
+    let step = serde_json::json!({
+        "name": "classify", "model": vec![1u8; 32], "inputs": [], "mode": "Zk",
+        "timeout_blocks": 0, "reward": "1", "min_bond": "0", "min_reputation": 0, "retries": 0
+    });
+    let problems = validate_genesis(&one_validator_genesis(|g| {
+        g["app_state"]["workflows"] = serde_json::json!([
+            {"name": "digits", "steps": [step.clone()]},
+            {"name": "digits", "steps": [step]},
+        ]);
+    }));
+    let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+    assert!(
+        text.iter()
+            .any(|p| p.contains("app_state.workflows[0]") && p.contains("zero timeout")),
+        "{text:?}"
+    );
+    assert!(
+        text.iter()
+            .any(|p| p.contains("app_state.workflows[1]") && p.contains("listed twice")),
+        "{text:?}"
+    );
+}
