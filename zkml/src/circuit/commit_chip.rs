@@ -126,6 +126,17 @@ impl CommitConfig {
         layouter: &mut impl Layouter<Fp>,
         values: &[Value<i32>],
     ) -> Result<(Vec<Cell>, AssignedCell<Fp, Fp>), Error> {
+        self.lay_out(layouter, values, Fp::zero())
+    }
+
+    /// [`CommitConfig::commit`] with `chunk_offset` added to every chunk
+    /// handed to Poseidon (zero but in the pack gate's negative test).
+    fn lay_out(
+        &self,
+        layouter: &mut impl Layouter<Fp>,
+        values: &[Value<i32>],
+        chunk_offset: Fp,
+    ) -> Result<(Vec<Cell>, AssignedCell<Fp, Fp>), Error> {
         if values.is_empty() {
             return Err(Error::Synthesis);
         }
@@ -179,8 +190,12 @@ impl CommitConfig {
                                 .map(|(acc, v)| acc * Fp::from(256) + field(i128::from(v) + 128));
                         }
                         row += 1;
+                        let last = r + 1 == CHUNK_BYTES / PACK_WIDTH;
+                        if last {
+                            acc = acc.map(|a| a + chunk_offset);
+                        }
                         let cell = region.assign_advice(|| "packed", self.packed, row, || acc)?;
-                        if r + 1 == CHUNK_BYTES / PACK_WIDTH {
+                        if last {
                             chunks.push(cell);
                         }
                     }
@@ -221,6 +236,8 @@ mod tests {
     #[derive(Clone, Debug)]
     struct CommitCircuit {
         values: Vec<i32>,
+        /// Added to each chunk after packing (a forged chunk when nonzero).
+        chunk_offset: Fp,
     }
 
     impl Circuit<Fp> for CommitCircuit {
@@ -244,7 +261,7 @@ mod tests {
         ) -> Result<(), Error> {
             model.assign_byte_table(&mut layouter)?;
             let values: Vec<Value<i32>> = self.values.iter().map(|&v| Value::known(v)).collect();
-            let (_, digest) = commit.commit(&mut layouter, &values)?;
+            let (_, digest) = commit.lay_out(&mut layouter, &values, self.chunk_offset)?;
             layouter.assign_region(
                 || "public",
                 |mut region| {
@@ -257,7 +274,19 @@ mod tests {
     }
 
     fn mock(values: Vec<i32>, commitment: Fp) -> Result<(), Vec<VerifyFailure>> {
-        MockProver::run(9, &CommitCircuit { values }, vec![vec![commitment]])
+        mock_forged(values, Fp::zero(), commitment)
+    }
+
+    fn mock_forged(
+        values: Vec<i32>,
+        chunk_offset: Fp,
+        commitment: Fp,
+    ) -> Result<(), Vec<VerifyFailure>> {
+        let circuit = CommitCircuit {
+            values,
+            chunk_offset,
+        };
+        MockProver::run(9, &circuit, vec![vec![commitment]])
             .expect("synthesizes")
             .verify()
     }
@@ -289,6 +318,29 @@ mod tests {
                     location: FailureLocation::InRegion { .. },
                     ..
                 }
+            )),
+            "{failures:?}"
+        );
+    }
+
+    #[test]
+    fn a_chunk_that_is_not_the_packing_of_the_values_is_refused() {
+        let values: Vec<i8> = vec![10, 20, 30, 40, 50];
+        let raw: Vec<i32> = values.iter().map(|&v| i32::from(v)).collect();
+        let chunk = crate::commitment::chunks(&values)[0];
+        // Poseidon runs on the forged chunk and the instance is its hash:
+        // only the pack gate ties the chunk to the values.
+        let forged = crate::commitment::poseidon2(
+            crate::commitment::initial_digest(values.len()),
+            chunk + Fp::one(),
+        );
+        assert!(mock_forged(raw.clone(), Fp::zero(), forged).is_err());
+        let failures = mock_forged(raw, Fp::one(), forged).expect_err("refused");
+        assert!(
+            failures.iter().all(|f| matches!(
+                f,
+                VerifyFailure::ConstraintNotSatisfied { constraint, .. }
+                    if format!("{constraint}").contains("pack")
             )),
             "{failures:?}"
         );
