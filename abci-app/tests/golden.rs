@@ -430,7 +430,8 @@ fn run() -> Vec<String> {
 /// the chain's, written at genesis, and blocks 31 to 35 register agents,
 /// bond, update, exit and release; and again because workflow steps gain
 /// `min_bond`, `min_reputation` and `retries`, which the spec hash covers;
-/// and for the runs module, whose params are an eighth section.
+/// and for the runs module, whose params are an eighth section (these pins
+/// also take in zkml's VK identity v2, which changed the stored `vk_hash`).
 const GOLDEN: &[&str] = &[
     "116b1ff61345732db0bfcb4154e7bd2be69b50894c921b1a3e725d2e3ab10dfe",
     "410f339cd3b4bde5c2b10713b834e4e733aa6083f945c256d5c5013795cb34eb",

@@ -57,6 +57,7 @@ pub fn verify_answer(
                 codec::encode(&params.models),
                 codec::encode(&params.governance),
                 codec::encode(&params.agents),
+                codec::encode(&params.runs),
             ];
             if parts.concat() != v {
                 return Err(fail(format!(

@@ -58,7 +58,7 @@ pub struct GenesisAppState {
     pub models: Vec<GenesisModel>,
     /// Workflows registered at genesis, after the models (absent: none);
     /// each is version 1, as if registered by proposal 0.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub workflows: Vec<crate::governance::WorkflowSpec>,
 }
 
