@@ -230,18 +230,21 @@ fn three_agents_run_a_three_step_dag_to_workflow_verified() {
     let mut wrong = out0.clone();
     wrong[0] = if wrong[0] == 5 { 6 } else { 5 };
     let forged = w.result_tx(u0, 1, 0, wrong, proved.proof.clone());
-    let out = w.chain.block(vec![stolen, forged]).unwrap();
+    // In the same block a good result of the same model: the block batches
+    // both proofs, the batch fails, and each gets its own verdict.
+    let r1 = w.result_tx(u1, 1, 1, out0.clone(), proved.proof.clone());
+    let out = w.chain.block(vec![stolen, forged, r1]).unwrap();
     assert_eq!(
-        (code_of(&out, 0), code_of(&out, 1)),
-        (55, 27),
+        (code_of(&out, 0), code_of(&out, 1), code_of(&out, 2)),
+        (55, 27, 0),
         "{:?}",
         out.tx_results.iter().map(|r| r.log()).collect::<Vec<_>>()
     );
+    assert_eq!(w.assignee(1, 2), None, "the join still waits for step 0");
 
     let r0 = w.result_tx(u0, 1, 0, out0.clone(), proved.proof.clone());
-    let r1 = w.result_tx(u1, 1, 1, out0.clone(), proved.proof.clone());
-    let out = w.chain.block(vec![r0, r1]).unwrap();
-    ok(&out, 2);
+    let out = w.chain.block(vec![r0]).unwrap();
+    ok(&out, 1);
     let a2 = w
         .assignee(1, 2)
         .expect("the join is assigned once both roots are final");

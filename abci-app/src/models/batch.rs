@@ -87,37 +87,69 @@ pub fn preverify(
 ) -> Result<VerifiedClaims, StateError> {
     let mut batches: BTreeMap<[u8; 32], Batch> = BTreeMap::new();
     for &(tx, len) in txs {
-        let TxBody::SubmitInferenceProof {
-            model: id,
-            input,
-            output,
-            proof,
-        } = &tx.body
-        else {
-            continue;
+        // A proof of inference, or a workflow step's result (its model and
+        // input as the run holds them before the block: a step whose
+        // inputs become final within the block verifies on its own).
+        let step_input;
+        let step_model;
+        let (claim, record) = match &tx.body {
+            TxBody::SubmitInferenceProof {
+                model: id,
+                input,
+                output,
+                proof,
+            } => {
+                let claim = InferenceClaim {
+                    model: id,
+                    input,
+                    output,
+                    proof,
+                };
+                match check_submission(state, claim) {
+                    Ok(record) => (claim, record),
+                    Err(HandlerError::Tx(_)) => continue,
+                    Err(HandlerError::State(e)) => return Err(e),
+                }
+            }
+            TxBody::SubmitResult {
+                run,
+                step,
+                output,
+                proof,
+            } => {
+                let Some((record, input)) =
+                    crate::runs::handlers::result_claim(state, &tx.sender(), *run, *step)?
+                else {
+                    continue;
+                };
+                step_input = input;
+                step_model = record.id;
+                let claim = InferenceClaim {
+                    model: &step_model,
+                    input: &step_input,
+                    output,
+                    proof,
+                };
+                match super::handlers::check_pinned(state, &record, &step_input, output, proof) {
+                    Ok(()) => (claim, record.clone()),
+                    Err(HandlerError::Tx(_)) => continue,
+                    Err(HandlerError::State(e)) => return Err(e),
+                }
+            }
+            _ => continue,
         };
-        let claim = InferenceClaim {
-            model: id,
-            input,
-            output,
-            proof,
-        };
+        let (id, input, output, proof) = (claim.model, claim.input, claim.output, claim.proof);
         // The transaction's own gates: a claim they refuse is never verified.
         if crate::execute::check_fee(state, components, tx, len)?.is_err() {
             continue;
         }
-        let record = match check_submission(state, claim) {
-            Ok(record) => record,
-            Err(HandlerError::Tx(_)) => continue,
-            Err(HandlerError::State(e)) => return Err(e),
-        };
         let verifier = match batches.get(id) {
             Some((v, _)) => std::sync::Arc::clone(v),
             None => cache.verifier(state, &record)?,
         };
         let (Ok(input_t), Ok(output_t)) = (
-            Tensor::new(verifier.input_shape.clone(), input.clone()),
-            Tensor::new(verifier.output_shape.clone(), output.clone()),
+            Tensor::new(verifier.input_shape.clone(), input.to_vec()),
+            Tensor::new(verifier.output_shape.clone(), output.to_vec()),
         ) else {
             continue;
         };
@@ -126,7 +158,7 @@ pub fn preverify(
             .entry(*id)
             .or_insert_with(|| (verifier, Vec::new()))
             .1
-            .push((digest, (input_t, output_t, proof.clone())));
+            .push((digest, (input_t, output_t, proof.to_vec())));
     }
     let mut verified = BTreeSet::new();
     for (_, (verifier, claims)) in batches {

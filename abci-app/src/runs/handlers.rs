@@ -364,6 +364,32 @@ pub(super) fn assigned_run(
     }
 }
 
+/// What a `SubmitResult` by `signer` would be verified against, as the
+/// state stands: the pinned model's record and the step's input; `None`
+/// when the result would be refused before its proof is looked at (an
+/// unknown or finished run, a step not assigned to `signer`, an optimistic
+/// step). The block's batch verification uses it.
+pub fn result_claim(
+    state: &State,
+    signer: &Address,
+    id: u64,
+    step: u32,
+) -> Result<Option<(ModelRecord, Vec<i32>)>, crate::state::StateError> {
+    let r = match assigned_run(state, signer, id, step) {
+        Ok(r) => r,
+        Err(HandlerError::Tx(_)) => return Ok(None),
+        Err(HandlerError::State(e)) => return Err(e),
+    };
+    let i = step as usize;
+    if r.spec.steps[i].mode != VerificationMode::Zk {
+        return Ok(None);
+    }
+    let Some(record) = models::model(state, &r.models[i])? else {
+        return Ok(None);
+    };
+    Ok(Some((record, step_input(&r, i))))
+}
+
 /// `SubmitResult { run, step, output, proof }` by the step's executor.
 pub fn submit_result(
     state: &mut State,
@@ -387,9 +413,18 @@ pub fn submit_result(
     })?;
     let input = step_input(&r, i);
     models::handlers::check_pinned(state, &record, &input, output, proof)?;
-    if let ProofMode::Verify { .. } = mode {
-        let verifier = cache.verifier(state, &record)?;
-        models::verify_inference_proof(&verifier, &input, output, proof)?;
+    if let ProofMode::Verify { batched } = mode {
+        let claim = models::handlers::InferenceClaim {
+            model: &record.id,
+            input: &input,
+            output,
+            proof,
+        };
+        // Verified in the block's batch, or else here, alone.
+        if !batched.contains(&models::batch::claim_digest(claim)) {
+            let verifier = cache.verifier(state, &record)?;
+            models::verify_inference_proof(&verifier, &input, output, proof)?;
+        }
     }
     // Final: pay, record, and go on.
     let spec = &r.spec.steps[i];
