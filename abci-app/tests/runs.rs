@@ -8,8 +8,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use synod_abci_app::{
-    accounts, agents,
-    models::testkit::{genesis_model, sample_input, shipped_mlp, Prover},
+    accounts, agents, models,
+    models::testkit::{genesis_model, sample_input, shipped_mlp, shipped_model, Prover},
     query, runs,
     testkit::{TestChain, TestNet},
     BlockOutput,
@@ -56,13 +56,13 @@ fn head() -> Model {
     }
 }
 
-fn step(name: &str, model: [u8; 32], inputs: Vec<u32>, reward: u64) -> WorkflowStep {
+fn step(name: &str, model: [u8; 32], inputs: Vec<u32>, reward: u64, timeout: u64) -> WorkflowStep {
     WorkflowStep {
         name: name.into(),
         model,
         inputs,
         mode: VerificationMode::Zk,
-        timeout_blocks: 3,
+        timeout_blocks: timeout,
         reward: Amount::syn(reward),
         min_bond: Amount::syn(100),
         min_reputation: 0,
@@ -80,10 +80,15 @@ struct World {
 /// Users 0..=2 are agents (200 syn bonded each, serving both models);
 /// user 3 submits runs.
 fn world() -> World {
-    let max_k = ChainParams::default().models.max_k;
+    world_with(ChainParams::default(), 3)
+}
+
+/// [`world`] under `params`, each step due `timeout` blocks after it is assigned.
+fn world_with(params: ChainParams, timeout: u64) -> World {
+    let max_k = params.models.max_k;
     let mlp = Prover::new(shipped_mlp(), max_k);
     let head = Prover::new(head(), max_k);
-    let mut net = TestNet::new(1, 5, ChainParams::default());
+    let mut net = TestNet::new(1, 5, params);
     net.genesis.models = vec![
         genesis_model(&mlp.model, &[VerificationMode::Zk]),
         genesis_model(&head.model, &[VerificationMode::Zk]),
@@ -91,9 +96,9 @@ fn world() -> World {
     net.genesis.workflows = vec![WorkflowSpec {
         name: "pipeline".into(),
         steps: vec![
-            step("left", mlp.id(), vec![], 2),
-            step("right", mlp.id(), vec![], 2),
-            step("join", head.id(), vec![0, 1], 3),
+            step("left", mlp.id(), vec![], 2, timeout),
+            step("right", mlp.id(), vec![], 2, timeout),
+            step("join", head.id(), vec![0, 1], 3, timeout),
         ],
     }];
     let dir = tempfile::tempdir().unwrap();
@@ -396,4 +401,83 @@ fn missed_deadlines_cost_the_agent_and_reassign_until_the_retries_are_spent() {
     let exit = w.chain.net.users[holder].sign(TxBody::ExitAgent);
     let out = w.chain.block(vec![exit]).unwrap();
     ok(&out, 1);
+}
+
+#[test]
+fn a_run_keeps_the_models_it_pinned_across_an_upgrade() {
+    let mut params = ChainParams::default();
+    params.governance.min_deposit = Amount::syn(1_000);
+    params.governance.max_deposit_blocks = 3;
+    params.governance.voting_blocks = 3;
+    params.governance.expedited_voting_blocks = 2;
+    let mut w = world_with(params, 40);
+    ok(&w.submit_run(10), 1);
+    let old = w.mlp.id();
+    assert_eq!(w.run(1).models[..2], [old, old]);
+
+    // Governance upgrades the MLP to its QDQ import, retiring the old one at once.
+    let qdq = shipped_model("mlp-qdq.onnx", "digits-mlp-qdq");
+    let new = synod_zkml::ModelId::of(&qdq).0;
+    let u = &mut w.chain.net.users[4];
+    let propose = u.sign_with(
+        TxBody::Propose {
+            kind: synod_protocol::ProposalKind::UpgradeModel {
+                previous: old,
+                model: qdq.to_file_bytes(),
+                modes: vec![VerificationMode::Zk],
+                grace_blocks: 0,
+            },
+            title: "qdq".into(),
+            summary: String::new(),
+            deposit: Amount::syn(1_000),
+            expedited: false,
+        },
+        u.nonce,
+        Amount(3_000_000),
+    );
+    u.nonce += 1;
+    ok(&w.chain.block(vec![propose]).unwrap(), 1);
+    let vote = w.chain.net.operators[0].sign(TxBody::Vote {
+        proposal: 1,
+        option: synod_protocol::VoteOption::Yes,
+    });
+    ok(&w.chain.block(vec![vote]).unwrap(), 1);
+    for _ in 0..5 {
+        w.chain.block(vec![]).unwrap();
+    }
+    let state = w.chain.state();
+    assert!(
+        !models::model(&state, &old).unwrap().unwrap().is_active(),
+        "the old MLP is retired"
+    );
+    assert!(models::model(&state, &new).unwrap().unwrap().is_active());
+
+    // Run 1 still runs the old model: its results verify against it.
+    let input = Tensor::new(vec![64], w.run(1).input.clone()).unwrap();
+    let proved = w.mlp.prove(&input);
+    let out0 = proved.output.values().to_vec();
+    let (a0, a1) = (w.assignee(1, 0).unwrap(), w.assignee(1, 1).unwrap());
+    let (u0, u1) = (w.user_of(a0), w.user_of(a1));
+    let r0 = w.result_tx(u0, 1, 0, out0.clone(), proved.proof.clone());
+    let r1 = w.result_tx(u1, 1, 1, out0.clone(), proved.proof.clone());
+    ok(&w.chain.block(vec![r0, r1]).unwrap(), 2);
+    assert!(w.assignee(1, 2).is_some(), "the join is assigned");
+    assert_eq!(w.run(1).models[..2], [old, old]);
+
+    // A new run pins the upgrade (once agents serve it; without them it is
+    // refused naming the step and the model).
+    let out = w.submit_run(10);
+    assert_eq!(code_of(&out, 0), 52, "{}", out.tx_results[0].log());
+    let head = w.head.id();
+    let txs = (0..3)
+        .map(|i| {
+            w.chain.net.users[i].sign(TxBody::UpdateAgent {
+                models: vec![new, head],
+                metadata: String::new(),
+            })
+        })
+        .collect();
+    ok(&w.chain.block(txs).unwrap(), 3);
+    ok(&w.submit_run(10), 1);
+    assert_eq!(w.run(2).models[..2], [new, new]);
 }
