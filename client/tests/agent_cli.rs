@@ -78,8 +78,16 @@ fn an_agent_registers_bonds_updates_and_exits_from_the_cli() {
     let model = model_file.to_str().unwrap();
 
     let registered = json(&[
-        "agent", "register", "--model", model, "--bond", "150syn", "--metadata", "tcp://alice",
-        "--from", "alice",
+        "agent",
+        "register",
+        "--model",
+        model,
+        "--bond",
+        "150syn",
+        "--metadata",
+        "tcp://alice",
+        "--from",
+        "alice",
     ]);
     assert_eq!(registered["code"], 0, "{registered}");
     let shown = json(&["agent", "show", "alice", "--prove"]);
@@ -90,31 +98,61 @@ fn an_agent_registers_bonds_updates_and_exits_from_the_cli() {
     let model_id = shown["value"]["models"][0].as_str().unwrap().to_string();
     assert_eq!(model_id.len(), 64);
     let balance = json(&["query", "account", "alice"]);
-    let left: u128 = balance["value"]["balance"].as_str().unwrap().parse().unwrap();
+    let left: u128 = balance["value"]["balance"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(left < 850_000_000 && left > 849_000_000, "{balance}");
 
     // Once only; below the minimum; a model the chain does not have.
     let again = refused(&[
         "agent", "register", "--model", &model_id, "--bond", "100syn", "--from", "alice",
     ]);
-    assert!(again.contains("code 43") && again.contains("already an agent"), "{again}");
+    assert!(
+        again.contains("code 43") && again.contains("already an agent"),
+        "{again}"
+    );
     let small = refused(&[
         "agent", "register", "--model", &model_id, "--bond", "1syn", "--from", "carol",
     ]);
-    assert!(small.contains("code 47") && small.contains("min_bond"), "{small}");
+    assert!(
+        small.contains("code 47") && small.contains("min_bond"),
+        "{small}"
+    );
     let unknown = refused(&[
-        "agent", "register", "--model", &"ab".repeat(32), "--bond", "100syn", "--from", "carol",
+        "agent",
+        "register",
+        "--model",
+        &"ab".repeat(32),
+        "--bond",
+        "100syn",
+        "--from",
+        "carol",
     ]);
-    assert!(unknown.contains("code 23") && unknown.contains("unknown model"), "{unknown}");
+    assert!(
+        unknown.contains("code 23") && unknown.contains("unknown model"),
+        "{unknown}"
+    );
     let malformed = refused(&[
         "agent", "register", "--model", "xyz", "--bond", "100syn", "--from", "carol",
     ]);
     assert!(malformed.contains("neither a model id"), "{malformed}");
 
     // More bond, new metadata, then exit.
-    assert_eq!(json(&["agent", "bond", "10syn", "--from", "alice"])["code"], 0);
+    assert_eq!(
+        json(&["agent", "bond", "10syn", "--from", "alice"])["code"],
+        0
+    );
     let updated = json(&[
-        "agent", "update", "--model", &model_id, "--metadata", "tcp://alice:2", "--from", "alice",
+        "agent",
+        "update",
+        "--model",
+        &model_id,
+        "--metadata",
+        "tcp://alice:2",
+        "--from",
+        "alice",
     ]);
     assert_eq!(updated["code"], 0, "{updated}");
     let shown = json(&["agent", "show", "alice"]);
@@ -124,9 +162,15 @@ fn an_agent_registers_bonds_updates_and_exits_from_the_cli() {
     let list = chain.synod(&keyring, &["agent", "list"]);
     let text = String::from_utf8_lossy(&list.stdout);
     assert!(text.contains(&alice.to_string()), "{text}");
-    assert!(text.contains("160 syn") && text.contains("bond returns at height"), "{text}");
+    assert!(
+        text.contains("160 syn") && text.contains("bond returns at height"),
+        "{text}"
+    );
     let exiting = refused(&["agent", "bond", "1syn", "--from", "alice"]);
-    assert!(exiting.contains("code 45") && exiting.contains("is exiting"), "{exiting}");
+    assert!(
+        exiting.contains("code 45") && exiting.contains("is exiting"),
+        "{exiting}"
+    );
     let nobody = refused(&["agent", "show", &Address([9; 20]).to_string()]);
     assert!(nobody.contains("no agent at this address"), "{nobody}");
 }

@@ -24,8 +24,8 @@ pub use synod_protocol::genesis::GenesisProblem;
 use synod_protocol::{
     genesis::{entry_problems, model_entry_problems, param_problems, UnreadEntries},
     params::{
-        AccountsParams, AgentsParams, GovernanceParams, RunsParams, ModelsParams, ReputationParams,
-        RewardsParams, StakingParams,
+        AccountsParams, AgentsParams, GovernanceParams, ModelsParams, ReputationParams,
+        RewardsParams, RunsParams, StakingParams,
     },
     Address, Amount, GenesisAccount, GenesisModel, GenesisValidator, PubKey,
 };

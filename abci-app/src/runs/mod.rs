@@ -62,10 +62,12 @@ pub fn verified(
 pub fn escrowed(state: &State) -> Result<Amount, StateError> {
     let mut total = Amount::ZERO;
     for r in running(state)? {
-        total = total.checked_add(r.escrow).map_err(|e| StateError::Corrupt {
-            key: String::from_utf8_lossy(&state_key::run(r.id)).into_owned(),
-            reason: format!("escrows overflow: {e}"),
-        })?;
+        total = total
+            .checked_add(r.escrow)
+            .map_err(|e| StateError::Corrupt {
+                key: String::from_utf8_lossy(&state_key::run(r.id)).into_owned(),
+                reason: format!("escrows overflow: {e}"),
+            })?;
     }
     Ok(total)
 }
