@@ -42,6 +42,25 @@ impl RunRecord {
     pub fn is_running(&self) -> bool {
         self.status == RunStatus::Running
     }
+
+    /// The input step `i` reads: the run's input for a step without
+    /// inputs, else its producers' outputs concatenated in the order listed
+    /// (a producer not final yet contributes nothing).
+    pub fn step_input(&self, i: usize) -> Vec<i32> {
+        let Some(spec) = self.spec.steps.get(i) else {
+            return Vec::new();
+        };
+        if spec.inputs.is_empty() {
+            return self.input.clone();
+        }
+        spec.inputs
+            .iter()
+            .flat_map(|&j| match self.steps.get(j as usize).map(|s| &s.status) {
+                Some(StepStatus::Final { output, .. }) => output.clone(),
+                _ => Vec::new(),
+            })
+            .collect()
+    }
 }
 
 /// Where a run stands.

@@ -46,10 +46,7 @@ impl Component for Models {
         let TxBody::SubmitInferenceProof { model, .. } = body else {
             return Ok(Amount::ZERO);
         };
-        Ok(match super::model(state, model)? {
-            Some(record) => super::params(state)?.verify_fee(record.k),
-            None => Amount::ZERO,
-        })
+        Ok(super::proof_cost(state, super::model(state, model)?.as_ref())?.0)
     }
 
     /// A proof of inference costs `2^k` rows of verification at
@@ -58,10 +55,7 @@ impl Component for Models {
         let TxBody::SubmitInferenceProof { model, .. } = body else {
             return Ok(0);
         };
-        Ok(match super::model(state, model)? {
-            Some(record) => crate::gas::GAS_PER_PROOF_ROW.saturating_mul(1u64 << record.k.min(32)),
-            None => 0,
-        })
+        Ok(super::proof_cost(state, super::model(state, model)?.as_ref())?.1)
     }
 
     fn check_and_execute(

@@ -30,6 +30,23 @@ pub use params::{params, update_params};
 pub use registry::{register, retire, upgrade, Registration};
 pub use verifier::{verify_inference_proof, ModelFileError, ModelVerifier, VerifierCache};
 
+/// What verifying a proof of `record` costs, on top of a transaction's
+/// own: the fee (`2^k` rows at `verify_fee_per_row_usyn`) and the gas
+/// (`2^k` rows at [`crate::gas::GAS_PER_PROOF_ROW`]); nothing for no model
+/// (its transaction fails before any verification).
+pub fn proof_cost(
+    state: &State,
+    record: Option<&ModelRecord>,
+) -> Result<(synod_protocol::Amount, u64), StateError> {
+    Ok(match record {
+        Some(r) => (
+            params(state)?.verify_fee(r.k),
+            crate::gas::GAS_PER_PROOF_ROW.saturating_mul(1u64 << r.k.min(32)),
+        ),
+        None => (synod_protocol::Amount::ZERO, 0),
+    })
+}
+
 /// A registered model by id.
 pub fn model(state: &State, id: &[u8; 32]) -> Result<Option<ModelRecord>, StateError> {
     state.get(&state_key::model(id))

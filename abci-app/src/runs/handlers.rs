@@ -311,22 +311,6 @@ pub(super) fn fail(
     Ok(())
 }
 
-/// The input step `i` reads: the run's input, or its producers' outputs
-/// concatenated in the order listed.
-fn step_input(run: &RunRecord, i: usize) -> Vec<i32> {
-    let inputs = &run.spec.steps[i].inputs;
-    if inputs.is_empty() {
-        return run.input.clone();
-    }
-    inputs
-        .iter()
-        .flat_map(|&j| match &run.steps[j as usize].status {
-            StepStatus::Final { output, .. } => output.clone(),
-            _ => Vec::new(),
-        })
-        .collect()
-}
-
 /// The running run `id` and its step `step`, assigned to `signer` and not
 /// past its deadline.
 pub(super) fn assigned_run(
@@ -387,7 +371,7 @@ pub fn result_claim(
     let Some(record) = models::model(state, &r.models[i])? else {
         return Ok(None);
     };
-    Ok(Some((record, step_input(&r, i))))
+    Ok(Some((record, r.step_input(i))))
 }
 
 /// `SubmitResult { run, step, output, proof }` by the step's executor.
@@ -411,7 +395,7 @@ pub fn submit_result(
     let record = models::model(state, &r.models[i])?.ok_or_else(|| TxError::UnknownModel {
         model: hex::encode(r.models[i]),
     })?;
-    let input = step_input(&r, i);
+    let input = r.step_input(i);
     models::handlers::check_pinned(state, &record, &input, output, proof)?;
     if let ProofMode::Verify { batched } = mode {
         let claim = models::handlers::InferenceClaim {

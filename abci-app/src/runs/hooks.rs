@@ -77,17 +77,11 @@ impl Component for Runs {
 
     /// A result's proof pays for its verification as a `SubmitInferenceProof` does.
     fn execution_fee(&self, state: &State, body: &TxBody) -> Result<Amount, StateError> {
-        Ok(match result_model(state, body)? {
-            Some(record) => models::params(state)?.verify_fee(record.k),
-            None => Amount::ZERO,
-        })
+        Ok(models::proof_cost(state, result_model(state, body)?.as_ref())?.0)
     }
 
     fn execution_gas(&self, state: &State, body: &TxBody) -> Result<u64, StateError> {
-        Ok(match result_model(state, body)? {
-            Some(record) => crate::gas::GAS_PER_PROOF_ROW.saturating_mul(1u64 << record.k.min(32)),
-            None => 0,
-        })
+        Ok(models::proof_cost(state, result_model(state, body)?.as_ref())?.1)
     }
 
     fn check_and_execute(

@@ -290,7 +290,7 @@ async fn execute(ctx: &Context, flags: &TxFlags, id: u64, files: &[PathBuf]) -> 
                 hex::encode(pinned)
             )
         })?;
-        let input = step_input(&run, i);
+        let input = run.step_input(i);
         let tensor = Tensor::new(model.model.input.shape.clone(), input)
             .with_context(|| format!("step {i}'s input does not fit the model's input shape"))?;
         let zk =
@@ -344,22 +344,6 @@ async fn execute(ctx: &Context, flags: &TxFlags, id: u64, files: &[PathBuf]) -> 
         },
     );
     Ok(())
-}
-
-/// The input step `i` reads: the run's input, or its producers' outputs
-/// concatenated in the order listed (as the chain builds it).
-fn step_input(run: &RunRecord, i: usize) -> Vec<i32> {
-    let inputs = &run.spec.steps[i].inputs;
-    if inputs.is_empty() {
-        return run.input.clone();
-    }
-    inputs
-        .iter()
-        .flat_map(|&j| match &run.steps[j as usize].status {
-            StepStatus::Final { output, .. } => output.clone(),
-            _ => Vec::new(),
-        })
-        .collect()
 }
 
 fn status_text(run: &RunRecord) -> String {
