@@ -285,6 +285,10 @@ pub struct StatementProofFile {
     pub visibility: String,
     pub input: TensorField,
     pub output: TensorField,
+    /// Hex of the weights' `synod-weights/v1` commitment, when the weights
+    /// are committed (a private model); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights: Option<String>,
     /// Hex of the `synod-context/v1` context, when the visibility binds one.
     pub context: Option<String>,
     /// The halo2 proof bytes, hex.
@@ -317,6 +321,7 @@ impl StatementProofFile {
             visibility: statement.visibility().to_string(),
             input: TensorField::of(&statement.input),
             output: TensorField::of(&statement.output),
+            weights: statement.weights.map(|c| c.to_string()),
             context: statement.context.map(|c| c.to_string()),
             proof: hex::encode(proof),
         }
@@ -351,16 +356,27 @@ impl StatementProofFile {
                 Some(ProofContext::from_bytes(bytes).map_err(|e| bad("context", e.to_string()))?)
             }
         };
+        let weights = match &self.weights {
+            None => None,
+            Some(text) => {
+                let bytes = hex32(text).map_err(|p| bad("weights", p))?;
+                Some(
+                    TensorCommitment::from_bytes(bytes)
+                        .map_err(|e| bad("weights", e.to_string()))?,
+                )
+            }
+        };
         let statement = Statement {
             input: self.input.claim("input")?,
             output: self.output.claim("output")?,
+            weights,
             context,
         };
         if statement.visibility() != visibility {
             return Err(bad(
                 "visibility",
                 format!(
-                    "states {visibility}, but the tensors and context are {}",
+                    "states {visibility}, but the tensors, weights and context are {}",
                     statement.visibility()
                 ),
             ));
@@ -417,6 +433,7 @@ impl ProofFile {
                     statement: Statement {
                         input: TensorClaim::Public(input),
                         output: TensorClaim::Public(output),
+                        weights: None,
                         context: None,
                     },
                     proof,

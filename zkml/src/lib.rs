@@ -9,6 +9,7 @@ pub mod interp;
 pub mod ir;
 pub mod merkle;
 pub mod onnx;
+pub mod private_model;
 pub mod trace;
 
 pub use commitment::{CommitmentError, ProofContext, TensorCommitment};

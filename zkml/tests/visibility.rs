@@ -111,6 +111,7 @@ fn committed_input_and_output_prove_and_verify_for_the_shipped_mlp() {
         output: TensorClaim::Committed(
             TensorCommitment::of(&int8(&proved.output)).expect("commits"),
         ),
+        weights: None,
         context: Some(context("run 1 step 0")),
     };
     assert_eq!(proved.statement, expected);
@@ -184,6 +185,7 @@ fn a_swapped_visibility_is_refused() {
         output: TensorClaim::Committed(
             TensorCommitment::of(&int8(&proved.output)).expect("commits"),
         ),
+        weights: None,
         context: None,
     };
     if a.params.k() == b.params.k() {
@@ -202,6 +204,7 @@ fn a_swapped_visibility_is_refused() {
     let as_public = Statement {
         input: TensorClaim::Public(x.clone()),
         output: TensorClaim::Public(proved.output.clone()),
+        weights: None,
         context: None,
     };
     if public.params.k() == a.params.k() {

@@ -53,6 +53,18 @@ const GOLDEN: &[(&str, &str, u32, &str)] = &[
         "1dead80d49a422d203accf4ac47ef0250054effda91f9ea6061f8515e5034219",
     ),
     (
+        "mlp.onnx",
+        "input=public,output=public,weights=committed,context=none",
+        12,
+        "37b6cb443bc6d6473561f4fbc7d7862e3cfeb723241c57f40944ca02121633c4",
+    ),
+    (
+        "mlp.onnx",
+        "input=committed,output=committed,weights=committed,context=bound",
+        12,
+        "d1e249277b98787e6b53b63155a27fb349388ff6d97eedb6aabb8795aad9dbdf",
+    ),
+    (
         "cnn.onnx",
         "input=public,output=public,weights=fixed,context=none",
         10,
@@ -63,6 +75,18 @@ const GOLDEN: &[(&str, &str, u32, &str)] = &[
         "input=committed,output=committed,weights=fixed,context=bound",
         10,
         "fa8b8d1a2e1e4e80b89650ce9da5cf170f2452c1f5217f0fc29c0a3e4fd280c0",
+    ),
+    (
+        "cnn.onnx",
+        "input=public,output=public,weights=committed,context=none",
+        10,
+        "9ccafea63545b3d0c1f10400705492750d3aa34b4ef2da219c0b59b81bbdd324",
+    ),
+    (
+        "cnn.onnx",
+        "input=committed,output=committed,weights=committed,context=bound",
+        10,
+        "edeebbb4a0a4388d01114a0c7211b6913229e7514634f8f81faee84f3282a048",
     ),
     (
         "mlp-10k.onnx",
@@ -150,6 +174,14 @@ const GOLDEN: &[(&str, &str, u32, &str)] = &[
     ),
 ];
 
+/// Everything committed: weights (a private model), input and output,
+/// with a context.
+fn all_committed() -> Visibility {
+    "input=committed,output=committed,weights=committed,context=bound"
+        .parse()
+        .expect("a visibility")
+}
+
 fn visibilities(file: &str) -> Vec<Visibility> {
     let mut all = vec![Visibility::PUBLIC, Visibility::COMMITTED];
     // The two mixed presets on the MLP only: the others' keygen is the same
@@ -157,6 +189,11 @@ fn visibilities(file: &str) -> Vec<Visibility> {
     if file == "mlp.onnx" {
         all.push(committed_input());
         all.push(committed_output());
+    }
+    // Committed weights on the two architectures shipped as float models.
+    if file == "mlp.onnx" || file == "cnn.onnx" {
+        all.push(Visibility::PRIVATE_MODEL);
+        all.push(all_committed());
     }
     all
 }

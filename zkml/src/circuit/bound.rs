@@ -27,7 +27,11 @@ use super::commit_chip::{
 use super::config::ModelConfig;
 use super::graph::Graph;
 use super::synth::{field, ModelCells, ModelCircuit};
-use super::visibility::{instance_rows, ContextBinding, TensorVisibility, Visibility};
+use super::visibility::{
+    instance_rows, ContextBinding, TensorVisibility, Visibility, WeightVisibility,
+};
+use super::weights::WeightConfig;
+use crate::private_model::bias_bytes;
 
 /// Columns of the bound circuit: the model's, then the commitment's.
 #[derive(Clone, Debug)]
@@ -45,6 +49,10 @@ pub struct BoundModelCircuit {
     model: ModelCircuit,
     visibility: Visibility,
     context: Value<Fp>,
+    /// Parameters to pack and hash instead of the model's (a dishonest
+    /// witness, mutation tests only).
+    #[cfg(feature = "testkit")]
+    committed_params: Option<(Vec<i32>, Vec<i8>)>,
 }
 
 impl BoundModelCircuit {
@@ -55,6 +63,8 @@ impl BoundModelCircuit {
             model,
             visibility,
             context,
+            #[cfg(feature = "testkit")]
+            committed_params: None,
         }
     }
 }
@@ -74,11 +84,7 @@ impl Circuit<Fp> for BoundModelCircuit {
     type FloorPlanner = SimpleFloorPlanner;
 
     fn without_witnesses(&self) -> Self {
-        BoundModelCircuit {
-            model: self.model.without_witnesses(),
-            visibility: self.visibility,
-            context: Value::unknown(),
-        }
+        self.keygen()
     }
 
     fn configure(meta: &mut ConstraintSystem<Fp>) -> BoundConfig {
@@ -87,20 +93,109 @@ impl Circuit<Fp> for BoundModelCircuit {
         BoundConfig { model, commit }
     }
 
-    fn synthesize(
-        &self,
-        config: BoundConfig,
-        mut layouter: impl Layouter<Fp>,
-    ) -> Result<(), Error> {
-        if self.visibility.is_public() {
-            // The public circuit is `ModelCircuit`; this one would differ.
+    fn synthesize(&self, config: BoundConfig, layouter: impl Layouter<Fp>) -> Result<(), Error> {
+        // The public circuit is `ModelCircuit`, committed weights
+        // `PrivateModelCircuit`; this one would differ.
+        if self.visibility.is_public() || self.visibility.weights != WeightVisibility::Fixed {
             return Err(Error::Synthesis);
         }
+        self.lay_out(&config.model, &config.commit, None, layouter)
+    }
+}
+
+/// Columns of the circuit with committed weights: the bound circuit's, then
+/// the weights' advice columns and gates.
+#[derive(Clone, Debug)]
+pub struct PrivateConfig {
+    /// The bound circuit's columns, unchanged.
+    pub bound: BoundConfig,
+    /// The weights' columns and gates.
+    pub weights: WeightConfig,
+}
+
+/// The circuit proving `output = model(input)` for the model whose weights
+/// commit to the instance's weights commitment (a private model), with the
+/// tensors shown or committed as the visibility says.
+#[derive(Clone, Debug)]
+pub struct PrivateModelCircuit(BoundModelCircuit);
+
+impl PrivateModelCircuit {
+    /// `model`'s circuit under `visibility` (weights committed).
+    pub(crate) fn new(model: ModelCircuit, visibility: Visibility, context: Value<Fp>) -> Self {
+        PrivateModelCircuit(BoundModelCircuit::new(model, visibility, context))
+    }
+}
+
+#[cfg(feature = "testkit")]
+impl PrivateModelCircuit {
+    /// Packs and hashes `model`'s parameters while the model region keeps
+    /// its own: a witness whose commitment is not of the weights it uses
+    /// (mutation tests only).
+    pub fn committing_to(mut self, model: &crate::ir::Model) -> Self {
+        self.0.committed_params = Some(crate::private_model::parameters(model));
+        self
+    }
+}
+
+impl Circuit<Fp> for PrivateModelCircuit {
+    type Config = PrivateConfig;
+    type FloorPlanner = SimpleFloorPlanner;
+
+    fn without_witnesses(&self) -> Self {
+        PrivateModelCircuit(self.0.keygen())
+    }
+
+    fn configure(meta: &mut ConstraintSystem<Fp>) -> PrivateConfig {
+        let bound = BoundModelCircuit::configure(meta);
+        let weights = WeightConfig::configure(meta, &bound.model, &bound.commit);
+        PrivateConfig { bound, weights }
+    }
+
+    fn synthesize(&self, config: PrivateConfig, layouter: impl Layouter<Fp>) -> Result<(), Error> {
+        if self.0.visibility.weights != WeightVisibility::Committed {
+            return Err(Error::Synthesis);
+        }
+        self.0.lay_out(
+            &config.bound.model,
+            &config.bound.commit,
+            Some(&config.weights),
+            layouter,
+        )
+    }
+}
+
+impl BoundModelCircuit {
+    /// The model circuit, visibility and context.
+    pub(crate) fn into_parts(self) -> (ModelCircuit, Visibility, Value<Fp>) {
+        (self.model, self.visibility, self.context)
+    }
+
+    fn keygen(&self) -> Self {
+        BoundModelCircuit {
+            model: self.model.without_witnesses(),
+            visibility: self.visibility,
+            context: Value::unknown(),
+            #[cfg(feature = "testkit")]
+            committed_params: None,
+        }
+    }
+
+    /// The model region, the commitments and the public region.
+    fn lay_out(
+        &self,
+        model_config: &ModelConfig,
+        commit: &CommitConfig,
+        weights: Option<&WeightConfig>,
+        mut layouter: impl Layouter<Fp>,
+    ) -> Result<(), Error> {
         let ModelCells {
             input,
             outputs,
             input_copies,
-        } = self.model.lay_out_model(&config.model, &mut layouter)?;
+            params,
+        } = self
+            .model
+            .lay_out_model(model_config, weights, &mut layouter)?;
 
         let mut input_homes: Vec<Vec<Cell>> = vec![Vec::new(); input.len()];
         for &(i, cell) in &input_copies {
@@ -114,7 +209,7 @@ impl Circuit<Fp> for BoundModelCircuit {
                 }
             }
             TensorVisibility::Committed => {
-                let (packed, digest) = config.commit.commit(&mut layouter, &input)?;
+                let (packed, digest) = commit.commit(&mut layouter, &input)?;
                 // The packed cell is the input's home: every copy equals it.
                 let packed_copies: Vec<(Cell, Cell)> = packed
                     .iter()
@@ -144,7 +239,7 @@ impl Circuit<Fp> for BoundModelCircuit {
             }
             TensorVisibility::Committed => {
                 let values: Vec<Value<i32>> = outputs.iter().map(|&(_, v)| v).collect();
-                let (packed, digest) = config.commit.commit(&mut layouter, &values)?;
+                let (packed, digest) = commit.commit(&mut layouter, &values)?;
                 let pairs: Vec<(Cell, Cell)> = packed
                     .iter()
                     .zip(&outputs)
@@ -165,14 +260,52 @@ impl Circuit<Fp> for BoundModelCircuit {
                 ));
             }
         }
+        if let Some(weight_config) = weights {
+            let (bias_cells, weight_cells) = params.ok_or(Error::Synthesis)?;
+            let (biases, weight_values) = self.model.parameters();
+            #[cfg(feature = "testkit")]
+            let (biases, weight_values) = self
+                .committed_params
+                .clone()
+                .unwrap_or((biases, weight_values));
+            let words: Vec<Value<i32>> = biases.iter().map(|&b| Value::known(b)).collect();
+            let values: Vec<Value<i32>> = biases
+                .iter()
+                .flat_map(|&b| bias_bytes(b))
+                .chain(weight_values)
+                .map(|v| Value::known(i32::from(v)))
+                .collect();
+            let (packed, word_cells, digest) =
+                commit.commit_parameters(&mut layouter, &values, weight_config, &words)?;
+            let weights_packed = packed.get(4 * biases.len()..).ok_or(Error::Synthesis)?;
+            if word_cells.len() != bias_cells.len() || weights_packed.len() != weight_cells.len() {
+                return Err(Error::Synthesis);
+            }
+            layouter.assign_region(
+                || "parameter copies",
+                |mut region| {
+                    for (&word, &bias) in word_cells.iter().zip(&bias_cells) {
+                        region.constrain_equal(word, bias)?;
+                    }
+                    for (&packed, &weight) in weights_packed.iter().zip(&weight_cells) {
+                        region.constrain_equal(packed, weight)?;
+                    }
+                    Ok(())
+                },
+            )?;
+            rows.push(PublicRow::Commitment(
+                digest.cell(),
+                digest.value().copied(),
+            ));
+        }
         if self.visibility.context == ContextBinding::Bound {
             rows.push(PublicRow::Context(self.context));
         }
 
         // The region's columns (`public`, `q_public`, `q_exact`) are used
         // nowhere else, so the floor planner puts it at row 0.
-        let model = &config.model;
-        let q_exact = config.commit.q_exact;
+        let model = model_config;
+        let q_exact = commit.q_exact;
         layouter.assign_region(
             || "public values",
             |mut region| {
@@ -217,21 +350,33 @@ pub(crate) fn bound_rows(graph: &Graph, visibility: &Visibility, model_constants
     let mut pack_rows = 0usize;
     let mut hashes = 0usize;
     let mut constants = model_constants;
+    let (biases, weights) = graph.parameter_counts();
+    let mut committed = Vec::new();
     for (v, len) in [
         (visibility.input, graph.input_len),
         (visibility.output, graph.output_len),
     ] {
         if v == TensorVisibility::Committed {
-            let chunks = chunk_count(len);
-            // Each tensor's region: its chunks and the row of `h[0]`.
-            pack_rows = pack_rows.saturating_add(chunks * PACK_ROWS_PER_CHUNK + 1);
-            hashes = hashes.saturating_add(chunks);
-            // 0, the -128 fill and `h[0]`, and each hash's initial state.
-            constants = constants.saturating_add(3 + chunks * POSEIDON_CONSTANTS_PER_HASH);
+            committed.push(len);
         }
     }
+    if visibility.weights == WeightVisibility::Committed {
+        committed.push(biases.saturating_mul(4).saturating_add(weights));
+    }
+    for len in committed {
+        let chunks = chunk_count(len);
+        // Each tensor's region: its chunks and the row of `h[0]`.
+        pack_rows = pack_rows.saturating_add(chunks * PACK_ROWS_PER_CHUNK + 1);
+        hashes = hashes.saturating_add(chunks);
+        // 0, the -128 fill and `h[0]`, and each hash's initial state.
+        constants = constants.saturating_add(3 + chunks * POSEIDON_CONSTANTS_PER_HASH);
+    }
     let mut cs = ConstraintSystem::<Fp>::default();
-    BoundModelCircuit::configure(&mut cs);
+    if visibility.weights == WeightVisibility::Committed {
+        PrivateModelCircuit::configure(&mut cs);
+    } else {
+        BoundModelCircuit::configure(&mut cs);
+    }
     graph
         .rows()
         .max(256)

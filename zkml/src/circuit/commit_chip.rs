@@ -30,6 +30,7 @@ use halo2_proofs::{
 
 use super::config::ModelConfig;
 use super::synth::field;
+use super::weights::WeightConfig;
 use crate::commitment::{initial_digest, CHUNK_BYTES};
 
 /// Int8 values packed per row.
@@ -43,6 +44,10 @@ pub const PACK_ROWS_PER_CHUNK: usize = CHUNK_BYTES / PACK_WIDTH + 1;
 pub const POSEIDON_ROWS_PER_HASH: usize = 1 + 3 + 1 + 8 + 28;
 /// Constants one hash pins (the initial state's three words).
 pub const POSEIDON_CONSTANTS_PER_HASH: usize = 3;
+
+/// A packed tensor: the cells of its values, the cells of its bias words
+/// (none but for a parameter tensor) and its commitment.
+pub type Packed = (Vec<Cell>, Vec<Cell>, AssignedCell<Fp, Fp>);
 
 /// Chunks of a tensor of `len` values.
 pub fn chunk_count(len: usize) -> usize {
@@ -126,24 +131,47 @@ impl CommitConfig {
         layouter: &mut impl Layouter<Fp>,
         values: &[Value<i32>],
     ) -> Result<(Vec<Cell>, AssignedCell<Fp, Fp>), Error> {
-        self.lay_out(layouter, values, Fp::zero())
+        let (cells, _, digest) = self.lay_out(layouter, values, None, Fp::zero())?;
+        Ok((cells, digest))
+    }
+
+    /// [`CommitConfig::commit`] of a parameter tensor (`synod-weights/v1`)
+    /// whose first `4 * words.len()` values are the bytes of the biases
+    /// `words`: also returns a cell per bias, tied to its bytes by
+    /// `weights`' word gate.
+    pub fn commit_parameters(
+        &self,
+        layouter: &mut impl Layouter<Fp>,
+        values: &[Value<i32>],
+        weights: &WeightConfig,
+        words: &[Value<i32>],
+    ) -> Result<Packed, Error> {
+        if words.len().saturating_mul(PACK_WIDTH) > values.len() {
+            return Err(Error::Synthesis);
+        }
+        self.lay_out(layouter, values, Some((weights, words)), Fp::zero())
     }
 
     /// [`CommitConfig::commit`] with `chunk_offset` added to every chunk
-    /// handed to Poseidon (zero but in the pack gate's negative test).
+    /// handed to Poseidon (zero but in the pack gate's negative test), and
+    /// the bias words of [`CommitConfig::commit_parameters`].
     fn lay_out(
         &self,
         layouter: &mut impl Layouter<Fp>,
         values: &[Value<i32>],
+        words: Option<(&WeightConfig, &[Value<i32>])>,
         chunk_offset: Fp,
-    ) -> Result<(Vec<Cell>, AssignedCell<Fp, Fp>), Error> {
+    ) -> Result<Packed, Error> {
         if values.is_empty() {
             return Err(Error::Synthesis);
         }
-        let (cells, h0, chunks) = layouter.assign_region(
+        let (cells, word_cells, h0, chunks) = layouter.assign_region(
             || "pack tensor",
             |mut region| {
                 let mut cells = Vec::with_capacity(values.len());
+                let mut word_cells = Vec::new();
+                // Packing rows so far (a bias word's index).
+                let mut pack_row = 0usize;
                 let mut chunks = Vec::with_capacity(chunk_count(values.len()));
                 // Pinned once each, later cells copy the first.
                 let mut zero: Option<Cell> = None;
@@ -161,6 +189,19 @@ impl CommitConfig {
                     }
                     for r in 0..CHUNK_BYTES / PACK_WIDTH {
                         self.q_pack.enable(&mut region, row)?;
+                        if let Some((config, words)) = words {
+                            if let Some(&word) = words.get(pack_row) {
+                                config.q_word.enable(&mut region, row)?;
+                                let cell = region.assign_advice(
+                                    || "bias",
+                                    config.word,
+                                    row,
+                                    || word.map(|w| field(i128::from(w))),
+                                )?;
+                                word_cells.push(cell.cell());
+                            }
+                        }
+                        pack_row += 1;
                         for (j, column) in self.values.iter().enumerate() {
                             let value = chunk
                                 .get(r * PACK_WIDTH + j)
@@ -204,7 +245,7 @@ impl CommitConfig {
                 }
                 let h0 = initial_digest(values.len());
                 let h0 = region.assign_advice_from_constant(|| "h[0]", self.packed, row, h0)?;
-                Ok((cells, h0, chunks))
+                Ok((cells, word_cells, h0, chunks))
             },
         )?;
         let mut digest = h0;
@@ -216,7 +257,7 @@ impl CommitConfig {
             )?;
             digest = hasher.hash(layouter.namespace(|| format!("hash {j}")), [digest, chunk])?;
         }
-        Ok((cells, digest))
+        Ok((cells, word_cells, digest))
     }
 }
 
@@ -261,7 +302,7 @@ mod tests {
         ) -> Result<(), Error> {
             model.assign_byte_table(&mut layouter)?;
             let values: Vec<Value<i32>> = self.values.iter().map(|&v| Value::known(v)).collect();
-            let (_, digest) = commit.lay_out(&mut layouter, &values, self.chunk_offset)?;
+            let (_, _, digest) = commit.lay_out(&mut layouter, &values, None, self.chunk_offset)?;
             layouter.assign_region(
                 || "public",
                 |mut region| {

@@ -292,6 +292,22 @@ impl Graph {
         }
     }
 
+    /// `(biases, weights)`: the parameters of the Dense and Conv steps
+    /// (what `synod-weights/v1` commits to).
+    pub(crate) fn parameter_counts(&self) -> (usize, usize) {
+        self.steps
+            .iter()
+            .fold((0, 0), |(biases, weights), s| match &s.op {
+                Op2::Dense {
+                    weights: w, bias, ..
+                }
+                | Op2::Conv {
+                    weights: w, bias, ..
+                } => (biases + bias.len(), weights + w.len()),
+                _ => (biases, weights),
+            })
+    }
+
     /// Rows the layout uses (before halo2's reserved rows).
     pub(crate) fn rows(&self) -> usize {
         let steps: usize = self

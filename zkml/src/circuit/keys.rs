@@ -16,12 +16,12 @@ use halo2_proofs::{
     transcript::{Blake2bRead, Challenge255},
 };
 
-use super::bound::{bound_rows, BoundModelCircuit};
+use super::bound::{bound_rows, BoundModelCircuit, PrivateModelCircuit};
 use super::config::ModelConfig;
 pub use super::errors::{SetupError, VerifyError};
 use super::graph::Graph;
 use super::synth::ModelCircuit;
-use super::visibility::Visibility;
+use super::visibility::{Visibility, WeightVisibility};
 use super::vk_identity::vk_hash_with;
 use crate::interp::Tensor;
 use crate::ir::{Model, ModelId};
@@ -202,6 +202,24 @@ impl ZkModel {
         BoundModelCircuit::new(self.model_circuit(input), self.visibility, context)
     }
 
+    /// The circuit of committed weights for `input` and `context` (the
+    /// keygen circuit without an input).
+    pub(crate) fn private_circuit(
+        &self,
+        input: Option<&[i8]>,
+        context: Option<Fp>,
+    ) -> PrivateModelCircuit {
+        let bound = self.bound_circuit(input, context);
+        let (model, visibility, context) = bound.into_parts();
+        PrivateModelCircuit::new(model, visibility, context)
+    }
+
+    /// Whether the weights are committed (the circuit is
+    /// [`PrivateModelCircuit`]).
+    fn weights_committed(&self) -> bool {
+        self.visibility.weights == WeightVisibility::Committed
+    }
+
     /// The bound circuit, for tests that run halo2's MockProver.
     #[cfg(feature = "testkit")]
     pub fn circuit_with_context(
@@ -210,6 +228,17 @@ impl ZkModel {
         context: Option<Fp>,
     ) -> BoundModelCircuit {
         self.bound_circuit(input, context)
+    }
+
+    /// The circuit of committed weights, for tests that run halo2's
+    /// MockProver.
+    #[cfg(feature = "testkit")]
+    pub fn private_circuit_with_context(
+        &self,
+        input: Option<&[i8]>,
+        context: Option<Fp>,
+    ) -> PrivateModelCircuit {
+        self.private_circuit(input, context)
     }
 
     /// The circuit for `input` (the keygen circuit without one), for tests
@@ -250,6 +279,8 @@ impl ZkModel {
         self.check_params(params)?;
         let vk = if self.visibility.is_public() {
             keygen_vk(params, &self.model_circuit(None))?
+        } else if self.weights_committed() {
+            keygen_vk(params, &self.private_circuit(None, None))?
         } else {
             keygen_vk(params, &self.bound_circuit(None, None))?
         };
@@ -261,6 +292,10 @@ impl ZkModel {
         self.check_params(params)?;
         let (vk, pk) = if self.visibility.is_public() {
             let circuit = self.model_circuit(None);
+            let vk = keygen_vk(params, &circuit)?;
+            (vk.clone(), keygen_pk(params, vk, &circuit)?)
+        } else if self.weights_committed() {
+            let circuit = self.private_circuit(None, None);
             let vk = keygen_vk(params, &circuit)?;
             (vk.clone(), keygen_pk(params, vk, &circuit)?)
         } else {

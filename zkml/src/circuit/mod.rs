@@ -6,7 +6,10 @@
 //! instances ([`prove_inference`], [`verify_inference`]); any other
 //! [`Visibility`] commits a tensor with in-circuit Poseidon
 //! (`crate::commitment`) and may bind a context ([`prove_statement`],
-//! [`verify_statement`]). [`ZkModel::from_ir`]
+//! [`verify_statement`]). With committed weights (a private model,
+//! [`PrivateModelCircuit`]) the weights are witnesses, the instance holds
+//! their commitment (`crate::private_model`) and the verifying key depends
+//! only on the architecture. [`ZkModel::from_ir`]
 //! maps every IR op (Dense, Conv2d, Add, Relu, MaxPool, Reshape, ArgMax).
 
 mod batch;
@@ -24,9 +27,10 @@ mod statement;
 mod synth;
 mod visibility;
 mod vk_identity;
+mod weights;
 
 pub use batch::{verify_inference_batch, verify_inference_batch_with_workers};
-pub use bound::BoundModelCircuit;
+pub use bound::{BoundModelCircuit, PrivateModelCircuit};
 pub use config::{ModelConfig, MAC_WIDTH};
 pub use keys::{
     params, verify_inference, ProvingSetup, SetupError, VerifierKey, VerifyError, ZkModel,

@@ -11,10 +11,13 @@ use halo2_proofs::{
 
 use super::keys::{check_params, check_tensor, verify_instance};
 use super::prove::proof_bytes;
-use super::visibility::{claim_instance, ContextBinding, Statement, TensorClaim, TensorVisibility};
+use super::visibility::{
+    claim_instance, ContextBinding, Statement, TensorClaim, TensorVisibility, WeightVisibility,
+};
 use super::{prove_inference, ProveError, ProvingSetup, VerifierKey, VerifyError};
 use crate::commitment::{ProofContext, TensorCommitment};
 use crate::interp::{Interpreter, Tensor};
+use crate::private_model::weights_commitment;
 
 /// A proof, the output it computed and the statement it proves.
 #[derive(Clone, Debug)]
@@ -69,6 +72,7 @@ pub fn prove_statement(
         let statement = Statement {
             input: TensorClaim::Public(input.clone()),
             output: TensorClaim::Public(output.clone()),
+            weights: None,
             context: None,
         };
         return Ok(ProvedStatement {
@@ -84,16 +88,25 @@ pub fn prove_statement(
         TensorVisibility::Committed => int8_values(&output)?,
         TensorVisibility::Public => Vec::new(),
     };
+    let weights = match visibility.weights {
+        WeightVisibility::Committed => Some(weights_commitment(setup.model.model())?),
+        WeightVisibility::Fixed => None,
+    };
     let statement = Statement {
         input: claim(visibility.input, input, &input_values)?,
         output: claim(visibility.output, &output, &output_values)?,
+        weights,
         context,
     };
     let instance = statement_instance(&statement);
-    let circuit = setup
-        .model
-        .bound_circuit(Some(&input_values), context.map(ProofContext::to_field));
-    let proof = proof_bytes(setup, circuit, &instance)?;
+    let context = context.map(ProofContext::to_field);
+    let proof = if weights.is_some() {
+        let circuit = setup.model.private_circuit(Some(&input_values), context);
+        proof_bytes(setup, circuit, &instance)?
+    } else {
+        let circuit = setup.model.bound_circuit(Some(&input_values), context);
+        proof_bytes(setup, circuit, &instance)?
+    };
     Ok(ProvedStatement {
         output,
         statement,
@@ -105,6 +118,7 @@ pub fn prove_statement(
 pub(crate) fn statement_instance(statement: &Statement) -> Vec<Fp> {
     let mut instance = claim_instance(&statement.input);
     instance.extend(claim_instance(&statement.output));
+    instance.extend(statement.weights.map(TensorCommitment::to_field));
     instance.extend(statement.context.map(ProofContext::to_field));
     instance
 }

@@ -13,11 +13,12 @@ use halo2_proofs::{
 use super::config::{ModelConfig, MAC_WIDTH, PUBLIC_OFFSET, REQUANT_ROWS};
 use super::graph::{Graph, Op2};
 use super::spec::Requant;
+use super::weights::WeightConfig;
 
 mod layout;
 #[cfg(feature = "testkit")]
 mod tamper;
-use layout::Layout;
+use layout::{Layout, ParamCells};
 #[cfg(feature = "testkit")]
 use tamper::Tampering;
 #[cfg(feature = "testkit")]
@@ -56,6 +57,29 @@ impl ModelCircuit {
         }
     }
 
+    /// `(biases, weights)` of the model, in the order of `synod-weights/v1`.
+    pub(crate) fn parameters(&self) -> (Vec<i32>, Vec<i8>) {
+        let mut biases = Vec::new();
+        let mut weights = Vec::new();
+        for step in &self.graph.steps {
+            if let Op2::Dense {
+                weights: w,
+                bias: b,
+                ..
+            }
+            | Op2::Conv {
+                weights: w,
+                bias: b,
+                ..
+            } = &step.op
+            {
+                biases.extend_from_slice(b);
+                weights.extend_from_slice(w);
+            }
+        }
+        (biases, weights)
+    }
+
     /// The public instance column of an inference: inputs, then outputs,
     /// each plus [`PUBLIC_OFFSET`] (small non-negative field elements).
     pub fn instance(input: &[i32], output: &[i32]) -> Vec<Fp> {
@@ -92,6 +116,9 @@ pub(crate) struct ModelCells {
     pub(crate) input: Vec<Value<i32>>,
     pub(crate) outputs: Vec<(Cell, Value<i32>)>,
     pub(crate) input_copies: Vec<(usize, Cell)>,
+    /// With committed weights: the cell of every bias and every weight, in
+    /// the order of `synod-weights/v1`.
+    pub(crate) params: Option<(Vec<Cell>, Vec<Cell>)>,
 }
 
 impl ModelCircuit {
@@ -102,6 +129,7 @@ impl ModelCircuit {
     pub(crate) fn lay_out_model(
         &self,
         config: &ModelConfig,
+        weight_config: Option<&WeightConfig>,
         layouter: &mut impl Layouter<Fp>,
     ) -> Result<ModelCells, Error> {
         config.assign_byte_table(layouter)?;
@@ -112,7 +140,8 @@ impl ModelCircuit {
             Some(v) => v.iter().map(|&x| Value::known(i32::from(x))).collect(),
             None => vec![Value::unknown(); graph.input_len],
         };
-        let (outputs, input_copies) = layouter.assign_region(
+        let (bias_count, weight_count) = graph.parameter_counts();
+        let (outputs, input_copies, params) = layouter.assign_region(
             || "model",
             |mut region| {
                 let mut layout = Layout {
@@ -121,6 +150,11 @@ impl ModelCircuit {
                     row: 0,
                     constants: BTreeMap::new(),
                     input_copies: Vec::new(),
+                    params: weight_config.map(|config| ParamCells {
+                        config,
+                        weights: vec![None; weight_count],
+                        biases: vec![None; bias_count],
+                    }),
                     #[cfg(feature = "testkit")]
                     tamper: Tampering::new(self.tamper),
                 };
@@ -135,6 +169,8 @@ impl ModelCircuit {
                         })
                         .collect(),
                 );
+                // Flat index of the next layer's first weight and bias.
+                let (mut next_weight, mut next_bias) = (0usize, 0usize);
                 for step in &graph.steps {
                     let read = |t: usize| tensors[t].as_deref().ok_or(Error::Synthesis);
                     let out = match &step.op {
@@ -161,8 +197,11 @@ impl ModelCircuit {
                             }
                             #[cfg(feature = "testkit")]
                             layout.tamper.arm_dense();
-                            for ((row, b), r) in
-                                weights.chunks_exact(*inputs).zip(bias).zip(requant)
+                            for (o, ((row, b), r)) in weights
+                                .chunks_exact(*inputs)
+                                .zip(bias)
+                                .zip(requant)
+                                .enumerate()
                             {
                                 let w: Vec<i64> = row.iter().map(|&w| i64::from(w)).collect();
                                 outs.push(layout.neuron(
@@ -171,8 +210,11 @@ impl ModelCircuit {
                                     i64::from(*b),
                                     *r,
                                     *lower_bound,
+                                    Some((next_weight + o * inputs, next_bias + o)),
                                 )?);
                             }
+                            next_weight += weights.len();
+                            next_bias += bias.len();
                             layout.row += REQUANT_ROWS - 1;
                             outs
                         }
@@ -188,7 +230,7 @@ impl ModelCircuit {
                             lower_bound,
                         } => {
                             let act = read(*input)?.to_vec();
-                            layout.conv(
+                            let outs = layout.conv(
                                 &act,
                                 geometry,
                                 *in_size,
@@ -198,7 +240,11 @@ impl ModelCircuit {
                                 bias,
                                 requant,
                                 *lower_bound,
-                            )?
+                                (next_weight, next_bias),
+                            )?;
+                            next_weight += weights.len();
+                            next_bias += bias.len();
+                            outs
                         }
                         Op2::Add {
                             a,
@@ -235,6 +281,7 @@ impl ModelCircuit {
                                     bias,
                                     requant,
                                     *lower_bound,
+                                    None,
                                 )?);
                             }
                             layout.row += REQUANT_ROWS - 1;
@@ -274,7 +321,11 @@ impl ModelCircuit {
                         }
                     }
                 }
-                Ok((cells, layout.input_copies))
+                let params = match &layout.params {
+                    Some(p) => Some(p.cells()?),
+                    None => None,
+                };
+                Ok((cells, layout.input_copies, params))
             },
         )?;
         if outputs.len() != graph.output_len {
@@ -284,6 +335,7 @@ impl ModelCircuit {
             input,
             outputs,
             input_copies,
+            params,
         })
     }
 }
@@ -315,7 +367,8 @@ impl Circuit<Fp> for ModelCircuit {
             input,
             outputs,
             input_copies,
-        } = self.lay_out_model(&config, &mut layouter)?;
+            ..
+        } = self.lay_out_model(&config, None, &mut layouter)?;
         let values: Vec<Value<i32>> = input
             .iter()
             .copied()

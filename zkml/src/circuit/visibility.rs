@@ -6,7 +6,8 @@
 //! circuit, unchanged): the input values, then the output values, each plus
 //! `PUBLIC_OFFSET`. With any other visibility (the bound circuit, see
 //! `bound.rs`): the input part (its values plus `PUBLIC_OFFSET`, or one
-//! commitment), the output part (the same), then the context if bound.
+//! commitment), the output part (the same), the weights' commitment if the
+//! weights are committed, then the context if bound.
 
 use std::fmt;
 use std::str::FromStr;
@@ -32,10 +33,13 @@ pub enum TensorVisibility {
 /// What the verifying key holds of the weights.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum WeightVisibility {
-    /// Fixed columns: the verifying key commits to the model (the only
-    /// choice so far; committed weights, a private model, are issue 15's
-    /// next part).
+    /// Fixed columns: the verifying key commits to the model.
     Fixed,
+    /// Private witnesses: the instance holds the weights' commitment
+    /// (`synod-weights/v1`, see `crate::private_model`) and the verifying key
+    /// depends only on the architecture (shapes, wiring and the
+    /// requantization constants).
+    Committed,
 }
 
 /// Whether the instance carries a [`ProofContext`].
@@ -81,6 +85,15 @@ impl Visibility {
         context: ContextBinding::Bound,
     };
 
+    /// Weights committed (a private model), input and output public, no
+    /// context: the inference is shown, the model is not.
+    pub const PRIVATE_MODEL: Visibility = Visibility {
+        input: TensorVisibility::Public,
+        output: TensorVisibility::Public,
+        weights: WeightVisibility::Committed,
+        context: ContextBinding::Unbound,
+    };
+
     /// Whether this is [`Visibility::PUBLIC`] (the original circuit).
     pub fn is_public(&self) -> bool {
         *self == Visibility::PUBLIC
@@ -105,9 +118,13 @@ impl fmt::Display for Visibility {
             ContextBinding::Unbound => "none",
             ContextBinding::Bound => "bound",
         };
+        let weights = match self.weights {
+            WeightVisibility::Fixed => "fixed",
+            WeightVisibility::Committed => "committed",
+        };
         write!(
             f,
-            "input={},output={},weights=fixed,context={context}",
+            "input={},output={},weights={weights},context={context}",
             tensor(self.input),
             tensor(self.output)
         )
@@ -150,7 +167,7 @@ pub enum VisibilityParseError {
 impl FromStr for Visibility {
     type Err = VisibilityParseError;
 
-    /// `input=public|committed,output=public|committed,weights=fixed,context=none|bound`,
+    /// `input=public|committed,output=public|committed,weights=fixed|committed,context=none|bound`,
     /// keys in any order, each at most once; a missing key keeps
     /// [`Visibility::PUBLIC`]'s choice.
     fn from_str(s: &str) -> Result<Visibility, VisibilityParseError> {
@@ -181,10 +198,13 @@ impl FromStr for Visibility {
             match key {
                 "input" => v.input = tensor(value)?,
                 "output" => v.output = tensor(value)?,
-                "weights" => match value {
-                    "fixed" => v.weights = WeightVisibility::Fixed,
-                    _ => return Err(bad("fixed (committed weights are not supported yet)")),
-                },
+                "weights" => {
+                    v.weights = match value {
+                        "fixed" => WeightVisibility::Fixed,
+                        "committed" => WeightVisibility::Committed,
+                        _ => return Err(bad("fixed or committed")),
+                    }
+                }
                 "context" => {
                     v.context = match value {
                         "none" => ContextBinding::Unbound,
@@ -232,6 +252,9 @@ pub struct Statement {
     pub input: TensorClaim,
     /// The output.
     pub output: TensorClaim,
+    /// The weights' commitment (present exactly when the weights are
+    /// committed: a private model).
+    pub weights: Option<TensorCommitment>,
     /// The context (present exactly when the visibility binds one).
     pub context: Option<ProofContext>,
 }
@@ -242,7 +265,11 @@ impl Statement {
         Visibility {
             input: self.input.visibility(),
             output: self.output.visibility(),
-            weights: WeightVisibility::Fixed,
+            weights: if self.weights.is_some() {
+                WeightVisibility::Committed
+            } else {
+                WeightVisibility::Fixed
+            },
             context: if self.context.is_some() {
                 ContextBinding::Bound
             } else {
@@ -273,6 +300,7 @@ pub(crate) fn instance_rows(visibility: &Visibility, input_len: usize, output_le
     };
     part(visibility.input, input_len)
         + part(visibility.output, output_len)
+        + usize::from(visibility.weights == WeightVisibility::Committed)
         + usize::from(visibility.context == ContextBinding::Bound)
 }
 
@@ -289,6 +317,7 @@ mod tests {
                 input: TensorVisibility::Committed,
                 ..Visibility::PUBLIC
             },
+            Visibility::PRIVATE_MODEL,
         ] {
             assert_eq!(v.to_string().parse::<Visibility>(), Ok(v));
         }
@@ -325,8 +354,8 @@ mod tests {
             VisibilityParseError::Value { .. }
         ));
         assert_eq!(
-            err("weights=committed").to_string(),
-            "`weights=committed`: weights takes fixed (committed weights are not supported yet)"
+            err("weights=hidden").to_string(),
+            "`weights=hidden`: weights takes fixed or committed"
         );
     }
 }

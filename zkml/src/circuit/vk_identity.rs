@@ -76,7 +76,7 @@ pub fn vk_bytes(vk: &VerifyingKey<EqAffine>, visibility: Visibility) -> Vec<u8> 
 }
 
 /// One byte per choice: input and output 0 public, 1 committed; weights 0
-/// fixed; context 0 none, 1 bound.
+/// fixed, 1 committed; context 0 none, 1 bound.
 pub fn visibility_bytes(v: Visibility) -> [u8; 4] {
     let tensor = |t: TensorVisibility| match t {
         TensorVisibility::Public => 0,
@@ -84,6 +84,7 @@ pub fn visibility_bytes(v: Visibility) -> [u8; 4] {
     };
     let weights = match v.weights {
         WeightVisibility::Fixed => 0,
+        WeightVisibility::Committed => 1,
     };
     let context = match v.context {
         ContextBinding::Unbound => 0,

@@ -17,6 +17,7 @@ use crate::circuit::config::{
 };
 use crate::circuit::graph::{mac_rows, PoolShape};
 use crate::circuit::spec::Requant;
+use crate::circuit::weights::WeightConfig;
 use crate::ir::ConvGeometry;
 
 #[cfg(feature = "testkit")]
@@ -73,9 +74,50 @@ pub(super) struct Layout<'a, 'r> {
     pub(super) constants: BTreeMap<i128, Cell>,
     /// Cells holding a copy of model input `i`, to constrain to its public cell.
     pub(super) input_copies: Vec<(usize, Cell)>,
+    /// Committed weights: where each parameter's first use is.
+    pub(super) params: Option<ParamCells<'a>>,
     /// The dishonest witness not yet laid out (mutation tests only).
     #[cfg(feature = "testkit")]
     pub(super) tamper: Tampering,
+}
+
+/// The parameters of a circuit with committed weights: the advice columns
+/// they are read from, and the first cell of each weight and bias (flat
+/// indices in node order, as in `synod-weights/v1`).
+pub(crate) struct ParamCells<'a> {
+    pub(crate) config: &'a WeightConfig,
+    pub(crate) weights: Vec<Option<Cell>>,
+    pub(crate) biases: Vec<Option<Cell>>,
+}
+
+impl ParamCells<'_> {
+    /// Every parameter's cell, `(biases, weights)`; an error if a
+    /// parameter was never laid out.
+    pub(crate) fn cells(&self) -> Result<(Vec<Cell>, Vec<Cell>), Error> {
+        let all = |cells: &[Option<Cell>]| {
+            cells
+                .iter()
+                .map(|c| c.ok_or(Error::Synthesis))
+                .collect::<Result<Vec<Cell>, Error>>()
+        };
+        Ok((all(&self.biases)?, all(&self.weights)?))
+    }
+}
+
+/// Records `cell` as parameter `index`'s home, or ties it to the home.
+fn tie(
+    region: &mut Region<'_, Fp>,
+    homes: &mut [Option<Cell>],
+    index: usize,
+    cell: Cell,
+) -> Result<(), Error> {
+    match homes.get_mut(index).ok_or(Error::Synthesis)? {
+        Some(home) => region.constrain_equal(*home, cell),
+        slot @ None => {
+            *slot = Some(cell);
+            Ok(())
+        }
+    }
 }
 
 impl Layout<'_, '_> {
@@ -117,6 +159,17 @@ impl Layout<'_, '_> {
         }
     }
 
+    /// Ties `cell` to weight (or bias) `index`'s first cell.
+    fn tie_param(&mut self, weight: bool, index: usize, cell: Cell) -> Result<(), Error> {
+        let params = self.params.as_mut().ok_or(Error::Synthesis)?;
+        let homes = if weight {
+            &mut params.weights
+        } else {
+            &mut params.biases
+        };
+        tie(self.region, homes, index, cell)
+    }
+
     fn advice(
         &mut self,
         column: Column<Advice>,
@@ -137,7 +190,10 @@ impl Layout<'_, '_> {
 
     /// One neuron: `acc = bias + sum taps[i] * weights[i]` on MAC rows, then
     /// the requantization row. The caller adds the spill rows of the last
-    /// neuron of a layer.
+    /// neuron of a layer. `params` is where the neuron's weights and bias
+    /// are in the flat parameter lists (`None` for an `Add`, whose
+    /// multipliers are constants): with committed weights they are read
+    /// from advice cells tied to those parameters, else from fixed columns.
     pub(super) fn neuron(
         &mut self,
         taps: &[Activation],
@@ -145,17 +201,32 @@ impl Layout<'_, '_> {
         bias: i64,
         requant: Requant,
         lower_bound: i8,
+        params: Option<(usize, usize)>,
     ) -> Result<Activation, Error> {
         if taps.len() != weights.len() {
             return Err(Error::Synthesis);
         }
         let config = self.config;
+        let committed = match (params, &self.params) {
+            (Some(at), Some(p)) => Some((at, p.config)),
+            _ => None,
+        };
         let rows = mac_rows(taps.len());
         let known: Value<Vec<i32>> = taps.iter().map(|a| a.value).collect();
         let s = u32::from(requant.shift);
         let start = self.row;
-        config.q_bias.enable(self.region, start)?;
-        self.fixed(config.bias, start, i128::from(bias))?;
+        match committed {
+            Some(((_, bias_index), weight_config)) => {
+                weight_config.q_bias.enable(self.region, start)?;
+                let cell =
+                    self.advice(weight_config.bias, start, Value::known(i128::from(bias)))?;
+                self.tie_param(false, bias_index, cell)?;
+            }
+            None => {
+                config.q_bias.enable(self.region, start)?;
+                self.fixed(config.bias, start, i128::from(bias))?;
+            }
+        }
         let mut acc = known.as_ref().map(|_| bias);
         #[cfg(feature = "testkit")]
         let acc_tamper = self.tamper.acc();
@@ -166,15 +237,30 @@ impl Layout<'_, '_> {
         self.advice(config.acc, start, acc.map(i128::from))?;
         for c in 0..rows {
             let row = start + c;
-            config.q_mac.enable(self.region, row)?;
+            match committed {
+                Some((_, weight_config)) => weight_config.q_mac.enable(self.region, row)?,
+                None => config.q_mac.enable(self.region, row)?,
+            }
             for j in 0..MAC_WIDTH {
                 let i = c * MAC_WIDTH + j;
+                let weight = weights.get(i).copied();
                 if i < taps.len() {
                     self.copy_in(taps[i], config.x[j], row)?;
-                    self.fixed(config.w[j], row, i128::from(weights[i]))?;
                 } else {
                     self.advice(config.x[j], row, Value::known(0))?;
-                    self.fixed(config.w[j], row, 0)?;
+                }
+                match (committed, weight) {
+                    (Some(((first, _), weight_config)), Some(w)) => {
+                        let cell =
+                            self.advice(weight_config.u[j], row, Value::known(i128::from(w)))?;
+                        self.tie_param(true, first + i, cell)?;
+                    }
+                    (Some((_, weight_config)), None) => {
+                        // An unused tap: its weight is the constant 0.
+                        let cell = self.advice(weight_config.u[j], row, Value::known(0))?;
+                        self.pin(cell, 0)?;
+                    }
+                    (None, w) => self.fixed(config.w[j], row, i128::from(w.unwrap_or(0)))?,
                 }
             }
             let end = ((c + 1) * MAC_WIDTH).min(taps.len());
@@ -249,6 +335,7 @@ impl Layout<'_, '_> {
         bias: &[i32],
         requant: &[Requant],
         lower_bound: i8,
+        params: (usize, usize),
     ) -> Result<Vec<Activation>, Error> {
         let fan_in = geometry.fan_in() as usize;
         let out_channels = geometry.out_channels as usize;
@@ -272,8 +359,14 @@ impl Layout<'_, '_> {
         #[cfg(feature = "testkit")]
         self.tamper.arm_conv();
         let mut outs = Vec::with_capacity(out_channels * out_h * out_w);
-        for ((filter, &b), &requant) in weights.chunks_exact(fan_in).zip(bias).zip(requant) {
+        for (o, ((filter, &b), &requant)) in weights
+            .chunks_exact(fan_in)
+            .zip(bias)
+            .zip(requant)
+            .enumerate()
+        {
             let w: Vec<i64> = filter.iter().map(|&w| i64::from(w)).collect();
+            let at = (params.0 + o * fan_in, params.1 + o);
             for oy in 0..out_h {
                 for ox in 0..out_w {
                     let taps: Vec<Activation> = geometry
@@ -287,7 +380,14 @@ impl Layout<'_, '_> {
                             None => honest_padding,
                         })
                         .collect();
-                    outs.push(self.neuron(&taps, &w, i64::from(b), requant, lower_bound)?);
+                    outs.push(self.neuron(
+                        &taps,
+                        &w,
+                        i64::from(b),
+                        requant,
+                        lower_bound,
+                        Some(at),
+                    )?);
                 }
             }
         }
