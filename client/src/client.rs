@@ -1,7 +1,10 @@
 //! [`Client`]: queries (plain or proved) and transactions over a node's
 //! CometBFT JSON-RPC.
 
-use std::time::{Duration, Instant};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use serde::{de::DeserializeOwned, Serialize};
 use synod_protocol::{
@@ -16,7 +19,13 @@ use tendermint_rpc::{
     client::CompatMode, endpoint::abci_query::AbciQuery, Client as _, HttpClient, HttpClientUrl,
 };
 
-use crate::{guard, txbuild, verify::verify_answer, ClientError};
+use crate::{
+    guard,
+    light::{HeaderCheck, LightClient},
+    txbuild,
+    verify::verify_answer,
+    ClientError,
+};
 
 /// How long [`Client::send`] waits for inclusion unless told otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -30,6 +39,9 @@ pub struct Client {
     url: String,
     chain_id: String,
     timeout: Duration,
+    /// Verifies the headers proofs are checked against; `None`: trusted
+    /// from the node.
+    light: Option<Arc<LightClient>>,
 }
 
 /// A query answer checked against the app hash of block `height + 1`.
@@ -41,6 +53,8 @@ pub struct Proved<T> {
     pub height: u64,
     /// The app hash the proof was checked against: header `height + 1`'s.
     pub app_hash: Vec<u8>,
+    /// How that header was obtained: verified by the light client, or not.
+    pub header: HeaderCheck,
 }
 
 /// A record read with or without a proof, as the caller asked.
@@ -155,6 +169,7 @@ impl Client {
             url: rpc_url.to_string(),
             chain_id: status.node_info.network.to_string(),
             timeout: DEFAULT_TIMEOUT,
+            light: None,
         })
     }
 
@@ -342,20 +357,55 @@ impl Client {
         };
         let height = r.height.value();
         let ops = r.proof.map(|p| p.ops).unwrap_or_default();
-        let app_hash = self.app_hash_after(height).await?;
+        let (app_hash, header) = self.checked_app_hash_after(height).await?;
         verify_answer(path, value.as_deref(), &ops, &app_hash)?;
         let value = value.map(|v| decode(path, &v)).transpose()?;
         Ok(Proved {
             value,
             height,
             app_hash,
+            header,
         })
+    }
+
+    /// Checks headers with `light` from now on: proved reads then trust an
+    /// app hash only in a header the validators signed.
+    pub fn with_light_client(mut self, light: Arc<LightClient>) -> Client {
+        self.light = Some(light);
+        self
+    }
+
+    /// The light client, when one is attached.
+    pub fn light_client(&self) -> Option<&Arc<LightClient>> {
+        self.light.as_ref()
+    }
+
+    /// The app hash of the state after block `height` (header `height + 1`'s)
+    /// and how that header was checked: verified by the light client when
+    /// one is attached, else taken from the node.
+    pub async fn checked_app_hash_after(
+        &self,
+        height: u64,
+    ) -> Result<(Vec<u8>, HeaderCheck), ClientError> {
+        let unchecked = self.app_hash_after(height).await?;
+        let Some(light) = &self.light else {
+            return Ok((unchecked, HeaderCheck::Unchecked));
+        };
+        let next = height + 1;
+        let verified = light
+            .verify_height(&self.rpc, &self.chain_id, next)
+            .await
+            .map_err(|e| ClientError::Light {
+                height: next,
+                reason: e.to_string(),
+            })?;
+        Ok((verified.header.app_hash.as_bytes().to_vec(), verified.check))
     }
 
     /// The app hash of the state after block `height`: the one header
     /// `height + 1` carries. Waits (up to the timeout) for that block. The
-    /// header is taken from the node as is: no light-client check of its
-    /// commit signatures (yet).
+    /// header is taken from the node as is ([`Client::checked_app_hash_after`]
+    /// verifies it with the light client).
     pub async fn app_hash_after(&self, height: u64) -> Result<Vec<u8>, ClientError> {
         let next = height + 1;
         let h =

@@ -42,6 +42,10 @@ pub enum ClientError {
     #[error("transaction {hash} was accepted but not included within {secs} s; look it up later with `synod query tx {hash}`")]
     Timeout { hash: TxHash, secs: u64 },
 
+    /// The light client could not verify the header a proof needs.
+    #[error("the light client refused the header of block {height}: {reason}")]
+    Light { height: u64, reason: String },
+
     /// A query answer did not match its Merkle proof or the app hash.
     #[error("proof check of {path} failed: {reason}")]
     Proof { path: String, reason: String },

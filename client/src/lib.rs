@@ -29,10 +29,14 @@
 //! of the state after block `H`). A missing record comes back as `None`, its
 //! absence proved.
 //!
-//! **Trust assumption:** the header of block `H + 1` is taken from the same
-//! node as is. There is no light-client check of its commit signatures yet,
-//! so a proof protects against a node that misreads or corrupts its state
-//! store, not against a node that lies about the header itself.
+//! **Trust assumption:** with a [`light::LightClient`] attached
+//! ([`Client::with_light_client`], as the `synod` CLI always does), the
+//! header of block `H + 1` is believed only when the validators signed it,
+//! checked by CometBFT's light-client rules from a trust root: a header the
+//! user pins, or block 1 as the node reports it on first use. A proof then
+//! holds unless validators with 1/3+ of the power (from the root on) signed
+//! a conflicting chain. Without one, the header is taken from the node as is
+//! ([`light::HeaderCheck::Unchecked`]).
 
 mod agents;
 mod args;
@@ -43,6 +47,7 @@ pub mod guard;
 pub mod inference;
 pub mod keyfile;
 mod keyring;
+pub mod light;
 pub mod proposal;
 mod runs;
 mod standing;

@@ -5,11 +5,14 @@ pub mod gov;
 pub mod keys;
 pub mod model;
 pub mod output;
+pub mod proved;
 pub mod query;
+pub mod trust;
 pub mod tx;
 pub mod workflow;
+pub mod workflow_text;
 
-use std::path::PathBuf;
+use std::{path::PathBuf, sync::Arc};
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -49,6 +52,8 @@ pub struct Cli {
     /// `text` for people, `json` for scripts (one JSON document on stdout).
     #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
     pub output: Output,
+    #[command(flatten)]
+    pub trust: trust::TrustArgs,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -95,6 +100,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             .keyring_dir
             .or_else(|| flag_or_env(None, "SYNOD_KEYRING").map(PathBuf::from)),
         output: cli.output,
+        trust: cli.trust,
     };
     match cli.command {
         Command::Keys(cmd) => keys::run(&ctx, cmd),
@@ -113,6 +119,7 @@ pub struct Context {
     pub node: String,
     pub keyring_dir: Option<PathBuf>,
     pub output: Output,
+    pub trust: trust::TrustArgs,
 }
 
 impl Context {
@@ -129,9 +136,13 @@ impl Context {
         Keyring::open(&dir).with_context(|| format!("opening the keyring {}", dir.display()))
     }
 
-    /// Connects to the node.
+    /// Connects to the node, with a light client that checks the header
+    /// of every proved read.
     pub async fn client(&self) -> anyhow::Result<Client> {
-        Ok(Client::connect(&self.node).await?)
+        let light = synod_client::light::LightClient::new(self.trust.options()?);
+        Ok(Client::connect(&self.node)
+            .await?
+            .with_light_client(Arc::new(light)))
     }
 
     /// `value` as an address, or else as the name of a key in the keyring.

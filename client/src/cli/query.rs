@@ -3,13 +3,8 @@
 use clap::{Args, Subcommand};
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::{json, Value};
-use synod_client::{
-    parse_tx_hash,
-    proposal::{mode_name, WorkflowFile},
-    standing, Amount, Answer, Client, QueryPath,
-};
+use synod_client::{parse_tx_hash, standing, Amount, Client, QueryPath};
 use synod_protocol::{
-    governance::{WorkflowRecord, WorkflowSpec},
     params::ChainParams,
     state::{
         Account, ModelRecord, ModelStatus, Reputation, Unbondings, Validator, ValidatorStatus,
@@ -19,6 +14,8 @@ use synod_protocol::{
 
 use super::{
     output::{count, outcome_json, outcome_text, NotFound},
+    proved::{absence_note, answer_doc, proof_footer},
+    workflow_text::{workflow_json, workflow_name_arg, workflow_text},
     Context,
 };
 
@@ -407,53 +404,6 @@ pub(super) async fn warn_if_catching_up(client: &Client) -> bool {
     }
 }
 
-/// The JSON document of a read, without its value:
-/// `{"path", "proved"}`, and when proved `"height"` and `"proof"`.
-pub(super) fn answer_doc<T>(path: &QueryPath, answer: &Answer<T>) -> Value {
-    match answer {
-        Answer::Unproved(_) => json!({ "path": path.to_string(), "proved": false }),
-        Answer::Proved(proved) => json!({
-            "path": path.to_string(),
-            "proved": true,
-            "height": proved.height,
-            "proof": {
-                "verified": true,
-                "app_hash": hex::encode_upper(&proved.app_hash),
-                "block": proved.height + 1,
-            },
-        }),
-    }
-}
-
-/// The line saying at which height a proved read answers and what it was
-/// checked against.
-pub(super) fn proof_footer<T>(answer: &Answer<T>) -> Option<String> {
-    match answer {
-        Answer::Unproved(_) => None,
-        Answer::Proved(proved) => Some(format!(
-            "at height {}: proved against app hash {} of block {} (state after block {}; the header is trusted from the node)",
-            proved.height,
-            hex::encode_upper(&proved.app_hash),
-            proved.height + 1,
-            proved.height
-        )),
-    }
-}
-
-/// For a proved read that found nothing: ` (its absence is proved at
-/// height H against app hash … of block H+1)`; empty when not proved.
-pub(super) fn absence_note<T>(answer: &Answer<T>) -> String {
-    match answer {
-        Answer::Unproved(_) => String::new(),
-        Answer::Proved(proved) => format!(
-            " (its absence is proved at height {} against app hash {} of block {})",
-            proved.height,
-            hex::encode_upper(&proved.app_hash),
-            proved.height + 1
-        ),
-    }
-}
-
 /// A model id from 64 hex digits, or from a `.synod-model` file at that path.
 pub(super) fn model_id_arg(arg: &str) -> anyhow::Result<[u8; 32]> {
     if let Ok(id) = arg.parse::<synod_zkml::ir::ModelId>() {
@@ -464,78 +414,6 @@ pub(super) fn model_id_arg(arg: &str) -> anyhow::Result<[u8; 32]> {
         return Ok(super::model::load_model(path)?.id.0);
     }
     anyhow::bail!("bad ID {arg:?}: neither a model id (64 hex digits) nor a .synod-model file")
-}
-
-/// A workflow name that fits in a query path.
-fn workflow_name_arg(name: &str) -> anyhow::Result<String> {
-    if name.is_empty() || name.contains('/') {
-        anyhow::bail!("bad NAME {name:?}: a workflow name is 1 to 64 of a-z, 0-9, '-', '_', '.'");
-    }
-    Ok(name.to_string())
-}
-
-/// A workflow record as JSON, its spec in the form `gov propose
-/// update-workflow` reads (so it can be edited and proposed back).
-fn workflow_json(w: &WorkflowRecord) -> Value {
-    json!({
-        "name": w.spec.name,
-        "version": w.version,
-        "spec_hash": hex::encode(w.spec_hash),
-        "registered_height": w.registered_height.value(),
-        "updated_height": w.updated_height.value(),
-        "proposal": w.proposal,
-        "spec": WorkflowFile::from_spec(&w.spec),
-    })
-}
-
-fn workflow_text(w: &WorkflowRecord) -> String {
-    let mut s = format!(
-        "workflow:   {}\nversion:    {} (spec {})\nregistered: height {} by proposal {}, updated at height {}\nsteps:\n",
-        w.spec.name,
-        w.version,
-        hex::encode(w.spec_hash),
-        w.registered_height.value(),
-        w.proposal,
-        w.updated_height.value()
-    );
-    s.push_str(&workflow_steps_text(&w.spec));
-    s
-}
-
-/// A workflow's steps, one indented line each.
-pub(super) fn workflow_steps_text(spec: &WorkflowSpec) -> String {
-    let mut s = String::new();
-    for (i, step) in spec.steps.iter().enumerate() {
-        let inputs = if step.inputs.is_empty() {
-            "the run's input".to_string()
-        } else {
-            format!("steps {:?}", step.inputs)
-        };
-        let mut needs = Vec::new();
-        if !step.min_bond.is_zero() {
-            needs.push(format!("bond >= {}", step.min_bond.to_syn_string()));
-        }
-        if step.min_reputation > 0 {
-            needs.push(format!("reputation >= {}", step.min_reputation));
-        }
-        if step.retries > 0 {
-            needs.push(format!("{} retries", step.retries));
-        }
-        let needs = if needs.is_empty() {
-            String::new()
-        } else {
-            format!("; executor {}", needs.join(", "))
-        };
-        s.push_str(&format!(
-            "  {i}. {}: model {} ({}) on {inputs}, timeout {} blocks, reward {}{needs}\n",
-            step.name,
-            hex::encode(step.model),
-            mode_name(step.mode),
-            step.timeout_blocks,
-            step.reward.to_syn_string()
-        ));
-    }
-    s
 }
 
 fn model_status_text(s: &ModelStatus) -> String {

@@ -18,7 +18,9 @@ use synod_zkml::Model;
 use super::{
     super::{
         output::NotFound,
-        query::{absence_note, answer_doc, proof_footer, warn_if_catching_up, workflow_steps_text},
+        proved::{absence_note, answer_doc, proof_footer},
+        query::warn_if_catching_up,
+        workflow_text::workflow_steps_text,
     },
     Context,
 };
