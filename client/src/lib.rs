@@ -42,6 +42,7 @@ mod agents;
 mod args;
 mod client;
 mod error;
+pub mod events;
 mod gov;
 pub mod guard;
 pub mod inference;
