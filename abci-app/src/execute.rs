@@ -80,20 +80,34 @@ pub fn decode_tx(
 
 /// Verifies many signatures at once; `true` where valid. A batch that fails
 /// is re-checked one by one, so the answer is the same as checking each alone
-/// (ed25519-consensus guarantees batch and single verification agree, so the
-/// random batch coefficients cannot make nodes disagree).
+/// (ed25519-consensus guarantees batch and single verification agree).
+///
+/// The batch's random coefficients come from a ChaCha20 stream seeded with
+/// SHA-256 of every (key, signature, message) in the batch: the same on every
+/// node (no OS randomness in the state machine), and unpredictable before
+/// the signatures are fixed, since changing any signature changes them all
+/// (so no one can craft invalid signatures that cancel out in the sum).
 pub fn verify_signatures(txs: &[&SignedTx]) -> Vec<bool> {
+    use rand_core::SeedableRng;
+    use sha2::Digest;
     if txs.is_empty() {
         return Vec::new();
     }
     let messages: Vec<Vec<u8>> = txs.iter().map(|tx| tx.unsigned().sign_bytes()).collect();
     let mut batch = ed25519_consensus::batch::Verifier::new();
+    let mut seed = sha2::Sha256::new();
+    seed.update(b"synod-batch-ed25519/v1");
     for (tx, msg) in txs.iter().zip(&messages) {
+        seed.update(tx.signer.0);
+        seed.update(tx.signature.0);
+        seed.update((msg.len() as u64).to_be_bytes());
+        seed.update(msg);
         let key = ed25519_consensus::VerificationKeyBytes::from(tx.signer.0);
         let sig = ed25519_consensus::Signature::from(tx.signature.0);
         batch.queue((key, sig, msg));
     }
-    if batch.verify(rand_core::OsRng).is_ok() {
+    let rng = rand_chacha::ChaCha20Rng::from_seed(seed.finalize().into());
+    if batch.verify(rng).is_ok() {
         return vec![true; txs.len()];
     }
     txs.iter()
@@ -233,4 +247,43 @@ pub fn simulate_tx(
         _ => state.abort(),
     }
     outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use synod_protocol::{Address, Amount, SecretKey, TxBody, UnsignedTx};
+
+    use super::verify_signatures;
+
+    fn transfer(seed: u8, nonce: u64) -> synod_protocol::SignedTx {
+        let key = SecretKey::from_seed([seed; 32]);
+        UnsignedTx {
+            chain_id: "c".into(),
+            signer: key.public(),
+            nonce,
+            fee: Amount(1),
+            body: TxBody::Transfer {
+                to: Address([seed; 20]),
+                amount: Amount(5),
+            },
+        }
+        .sign(&key)
+    }
+
+    #[test]
+    fn a_batch_names_exactly_the_bad_signatures_the_same_way_every_time() {
+        let mut txs: Vec<_> = (1..=8).map(|i| transfer(i, u64::from(i))).collect();
+        let all: Vec<_> = txs.iter().collect();
+        assert_eq!(verify_signatures(&all), vec![true; 8]);
+        // Two signatures swapped between txs: both invalid, the rest valid.
+        let s2 = txs[2].signature;
+        txs[2].signature = txs[5].signature;
+        txs[5].signature = s2;
+        let all: Vec<_> = txs.iter().collect();
+        let expected: Vec<bool> = (0..8).map(|i| i != 2 && i != 5).collect();
+        for _ in 0..3 {
+            assert_eq!(verify_signatures(&all), expected);
+        }
+        assert!(verify_signatures(&[]).is_empty());
+    }
 }
