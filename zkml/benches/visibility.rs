@@ -1,10 +1,12 @@
 //! Cost of committed tensors: the shipped MLP (imported with the first 20
 //! calibration images) proved with its input and output public (today's
 //! circuit), input committed, output committed, and both committed with a
-//! context: rows, k, key setup, prove, verify and proof bytes. Run with
+//! context, and with its weights committed (a private model): rows, k, key
+//! setup, prove, verify and proof bytes. Run with
 //! `cargo bench -p synod-zkml --bench visibility` (release), or
 //! `cargo bench -p synod-zkml --bench visibility -- PROOFS` for another
-//! number of proofs per visibility (default 8).
+//! number of proofs per visibility (default 8); `-- PROOFS private` runs
+//! the committed-weights rows only.
 
 use std::time::Instant;
 
@@ -62,7 +64,23 @@ fn main() {
             },
         ),
         ("both committed + context", Visibility::COMMITTED),
+        (
+            "weights committed (private model)",
+            Visibility::PRIVATE_MODEL,
+        ),
+        (
+            "all committed + context",
+            Visibility {
+                weights: WeightVisibility::Committed,
+                ..Visibility::COMMITTED
+            },
+        ),
     ];
+    // `-- private`: the committed-weights rows only.
+    let only_private = std::env::args().any(|a| a == "private");
+    let cases = cases
+        .into_iter()
+        .filter(|(_, v)| !only_private || v.weights == WeightVisibility::Committed);
     println!(
         "shipped mlp.onnx (2,410 parameters), {cores} cores, {proofs} proofs per row; prove: median; verify: median of each proof alone"
     );

@@ -10,6 +10,7 @@ pub mod ir;
 pub mod merkle;
 pub mod onnx;
 pub mod private_model;
+pub mod segment;
 pub mod trace;
 
 pub use commitment::{CommitmentError, ProofContext, TensorCommitment};
