@@ -178,6 +178,58 @@ pub enum TxError {
     },
     #[error("agent {agent} holds step {step} of run {run}: deliver it (or let it time out) before exiting")]
     AgentHoldsStep { agent: Address, run: u64, step: u32 },
+    #[error("invalid optimistic result: {0}")]
+    InvalidOptimisticResult(String),
+    #[error("result bond {got} is below the {min} this step needs (params.disputes.min_result_bond + result_bond_per_kparam_usyn per 1,000 model parameters)")]
+    ResultBondBelowMinimum { got: Amount, min: Amount },
+    #[error("unknown dispute {0}: query /disputes for the existing ones")]
+    UnknownDispute(u64),
+    #[error("dispute {dispute} is {status}: it takes no more moves")]
+    DisputeClosed { dispute: u64, status: String },
+    #[error("{signer} is not a party of dispute {dispute}")]
+    NotDisputeParty { dispute: u64, signer: Address },
+    #[error("dispute {dispute}: it is the {turn}'s move ({expected}), not {signer}'s")]
+    NotYourTurn {
+        dispute: u64,
+        signer: Address,
+        turn: String,
+        expected: String,
+    },
+    #[error("dispute {dispute}: the next move is {expected}, not {got}")]
+    WrongMove {
+        dispute: u64,
+        expected: String,
+        got: String,
+    },
+    #[error("dispute {dispute}: the {side}'s clock ran out at height {deadline}; now {now}")]
+    ClockRanOut {
+        dispute: u64,
+        side: String,
+        deadline: Height,
+        now: Height,
+    },
+    #[error("dispute {dispute}: the midpoint root is inconsistent with the committed roots: {reason}")]
+    InconsistentMidRoot { dispute: u64, reason: String },
+    #[error("dispute {dispute}: the one-step witness does not match the committed state: {reason}")]
+    BadWitness { dispute: u64, reason: String },
+    #[error("step {step} of run {run} is past its challenge window (it ended at height {window_end}; now {now})")]
+    ChallengeWindowClosed {
+        run: u64,
+        step: u32,
+        window_end: Height,
+        now: Height,
+    },
+    #[error("challenge bond {got} is below the {min} needed with {open} challenge(s) open on this result (params.disputes.min_challenge_bond, challenge_bond_step_ppm)")]
+    ChallengeBondBelowMinimum { got: Amount, min: Amount, open: u32 },
+    #[error("step {step} of run {run} is {status}: only an optimistic result in its window can be challenged")]
+    NotChallengeable { run: u64, step: u32, status: String },
+    #[error("{challenger} cannot challenge step {step} of run {run}: {reason}")]
+    ChallengeRefused {
+        run: u64,
+        step: u32,
+        challenger: Address,
+        reason: String,
+    },
 }
 
 impl TxError {
@@ -239,6 +291,20 @@ impl TxError {
             TxError::RunNotRunning { .. } => 54,
             TxError::NotAssignee { .. } => 55,
             TxError::AgentHoldsStep { .. } => 56,
+            TxError::InvalidOptimisticResult(_) => 57,
+            TxError::ResultBondBelowMinimum { .. } => 58,
+            TxError::UnknownDispute(_) => 59,
+            TxError::DisputeClosed { .. } => 60,
+            TxError::NotDisputeParty { .. } => 61,
+            TxError::NotYourTurn { .. } => 62,
+            TxError::WrongMove { .. } => 63,
+            TxError::ClockRanOut { .. } => 64,
+            TxError::InconsistentMidRoot { .. } => 65,
+            TxError::BadWitness { .. } => 66,
+            TxError::ChallengeWindowClosed { .. } => 67,
+            TxError::ChallengeBondBelowMinimum { .. } => 68,
+            TxError::NotChallengeable { .. } => 69,
+            TxError::ChallengeRefused { .. } => 70,
         }
     }
 }

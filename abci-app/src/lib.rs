@@ -3,7 +3,8 @@
 //! Layout: one folder per module, every one in the shape of [`component`]
 //! (`mod.rs`, `state_key.rs`, `params.rs`, `genesis.rs`, `handlers.rs`,
 //! `hooks.rs`, `tests.rs`): [`accounts`], [`reputation`], [`rewards`],
-//! [`models`], [`workflows`], [`governance`], [`staking`], run in the order
+//! [`models`], [`workflows`], [`agents`], [`runs`], [`disputes`],
+//! [`governance`], [`staking`], run in the order
 //! [`app::components`] declares. The transaction pipeline is in [`execute`],
 //! the lifecycle in [`app`], state layers in [`state`], queries in
 //! [`query`], the ABCI edge in [`abci`], versioned Merkle storage in
@@ -17,6 +18,7 @@ pub mod accounts;
 pub mod agents;
 pub mod app;
 pub mod component;
+pub mod disputes;
 pub mod error;
 pub mod execute;
 pub mod gas;

@@ -12,7 +12,8 @@ use synod_protocol::{
 };
 
 use crate::{
-    accounts, agents, governance, models, reputation, rewards, runs, staking, state::State,
+    accounts, agents, disputes, governance, models, reputation, rewards, runs, staking,
+    state::State,
     storage::Storage, workflows,
 };
 
@@ -90,11 +91,12 @@ pub fn query(storage: &Storage, path: &str, height: u64, prove: bool) -> QueryOu
         QueryPath::Agent(a) => keyed(agents::state_key::agent(&a), true),
         QueryPath::Run(id) => keyed(runs::state_key::run(id), true),
         QueryPath::Verified(h) => keyed(runs::state_key::verified(&h), true),
+        QueryPath::Dispute(id) => keyed(disputes::state_key::dispute(id), true),
         computed_path => {
             if prove {
                 return QueryOutput::error(
                     code::PROOF_UNSUPPORTED,
-                    format!("{computed_path} is a computed list without proof; query one record (/account, /validator, /model, /proposal, /workflow, /agent, /run, /verified) with prove=true for proofs"),
+                    format!("{computed_path} is a computed list without proof; query one record (/account, /validator, /model, /proposal, /workflow, /agent, /run, /verified, /dispute) with prove=true for proofs"),
                     version,
                 );
             }
@@ -166,6 +168,7 @@ fn computed(
         QueryPath::Workflows => codec::encode(&workflows::workflows(&state)?),
         QueryPath::Agents => codec::encode(&agents::agents(&state)?),
         QueryPath::Runs => codec::encode(&runs::running(&state)?),
+        QueryPath::Disputes(status) => codec::encode(&disputes::disputes(&state, status.as_deref())?),
         other => return Ok(Err(NotFound::NotComputed(other.to_string()))),
     }))
 }

@@ -58,6 +58,7 @@ pub fn verify_answer(
                 codec::encode(&params.governance),
                 codec::encode(&params.agents),
                 codec::encode(&params.runs),
+                codec::encode(&params.disputes),
             ];
             if parts.concat() != v {
                 return Err(fail(format!(

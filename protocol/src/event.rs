@@ -226,6 +226,44 @@ pub enum Event {
         run: u64,
         refund: Amount,
     },
+    /// An optimistic result of step `step`, bonded by `bond`, open to
+    /// challenge until the end of block `window_end`.
+    ResultAsserted {
+        run: u64,
+        step: u32,
+        agent: Address,
+        trace_root: [u8; 32],
+        bond: Amount,
+        window_end: Height,
+    },
+    /// `challenger` disputes that result, bonding `bond`.
+    DisputeOpened {
+        dispute: u64,
+        run: u64,
+        step: u32,
+        asserter: Address,
+        challenger: Address,
+        bond: Amount,
+    },
+    /// A move of the bisection game (`bisect`, `select`, `one-step`).
+    DisputeMoved {
+        dispute: u64,
+        by: Address,
+        kind: String,
+        lo: u32,
+        hi: u32,
+    },
+    /// A dispute ended: `winner` won (`reason`: `one-step`, `timeout` or
+    /// `void`); `paid` of the loser's bond went to the winner and `burned`
+    /// was destroyed.
+    DisputeSettled {
+        dispute: u64,
+        winner: Address,
+        loser: Address,
+        reason: String,
+        paid: Amount,
+        burned: Amount,
+    },
 }
 
 impl Event {
@@ -269,6 +307,10 @@ impl Event {
             Event::StepTimedOut { .. } => "step_timed_out",
             Event::RunFailed { .. } => "run_failed",
             Event::WorkflowVerified { .. } => "workflow_verified",
+            Event::ResultAsserted { .. } => "result_asserted",
+            Event::DisputeOpened { .. } => "dispute_opened",
+            Event::DisputeMoved { .. } => "dispute_moved",
+            Event::DisputeSettled { .. } => "dispute_settled",
         }
     }
 
@@ -563,6 +605,64 @@ impl Event {
                 ("version", version.to_string()),
                 ("run", run.to_string()),
                 ("refund", n(refund)),
+            ],
+            Event::ResultAsserted {
+                run,
+                step,
+                agent,
+                trace_root,
+                bond,
+                window_end,
+            } => vec![
+                ("run", run.to_string()),
+                ("step", step.to_string()),
+                ("agent", a(agent)),
+                ("trace_root", hex::encode(trace_root)),
+                ("bond", n(bond)),
+                ("window_end", window_end.to_string()),
+            ],
+            Event::DisputeOpened {
+                dispute,
+                run,
+                step,
+                asserter,
+                challenger,
+                bond,
+            } => vec![
+                ("dispute", dispute.to_string()),
+                ("run", run.to_string()),
+                ("step", step.to_string()),
+                ("asserter", a(asserter)),
+                ("challenger", a(challenger)),
+                ("bond", n(bond)),
+            ],
+            Event::DisputeMoved {
+                dispute,
+                by,
+                kind,
+                lo,
+                hi,
+            } => vec![
+                ("dispute", dispute.to_string()),
+                ("by", a(by)),
+                ("kind", kind.clone()),
+                ("lo", lo.to_string()),
+                ("hi", hi.to_string()),
+            ],
+            Event::DisputeSettled {
+                dispute,
+                winner,
+                loser,
+                reason,
+                paid,
+                burned,
+            } => vec![
+                ("dispute", dispute.to_string()),
+                ("winner", a(winner)),
+                ("loser", a(loser)),
+                ("reason", reason.clone()),
+                ("paid", n(paid)),
+                ("burned", n(burned)),
             ],
         }
     }

@@ -10,6 +10,7 @@ pub mod address;
 pub mod agents;
 pub mod amount;
 pub mod codec;
+pub mod disputes;
 pub mod event;
 pub mod genesis;
 pub mod governance;

@@ -208,6 +208,36 @@ pub struct RunsParams {
     pub timeout_reputation_penalty_ppm: u64,
 }
 
+/// `disputes` parameters: optimistic results, challenges and the bisection
+/// game's clocks. Every amount is in usyn.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DisputesParams {
+    /// Blocks after an optimistic result during which it may be challenged.
+    pub challenge_window_blocks: u64,
+    /// Each side's clock: blocks it may spend across all its moves. A
+    /// dispute ends within `2 × clock_blocks` blocks of its challenge.
+    pub clock_blocks: u64,
+    /// The least bond of an optimistic result, whatever the model.
+    pub min_result_bond: Amount,
+    /// Added to the result bond per 1,000 model parameters (usyn).
+    pub result_bond_per_kparam_usyn: u64,
+    /// The least bond of a challenge when none is open on the result.
+    pub min_challenge_bond: Amount,
+    /// Each challenge open on a result raises the next one's minimum by
+    /// this share of `min_challenge_bond` (ppm).
+    pub challenge_bond_step_ppm: u64,
+    /// Most disputes open at once on one result.
+    pub max_open_challenges: u32,
+    /// Share of the loser's bond paid to the winner (ppm); the rest is
+    /// burned, so a pair colluding across both sides loses it.
+    pub winner_share_ppm: u64,
+    /// Share of a cheating executor's agent bond burned (ppm).
+    pub fraud_agent_slash_ppm: u64,
+    /// Share of its reputation above the floor a false challenger loses (ppm).
+    pub false_challenge_reputation_penalty_ppm: u64,
+}
+
 /// All parameters of the chain. The canonical encoding is the modules'
 /// encodings back to back, in field order (what the `/params` query proves
 /// part by part); new modules are appended.
@@ -230,6 +260,9 @@ pub struct ChainParams {
     /// Absent in genesis files written before the module existed: the defaults.
     #[serde(default)]
     pub runs: RunsParams,
+    /// Absent in genesis files written before the module existed: the defaults.
+    #[serde(default)]
+    pub disputes: DisputesParams,
 }
 
 impl Default for AccountsParams {
@@ -320,6 +353,53 @@ impl Default for RunsParams {
             timeout_slash_ppm: 10_000,
             timeout_reputation_penalty_ppm: 50_000,
         }
+    }
+}
+
+impl Default for DisputesParams {
+    fn default() -> Self {
+        DisputesParams {
+            challenge_window_blocks: 20,
+            clock_blocks: 100,
+            min_result_bond: Amount::syn(1),
+            result_bond_per_kparam_usyn: 1_000,
+            min_challenge_bond: Amount::syn(1),
+            challenge_bond_step_ppm: 1_000_000,
+            max_open_challenges: 8,
+            winner_share_ppm: 500_000,
+            fraud_agent_slash_ppm: 100_000,
+            false_challenge_reputation_penalty_ppm: 50_000,
+        }
+    }
+}
+
+impl DisputesParams {
+    /// The least bond of an optimistic result of a model with
+    /// `parameter_count` parameters.
+    pub fn result_bond(&self, parameter_count: u64) -> Amount {
+        let scaled = u128::from(parameter_count / 1_000)
+            .saturating_mul(u128::from(self.result_bond_per_kparam_usyn));
+        Amount(self.min_result_bond.0.saturating_add(scaled))
+    }
+
+    /// The least bond of a challenge on a result with `open` disputes open.
+    pub fn challenge_bond(&self, open: u32) -> Amount {
+        let step = self.min_challenge_bond.0 / u128::from(PPM)
+            * u128::from(self.challenge_bond_step_ppm)
+            + self.min_challenge_bond.0 % u128::from(PPM)
+                * u128::from(self.challenge_bond_step_ppm)
+                / u128::from(PPM);
+        Amount(
+            self.min_challenge_bond
+                .0
+                .saturating_add(step.saturating_mul(u128::from(open))),
+        )
+    }
+
+    /// The most blocks a dispute lasts after its challenge, whatever either
+    /// side does: both clocks.
+    pub fn dispute_bound_blocks(&self) -> u64 {
+        self.clock_blocks.saturating_mul(2)
     }
 }
 

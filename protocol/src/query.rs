@@ -56,12 +56,18 @@ pub enum QueryPath {
     /// `/verified/{64 hex digits}` -> [`crate::runs::VerifiedWorkflow`]: the
     /// paper's `verifiedWorkflows` mapping.
     Verified([u8; 32]),
+    /// `/dispute/{id}` -> [`crate::disputes::DisputeRecord`]: its move
+    /// history and both clocks.
+    Dispute(u64),
+    /// `/disputes` or `/disputes/{open|settled|void}` ->
+    /// `Vec<`[`crate::disputes::DisputeRecord`]`>` in id order (no proof).
+    Disputes(Option<String>),
 }
 
 /// Why a query path was not understood.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum QueryPathError {
-    #[error("unknown query path {path:?}; known: /account/{{addr}}, /validator/{{addr}}, /validators, /reputation/{{addr}}, /params, /unbonding/{{addr}}, /model/{{id}}, /models, /proposal/{{id}}, /proposals[/{{status}}], /tally/{{id}}, /votes/{{id}}, /deposits/{{id}}, /workflow/{{name}}, /workflows, /treasury, /agent/{{addr}}, /agents, /run/{{id}}, /runs, /verified/{{hash}}")]
+    #[error("unknown query path {path:?}; known: /account/{{addr}}, /validator/{{addr}}, /validators, /reputation/{{addr}}, /params, /unbonding/{{addr}}, /model/{{id}}, /models, /proposal/{{id}}, /proposals[/{{status}}], /tally/{{id}}, /votes/{{id}}, /deposits/{{id}}, /workflow/{{name}}, /workflows, /treasury, /agent/{{addr}}, /agents, /run/{{id}}, /runs, /verified/{{hash}}, /dispute/{{id}}, /disputes[/{{status}}]")]
     Unknown { path: String },
     #[error("bad proposal id in query path {path:?}: a proposal id is a positive integer")]
     BadProposalId { path: String },
@@ -73,6 +79,8 @@ pub enum QueryPathError {
     BadModelId { path: String },
     #[error("bad run id in query path {path:?}: a run id is a positive integer")]
     BadRunId { path: String },
+    #[error("bad dispute id in query path {path:?}: a dispute id is a positive integer")]
+    BadDisputeId { path: String },
 }
 
 impl FromStr for QueryPath {
@@ -135,6 +143,22 @@ impl FromStr for QueryPath {
                 .ok_or_else(|| QueryPathError::BadModelId {
                     path: path.to_string(),
                 }),
+            ["dispute", id] => id
+                .parse::<u64>()
+                .ok()
+                .filter(|&n| n > 0)
+                .map(QueryPath::Dispute)
+                .ok_or_else(|| QueryPathError::BadDisputeId {
+                    path: path.to_string(),
+                }),
+            ["disputes"] => Ok(QueryPath::Disputes(None)),
+            ["disputes", status] => match *status {
+                "open" | "settled" | "void" => Ok(QueryPath::Disputes(Some(status.to_string()))),
+                other => Err(QueryPathError::BadStatus {
+                    path: path.to_string(),
+                    reason: format!("{other:?} is not a dispute status: open, settled or void"),
+                }),
+            },
             _ => Err(QueryPathError::Unknown {
                 path: path.to_string(),
             }),
@@ -176,6 +200,9 @@ impl fmt::Display for QueryPath {
             QueryPath::Run(id) => write!(f, "/run/{id}"),
             QueryPath::Runs => write!(f, "/runs"),
             QueryPath::Verified(h) => write!(f, "/verified/{}", hex::encode(h)),
+            QueryPath::Dispute(id) => write!(f, "/dispute/{id}"),
+            QueryPath::Disputes(None) => write!(f, "/disputes"),
+            QueryPath::Disputes(Some(s)) => write!(f, "/disputes/{s}"),
         }
     }
 }
@@ -200,7 +227,9 @@ impl QueryPath {
             QueryPath::Agent(a) => vec![state_key::agents::agent(a)],
             QueryPath::Run(id) => vec![state_key::runs::run(*id)],
             QueryPath::Verified(h) => vec![state_key::runs::verified(h)],
+            QueryPath::Dispute(id) => vec![state_key::disputes::dispute(*id)],
             QueryPath::Models
+            | QueryPath::Disputes(_)
             | QueryPath::Agents
             | QueryPath::Runs
             | QueryPath::Proposals(_)
@@ -262,6 +291,9 @@ mod tests {
             QueryPath::Run(4),
             QueryPath::Runs,
             QueryPath::Verified([0xab; 32]),
+            QueryPath::Dispute(2),
+            QueryPath::Disputes(None),
+            QueryPath::Disputes(Some("open".into())),
         ] {
             assert_eq!(p.to_string().parse::<QueryPath>().unwrap(), p);
         }
@@ -274,7 +306,20 @@ mod tests {
             QueryPath::Account(a).proved_keys(),
             vec![state_key::accounts::account(&a)]
         );
-        assert_eq!(QueryPath::Params.proved_keys().len(), 8);
+        assert_eq!(QueryPath::Params.proved_keys().len(), 9);
+        assert_eq!(
+            QueryPath::Dispute(3).proved_keys(),
+            vec![state_key::disputes::dispute(3)]
+        );
+        assert!(QueryPath::Disputes(None).proved_keys().is_empty());
+        assert!(matches!(
+            "/disputes/maybe".parse::<QueryPath>(),
+            Err(QueryPathError::BadStatus { .. })
+        ));
+        assert!(matches!(
+            "/dispute/0".parse::<QueryPath>(),
+            Err(QueryPathError::BadDisputeId { .. })
+        ));
         assert_eq!(
             QueryPath::Agent(a).proved_keys(),
             vec![state_key::agents::agent(&a)]

@@ -12,7 +12,7 @@ use crate::{
         WorkflowSpec, WorkflowStep,
     },
     params::{
-        AccountsParams, AgentsParams, ChainParams, GovernanceParams, ModelsParams,
+        AccountsParams, AgentsParams, ChainParams, DisputesParams, GovernanceParams, ModelsParams,
         ReputationParams, RewardsParams, RunsParams, StakingParams,
     },
     state::{
@@ -273,6 +273,18 @@ fn params() -> impl Strategy<Value = ChainParams> {
                 max_values_held: max,
                 timeout_slash_ppm: a[6] ^ b[7],
                 timeout_reputation_penalty_ppm: a[7] ^ b[6],
+            },
+            disputes: DisputesParams {
+                challenge_window_blocks: a[1] ^ b[2],
+                clock_blocks: a[2] ^ b[3],
+                min_result_bond: issuance,
+                result_bond_per_kparam_usyn: a[3] ^ b[4],
+                min_challenge_bond: bond,
+                challenge_bond_step_ppm: a[4] ^ b[5],
+                max_open_challenges: m.2 ^ 3,
+                winner_share_ppm: a[5] ^ b[6],
+                fraud_agent_slash_ppm: a[6] ^ b[5],
+                false_challenge_reputation_penalty_ppm: a[7] ^ b[4],
             },
         })
 }

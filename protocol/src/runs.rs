@@ -107,6 +107,20 @@ pub enum StepStatus {
         output: Vec<i32>,
         height: Height,
     },
+    /// An optimistic result, open to challenge until the end of block
+    /// `window_end`, then final once every dispute on it is settled for
+    /// `agent`. The run holds `bond` until then.
+    Asserted {
+        agent: Address,
+        output: Vec<i32>,
+        trace_root: [u8; 32],
+        bond: Amount,
+        window_end: Height,
+        /// Disputes on this result not settled yet.
+        open_disputes: u32,
+        /// Challenges ever opened on this result.
+        challenges: u32,
+    },
 }
 
 /// The id of a verified execution: SHA-256 over the spec hash, the version,

@@ -137,11 +137,24 @@ pub mod runs {
     }
 }
 
+/// Keys of the `disputes` module.
+pub mod disputes {
+    /// A dispute by id ([`crate::disputes::DisputeRecord`]).
+    pub fn dispute(id: u64) -> Vec<u8> {
+        format!("disputes/dispute/{id:020}").into_bytes()
+    }
+
+    /// Module parameters ([`crate::params::DisputesParams`]).
+    pub fn params() -> Vec<u8> {
+        b"disputes/params".to_vec()
+    }
+}
+
 /// The parameter keys, in the order the fields of
 /// [`crate::params::ChainParams`] are encoded (accounts, staking, reputation,
-/// rewards, models, governance, agents, runs): the `/params` query value is
+/// rewards, models, governance, agents, runs, disputes): the `/params` query value is
 /// their values back to back.
-pub fn chain_params() -> [Vec<u8>; 8] {
+pub fn chain_params() -> [Vec<u8>; 9] {
     [
         accounts::params(),
         staking::params(),
@@ -151,6 +164,7 @@ pub fn chain_params() -> [Vec<u8>; 8] {
         governance::params(),
         agents::params(),
         runs::params(),
+        disputes::params(),
     ]
 }
 
@@ -202,6 +216,7 @@ mod tests {
                 b"governance/params".to_vec(),
                 b"agents/params".to_vec(),
                 b"runs/params".to_vec(),
+                b"disputes/params".to_vec(),
             ]
         );
         assert_eq!(

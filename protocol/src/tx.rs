@@ -143,6 +143,31 @@ pub enum TxBody {
         output: Vec<i32>,
         proof: Vec<u8>,
     },
+    /// The assigned executor's result of an optimistic step: `output`, the
+    /// root of its execution trace, a bond (at least the step's minimum,
+    /// scaled by the model's size) and proofs that the trace's leaf 0 is the
+    /// step's input and its last leaf the output. Final after
+    /// `params.disputes.challenge_window_blocks` unless challenged.
+    SubmitOptimisticResult {
+        run: u64,
+        step: u32,
+        output: Vec<i32>,
+        trace_root: [u8; 32],
+        bond: Amount,
+        input_proof: crate::disputes::LeafProof,
+        output_proof: crate::disputes::LeafProof,
+    },
+    /// Dispute the optimistic result of step `step` of run `run`, bonding
+    /// `bond` (at least the challenge bond, which grows with the challenges
+    /// already open on that result).
+    Challenge { run: u64, step: u32, bond: Amount },
+    /// The asserter's root of the state at the midpoint of the disputed range.
+    Bisect { dispute: u64, mid_root: [u8; 32] },
+    /// The challenger disputes the lower (`0`) or upper (`1`) half.
+    SelectHalf { dispute: u64, half: u8 },
+    /// The one step left, re-executed on chain: a
+    /// `synod_zkml::trace::TransitionWitness` in canonical bytes.
+    OneStep { dispute: u64, witness: Vec<u8> },
 }
 
 impl TxBody {
@@ -164,6 +189,11 @@ impl TxBody {
             TxBody::ExitAgent => "exit_agent",
             TxBody::SubmitRun { .. } => "submit_run",
             TxBody::SubmitResult { .. } => "submit_result",
+            TxBody::SubmitOptimisticResult { .. } => "submit_optimistic_result",
+            TxBody::Challenge { .. } => "challenge",
+            TxBody::Bisect { .. } => "bisect",
+            TxBody::SelectHalf { .. } => "select_half",
+            TxBody::OneStep { .. } => "one_step",
         }
     }
 
@@ -182,7 +212,13 @@ impl TxBody {
             | TxBody::UpdateAgent { .. }
             | TxBody::AddAgentBond { .. }
             | TxBody::ExitAgent => "agents",
-            TxBody::SubmitRun { .. } | TxBody::SubmitResult { .. } => "runs",
+            TxBody::SubmitRun { .. }
+            | TxBody::SubmitResult { .. }
+            | TxBody::SubmitOptimisticResult { .. } => "runs",
+            TxBody::Challenge { .. }
+            | TxBody::Bisect { .. }
+            | TxBody::SelectHalf { .. }
+            | TxBody::OneStep { .. } => "disputes",
         }
     }
 }
@@ -349,6 +385,44 @@ mod tests {
                     output,
                     proof
                 }),
+            (
+                any::<u64>(),
+                any::<u32>(),
+                proptest::collection::vec(any::<i32>(), 0..4),
+                any::<[u8; 32]>(),
+                any::<u128>(),
+                proptest::collection::vec(any::<[u8; 32]>(), 0..3),
+            )
+                .prop_map(|(run, step, output, trace_root, n, siblings)| {
+                    TxBody::SubmitOptimisticResult {
+                        run,
+                        step,
+                        output,
+                        trace_root,
+                        bond: Amount(n),
+                        input_proof: crate::disputes::LeafProof {
+                            leaf_count: 5,
+                            siblings: siblings.clone(),
+                        },
+                        output_proof: crate::disputes::LeafProof {
+                            leaf_count: 5,
+                            siblings,
+                        },
+                    }
+                }),
+            (any::<u64>(), any::<u32>(), any::<u128>()).prop_map(|(run, step, n)| {
+                TxBody::Challenge {
+                    run,
+                    step,
+                    bond: Amount(n),
+                }
+            }),
+            (any::<u64>(), any::<[u8; 32]>())
+                .prop_map(|(dispute, mid_root)| TxBody::Bisect { dispute, mid_root }),
+            (any::<u64>(), any::<u8>())
+                .prop_map(|(dispute, half)| TxBody::SelectHalf { dispute, half }),
+            (any::<u64>(), proptest::collection::vec(any::<u8>(), 0..32))
+                .prop_map(|(dispute, witness)| TxBody::OneStep { dispute, witness }),
             (
                 any::<[u8; 32]>(),
                 proptest::collection::vec(any::<i32>(), 0..8),

@@ -19,6 +19,11 @@ use crate::interp::{execute_node, InterpError, Interpreter, Tensor};
 use crate::ir::{verify_node_proof, IrError, Model, ModelId, Node, TensorId};
 use crate::merkle::{self, MerkleError, MerkleProof};
 
+mod state;
+pub use state::{
+    initial_state_root, verify_transition, TransitionVerdict, TransitionWitness, EMPTY_LEAF,
+};
+
 const TENSOR_TAG: &[u8] = b"synod/zkml/tensor/v1";
 
 /// The root of an execution trace.

@@ -17,7 +17,7 @@ use crate::{
     execute::{self, TxOutcome},
     genesis, governance, models,
     models::VerifierCache,
-    reputation, rewards, runs, staking,
+    disputes, reputation, rewards, runs, staking,
     state::State,
     storage::{PreparedCommit, Storage},
     workflows,
@@ -42,6 +42,7 @@ pub fn components(verifiers: &VerifierCache) -> Components {
         Box::new(runs::hooks::Runs {
             verifiers: verifiers.clone(),
         }),
+        Box::new(disputes::hooks::Disputes),
         Box::new(governance::hooks::Governance {
             verifiers: verifiers.clone(),
         }),

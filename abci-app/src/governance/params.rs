@@ -32,6 +32,7 @@ pub fn chain_params(state: &State) -> Result<ChainParams, StateError> {
         governance: params(state)?,
         agents: agents::params(state)?,
         runs: runs::params(state)?,
+        disputes: crate::disputes::params(state)?,
     })
 }
 
@@ -46,5 +47,6 @@ pub(super) fn set_chain_params(state: &mut State, p: &ChainParams) -> Result<(),
     update_params(state, &p.governance);
     agents::update_params(state, &p.agents);
     runs::update_params(state, &p.runs);
+    crate::disputes::update_params(state, &p.disputes);
     Ok(())
 }

@@ -55,6 +55,27 @@ pub fn check_stateless(body: &TxBody) -> Result<(), TxError> {
             }
             int8("output", output)
         }
+        TxBody::SubmitOptimisticResult {
+            output,
+            bond,
+            input_proof,
+            output_proof,
+            ..
+        } => {
+            if bond.is_zero() {
+                return Err(TxError::ZeroAmount);
+            }
+            for p in [input_proof, output_proof] {
+                if p.siblings.len() > synod_protocol::disputes::MAX_PROOF_SIBLINGS {
+                    return Err(TxError::InvalidOptimisticResult(format!(
+                        "a leaf proof has {} sibling hashes; at most {}",
+                        p.siblings.len(),
+                        synod_protocol::disputes::MAX_PROOF_SIBLINGS
+                    )));
+                }
+            }
+            int8("output", output)
+        }
         _ => Ok(()),
     }
 }
@@ -272,11 +293,30 @@ fn assign_ready(
 /// Ends a run: the escrow left returns to the submitter, and nothing is
 /// held or due for it any more.
 fn close(state: &mut State, run: &mut RunRecord) -> Result<Amount, HandlerError> {
+    let mut returned = Vec::new();
     for (i, s) in run.steps.iter().enumerate() {
-        if let StepStatus::Assigned { agent, deadline } = s.status {
-            state.delete(state_key::deadline(deadline, run.id, i as u32));
-            state.delete(state_key::held(&agent, run.id, i as u32));
+        match s.status {
+            StepStatus::Assigned { agent, deadline } => {
+                state.delete(state_key::deadline(deadline, run.id, i as u32));
+                state.delete(state_key::held(&agent, run.id, i as u32));
+            }
+            // An optimistic result nobody disputes gets its bond back now;
+            // one under dispute keeps it until the disputes are settled.
+            StepStatus::Asserted {
+                agent,
+                bond,
+                open_disputes: 0,
+                ..
+            } => {
+                accounts::credit(state, &agent, bond)?;
+                state.delete(state_key::held(&agent, run.id, i as u32));
+                returned.push(i);
+            }
+            _ => {}
         }
+    }
+    for i in returned {
+        run.steps[i].status = StepStatus::Waiting;
     }
     let refund = run.escrow;
     if !refund.is_zero() {
@@ -342,6 +382,9 @@ pub(super) fn assigned_run(
                 StepStatus::Waiting => "waiting for its inputs".to_string(),
                 StepStatus::Assigned { agent, .. } => format!("assigned to {agent}"),
                 StepStatus::Final { .. } => "final".to_string(),
+                StepStatus::Asserted { agent, .. } => {
+                    format!("asserted by {agent}, in its challenge window")
+                }
             },
         }
         .into()),
@@ -410,36 +453,63 @@ pub fn submit_result(
             models::verify_inference_proof(&verifier, &input, output, proof)?;
         }
     }
-    // Final: pay, record, and go on.
-    let spec = &r.spec.steps[i];
-    let reward = spec.reward.min(r.escrow);
-    r.escrow = r.escrow.checked_sub(reward)?;
     if let StepStatus::Assigned { deadline, .. } = r.steps[i].status {
         state.delete(state_key::deadline(deadline, id, step));
     }
-    state.delete(state_key::held(signer, id, step));
-    accounts::credit(state, signer, reward)?;
-    reputation::record_task_success(state, signer, at.height)?;
+    finalize_step(
+        state,
+        &mut r,
+        i,
+        *signer,
+        output.to_vec(),
+        at.height,
+        &at.prev_app_hash,
+        at.events,
+    )?;
+    put_run(state, &r);
+    Ok(())
+}
+
+/// Step `i` of `run` is final with `output` by `agent`: pays the step's
+/// reward from the escrow, raises the agent's reputation, and assigns the
+/// steps it completes the inputs of, or verifies the run when it was the
+/// last. The caller writes the run.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn finalize_step(
+    state: &mut State,
+    r: &mut RunRecord,
+    i: usize,
+    agent: Address,
+    output: Vec<i32>,
+    height: Height,
+    prev_app_hash: &[u8; 32],
+    events: &mut Vec<Event>,
+) -> Result<(), HandlerError> {
+    let (id, step) = (r.id, i as u32);
+    let reward = r.spec.steps[i].reward.min(r.escrow);
+    r.escrow = r.escrow.checked_sub(reward)?;
+    state.delete(state_key::held(&agent, id, step));
+    accounts::credit(state, &agent, reward)?;
+    reputation::record_task_success(state, &agent, height)?;
     r.steps[i].status = StepStatus::Final {
-        agent: *signer,
-        output: output.to_vec(),
-        height: at.height,
+        agent,
+        output,
+        height,
     };
-    at.events.push(Event::StepFinal {
+    events.push(Event::StepFinal {
         run: id,
         step,
-        agent: *signer,
+        agent,
         reward,
     });
     if r.steps
         .iter()
         .all(|s| matches!(s.status, StepStatus::Final { .. }))
     {
-        verify_run(state, &mut r, *signer, at.height, at.events)?;
+        verify_run(state, r, agent, height, events)?;
     } else {
-        assign_ready(state, &mut r, at.height, &at.prev_app_hash, at.events)?;
+        assign_ready(state, r, height, prev_app_hash, events)?;
     }
-    put_run(state, &r);
     Ok(())
 }
 

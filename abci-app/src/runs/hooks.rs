@@ -68,7 +68,9 @@ impl Component for Runs {
         out: &mut BlockEffects,
     ) -> Result<(), InvariantError> {
         let root = prev_app_hash(state);
-        time_out(state, block.height, &root, &mut out.events).or_invariant("runs")
+        time_out(state, block.height, &root, &mut out.events).or_invariant("runs")?;
+        super::optimistic::close_windows(state, block.height, &root, &mut out.events)
+            .or_invariant("runs")
     }
 
     fn check_stateless(&self, body: &TxBody) -> Result<(), TxError> {
@@ -114,6 +116,28 @@ impl Component for Runs {
                 (*run, *step, output, proof),
                 &self.verifiers,
                 tx.proofs,
+                at,
+            ),
+            TxBody::SubmitOptimisticResult {
+                run,
+                step,
+                output,
+                trace_root,
+                bond,
+                input_proof,
+                output_proof,
+            } => super::optimistic::submit(
+                state,
+                &tx.signer,
+                super::optimistic::OptimisticResult {
+                    run: *run,
+                    step: *step,
+                    output,
+                    trace_root: *trace_root,
+                    bond: *bond,
+                    input_proof,
+                    output_proof,
+                },
                 at,
             ),
             other => Err(not_handled(self.name(), other)),

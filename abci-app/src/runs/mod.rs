@@ -23,6 +23,7 @@ mod assign;
 pub mod genesis;
 pub mod handlers;
 pub mod hooks;
+pub mod optimistic;
 pub mod params;
 pub mod state_key;
 
@@ -58,9 +59,10 @@ pub fn verified(
     state.get(&state_key::verified(workflow_hash))
 }
 
-/// What the escrows of running runs hold: part of the supply in no balance.
+/// What the escrows of running runs and the bonds of optimistic results
+/// hold: part of the supply in no balance.
 pub fn escrowed(state: &State) -> Result<Amount, StateError> {
-    let mut total = Amount::ZERO;
+    let mut total = optimistic::bonded(state)?;
     for r in running(state)? {
         total = total
             .checked_add(r.escrow)

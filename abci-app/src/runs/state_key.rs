@@ -68,3 +68,14 @@ pub fn run_and_step(key: &[u8]) -> Option<(u64, u32)> {
     let run = parts.next()?.parse().ok()?;
     Some((run, step))
 }
+
+/// Marks that the optimistic result of step `step` of `run` leaves its
+/// challenge window at the end of block `height`.
+pub fn window(height: Height, run: u64, step: u32) -> Vec<u8> {
+    format!("runs/window/{:020}/{run:020}/{step:010}", height.value()).into_bytes()
+}
+
+/// Prefix of the challenge windows ending at `height`.
+pub fn windows_at(height: Height) -> Vec<u8> {
+    format!("runs/window/{:020}/", height.value()).into_bytes()
+}

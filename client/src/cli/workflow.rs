@@ -396,6 +396,15 @@ fn run_text(run: &RunRecord) -> String {
                 } => {
                     format!("final at height {height} by {agent}: {output:?}")
                 }
+                StepStatus::Asserted {
+                    agent,
+                    output,
+                    window_end,
+                    open_disputes,
+                    ..
+                } => format!(
+                    "asserted by {agent} (optimistic, challengeable until height {window_end}, {open_disputes} dispute(s) open): {output:?}"
+                ),
             };
             format!("  step {i} ({name}): {state}")
         })

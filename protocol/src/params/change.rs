@@ -34,7 +34,7 @@ pub enum ParamChangeError {
 
 impl ChainParams {
     /// The module names, as `ParamChange::module` spells them.
-    pub const MODULES: [&'static str; 8] = [
+    pub const MODULES: [&'static str; 9] = [
         "accounts",
         "staking",
         "reputation",
@@ -43,6 +43,7 @@ impl ChainParams {
         "governance",
         "agents",
         "runs",
+        "disputes",
     ];
 
     /// These params with `module.name` set to the JSON text `value`, checked

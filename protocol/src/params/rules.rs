@@ -309,6 +309,7 @@ impl ChainParams {
         out.extend(self.governance.problems());
         out.extend(self.agents.problems());
         out.extend(self.runs.problems());
+        out.extend(self.disputes.problems());
         out
     }
 
@@ -524,5 +525,80 @@ impl RunsParams {
     /// The first bound this module breaks, if any.
     pub fn validate(&self) -> Result<(), ParamError> {
         first(self.problems())
+    }
+}
+
+impl DisputesParams {
+    /// Every bound this module breaks, in field order (empty when all hold).
+    pub fn problems(&self) -> Vec<ParamError> {
+        let mut out = Vec::new();
+        let m = "disputes";
+        check(
+            &mut out,
+            (1..=100_000).contains(&self.challenge_window_blocks),
+            m,
+            "challenge_window_blocks",
+            self.challenge_window_blocks,
+            "1 ..= 100000",
+        );
+        check(
+            &mut out,
+            (2..=100_000).contains(&self.clock_blocks),
+            m,
+            "clock_blocks",
+            self.clock_blocks,
+            "2 ..= 100000",
+        );
+        check(
+            &mut out,
+            !self.min_result_bond.is_zero(),
+            m,
+            "min_result_bond",
+            self.min_result_bond,
+            "> 0",
+        );
+        check(
+            &mut out,
+            self.result_bond_per_kparam_usyn <= 1_000_000_000,
+            m,
+            "result_bond_per_kparam_usyn",
+            self.result_bond_per_kparam_usyn,
+            "<= 1000000000",
+        );
+        check(
+            &mut out,
+            !self.min_challenge_bond.is_zero(),
+            m,
+            "min_challenge_bond",
+            self.min_challenge_bond,
+            "> 0",
+        );
+        check(
+            &mut out,
+            self.challenge_bond_step_ppm <= 10 * PPM,
+            m,
+            "challenge_bond_step_ppm",
+            self.challenge_bond_step_ppm,
+            "<= 10000000",
+        );
+        check(
+            &mut out,
+            (1..=64).contains(&self.max_open_challenges),
+            m,
+            "max_open_challenges",
+            self.max_open_challenges,
+            "1 ..= 64",
+        );
+        for (name, value) in [
+            ("winner_share_ppm", self.winner_share_ppm),
+            ("fraud_agent_slash_ppm", self.fraud_agent_slash_ppm),
+            (
+                "false_challenge_reputation_penalty_ppm",
+                self.false_challenge_reputation_penalty_ppm,
+            ),
+        ] {
+            check(&mut out, value <= PPM, m, name, value, "<= 1000000");
+        }
+        out
     }
 }

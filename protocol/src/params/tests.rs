@@ -161,6 +161,7 @@ fn the_encoding_is_the_module_encodings_back_to_back() {
         crate::codec::encode(&p.governance),
         crate::codec::encode(&p.agents),
         crate::codec::encode(&p.runs),
+        crate::codec::encode(&p.disputes),
     ];
     assert_eq!(parts.concat(), crate::codec::encode(&p));
 }
