@@ -52,7 +52,7 @@ const TOP_LEVEL_FIELDS: [&str; 7] = [
 const APP_STATE_FIELDS: [&str; 5] = ["accounts", "validators", "params", "models", "workflows"];
 /// The parameter modules of `app_state.params` (`models`, `governance`,
 /// `agents` and `runs` may be absent: their defaults).
-const PARAM_MODULES: [&str; 8] = synod_protocol::params::ChainParams::MODULES;
+const PARAM_MODULES: &[&str] = &synod_protocol::params::ChainParams::MODULES;
 
 /// What validation found: the problems, and a summary of what was readable.
 #[derive(Clone, Debug, PartialEq, Eq)]

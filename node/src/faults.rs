@@ -21,7 +21,7 @@ pub const MUTATIONS: [Mutation; 10] = [
     },
     Mutation {
         name: "time-ahead",
-        refused_with: "more than the allowed drift ahead",
+        refused_with: "is not the BFT time",
     },
     Mutation {
         name: "wrong-app-hash",

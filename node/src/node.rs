@@ -24,6 +24,7 @@ use tokio::sync::{broadcast, mpsc, Mutex};
 use crate::{
     abci::AbciConnections,
     app::{self, AppState, Startup},
+    block::BlockTime,
     chain::handshake,
     codec::SynodCodec,
     context::{Ed25519Signer, Ed25519Verifier, SynodContext, ValidatorAddress},
@@ -164,6 +165,14 @@ pub async fn start(
     let genesis_validators = init_chain.validators.clone();
     let consensus_params = init_chain.consensus_params.clone();
     let max_block_bytes = block_max_bytes(&init_chain);
+    // The first block's header time (CometBFT: the genesis time).
+    let genesis_time = init_chain
+        .time
+        .as_ref()
+        .map_or(BlockTime::default(), |t| BlockTime {
+            seconds: t.seconds,
+            nanos: t.nanos,
+        });
     let initial_height = u64::try_from(init_chain.initial_height).unwrap_or(1).max(1);
     let outcome = handshake(&abci, &store, || init_chain).await?;
     // The validator set: as saved after the last block; on a new chain the
@@ -328,6 +337,7 @@ pub async fn start(
         blocks: blocks.clone(),
         metrics: metrics.clone(),
         max_block_bytes,
+        genesis_time,
         faults: settings.faults.clone(),
     })?;
     let checker = tokio::spawn(check_txs(

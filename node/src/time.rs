@@ -74,6 +74,41 @@ impl Ord for BlockTime {
     }
 }
 
+/// CometBFT's weighted median (`types.weightedMedian`): sorted by time, the
+/// first time at which the power seen reaches half the total. `None` when
+/// no power is given.
+pub fn weighted_median(votes: impl IntoIterator<Item = (BlockTime, u64)>) -> Option<BlockTime> {
+    let mut votes: Vec<(BlockTime, u64)> = votes.into_iter().filter(|(_, p)| *p > 0).collect();
+    let total: u128 = votes.iter().map(|(_, p)| u128::from(*p)).sum();
+    votes.sort_by_key(|(t, _)| *t);
+    let mut median = total / 2;
+    for (time, power) in votes {
+        if median <= u128::from(power) {
+            return Some(time);
+        }
+        median -= u128::from(power);
+    }
+    None
+}
+
+/// A block's header time, as every validator computes it (CometBFT's BFT
+/// time, `MedianTime`): the first block takes the genesis time; a later one
+/// the power-weighted median of the vote times in its record of the
+/// previous commit (`signed` votes: time and power), never earlier than
+/// 1 ms after the previous block (CometBFT guarantees that through the
+/// times validators put in their votes; here it is part of the rule).
+pub fn bft_time(
+    genesis: BlockTime,
+    previous: Option<BlockTime>,
+    signed_votes: impl IntoIterator<Item = (BlockTime, u64)>,
+) -> BlockTime {
+    let Some(previous) = previous else {
+        return genesis;
+    };
+    let floor = previous.plus(std::time::Duration::from_millis(1));
+    weighted_median(signed_votes).map_or(floor, |m| m.max(floor))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,6 +116,41 @@ mod tests {
 
     fn t(seconds: i64, nanos: i32) -> BlockTime {
         BlockTime { seconds, nanos }
+    }
+
+    #[test]
+    fn the_median_is_weighted_by_power_as_cometbfts() {
+        // Powers 10, 20, 30, 40 at times 1..4: half of 100 is reached at
+        // the third (10 + 20 + 30 >= 50).
+        let votes = [(t(4, 0), 40), (t(1, 0), 10), (t(3, 0), 30), (t(2, 0), 20)];
+        assert_eq!(weighted_median(votes), Some(t(3, 0)));
+        // One validator with most of the power decides it.
+        assert_eq!(
+            weighted_median([(t(9, 0), 70), (t(1, 0), 30)]),
+            Some(t(9, 0))
+        );
+        assert_eq!(weighted_median([(t(9, 0), 0)]), None);
+        // Ties of time and order of input do not matter.
+        let a = [(t(5, 1), 1), (t(5, 1), 1), (t(7, 0), 1)];
+        let mut b = a;
+        b.reverse();
+        assert_eq!(weighted_median(a), weighted_median(b));
+    }
+
+    #[test]
+    fn bft_time_starts_at_genesis_and_always_advances() {
+        let genesis = t(100, 0);
+        assert_eq!(bft_time(genesis, None, [(t(500, 0), 1)]), genesis);
+        assert_eq!(
+            bft_time(genesis, Some(t(200, 0)), [(t(201, 0), 1), (t(203, 0), 1)]),
+            t(201, 0)
+        );
+        // Votes older than the previous block: 1 ms after it.
+        assert_eq!(
+            bft_time(genesis, Some(t(200, 0)), [(t(150, 0), 1)]),
+            t(200, 1_000_000)
+        );
+        assert_eq!(bft_time(genesis, Some(t(200, 0)), []), t(200, 1_000_000));
     }
 
     #[test]

@@ -3,12 +3,10 @@
 //! last block and app hash, every hash in it is the one this node computes
 //! (validators, next validators, consensus params, last results from its
 //! own state; last commit, data and evidence from the block's contents),
-//! the header time advances and is not ahead of the clock, the record of
-//! the previous commit is true, and every piece of evidence proves itself.
+//! the record of the previous commit is true, the header time is the BFT
+//! time of that record, and every piece of evidence proves itself.
 //! A block that fails gets a nil vote, never a crash (DESIGN.md, trust
 //! boundaries).
-
-use std::time::Duration;
 
 use malachitebft_app_channel::app::types::core::{NilOrVal, Round, VoteType};
 use malachitebft_signing_ed25519::{PublicKey, Signature};
@@ -19,13 +17,11 @@ use crate::{
     evidence::{verify_double_vote, EvidenceError},
     header::HeaderError,
     store::{BlockStore, StoreError, StoredValidator},
+    time::bft_time,
 };
 
 /// Most equivocation records one block carries.
 pub const MAX_EVIDENCE_PER_BLOCK: usize = 16;
-
-/// How far ahead of our clock a proposed block's time may be.
-pub const MAX_CLOCK_DRIFT: Duration = Duration::from_secs(10);
 
 /// A boxed error from a crate this one cannot name (ed25519-consensus' key
 /// error reaches us through Malachite's signing crate).
@@ -119,23 +115,14 @@ pub enum InvalidBlock {
 /// Why a proposed block's time is refused.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum BlockTimeError {
-    /// Block times must strictly advance.
-    #[error("block time {got:?} is not after the previous block's {previous:?}")]
-    NotMonotonic {
+    /// Every validator computes the header time from the block's record
+    /// of the previous commit (BFT time); the proposer does not choose it.
+    #[error("block time {got:?} is not the BFT time {expected:?} (the weighted median of the last commit's vote times)")]
+    NotBftTime {
         /// The proposed block's time.
         got: BlockTime,
-        /// The last committed block's time.
-        previous: BlockTime,
-    },
-    /// A proposer may not push the chain's clock ahead of the validators'.
-    #[error(
-        "block time {got:?} is more than the allowed drift ahead of this node's clock {now:?}"
-    )]
-    InTheFuture {
-        /// The proposed block's time.
-        got: BlockTime,
-        /// This node's clock when it checked.
-        now: BlockTime,
+        /// The time computed from the block's last commit.
+        expected: BlockTime,
     },
     /// Not a time the app's ABCI layer can read (nanoseconds outside
     /// `0..10^9`, a year outside 1..=9999).
@@ -283,6 +270,8 @@ pub struct Tip<'a> {
     pub last_app_hash: &'a [u8],
     /// Header time of our last committed block.
     pub last_block_time: Option<BlockTime>,
+    /// The genesis time: the first block's header time.
+    pub genesis_time: BlockTime,
     /// The hashes of the height's validators, the next height's, the
     /// consensus params and our last block's results.
     pub validators_hash: [u8; 32],
@@ -293,17 +282,16 @@ pub struct Tip<'a> {
 
 /// What this node checks in a proposed block before the app sees it: its
 /// header against our chain, last block, app hash and the hashes we
-/// compute, its time, its record of the last commit, and its evidence.
-/// `now` is this node's clock.
+/// compute, its record of the last commit, its time, and its evidence.
 pub fn check_proposed(
     tip: &Tip<'_>,
     store: &BlockStore,
     block: &DecidedBlock,
-    now: BlockTime,
 ) -> Result<(), InvalidBlock> {
     check_header(tip, block)?;
-    check_block_time(tip.last_block_time, block.time, now, MAX_CLOCK_DRIFT)?;
     check_last_commit(tip, store, block)?;
+    let expected = block_time_of(tip.genesis_time, tip.last_block_time, &block.last_commit);
+    check_block_time(expected, block.time)?;
     check_evidence(tip.chain_id, store, block)?;
     check_readable(block)
 }
@@ -398,14 +386,9 @@ pub fn check_readable(block: &DecidedBlock) -> Result<(), InvalidBlock> {
     Ok(())
 }
 
-/// Checks a proposed block's header time: strictly after the previous block,
-/// and at most `max_drift` ahead of the local clock.
-pub fn check_block_time(
-    previous: Option<BlockTime>,
-    got: BlockTime,
-    now: BlockTime,
-    max_drift: Duration,
-) -> Result<(), BlockTimeError> {
+/// Checks a proposed block's header time: readable by the app, and the BFT
+/// time of its last commit ([`bft_time`]).
+pub fn check_block_time(expected: BlockTime, got: BlockTime) -> Result<(), BlockTimeError> {
     // Checked first and at every height, the first included: the app
     // cannot read any other time.
     if let Err(e) = got.to_tendermint() {
@@ -414,15 +397,27 @@ pub fn check_block_time(
             reason: e.to_string(),
         });
     }
-    if let Some(previous) = previous {
-        if got <= previous {
-            return Err(BlockTimeError::NotMonotonic { got, previous });
-        }
-    }
-    if got > now.plus(max_drift) {
-        return Err(BlockTimeError::InTheFuture { got, now });
+    if got != expected {
+        return Err(BlockTimeError::NotBftTime { got, expected });
     }
     Ok(())
+}
+
+/// The header time a block with `last_commit` must carry after a block at
+/// `previous` (`None`: the chain's first block, which takes the genesis time).
+pub fn block_time_of(
+    genesis: BlockTime,
+    previous: Option<BlockTime>,
+    last_commit: &[crate::block::CommitVote],
+) -> BlockTime {
+    bft_time(
+        genesis,
+        previous,
+        last_commit
+            .iter()
+            .filter(|v| v.signed)
+            .map(|v| (v.timestamp, u64::try_from(v.power).unwrap_or(0))),
+    )
 }
 
 /// A proposed block's record of the previous commit must be true: the

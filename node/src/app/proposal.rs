@@ -1,19 +1,17 @@
 //! Proposals: building ours (`PrepareProposal` over the mempool) and judging
 //! others' (our checks, then `ProcessProposal`).
 
-use std::time::Duration;
-
 use malachitebft_app_channel::app::types::core::{Context, Round, Validity};
 use malachitebft_app_channel::app::types::ProposedValue;
 use tendermint_proto::{google::protobuf::Timestamp, v0_38::abci as pb};
 
 use super::state::AppState;
 use crate::{
-    block::{BlockTime, DecidedBlock, HeaderHashes},
+    block::{DecidedBlock, HeaderHashes},
     context::{BlockHeight, BlockId, BlockRef, SynodContext},
     handle::NodeError,
     streaming::{split_block, ReceivedProposal, DEFAULT_CHUNK_BYTES},
-    validity::{check_proposed, check_size, MAX_EVIDENCE_PER_BLOCK},
+    validity::{block_time_of, check_proposed, check_size, MAX_EVIDENCE_PER_BLOCK},
 };
 
 impl AppState {
@@ -26,11 +24,9 @@ impl AppState {
         height: BlockHeight,
         round: Round,
     ) -> Result<BlockId, NodeError> {
-        // Block times strictly advance, even if this node's clock lags.
-        let time = match self.last_block_time {
-            Some(previous) => BlockTime::now().max(previous.plus(Duration::from_millis(1))),
-            None => BlockTime::now(),
-        };
+        // BFT time: from the last commit's vote times, as every validator
+        // computes it (the genesis time for the first block).
+        let time = block_time_of(self.genesis_time, self.last_block_time, &self.last_commit);
         let evidence: Vec<_> = self
             .evidence_pool
             .iter()
@@ -204,7 +200,7 @@ impl AppState {
             tracing::warn!(proposer = %p.proposer, error = %e, "rejecting a proposal");
             return Ok(Some(invalid));
         }
-        if let Err(e) = check_proposed(&self.tip()?, &self.store, &block, BlockTime::now()) {
+        if let Err(e) = check_proposed(&self.tip()?, &self.store, &block) {
             tracing::warn!(height = block.height, proposer = %p.proposer, error = %e, "rejecting a proposal");
             return Ok(Some(invalid));
         }

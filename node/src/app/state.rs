@@ -63,6 +63,8 @@ pub(crate) struct Startup {
     pub metrics: NodeMetrics,
     /// Largest encoded block (`consensus_params.block.max_bytes`).
     pub max_block_bytes: u64,
+    /// The genesis time: the first block's header time.
+    pub genesis_time: BlockTime,
     /// Deliberate faults (tests only).
     pub faults: crate::node::Faults,
 }
@@ -95,6 +97,8 @@ pub(crate) struct AppState {
     pub(super) last_commit_round: u32,
     /// Header time of the last committed block (block times must advance).
     pub(super) last_block_time: Option<BlockTime>,
+    /// The first block's header time.
+    pub(super) genesis_time: BlockTime,
     /// Id of the last committed block and the app hash after it: the next
     /// block's header carries both.
     pub(super) last_block_id: BlockId,
@@ -141,6 +145,7 @@ impl AppState {
             blocks,
             metrics,
             max_block_bytes,
+            genesis_time,
             faults,
         } = startup;
         if faults.mutate_proposals && !cfg!(feature = "faults") {
@@ -215,6 +220,7 @@ impl AppState {
             last_commit,
             last_commit_round,
             last_block_time,
+            genesis_time,
             last_block_id,
             last_app_hash: app_hash,
             committed,
@@ -243,6 +249,7 @@ impl AppState {
             last_block_id: self.last_block_id,
             last_app_hash: &self.last_app_hash,
             last_block_time: self.last_block_time,
+            genesis_time: self.genesis_time,
             validators_hash: validators_hash(&self.validators),
             next_validators_hash: validators_hash(&self.next_validators),
             consensus_hash: self.consensus_hash,
