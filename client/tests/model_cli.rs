@@ -391,3 +391,139 @@ fn context_flags_and_a_bound_visibility_go_together() {
     assert!(err.contains("public or committed"), "{err}");
     assert!(!out.exists());
 }
+
+/// `synod model import … --visibility weights=committed`: the private model
+/// file, `inspect` on it, a proof made with the weights and verified with
+/// the private file alone, and tampered private files refused.
+#[test]
+fn a_private_model_proves_with_its_weights_and_verifies_from_its_architecture() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("mlp.synod-model");
+    let models = models_dir();
+    let imported = synod_json(&[
+        "model",
+        "import",
+        models.join("mlp.onnx").to_str().unwrap(),
+        "--calibration",
+        models.join("digits-calibration.json").to_str().unwrap(),
+        "--out",
+        model.to_str().unwrap(),
+        "--visibility",
+        "weights=committed",
+    ]);
+    let private = &imported["private_model"];
+    let private_path = dir.path().join("mlp.private.json");
+    assert_eq!(
+        private["file"],
+        private_path.to_str().unwrap(),
+        "{imported}"
+    );
+    // Pinned by zkml/tests/vk_golden.rs.
+    assert_eq!(
+        private["vk_hash"],
+        "37b6cb443bc6d6473561f4fbc7d7862e3cfeb723241c57f40944ca02121633c4"
+    );
+    assert_eq!(private["k"], 12);
+    let text = std::fs::read_to_string(&private_path).unwrap();
+    assert!(text.contains("synod-private-model/v1"));
+
+    let inspected = synod_json(&["model", "inspect", private_path.to_str().unwrap(), "--vk"]);
+    assert_eq!(inspected["zk_only"], true);
+    assert_eq!(inspected["parameters"], 2410);
+    assert_eq!(
+        inspected["weights_commitment"],
+        private["weights_commitment"]
+    );
+    assert_eq!(inspected["architecture_id"], private["architecture_id"]);
+    assert_eq!(inspected["vk_hash"], private["vk_hash"]);
+
+    let proof = dir.path().join("private-proof.json");
+    let proved = synod_json(&[
+        "model",
+        "prove",
+        model.to_str().unwrap(),
+        "--input-file",
+        &test_data(),
+        "--float",
+        "--visibility",
+        "weights=committed",
+        "--out",
+        proof.to_str().unwrap(),
+    ]);
+    assert_eq!(proved["model_id"], private["architecture_id"], "{proved}");
+    assert_eq!(
+        proved["statement"]["weights"],
+        private["weights_commitment"]
+    );
+    let verified = synod_json(&[
+        "model",
+        "verify",
+        private_path.to_str().unwrap(),
+        proof.to_str().unwrap(),
+    ]);
+    assert_eq!(verified["valid"], true);
+    // The owner, with the weights, verifies the same proof.
+    let verified = synod_json(&[
+        "model",
+        "verify",
+        model.to_str().unwrap(),
+        proof.to_str().unwrap(),
+    ]);
+    assert_eq!(verified["valid"], true);
+    // Not for the chain yet.
+    let err = synod_fails(&[
+        "model",
+        "submit",
+        proof.to_str().unwrap(),
+        "--from",
+        "alice",
+    ]);
+    assert!(err.contains("weights=committed"), "{err}");
+
+    let file: Value = serde_json::from_str(&text).unwrap();
+    let bad_path = dir.path().join("bad.private.json");
+    let write = |v: &Value| std::fs::write(&bad_path, v.to_string()).unwrap();
+    // Another model's weights commitment: the proof is not for it.
+    let mut bad = file.clone();
+    bad["weights_commitment"] = Value::String(format!("01{}", "00".repeat(31)));
+    write(&bad);
+    let err = synod_fails(&[
+        "model",
+        "verify",
+        bad_path.to_str().unwrap(),
+        proof.to_str().unwrap(),
+    ]);
+    assert!(err.contains("wrong weights"), "{err}");
+    // The weights themselves in place of the architecture.
+    let mut bad = file.clone();
+    bad["architecture"] = Value::String(hex::encode(std::fs::read(&model).unwrap()));
+    write(&bad);
+    let err = synod_fails(&["model", "inspect", bad_path.to_str().unwrap()]);
+    assert!(err.contains("nonzero weights"), "{err}");
+    // A vk hash that is not the architecture's.
+    let mut bad = file.clone();
+    bad["vk_hash"] = Value::String("00".repeat(32));
+    write(&bad);
+    let err = synod_fails(&["model", "inspect", bad_path.to_str().unwrap(), "--vk"]);
+    assert!(err.contains("the architecture's key hashes to"), "{err}");
+    // A commitment at or above the field modulus, and garbage hex.
+    for (field, value) in [
+        ("weights_commitment", "ff".repeat(32)),
+        ("architecture", "zz".into()),
+    ] {
+        let mut bad = file.clone();
+        bad[field] = Value::String(value);
+        write(&bad);
+        let err = synod_fails(&["model", "inspect", bad_path.to_str().unwrap()]);
+        assert!(
+            err.contains("not a valid private model file"),
+            "{field}: {err}"
+        );
+    }
+    // Unknown fields are refused.
+    let mut bad = file;
+    bad["weights"] = Value::String("secret".into());
+    write(&bad);
+    let err = synod_fails(&["model", "inspect", bad_path.to_str().unwrap()]);
+    assert!(err.contains("unknown field"), "{err}");
+}

@@ -11,7 +11,11 @@ use synod_zkml::{
     onnx::{compare, import, ActivationReport, Agreement, ImportOptions, OnnxError, ParamSource},
 };
 
-use super::{shape_text, Context};
+use synod_zkml::circuit::{WeightVisibility, DEFAULT_MAX_K};
+
+use super::private::PrivateModel;
+use super::statement::VisibilityFlag;
+use super::{progress, shape_text, Context};
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
@@ -38,9 +42,22 @@ pub struct ImportArgs {
     /// Where to write the model [default: FILE with the extension .synod-model].
     #[arg(long, value_name = "FILE.synod-model")]
     out: Option<PathBuf>,
+    /// With weights=committed, also write the private model file
+    /// (NAME.private.json: the architecture, the weights' commitment and the
+    /// verifying key's hash for this visibility), what a verifier gets
+    /// instead of the weights. Tensor visibility alone is chosen at `prove`.
+    #[command(flatten)]
+    visibility: VisibilityFlag,
 }
 
 pub fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
+    let visibility = args.visibility.visibility;
+    if visibility.weights != WeightVisibility::Committed && !visibility.is_public() {
+        anyhow::bail!(
+            "--visibility {visibility}: import takes a visibility only to make a private model \
+             (weights=committed); choose the tensors' visibility when proving"
+        );
+    }
     let bytes = std::fs::read(&args.file)
         .with_context(|| format!("reading the ONNX file {}", args.file.display()))?;
     let calibration = args
@@ -111,6 +128,17 @@ pub fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
     };
     let card_path = ImportCard::path_for(&out);
     card.write(&card_path)?;
+    let private = if visibility.weights == WeightVisibility::Committed {
+        let (private, took) = progress::spin("deriving the private model's verifying key", || {
+            PrivateModel::of(model, visibility, DEFAULT_MAX_K)
+        });
+        let private = private?;
+        let path = PrivateModel::path_for(&out);
+        private.write(&path)?;
+        Some((private, path, took))
+    } else {
+        None
+    };
     let file_bytes = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
 
     let ops: Vec<String> = model
@@ -152,6 +180,14 @@ pub fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
         "calibration_samples": report.calibration_samples,
         "calibration": card.calibration,
         "eval": card.eval,
+        "private_model": private.as_ref().map(|(p, path, _)| json!({
+            "file": path.display().to_string(),
+            "architecture_id": p.architecture.id.to_string(),
+            "weights_commitment": p.weights.to_string(),
+            "visibility": p.visibility.to_string(),
+            "k": p.k,
+            "vk_hash": hex::encode(p.vk_hash),
+        })),
     });
     ctx.output.emit(doc, || {
         let mut s = format!(
@@ -169,6 +205,19 @@ pub fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
             info.parameter_count,
             info.mac_count
         ));
+        if let Some((p, path, took)) = &private {
+            s.push_str(&format!(
+                "private:    {} (zk-only; weights stay in {})\n  architecture {}\n  weights      {}\n  vk hash      {} ({}, k = {}; derived in {:.2}s)\n\n",
+                path.display(),
+                out.display(),
+                p.architecture.id,
+                p.weights,
+                hex::encode(p.vk_hash),
+                p.visibility,
+                p.k,
+                took.as_secs_f64()
+            ));
+        }
         s.push_str(&report.to_string());
         if let (Some(a), Some(path)) = (&eval, &args.eval) {
             s.push_str(&format!("eval ({}): {a}\n", path.display()));

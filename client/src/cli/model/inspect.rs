@@ -2,25 +2,28 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context as _;
 use clap::Args;
 use serde_json::{json, Value};
 use synod_client::inference::ImportCard;
 use synod_zkml::{
-    circuit::DEFAULT_MAX_K,
+    circuit::{WeightVisibility, DEFAULT_MAX_K},
     ir::{ChannelRequant, ConvGeometry, Node, Op, Requant},
     onnx::quantize::scale_value,
+    private_model::weights_commitment,
 };
 
+use super::private::{load_any, AnyModel, PrivateModel};
 use super::statement::VisibilityFlag;
 use super::{
-    load_model, progress, secs, shape_text,
+    progress, secs, shape_text,
     zk::{self, ZkModel},
     Context,
 };
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// The .synod-model file.
+    /// The .synod-model file, or a private model file (NAME.private.json).
     model: PathBuf,
     /// Also derive the verifying key and print its hash (takes a moment).
     #[arg(long)]
@@ -150,8 +153,99 @@ fn node_json(index: usize, node: &Node, out_shape: &[u32]) -> Value {
     })
 }
 
+/// The node table, for people.
+fn nodes_text(model: &synod_zkml::Model, info: &synod_zkml::ModelInfo) -> String {
+    let mut s = format!(
+        "\n{:>3}  {:<8} {:<10} {:<14} {:>7}  parameters\n",
+        "#", "op", "reads", "output shape", "params"
+    );
+    for (i, n) in model.nodes.iter().enumerate() {
+        let reads: Vec<String> = n.inputs.iter().map(ToString::to_string).collect();
+        s.push_str(&format!(
+            "{:>3}  {:<8} {:<10} {:<14} {:>7}  {}\n",
+            i,
+            n.op.kind().to_string(),
+            reads.join(","),
+            shape_text(&info.tensors[i + 1].shape),
+            n.op.parameter_count(),
+            op_text(&n.op)
+        ));
+    }
+    s
+}
+
+/// `inspect` of a private model file: the architecture, the weights'
+/// commitment and the key; `--vk` re-derives the key from the
+/// architecture and checks the stated hash.
+fn run_private(ctx: &Context, args: &InspectArgs, private: PrivateModel) -> anyhow::Result<()> {
+    let (model, info) = (&private.architecture.model, &private.architecture.info);
+    let checked = if args.vk {
+        let (checked, took) = progress::spin("deriving the verifying key", || {
+            private.check_key(args.max_k)
+        });
+        checked?;
+        Some(took)
+    } else {
+        None
+    };
+    let nodes: Vec<Value> = model
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| node_json(i, n, &info.tensors[i + 1].shape))
+        .collect();
+    let doc = json!({
+        "private": true,
+        "zk_only": true,
+        "architecture_id": private.architecture.id.to_string(),
+        "name": model.name,
+        "input": { "shape": model.input.shape, "zero_point": model.input.zero_point },
+        "output_shape": info.output().shape,
+        "nodes": nodes,
+        "parameters": info.parameter_count,
+        "macs": info.mac_count,
+        "weights_commitment": private.weights.to_string(),
+        "visibility": private.visibility.to_string(),
+        "k": private.k,
+        "vk_hash": hex::encode(private.vk_hash),
+        "vk_checked_seconds": checked.map(secs),
+    });
+    ctx.output.emit(doc, || {
+        let mut s = format!(
+            "private model (weights committed, not in this file)\narchitecture: {}\nname:         {}\nshape:        {} -> {}\nparameters:   {} (private)\nMACs:         {}\nweights:      {} (synod-weights/v1)\nvisibility:   {}\ncircuit:      k = {}\nvk hash:      {}",
+            private.architecture.id,
+            model.name,
+            shape_text(&model.input.shape),
+            shape_text(&info.output().shape),
+            info.parameter_count,
+            info.mac_count,
+            private.weights,
+            private.visibility,
+            private.k,
+            hex::encode(private.vk_hash),
+        );
+        match checked {
+            Some(took) => s.push_str(&format!(
+                " (checked: derived from the architecture in {:.2}s)\n",
+                took.as_secs_f64()
+            )),
+            None => s.push_str(" (pass --vk to check it against the architecture)\n"),
+        }
+        s.push_str(
+            "zk-only:      without the weights nobody can re-execute it: proofs only, \
+             no optimistic checks or disputes\n",
+        );
+        s.push_str(&nodes_text(model, info));
+        s
+    });
+    Ok(())
+}
+
 pub fn run(ctx: &Context, args: InspectArgs) -> anyhow::Result<()> {
-    let loaded = load_model(&args.model)?;
+    let loaded = match load_any(&args.model)? {
+        AnyModel::Full(loaded) => loaded,
+        AnyModel::Private(private) => return run_private(ctx, &args, private),
+    };
     let (model, info) = (&loaded.model, &loaded.info);
     let card = ImportCard::read_for(&args.model, &loaded.id)?;
     let visibility = args.visibility.visibility;
@@ -163,6 +257,11 @@ pub fn run(ctx: &Context, args: InspectArgs) -> anyhow::Result<()> {
             Some((hex::encode(hash?), took))
         }
         _ => None,
+    };
+    let weights = if visibility.weights == WeightVisibility::Committed {
+        Some(weights_commitment(model).context("committing to the weights")?)
+    } else {
+        None
     };
     let input_scale = scale_value(&model.input.scale);
     let nodes: Vec<Value> = model
@@ -190,6 +289,7 @@ pub fn run(ctx: &Context, args: InspectArgs) -> anyhow::Result<()> {
         "visibility": visibility.to_string(),
         "vk_hash": vk.as_ref().map(|(h, _)| h),
         "vk_seconds": vk.as_ref().map(|(_, t)| secs(*t)),
+        "weights_commitment": weights.as_ref().map(ToString::to_string),
         "import_card": card,
     });
     ctx.output.emit(doc, || {
@@ -218,6 +318,9 @@ pub fn run(ctx: &Context, args: InspectArgs) -> anyhow::Result<()> {
         if !visibility.is_public() {
             s.push_str(&format!("visibility: {visibility}\n"));
         }
+        if let Some(w) = &weights {
+            s.push_str(&format!("weights:    committed {w} (synod-weights/v1)\n"));
+        }
         match &vk {
             Some((h, took)) => s.push_str(&format!("vk hash:    {h} (derived in {:.2}s)\n", took.as_secs_f64())),
             None if k.is_ok() => s.push_str("vk hash:    (pass --vk to derive it)\n"),
@@ -229,22 +332,7 @@ pub fn run(ctx: &Context, args: InspectArgs) -> anyhow::Result<()> {
                 c.source, c.source_format, c.logits.tensor, c.logits.scale, c.logits.zero_point
             ));
         }
-        s.push_str(&format!(
-            "\n{:>3}  {:<8} {:<10} {:<14} {:>7}  parameters\n",
-            "#", "op", "reads", "output shape", "params"
-        ));
-        for (i, n) in model.nodes.iter().enumerate() {
-            let reads: Vec<String> = n.inputs.iter().map(ToString::to_string).collect();
-            s.push_str(&format!(
-                "{:>3}  {:<8} {:<10} {:<14} {:>7}  {}\n",
-                i,
-                n.op.kind().to_string(),
-                reads.join(","),
-                shape_text(&info.tensors[i + 1].shape),
-                n.op.parameter_count(),
-                op_text(&n.op)
-            ));
-        }
+        s.push_str(&nodes_text(model, info));
         s
     });
     Ok(())

@@ -3,6 +3,7 @@
 
 mod import;
 mod inspect;
+mod private;
 pub(crate) mod progress;
 mod run;
 mod statement;
@@ -40,6 +41,12 @@ Examples:
       --visibility input=committed,output=public,context=bound --context-chain-id synod-1 \\
       --context-submitter synod1... --context-tag 'run 7 step 2' --out committed.json
   synod model inspect zkml/models/mlp.synod-model --vk --visibility input=committed,output=committed
+  synod model import zkml/models/mlp.onnx --calibration zkml/models/digits-calibration.json \\
+      --visibility weights=committed --out mlp.synod-model      # also writes mlp.private.json
+  synod model inspect mlp.private.json
+  synod model prove mlp.synod-model --input-file zkml/models/digits-test.json --float \\
+      --visibility weights=committed --out private.json
+  synod model verify mlp.private.json private.json
   synod model bench zkml/models/mlp.synod-model --proofs 8
   synod model submit proof.json --from alice";
 
@@ -94,12 +101,16 @@ async fn submit(ctx: &Context, path: &Path, flags: &TxFlags) -> anyhow::Result<(
     // The chain verifies proofs of public tensors only (SubmitInferenceProof
     // carries the input and output values); committed statements wait for
     // issue 15's chain integration.
-    let (TensorClaim::Public(input), TensorClaim::Public(output), None) =
-        (statement.input, statement.output, statement.context)
-    else {
+    let (TensorClaim::Public(input), TensorClaim::Public(output), None, None) = (
+        statement.input,
+        statement.output,
+        statement.weights,
+        statement.context,
+    ) else {
         anyhow::bail!(
             "{} proves a statement with visibility {visibility}; the chain accepts only \
-             input=public,output=public,context=none so far (prove again without --visibility)",
+             input=public,output=public,weights=fixed,context=none so far (prove again without \
+             --visibility)",
             path.display()
         );
     };

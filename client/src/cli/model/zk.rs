@@ -9,13 +9,16 @@ use synod_client::inference::{
     InferenceProofFile, ProofFile, StatementParts, StatementProofFile, PROOF_FILE_FORMAT,
 };
 use synod_zkml::{
-    circuit::{self, TensorClaim, Visibility, DEFAULT_MAX_K},
+    circuit::{self, TensorClaim, Visibility, WeightVisibility, DEFAULT_MAX_K},
     interp::Interpreter,
+    ir::ModelId,
+    private_model::{architecture, weights_commitment},
     Tensor,
 };
 
 pub use synod_zkml::circuit::ZkModel;
 
+use super::private::{load_any, AnyModel};
 use super::statement::{ContextFlags, VisibilityFlag};
 use super::{load_model, progress, secs, shape_text, Context, InputFlags};
 use crate::cli::output::count as count_of;
@@ -41,7 +44,8 @@ pub struct ProveArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The .synod-model file the proof claims to be about.
+    /// The .synod-model file the proof claims to be about, or the private
+    /// model file (NAME.private.json) of a proof of committed weights.
     model: PathBuf,
     /// The proof file written by `synod model prove`.
     proof: PathBuf,
@@ -118,6 +122,13 @@ pub fn prove(ctx: &Context, args: ProveArgs) -> anyhow::Result<()> {
     let proved = proved.context("proving")?;
     let (output, proof, statement) = (proved.output, proved.proof, proved.statement);
     let vk_hash = hex::encode(setup.verifier.vk_hash());
+    // A proof of committed weights names the architecture: the verifier
+    // holds it and the weights' commitment, never the weights.
+    let proof_model_id = if visibility.weights == WeightVisibility::Committed {
+        ModelId::of(&architecture(&loaded.model))
+    } else {
+        loaded.id
+    };
     if visibility.is_public() {
         // The default statement keeps the v1 file the chain accepts.
         InferenceProofFile {
@@ -133,11 +144,17 @@ pub fn prove(ctx: &Context, args: ProveArgs) -> anyhow::Result<()> {
         }
         .write(&args.out)?;
     } else {
-        StatementProofFile::new(&loaded.id, k, setup.verifier.vk_hash(), &statement, &proof)
-            .write(&args.out)?;
+        StatementProofFile::new(
+            &proof_model_id,
+            k,
+            setup.verifier.vk_hash(),
+            &statement,
+            &proof,
+        )
+        .write(&args.out)?;
     }
     let mut doc = json!({
-        "model_id": loaded.id.to_string(),
+        "model_id": proof_model_id.to_string(),
         "k": k,
         "vk_hash": vk_hash,
         "output": output.values(),
@@ -154,13 +171,14 @@ pub fn prove(ctx: &Context, args: ProveArgs) -> anyhow::Result<()> {
         doc["statement"] = json!({
             "input": claim_text(&statement.input),
             "output": claim_text(&statement.output),
+            "weights": statement.weights.map(|c| c.to_string()),
             "context": statement.context.map(|c| c.to_string()),
         });
     }
     ctx.output.emit(doc, || {
         let mut text = format!(
             "model id:  {}\nk:         {k}\nvk hash:   {vk_hash}\noutput {}: {:?}\n",
-            loaded.id,
+            proof_model_id,
             shape_text(output.shape()),
             output.values(),
         );
@@ -170,6 +188,9 @@ pub fn prove(ctx: &Context, args: ProveArgs) -> anyhow::Result<()> {
                 claim_text(&statement.input),
                 claim_text(&statement.output)
             ));
+            if let Some(w) = statement.weights {
+                text.push_str(&format!("  weights: committed {w}\n"));
+            }
             if let Some(c) = statement.context {
                 text.push_str(&format!("  context: {c}\n"));
             }
@@ -187,8 +208,56 @@ pub fn prove(ctx: &Context, args: ProveArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What `verify` holds of the model: the model itself, or (a private
+/// model) its architecture and weights' commitment.
+struct Verifier {
+    /// The model the key is derived from (the architecture of a private one).
+    model: synod_zkml::Model,
+    /// The id a proof file must name.
+    id: ModelId,
+    /// The weights, when the verifier has them (re-execution possible).
+    weights_known: bool,
+    /// The weights' commitment a statement must show (committed weights).
+    commitment: Option<synod_zkml::TensorCommitment>,
+}
+
+fn verifier_for(path: &std::path::Path, visibility: Visibility) -> anyhow::Result<Verifier> {
+    let committed = visibility.weights == WeightVisibility::Committed;
+    Ok(match load_any(path)? {
+        AnyModel::Full(loaded) if committed => {
+            let arch = architecture(&loaded.model);
+            Verifier {
+                id: ModelId::of(&arch),
+                commitment: Some(weights_commitment(&loaded.model)?),
+                model: loaded.model,
+                weights_known: true,
+            }
+        }
+        AnyModel::Full(loaded) => Verifier {
+            id: loaded.id,
+            model: loaded.model,
+            weights_known: true,
+            commitment: None,
+        },
+        AnyModel::Private(private) => {
+            if !committed {
+                anyhow::bail!(
+                    "{} is a private model (weights committed), but the proof's visibility \
+                     {visibility} shows fixed weights",
+                    path.display()
+                );
+            }
+            Verifier {
+                id: private.architecture.id,
+                model: private.architecture.model,
+                weights_known: false,
+                commitment: Some(private.weights),
+            }
+        }
+    })
+}
+
 pub fn verify(ctx: &Context, args: VerifyArgs) -> anyhow::Result<()> {
-    let loaded = load_model(&args.model)?;
     let file = ProofFile::read(&args.proof)?;
     let StatementParts {
         model_id: id,
@@ -198,21 +267,32 @@ pub fn verify(ctx: &Context, args: VerifyArgs) -> anyhow::Result<()> {
     } = file
         .parts()
         .with_context(|| format!("reading the proof file {}", args.proof.display()))?;
-    if id != loaded.id {
+    let verifier = verifier_for(&args.model, visibility)?;
+    if id != verifier.id {
         anyhow::bail!(
             "wrong model: the proof file {} is for model {id}, but {} is model {}",
             args.proof.display(),
             args.model.display(),
-            loaded.id
+            verifier.id
         );
+    }
+    if let (Some(expected), Some(claimed)) = (verifier.commitment, statement.weights) {
+        if expected != claimed {
+            anyhow::bail!(
+                "wrong weights: the proof file {} is for weights committed as {claimed}, but {} \
+                 commits to {expected}",
+                args.proof.display(),
+                args.model.display()
+            );
+        }
     }
     // With both tensors shown, re-executing is cheap and names the problem
     // precisely; the proof check below is what a verifier without the
     // weights' execution (or without a committed tensor) relies on.
-    if let (TensorClaim::Public(input), TensorClaim::Public(output)) =
-        (&statement.input, &statement.output)
+    if let (TensorClaim::Public(input), TensorClaim::Public(output), true) =
+        (&statement.input, &statement.output, verifier.weights_known)
     {
-        let computed = Interpreter::new(&loaded.model)?
+        let computed = Interpreter::new(&verifier.model)?
             .run(input)
             .with_context(|| {
                 format!("running the model on the input of {}", args.proof.display())
@@ -227,7 +307,7 @@ pub fn verify(ctx: &Context, args: VerifyArgs) -> anyhow::Result<()> {
             );
         }
     }
-    let zk = zk_model_with(&loaded.model, args.max_k, visibility)?;
+    let zk = zk_model_with(&verifier.model, args.max_k, visibility)?;
     if file.k() != zk.k() {
         anyhow::bail!(
             "the proof file states k = {}, but this model's circuit with visibility {visibility} has k = {}",
@@ -257,7 +337,7 @@ pub fn verify(ctx: &Context, args: VerifyArgs) -> anyhow::Result<()> {
     };
     let mut doc = json!({
         "valid": true,
-        "model_id": loaded.id.to_string(),
+        "model_id": verifier.id.to_string(),
         "k": zk.k(),
         "vk_hash": vk_hash,
         "output": output_values,
@@ -268,6 +348,7 @@ pub fn verify(ctx: &Context, args: VerifyArgs) -> anyhow::Result<()> {
         doc["statement"] = json!({
             "input": claim_text(&statement.input),
             "output": claim_text(&statement.output),
+            "weights": statement.weights.map(|c| c.to_string()),
             "context": statement.context.map(|c| c.to_string()),
         });
     }
@@ -275,9 +356,13 @@ pub fn verify(ctx: &Context, args: VerifyArgs) -> anyhow::Result<()> {
         let shows = match (&statement.output, visibility.is_public()) {
             (TensorClaim::Public(t), true) => format!("output {:?} = model(input)", t.values()),
             _ => format!(
-                "output {} = model(input {}){}",
+                "output {} = model(input {}){}{}",
                 claim_text(&statement.output),
                 claim_text(&statement.input),
+                statement
+                    .weights
+                    .map(|c| format!(" for the weights committed as {c}"))
+                    .unwrap_or_default(),
                 statement
                     .context
                     .map(|c| format!(" under context {c}"))
@@ -291,7 +376,7 @@ pub fn verify(ctx: &Context, args: VerifyArgs) -> anyhow::Result<()> {
         };
         format!(
             "valid: the proof shows {shows}\n{statement_line}model id: {}\nvk hash:  {vk_hash} (k = {})\ntimings:  verifying key {:.2}s, verify {:.3}s",
-            loaded.id,
+            verifier.id,
             zk.k(),
             vk_time.as_secs_f64(),
             verify_time.as_secs_f64()
