@@ -194,6 +194,11 @@ impl LightClient {
         Ok(VerifiedHeader { header, check })
     }
 
+    /// Whether `block` is younger than the trusting period.
+    fn fresh(&self, block: &LightBlock, now: Time) -> bool {
+        (now - self.opts.trusting_period).is_ok_and(|oldest| block.time() > oldest)
+    }
+
     fn root_matches(&self, t: &Trusted) -> bool {
         match &self.opts.root {
             None => true,
@@ -224,7 +229,20 @@ impl LightClient {
             Some(r) => (r.height, Some(r.hash), RootSource::Given),
             None => (1, None, RootSource::FirstUse),
         };
-        let block = fetch(rpc, height).await?;
+        let mut block = fetch(rpc, height).await?;
+        // On first use, a block 1 older than the trusting period (a chain
+        // launched long ago) could not be skipped from: start at the
+        // latest block instead.
+        if expected.is_none() && !self.fresh(&block, Time::now()) {
+            let latest = guard::rpc(rpc.latest_commit())
+                .await
+                .map_err(|e| LightError::Rpc {
+                    call: "commit",
+                    height: 0,
+                    reason: e.detail().to_string(),
+                })?;
+            block = fetch(rpc, latest.signed_header.header.height.value()).await?;
+        }
         self.check_root(&block, chain_id, expected)?;
         let trusted = Trusted {
             chain_id: chain_id.to_string(),
@@ -321,9 +339,7 @@ impl LightClient {
         target: u64,
     ) -> Result<Option<LightBlock>, LightError> {
         let now = Time::now();
-        let fresh = |b: &LightBlock| {
-            (now - self.opts.trusting_period).is_ok_and(|oldest| b.time() > oldest)
-        };
+        let fresh = |b: &LightBlock| self.fresh(b, now);
         let mut start = None;
         for b in [&trusted.latest, &trusted.root] {
             let h = b.height().value();
