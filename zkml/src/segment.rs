@@ -26,7 +26,7 @@ use crate::circuit::{
 };
 use crate::commitment::ProofContext;
 use crate::interp::Tensor;
-use crate::ir::{ElementKind, IrError, Model, Node, Scale, TensorId, TensorInfo};
+use crate::ir::{ElementKind, IrError, Model, ModelInfo, Node, Scale, TensorId, TensorInfo};
 
 /// One segment: the nodes it runs, as a model of its own, and the
 /// visibility of its proof.
@@ -138,16 +138,22 @@ fn check_cut(model: &Model, kinds: &[ElementKind], cut: usize) -> Result<(), Seg
     Ok(())
 }
 
-/// Nodes `range` of `model` as a model whose input is tensor `range.start`.
-fn segment_model(model: &Model, shapes: &[Vec<u32>], range: Range<usize>) -> Model {
+/// Nodes `range` of `model` as a model whose input is tensor `range.start`
+/// (its shape and zero point from `info`).
+fn segment_model(model: &Model, info: &ModelInfo, range: Range<usize>) -> Model {
     let start = range.start;
     let input = if start == 0 {
         model.input.clone()
     } else {
+        let tensor = &info.tensors[start];
         TensorInfo {
-            shape: shapes[start].clone(),
+            shape: tensor.shape.clone(),
+            // The ops after the cut check the zero point they read.
+            zero_point: match tensor.kind {
+                ElementKind::Int8 { zero_point } => zero_point,
+                ElementKind::Index => 0,
+            },
             // Metadata only (quantizing float inputs); never executed.
-            zero_point: 0,
             scale: Scale {
                 multiplier: 1,
                 shift: 0,
@@ -198,7 +204,6 @@ pub fn split_at(
     visibility: Visibility,
 ) -> Result<Vec<Segment>, SegmentError> {
     let info = model.validate()?;
-    let shapes: Vec<Vec<u32>> = info.tensors.iter().map(|t| t.shape.clone()).collect();
     let kinds: Vec<ElementKind> = info.tensors.iter().map(|t| t.kind).collect();
     let mut bounds = vec![0];
     for &cut in cuts {
@@ -213,15 +218,19 @@ pub fn split_at(
     }
     bounds.push(model.nodes.len());
     let last = bounds.len() - 2;
-    Ok(bounds
+    bounds
         .windows(2)
         .enumerate()
-        .map(|(j, w)| Segment {
-            nodes: w[0]..w[1],
-            model: segment_model(model, &shapes, w[0]..w[1]),
-            visibility: segment_visibility(visibility, j, j == last),
+        .map(|(j, w)| {
+            let segment = Segment {
+                nodes: w[0]..w[1],
+                model: segment_model(model, &info, w[0]..w[1]),
+                visibility: segment_visibility(visibility, j, j == last),
+            };
+            segment.model.validate()?;
+            Ok(segment)
         })
-        .collect())
+        .collect()
 }
 
 /// Cuts `model` into as few segments as a greedy pass finds, each fitting
@@ -232,7 +241,6 @@ pub fn split(
     visibility: Visibility,
 ) -> Result<Vec<Segment>, SegmentError> {
     let info = model.validate()?;
-    let shapes: Vec<Vec<u32>> = info.tensors.iter().map(|t| t.shape.clone()).collect();
     let kinds: Vec<ElementKind> = info.tensors.iter().map(|t| t.kind).collect();
     let n = model.nodes.len();
     let mut segments: Vec<Segment> = Vec::new();
@@ -245,7 +253,7 @@ pub fn split(
                 continue;
             }
             let seg_visibility = segment_visibility(visibility, index, end == n);
-            let seg_model = segment_model(model, &shapes, start..end);
+            let seg_model = segment_model(model, &info, start..end);
             match ZkModel::from_ir_with(&seg_model, max_k, seg_visibility) {
                 Ok(_) => {
                     best = Some(Segment {

@@ -260,10 +260,25 @@ fn cuts_that_a_tensor_crosses_or_that_are_out_of_order_are_refused() {
     let segments = split_at(&model, &[1, 4], v).expect("cuts");
     assert_eq!(segments.len(), 3);
     assert_eq!(segments[1].nodes, 1..4);
-    // The middle segment reads its input twice (Relu and Add), as t0.
+    // The middle segment reads its input twice (Relu and Add), as t0, with
+    // the zero point the Add states for it.
     assert_eq!(
         segments[1].model.nodes[2].inputs,
         vec![TensorId(2), TensorId(0)]
+    );
+    assert_eq!(segments[1].model.input.zero_point, -3);
+    // It proves and links like any other.
+    let keys = keys(&segments, 16);
+    let x = Tensor::from_i8(vec![64], &[9; 64]).expect("tensor");
+    let proved = prove_segments(&keys.setups, &x, None).expect("proves");
+    let all: Vec<&ProvedStatement> = proved.iter().collect();
+    verify_segments(&chain(&keys, &all)).expect("verifies");
+    assert_eq!(
+        proved[2].output,
+        Interpreter::new(&model)
+            .expect("valid")
+            .run(&x)
+            .expect("runs")
     );
     // A node that needs more than the cap by itself.
     let wide = Model {

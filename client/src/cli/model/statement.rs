@@ -12,7 +12,7 @@ use synod_zkml::{
 #[derive(Debug, Args)]
 pub struct VisibilityFlag {
     /// What the proof shows of each tensor and whether it binds a context:
-    /// input=public|committed,output=public|committed,weights=fixed,context=none|bound
+    /// input=public|committed,output=public|committed,weights=fixed|committed,context=none|bound
     /// (keys in any order; a missing key keeps the default, all public, no
     /// context). Each visibility has its own verifying key.
     #[arg(
