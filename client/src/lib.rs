@@ -41,6 +41,7 @@
 mod agents;
 mod args;
 mod client;
+pub mod disputes;
 mod error;
 pub mod events;
 mod gov;

@@ -1,6 +1,7 @@
 //! The `synod` command line.
 
 pub mod agent;
+pub mod dispute;
 pub mod gov;
 pub mod keys;
 pub mod model;
@@ -84,6 +85,10 @@ pub enum Command {
     /// Workflow runs: submit, follow, show, execute an assigned step; verified executions.
     #[command(subcommand)]
     Workflow(workflow::WorkflowCommand),
+    /// Optimistic results and disputes: assert, challenge, bisect, select,
+    /// one-step, play a whole game for one side; show and list disputes.
+    #[command(subcommand)]
+    Dispute(dispute::DisputeCommand),
 }
 
 /// A setting from its flag, else from its environment variable (when set
@@ -111,6 +116,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Gov(cmd) => gov::run(&ctx, cmd).await,
         Command::Agent(cmd) => agent::run(&ctx, cmd).await,
         Command::Workflow(cmd) => workflow::run(&ctx, cmd).await,
+        Command::Dispute(cmd) => dispute::run(&ctx, cmd).await,
     }
 }
 
