@@ -77,9 +77,11 @@ async fn connect(url: &str, shutdown: &mut watch::Receiver<bool>) -> anyhow::Res
 }
 
 /// Loads every configured model (in a blocking task: keygen is slow).
-async fn load_models(
+/// With `warm`, derives the zk models' proving keys now.
+pub async fn load_models(
     configs: &[ModelConfig],
     max_k: u32,
+    warm: bool,
 ) -> anyhow::Result<BTreeMap<[u8; 32], Arc<dyn Model>>> {
     let configs = configs.to_vec();
     tokio::task::spawn_blocking(move || {
@@ -88,7 +90,9 @@ async fn load_models(
             let model: Arc<dyn Model> = match c {
                 ModelConfig::SynodModel { path } => {
                     let m = SynodModel::load(&path, max_k)?;
-                    m.warm_up()?;
+                    if warm {
+                        m.warm_up()?;
+                    }
                     tracing::info!(model = %hex::encode(m.id()), path = %path.display(), "zk model ready");
                     Arc::new(m)
                 }
@@ -171,7 +175,7 @@ pub async fn run(
     tracing::info!(agent = %me, node = %config.node_rpc, "starting");
     let client = connect(&config.node_rpc, &mut shutdown).await?;
     let max_k = client.params().await?.models.max_k;
-    let models = load_models(&config.models, max_k).await?;
+    let models = load_models(&config.models, max_k, true).await?;
     let payloads = PayloadStore::open(&config.data_dir.join("payloads"))?;
     let state = StateFile::open(&config.data_dir)?;
 

@@ -76,6 +76,15 @@ enum Command {
         #[arg(long, default_value_t = 30)]
         timeout_secs: u64,
     },
+    /// Load every model of a config, run each on sample inputs and print
+    /// what it serves (external commands are checked deterministic).
+    Models {
+        #[arg(long, default_value = "agent.toml")]
+        config: PathBuf,
+        /// The chain's `models.max_k` (circuits of at most 2^max_k rows).
+        #[arg(long, default_value_t = 16)]
+        max_k: u32,
+    },
     /// Print the PeerId of a key file (the libp2p identity of its account).
     PeerId {
         #[arg(long)]
@@ -138,6 +147,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             out,
             timeout_secs,
         } => fetch(&peer, &hash, out, Duration::from_secs(timeout_secs)).await,
+        Command::Models { config, max_k } => {
+            let config = Config::load(&config)?;
+            let models = agent::load_models(&config.models, max_k, false).await?;
+            for (id, m) in &models {
+                let sample = synod_agent::model::sample_inputs(m.input_len(), 1);
+                let out = m.run(&sample[0]).context("running a sample input")?;
+                println!(
+                    "{}  in {} out {}  {}  sample output {:?}",
+                    hex::encode(id),
+                    m.input_len(),
+                    m.output_len(),
+                    if m.can_prove() {
+                        "zk+optimistic"
+                    } else {
+                        "optimistic"
+                    },
+                    out
+                );
+            }
+            Ok(())
+        }
         Command::PeerId { key_file } => {
             let key = agent::read_key(&key_file)?;
             let kp = libp2p::identity::Keypair::ed25519_from_bytes(key.to_seed())?;

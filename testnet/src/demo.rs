@@ -44,6 +44,10 @@ pub async fn run(dir: &Path, args: &DemoArgs) -> anyhow::Result<()> {
         validators: 4,
         full_nodes: 0,
         agents: 2,
+        // The tour sends from the agent keys itself: no agent processes.
+        agent_keys_only: true,
+        agent_faults: Vec::new(),
+        agent_timeout_secs: 300,
         engine: crate::state::Engine::Embedded,
         base_port: BasePort::Auto,
         seed: Some(1),

@@ -14,8 +14,8 @@ use crate::{process, state::TestnetState};
 pub fn down(dir: &Path, clean: bool) -> anyhow::Result<()> {
     let dir = process::absolute(dir)?;
     let mut state = TestnetState::load(&dir)?;
-    let procs: Vec<(u32, std::path::PathBuf)> =
-        state.nodes.iter().flat_map(process::procs_of).collect();
+    let mut procs: Vec<(u32, std::path::PathBuf)> = crate::agents::procs(&state);
+    procs.extend(state.nodes.iter().flat_map(process::procs_of));
     let live = procs
         .iter()
         .filter(|(p, home)| process::is_alive(*p, home))
@@ -23,6 +23,9 @@ pub fn down(dir: &Path, clean: bool) -> anyhow::Result<()> {
     let left = process::stop_all(&procs, Duration::from_secs(10));
     if !left.is_empty() {
         bail!("these processes are still alive after SIGKILL: {left:?}");
+    }
+    for a in &mut state.agents {
+        a.pid = None;
     }
     for node in &mut state.nodes {
         node.app_pid = None;
@@ -55,12 +58,14 @@ pub async fn logs(
 ) -> anyhow::Result<()> {
     let node = &state.nodes[index];
     let path = if app { node.app_log() } else { node.node_log() };
+    log_file(&node.name, &path, follow, lines).await
+}
+
+/// [`logs`] of any log file (an agent's: `DIR/agent-I/agent.log`).
+pub async fn log_file(name: &str, path: &Path, follow: bool, lines: usize) -> anyhow::Result<()> {
+    let path = path.to_path_buf();
     if !path.exists() {
-        bail!(
-            "{} has no log yet ({} is missing)",
-            node.name,
-            path.display()
-        );
+        bail!("{name} has no log yet ({} is missing)", path.display());
     }
     outln!("{}", process::log_tail(&path, lines));
     if !follow {

@@ -2,6 +2,7 @@
 //! Parses the command line, sets up logging, and calls the module that does
 //! the work; `DIR/testnet.json` ties the commands together.
 
+mod agents;
 mod binaries;
 mod demo;
 mod down;
@@ -63,12 +64,12 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         output: Output,
     },
-    /// SIGKILL a node's app and node processes.
+    /// SIGKILL a node's app and node processes (or an agent: `agent-1`).
     Kill {
         /// The node: its name (`validator-2`), home (`node2`) or index (`2`).
         node: String,
     },
-    /// Start a node again on its home (also resumes and heals it).
+    /// Start a node again on its home (also resumes and heals it), or an agent.
     Restart {
         /// The node: its name (`validator-2`), home (`node2`) or index (`2`).
         node: String,
@@ -160,11 +161,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Status { watch, output } => status::run(&dir, watch, output == Output::Json).await,
         Command::Kill { node } => {
             let mut state = TestnetState::load(&dir)?;
+            if let Some(a) = state.agent_index(&node) {
+                return agents::kill(&mut state, a);
+            }
             let i = state.node_index(&node)?;
             faults::kill(&mut state, i)
         }
         Command::Restart { node } => {
             let mut state = TestnetState::load(&dir)?;
+            if let Some(a) = state.agent_index(&node) {
+                return agents::restart(&mut state, a);
+            }
             let i = state.node_index(&node)?;
             faults::restart(&mut state, i).await
         }
@@ -199,6 +206,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             lines,
         } => {
             let state = TestnetState::load(&dir)?;
+            if let Some(a) = state.agent_index(&node) {
+                let a = &state.agents[a];
+                return down::log_file(&a.name, &a.log(), follow, lines).await;
+            }
             let i = state.node_index(&node)?;
             down::logs(&state, i, app, follow, lines).await
         }

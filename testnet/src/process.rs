@@ -137,7 +137,13 @@ pub fn stop_node(node: &NodeRecord, grace: Duration) -> Vec<u32> {
 
 /// SIGKILLs both processes of the node at once and waits until they are gone.
 pub fn kill_node(node: &NodeRecord) -> Vec<u32> {
-    let procs = procs_of(node);
+    kill_all(&procs_of(node))
+}
+
+/// SIGKILLs processes `(pid, home)` at once and waits (at most 5 s) until
+/// they are gone; returns the pids still alive.
+pub fn kill_all(procs: &[(u32, PathBuf)]) -> Vec<u32> {
+    let procs = procs.to_vec();
     for (pid, home) in &procs {
         signal(*pid, home, Signal::SIGKILL);
     }

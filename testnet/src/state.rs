@@ -157,6 +157,12 @@ pub struct TestnetState {
     /// Target block time (CometBFT's `timeout_commit`), as given to `up`.
     pub block_time: String,
     pub nodes: Vec<NodeRecord>,
+    /// The agent processes `up --agents N` started (none in older files).
+    #[serde(default)]
+    pub agents: Vec<crate::agents::AgentProcess>,
+    /// The `synod-agent` binary the agents run.
+    #[serde(default)]
+    pub agent_binary: Option<PathBuf>,
 }
 
 impl TestnetState {
@@ -203,6 +209,11 @@ impl TestnetState {
                 )
             }
         }
+    }
+
+    /// The agent `query` names (`agent-1`), if any.
+    pub fn agent_index(&self, query: &str) -> Option<usize> {
+        self.agents.iter().position(|a| a.is_named(query))
     }
 
     /// `DIR/keys`: the key files the `synod` CLI reads with `--keyring-dir`.
@@ -260,6 +271,8 @@ mod tests {
             node_binary: "n".into(),
             block_time: "500ms".into(),
             nodes: vec![record(0, "validator-0")],
+            agents: Vec::new(),
+            agent_binary: None,
         };
         state.save().unwrap();
         let back = TestnetState::load(dir.path()).unwrap();

@@ -56,6 +56,22 @@ pub struct Agreement {
     pub app_hashes: BTreeMap<String, String>,
 }
 
+/// One agent's row: the process, the chain's record, its own metrics.
+#[derive(Debug, Serialize)]
+pub struct AgentRow {
+    pub name: String,
+    pub process: String,
+    pub address: String,
+    /// From the chain (`None` when it is not registered or no node answers).
+    pub bond_usyn: Option<String>,
+    pub reputation: Option<u64>,
+    /// From its `/metrics`.
+    pub peers: Option<u64>,
+    pub tasks_done: Option<u64>,
+    pub tasks_failed: Option<u64>,
+    pub metrics: String,
+}
+
 /// The whole status.
 #[derive(Debug, Serialize)]
 pub struct NetworkStatus {
@@ -67,6 +83,7 @@ pub struct NetworkStatus {
     pub blocks_per_sec: Option<f64>,
     pub txs_per_sec: Option<f64>,
     pub validators: Vec<ValidatorRow>,
+    pub agents: Vec<AgentRow>,
 }
 
 fn process_state(node: &NodeRecord) -> String {
@@ -160,7 +177,13 @@ pub async fn gather(state: &TestnetState) -> NetworkStatus {
         }
     }
 
+    let agents = match live.first() {
+        Some(&i) => agent_rows(state, &state.nodes[i]).await,
+        None => agent_rows_offline(state),
+    };
+
     NetworkStatus {
+        agents,
         chain_id: state.chain_id.clone(),
         dir: state.dir.display().to_string(),
         nodes,
@@ -169,6 +192,70 @@ pub async fn gather(state: &TestnetState) -> NetworkStatus {
         txs_per_sec,
         validators,
     }
+}
+
+fn agent_rows_offline(state: &TestnetState) -> Vec<AgentRow> {
+    state
+        .agents
+        .iter()
+        .map(|a| agent_row(a, None, None))
+        .collect()
+}
+
+fn agent_row(
+    a: &crate::agents::AgentProcess,
+    bond: Option<String>,
+    reputation: Option<u64>,
+) -> AgentRow {
+    use crate::agents::{metric, metrics_text};
+    let alive = a.is_alive();
+    let text = if alive { metrics_text(a) } else { None };
+    let m = |name: &str| {
+        text.as_deref()
+            .and_then(|t| metric(t, name))
+            .map(|v| v as u64)
+    };
+    AgentRow {
+        name: a.name.clone(),
+        process: if alive { "running" } else { "dead" }.into(),
+        address: a.address.clone(),
+        bond_usyn: bond,
+        reputation,
+        peers: m("synod_agent_peers"),
+        tasks_done: m("synod_agent_tasks_done_total"),
+        tasks_failed: m("synod_agent_tasks_failed_total"),
+        metrics: a.metrics_url(),
+    }
+}
+
+/// Each agent's row, its bond and reputation read from `node`.
+async fn agent_rows(state: &TestnetState, node: &NodeRecord) -> Vec<AgentRow> {
+    if state.agents.is_empty() {
+        return Vec::new();
+    }
+    let client = tokio::time::timeout(
+        rpc::RPC_TIMEOUT,
+        synod_client::Client::connect(&node.ports.rpc_url()),
+    )
+    .await
+    .ok()
+    .and_then(Result::ok);
+    let mut rows = Vec::new();
+    for a in &state.agents {
+        let (mut bond, mut reputation) = (None, None);
+        if let (Some(c), Ok(addr)) = (&client, a.address.parse::<synod_protocol::Address>()) {
+            if let Ok(Ok(answer)) =
+                tokio::time::timeout(rpc::RPC_TIMEOUT, c.agent(addr, false)).await
+            {
+                bond = answer.value().map(|r| r.bond.0.to_string());
+            }
+            if let Ok(Ok(r)) = tokio::time::timeout(rpc::RPC_TIMEOUT, c.reputation(&addr)).await {
+                reputation = r.map(|r| r.score);
+            }
+        }
+        rows.push(agent_row(a, bond, reputation));
+    }
+    rows
 }
 
 fn hex_upper(bytes: &[u8]) -> String {
@@ -359,6 +446,40 @@ pub fn render(s: &NetworkStatus) -> String {
                 ),
                 if v.active { "yes" } else { "no" },
                 v.status
+            );
+        }
+    }
+    if !s.agents.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "{:<10} {:<8} {:<46} {:>12} {:>10} {:>5} {:>6} {:>6} METRICS",
+            "AGENT", "PROCESS", "ACCOUNT", "BOND (syn)", "REPUTATION", "PEERS", "DONE", "FAILED"
+        );
+        for a in &s.agents {
+            let bond = a
+                .bond_usyn
+                .as_deref()
+                .and_then(|b| b.parse::<u128>().ok())
+                .map(|u| {
+                    synod_protocol::Amount(u)
+                        .to_syn_string()
+                        .trim_end_matches(" syn")
+                        .to_string()
+                })
+                .unwrap_or_else(|| "-".into());
+            let _ = writeln!(
+                out,
+                "{:<10} {:<8} {:<46} {:>12} {:>10} {:>5} {:>6} {:>6} {}",
+                a.name,
+                a.process,
+                a.address,
+                bond,
+                opt(&a.reputation),
+                opt(&a.peers),
+                opt(&a.tasks_done),
+                opt(&a.tasks_failed),
+                a.metrics
             );
         }
     }

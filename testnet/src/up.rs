@@ -46,9 +46,21 @@ pub struct UpArgs {
     /// Number of full nodes (follow the chain, funded but not bonded).
     #[arg(long, default_value_t = 0)]
     pub full_nodes: usize,
-    /// Number of funded agent keys (agent-0 ..) to write into DIR/keys.
+    /// Number of agents: funded keys (agent-0 ..) in DIR/keys, each run by
+    /// a `synod-agent` process serving the --model files once the chain is up.
     #[arg(long, default_value_t = 0)]
     pub agents: usize,
+    /// Test only: run agent I with faults SPEC (`synod-agent start
+    /// --faults`), e.g. `2:corrupt-payloads`; repeat.
+    #[arg(long = "agent-faults", value_name = "I:SPEC")]
+    pub agent_faults: Vec<String>,
+    /// How long the agents may take to register on chain (they derive
+    /// their proving keys first).
+    #[arg(long, default_value_t = 300)]
+    pub agent_timeout_secs: u64,
+    /// Only write and fund the agent keys; start no agent process.
+    #[arg(long)]
+    pub agent_keys_only: bool,
     /// Consensus engine in front of each app.
     #[arg(long, value_enum, default_value = "embedded")]
     pub engine: Engine,
@@ -278,17 +290,41 @@ pub async fn up(dir: &Path, args: &UpArgs) -> anyhow::Result<Started> {
         node_binary: bins.node,
         block_time: args.block_time.clone(),
         nodes,
+        agents: Vec::new(),
+        agent_binary: None,
     };
     state.save()?;
 
+    let agent_binary = if args.agents > 0 && !args.agent_keys_only {
+        Some(binaries::find("synod-agent", args.bin_dir.as_deref())?)
+    } else {
+        None
+    };
+    let agent_faults = crate::agents::parse_faults(&args.agent_faults)?;
+    if agent_binary.is_some() && args.models.is_empty() {
+        bail!("--agents needs at least one --model for the agents to serve");
+    }
+
     let started_at = Instant::now();
-    match start_and_wait(&mut state, Duration::from_secs(args.start_timeout_secs)).await {
+    let started = start_and_wait(&mut state, Duration::from_secs(args.start_timeout_secs)).await;
+    let started = match (started, &agent_binary) {
+        (Ok(times), Some(bin)) => start_agents(&mut state, bin, args, &agent_faults)
+            .await
+            .map(|()| times)
+            .map_err(|error| StartFailure { error, node: None }),
+        (other, _) => other,
+    };
+    match started {
         Ok((first, all)) => Ok(Started {
             state,
             first_block_after: first.duration_since(started_at),
             all_at_height_1_after: all.duration_since(started_at),
         }),
         Err(failure) => {
+            process::kill_all(&crate::agents::procs(&state));
+            for a in &mut state.agents {
+                a.pid = None;
+            }
             for node in &mut state.nodes {
                 process::kill_node(node);
                 node.app_pid = None;
@@ -304,6 +340,28 @@ pub async fn up(dir: &Path, args: &UpArgs) -> anyhow::Result<Started> {
             )))
         }
     }
+}
+
+/// Writes the agents' configs, starts them (agent-0 first: the others'
+/// bootstrap peer) and waits until each is registered on chain.
+async fn start_agents(
+    state: &mut TestnetState,
+    binary: &Path,
+    args: &UpArgs,
+    faults: &[(usize, String)],
+) -> anyhow::Result<()> {
+    crate::agents::write_configs(state, binary, args.agents, &args.models, faults)?;
+    let waiting = spinner(format!(
+        "starting {} (deriving proving keys, registering)",
+        count(args.agents, "agent", "agents")
+    ));
+    for i in 0..state.agents.len() {
+        crate::agents::start(state, i)?;
+    }
+    let registered =
+        crate::agents::wait_registered(state, Duration::from_secs(args.agent_timeout_secs)).await;
+    waiting.finish_and_clear();
+    registered
 }
 
 /// Why starting failed, and which node to show the logs of.
@@ -445,12 +503,18 @@ pub fn print_summary(started: &Started) {
         state.keys_dir().display(),
         keys.join(", ")
     );
-    let agents = keys.iter().filter(|k| k.starts_with("agent-")).count();
-    if agents > 0 {
-        outln!(
-            "{} funded; agents will start once `synod-agent` exists (nothing runs for them yet)",
-            count(agents, "agent key is", "agent keys are")
-        );
+    if !state.agents.is_empty() {
+        outln!();
+        outln!("{:<10} {:<46} {:<36} P2P", "AGENT", "ACCOUNT", "METRICS");
+        for a in &state.agents {
+            outln!(
+                "{:<10} {:<46} {:<36} {}",
+                a.name,
+                a.address,
+                a.metrics_url(),
+                a.p2p
+            );
+        }
     }
     let rpc = state
         .nodes

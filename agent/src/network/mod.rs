@@ -188,9 +188,6 @@ pub fn start(
                 .kademlia
                 .add_address(&peer, addr.clone());
         }
-        if let Err(e) = swarm.dial(addr.clone()) {
-            tracing::warn!(%addr, error = %e, "cannot dial a bootstrap peer");
-        }
     }
     let peer_id = *swarm.local_peer_id();
     let (commands, command_rx) = mpsc::channel(64);
@@ -208,6 +205,7 @@ pub fn start(
             metrics: config.metrics,
             faults: config.faults,
             fetches: HashMap::new(),
+            bootstrap: config.bootstrap,
         },
     ))
 }
@@ -272,6 +270,8 @@ pub struct EventLoop {
     metrics: Arc<Metrics>,
     faults: NetworkFaults,
     fetches: HashMap<OutboundRequestId, PendingFetch>,
+    /// Dialed again while not connected (a peer may start after us).
+    bootstrap: Vec<Multiaddr>,
 }
 
 struct PendingFetch {
@@ -282,7 +282,8 @@ struct PendingFetch {
 impl EventLoop {
     /// Runs until every [`Network`] handle is dropped.
     pub async fn run(mut self) {
-        let mut bootstrap = tokio::time::interval(Duration::from_secs(30));
+        let mut refresh = tokio::time::interval(Duration::from_secs(5));
+        let mut ticks: u64 = 0;
         loop {
             tokio::select! {
                 event = self.swarm.select_next_some() => self.on_swarm_event(event),
@@ -290,9 +291,27 @@ impl EventLoop {
                     Some(c) => self.on_command(c),
                     None => return,
                 },
-                _ = bootstrap.tick() => {
-                    // Refreshes the routing table; fails harmlessly with no peers yet.
-                    let _ = self.swarm.behaviour_mut().kademlia.bootstrap();
+                _ = refresh.tick() => {
+                    ticks += 1;
+                    self.redial_bootstrap();
+                    if ticks % 6 == 1 {
+                        // Refreshes the routing table; fails harmlessly with no peers yet.
+                        let _ = self.swarm.behaviour_mut().kademlia.bootstrap();
+                    }
+                }
+            }
+        }
+    }
+
+    /// Dials every bootstrap peer this agent is not connected to.
+    fn redial_bootstrap(&mut self) {
+        for addr in self.bootstrap.clone() {
+            let Some(Protocol::P2p(peer)) = addr.iter().last() else {
+                continue;
+            };
+            if !self.swarm.is_connected(&peer) {
+                if let Err(e) = self.swarm.dial(addr.clone()) {
+                    tracing::debug!(%addr, error = %e, "dialing a bootstrap peer");
                 }
             }
         }
