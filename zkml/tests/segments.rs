@@ -113,6 +113,23 @@ fn the_shipped_cnn_proves_as_linked_segments_and_a_wrong_link_fails() {
     let skipped = [short[0], short[2]];
     assert!(verify_segments(&skipped).is_err());
     assert!(matches!(verify_segments(&[]), Err(SegmentError::Count(_))));
+    // Segment 0 proven with its output public (a key of another
+    // visibility): the interior tensor is shown, refused.
+    let shown = ZkModel::from_ir_with(&segments[0].model, 16, Visibility::PUBLIC).expect("fits");
+    let shown_params = params(shown.k()).expect("params");
+    let shown_setup = shown.setup(&shown_params).expect("keys");
+    let shown_proof = prove_segments(std::slice::from_ref(&shown_setup), &x, None).expect("proves");
+    let mut open = chain(&keys, &all);
+    open[0] = SegmentProof {
+        params: &shown_params,
+        key: &shown_setup.verifier,
+        statement: &shown_proof[0].statement,
+        proof: &shown_proof[0].proof,
+    };
+    assert!(matches!(
+        verify_segments(&open),
+        Err(SegmentError::Interior { index: 0, .. })
+    ));
 }
 
 /// Dense `i -> o` with int8 weights from a small generator.
