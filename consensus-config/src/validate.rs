@@ -14,6 +14,7 @@
 mod app_state;
 mod cometbft;
 mod repeated_keys;
+mod workflows;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -24,8 +25,8 @@ pub use synod_protocol::genesis::GenesisProblem;
 use synod_protocol::{
     genesis::{entry_problems, model_entry_problems, param_problems, UnreadEntries},
     params::{
-        AccountsParams, AgentsParams, GovernanceParams, ModelsParams, ReputationParams,
-        RewardsParams, RunsParams, StakingParams,
+        AccountsParams, AgentsParams, DisputesParams, GovernanceParams, ModelsParams,
+        ReputationParams, RewardsParams, RunsParams, StakingParams,
     },
     Address, Amount, GenesisAccount, GenesisModel, GenesisValidator, PubKey,
 };
@@ -258,6 +259,10 @@ fn unread_entries(
 #[derive(Default)]
 struct Check {
     problems: Vec<GenesisProblem>,
+    /// The genesis models that load, as the chain registers them (only
+    /// their id, name, modes and shapes are read): what workflows check
+    /// their steps against. Filled only with the `models` feature.
+    models: BTreeMap<[u8; 32], synod_protocol::state::ModelRecord>,
 }
 
 /// `base.field`, or `field` at the root.

@@ -55,7 +55,11 @@ impl Check {
             if params.contains_key("runs") {
                 self.module(params, "runs", RunsParams::problems);
             }
+            if params.contains_key("disputes") {
+                self.module(params, "disputes", DisputesParams::problems);
+            }
         }
+        let problems_before_models = self.problems.len();
         if app.contains_key("models") {
             let (_, models) = self.entries::<GenesisModel>(app, "models");
             self.problems.extend(model_entry_problems(&models));
@@ -64,16 +68,8 @@ impl Check {
         if app.contains_key("workflows") {
             let (_, workflows) =
                 self.entries::<synod_protocol::governance::WorkflowSpec>(app, "workflows");
-            let mut names = BTreeSet::new();
-            for (i, spec) in &workflows {
-                let path = format!("app_state.workflows[{i}]");
-                if let Err(e) = spec.check() {
-                    self.problem(path.clone(), e.to_string());
-                }
-                if !names.insert(spec.name.clone()) {
-                    self.problem(path, format!("workflow {:?} is listed twice", spec.name));
-                }
-            }
+            let models_read = self.problems.len() == problems_before_models;
+            self.workflows(&workflows, cfg!(feature = "models") && models_read);
         }
         let unread = unread_entries(app, &accounts, &validators, validator_count);
         self.problems.extend(entry_problems(
@@ -151,6 +147,25 @@ impl Check {
         let zk = entry
             .modes
             .contains(&synod_protocol::state::VerificationMode::Zk);
+        self.models.insert(
+            loaded.id.0,
+            synod_protocol::state::ModelRecord {
+                id: loaded.id.0,
+                name: loaded.model.name.clone(),
+                // Not derived here (too slow): nothing reads them.
+                vk_hash: [0; 32],
+                k: 0,
+                modes: entry.modes.clone(),
+                status: synod_protocol::state::ModelStatus::Active,
+                registered_height: synod_protocol::Height(0),
+                parameter_count: loaded.info.parameter_count,
+                input_shape: loaded.model.input.shape.clone(),
+                output_shape: loaded.info.output().shape.clone(),
+                predecessor: None,
+                successor: None,
+                retire_at: None,
+            },
+        );
         if let (true, Some(params)) = (zk, params) {
             if let Err(e) = synod_zkml::circuit::ZkModel::from_ir(&loaded.model, params.max_k) {
                 self.problem(

@@ -106,6 +106,53 @@ fn genesis_models_are_loaded_and_each_bad_one_is_named() {
     );
 }
 
+#[cfg(feature = "models")]
+#[test]
+fn genesis_workflow_steps_are_checked_against_the_genesis_models() {
+    use base64::Engine;
+    let tiny = tiny_model();
+    let id = synod_zkml::ir::ModelId::of(&tiny).0;
+    let file = base64::engine::general_purpose::STANDARD.encode(tiny.to_file_bytes());
+    let step = |name: &str, model: [u8; 32], inputs: Vec<u32>, mode: &str| {
+        serde_json::json!({
+            "name": name, "model": model.to_vec(), "inputs": inputs, "mode": mode,
+            "timeout_blocks": 5, "reward": "1", "min_bond": "0", "min_reputation": 0, "retries": 0
+        })
+    };
+    let with = |workflows: serde_json::Value| {
+        let mut g: Value = serde_json::from_str(&genesis_with_models(serde_json::json!([
+            {"model": file, "modes": ["Zk"]},
+        ])))
+        .unwrap();
+        g["app_state"]["workflows"] = workflows;
+        validate_genesis(&g.to_string())
+    };
+    // Tiny takes 4 values and gives 2: one step on the run's input is fine.
+    assert_eq!(
+        with(serde_json::json!([{"name": "ok", "steps": [step("a", id, vec![], "Zk")]}])),
+        vec![]
+    );
+    let problems = with(serde_json::json!([
+        {"name": "chained", "steps": [step("a", id, vec![], "Zk"), step("b", id, vec![0], "Zk")]},
+        {"name": "mode", "steps": [step("a", id, vec![], "Optimistic")]},
+        {"name": "missing", "steps": [step("a", [7; 32], vec![], "Zk")]},
+    ]));
+    let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+    assert_eq!(text.len(), 3, "{text:?}");
+    assert!(
+        text[0].contains("app_state.workflows[0]") && text[0].contains("step 1"),
+        "{text:?}"
+    );
+    assert!(
+        text[1].contains("app_state.workflows[1]") && text[1].contains("Optimistic"),
+        "{text:?}"
+    );
+    assert!(
+        text[2].contains("app_state.workflows[2]") && text[2].contains("unknown model"),
+        "{text:?}"
+    );
+}
+
 /// A valid one-validator genesis document, as JSON, changed by `edit`.
 fn one_validator_genesis(edit: impl FnOnce(&mut Value)) -> String {
     let app_state = synod_protocol::GenesisAppState::one_validator_example();
