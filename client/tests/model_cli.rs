@@ -527,3 +527,67 @@ fn a_private_model_proves_with_its_weights_and_verifies_from_its_architecture() 
     let err = synod_fails(&["model", "inspect", bad_path.to_str().unwrap()]);
     assert!(err.contains("unknown field"), "{err}");
 }
+
+/// `prove --split-at`: the CNN as 3 linked segment proofs in one file,
+/// verified as a chain; a broken link and a moved cut are refused.
+#[test]
+fn the_cnn_proves_as_linked_segments_and_a_broken_link_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("cnn.synod-model");
+    let models = models_dir();
+    synod_json(&[
+        "model",
+        "import",
+        models.join("cnn.onnx").to_str().unwrap(),
+        "--calibration",
+        models.join("digits-calibration.json").to_str().unwrap(),
+        "--out",
+        model.to_str().unwrap(),
+    ]);
+    let model = model.to_str().unwrap();
+    let proof = dir.path().join("segments.json");
+    let proved = synod_json(&[
+        "model",
+        "prove",
+        model,
+        "--input-file",
+        &test_data(),
+        "--float",
+        "--split-at",
+        "1,3",
+        "--out",
+        proof.to_str().unwrap(),
+    ]);
+    assert_eq!(proved["segments"].as_array().unwrap().len(), 3, "{proved}");
+    let run = synod_json(&[
+        "model",
+        "run",
+        model,
+        "--input-file",
+        &test_data(),
+        "--float",
+    ]);
+    assert_eq!(proved["output"], run["output"], "{run}");
+    let verified = synod_json(&["model", "verify", model, proof.to_str().unwrap()]);
+    assert_eq!(verified["valid"], true);
+    assert_eq!(verified["segments"].as_array().unwrap().len(), 3);
+
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(&proof).unwrap()).unwrap();
+    let bad_path = dir.path().join("bad.json");
+    // Segment 1 claims to start from another tensor.
+    let mut bad = file.clone();
+    bad["segments"][1]["proof"]["input"]["commitment"] =
+        bad["segments"][2]["proof"]["input"]["commitment"].clone();
+    std::fs::write(&bad_path, bad.to_string()).unwrap();
+    let err = synod_fails(&["model", "verify", model, bad_path.to_str().unwrap()]);
+    assert!(
+        err.contains("segment 1's input is not segment 0's output"),
+        "{err}"
+    );
+    // A cut the model does not have where the file says.
+    let mut bad = file;
+    bad["segments"][1]["nodes"] = serde_json::json!([2, 3]);
+    std::fs::write(&bad_path, bad.to_string()).unwrap();
+    let err = synod_fails(&["model", "verify", model, bad_path.to_str().unwrap()]);
+    assert!(err.contains("cutting the model there gives"), "{err}");
+}

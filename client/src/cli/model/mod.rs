@@ -6,6 +6,7 @@ mod inspect;
 mod private;
 pub(crate) mod progress;
 mod run;
+mod segments;
 mod statement;
 mod zk;
 
@@ -47,6 +48,9 @@ Examples:
   synod model prove mlp.synod-model --input-file zkml/models/digits-test.json --float \\
       --visibility weights=committed --out private.json
   synod model verify mlp.private.json private.json
+  synod model prove cnn.synod-model --input-file zkml/models/digits-test.json --float \\
+      --split-at 1,3 --out segments.json             # or --split: cut under --max-k
+  synod model verify cnn.synod-model segments.json
   synod model bench zkml/models/mlp.synod-model --proofs 8
   synod model submit proof.json --from alice";
 

@@ -19,6 +19,7 @@ use synod_zkml::{
 pub use synod_zkml::circuit::ZkModel;
 
 use super::private::{load_any, AnyModel};
+use super::segments;
 use super::statement::{ContextFlags, VisibilityFlag};
 use super::{load_model, progress, secs, shape_text, Context, InputFlags};
 use crate::cli::output::count as count_of;
@@ -40,6 +41,13 @@ pub struct ProveArgs {
     /// The largest circuit size exponent accepted (2^k rows).
     #[arg(long, default_value_t = DEFAULT_MAX_K)]
     max_k: u32,
+    /// Prove as linked segments, each within --max-k (a model over the
+    /// cap): writes a synod-segment-proofs/v1 file.
+    #[arg(long, conflicts_with = "split_at")]
+    split: bool,
+    /// Prove as linked segments cut before these nodes (e.g. 1,3).
+    #[arg(long, value_name = "NODE,...", value_delimiter = ',')]
+    split_at: Vec<usize>,
 }
 
 #[derive(Debug, Args)]
@@ -107,6 +115,23 @@ pub fn prove(ctx: &Context, args: ProveArgs) -> anyhow::Result<()> {
         .context("running the model on the input")?;
     let visibility = args.visibility.visibility;
     let context = args.context.context(visibility)?;
+    if args.split || !args.split_at.is_empty() {
+        let cuts = if args.split {
+            segments::Cuts::Auto
+        } else {
+            segments::Cuts::At(args.split_at.clone())
+        };
+        return segments::prove(
+            ctx,
+            &loaded,
+            &input.tensor,
+            &cuts,
+            args.max_k,
+            visibility,
+            context,
+            &args.out,
+        );
+    }
     let zk = zk_model_with(&loaded.model, args.max_k, visibility)?;
     let k = zk.k();
     let (params, params_time) =
@@ -258,6 +283,10 @@ fn verifier_for(path: &std::path::Path, visibility: Visibility) -> anyhow::Resul
 }
 
 pub fn verify(ctx: &Context, args: VerifyArgs) -> anyhow::Result<()> {
+    if segments::is_segment_file(&args.proof) {
+        let loaded = load_model(&args.model)?;
+        return segments::verify(ctx, &loaded, &args.proof, args.max_k);
+    }
     let file = ProofFile::read(&args.proof)?;
     let StatementParts {
         model_id: id,
