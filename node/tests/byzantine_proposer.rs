@@ -13,11 +13,11 @@ mod common;
 
 use std::time::Duration;
 
-use common::procs::{chain_of, free_port_block, wait_all_at, Validator};
+use common::procs::{chain_of, funded_spec, wait_all_at, Validator};
 use synod_abci_app::testkit::{TestAccount, CHAIN_ID};
-use synod_consensus_config::{generate_network, NetworkSpec};
+use synod_consensus_config::generate_network;
 use synod_node::faults::MUTATIONS;
-use synod_protocol::{genesis::GenesisAccount, Amount, TxBody};
+use synod_protocol::{Amount, TxBody};
 use tendermint_rpc::Client;
 
 /// Small blocks, so the oversize mutation stays cheap to stream.
@@ -41,16 +41,8 @@ fn honest_logs(vals: &[Validator]) -> String {
 async fn three_honest_validators_refuse_every_broken_proposal_and_agree() {
     let dir = tempfile::tempdir().unwrap();
     let mut user = TestAccount::new("byzantine-test-user");
-    let mut spec = NetworkSpec::new(dir.path(), 4, CHAIN_ID);
-    spec.base_port = free_port_block(40);
-    spec.genesis.seed = Some(7);
-    spec.genesis.extra_accounts = vec![GenesisAccount {
-        address: user.address(),
-        balance: Amount::syn(1_000_000),
-    }];
+    let mut spec = funded_spec(dir.path(), 4, CHAIN_ID, 7, &[user.address()]);
     spec.config.consensus.timeout_commit = Duration::from_millis(200);
-    spec.config.consensus.timeout_propose = Duration::from_secs(2);
-    spec.config.instrumentation.prometheus = false;
     let homes = generate_network(&spec).unwrap();
     for h in &homes {
         let path = h.home.join("config/genesis.json");

@@ -44,11 +44,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::procs::{app_binary, free_port_block, wait_all_at, NodeProcess, Validator, NODE_BIN};
+use common::procs::{app_binary, funded_spec, wait_all_at, NodeProcess, Validator, NODE_BIN};
 use synod_abci_app::testkit::{AppProcess, TestAccount, CHAIN_ID};
-use synod_consensus_config::{generate_network, home::OPERATOR_KEY_FILE, NetworkSpec, OperatorKey};
+use synod_consensus_config::{generate_network, home::OPERATOR_KEY_FILE, OperatorKey};
 use synod_node::{failpoint, mempool::tx_hash, store::BlockStore};
-use synod_protocol::{codec, genesis::GenesisAccount, state::Account, Address, Amount, TxBody};
+use synod_protocol::{codec, state::Account, Address, Amount, TxBody};
 use tendermint_rpc::{Client, HttpClient};
 
 const VALIDATORS: usize = 4;
@@ -473,19 +473,8 @@ async fn a_validator_crashed_anywhere_on_the_commit_path_restarts_and_agrees() {
     let users: Vec<TestAccount> = (0..USERS)
         .map(|i| TestAccount::new(&format!("crash-user-{i}")))
         .collect();
-    let mut spec = NetworkSpec::new(dir.path(), VALIDATORS, CHAIN_ID);
-    spec.base_port = free_port_block(10 * VALIDATORS as u16);
-    spec.genesis.seed = Some(8);
-    spec.genesis.extra_accounts = users
-        .iter()
-        .map(|u| GenesisAccount {
-            address: u.address(),
-            balance: Amount::syn(1_000_000),
-        })
-        .collect();
-    spec.config.consensus.timeout_commit = Duration::from_millis(300);
-    spec.config.consensus.timeout_propose = Duration::from_secs(2);
-    spec.config.instrumentation.prometheus = false;
+    let funded: Vec<_> = users.iter().map(TestAccount::address).collect();
+    let spec = funded_spec(dir.path(), VALIDATORS, CHAIN_ID, 8, &funded);
     let homes = generate_network(&spec).unwrap();
     let bins = Binaries::pin(dir.path());
     let mut operators: Vec<TestAccount> = homes

@@ -15,11 +15,11 @@ mod common;
 
 use std::time::Duration;
 
-use common::procs::{free_port_block, wait_all_at, Validator};
+use common::procs::{funded_spec, wait_all_at, Validator};
 use synod_abci_app::testkit::{TestAccount, CHAIN_ID};
-use synod_consensus_config::{generate_network, home::OPERATOR_KEY_FILE, NetworkSpec, OperatorKey};
+use synod_consensus_config::{generate_network, home::OPERATOR_KEY_FILE, OperatorKey};
 use synod_node::mempool::tx_hash;
-use synod_protocol::{genesis::GenesisAccount, Amount, TxBody};
+use synod_protocol::{Amount, TxBody};
 use tendermint::{block::signed_header::SignedHeader, validator, Time};
 use tendermint_light_client_verifier::{
     options::Options,
@@ -103,15 +103,8 @@ fn verify(from: &Fetched, to: &Fetched) -> Verdict {
 async fn the_light_client_verifies_every_header_adjacent_and_skipping() {
     let dir = tempfile::tempdir().unwrap();
     let mut user = TestAccount::new("light-client-test-user");
-    let mut spec = NetworkSpec::new(dir.path(), 4, CHAIN_ID);
-    spec.base_port = free_port_block(40);
-    spec.genesis.seed = Some(11);
-    spec.genesis.extra_accounts = vec![GenesisAccount {
-        address: user.address(),
-        balance: Amount::syn(1_000_000),
-    }];
+    let mut spec = funded_spec(dir.path(), 4, CHAIN_ID, 11, &[user.address()]);
     spec.config.consensus.timeout_commit = Duration::from_millis(200);
-    spec.config.instrumentation.prometheus = false;
     let homes = generate_network(&spec).unwrap();
     let mut vals: Vec<Validator> = homes.iter().map(Validator::of).collect();
     for v in &mut vals {

@@ -13,10 +13,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::procs::{account, chain_of, free_port_block, wait_all_at, Validator};
+use common::procs::{account, chain_of, funded_spec, wait_all_at, Validator};
 use synod_abci_app::testkit::TestAccount;
-use synod_consensus_config::{generate_network, NetworkSpec};
-use synod_protocol::{genesis::GenesisAccount, Amount, TxBody};
+use synod_consensus_config::generate_network;
+use synod_protocol::{Amount, TxBody};
 use tendermint_rpc::Client;
 
 const CHAIN: &str = synod_abci_app::testkit::CHAIN_ID;
@@ -30,19 +30,8 @@ async fn four_validator_processes_commit_500_txs_agree_survive_sigkill_and_halt_
     let users: Vec<TestAccount> = (0..USERS)
         .map(|i| TestAccount::new(&format!("net-user-{i}")))
         .collect();
-    let mut spec = NetworkSpec::new(dir.path(), VALIDATORS, CHAIN);
-    spec.base_port = free_port_block(10 * VALIDATORS as u16);
-    spec.genesis.seed = Some(4);
-    spec.genesis.extra_accounts = users
-        .iter()
-        .map(|u| GenesisAccount {
-            address: u.address(),
-            balance: Amount::syn(1_000_000),
-        })
-        .collect();
-    spec.config.consensus.timeout_commit = Duration::from_millis(300);
-    spec.config.consensus.timeout_propose = Duration::from_secs(2);
-    spec.config.instrumentation.prometheus = false;
+    let funded: Vec<_> = users.iter().map(TestAccount::address).collect();
+    let spec = funded_spec(dir.path(), VALIDATORS, CHAIN, 4, &funded);
     let homes = generate_network(&spec).unwrap();
     let mut vals: Vec<Validator> = homes.iter().map(Validator::of).collect();
     for v in &mut vals {

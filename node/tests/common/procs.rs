@@ -24,6 +24,33 @@ pub fn app_binary() -> PathBuf {
     p
 }
 
+/// The network most multi-process tests run: `validators` homes under
+/// `dir` on free loopback ports, `funded` holding 1,000,000 syn each at
+/// genesis, keys from `seed`, 300 ms `timeout_commit`, 2 s
+/// `timeout_propose`, no Prometheus.
+pub fn funded_spec(
+    dir: &Path,
+    validators: usize,
+    chain_id: &str,
+    seed: u64,
+    funded: &[synod_protocol::Address],
+) -> synod_consensus_config::NetworkSpec {
+    let mut spec = synod_consensus_config::NetworkSpec::new(dir, validators, chain_id);
+    spec.base_port = free_port_block(10 * validators as u16);
+    spec.genesis.seed = Some(seed);
+    spec.genesis.extra_accounts = funded
+        .iter()
+        .map(|a| synod_protocol::genesis::GenesisAccount {
+            address: *a,
+            balance: synod_protocol::Amount::syn(1_000_000),
+        })
+        .collect();
+    spec.config.consensus.timeout_commit = Duration::from_millis(300);
+    spec.config.consensus.timeout_propose = Duration::from_secs(2);
+    spec.config.instrumentation.prometheus = false;
+    spec
+}
+
 /// A base port with the 10 ports of each validator free.
 pub fn free_port_block(n: u16) -> u16 {
     let start = synod_abci_app::testkit::free_port().unwrap();
