@@ -55,6 +55,9 @@ pub enum FetchError {
     Closed,
 }
 
+/// How many peers an agent dials from what Kademlia discovered.
+pub const TARGET_PEERS: usize = 8;
+
 /// Test-only misbehaviour of this agent's network side.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct NetworkFaults {
@@ -282,7 +285,9 @@ struct PendingFetch {
 impl EventLoop {
     /// Runs until every [`Network`] handle is dropped.
     pub async fn run(mut self) {
-        let mut refresh = tokio::time::interval(Duration::from_secs(5));
+        // Every second: redial bootstrap peers and fill up to TARGET_PEERS
+        // (both cheap when connected); a Kademlia refresh every 30 s.
+        let mut refresh = tokio::time::interval(Duration::from_secs(1));
         let mut ticks: u64 = 0;
         loop {
             tokio::select! {
@@ -294,11 +299,42 @@ impl EventLoop {
                 _ = refresh.tick() => {
                     ticks += 1;
                     self.redial_bootstrap();
-                    if ticks % 6 == 1 {
+                    self.fill_peers();
+                    if ticks % 30 == 1 {
                         // Refreshes the routing table; fails harmlessly with no peers yet.
                         let _ = self.swarm.behaviour_mut().kademlia.bootstrap();
                     }
                 }
+            }
+        }
+    }
+
+    /// Dials peers Kademlia knows until [`TARGET_PEERS`] are connected, so
+    /// the gossip mesh does not hang on the bootstrap peers alone.
+    fn fill_peers(&mut self) {
+        let connected = self.swarm.connected_peers().count();
+        if connected >= TARGET_PEERS {
+            return;
+        }
+        let me = *self.swarm.local_peer_id();
+        let mut known: Vec<(PeerId, Vec<Multiaddr>)> = Vec::new();
+        for bucket in self.swarm.behaviour_mut().kademlia.kbuckets() {
+            for entry in bucket.iter() {
+                let peer = *entry.node.key.preimage();
+                known.push((peer, entry.node.value.iter().cloned().collect()));
+            }
+        }
+        let fresh = known
+            .into_iter()
+            .filter(|(p, _)| *p != me && !self.swarm.is_connected(p))
+            .take(TARGET_PEERS - connected)
+            .collect::<Vec<_>>();
+        for (peer, addresses) in fresh {
+            let opts = libp2p::swarm::dial_opts::DialOpts::peer_id(peer)
+                .addresses(addresses)
+                .build();
+            if let Err(e) = self.swarm.dial(opts) {
+                tracing::debug!(%peer, error = %e, "dialing a discovered peer");
             }
         }
     }
@@ -386,6 +422,7 @@ impl EventLoop {
                         .kademlia
                         .add_address(&peer_id, addr);
                 }
+                self.fill_peers();
             }
             SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message {
                 propagation_source,
