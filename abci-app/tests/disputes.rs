@@ -470,6 +470,54 @@ fn a_false_result_is_bisected_to_one_node_and_proven_false_on_chain() {
 }
 
 #[test]
+fn a_reassigned_step_waits_for_its_own_window() {
+    // The false result and its challenge in one block, the game in the
+    // next three: the step is reassigned before the first window ends, and
+    // the new result must wait for a window of its own.
+    let mut w = world();
+    let run = w.submit_run();
+    let cheat = w.assignee(run);
+    let liar = lying(&w.model, &w.input(), 2);
+    let honest = run_traced(&w.model, &w.input()).unwrap();
+    let body = w.result_body(run, &liar, Amount::syn(2));
+    let challenger = (cheat + 1) % 4;
+    let txs = vec![
+        w.tx(cheat, body),
+        w.tx(
+            challenger,
+            TxBody::Challenge {
+                run,
+                step: 0,
+                bond: Amount::syn(1),
+            },
+        ),
+    ];
+    assert_eq!(codes(&w.block(txs)), vec![0, 0]);
+    let first_end = match w.status(run) {
+        StepStatus::Asserted { window_end, .. } => window_end,
+        other => panic!("{other:?}"),
+    };
+    let id = disputes::disputes(&w.chain.state(), None).unwrap()[0].id;
+    w.play(id, &liar, &honest);
+    let again = w.assignee(run);
+    assert_eq!(
+        w.chain.height + 1,
+        first_end.value(),
+        "asserted in the first window's last block"
+    );
+    w.assert_result(again, run, &honest);
+    assert!(
+        matches!(w.status(run), StepStatus::Asserted { window_end, .. } if window_end.value() == first_end.value() + WINDOW),
+        "{:?}",
+        w.status(run)
+    );
+    w.empty_blocks(WINDOW - 1);
+    assert!(matches!(w.status(run), StepStatus::Asserted { .. }));
+    w.empty_blocks(1);
+    assert!(matches!(w.status(run), StepStatus::Final { .. }));
+}
+
+#[test]
 fn a_false_challenge_is_lost_and_the_result_is_final() {
     let mut w = world();
     let run = w.submit_run();
@@ -748,6 +796,12 @@ fn bad_moves_are_refused_with_their_codes_and_change_nothing_but_fee_and_nonce()
         .trace()
         .transition_witness(&w.model, honest.tensors(), d.lo as usize)
         .unwrap();
+    // The MLP's witness, weights left out (the chain has them), fits in 1 KiB.
+    assert!(
+        tampered.to_bytes().len() < 1024,
+        "{}",
+        tampered.to_bytes().len()
+    );
     tampered.inputs[0].proof.siblings[0][0] ^= 1;
     let txs = vec![
         w.tx(

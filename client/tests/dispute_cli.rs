@@ -104,8 +104,11 @@ fn a_false_result_is_challenged_and_played_out_from_the_cli() {
     );
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(chain.client_at_height(2));
+    // Proved reads keep the light client's trust root in this test's own
+    // directory (another run's chain has the same id).
+    let light = tmp.path().join("light");
     let json = |args: &[&str]| {
-        let mut all = vec!["--output", "json"];
+        let mut all = vec!["--light-dir", light.to_str().unwrap(), "--output", "json"];
         all.extend_from_slice(args);
         json_of(&chain.synod(&keyring, &all))
     };

@@ -431,7 +431,7 @@ pub fn submit_result(
     let i = step as usize;
     if r.spec.steps[i].mode != VerificationMode::Zk {
         return Err(TxError::InvalidRun(format!(
-            "step {step} of run {id} is optimistic: its results come with a bond and a trace root (the disputes issue), not a proof"
+            "step {step} of run {id} is optimistic: its result comes with a bond and a trace root (SubmitOptimisticResult, `synod dispute assert`), not a proof"
         ))
         .into());
     }

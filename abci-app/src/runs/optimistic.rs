@@ -298,10 +298,17 @@ pub(super) fn window_closed(
     let Some(r) = run(state, id)? else {
         return Ok(());
     };
+    // A key left by an earlier result of the step (struck, then the step
+    // reassigned and asserted again) is not this result's window.
     if let Some(StepStatus::Asserted {
-        open_disputes: 0, ..
+        open_disputes: 0,
+        window_end,
+        ..
     }) = r.steps.get(step as usize).map(|s| &s.status)
     {
+        if *window_end != height {
+            return Ok(());
+        }
         finish(state, id, step, height, prev_app_hash, events)?;
     }
     Ok(())

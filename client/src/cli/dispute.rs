@@ -340,8 +340,18 @@ fn move_text(m: &MoveKind) -> String {
 }
 
 fn dispute_text(d: &DisputeRecord) -> String {
+    let next = if d.is_open() {
+        format!(
+            " (next: {} by the {}, by the end of block {})",
+            d.expected_move(),
+            d.turn,
+            d.deadline
+        )
+    } else {
+        String::new()
+    };
     let mut text = format!(
-        "dispute {}: run {} step {} (model {})\nasserter:   {}\nchallenger: {} (bond {})\nstatus:     {}\nrange:      {}..{} (next: {} by the {}, by the end of block {})\nclocks:     asserter {} blocks, challenger {} blocks\nmoves:",
+        "dispute {}: run {} step {} (model {})\nasserter:   {}\nchallenger: {} (bond {})\nstatus:     {}\nrange:      {}..{}{next}\nclocks:     asserter {} blocks, challenger {} blocks\nmoves:",
         d.id,
         d.run,
         d.step,
@@ -352,9 +362,6 @@ fn dispute_text(d: &DisputeRecord) -> String {
         status_text(&d.status),
         d.lo,
         d.hi,
-        d.expected_move(),
-        d.turn,
-        d.deadline,
         d.asserter_clock,
         d.challenger_clock,
     );
@@ -388,7 +395,7 @@ fn dispute_json(d: &DisputeRecord) -> Value {
         "hi": d.hi,
         "hi_root": hex::encode(d.hi_root),
         "mid_root": d.mid_root.map(hex::encode),
-        "next_move": d.expected_move(),
+        "next_move": if d.is_open() { Value::from(d.expected_move()) } else { Value::Null },
         "turn": d.turn.as_str(),
         "asserter_clock": d.asserter_clock,
         "challenger_clock": d.challenger_clock,
