@@ -97,7 +97,7 @@ async fn proved_balance(client: &Client, who: &Address) -> anyhow::Result<String
         .map(|b| format!("{b:02X}"))
         .collect();
     Ok(format!(
-        "{} (Merkle proof checked against the app hash {hash}… after block {})",
+        "{} (Merkle proof checked against the app hash {hash}… after block {}, in a header the light client verified)",
         balance.to_syn_string(),
         proved.height
     ))
@@ -257,9 +257,13 @@ async fn governance(client: &Client, keyring: &Keyring) -> anyhow::Result<()> {
 
 async fn tour(state: &mut TestnetState, model: Option<&Path>) -> anyhow::Result<()> {
     let url = state.nodes[0].ports.rpc_url();
+    // Proved balances are checked against headers the validators signed:
+    // a light client trusting block 1 of this new chain (in memory only).
+    let light = synod_client::light::LightClient::new(Default::default());
     let client = Client::connect(&url)
         .await
-        .with_context(|| format!("connecting to {url}"))?;
+        .with_context(|| format!("connecting to {url}"))?
+        .with_light_client(std::sync::Arc::new(light));
     let keyring = Keyring::open(&state.keys_dir())?;
     let faucet = keyring.get("faucet")?;
 
