@@ -1,5 +1,5 @@
 //! Cost of linked segments: the shipped CNN cut into 3 segments, and a
-//! seeded random MLP of 132,362 parameters (128 -> 512 -> 128 -> 10, ReLUs;
+//! seeded random MLP of 133,002 parameters (128 -> 512 -> 128 -> 10, ReLUs;
 //! random int8 weights, so timings only, no accuracy) split under a k cap,
 //! against each model proven as one circuit. Per segment: k, setup, prove,
 //! verify, proof bytes; then the chain's totals (`verify_segments`). Run
