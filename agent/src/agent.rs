@@ -229,6 +229,7 @@ pub async fn run(
             state,
             metrics,
             faults: faults.executor,
+            agents_seen_at: None,
         }
         .run(follower, shutdown, gossip)
         .await

@@ -49,7 +49,12 @@ pub struct Executor {
     pub state: StateFile,
     pub metrics: Arc<Metrics>,
     pub faults: ExecutorFaults,
+    /// When the registered agents were last read (see `refresh_agents`).
+    pub agents_seen_at: Option<u64>,
 }
+
+/// How often the executor re-reads the registered agents for gossip checks.
+pub const AGENTS_REFRESH_BLOCKS: u64 = 10;
 
 impl Executor {
     fn me(&self) -> Address {
@@ -93,8 +98,32 @@ impl Executor {
         }
     }
 
+    /// Tells the network the chain's active agents (whose gossip passes),
+    /// at start and every [`AGENTS_REFRESH_BLOCKS`] blocks.
+    async fn refresh_agents(&mut self, height: u64) {
+        if self
+            .agents_seen_at
+            .is_some_and(|h| height < h + AGENTS_REFRESH_BLOCKS)
+        {
+            return;
+        }
+        match self.client.agents().await {
+            Ok(list) => {
+                let set = list
+                    .into_iter()
+                    .filter(|a| a.is_active())
+                    .map(|a| a.address)
+                    .collect();
+                self.network.set_agents(set).await;
+                self.agents_seen_at = Some(height);
+            }
+            Err(e) => tracing::debug!(error = %e, "reading /agents"),
+        }
+    }
+
     /// Takes every step assigned to this agent whose deadline is not past.
     async fn on_height(&mut self, height: u64) -> anyhow::Result<()> {
+        self.refresh_agents(height).await;
         let runs = self.client.runs().await.context("reading /runs")?;
         let me = self.me();
         for run in &runs {

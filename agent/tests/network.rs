@@ -131,5 +131,45 @@ async fn gossip_is_received_payloads_fetch_by_hash_and_a_corrupted_one_is_refuse
         }
         other => panic!("a corrupted payload was not refused: {other:?}"),
     }
+
+    // Once B knows the registered agents, gossip from anyone else is dropped.
+    let liar_account = SecretKey::from_seed([3; 32]).public().address();
+    b.net.set_agents([liar_account].into()).await;
+    let numbered = |run| Announcement::Result {
+        agent: me,
+        run,
+        step: 1,
+        output: [1; 32],
+        proof: [2; 32],
+        trace_root: [3; 32],
+        sent_ms: network::now_ms(),
+    };
+    let stranger = numbered(99);
+    while b.gossip.try_recv().is_ok() {}
+    for _ in 0..6 {
+        let _ = a.net.publish(stranger.clone()).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    while let Ok(r) = b.gossip.try_recv() {
+        assert_ne!(r.message, stranger, "a non-agent's message passed");
+    }
+    // And passes again once A is registered.
+    b.net.set_agents([me, liar_account].into()).await;
+    let known = numbered(100);
+    let got = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let _ = a.net.publish(known.clone()).await;
+            if let Ok(Some(r)) =
+                tokio::time::timeout(Duration::from_millis(500), b.gossip.recv()).await
+            {
+                if r.message == known {
+                    return r;
+                }
+            }
+        }
+    })
+    .await
+    .expect("B receives a registered agent's announcement within 30 s");
+    assert_eq!(got.from, a.net.peer_id());
     drop(b.store);
 }

@@ -239,7 +239,22 @@ fn agents_run_a_three_step_zk_workflow_to_verified_refuse_corrupt_payloads_and_s
 
     // Three runs; each step goes to a different agent (no agent twice in a run).
     let chain = Chain::new(&net, &rpc);
-    let runs: Vec<u64> = (0..3).map(|i| chain.submit(i)).collect();
+    // Figure: one run alone, from SubmitRun's inclusion to workflow_verified.
+    let first = chain.submit(0);
+    let started = std::time::Instant::now();
+    wait_until(
+        900,
+        "run 1 verified",
+        || chain.verified(first).is_some(),
+        explain,
+    );
+    println!(
+        "figure: a 3-step zk DAG (two MLP steps, one head step), SubmitRun included -> workflow_verified: {:.1} s (2 shared cores)",
+        started.elapsed().as_secs_f64()
+    );
+    let runs: Vec<u64> = std::iter::once(first)
+        .chain((1..3).map(|i| chain.submit(i)))
+        .collect();
     for &id in &runs {
         wait_until(
             900,
@@ -264,6 +279,36 @@ fn agents_run_a_three_step_zk_workflow_to_verified_refuse_corrupt_payloads_and_s
         assert_eq!(r["process"], "running", "{r}");
         assert_eq!(r["bond_usyn"].as_str(), Some("100000000"), "{r}");
         assert!(r["peers"].as_u64().unwrap_or(0) >= 1, "{r}");
+    }
+
+    // Gossip among registered agents: each heard the others' announcements.
+    for a in &agents {
+        let heard = metric_of(a, "synod_agent_gossip_received_total");
+        assert!(
+            heard >= 1.0,
+            "{} received no gossip\n{}",
+            a["name"],
+            explain()
+        );
+    }
+    for a in &agents {
+        let pid = net.state()["agents"][a["index"].as_u64().unwrap() as usize]["pid"]
+            .as_u64()
+            .unwrap();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let kb = |key: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(key))
+                .map(|v| v.trim().to_string())
+                .unwrap_or_default()
+        };
+        println!(
+            "figure: {} RSS now {}, peak (while proving) {}",
+            a["name"].as_str().unwrap(),
+            kb("VmRSS:"),
+            kb("VmHWM:")
+        );
     }
 
     // Payloads: agent-0 serves a proof intact; agent-2 (corrupt-payloads) is refused.

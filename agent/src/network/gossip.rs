@@ -4,6 +4,8 @@
 //! the same ed25519 key as its chain account — and a message must name that
 //! account as its `agent`. Chain transactions are never gossiped here.
 
+use std::collections::BTreeSet;
+
 use libp2p::PeerId;
 use serde::{Deserialize, Serialize};
 use synod_protocol::{Address, PubKey};
@@ -116,6 +118,17 @@ pub enum Rejection {
     Unsigned,
     #[error("signed by {signer}, but it names agent {claimed}")]
     NotTheSigner { signer: String, claimed: Address },
+    #[error("{0} is not a registered agent")]
+    NotAnAgent(Address),
+}
+
+impl Rejection {
+    /// Whether the forwarder is at fault (scored down). A sender not yet
+    /// known as an agent may have registered after our last look at the
+    /// chain: its message is dropped, not held against whoever forwarded it.
+    pub fn blames_forwarder(&self) -> bool {
+        !matches!(self, Rejection::NotAnAgent(_))
+    }
 }
 
 /// The chain account of a peer: its PeerId inlines its ed25519 public key.
@@ -126,11 +139,13 @@ pub fn account_of(peer: &PeerId) -> Option<Address> {
 }
 
 /// Checks a message received on `topic` from signer `source` (the
-/// gossipsub signature is checked by gossipsub before this).
+/// gossipsub signature is checked by gossipsub before this); with
+/// `agents`, the signer must be one of them (the chain's registered agents).
 pub fn validate(
     topic: Topic,
     source: Option<&PeerId>,
     data: &[u8],
+    agents: Option<&BTreeSet<Address>>,
 ) -> Result<Announcement, Rejection> {
     if data.len() > MAX_MESSAGE_BYTES {
         return Err(Rejection::TooLarge(data.len()));
@@ -149,6 +164,9 @@ pub fn validate(
             signer: source.to_string(),
             claimed: msg.agent(),
         });
+    }
+    if agents.is_some_and(|set| !set.contains(&msg.agent())) {
+        return Err(Rejection::NotAnAgent(msg.agent()));
     }
     Ok(msg)
 }
@@ -203,31 +221,43 @@ mod tests {
         let me = key.public().address();
         let peer = peer_of(&key);
         let good = serde_json::to_vec(&result(me)).expect("json");
-        assert_eq!(validate(Topic::Results, Some(&peer), &good), Ok(result(me)));
+        assert_eq!(
+            validate(Topic::Results, Some(&peer), &good, None),
+            Ok(result(me))
+        );
         assert!(matches!(
-            validate(Topic::Tasks, Some(&peer), &good),
+            validate(Topic::Tasks, Some(&peer), &good, None),
             Err(Rejection::WrongTopic { .. })
         ));
         assert_eq!(
-            validate(Topic::Results, None, &good),
+            validate(Topic::Results, None, &good, None),
             Err(Rejection::Unsigned)
         );
         let other = SecretKey::from_seed([8; 32]).public().address();
         let forged = serde_json::to_vec(&result(other)).expect("json");
         assert!(matches!(
-            validate(Topic::Results, Some(&peer), &forged),
+            validate(Topic::Results, Some(&peer), &forged, None),
             Err(Rejection::NotTheSigner { .. })
         ));
         assert!(matches!(
-            validate(Topic::Results, Some(&peer), b"{\"kind\":\"result\"}"),
+            validate(Topic::Results, Some(&peer), b"{\"kind\":\"result\"}", None),
             Err(Rejection::Malformed(_))
         ));
         let mut padded = good.clone();
         padded.resize(MAX_MESSAGE_BYTES + 1, b' ');
         assert!(matches!(
-            validate(Topic::Results, Some(&peer), &padded),
+            validate(Topic::Results, Some(&peer), &padded, None),
             Err(Rejection::TooLarge(_))
         ));
+        // Once the registered agents are known, only they may speak.
+        let agents: BTreeSet<Address> = [me].into();
+        assert!(validate(Topic::Results, Some(&peer), &good, Some(&agents)).is_ok());
+        let stranger: BTreeSet<Address> = [other].into();
+        let e = validate(Topic::Results, Some(&peer), &good, Some(&stranger))
+            .expect_err("not an agent");
+        assert_eq!(e, Rejection::NotAnAgent(me));
+        assert!(!e.blames_forwarder());
+        assert!(Rejection::Unsigned.blames_forwarder());
         assert_eq!(
             Topic::Results.name("synod-local"),
             "synod/agents/1/synod-local/results"

@@ -8,7 +8,7 @@
 pub mod gossip;
 pub mod payload;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -23,6 +23,7 @@ use libp2p::{
     swarm::{NetworkBehaviour, SwarmEvent},
     tcp, yamux, Multiaddr, PeerId, StreamProtocol, Swarm,
 };
+use synod_protocol::Address;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::metrics::Metrics;
@@ -84,6 +85,7 @@ enum Command {
         reply: oneshot::Sender<Result<Vec<u8>, FetchError>>,
     },
     Listeners(oneshot::Sender<Vec<Multiaddr>>),
+    SetAgents(BTreeSet<Address>),
 }
 
 /// The handle other tasks use to ask the network for something.
@@ -129,6 +131,11 @@ impl Network {
             .await
             .map_err(|_| FetchError::Closed)?;
         rx.await.map_err(|_| FetchError::Closed)?
+    }
+
+    /// The chain's registered agents: from now on only their gossip passes.
+    pub async fn set_agents(&self, agents: BTreeSet<Address>) {
+        let _ = self.commands.send(Command::SetAgents(agents)).await;
     }
 
     /// The addresses the swarm listens on (with /p2p/PEERID).
@@ -209,6 +216,7 @@ pub fn start(
             faults: config.faults,
             fetches: HashMap::new(),
             bootstrap: config.bootstrap,
+            agents: None,
         },
     ))
 }
@@ -275,6 +283,8 @@ pub struct EventLoop {
     fetches: HashMap<OutboundRequestId, PendingFetch>,
     /// Dialed again while not connected (a peer may start after us).
     bootstrap: Vec<Multiaddr>,
+    /// The registered agents, once the agent told us (None: not checked yet).
+    agents: Option<BTreeSet<Address>>,
 }
 
 struct PendingFetch {
@@ -385,6 +395,7 @@ impl EventLoop {
                     .send_request(&peer, hash);
                 self.fetches.insert(id, PendingFetch { hash, reply });
             }
+            Command::SetAgents(agents) => self.agents = Some(agents),
             Command::Listeners(reply) => {
                 let me = *self.swarm.local_peer_id();
                 let addrs = self
@@ -448,7 +459,12 @@ impl EventLoop {
         message: gossipsub::Message,
     ) {
         let verdict = match self.topics.get(&message.topic) {
-            Some(&topic) => gossip::validate(topic, message.source.as_ref(), &message.data),
+            Some(&topic) => gossip::validate(
+                topic,
+                message.source.as_ref(),
+                &message.data,
+                self.agents.as_ref(),
+            ),
             None => Err(gossip::Rejection::Malformed("an unknown topic".into())),
         };
         let acceptance = match &verdict {
@@ -456,7 +472,11 @@ impl EventLoop {
             Err(reason) => {
                 tracing::warn!(%forwarder, %reason, "gossip message rejected");
                 self.metrics.gossip_rejected.fetch_add(1, Ordering::Relaxed);
-                MessageAcceptance::Reject
+                if reason.blames_forwarder() {
+                    MessageAcceptance::Reject
+                } else {
+                    MessageAcceptance::Ignore
+                }
             }
         };
         self.swarm
