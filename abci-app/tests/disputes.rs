@@ -227,6 +227,10 @@ impl World {
         tx
     }
 
+    fn model_id(&self) -> [u8; 32] {
+        synod_zkml::ModelId::of(&self.model).0
+    }
+
     fn input(&self) -> Tensor {
         sample_input(&self.model, 5)
     }
@@ -515,6 +519,39 @@ fn a_reassigned_step_waits_for_its_own_window() {
     assert!(matches!(w.status(run), StepStatus::Asserted { .. }));
     w.empty_blocks(1);
     assert!(matches!(w.status(run), StepStatus::Final { .. }));
+}
+
+#[test]
+fn a_challenge_and_a_one_step_want_gas_for_the_model_they_load() {
+    let mut w = world_with(deep());
+    let run = w.submit_run();
+    let who = w.assignee(run);
+    let honest = run_traced(&w.model, &w.input()).unwrap();
+    w.assert_result(who, run, &honest);
+    let components = synod_abci_app::app::components(&Default::default());
+    let state = w.chain.state();
+    let record = synod_abci_app::models::model(&state, &w.model_id())
+        .unwrap()
+        .unwrap();
+    let gas = |body: TxBody| {
+        let tx = synod_protocol::SignedTx::decode(
+            &w.chain.net.users[0].sign_with(body, 0, Amount(1)),
+            1 << 20,
+        )
+        .unwrap();
+        synod_abci_app::gas::tx_gas(&state, &components, &tx, 100).unwrap()
+    };
+    let base = gas(TxBody::Bisect {
+        dispute: 1,
+        mid_root: [1; 32],
+    });
+    let challenge = gas(TxBody::Challenge {
+        run,
+        step: 0,
+        bond: Amount::syn(1),
+    });
+    assert_eq!(challenge - base, record.parameter_count);
+    assert!(record.parameter_count > 1_000);
 }
 
 #[test]

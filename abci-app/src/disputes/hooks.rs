@@ -7,7 +7,8 @@ use super::{genesis, handlers};
 use crate::{
     component::{not_handled, BlockContext, BlockEffects, Component, GenesisContext, TxContext},
     error::{AppError, HandlerError, InvariantError, OrInvariant, TxError},
-    state::State,
+    runs::optimistic,
+    state::{State, StateError},
 };
 
 /// The disputes component.
@@ -50,6 +51,19 @@ impl Component for Disputes {
 
     fn check_stateless(&self, body: &TxBody) -> Result<(), TxError> {
         handlers::check_stateless(body)
+    }
+
+    /// A challenge and a one step load the model's IR (and the one step
+    /// runs one node of it): [`crate::runs::optimistic::GAS_PER_MODEL_PARAMETER`].
+    fn execution_gas(&self, state: &State, body: &TxBody) -> Result<u64, StateError> {
+        match body {
+            TxBody::Challenge { run, step, .. } => optimistic::ir_gas(state, *run, *step),
+            TxBody::OneStep { dispute, .. } => match super::dispute(state, *dispute)? {
+                Some(d) => optimistic::ir_gas(state, d.run, d.step),
+                None => Ok(0),
+            },
+            _ => Ok(0),
+        }
     }
 
     fn check_and_execute(

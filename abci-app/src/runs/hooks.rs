@@ -82,7 +82,12 @@ impl Component for Runs {
         Ok(models::proof_cost(state, result_model(state, body)?.as_ref())?.0)
     }
 
+    /// A result's proof as a `SubmitInferenceProof`'s; an optimistic
+    /// result loads the model's IR ([`crate::runs::optimistic::GAS_PER_MODEL_PARAMETER`]).
     fn execution_gas(&self, state: &State, body: &TxBody) -> Result<u64, StateError> {
+        if let TxBody::SubmitOptimisticResult { run: id, step, .. } = body {
+            return super::optimistic::ir_gas(state, *id, *step);
+        }
         Ok(models::proof_cost(state, result_model(state, body)?.as_ref())?.1)
     }
 

@@ -39,6 +39,27 @@ pub fn stored_model(state: &State, id: &[u8; 32]) -> Result<Model, HandlerError>
         })
 }
 
+/// Gas per weight or bias of a model whose stored IR a transaction loads
+/// and runs part of (an optimistic result, a challenge, a dispute's one
+/// step), on top of [`crate::gas`]'s per-transaction and per-byte gas:
+/// decoding and hashing the IR, and at most one multiply-accumulate per
+/// parameter for the re-executed node.
+pub const GAS_PER_MODEL_PARAMETER: u64 = 1;
+
+/// The gas of loading the IR of the model step `step` of run `id` pinned
+/// (nothing when there is no such step: the transaction fails first).
+pub fn ir_gas(state: &State, id: u64, step: u32) -> Result<u64, crate::state::StateError> {
+    let Some(r) = run(state, id)? else {
+        return Ok(0);
+    };
+    let Some(model) = r.models.get(step as usize) else {
+        return Ok(0);
+    };
+    Ok(models::model(state, model)?.map_or(0, |m| {
+        m.parameter_count.saturating_mul(GAS_PER_MODEL_PARAMETER)
+    }))
+}
+
 /// A tensor of `values` in `shape`, or why not.
 pub fn tensor(shape: &[u32], values: &[i32], what: &str) -> Result<Tensor, TxError> {
     Tensor::new(shape.to_vec(), values.to_vec())
