@@ -365,6 +365,24 @@ fn agents_run_a_three_step_zk_workflow_to_verified_refuse_corrupt_payloads_and_s
     let metrics = net.status()["agents"][1].clone();
     assert_eq!(metrics["process"], "running", "{metrics}");
 
+    // An agent killed and restarted resumes: runs submitted while it is down
+    // wait for its step, then complete.
+    net.ok(&["kill", "agent-0"]);
+    let while_down: Vec<u64> = (20..22).map(|i| chain.submit(i)).collect();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    net.ok(&["restart", "agent-0"]);
+    for &id in &while_down {
+        wait_until(
+            600,
+            &format!("run {id} verified after agent-0 restarted"),
+            || chain.verified(id).is_some(),
+            explain,
+        );
+    }
+    let log = std::fs::read_to_string(net.dir.join("agent-0/agent.log")).unwrap();
+    // Its log spans both lives: one RegisterAgent, at the first start.
+    assert_eq!(log.matches("register_agent").count(), 1, "{log}");
+
     // Agents by name: logs, kill, down.
     let logs = net.ok(&["logs", "agent-0", "--lines", "200"]);
     assert!(logs.contains("result accepted"), "{logs}");
