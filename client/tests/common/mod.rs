@@ -197,6 +197,9 @@ impl Chain {
         Command::new(SYNOD)
             .args(["--node", &self.url, "--keyring-dir"])
             .arg(keyring)
+            // This chain's light-client trust root, apart from every other
+            // test chain under the same chain id.
+            .env("SYNOD_LIGHT_DIR", self._dir.path().join("light"))
             .args(args)
             .stdin(Stdio::null())
             .output()

@@ -197,6 +197,9 @@ fn synod_run(synod: &Path, net: &Net, rpc: &str, args: &[&str]) -> (bool, Value)
     let out = Command::new(synod)
         .args(["--node", rpc, "--keyring-dir"])
         .arg(net.dir.join("keys"))
+        // This network's light-client trust root, apart from every other
+        // test network under the same chain id.
+        .env("SYNOD_LIGHT_DIR", net.dir.join("light"))
         .args(["--output", "json"])
         .args(args)
         .output()
