@@ -137,6 +137,13 @@ pub fn prepare_dir(dir: &Path, reset: bool) -> anyhow::Result<()> {
                 .iter()
                 .filter(|n| n.pids().iter().any(|&p| process::is_alive(p, &n.home)))
                 .map(|n| n.name.as_str())
+                .chain(
+                    state
+                        .agents
+                        .iter()
+                        .filter(|a| a.is_alive())
+                        .map(|a| a.name.as_str()),
+                )
                 .collect();
             if !running.is_empty() {
                 bail!(
