@@ -57,14 +57,10 @@ impl TrustArgs {
             (Some(_), None) => bail!("--trust-height needs --trust-hash (the header's hash)"),
             (None, Some(_)) => bail!("--trust-hash needs --trust-height (the header's height)"),
         };
-        let store_dir = match self
+        let store_dir = self
             .light_dir
             .clone()
-            .or_else(|| env("SYNOD_LIGHT_DIR").map(PathBuf::from))
-        {
-            Some(d) => Some(d),
-            None => std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".synod").join("light")),
-        };
+            .or_else(synod_client::light::default_store_dir);
         Ok(LightOptions {
             root,
             store_dir,

@@ -54,6 +54,32 @@ pub const MAX_FORWARD_FETCHES: usize = 128;
 /// At most this many headers are walked back from a trusted one.
 pub const MAX_BACKWARD_STEPS: u64 = 10_000;
 
+/// Where the `synod` CLI keeps its light-client store unless told:
+/// `$SYNOD_LIGHT_DIR`, else `$HOME/.synod/light` (`None` without either).
+pub fn default_store_dir() -> Option<PathBuf> {
+    match std::env::var_os("SYNOD_LIGHT_DIR").filter(|v| !v.is_empty()) {
+        Some(dir) => Some(PathBuf::from(dir)),
+        None => std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".synod").join("light")),
+    }
+}
+
+/// The store file of `chain_id` under `dir`.
+pub fn store_file(dir: &std::path::Path, chain_id: &str) -> PathBuf {
+    store::path(dir, chain_id)
+}
+
+/// Forgets the trust root stored for `chain_id` under `dir`, for a tool
+/// that has just started a new chain under that id (a local testnet).
+/// Returns the file removed, if there was one.
+pub fn forget_chain(dir: &std::path::Path, chain_id: &str) -> std::io::Result<Option<PathBuf>> {
+    let file = store::path(dir, chain_id);
+    match std::fs::remove_file(&file) {
+        Ok(()) => Ok(Some(file)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// A header the user trusts: its height and hash.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TrustRoot {
