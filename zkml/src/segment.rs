@@ -8,8 +8,9 @@
 //! visibility asked for (public or committed); every interior tensor is
 //! committed. The weights' visibility and the context apply to every
 //! segment (each segment of a private model has its own weights
-//! commitment; a bound context is the same for all, so no segment proof
-//! can be lifted into another chain of proofs).
+//! commitment, and a segment without weights keeps `weights=fixed`; a
+//! bound context is the same for all, so no segment proof can be lifted
+//! into another chain of proofs).
 //!
 //! A cut after node `c - 1` is allowed only where tensor `c` (node
 //! `c - 1`'s output) is the only tensor the rest of the model reads from
@@ -22,7 +23,8 @@ use thiserror::Error;
 
 use crate::circuit::{
     prove_statement, verify_statement, ProveError, ProvedStatement, ProvingSetup, SetupError,
-    Statement, TensorClaim, TensorVisibility, VerifierKey, VerifyError, Visibility, ZkModel,
+    Statement, TensorClaim, TensorVisibility, VerifierKey, VerifyError, Visibility,
+    WeightVisibility, ZkModel,
 };
 use crate::commitment::ProofContext;
 use crate::interp::Tensor;
@@ -196,6 +198,20 @@ fn segment_visibility(visibility: Visibility, index: usize, count_known_last: bo
     }
 }
 
+/// `visibility` for a segment model: weights committed only where it has
+/// weights (a segment of MaxPool and Reshape has none to hide).
+fn with_weights(visibility: Visibility, model: &Model) -> Visibility {
+    let (biases, weights) = crate::private_model::parameters(model);
+    if biases.is_empty() && weights.is_empty() {
+        Visibility {
+            weights: WeightVisibility::Fixed,
+            ..visibility
+        }
+    } else {
+        visibility
+    }
+}
+
 /// Cuts `model` before each node of `cuts` (strictly increasing): the
 /// segments, the first input and last output as `visibility` says.
 pub fn split_at(
@@ -222,10 +238,11 @@ pub fn split_at(
         .windows(2)
         .enumerate()
         .map(|(j, w)| {
+            let seg_model = segment_model(model, &info, w[0]..w[1]);
             let segment = Segment {
                 nodes: w[0]..w[1],
-                model: segment_model(model, &info, w[0]..w[1]),
-                visibility: segment_visibility(visibility, j, j == last),
+                visibility: with_weights(segment_visibility(visibility, j, j == last), &seg_model),
+                model: seg_model,
             };
             segment.model.validate()?;
             Ok(segment)
@@ -252,8 +269,9 @@ pub fn split(
             if end < n && check_cut(model, &kinds, end).is_err() {
                 continue;
             }
-            let seg_visibility = segment_visibility(visibility, index, end == n);
             let seg_model = segment_model(model, &info, start..end);
+            let seg_visibility =
+                with_weights(segment_visibility(visibility, index, end == n), &seg_model);
             match ZkModel::from_ir_with(&seg_model, max_k, seg_visibility) {
                 Ok(_) => {
                     best = Some(Segment {

@@ -231,3 +231,49 @@ fn the_circuit_refuses_weights_other_than_the_committed_ones() {
         "{failures:?}"
     );
 }
+
+#[test]
+fn a_model_without_weights_cannot_commit_them() {
+    // The CNN's MaxPool and Reshape alone: no parameters.
+    let cnn = shipped_model("cnn.onnx", Some(20));
+    let segments = synod_zkml::segment::split_at(&cnn, &[1, 3], Visibility::PUBLIC).expect("cuts");
+    let pool = &segments[1].model;
+    assert!(matches!(
+        ZkModel::from_ir_with(pool, DEFAULT_MAX_K, Visibility::PRIVATE_MODEL),
+        Err(synod_zkml::circuit::SetupError::NoWeights)
+    ));
+    assert!(weights_commitment(pool).is_err());
+    // Split as a private model, that segment keeps fixed (no) weights and
+    // the others commit theirs; the chain proves and verifies.
+    let segments =
+        synod_zkml::segment::split_at(&cnn, &[1, 3], Visibility::PRIVATE_MODEL).expect("cuts");
+    let weights: Vec<WeightVisibility> = segments.iter().map(|s| s.visibility.weights).collect();
+    assert_eq!(
+        weights,
+        [
+            WeightVisibility::Committed,
+            WeightVisibility::Fixed,
+            WeightVisibility::Committed
+        ]
+    );
+    let mut setups = Vec::new();
+    let mut all_params = Vec::new();
+    for s in &segments {
+        let zk = ZkModel::from_ir_with(&s.model, DEFAULT_MAX_K, s.visibility).expect("fits");
+        let p = params(zk.k()).expect("params");
+        setups.push(zk.setup(&p).expect("keys"));
+        all_params.push(p);
+    }
+    let x = image(&cnn, 2);
+    let proved = synod_zkml::segment::prove_segments(&setups, &x, None).expect("proves");
+    let chain: Vec<synod_zkml::segment::SegmentProof<'_>> = (0..proved.len())
+        .map(|j| synod_zkml::segment::SegmentProof {
+            params: &all_params[j],
+            key: &setups[j].verifier,
+            statement: &proved[j].statement,
+            proof: &proved[j].proof,
+        })
+        .collect();
+    synod_zkml::segment::verify_segments(&chain).expect("verifies");
+    assert!(proved[0].statement.weights.is_some() && proved[1].statement.weights.is_none());
+}

@@ -34,6 +34,9 @@ pub enum SetupError {
         /// The cap.
         max_k: u32,
     },
+    /// Committed weights for a model without any (no Dense or Conv2d).
+    #[error("the model has no weights to commit (no Dense or Conv2d node); use weights=fixed")]
+    NoWeights,
     /// `k` is below what the model needs.
     #[error("k = {k} is too small for this model, which needs k >= {needed}")]
     KTooSmall {

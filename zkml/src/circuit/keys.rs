@@ -124,6 +124,9 @@ impl ZkModel {
         let shapes: Vec<Vec<u32>> = info.tensors.iter().map(|t| t.shape.clone()).collect();
         let kinds: Vec<_> = info.tensors.iter().map(|t| t.kind).collect();
         let graph = Graph::from_ir(model, &shapes, &kinds);
+        if visibility.weights == WeightVisibility::Committed && graph.parameter_counts() == (0, 0) {
+            return Err(SetupError::NoWeights);
+        }
         let rows = if visibility.is_public() {
             graph
                 .rows()

@@ -15,8 +15,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use synod_client::inference::{StatementParts, StatementProofFile};
 use synod_zkml::{
-    circuit::{self, ProvingSetup, Visibility},
+    circuit::{self, ProvingSetup, Visibility, WeightVisibility},
     ir::{LoadedModel, ModelId},
+    private_model::weights_commitment,
     segment::{prove_segments, split, split_at, verify_segments, Segment, SegmentProof},
     ProofContext, Tensor,
 };
@@ -252,6 +253,16 @@ pub fn verify(ctx: &Context, loaded: &LoadedModel, path: &Path, max_k: u32) -> a
             .with_context(|| format!("segment {j}"))?;
         if p.model_id != ModelId::of(&seg.model) {
             anyhow::bail!("segment {j} names model {}, not the segment's", p.model_id);
+        }
+        // With committed weights the proof is only about this model if it
+        // claims this segment's weights.
+        if seg.visibility.weights == WeightVisibility::Committed {
+            let expected = weights_commitment(&seg.model)?;
+            if p.statement.weights != Some(expected) {
+                anyhow::bail!(
+                    "wrong weights: segment {j} does not claim the model's weights (committed as {expected})"
+                );
+            }
         }
         let zk = super::zk::zk_model_with(&seg.model, max_k, seg.visibility)?;
         if entry.proof.k != zk.k() {
