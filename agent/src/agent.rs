@@ -214,11 +214,18 @@ pub async fn run(
         }
     }
 
+    let wakeup = Arc::new(tokio::sync::Notify::new());
+    tokio::spawn(crate::follow::new_block_wakeups(
+        config.node_rpc.clone(),
+        wakeup.clone(),
+        shutdown.clone(),
+    ));
     let follower = BlockFollower::new(
         client.clone(),
         state.state.last_height,
         Duration::from_millis(config.poll_ms.max(50)),
-    );
+    )
+    .with_wakeup(wakeup);
     let result = if config.roles.contains(&Role::Executor) {
         Executor {
             client,

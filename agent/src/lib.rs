@@ -12,6 +12,7 @@
 //!   `select!` loop, a [`network::Network`] handle over channels.
 //! - [`executor`]: the executor role — follow blocks, take the steps
 //!   assigned to this key, run, prove, submit, serve, announce.
+//! - [`follow`]: new-block wake-ups over the node's websocket.
 //! - [`store`]: the local state file a restart resumes from.
 //! - [`metrics`]: Prometheus text at `/metrics`.
 //! - [`agent`]: `synod-agent start`, wiring it all.
@@ -24,6 +25,7 @@ pub mod agent;
 pub mod command;
 pub mod config;
 pub mod executor;
+pub mod follow;
 pub mod metrics;
 pub mod model;
 pub mod network;

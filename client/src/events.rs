@@ -5,10 +5,10 @@
 //! retried with a capped backoff; the caller sees each failure (to count
 //! it) and is never stopped by one.
 //!
-//! This polls `/status` (one small call per interval). A websocket
-//! subscription would save the polls; polling needs no long-lived
-//! connection to re-establish and works against every node the client
-//! talks to.
+//! It polls `/status`; with [`BlockFollower::with_wakeup`], a new-block
+//! signal (e.g. a websocket `NewBlock` subscription, as `synod-agent` keeps)
+//! ends the wait between polls at once, so blocks are seen when committed
+//! while polling stays the fallback that never misses one.
 
 use std::time::Duration;
 
@@ -37,6 +37,7 @@ pub struct BlockFollower {
     last_seen: u64,
     poll: Duration,
     backoff: Duration,
+    wakeup: Option<std::sync::Arc<tokio::sync::Notify>>,
 }
 
 /// The longest wait between two attempts after errors.
@@ -51,6 +52,25 @@ impl BlockFollower {
             last_seen,
             poll,
             backoff: poll,
+            wakeup: None,
+        }
+    }
+
+    /// Also asks the node as soon as `wakeup` is notified (a new block).
+    pub fn with_wakeup(mut self, wakeup: std::sync::Arc<tokio::sync::Notify>) -> BlockFollower {
+        self.wakeup = Some(wakeup);
+        self
+    }
+
+    async fn idle(&self) {
+        match &self.wakeup {
+            Some(w) => {
+                tokio::select! {
+                    _ = tokio::time::sleep(self.poll) => {}
+                    _ = w.notified() => {}
+                }
+            }
+            None => tokio::time::sleep(self.poll).await,
         }
     }
 
@@ -74,7 +94,7 @@ impl BlockFollower {
                 }
                 Ok(_) => {
                     self.backoff = self.poll;
-                    tokio::time::sleep(self.poll).await;
+                    self.idle().await;
                 }
                 Err(e) => {
                     tokio::time::sleep(self.backoff).await;

@@ -386,6 +386,7 @@ fn agents_run_a_three_step_zk_workflow_to_verified_refuse_corrupt_payloads_and_s
     // Agents by name: logs, kill, down.
     let logs = net.ok(&["logs", "agent-0", "--lines", "200"]);
     assert!(logs.contains("result accepted"), "{logs}");
+    assert!(logs.contains("following NewBlock events"), "{logs}");
     net.ok(&["kill", "agent-2"]);
     assert_eq!(net.status()["agents"][2]["process"], "dead");
     net.ok(&["down"]);
