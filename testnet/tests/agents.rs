@@ -393,4 +393,9 @@ fn agents_run_a_three_step_zk_workflow_to_verified_refuse_corrupt_payloads_and_s
     for a in net.state()["agents"].as_array().unwrap() {
         assert!(a["pid"].is_null(), "{a}");
     }
+    // SIGTERM stops an agent cleanly (down sends it first).
+    let log = std::fs::read_to_string(net.dir.join("agent-1/agent.log")).unwrap();
+    let tail: Vec<&str> = log.lines().rev().take(5).collect();
+    assert!(log.contains("SIGTERM: stopping"), "{tail:?}");
+    assert!(tail.iter().any(|l| l.contains("stopped")), "{tail:?}");
 }
