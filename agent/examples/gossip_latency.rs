@@ -76,6 +76,7 @@ async fn main() -> anyhow::Result<()> {
             agent: SecretKey::from_seed(seed(from)).public().address(),
             run: m,
             step: 0,
+            input: [4; 32],
             output: [1; 32],
             proof: [2; 32],
             trace_root: [3; 32],

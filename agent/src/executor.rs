@@ -187,6 +187,7 @@ impl Executor {
             Some(r) => r,
             None => {
                 let input = run.step_input(i);
+                let input_hash = self.payloads.put(&serde_json::to_vec(&input)?)?;
                 let started = Instant::now();
                 let proved = tokio::task::spawn_blocking(move || {
                     let traced = model.run_traced(&input)?;
@@ -214,6 +215,7 @@ impl Executor {
                 );
                 let output_json = serde_json::to_vec(&proved.output)?;
                 let record = StepRecord {
+                    input_hash,
                     output_hash: self.payloads.put(&output_json)?,
                     proof: self.payloads.put(&proved.proof)?,
                     output: proved.output,
@@ -248,6 +250,7 @@ impl Executor {
                     agent: self.me(),
                     run: run.id,
                     step: i as u32,
+                    input: record.input_hash,
                     output: record.output_hash,
                     proof: record.proof,
                     trace_root: record.trace_root,

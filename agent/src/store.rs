@@ -22,6 +22,9 @@ pub struct StepRecord {
     pub output: Vec<i32>,
     /// Payload hash of the proof (zk steps).
     pub proof: [u8; 32],
+    /// Payload hash of the step input's JSON.
+    #[serde(default)]
+    pub input_hash: [u8; 32],
     /// Payload hash of the output's JSON.
     pub output_hash: [u8; 32],
     pub trace_root: [u8; 32],
@@ -106,6 +109,7 @@ mod tests {
         let record = StepRecord {
             output: vec![1, -2],
             proof: [4; 32],
+            input_hash: [7; 32],
             output_hash: [5; 32],
             trace_root: [6; 32],
             tx: Some("AB".into()),

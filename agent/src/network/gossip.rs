@@ -49,12 +49,15 @@ pub enum Announcement {
         deadline: u64,
         sent_ms: u64,
     },
-    /// A result `agent` submitted: the output and the proof are served as
-    /// payloads under these hashes; `trace_root` commits to the execution.
+    /// A result `agent` submitted: the step's input, the output and the
+    /// proof are served as payloads under these hashes; `trace_root` commits
+    /// to the execution.
     Result {
         agent: Address,
         run: u64,
         step: u32,
+        #[serde(with = "hex32")]
+        input: [u8; 32],
         #[serde(with = "hex32")]
         output: [u8; 32],
         #[serde(with = "hex32")]
@@ -202,6 +205,7 @@ mod tests {
             agent,
             run: 1,
             step: 2,
+            input: [4; 32],
             output: [1; 32],
             proof: [2; 32],
             trace_root: [3; 32],
