@@ -4,10 +4,12 @@
 //! submit `SubmitResult`, keep the output and the proof as payloads it
 //! serves, and announce the task and the result on gossip.
 //!
-//! Optimistic steps cannot be submitted yet (the chain refuses results of
-//! optimistic steps until its dispute transactions exist): the executor
-//! logs them and leaves them to time out — the hook is
-//! [`Executor::optimistic_step`].
+//! An optimistic step is answered with `SubmitOptimisticResult`: the
+//! output, the root of the IR's execution trace (leaf proofs of the input
+//! and the output) and the bond `disputes.result_bond` asks for the model's
+//! size ([`synod_client::disputes::Player`] builds it); the result is final
+//! after the challenge window unless challenged. Playing a dispute on it is
+//! not wired into the agent yet (`synod dispute play` does it).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
@@ -166,7 +168,12 @@ impl Executor {
                             tracing::warn!(run = run.id, step = i, error = %format!("{e:#}"), "step failed; retrying at the next block");
                         }
                     }
-                    VerificationMode::Optimistic => self.optimistic_step(run, i, first_time),
+                    VerificationMode::Optimistic => {
+                        if let Err(e) = self.optimistic_step(run, i, a).await {
+                            self.metrics.tasks_failed.fetch_add(1, Ordering::Relaxed);
+                            tracing::warn!(run = run.id, step = i, error = %format!("{e:#}"), "optimistic step failed; retrying at the next block");
+                        }
+                    }
                 }
             }
         }
@@ -263,17 +270,75 @@ impl Executor {
         }
     }
 
-    /// The hook for optimistic steps (a bonded claim with a trace root),
-    /// which the chain does not take yet.
-    fn optimistic_step(&mut self, run: &RunRecord, i: usize, first_time: bool) {
-        if first_time {
-            self.metrics.tasks_failed.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(
-                run = run.id,
-                step = i,
-                "an optimistic step: the chain takes no optimistic results yet; leaving it to time out"
-            );
-        }
+    /// Runs one optimistic step on the model's IR, submits the bonded
+    /// result with its trace root, and announces it.
+    async fn optimistic_step(
+        &mut self,
+        run: &RunRecord,
+        i: usize,
+        a: Assignment,
+    ) -> anyhow::Result<()> {
+        let model = self.models.get(&run.models[i]).cloned().with_context(|| {
+            format!(
+                "run {} step {i} pins model {}, which this agent does not hold",
+                run.id,
+                hex::encode(run.models[i])
+            )
+        })?;
+        let ir = model
+            .ir()
+            .cloned()
+            .context("this model has no IR to trace: it cannot answer an optimistic step the chain can dispute")?;
+        let parameters: u64 = ir.nodes.iter().map(|n| n.op.parameter_count()).sum();
+        let (run_id, step) = (run.id, i as u32);
+        let record_run = run.clone();
+        let player = tokio::task::spawn_blocking(move || {
+            synod_client::disputes::Player::for_step(&record_run, step, ir)
+        })
+        .await
+        .context("the tracing task panicked")?
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let bond = self.client.params().await?.disputes.result_bond(parameters);
+        let body = player.result(run_id, step, bond);
+        let TxBody::SubmitOptimisticResult {
+            output, trace_root, ..
+        } = &body
+        else {
+            anyhow::bail!("the player built no optimistic result");
+        };
+        let input = run.step_input(i);
+        let record = StepRecord {
+            input_hash: self.payloads.put(&serde_json::to_vec(&input)?)?,
+            output_hash: self.payloads.put(&serde_json::to_vec(output)?)?,
+            proof: [0; 32],
+            output: output.clone(),
+            trace_root: *trace_root,
+            tx: None,
+            accepted: false,
+        };
+        let done = self
+            .client
+            .send(&self.key, body.clone())
+            .await
+            .context("submitting the optimistic result")?;
+        let mut record = record;
+        record.tx = Some(done.hash.to_string());
+        record.accepted = true;
+        self.state.put(a, record.clone())?;
+        self.metrics.tasks_done.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(run = run_id, step, tx = %done.hash, bond = %bond, "optimistic result accepted");
+        self.announce(Announcement::Result {
+            agent: self.me(),
+            run: run_id,
+            step,
+            input: record.input_hash,
+            output: record.output_hash,
+            proof: record.proof,
+            trace_root: record.trace_root,
+            sent_ms: now_ms(),
+        })
+        .await;
+        Ok(())
     }
 
     async fn announce(&self, message: Announcement) {

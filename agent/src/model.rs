@@ -70,6 +70,12 @@ pub trait Model: Send + Sync {
     fn prove(&self, _input: &[i32]) -> Option<Result<ProvedRun, ModelError>> {
         None
     }
+    /// The int8 IR the chain holds for this model, when this implementation
+    /// has it: an optimistic result commits to the IR's execution trace
+    /// (each node's output), which a dispute re-executes node by node.
+    fn ir(&self) -> Option<&synod_zkml::Model> {
+        None
+    }
 }
 
 /// A `.synod-model` file: runs with zkml's integer interpreter, proves with
@@ -160,6 +166,10 @@ impl Model for SynodModel {
 
     fn can_prove(&self) -> bool {
         true
+    }
+
+    fn ir(&self) -> Option<&synod_zkml::Model> {
+        Some(&self.loaded.model)
     }
 
     fn prove(&self, input: &[i32]) -> Option<Result<ProvedRun, ModelError>> {

@@ -57,6 +57,17 @@ fn workflow_file(dir: &Path, mlp: &str, head: &str) -> PathBuf {
     path
 }
 
+/// One optimistic MLP step: a bonded result, final after the challenge window.
+fn optimistic_workflow_file(dir: &Path, mlp: &str) -> PathBuf {
+    let text = format!(
+        r#"{{"name": "quick", "steps": [{{"name": "digit", "model": "{mlp}", "mode": "optimistic",
+            "timeout_blocks": 80, "reward": "2syn", "min_bond": "100syn", "retries": 1}}]}}"#
+    );
+    let path = dir.join("quick.json");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 fn model_id(synod_bin: &Path, file: &Path) -> String {
     let out = Command::new(synod_bin)
         .args(["--output", "json", "model", "inspect"])
@@ -89,9 +100,14 @@ impl Chain {
 
     /// Submits a run of `pipeline` from the faucet; its id.
     fn submit(&self, seed: i32) -> u64 {
+        self.submit_to("pipeline", seed)
+    }
+
+    /// Submits a run of `workflow` (64 input values) from the faucet; its id.
+    fn submit_to(&self, workflow: &str, seed: i32) -> u64 {
         let input: Vec<i32> = (0..64).map(|i| (i * 7 + seed * 13) % 200 - 100).collect();
         let body = synod_client::TxBody::SubmitRun {
-            workflow: "pipeline".into(),
+            workflow: workflow.into(),
             version: 1,
             input,
             budget: synod_client::Amount::syn(10),
@@ -194,11 +210,9 @@ fn agents_run_a_three_step_zk_workflow_to_verified_refuse_corrupt_payloads_and_s
     import_model(&synod_bin, "mlp.onnx", &mlp);
     let head = files.path().join("head.synod-model");
     synod_agent::model::head_model().write_file(&head).unwrap();
-    let workflow = workflow_file(
-        files.path(),
-        &model_id(&synod_bin, &mlp),
-        &model_id(&synod_bin, &head),
-    );
+    let mlp_id = model_id(&synod_bin, &mlp);
+    let workflow = workflow_file(files.path(), &mlp_id, &model_id(&synod_bin, &head));
+    let optimistic = optimistic_workflow_file(files.path(), &mlp_id);
 
     let net = Net::new();
     let _agents = AgentGuard(&net);
@@ -220,6 +234,8 @@ fn agents_run_a_three_step_zk_workflow_to_verified_refuse_corrupt_payloads_and_s
         head.to_str().unwrap(),
         "--workflow",
         workflow.to_str().unwrap(),
+        "--workflow",
+        optimistic.to_str().unwrap(),
     ]);
     assert!(up.contains("agent-2"), "{up}");
     let state = net.state();
@@ -266,6 +282,21 @@ fn agents_run_a_three_step_zk_workflow_to_verified_refuse_corrupt_payloads_and_s
         assert_eq!(chain.verified_record(hash).run, id);
     }
 
+    // An optimistic step: the agent bonds a result with its trace root; no
+    // one challenges, so it is final after the window and the run verified.
+    let quick = chain.submit_to("quick", 5);
+    let started = std::time::Instant::now();
+    wait_until(
+        300,
+        &format!("optimistic run {quick} verified"),
+        || chain.verified(quick).is_some(),
+        explain,
+    );
+    println!(
+        "figure: one optimistic MLP step, SubmitRun included -> workflow_verified: {:.1} s (the 20-block challenge window included)",
+        started.elapsed().as_secs_f64()
+    );
+
     // Status: every agent registered with its bond and has done its steps.
     let status = net.status();
     let rows = status["agents"].as_array().unwrap();
@@ -274,7 +305,7 @@ fn agents_run_a_three_step_zk_workflow_to_verified_refuse_corrupt_payloads_and_s
         .iter()
         .map(|r| r["tasks_done"].as_u64().unwrap_or(0))
         .sum();
-    assert_eq!(done, 9, "{status}");
+    assert_eq!(done, 10, "{status}");
     for r in rows {
         assert_eq!(r["process"], "running", "{r}");
         assert_eq!(r["bond_usyn"].as_str(), Some("100000000"), "{r}");
