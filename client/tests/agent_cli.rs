@@ -6,59 +6,18 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-
-use base64::Engine as _;
-use common::{json_of, Chain};
+use common::{json_of, setup::Offline, Chain};
 use synod_client::{Address, Amount};
-use synod_protocol::{state::VerificationMode, GenesisModel};
-
-fn shipped(file: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../zkml/models")
-        .join(file)
-}
+use synod_protocol::state::VerificationMode;
 
 #[test]
 fn an_agent_registers_bonds_updates_and_exits_from_the_cli() {
-    let tmp = tempfile::tempdir().unwrap();
-    let keyring = tmp.path().join("keys");
-    let model_file = tmp.path().join("mlp.synod-model");
-    // Offline commands need no node: any URL does.
-    let offline = |args: &[&str]| {
-        let out = std::process::Command::new(common::SYNOD)
-            .args(["--keyring-dir", keyring.to_str().unwrap()])
-            .args(args)
-            .output()
-            .unwrap();
-        json_of(&out)
-    };
-    offline(&[
-        "--output",
-        "json",
-        "model",
-        "import",
-        shipped("mlp.onnx").to_str().unwrap(),
-        "--calibration",
-        shipped("digits-calibration.json").to_str().unwrap(),
-        "--out",
-        model_file.to_str().unwrap(),
-    ]);
-    let alice: Address = offline(&["--output", "json", "keys", "add", "alice"])["address"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    let carol: Address = offline(&["--output", "json", "keys", "add", "carol"])["address"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    let file = std::fs::read(&model_file).unwrap();
-    let genesis_model = GenesisModel {
-        model: base64::engine::general_purpose::STANDARD.encode(file),
-        modes: vec![VerificationMode::Optimistic],
-    };
+    let setup = Offline::with_mlp();
+    let keyring = setup.keyring.clone();
+    let model_file = setup.model_file.clone();
+    let alice = setup.add_key("alice");
+    let carol = setup.add_key("carol");
+    let genesis_model = setup.genesis_model(VerificationMode::Optimistic);
     let chain = Chain::start_with(
         &[(alice, Amount::syn(1_000)), (carol, Amount::syn(1_000))],
         vec![genesis_model],

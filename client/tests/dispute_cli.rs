@@ -9,24 +9,12 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
-use common::{json_of, Chain};
-use synod_client::{Address, Amount};
-use synod_protocol::{
-    governance::{WorkflowSpec, WorkflowStep},
-    state::VerificationMode,
-    GenesisModel,
-};
-
-fn shipped(file: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../zkml/models")
-        .join(file)
-}
+use common::{json_of, setup::Offline, Chain};
+use synod_client::Amount;
+use synod_protocol::state::VerificationMode;
 
 /// A child process killed when dropped (even when the test fails).
 struct Child(std::process::Child);
@@ -40,59 +28,15 @@ impl Drop for Child {
 
 #[test]
 fn a_false_result_is_challenged_and_played_out_from_the_cli() {
-    let tmp = tempfile::tempdir().unwrap();
-    let keyring = tmp.path().join("keys");
-    let model_file = tmp.path().join("mlp.synod-model");
-    let offline = |args: &[&str]| {
-        let out = Command::new(common::SYNOD)
-            .args([
-                "--keyring-dir",
-                keyring.to_str().unwrap(),
-                "--output",
-                "json",
-            ])
-            .args(args)
-            .output()
-            .unwrap();
-        json_of(&out)
-    };
-    let imported = offline(&[
-        "model",
-        "import",
-        shipped("mlp.onnx").to_str().unwrap(),
-        "--calibration",
-        shipped("digits-calibration.json").to_str().unwrap(),
-        "--out",
-        model_file.to_str().unwrap(),
-    ]);
-    let model_id: [u8; 32] = hex::decode(imported["model_id"].as_str().unwrap())
-        .unwrap()
-        .try_into()
-        .unwrap();
-    let address =
-        |doc: serde_json::Value| -> Address { doc["address"].as_str().unwrap().parse().unwrap() };
-    let alice = address(offline(&["keys", "add", "alice"]));
-    let bob = address(offline(&["keys", "add", "bob"]));
-    let carol = address(offline(&["keys", "add", "carol"]));
-    let genesis_model = GenesisModel {
-        model: base64::engine::general_purpose::STANDARD
-            .encode(std::fs::read(&model_file).unwrap()),
-        modes: vec![VerificationMode::Optimistic],
-    };
-    let workflow = WorkflowSpec {
-        name: "classify".into(),
-        steps: vec![WorkflowStep {
-            name: "mlp".into(),
-            model: model_id,
-            inputs: vec![],
-            mode: VerificationMode::Optimistic,
-            timeout_blocks: 60,
-            reward: Amount::syn(2),
-            min_bond: Amount::syn(100),
-            min_reputation: 0,
-            retries: 1,
-        }],
-    };
+    let setup = Offline::with_mlp();
+    let tmp = &setup.tmp;
+    let keyring = setup.keyring.clone();
+    let model_file = setup.model_file.clone();
+    let alice = setup.add_key("alice");
+    let bob = setup.add_key("bob");
+    let carol = setup.add_key("carol");
+    let genesis_model = setup.genesis_model(VerificationMode::Optimistic);
+    let workflow = setup.classify_workflow(VerificationMode::Optimistic, 1);
     let chain = Chain::start_with_workflows(
         &[
             (alice, Amount::syn(1_000)),

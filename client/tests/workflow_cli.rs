@@ -8,77 +8,19 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-
-use base64::Engine as _;
-use common::{json_of, Chain};
-use synod_client::{Address, Amount};
-use synod_protocol::{
-    governance::{WorkflowSpec, WorkflowStep},
-    state::VerificationMode,
-    GenesisModel,
-};
-
-fn shipped(file: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../zkml/models")
-        .join(file)
-}
+use common::{json_of, setup::Offline, Chain};
+use synod_client::Amount;
+use synod_protocol::state::VerificationMode;
 
 #[test]
 fn a_run_is_submitted_executed_and_verified_from_the_cli() {
-    let tmp = tempfile::tempdir().unwrap();
-    let keyring = tmp.path().join("keys");
-    let model_file = tmp.path().join("mlp.synod-model");
-    let offline = |args: &[&str]| {
-        let out = std::process::Command::new(common::SYNOD)
-            .args([
-                "--keyring-dir",
-                keyring.to_str().unwrap(),
-                "--output",
-                "json",
-            ])
-            .args(args)
-            .output()
-            .unwrap();
-        json_of(&out)
-    };
-    let imported = offline(&[
-        "model",
-        "import",
-        shipped("mlp.onnx").to_str().unwrap(),
-        "--calibration",
-        shipped("digits-calibration.json").to_str().unwrap(),
-        "--out",
-        model_file.to_str().unwrap(),
-    ]);
-    let model_id: [u8; 32] = hex::decode(imported["model_id"].as_str().unwrap())
-        .unwrap()
-        .try_into()
-        .unwrap();
-    let address =
-        |doc: serde_json::Value| -> Address { doc["address"].as_str().unwrap().parse().unwrap() };
-    let alice = address(offline(&["keys", "add", "alice"]));
-    let carol = address(offline(&["keys", "add", "carol"]));
-    let genesis_model = GenesisModel {
-        model: base64::engine::general_purpose::STANDARD
-            .encode(std::fs::read(&model_file).unwrap()),
-        modes: vec![VerificationMode::Zk],
-    };
-    let workflow = WorkflowSpec {
-        name: "classify".into(),
-        steps: vec![WorkflowStep {
-            name: "mlp".into(),
-            model: model_id,
-            inputs: vec![],
-            mode: VerificationMode::Zk,
-            timeout_blocks: 60,
-            reward: Amount::syn(2),
-            min_bond: Amount::syn(100),
-            min_reputation: 0,
-            retries: 0,
-        }],
-    };
+    let setup = Offline::with_mlp();
+    let keyring = setup.keyring.clone();
+    let model_file = setup.model_file.clone();
+    let alice = setup.add_key("alice");
+    let carol = setup.add_key("carol");
+    let genesis_model = setup.genesis_model(VerificationMode::Zk);
+    let workflow = setup.classify_workflow(VerificationMode::Zk, 0);
     let chain = Chain::start_with_workflows(
         &[(alice, Amount::syn(1_000)), (carol, Amount::syn(1_000))],
         vec![genesis_model],

@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+pub mod setup;
+
 use std::{
     net::{TcpListener, TcpStream},
     path::{Path, PathBuf},
