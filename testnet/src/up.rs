@@ -262,6 +262,22 @@ pub async fn up(dir: &Path, args: &UpArgs) -> anyhow::Result<Started> {
     let homes = generate_network(&spec).with_context(|| format!("writing the homes under {d}"));
     writing.finish_and_clear();
     let homes = homes?;
+    // A new chain under this id: the light client's trust root for the
+    // last chain of that id (kept by `synod … --prove`) would refuse it.
+    if let Some(light) = synod_client::light::default_store_dir() {
+        match synod_client::light::forget_chain(&light, &args.chain_id) {
+            Ok(Some(file)) => tracing::info!(
+                file = %file.display(),
+                "forgot the light client's trust root of the previous chain {}",
+                args.chain_id
+            ),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(
+                "could not forget the light client's trust root of chain {}: {e}",
+                args.chain_id
+            ),
+        }
+    }
 
     let nodes = homes
         .iter()
