@@ -208,9 +208,13 @@ pub enum TxError {
         deadline: Height,
         now: Height,
     },
-    #[error("dispute {dispute}: the midpoint root is inconsistent with the committed roots: {reason}")]
+    #[error(
+        "dispute {dispute}: the midpoint root is inconsistent with the committed roots: {reason}"
+    )]
     InconsistentMidRoot { dispute: u64, reason: String },
-    #[error("dispute {dispute}: the one-step witness does not match the committed state: {reason}")]
+    #[error(
+        "dispute {dispute}: the one-step witness does not match the committed state: {reason}"
+    )]
     BadWitness { dispute: u64, reason: String },
     #[error("step {step} of run {run} is past its challenge window (it ended at height {window_end}; now {now})")]
     ChallengeWindowClosed {

@@ -13,8 +13,7 @@ use synod_protocol::{
 
 use crate::{
     accounts, agents, disputes, governance, models, reputation, rewards, runs, staking,
-    state::State,
-    storage::Storage, workflows,
+    state::State, storage::Storage, workflows,
 };
 
 /// Stable query result codes (defined in the protocol, where clients read them).
@@ -168,7 +167,9 @@ fn computed(
         QueryPath::Workflows => codec::encode(&workflows::workflows(&state)?),
         QueryPath::Agents => codec::encode(&agents::agents(&state)?),
         QueryPath::Runs => codec::encode(&runs::running(&state)?),
-        QueryPath::Disputes(status) => codec::encode(&disputes::disputes(&state, status.as_deref())?),
+        QueryPath::Disputes(status) => {
+            codec::encode(&disputes::disputes(&state, status.as_deref())?)
+        }
         other => return Ok(Err(NotFound::NotComputed(other.to_string()))),
     }))
 }

@@ -13,11 +13,12 @@ use crate::{
     component::{
         BlockContext, BlockEffects, Components, Evidence, ProofMode, ValidatorUpdate, VoteInfo,
     },
+    disputes,
     error::AppError,
     execute::{self, TxOutcome},
     genesis, governance, models,
     models::VerifierCache,
-    disputes, reputation, rewards, runs, staking,
+    reputation, rewards, runs, staking,
     state::State,
     storage::{PreparedCommit, Storage},
     workflows,

@@ -28,7 +28,7 @@ use synod_node::{
     },
     evidence::{verify_double_vote, EvidenceVote},
     streaming::split_block,
-    validity::{check_block_time, check_readable, verify_last_commit, MAX_CLOCK_DRIFT},
+    validity::{block_time_of, check_block_time, check_readable, verify_last_commit},
 };
 
 use super::{nothing_to_prepare, tx::signed_txs, Seed, Target};
@@ -98,15 +98,15 @@ pub fn block(data: &[u8]) {
 /// the test net's set as the previous height's validators.
 fn check_proposed_block(b: &DecidedBlock) {
     let _ = check_readable(b);
-    let _ = check_block_time(
+    let expected = block_time_of(
+        NOW,
         Some(BlockTime {
             seconds: 1_700_000_000,
             nanos: 0,
         }),
-        b.time,
-        NOW,
-        MAX_CLOCK_DRIFT,
+        &b.last_commit,
     );
+    let _ = check_block_time(expected, b.time);
     let _ = verify_last_commit(fixtures::CHAIN_ID, fixtures::validator_set(), b);
     for m in &b.misbehavior {
         let [first, second] = m.votes.as_slice() else {
