@@ -85,7 +85,8 @@ enum Command {
         reply: oneshot::Sender<Result<Vec<u8>, FetchError>>,
     },
     Listeners(oneshot::Sender<Vec<Multiaddr>>),
-    SetAgents(BTreeSet<Address>),
+    /// The chain's registered agents; answered once the loop applies them.
+    SetAgents(BTreeSet<Address>, oneshot::Sender<()>),
 }
 
 /// The handle other tasks use to ask the network for something.
@@ -133,9 +134,18 @@ impl Network {
         rx.await.map_err(|_| FetchError::Closed)?
     }
 
-    /// The chain's registered agents: from now on only their gossip passes.
+    /// The chain's registered agents: once this returns, only their
+    /// gossip passes (messages the loop validated before still did).
     pub async fn set_agents(&self, agents: BTreeSet<Address>) {
-        let _ = self.commands.send(Command::SetAgents(agents)).await;
+        let (done, applied) = oneshot::channel();
+        if self
+            .commands
+            .send(Command::SetAgents(agents, done))
+            .await
+            .is_ok()
+        {
+            let _ = applied.await;
+        }
     }
 
     /// The addresses the swarm listens on (with /p2p/PEERID).
@@ -395,7 +405,10 @@ impl EventLoop {
                     .send_request(&peer, hash);
                 self.fetches.insert(id, PendingFetch { hash, reply });
             }
-            Command::SetAgents(agents) => self.agents = Some(agents),
+            Command::SetAgents(agents, done) => {
+                self.agents = Some(agents);
+                let _ = done.send(());
+            }
             Command::Listeners(reply) => {
                 let me = *self.swarm.local_peer_id();
                 let addrs = self
